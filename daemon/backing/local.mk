@@ -1,0 +1,1 @@
+# daemon/backing/local.mk

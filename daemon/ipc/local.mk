@@ -1,0 +1,1 @@
+# daemon/ipc/local.mk

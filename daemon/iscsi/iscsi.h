@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The iSCSI target (RFC 7143) as the rest of the daemon sees it: a server
+ * with listening portals, a registry of targets with their ACLs and CHAP
+ * credentials, and the sessions it hosts. The daemon's apply step updates the
+ * registry; the connection code only reads it.
+ *
+ * All calls run on the main loop's thread.
+ */
+#ifndef QUORATE_DAEMON_ISCSI_ISCSI_H
+#define QUORATE_DAEMON_ISCSI_ISCSI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <qb/qbloop.h>
+
+struct scsi_target;
+struct iscsi_server;
+
+/* Node-local negotiation limits and timers (from the config file). */
+struct iscsi_server_config {
+	uint16_t tpgt;			/* target portal group tag of this node */
+	uint32_t max_recv_dsl;		/* MaxRecvDataSegmentLength we declare */
+	uint32_t max_burst;		/* upper bound we accept for MaxBurstLength */
+	uint32_t first_burst;		/* upper bound for FirstBurstLength */
+	uint32_t max_outstanding_r2t;
+	uint32_t queue_depth;		/* CmdSN window per session (MaxCmdSN - ExpCmdSN + 1) */
+	uint32_t nop_interval_s;	/* idle time before a NOP-In ping, 0 = never */
+	uint32_t nop_timeout_s;		/* no answer to a ping: drop the connection */
+	uint32_t max_sessions;		/* across all targets */
+};
+
+/* CHAP secrets: one-way (initiator authenticates to us), and optionally mutual. */
+struct iscsi_chap_cred {
+	const char *user;		/* CHAP_N the initiator must present */
+	const char *secret;		/* its secret (12..255 bytes recommended) */
+	const char *mutual_user;	/* our CHAP_N for mutual CHAP, or NULL */
+	const char *mutual_secret;	/* our secret for mutual CHAP, or NULL */
+};
+
+int iscsi_server_create(qb_loop_t *loop, const struct iscsi_server_config *cfg, struct iscsi_server **out);
+/**
+ * Shut down: send an Asynchronous Message (AsyncEvent 1, logout requested)
+ * to every full-feature connection, then close all connections and
+ * listeners. Frees the server.
+ */
+void iscsi_server_destroy(struct iscsi_server *server);
+
+/** Listen on "HOST:PORT" ("[v6]:PORT", "0.0.0.0:3260"). @return 0 or -errno. */
+int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port);
+
+/** Serve @target (borrowed) under its name; @alias may be NULL. @return 0 or -errno. */
+int iscsi_target_register(struct iscsi_server *server, struct scsi_target *target, const char *alias);
+int iscsi_target_unregister(struct iscsi_server *server, const char *target_name);
+
+/*
+ * Access control. With no ACL entry a target admits every initiator; with at
+ * least one it admits only listed initiator names (login status 0x0202
+ * otherwise). An initiator whose CHAP fails gets 0x0201.
+ */
+int iscsi_target_acl_add(struct iscsi_server *server, const char *target_name, const char *initiator_name);
+int iscsi_target_acl_remove(struct iscsi_server *server, const char *target_name, const char *initiator_name);
+/** Require CHAP for @target_name (NULL: for discovery sessions); @cred NULL turns it off. */
+int iscsi_chap_set(struct iscsi_server *server, const char *target_name, const struct iscsi_chap_cred *cred);
+
+/* A snapshot of one session, for `quoratectl session list`. */
+struct iscsi_session_info {
+	const char *initiator_name;
+	const char *target_name;	/* "" for discovery sessions */
+	uint8_t isid[6];
+	uint16_t tsih;
+	uint16_t connections;
+	const char *peer;		/* "addr:port" of the first connection */
+	bool discovery;
+};
+
+typedef void (*iscsi_session_fn)(const struct iscsi_session_info *info, void *ctx);
+void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn fn, void *ctx);
+/** Close a session by TSIH (admin action). @return 0 or -ENOENT. */
+int iscsi_session_close(struct iscsi_server *server, uint16_t tsih);
+
+#endif

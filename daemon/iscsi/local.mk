@@ -1,0 +1,1 @@
+# daemon/iscsi/local.mk

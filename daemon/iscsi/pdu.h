@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * iSCSI PDU layout (RFC 7143 §11): the 48-byte Basic Header Segment, opcodes,
+ * flags and status codes, with big-endian field accessors. Pure: no I/O, no
+ * allocation. A PDU on the wire is BHS, AHS (TotalAHSLength * 4 bytes),
+ * optional HeaderDigest (4), data segment padded to 4 bytes, optional
+ * DataDigest (4).
+ */
+#ifndef QUORATE_DAEMON_ISCSI_PDU_H
+#define QUORATE_DAEMON_ISCSI_PDU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ISCSI_BHS_LEN 48
+#define ISCSI_DIGEST_LEN 4
+#define ISCSI_PAD(len) (((len) + 3u) & ~3u)
+#define ISCSI_DSL_MAX 0xffffffu		/* DataSegmentLength is 24 bits */
+#define ISCSI_RESERVED_TAG 0xffffffffu	/* §11.1: "reserved" ITT/TTT value */
+
+/* §11.2.1.2 opcodes, initiator to target. */
+enum iscsi_init_opcode {
+	ISCSI_OP_NOP_OUT = 0x00,
+	ISCSI_OP_SCSI_CMD = 0x01,
+	ISCSI_OP_TMF_REQ = 0x02,
+	ISCSI_OP_LOGIN_REQ = 0x03,
+	ISCSI_OP_TEXT_REQ = 0x04,
+	ISCSI_OP_DATA_OUT = 0x05,
+	ISCSI_OP_LOGOUT_REQ = 0x06,
+	ISCSI_OP_SNACK_REQ = 0x10,
+};
+
+/* §11.2.1.2 opcodes, target to initiator. */
+enum iscsi_tgt_opcode {
+	ISCSI_OP_NOP_IN = 0x20,
+	ISCSI_OP_SCSI_RSP = 0x21,
+	ISCSI_OP_TMF_RSP = 0x22,
+	ISCSI_OP_LOGIN_RSP = 0x23,
+	ISCSI_OP_TEXT_RSP = 0x24,
+	ISCSI_OP_DATA_IN = 0x25,
+	ISCSI_OP_LOGOUT_RSP = 0x26,
+	ISCSI_OP_R2T = 0x31,
+	ISCSI_OP_ASYNC_MSG = 0x32,
+	ISCSI_OP_REJECT = 0x3f,
+};
+
+#define ISCSI_OPCODE_MASK 0x3f
+#define ISCSI_FLAG_IMMEDIATE 0x40	/* byte 0, I bit (initiator opcodes) */
+#define ISCSI_FLAG_FINAL 0x80		/* byte 1, F bit */
+
+/* SCSI Command byte 1 (§11.3.1). */
+#define ISCSI_CMD_FLAG_READ 0x40
+#define ISCSI_CMD_FLAG_WRITE 0x20
+#define ISCSI_CMD_ATTR_MASK 0x07
+
+/* SCSI Response byte 1 (§11.4.1) and Data-In byte 1 (§11.7.1). */
+#define ISCSI_RSP_FLAG_BIDI_OVERFLOW 0x10
+#define ISCSI_RSP_FLAG_BIDI_UNDERFLOW 0x08
+#define ISCSI_RSP_FLAG_OVERFLOW 0x04
+#define ISCSI_RSP_FLAG_UNDERFLOW 0x02
+#define ISCSI_DATAIN_FLAG_ACK 0x40
+#define ISCSI_DATAIN_FLAG_STATUS 0x01
+
+/* §11.4.3 SCSI Response "Response" field. */
+#define ISCSI_RESPONSE_COMPLETED 0x00
+#define ISCSI_RESPONSE_TARGET_FAILURE 0x01
+
+/* Login request/response byte 1 (§11.12.1). */
+#define ISCSI_LOGIN_FLAG_TRANSIT 0x80
+#define ISCSI_LOGIN_FLAG_CONTINUE 0x40
+#define ISCSI_LOGIN_CSG_SHIFT 2
+#define ISCSI_LOGIN_CSG_MASK 0x0c
+#define ISCSI_LOGIN_NSG_MASK 0x03
+enum iscsi_login_stage {
+	ISCSI_STAGE_SECURITY = 0,
+	ISCSI_STAGE_OPERATIONAL = 1,
+	ISCSI_STAGE_FULL_FEATURE = 3,
+};
+
+/* §11.13.5 login status class and detail, as (class << 8) | detail. */
+enum iscsi_login_status {
+	ISCSI_LOGIN_SUCCESS = 0x0000,
+	ISCSI_LOGIN_REDIRECT_TEMP = 0x0101,
+	ISCSI_LOGIN_REDIRECT_PERM = 0x0102,
+	ISCSI_LOGIN_INITIATOR_ERROR = 0x0200,
+	ISCSI_LOGIN_AUTH_FAILED = 0x0201,
+	ISCSI_LOGIN_FORBIDDEN = 0x0202,
+	ISCSI_LOGIN_NOT_FOUND = 0x0203,
+	ISCSI_LOGIN_TARGET_REMOVED = 0x0204,
+	ISCSI_LOGIN_UNSUPPORTED_VERSION = 0x0205,
+	ISCSI_LOGIN_TOO_MANY_CONNECTIONS = 0x0206,
+	ISCSI_LOGIN_MISSING_PARAMETER = 0x0207,
+	ISCSI_LOGIN_CANT_INCLUDE_IN_SESSION = 0x0208,
+	ISCSI_LOGIN_SESSION_TYPE_UNSUPPORTED = 0x0209,
+	ISCSI_LOGIN_SESSION_DOES_NOT_EXIST = 0x020a,
+	ISCSI_LOGIN_INVALID_DURING_LOGIN = 0x020b,
+	ISCSI_LOGIN_TARGET_ERROR = 0x0300,
+	ISCSI_LOGIN_SERVICE_UNAVAILABLE = 0x0301,
+	ISCSI_LOGIN_OUT_OF_RESOURCES = 0x0302,
+};
+
+/* §11.5.1 Task Management functions and §11.6.1 responses. */
+enum iscsi_tmf_function {
+	ISCSI_TMF_ABORT_TASK = 1,
+	ISCSI_TMF_ABORT_TASK_SET = 2,
+	ISCSI_TMF_CLEAR_ACA = 3,
+	ISCSI_TMF_CLEAR_TASK_SET = 4,
+	ISCSI_TMF_LUN_RESET = 5,
+	ISCSI_TMF_TARGET_WARM_RESET = 6,
+	ISCSI_TMF_TARGET_COLD_RESET = 7,
+	ISCSI_TMF_TASK_REASSIGN = 8,
+};
+enum iscsi_tmf_response {
+	ISCSI_TMF_RSP_COMPLETE = 0,
+	ISCSI_TMF_RSP_NO_TASK = 1,
+	ISCSI_TMF_RSP_NO_LUN = 2,
+	ISCSI_TMF_RSP_TASK_ALLEGIANT = 3,
+	ISCSI_TMF_RSP_NO_REASSIGN = 4,
+	ISCSI_TMF_RSP_NOT_SUPPORTED = 5,
+	ISCSI_TMF_RSP_AUTH_FAILED = 6,
+	ISCSI_TMF_RSP_REJECTED = 255,
+};
+
+/* §11.14.1 logout reasons, §11.15.1 logout responses. */
+enum iscsi_logout_reason {
+	ISCSI_LOGOUT_CLOSE_SESSION = 0,
+	ISCSI_LOGOUT_CLOSE_CONNECTION = 1,
+	ISCSI_LOGOUT_REMOVE_FOR_RECOVERY = 2,
+};
+enum iscsi_logout_response {
+	ISCSI_LOGOUT_RSP_OK = 0,
+	ISCSI_LOGOUT_RSP_CID_NOT_FOUND = 1,
+	ISCSI_LOGOUT_RSP_RECOVERY_UNSUPPORTED = 2,
+	ISCSI_LOGOUT_RSP_CLEANUP_FAILED = 3,
+};
+
+/* §11.9.1 AsyncEvent codes. */
+enum iscsi_async_event {
+	ISCSI_ASYNC_SCSI_EVENT = 0,
+	ISCSI_ASYNC_LOGOUT_REQUEST = 1,
+	ISCSI_ASYNC_DROP_CONNECTION = 2,
+	ISCSI_ASYNC_DROP_ALL_CONNECTIONS = 3,
+	ISCSI_ASYNC_RENEGOTIATE = 4,
+};
+
+/* §11.17.1 Reject reasons. */
+enum iscsi_reject_reason {
+	ISCSI_REJECT_DIGEST_ERROR = 0x02,
+	ISCSI_REJECT_SNACK_REJECT = 0x03,
+	ISCSI_REJECT_PROTOCOL_ERROR = 0x04,
+	ISCSI_REJECT_CMD_NOT_SUPPORTED = 0x05,
+	ISCSI_REJECT_IMMEDIATE_CMD_REJECT = 0x06,
+	ISCSI_REJECT_TASK_IN_PROGRESS = 0x07,
+	ISCSI_REJECT_INVALID_DATA_ACK = 0x08,
+	ISCSI_REJECT_INVALID_PDU_FIELD = 0x09,
+	ISCSI_REJECT_OUT_OF_RESOURCES = 0x0a,
+	ISCSI_REJECT_NEGOTIATION_RESET = 0x0b,
+	ISCSI_REJECT_WAITING_FOR_LOGOUT = 0x0c,
+};
+
+/* AHS types (§11.2.2). */
+#define ISCSI_AHS_EXTENDED_CDB 1
+#define ISCSI_AHS_BIDI_READ_LEN 2
+
+static inline uint16_t iscsi_get_be16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t iscsi_get_be24(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
+}
+
+static inline uint32_t iscsi_get_be32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint64_t iscsi_get_be64(const uint8_t *p)
+{
+	return ((uint64_t)iscsi_get_be32(p) << 32) | iscsi_get_be32(p + 4);
+}
+
+static inline void iscsi_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void iscsi_put_be24(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 16);
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)v;
+}
+
+static inline void iscsi_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static inline void iscsi_put_be64(uint8_t *p, uint64_t v)
+{
+	iscsi_put_be32(p, (uint32_t)(v >> 32));
+	iscsi_put_be32(p + 4, (uint32_t)v);
+}
+
+/* Fields common to every BHS (§11.2.1). */
+static inline uint8_t iscsi_bhs_opcode(const uint8_t *bhs)
+{
+	return bhs[0] & ISCSI_OPCODE_MASK;
+}
+
+static inline bool iscsi_bhs_immediate(const uint8_t *bhs)
+{
+	return (bhs[0] & ISCSI_FLAG_IMMEDIATE) != 0;
+}
+
+static inline bool iscsi_bhs_final(const uint8_t *bhs)
+{
+	return (bhs[1] & ISCSI_FLAG_FINAL) != 0;
+}
+
+/* TotalAHSLength in bytes. */
+static inline uint32_t iscsi_bhs_ahs_len(const uint8_t *bhs)
+{
+	return (uint32_t)bhs[4] * 4u;
+}
+
+static inline uint32_t iscsi_bhs_data_len(const uint8_t *bhs)
+{
+	return iscsi_get_be24(bhs + 5);
+}
+
+static inline void iscsi_bhs_set_data_len(uint8_t *bhs, uint32_t len)
+{
+	iscsi_put_be24(bhs + 5, len);
+}
+
+static inline uint64_t iscsi_bhs_lun(const uint8_t *bhs)
+{
+	return iscsi_get_be64(bhs + 8);
+}
+
+static inline uint32_t iscsi_bhs_itt(const uint8_t *bhs)
+{
+	return iscsi_get_be32(bhs + 16);
+}
+
+/* CRC32C as the iSCSI digests use it (§11.1, RFC 3720 App. B): initial
+ * value all ones, final complement. Implemented in digest.c. */
+uint32_t iscsi_crc32c(const void *data, size_t len);
+/* Continue a CRC over scattered pieces: crc = iscsi_crc32c_update(~0u, ...),
+ * ..., digest = ~crc. */
+uint32_t iscsi_crc32c_update(uint32_t crc, const void *data, size_t len);
+/* Put/get a digest in its wire byte order (RFC 3720 App. B.4, as real
+ * initiators send it); digest.c owns that decision. */
+void iscsi_digest_put(uint8_t *p, uint32_t digest);
+uint32_t iscsi_digest_get(const uint8_t *p);
+
+#endif

@@ -1,0 +1,5 @@
+/* placeholder: replaced by the daemon core */
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,1 @@
+# daemon/scsi/local.mk

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The SCSI layer as the transport (daemon/iscsi) sees it: SAM-5 objects
+ * (target, logical unit, I_T nexus, task) and the one call that runs a task.
+ *
+ * The transport owns every struct scsi_task and its data buffer; the SCSI
+ * layer borrows them from scsi_task_submit() until it calls task->done().
+ * done() may run before scsi_task_submit() returns (for commands answered
+ * without backing-store I/O) or later from the main loop (for media access);
+ * the transport must handle both.
+ *
+ * Data buffer contract (one contiguous buffer per task, from the transport's
+ * pool, so nothing is allocated per command):
+ *  - buf_cap >= expected_len (the iSCSI EDTL).
+ *  - Data-Out: the transport has gathered data_out_len bytes into buf before
+ *    submit (solicited and unsolicited data alike).
+ *  - Data-In: the SCSI layer sets xfer_len to the number of bytes the CDB
+ *    asks to transfer and writes min(xfer_len, buf_cap) bytes into buf,
+ *    setting data_in_len to that number. The transport sends
+ *    min(data_in_len, expected_len) bytes and derives residual counts by
+ *    comparing xfer_len with expected_len (RFC 7143 §11.4.5).
+ *
+ * Everything here runs on the thread of the main loop that owns the
+ * connection; no call takes a lock.
+ */
+#ifndef QUORATE_DAEMON_SCSI_SCSI_H
+#define QUORATE_DAEMON_SCSI_SCSI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <qb/qbloop.h>
+
+#define SCSI_CDB_MAX 32		/* 16-byte CDBs plus an extended-CDB AHS */
+#define SCSI_SENSE_MAX 252	/* SPC-4 4.5.1: at most 252 bytes of sense */
+
+/* SAM-5 status codes (5.3.1). */
+enum scsi_status {
+	SCSI_STATUS_GOOD = 0x00,
+	SCSI_STATUS_CHECK_CONDITION = 0x02,
+	SCSI_STATUS_CONDITION_MET = 0x04,
+	SCSI_STATUS_BUSY = 0x08,
+	SCSI_STATUS_RESERVATION_CONFLICT = 0x18,
+	SCSI_STATUS_TASK_SET_FULL = 0x28,
+	SCSI_STATUS_ACA_ACTIVE = 0x30,
+	SCSI_STATUS_TASK_ABORTED = 0x40,
+};
+
+/* SAM-5 task attributes as carried in the iSCSI SCSI Command PDU. */
+enum scsi_task_attr {
+	SCSI_TASK_UNTAGGED = 0,
+	SCSI_TASK_SIMPLE = 1,
+	SCSI_TASK_ORDERED = 2,
+	SCSI_TASK_HEAD_OF_QUEUE = 3,
+	SCSI_TASK_ACA = 4,
+};
+
+struct scsi_target;	/* a SCSI target device: a set of logical units */
+struct scsi_lu;		/* a logical unit and its backing store */
+struct scsi_nexus;	/* one I_T nexus (initiator port x target port) */
+
+struct scsi_task {
+	/* Filled by the transport before scsi_task_submit(). */
+	struct scsi_nexus *nexus;	/* borrowed: the I_T nexus of the task */
+	uint64_t lun;			/* 8-byte SAM LUN exactly as received */
+	uint8_t cdb[SCSI_CDB_MAX];
+	uint8_t cdb_len;
+	uint8_t attr;			/* enum scsi_task_attr */
+	uint32_t tag;			/* transport task tag (iSCSI ITT) */
+	uint32_t expected_len;		/* EDTL, 0 if no data transfer */
+	bool data_in;			/* R bit: initiator expects Data-In */
+	bool data_out;			/* W bit: initiator sends Data-Out */
+	uint8_t *buf;			/* borrowed from the transport's pool */
+	uint32_t buf_cap;		/* >= expected_len */
+	uint32_t data_out_len;		/* bytes of Data-Out gathered in buf */
+	void (*done)(struct scsi_task *task);
+	void *transport_priv;		/* the transport's own back pointer */
+
+	/* Filled by the SCSI layer before done(). */
+	uint8_t status;			/* enum scsi_status */
+	uint8_t sense_len;
+	uint8_t sense[SCSI_SENSE_MAX];
+	uint32_t xfer_len;		/* bytes the CDB asks to transfer */
+	uint32_t data_in_len;		/* valid Data-In bytes in buf */
+
+	/* Private to the SCSI layer; the transport zeroes it before submit. */
+	struct {
+		struct scsi_lu *lu;
+		struct scsi_task *next;	/* e.g. waiting on an LBA range lock */
+		uint64_t lba;
+		uint32_t nblocks;
+		uint32_t stage;		/* multi-step commands (COMPARE AND WRITE) */
+		void *io;		/* in-flight backing I/O, if any */
+	} priv;
+};
+
+/*
+ * Per-LU settings; copied on scsi_target_add_lu(). Identity fields come from
+ * the replicated LUN record so they are identical through every node.
+ */
+struct scsi_lu_config {
+	const char *backing;		/* "file" or "null" */
+	const char *path;		/* file or block device; NULL for null */
+	uint64_t size_bytes;		/* 0: size of the file/device */
+	uint32_t block_size;		/* 512 or 4096 */
+	bool direct_io;			/* O_DIRECT on the backing file */
+	bool thin;			/* UNMAP/WRITE SAME UNMAP punch holes */
+	bool read_only;
+	bool write_cache;		/* initial WCE of the caching mode page */
+	uint8_t naa[16];		/* NAA-6 IEEE registered extended id */
+	char serial[33];		/* unit serial number (VPD 80h) */
+	char vendor[9];			/* T10 vendor id, space padded on output */
+	char product[17];
+	char revision[5];
+};
+
+/*
+ * The port through which a target is reached on this node (DESIGN §3: node N
+ * exports target portal group tag N, ALUA target port group N, relative
+ * target port id N).
+ */
+struct scsi_port_info {
+	uint16_t rel_port_id;
+	uint16_t tpg_id;
+};
+
+/** Create a target named @name (an iSCSI name). @return 0 or -errno. */
+int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port_info *port,
+		       struct scsi_target **out);
+/** Destroy a target and its LUs; no task may be in flight. */
+void scsi_target_destroy(struct scsi_target *target);
+const char *scsi_target_name(const struct scsi_target *target);
+
+/** Open the backing store and add LUN @lun_id (0..16383). @return 0 or -errno. */
+int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg);
+/** Remove a LUN; -EBUSY while tasks run on it. Other nexuses see REPORTED LUNS DATA HAS CHANGED. */
+int scsi_target_remove_lu(struct scsi_target *target, uint16_t lun_id);
+/** Number of LUs, for listings. */
+unsigned int scsi_target_lu_count(const struct scsi_target *target);
+
+/**
+ * Create the I_T nexus for @initiator_port ("iqn...,i,0x<isid>") on
+ * @target, reached through port @target_port ("iqn...,t,0x<tpgt>").
+ * A nexus created with the same initiator port name as an earlier one is the
+ * same I_T nexus (session reinstatement, logout and re-login); pending unit
+ * attentions are kept by name. @return 0 or -errno.
+ */
+int scsi_nexus_create(struct scsi_target *target, const char *initiator_port, const char *target_port,
+		      struct scsi_nexus **out);
+/** Drop the nexus object; all its tasks must have completed. */
+void scsi_nexus_destroy(struct scsi_nexus *nexus);
+
+/** Run a task; completes through task->done(). */
+void scsi_task_submit(struct scsi_task *task);
+
+/*
+ * Task management effects that belong to the SCSI layer (SAM-5 7). Aborting
+ * the tasks themselves is the transport's job: it finds them in its sessions,
+ * waits for in-flight backing I/O to finish, and drops their responses.
+ */
+/** LOGICAL UNIT RESET: UA 29/03 to every nexus, clears SPC-2 reservation. */
+int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by);
+/** TARGET WARM/COLD RESET: resets every LU (UA 29/02, or 29/01 for cold). */
+void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by);
+/** CLEAR TASK SET / ABORT TASK SET by @by: UA 2F/00 to the other nexuses when TAS=0. */
+void scsi_tasks_cleared(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by);
+/** Is @lun a configured LU of @target? (TMF answers "LUN does not exist"). */
+bool scsi_lun_exists(const struct scsi_target *target, uint64_t lun);
+
+#endif

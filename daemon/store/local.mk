@@ -1,0 +1,1 @@
+# daemon/store/local.mk

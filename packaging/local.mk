@@ -1,0 +1,1 @@
+# packaging: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+# quorum: see docs/ARCHITECTURE.md

@@ -1,0 +1,1 @@
+# reservations: see docs/ARCHITECTURE.md

@@ -1,0 +1,6 @@
+# tests/unit: Check unit tests, one binary per module, each linking only the
+# libraries its module may depend on. One fragment per module owner.
+include %reldir%/iscsi.mk
+include %reldir%/scsi.mk
+include %reldir%/backing.mk
+include %reldir%/daemon.mk
