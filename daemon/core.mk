@@ -1,1 +1,31 @@
-# daemon/core.mk
+# daemon/core.mk: quorated itself. libdaemoncore.a holds the daemon's pure,
+# unit-tested parts (config parsing, mutation codec) so the Check binaries can
+# link them without the iSCSI/SCSI stack; main/apply/admin wire everything.
+noinst_LIBRARIES += %reldir%/libdaemoncore.a
+%canon_reldir%_libdaemoncore_a_SOURCES = \
+	%reldir%/config.h %reldir%/config.c \
+	%reldir%/mutation.h %reldir%/mutation.c
+%canon_reldir%_libdaemoncore_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(LIBQB_CFLAGS)
+
+sbin_PROGRAMS += %reldir%/quorated
+%canon_reldir%_quorated_SOURCES = \
+	%reldir%/daemon.h \
+	%reldir%/log.h \
+	%reldir%/main.c \
+	%reldir%/apply.h %reldir%/apply.c \
+	%reldir%/admin.c
+%canon_reldir%_quorated_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS)
+# Order: users before what they use (static libraries resolve left to right).
+%canon_reldir%_quorated_LDADD = \
+	%reldir%/libdaemoncore.a \
+	%reldir%/ipc/libipc.a \
+	%reldir%/store/libstore.a \
+	quorum/libquorum.a \
+	%reldir%/iscsi/libiscsi.a \
+	%reldir%/iscsi/libiscsiproto.a \
+	%reldir%/scsi/libscsi.a \
+	%reldir%/backing/libbacking.a \
+	$(LIBQB_LIBS) $(SQLITE_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(URING_LIBS) \
+	$(ISAL_LIBS) $(CRYPTO_LIBS)
+
+dist_man_MANS += %reldir%/quorated.8 %reldir%/quorated.conf.5

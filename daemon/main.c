@@ -1,5 +1,572 @@
-/* placeholder: replaced by the daemon core */
-int main(void)
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * quorated: start-up, signals and shutdown (DESIGN §5 fixes the command
+ * line). Order of start-up:
+ *   config -> data dir -> logging -> (daemonize) -> loop -> backing engine ->
+ *   store -> iSCSI server -> model + running objects from the store ->
+ *   portals -> cluster transport (loopback) -> IPC -> ready
+ * Targets are registered before the portals listen, so the first login
+ * already sees every stored target.
+ *
+ * Shutdown (SIGTERM/SIGINT): answer pending admin requests, ask every
+ * initiator to log out (Async Message) and give them a short grace period,
+ * then destroy the server, the targets and LUs, the transport and the store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <qb/qblog.h>
+#include <qb/qbloop.h>
+
+#include <config.h>		/* autoconf (not daemon/config.h): PACKAGE_VERSION */
+#include "daemon/backing/backing.h"
+#include "daemon/config.h"
+#include "daemon/daemon.h"
+#include "daemon/ipc/ipc_server.h"
+#include "daemon/iscsi/iscsi.h"
+#include "daemon/log.h"
+#include "quorum/cluster.h"
+
+#define DEFAULT_CONFIG_FILE SYSCONFDIR "/quorate/quorated.conf"
+#define PID_FILE "quorated.pid"
+#define DATA_DIR_MODE 0700
+#define DEMO_TARGET "iqn.2026-11.org.quorate:demo"
+#define DEMO_LUN_FILE "demo-lun0.img"
+#define DEMO_LUN_SIZE (1ULL << 30)		/* 1 GiB, sparse */
+#define DEMO_BLOCK_SIZE 512
+#define SHUTDOWN_GRACE_NS (2ULL * 1000000000ULL)
+#define SHUTDOWN_POLL_NS (100ULL * 1000000ULL)
+
+static const char usage_text[] =
+	"Usage: quorated [OPTIONS]\n"
+	"Cluster-aware iSCSI target daemon.\n"
+	"\n"
+	"  -c, --config FILE     node configuration (default " DEFAULT_CONFIG_FILE
+	" if it exists)\n"
+	"  -f, --foreground      stay in the foreground and log to stderr\n"
+	"                        (default: daemonize, log to syslog, write a pid file)\n"
+	"  -d, --data-dir DIR    state directory (overrides [node] data_dir)\n"
+	"  -l, --listen LIST     comma-separated HOST:PORT portals (overrides [iscsi] listen)\n"
+	"  -L, --log-level LEVEL err, warning, notice, info, debug or trace\n"
+	"      --demo            when the database is empty, create target\n"
+	"                        " DEMO_TARGET " with LUN 0 on a 1 GiB sparse file\n"
+	"                        in the data directory, and print a 'ready:' line on stdout\n"
+	"  -V, --version         print the version and exit\n"
+	"  -h, --help            print this help and exit\n"
+	"\n"
+	"See quorated(8) and quorated.conf(5).\n";
+
+enum { OPT_DEMO = 256 };
+
+static const struct option long_opts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "data-dir", required_argument, NULL, 'd' },
+	{ "listen", required_argument, NULL, 'l' },
+	{ "log-level", required_argument, NULL, 'L' },
+	{ "demo", no_argument, NULL, OPT_DEMO },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static struct daemon the_daemon;
+static qb_loop_timer_handle shutdown_timer;
+static uint64_t shutdown_waited_ns;
+
+/* ---- logging ------------------------------------------------------------- */
+
+static void log_apply_level(struct daemon *d)
 {
+	int target = d->foreground ? QB_LOG_STDERR : QB_LOG_SYSLOG;
+
+	qb_log_filter_ctl(target, QB_LOG_FILTER_CLEAR_ALL, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
+	qb_log_filter_ctl(target, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", d->cfg.log_level);
+}
+
+static void log_setup(struct daemon *d)
+{
+	qb_log_init("quorated", LOG_DAEMON, LOG_INFO);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, d->foreground ? QB_FALSE : QB_TRUE);
+	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, d->foreground ? QB_TRUE : QB_FALSE);
+	qb_log_format_set(QB_LOG_STDERR, "%t %p: %b");
+	log_apply_level(d);
+}
+
+/* ---- signals ------------------------------------------------------------- */
+
+static int32_t on_sighup(int32_t sig, void *data)
+{
+	struct daemon *d = data;
+	char err[CONFIG_ERR_MAX];
+	int level = d->cfg.log_level;
+
+	(void)sig;
+	if (d->config_path != NULL) {
+		if (config_reload_log_level(d->config_path, &level, err, sizeof(err)) < 0) {
+			log_err("SIGHUP: %s (keeping log level %s)", err,
+				config_log_level_name(d->cfg.log_level));
+		} else {
+			d->cfg.log_level = level;
+		}
+	}
+	if (!d->foreground) {
+		/* Reopen the syslog connection (e.g. after syslogd restarted). */
+		qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+		qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_TRUE);
+	}
+	log_apply_level(d);
+	log_notice("SIGHUP: log level %s", config_log_level_name(d->cfg.log_level));
 	return 0;
+}
+
+static unsigned int sessions_count(struct daemon *d);
+
+static void shutdown_tick(void *data)
+{
+	struct daemon *d = data;
+
+	shutdown_waited_ns += SHUTDOWN_POLL_NS;
+	if (sessions_count(d) == 0 || shutdown_waited_ns >= SHUTDOWN_GRACE_NS) {
+		qb_loop_stop(d->loop);
+		return;
+	}
+	qb_loop_timer_add(d->loop, QB_LOOP_HIGH, SHUTDOWN_POLL_NS, d, shutdown_tick,
+			  &shutdown_timer);
+}
+
+static int32_t on_sigterm(int32_t sig, void *data)
+{
+	struct daemon *d = data;
+
+	if (d->stopping) {
+		/* A second signal: stop waiting for initiators. */
+		qb_loop_stop(d->loop);
+		return 0;
+	}
+	d->stopping = true;
+	log_notice("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	daemon_pending_abort(d, "daemon is shutting down");
+	if (d->iscsi != NULL && sessions_count(d) > 0) {
+		/* RFC 7143 11.9.1 AsyncEvent 1: ask initiators to log out. */
+		iscsi_server_logout_all(d->iscsi);
+		qb_loop_timer_add(d->loop, QB_LOOP_HIGH, SHUTDOWN_POLL_NS, d, shutdown_tick,
+				  &shutdown_timer);
+		return 0;
+	}
+	qb_loop_stop(d->loop);
+	return 0;
+}
+
+static void count_fn(const struct iscsi_session_info *info, void *ctx)
+{
+	(void)info;
+	(*(unsigned int *)ctx)++;
+}
+
+static unsigned int sessions_count(struct daemon *d)
+{
+	unsigned int n = 0;
+
+	iscsi_server_foreach_session(d->iscsi, count_fn, &n);
+	return n;
+}
+
+/* ---- demo ----------------------------------------------------------------- */
+
+void daemon_demo_ready(struct daemon *d)
+{
+	if (!d->demo || d->ready_printed) {
+		return;
+	}
+	d->ready_printed = true;
+	printf("ready: iscsi://%s/%s/0\n", d->cfg.listen[0], DEMO_TARGET);
+	fflush(stdout);
+}
+
+static void demo_lun_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
+{
+	(void)p;
+	if (rc < 0) {
+		log_err("demo: creating LUN 0 failed: %s", err);
+		return;
+	}
+	daemon_demo_ready(d);
+}
+
+static void demo_target_done(struct daemon *d, struct daemon_pending *p, int rc,
+			     const char *err)
+{
+	(void)d;
+	(void)p;
+	if (rc < 0) {
+		log_err("demo: creating the target failed: %s", err);
+	}
+}
+
+static int demo_setup(struct daemon *d)
+{
+	struct store_op *tgt, *lun;
+	int fd, rc;
+
+	if (d->targets != NULL) {
+		if (daemon_target_find(d, DEMO_TARGET) == NULL) {
+			log_warn("demo: the database already has targets; not creating %s",
+				 DEMO_TARGET);
+		}
+		daemon_demo_ready(d);
+		return 0;
+	}
+	tgt = calloc(1, sizeof(*tgt));
+	lun = calloc(1, sizeof(*lun));
+	if (tgt == NULL || lun == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	tgt->kind = STORE_OP_TARGET_ADD;
+	snprintf(tgt->u.target.name, sizeof(tgt->u.target.name), "%s", DEMO_TARGET);
+	snprintf(tgt->u.target.alias, sizeof(tgt->u.target.alias), "quorate demo");
+
+	lun->kind = STORE_OP_LUN_ADD;
+	snprintf(lun->u.lun.target, sizeof(lun->u.lun.target), "%s", DEMO_TARGET);
+	snprintf(lun->u.lun.backing, sizeof(lun->u.lun.backing), "file");
+	if (snprintf(lun->u.lun.path, sizeof(lun->u.lun.path), "%s/%s", d->cfg.data_dir,
+		     DEMO_LUN_FILE) >= (int)sizeof(lun->u.lun.path)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	lun->u.lun.size_bytes = DEMO_LUN_SIZE;
+	lun->u.lun.block_size = DEMO_BLOCK_SIZE;
+	lun->u.lun.thin = true;
+	/* Sparse: ftruncate extends without allocating blocks. */
+	fd = open(lun->u.lun.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)DEMO_LUN_SIZE) < 0) {
+		rc = -errno;
+		log_perror(rc, "demo: creating '%s'", lun->u.lun.path);
+		if (fd >= 0) {
+			close(fd);
+		}
+		goto out;
+	}
+	close(fd);
+	rc = daemon_lun_identity_generate(&lun->u.lun);
+	if (rc == 0) {
+		/* Proposals are delivered in order: the target exists before the LUN. */
+		rc = daemon_propose(d, tgt, NULL, demo_target_done);
+	}
+	if (rc == 0) {
+		rc = daemon_propose(d, lun, NULL, demo_lun_done);
+	}
+	if (rc < 0) {
+		log_perror(rc, "demo: proposing the demo target");
+	}
+out:
+	free(tgt);
+	free(lun);
+	return rc;
+}
+
+/* ---- start-up --------------------------------------------------------------- */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+		return -ENAMETOOLONG;
+	}
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(buf, mode) < 0 && errno != EEXIST) {
+				return -errno;
+			}
+			*p = '/';
+		}
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST) {
+		return -errno;
+	}
+	return 0;
+}
+
+static int write_pidfile(struct daemon *d)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/%s", d->cfg.data_dir, PID_FILE) >=
+	    (int)sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	f = fopen(path, "we");
+	if (f == NULL) {
+		return -errno;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static void remove_pidfile(struct daemon *d)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", d->cfg.data_dir, PID_FILE) <
+	    (int)sizeof(path)) {
+		unlink(path);
+	}
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0) {
+		return -errno;
+	}
+	if (pid > 0) {
+		_exit(EXIT_SUCCESS);
+	}
+	if (setsid() < 0) {
+		return -errno;
+	}
+	/* Second fork: never reacquire a controlling terminal. */
+	pid = fork();
+	if (pid < 0) {
+		return -errno;
+	}
+	if (pid > 0) {
+		_exit(EXIT_SUCCESS);
+	}
+	if (chdir("/") < 0) {
+		return -errno;
+	}
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO) {
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv)
+{
+	const char *config_path = NULL, *data_dir = NULL, *listen = NULL, *level = NULL;
+	char err[CONFIG_ERR_MAX];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "c:fd:l:L:Vh", long_opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'f':
+			d->foreground = true;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'L':
+			level = optarg;
+			break;
+		case OPT_DEMO:
+			d->demo = true;
+			break;
+		case 'V':
+			printf("quorated %s\n", PACKAGE_VERSION);
+			exit(EXIT_SUCCESS);
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(EXIT_SUCCESS);
+		default:
+			fputs("Try 'quorated --help'.\n", stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "quorated: unexpected argument '%s'\nTry 'quorated --help'.\n",
+			argv[optind]);
+		return -EINVAL;
+	}
+	config_init(&d->cfg);
+	if (config_path == NULL && !d->demo && access(DEFAULT_CONFIG_FILE, R_OK) == 0) {
+		config_path = DEFAULT_CONFIG_FILE;
+	}
+	if (config_path != NULL) {
+		rc = config_load(&d->cfg, config_path, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "quorated: %s\n", err);
+			return rc;
+		}
+		d->config_path = config_path;
+	}
+	if (data_dir != NULL) {
+		if (strlen(data_dir) >= sizeof(d->cfg.data_dir)) {
+			fprintf(stderr, "quorated: --data-dir: path too long\n");
+			return -EINVAL;
+		}
+		snprintf(d->cfg.data_dir, sizeof(d->cfg.data_dir), "%s", data_dir);
+	}
+	if (listen != NULL && config_set_listen(&d->cfg, listen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "quorated: --listen: %s\n", err);
+		return -EINVAL;
+	}
+	if (level != NULL) {
+		rc = config_log_level_parse(level);
+		if (rc < 0) {
+			fprintf(stderr, "quorated: --log-level: unknown level '%s'\n", level);
+			return -EINVAL;
+		}
+		d->cfg.log_level = rc;
+	}
+	return 0;
+}
+
+static int daemon_start(struct daemon *d)
+{
+	static const struct cluster_callbacks cluster_cb = {
+		.deliver = daemon_deliver,
+	};
+	int rc;
+
+	rc = backing_engine_init(d->loop);
+	if (rc < 0) {
+		log_perror(rc, "initialising the backing-store engine");
+		return rc;
+	}
+	rc = store_open(d->cfg.data_dir, &d->store);
+	if (rc < 0) {
+		log_perror(rc, "opening the database in '%s'", d->cfg.data_dir);
+		return rc;
+	}
+	log_info("database '%s/%s': schema v%d, applied seq %llu", d->cfg.data_dir,
+		 STORE_DB_FILE, store_schema_version(d->store),
+		 (unsigned long long)store_applied_seq(d->store));
+	rc = iscsi_server_create(d->loop, &d->cfg.iscsi, &d->iscsi);
+	if (rc < 0) {
+		log_perror(rc, "creating the iSCSI server");
+		return rc;
+	}
+	rc = daemon_load(d);
+	if (rc < 0) {
+		log_perror(rc, "loading the database (%s)", store_errmsg(d->store));
+		return rc;
+	}
+	for (unsigned int i = 0; i < d->cfg.listen_count; i++) {
+		rc = iscsi_server_add_portal(d->iscsi, d->cfg.listen[i]);
+		if (rc < 0) {
+			log_perror(rc, "listening on '%s'", d->cfg.listen[i]);
+			return rc;
+		}
+		log_info("listening on %s", d->cfg.listen[i]);
+	}
+	rc = cluster_loopback_create(d->loop, d->cfg.node_id, store_applied_seq(d->store),
+				     &cluster_cb, d, &d->cluster);
+	if (rc < 0) {
+		log_perror(rc, "starting the standalone cluster transport");
+		return rc;
+	}
+	rc = ipc_server_create(d->loop, d->cfg.ipc_name, daemon_admin_request, d, &d->ipc);
+	if (rc < 0) {
+		log_perror(rc, "starting the IPC service '%s'", d->cfg.ipc_name);
+		return rc;
+	}
+	if (d->demo) {
+		rc = demo_setup(d);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	log_notice("quorated %s ready: node '%s' (id %u), standalone", PACKAGE_VERSION,
+		   d->cfg.node_name, d->cfg.node_id);
+	return 0;
+}
+
+static void daemon_stop(struct daemon *d)
+{
+	if (d->pending != NULL) {
+		daemon_pending_abort(d, "daemon is shutting down");
+	}
+	ipc_server_destroy(d->ipc);
+	d->ipc = NULL;
+	if (d->iscsi != NULL) {
+		/* Logs initiators out (Async Message) and closes every connection. */
+		iscsi_server_destroy(d->iscsi);
+		d->iscsi = NULL;
+	}
+	/* No session remains, so no task is in flight on any LU. */
+	daemon_model_free(d);
+	cluster_destroy(d->cluster);
+	d->cluster = NULL;
+	store_close(d->store);
+	d->store = NULL;
+	backing_engine_fini();
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon *d = &the_daemon;
+	int rc;
+
+	if (parse_args(d, argc, argv) < 0) {
+		return EXIT_FAILURE;
+	}
+	rc = mkdir_p(d->cfg.data_dir, DATA_DIR_MODE);
+	if (rc < 0) {
+		fprintf(stderr, "quorated: creating data directory '%s': %s\n", d->cfg.data_dir,
+			strerror(-rc));
+		return EXIT_FAILURE;
+	}
+	log_setup(d);
+	if (!d->foreground) {
+		rc = daemonize();
+		if (rc < 0) {
+			log_perror(rc, "daemonizing");
+			return EXIT_FAILURE;
+		}
+		rc = write_pidfile(d);
+		if (rc < 0) {
+			log_perror(rc, "writing the pid file");
+		}
+	}
+	/* Peers that vanish must not kill us; sockets report EPIPE instead. */
+	signal(SIGPIPE, SIG_IGN);
+	d->started = time(NULL);
+	d->loop = qb_loop_create();
+	if (d->loop == NULL) {
+		log_err("cannot create the main loop");
+		return EXIT_FAILURE;
+	}
+	qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGTERM, d, on_sigterm, NULL);
+	qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGINT, d, on_sigterm, NULL);
+	qb_loop_signal_add(d->loop, QB_LOOP_HIGH, SIGHUP, d, on_sighup, NULL);
+
+	rc = daemon_start(d);
+	if (rc == 0) {
+		qb_loop_run(d->loop);
+	}
+	daemon_stop(d);
+	qb_loop_destroy(d->loop);
+	if (!d->foreground) {
+		remove_pidfile(d);
+	}
+	log_notice("quorated stopped");
+	qb_log_fini();
+	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

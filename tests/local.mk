@@ -1,5 +1,18 @@
 # tests/: Check unit tests (one binary per module), integration tests against a
 # running quorated, and fuzz targets whose saved corpus is replayed by make check.
+#
+# Shared test-harness glue (engineer F): scripts run through bash or python3
+# by extension; every test sees the build tree's programs in its environment,
+# so an out-of-tree build tests its own binaries.
+TEST_EXTENSIONS = .sh .py
+SH_LOG_COMPILER = bash
+PY_LOG_COMPILER = python3
+AM_TESTS_ENVIRONMENT = \
+	QUORATED='$(abs_top_builddir)/daemon/quorated'; \
+	QUORATECTL='$(abs_top_builddir)/cli/quoratectl'; \
+	QT_SRCDIR='$(abs_top_srcdir)/tests/integration'; \
+	export QUORATED QUORATECTL QT_SRCDIR;
+
 include %reldir%/unit/local.mk
 include %reldir%/integration/local.mk
 include %reldir%/fuzz/local.mk

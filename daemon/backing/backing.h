@@ -8,6 +8,11 @@
  * the request (io_uring for files) and io->done() runs later from the loop,
  * never from inside backing_submit(). The caller owns struct backing_io and
  * its buffer until done() runs; nothing is allocated per request.
+ *
+ * Offsets and lengths are multiples of the store's block size. With
+ * direct_io, data buffers must also be BACKING_BUF_ALIGN-aligned. A request
+ * breaking either rule, out of range, or writing to a read-only store
+ * completes through done() like any other error (-EINVAL, -EROFS).
  */
 #ifndef QUORATE_DAEMON_BACKING_BACKING_H
 #define QUORATE_DAEMON_BACKING_BACKING_H
@@ -16,6 +21,9 @@
 #include <stdint.h>
 
 #include <qb/qbloop.h>
+
+/* Alignment of data buffers for stores opened with direct_io (O_DIRECT). */
+#define BACKING_BUF_ALIGN 4096
 
 enum backing_op {
 	BACKING_READ,		/* read len bytes at offset into buf */
@@ -37,6 +45,8 @@ struct backing_io {
 	/* Private to the backing store. */
 	uint64_t done_bytes;	/* progress through short reads/writes */
 	struct backing_io *next;
+	struct backing *store;	/* set by backing_submit() */
+	uint32_t flags;		/* engine state (e.g. zero-fill fallback) */
 };
 
 struct backing_params {

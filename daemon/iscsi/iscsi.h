@@ -46,6 +46,13 @@ int iscsi_server_create(qb_loop_t *loop, const struct iscsi_server_config *cfg, 
  * listeners. Frees the server.
  */
 void iscsi_server_destroy(struct iscsi_server *server);
+/**
+ * Optional first step of a graceful shutdown: send the Asynchronous Message
+ * (logout requested) to every full-feature connection now, so the daemon can
+ * keep running its loop for a short grace period (initiators log out) before
+ * calling iscsi_server_destroy(). Idempotent per connection.
+ */
+void iscsi_server_logout_all(struct iscsi_server *server);
 
 /** Listen on "HOST:PORT" ("[v6]:PORT", "0.0.0.0:3260"). @return 0 or -errno. */
 int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port);

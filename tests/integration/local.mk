@@ -1,1 +1,19 @@
-# tests/integration
+# tests/integration: each test starts its own quorated from the build tree on
+# 127.0.0.1 (ports 14500-14599, see lib.sh) and drives it with real initiators
+# (libiscsi tools, iscsi-test-cu, qemu-img/qemu-io, raw python sockets). Exit
+# 77 = skipped because a tool is missing. int_libiscsi.sh is listed first so
+# that `make check -j` starts the longest test early.
+INTEGRATION_TESTS = \
+	%reldir%/int_libiscsi.sh \
+	%reldir%/int_discovery.sh \
+	%reldir%/int_qemu.sh \
+	%reldir%/int_malformed.py \
+	%reldir%/int_chap_acl.sh \
+	%reldir%/int_lifecycle.sh
+
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) \
+	%reldir%/lib.sh \
+	%reldir%/iscsi_raw.py \
+	%reldir%/libiscsi_compare.py \
+	%reldir%/libiscsi-expected-failures.txt

@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Admin requests from quoratectl (protocol in daemon/ipc/ctl_proto.h).
+ *
+ * Reads answer at once from the model. Changes become mutations: the handler
+ * does the node-local preparation (creating a sparse backing file, sizing it,
+ * generating a new LUN's identity) and proposes; the reply is sent only when
+ * apply() has validated and committed the mutation (DESIGN §1), from the
+ * pending request's done() callback.
+ *
+ * LUN identity (generated here, on the proposer, so apply stays
+ * deterministic): a random version-4 UUID; the unit serial number is its 32
+ * hex digits; the NAA designator is NAA 6 (IEEE Registered Extended, SPC-4
+ * 7.8.6.6.5): 4 bits NAA = 6, 24 bits IEEE company id, then the first 100
+ * bits of the UUID as vendor specific identifier and extension.
+ * QUORATE_IEEE_OUI_PLACEHOLDER is AC-DE-48, the IEEE's example/private
+ * OUI, standing in until the project has a registered company id.
+ *
+ * Secrets: CHAP secrets arrive in the request JSON, go into the mutation
+ * and never into a log line or a reply.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include <config.h>		/* autoconf (not daemon/config.h): PACKAGE_VERSION */
+#include "daemon/daemon.h"
+#include "daemon/ipc/ipc_server.h"
+#include "daemon/iscsi/iscsi.h"
+#include "daemon/log.h"
+#include "daemon/mutation.h"
+#include "quorum/cluster.h"
+
+#define QUORATE_IEEE_OUI_PLACEHOLDER 0xACDE48u	/* placeholder: IEEE example OUI */
+#define NAA_IEEE_REGISTERED_EXTENDED 0x6	/* SPC-4 Table 467 */
+#define NAA_OUI_BITS 24
+#define NAA_HEAD_BITS 28			/* NAA nibble + OUI */
+#define NAA_UUID_BITS 100
+#define UUID_VERSION_4 0x40
+#define UUID_VARIANT_RFC4122 0x80
+#define ADMIN_ERR_MAX 256
+#define SCSI_LUN_ID_MAX 16383
+#define DEFAULT_BLOCK_SIZE 512
+#define NEW_FILE_MODE 0600
+
+/* ---- identity -------------------------------------------------------------- */
+
+static void bit_set(uint8_t *buf, unsigned int bit, bool v)
+{
+	uint8_t mask = (uint8_t)(0x80u >> (bit % 8));
+
+	if (v) {
+		buf[bit / 8] |= mask;
+	} else {
+		buf[bit / 8] &= (uint8_t)~mask;
+	}
+}
+
+static bool bit_get(const uint8_t *buf, unsigned int bit)
+{
+	return (buf[bit / 8] & (0x80u >> (bit % 8))) != 0;
+}
+
+int daemon_lun_identity_generate(struct store_lun *l)
+{
+	uint32_t head = (NAA_IEEE_REGISTERED_EXTENDED << NAA_OUI_BITS) |
+			QUORATE_IEEE_OUI_PLACEHOLDER;
+
+	if (getrandom(l->uuid, sizeof(l->uuid), 0) != (ssize_t)sizeof(l->uuid)) {
+		return -errno != 0 ? -errno : -EIO;
+	}
+	/* RFC 4122 4.4: version 4 (random), variant 10xx. */
+	l->uuid[6] = (uint8_t)((l->uuid[6] & 0x0f) | UUID_VERSION_4);
+	l->uuid[8] = (uint8_t)((l->uuid[8] & 0x3f) | UUID_VARIANT_RFC4122);
+	memset(l->naa, 0, sizeof(l->naa));
+	for (unsigned int i = 0; i < NAA_HEAD_BITS; i++) {
+		bit_set(l->naa, i, (head >> (NAA_HEAD_BITS - 1 - i)) & 1);
+	}
+	for (unsigned int i = 0; i < NAA_UUID_BITS; i++) {
+		bit_set(l->naa, NAA_HEAD_BITS + i, bit_get(l->uuid, i));
+	}
+	for (size_t i = 0; i < sizeof(l->uuid); i++) {
+		snprintf(l->serial + 2 * i, 3, "%02x", l->uuid[i]);
+	}
+	return 0;
+}
+
+static void hex_format(char *out, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+	}
+}
+
+static void uuid_format(char out[37], const uint8_t *u)
+{
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+		 u[14], u[15]);
+}
+
+/* ---- argument helpers ------------------------------------------------------ */
+
+/* Copy string arg @key into @out; -ENOENT if absent and !required, -EINVAL on error. */
+static int arg_str(struct json_object *args, const char *key, bool required, char *out,
+		   size_t cap, char *err)
+{
+	struct json_object *v;
+	const char *s;
+
+	if (!json_object_object_get_ex(args, key, &v) || json_object_is_type(v, json_type_null)) {
+		if (required) {
+			snprintf(err, ADMIN_ERR_MAX, "missing argument '%s'", key);
+			return -EINVAL;
+		}
+		return -ENOENT;
+	}
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(err, ADMIN_ERR_MAX, "argument '%s' must be a string", key);
+		return -EINVAL;
+	}
+	s = json_object_get_string(v);
+	if (strlen(s) >= cap) {
+		snprintf(err, ADMIN_ERR_MAX, "argument '%s' is too long (max %zu)", key, cap - 1);
+		return -EINVAL;
+	}
+	snprintf(out, cap, "%s", s);
+	return 0;
+}
+
+static int arg_u64(struct json_object *args, const char *key, bool required, uint64_t max,
+		   uint64_t *out, char *err)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(args, key, &v) || json_object_is_type(v, json_type_null)) {
+		if (required) {
+			snprintf(err, ADMIN_ERR_MAX, "missing argument '%s'", key);
+			return -EINVAL;
+		}
+		return -ENOENT;
+	}
+	if (!json_object_is_type(v, json_type_int)) {
+		snprintf(err, ADMIN_ERR_MAX, "argument '%s' must be an integer", key);
+		return -EINVAL;
+	}
+	n = json_object_get_int64(v);
+	if (n < 0 || (uint64_t)n > max) {
+		snprintf(err, ADMIN_ERR_MAX, "argument '%s' out of range 0..%" PRIu64, key, max);
+		return -EINVAL;
+	}
+	*out = (uint64_t)n;
+	return 0;
+}
+
+static bool arg_bool(struct json_object *args, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(args, key, &v) && json_object_get_boolean(v);
+}
+
+/* ---- completion of proposed mutations ------------------------------------- */
+
+static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
+{
+	(void)d;
+	if (p->req == NULL) {
+		json_object_put(p->result);
+		return;
+	}
+	if (rc < 0) {
+		json_object_put(p->result);
+		ipc_request_reply_err(p->req, "%s", err[0] != '\0' ? err : strerror(-rc));
+		return;
+	}
+	if (p->result == NULL) {
+		p->result = json_object_new_object();
+	}
+	json_object_object_add(p->result, "seq", json_object_new_int64((int64_t)p->seq));
+	ipc_request_reply_ok(p->req, p->result);
+}
+
+static void admin_propose(struct daemon *d, struct ipc_request *req, const struct store_op *op,
+			  struct json_object *result)
+{
+	int rc = daemon_propose(d, op, req, admin_done);
+
+	if (rc < 0) {
+		json_object_put(result);
+		ipc_request_reply_err(req, "cannot propose the change: %s",
+				      rc == -EAGAIN ? "node is not quorate" : strerror(-rc));
+		return;
+	}
+	/* daemon_propose() linked the pending entry first in the list. */
+	d->pending->result = result;
+}
+
+void daemon_pending_abort(struct daemon *d, const char *why)
+{
+	while (d->pending != NULL) {
+		struct daemon_pending *p = d->pending;
+
+		d->pending = p->next;
+		json_object_put(p->result);
+		if (p->req != NULL) {
+			ipc_request_reply_err(p->req, "%s", why);
+		}
+		free(p);
+	}
+}
+
+/* ---- sessions -------------------------------------------------------------- */
+
+struct session_count {
+	const char *target;		/* NULL: all */
+	unsigned int n;
+};
+
+static void session_count_fn(const struct iscsi_session_info *info, void *ctx)
+{
+	struct session_count *c = ctx;
+
+	if (c->target == NULL || strcmp(info->target_name, c->target) == 0) {
+		c->n++;
+	}
+}
+
+static unsigned int sessions_of(struct daemon *d, const char *target)
+{
+	struct session_count c = { .target = target };
+
+	iscsi_server_foreach_session(d->iscsi, session_count_fn, &c);
+	return c.n;
+}
+
+static void session_list_fn(const struct iscsi_session_info *info, void *ctx)
+{
+	struct json_object *arr = ctx, *o = json_object_new_object();
+	char isid[2 * sizeof(info->isid) + 1];
+
+	hex_format(isid, info->isid, sizeof(info->isid));
+	json_object_object_add(o, "initiator", json_object_new_string(info->initiator_name));
+	json_object_object_add(o, "target", json_object_new_string(info->target_name));
+	json_object_object_add(o, "isid", json_object_new_string(isid));
+	json_object_object_add(o, "tsih", json_object_new_int(info->tsih));
+	json_object_object_add(o, "connections", json_object_new_int(info->connections));
+	json_object_object_add(o, "peer", json_object_new_string(info->peer ? info->peer : ""));
+	json_object_object_add(o, "discovery", json_object_new_boolean(info->discovery));
+	json_object_array_add(arr, o);
+}
+
+/* ---- command handlers ------------------------------------------------------ */
+
+struct admin_ctx {
+	struct daemon *d;
+	struct ipc_request *req;
+	struct json_object *args;
+	char err[ADMIN_ERR_MAX];
+};
+
+static void cmd_status(struct admin_ctx *a)
+{
+	struct daemon *d = a->d;
+	struct json_object *o = json_object_new_object();
+	unsigned int ntargets = 0, nluns = 0, noffline = 0;
+
+	for (struct daemon_target *t = d->targets; t != NULL; t = t->next) {
+		ntargets++;
+		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+			nluns++;
+			noffline += !l->online;
+		}
+	}
+	json_object_object_add(o, "node", json_object_new_string(d->cfg.node_name));
+	json_object_object_add(o, "node_id", json_object_new_int64(d->cfg.node_id));
+	json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+	json_object_object_add(o, "uptime_s", json_object_new_int64(time(NULL) - d->started));
+	json_object_object_add(o, "cluster",
+			       json_object_new_string(cluster_transport_name(d->cluster)));
+	json_object_object_add(o, "quorate",
+			       json_object_new_boolean(cluster_is_quorate(d->cluster)));
+	json_object_object_add(o, "applied_seq",
+			       json_object_new_int64((int64_t)store_applied_seq(d->store)));
+	json_object_object_add(o, "targets", json_object_new_int(ntargets));
+	json_object_object_add(o, "luns", json_object_new_int(nluns));
+	json_object_object_add(o, "luns_offline", json_object_new_int(noffline));
+	json_object_object_add(o, "sessions", json_object_new_int(sessions_of(d, NULL)));
+	ipc_request_reply_ok(a->req, o);
+}
+
+static void cmd_target_create(struct admin_ctx *a)
+{
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+
+	if (arg_str(a->args, "name", true, op.u.target.name, sizeof(op.u.target.name), a->err) < 0 ||
+	    arg_str(a->args, "alias", false, op.u.target.alias, sizeof(op.u.target.alias),
+		    a->err) == -EINVAL) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	admin_propose(a->d, a->req, &op, NULL);
+}
+
+static void cmd_target_delete(struct admin_ctx *a)
+{
+	struct store_op op = { .kind = STORE_OP_TARGET_DEL };
+	unsigned int n;
+
+	if (arg_str(a->args, "name", true, op.u.target.name, sizeof(op.u.target.name), a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	/* Node-local safety check before proposing, so apply stays deterministic. */
+	n = sessions_of(a->d, op.u.target.name);
+	if (n > 0 && !arg_bool(a->args, "force")) {
+		ipc_request_reply_err(a->req, "target '%s' has %u session(s) on this node; "
+					      "close them first or use --force",
+				      op.u.target.name, n);
+		return;
+	}
+	admin_propose(a->d, a->req, &op, NULL);
+}
+
+static void cmd_target_list(struct admin_ctx *a)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+		struct json_object *o = json_object_new_object();
+		unsigned int nluns = 0, nacls = 0;
+
+		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+			nluns++;
+		}
+		for (struct daemon_acl *c = t->acls; c != NULL; c = c->next) {
+			nacls++;
+		}
+		json_object_object_add(o, "name", json_object_new_string(t->rec.name));
+		json_object_object_add(o, "alias", json_object_new_string(t->rec.alias));
+		json_object_object_add(o, "luns", json_object_new_int(nluns));
+		json_object_object_add(o, "acls", json_object_new_int(nacls));
+		json_object_object_add(o, "chap", json_object_new_boolean(
+						daemon_chap_find(a->d, t->rec.name) != NULL));
+		json_object_object_add(o, "running", json_object_new_boolean(t->registered));
+		json_object_object_add(o, "sessions",
+				       json_object_new_int(sessions_of(a->d, t->rec.name)));
+		json_object_array_add(arr, o);
+	}
+	ipc_request_reply_ok(a->req, arr);
+}
+
+/* Node-local preparation of a file-backed LUN: create or size the file. */
+static int lun_prepare_file(struct store_lun *l, char *err)
+{
+	struct stat st;
+	uint64_t dev_size;
+	int fd;
+
+	if (l->path[0] != '/') {
+		snprintf(err, ADMIN_ERR_MAX, "--path must be an absolute path");
+		return -EINVAL;
+	}
+	if (stat(l->path, &st) < 0) {
+		if (errno != ENOENT) {
+			snprintf(err, ADMIN_ERR_MAX, "%.200s: %s", l->path, strerror(errno));
+			return -errno;
+		}
+		if (l->size_bytes == 0 || l->size_bytes % l->block_size != 0) {
+			snprintf(err, ADMIN_ERR_MAX, "%.150s does not exist; give --size (a multiple "
+						     "of the block size) to create it", l->path);
+			return -EINVAL;
+		}
+		/* A new file is created sparse: ftruncate allocates nothing. */
+		fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, NEW_FILE_MODE);
+		if (fd < 0 || ftruncate(fd, (off_t)l->size_bytes) < 0) {
+			int rc = -errno;
+
+			snprintf(err, ADMIN_ERR_MAX, "creating %.200s: %s", l->path, strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+				unlink(l->path);
+			}
+			return rc;
+		}
+		close(fd);
+		log_info("created sparse backing file '%s' (%llu bytes)", l->path,
+			 (unsigned long long)l->size_bytes);
+		return 0;
+	}
+	if (S_ISREG(st.st_mode)) {
+		if (l->size_bytes == 0) {
+			l->size_bytes = (uint64_t)st.st_size - (uint64_t)st.st_size % l->block_size;
+		}
+	} else if (S_ISBLK(st.st_mode)) {
+		fd = open(l->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || ioctl(fd, BLKGETSIZE64, &dev_size) < 0) {
+			int rc = -errno;
+
+			snprintf(err, ADMIN_ERR_MAX, "%.200s: %s", l->path, strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+			}
+			return rc;
+		}
+		close(fd);
+		if (l->size_bytes == 0) {
+			l->size_bytes = dev_size - dev_size % l->block_size;
+		} else if (l->size_bytes > dev_size) {
+			snprintf(err, ADMIN_ERR_MAX, "--size exceeds the device size %" PRIu64,
+				 dev_size);
+			return -EINVAL;
+		}
+	} else {
+		snprintf(err, ADMIN_ERR_MAX, "%.200s is neither a regular file nor a block device",
+			 l->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void cmd_lun_create(struct admin_ctx *a)
+{
+	struct store_op op = { .kind = STORE_OP_LUN_ADD };
+	struct store_lun *l = &op.u.lun;
+	struct daemon_target *t;
+	struct json_object *res;
+	uint64_t v;
+	char naa[2 * STORE_NAA_LEN + 1], uuid[37];
+	int rc;
+
+	if (arg_str(a->args, "target", true, l->target, sizeof(l->target), a->err) < 0) {
+		goto fail;
+	}
+	t = daemon_target_find(a->d, l->target);
+	if (t == NULL) {
+		snprintf(a->err, sizeof(a->err), "no target '%s'", l->target);
+		goto fail;
+	}
+	rc = arg_u64(a->args, "lun", false, SCSI_LUN_ID_MAX, &v, a->err);
+	if (rc == -EINVAL) {
+		goto fail;
+	}
+	if (rc == -ENOENT) {
+		/* Lowest free LUN number. */
+		for (v = 0; v <= SCSI_LUN_ID_MAX && daemon_lun_find(t, (uint16_t)v) != NULL; v++) {
+		}
+	}
+	l->lun = (uint16_t)v;
+	rc = arg_str(a->args, "backing", false, l->backing, sizeof(l->backing), a->err);
+	if (rc == -EINVAL) {
+		goto fail;
+	}
+	if (rc == -ENOENT) {
+		snprintf(l->backing, sizeof(l->backing), "file");
+	}
+	if (arg_str(a->args, "path", false, l->path, sizeof(l->path), a->err) == -EINVAL ||
+	    arg_u64(a->args, "size", false, INT64_MAX, &l->size_bytes, a->err) == -EINVAL) {
+		goto fail;
+	}
+	rc = arg_u64(a->args, "block_size", false, UINT32_MAX, &v, a->err);
+	if (rc == -EINVAL) {
+		goto fail;
+	}
+	l->block_size = rc == -ENOENT ? DEFAULT_BLOCK_SIZE : (uint32_t)v;
+	if (l->block_size != 512 && l->block_size != 4096) {
+		snprintf(a->err, sizeof(a->err), "--block-size must be 512 or 4096");
+		goto fail;
+	}
+	l->direct_io = arg_bool(a->args, "direct");
+	l->thin = arg_bool(a->args, "thin");
+	l->read_only = arg_bool(a->args, "read_only");
+	if (strcmp(l->backing, "file") == 0) {
+		if (l->path[0] == '\0') {
+			snprintf(a->err, sizeof(a->err), "file backing needs --path");
+			goto fail;
+		}
+		if (lun_prepare_file(l, a->err) < 0) {
+			goto fail;
+		}
+	} else if (strcmp(l->backing, "null") == 0) {
+		if (l->size_bytes == 0) {
+			snprintf(a->err, sizeof(a->err), "null backing needs --size");
+			goto fail;
+		}
+	} else {
+		snprintf(a->err, sizeof(a->err), "unknown backing '%s' (want file or null)",
+			 l->backing);
+		goto fail;
+	}
+	rc = daemon_lun_identity_generate(l);
+	if (rc < 0) {
+		snprintf(a->err, sizeof(a->err), "generating a UUID: %s", strerror(-rc));
+		goto fail;
+	}
+	hex_format(naa, l->naa, sizeof(l->naa));
+	uuid_format(uuid, l->uuid);
+	res = json_object_new_object();
+	json_object_object_add(res, "target", json_object_new_string(l->target));
+	json_object_object_add(res, "lun", json_object_new_int(l->lun));
+	json_object_object_add(res, "size", json_object_new_int64((int64_t)l->size_bytes));
+	json_object_object_add(res, "uuid", json_object_new_string(uuid));
+	json_object_object_add(res, "naa", json_object_new_string(naa));
+	json_object_object_add(res, "serial", json_object_new_string(l->serial));
+	admin_propose(a->d, a->req, &op, res);
+	return;
+fail:
+	ipc_request_reply_err(a->req, "%s", a->err);
+}
+
+static void cmd_lun_delete(struct admin_ctx *a)
+{
+	struct store_op op = { .kind = STORE_OP_LUN_DEL };
+	uint64_t v;
+
+	if (arg_str(a->args, "target", true, op.u.lun.target, sizeof(op.u.lun.target), a->err) < 0 ||
+	    arg_u64(a->args, "lun", true, SCSI_LUN_ID_MAX, &v, a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	op.u.lun.lun = (uint16_t)v;
+	admin_propose(a->d, a->req, &op, NULL);
+}
+
+/* Optional "target" filter of the list commands; replies and returns false on error. */
+static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
+{
+	int rc = arg_str(a->args, "target", false, target, cap, a->err);
+
+	if (rc == -EINVAL) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return false;
+	}
+	if (rc == 0 && daemon_target_find(a->d, target) == NULL) {
+		ipc_request_reply_err(a->req, "no target '%s'", target);
+		return false;
+	}
+	if (rc == -ENOENT) {
+		target[0] = '\0';
+	}
+	return true;
+}
+
+static void cmd_lun_list(struct admin_ctx *a)
+{
+	char target[STORE_NAME_MAX + 1];
+	struct json_object *arr;
+
+	if (!list_filter(a, target, sizeof(target))) {
+		return;
+	}
+	arr = json_object_new_array();
+	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+		if (target[0] != '\0' && strcmp(target, t->rec.name) != 0) {
+			continue;
+		}
+		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+			struct json_object *o = json_object_new_object();
+			char naa[2 * STORE_NAA_LEN + 1], uuid[37];
+
+			hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
+			uuid_format(uuid, l->rec.uuid);
+			json_object_object_add(o, "target", json_object_new_string(t->rec.name));
+			json_object_object_add(o, "lun", json_object_new_int(l->rec.lun));
+			json_object_object_add(o, "backing", json_object_new_string(l->rec.backing));
+			json_object_object_add(o, "path", json_object_new_string(l->rec.path));
+			json_object_object_add(o, "size",
+					       json_object_new_int64((int64_t)l->rec.size_bytes));
+			json_object_object_add(o, "block_size",
+					       json_object_new_int64(l->rec.block_size));
+			json_object_object_add(o, "direct", json_object_new_boolean(l->rec.direct_io));
+			json_object_object_add(o, "thin", json_object_new_boolean(l->rec.thin));
+			json_object_object_add(o, "read_only",
+					       json_object_new_boolean(l->rec.read_only));
+			json_object_object_add(o, "uuid", json_object_new_string(uuid));
+			json_object_object_add(o, "naa", json_object_new_string(naa));
+			json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
+			json_object_object_add(o, "online", json_object_new_boolean(l->online));
+			json_object_array_add(arr, o);
+		}
+	}
+	ipc_request_reply_ok(a->req, arr);
+}
+
+static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
+{
+	struct store_op op = { .kind = kind };
+
+	if (arg_str(a->args, "target", true, op.u.acl.target, sizeof(op.u.acl.target), a->err) < 0 ||
+	    arg_str(a->args, "initiator", true, op.u.acl.initiator, sizeof(op.u.acl.initiator),
+		    a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	admin_propose(a->d, a->req, &op, NULL);
+}
+
+static void cmd_acl_add(struct admin_ctx *a)
+{
+	cmd_acl_change(a, STORE_OP_ACL_ADD);
+}
+
+static void cmd_acl_remove(struct admin_ctx *a)
+{
+	cmd_acl_change(a, STORE_OP_ACL_DEL);
+}
+
+static void cmd_acl_list(struct admin_ctx *a)
+{
+	char target[STORE_NAME_MAX + 1];
+	struct json_object *arr;
+
+	if (!list_filter(a, target, sizeof(target))) {
+		return;
+	}
+	arr = json_object_new_array();
+	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+		if (target[0] != '\0' && strcmp(target, t->rec.name) != 0) {
+			continue;
+		}
+		for (struct daemon_acl *c = t->acls; c != NULL; c = c->next) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "target", json_object_new_string(t->rec.name));
+			json_object_object_add(o, "initiator", json_object_new_string(c->initiator));
+			json_object_array_add(arr, o);
+		}
+	}
+	ipc_request_reply_ok(a->req, arr);
+}
+
+/* "target": NAME, or "discovery": true for the discovery-session credentials. */
+static int chap_target_arg(struct admin_ctx *a, char *target, size_t cap)
+{
+	bool discovery = arg_bool(a->args, "discovery");
+	int rc = arg_str(a->args, "target", false, target, cap, a->err);
+
+	if (rc == -EINVAL) {
+		return rc;
+	}
+	if (discovery == (rc == 0)) {
+		snprintf(a->err, sizeof(a->err), "give either a target or --discovery");
+		return -EINVAL;
+	}
+	if (discovery) {
+		target[0] = '\0';
+	}
+	return 0;
+}
+
+static void cmd_chap_set(struct admin_ctx *a)
+{
+	struct store_op *op = calloc(1, sizeof(*op));	/* holds a secret: wiped below */
+	struct store_chap *c;
+
+	if (op == NULL) {
+		ipc_request_reply_err(a->req, "out of memory");
+		return;
+	}
+	op->kind = STORE_OP_CHAP_SET;
+	c = &op->u.chap;
+	if (chap_target_arg(a, c->target, sizeof(c->target)) < 0 ||
+	    arg_str(a->args, "user", true, c->user, sizeof(c->user), a->err) < 0 ||
+	    arg_str(a->args, "secret", true, c->secret, sizeof(c->secret), a->err) < 0 ||
+	    arg_str(a->args, "mutual_user", false, c->mutual_user, sizeof(c->mutual_user),
+		    a->err) == -EINVAL ||
+	    arg_str(a->args, "mutual_secret", false, c->mutual_secret, sizeof(c->mutual_secret),
+		    a->err) == -EINVAL) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+	} else {
+		admin_propose(a->d, a->req, op, NULL);
+	}
+	explicit_bzero(op, sizeof(*op));
+	free(op);
+}
+
+static void cmd_chap_clear(struct admin_ctx *a)
+{
+	struct store_op op = { .kind = STORE_OP_CHAP_CLEAR };
+
+	if (chap_target_arg(a, op.u.chap.target, sizeof(op.u.chap.target)) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	admin_propose(a->d, a->req, &op, NULL);
+}
+
+static void cmd_chap_list(struct admin_ctx *a)
+{
+	struct json_object *arr = json_object_new_array();
+
+	/* Users only: secrets never leave the daemon. */
+	for (struct daemon_chap *c = a->d->chaps; c != NULL; c = c->next) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "target", json_object_new_string(c->rec.target));
+		json_object_object_add(o, "discovery",
+				       json_object_new_boolean(c->rec.target[0] == '\0'));
+		json_object_object_add(o, "user", json_object_new_string(c->rec.user));
+		json_object_object_add(o, "mutual_user",
+				       json_object_new_string(c->rec.mutual_user));
+		json_object_array_add(arr, o);
+	}
+	ipc_request_reply_ok(a->req, arr);
+}
+
+static void cmd_session_list(struct admin_ctx *a)
+{
+	struct json_object *arr = json_object_new_array();
+
+	iscsi_server_foreach_session(a->d->iscsi, session_list_fn, arr);
+	ipc_request_reply_ok(a->req, arr);
+}
+
+static void cmd_session_close(struct admin_ctx *a)
+{
+	uint64_t tsih;
+	int rc;
+
+	if (arg_u64(a->args, "tsih", true, UINT16_MAX, &tsih, a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	/* Sessions are node-local, not replicated state: no mutation. */
+	rc = iscsi_session_close(a->d->iscsi, (uint16_t)tsih);
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "no session with TSIH %" PRIu64, tsih);
+		return;
+	}
+	log_notice("session TSIH %" PRIu64 " closed by the administrator", tsih);
+	ipc_request_reply_ok(a->req, NULL);
+}
+
+static const struct {
+	const char *name;
+	void (*fn)(struct admin_ctx *a);
+} admin_cmds[] = {
+	{ "status", cmd_status },
+	{ "target.create", cmd_target_create },
+	{ "target.delete", cmd_target_delete },
+	{ "target.list", cmd_target_list },
+	{ "lun.create", cmd_lun_create },
+	{ "lun.delete", cmd_lun_delete },
+	{ "lun.list", cmd_lun_list },
+	{ "acl.add", cmd_acl_add },
+	{ "acl.remove", cmd_acl_remove },
+	{ "acl.list", cmd_acl_list },
+	{ "chap.set", cmd_chap_set },
+	{ "chap.clear", cmd_chap_clear },
+	{ "chap.list", cmd_chap_list },
+	{ "session.list", cmd_session_list },
+	{ "session.close", cmd_session_close },
+};
+
+void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_object *args,
+			  void *ctx)
+{
+	struct admin_ctx *a = calloc(1, sizeof(*a));
+
+	if (a == NULL) {
+		ipc_request_reply_err(req, "out of memory");
+		return;
+	}
+	a->d = ctx;
+	a->req = req;
+	a->args = args;
+	log_debug("ipc: %s", cmd);
+	for (size_t i = 0; i < sizeof(admin_cmds) / sizeof(admin_cmds[0]); i++) {
+		if (strcmp(admin_cmds[i].name, cmd) == 0) {
+			admin_cmds[i].fn(a);
+			free(a);
+			return;
+		}
+	}
+	ipc_request_reply_err(req, "unknown command '%s'", cmd);
+	free(a);
+}

@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Parser for quorated.conf (inih). inih calls config_ini_handler() once per
+ * key; the handler validates it against a table of known keys and records the
+ * first error. inih returns the line of the first failing handler call, which
+ * is where that recorded message belongs, so errors read "FILE:LINE: msg".
+ *
+ * Negotiation bounds follow RFC 7143 §13: MaxRecvDataSegmentLength,
+ * MaxBurstLength and FirstBurstLength are 512..2^24-1 (13.12, 13.13, 13.14),
+ * FirstBurstLength <= MaxBurstLength (13.14), MaxOutstandingR2T 1..65535
+ * (13.17).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <qb/qblog.h>
+
+#include "daemon/config.h"
+
+#define ISCSI_DSL_MIN 512		/* RFC 7143 13.12 */
+#define ISCSI_DSL_MAX 16777215		/* 2^24 - 1 */
+#define ISCSI_R2T_MAX 65535		/* RFC 7143 13.17 */
+#define CONFIG_QUEUE_DEPTH_MAX 4096
+#define CONFIG_TIMER_MAX_S 3600
+#define CONFIG_SESSIONS_MAX 65535
+#define CONFIG_NODE_ID_MAX 65535	/* it becomes a 16-bit TPGT */
+#define PORT_MAX 65535
+
+struct config_parse {
+	struct config *cfg;
+	const char *path;
+	bool log_level_only;
+	bool failed;
+	int line;			/* lines read so far (the current line) */
+	int err_line;			/* line of the first error */
+	FILE *file;
+	char msg[CONFIG_ERR_MAX];	/* first error, without FILE:LINE */
+};
+
+static const struct {
+	const char *name;
+	int level;
+} log_levels[] = {
+	{ "err", LOG_ERR },	    { "error", LOG_ERR },   { "warning", LOG_WARNING },
+	{ "notice", LOG_NOTICE },   { "info", LOG_INFO },   { "debug", LOG_DEBUG },
+	{ "trace", LOG_TRACE },
+};
+
+int config_log_level_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
+		if (strcasecmp(name, log_levels[i].name) == 0) {
+			return log_levels[i].level;
+		}
+	}
+	return -1;
+}
+
+const char *config_log_level_name(int level)
+{
+	for (size_t i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
+		if (log_levels[i].level == level) {
+			return log_levels[i].name;
+		}
+	}
+	return "unknown";
+}
+
+void config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (gethostname(cfg->node_name, sizeof(cfg->node_name) - 1) != 0 ||
+	    cfg->node_name[0] == '\0') {
+		snprintf(cfg->node_name, sizeof(cfg->node_name), "quorate");
+	}
+	cfg->node_id = 1;
+	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", CONFIG_DEFAULT_DATA_DIR);
+	cfg->cluster = CONFIG_CLUSTER_STANDALONE;
+	cfg->log_level = LOG_INFO;
+	snprintf(cfg->ipc_name, sizeof(cfg->ipc_name), "%s", CONFIG_DEFAULT_IPC_NAME);
+	snprintf(cfg->listen[0], sizeof(cfg->listen[0]), "%s", CONFIG_DEFAULT_LISTEN);
+	cfg->listen_count = 1;
+	cfg->iscsi = (struct iscsi_server_config){
+		.tpgt = 1,
+		.max_recv_dsl = 262144,
+		.max_burst = 1048576,
+		.first_burst = 65536,
+		.max_outstanding_r2t = 4,
+		.queue_depth = 128,
+		.nop_interval_s = 30,
+		.nop_timeout_s = 15,
+		.max_sessions = 64,
+	};
+}
+
+bool config_portal_valid(const char *portal)
+{
+	const char *colon, *port;
+	char *end;
+	unsigned long p;
+	size_t hostlen;
+
+	if (strlen(portal) > CONFIG_PORTAL_MAX) {
+		return false;
+	}
+	if (portal[0] == '[') {
+		const char *close = strchr(portal, ']');
+
+		if (close == NULL || close == portal + 1 || close[1] != ':') {
+			return false;
+		}
+		port = close + 2;
+	} else {
+		colon = strrchr(portal, ':');
+		if (colon == NULL || colon == portal || strchr(portal, ':') != colon) {
+			return false;
+		}
+		hostlen = (size_t)(colon - portal);
+		if (strcspn(portal, " \t") < hostlen) {
+			return false;
+		}
+		port = colon + 1;
+	}
+	if (*port < '0' || *port > '9') {
+		return false;
+	}
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	return errno == 0 && *end == '\0' && p >= 1 && p <= PORT_MAX;
+}
+
+static char *config_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t') {
+		s++;
+	}
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t')) {
+		*--e = '\0';
+	}
+	return s;
+}
+
+int config_set_listen(struct config *cfg, const char *list, char *err, size_t errlen)
+{
+	char buf[CONFIG_LISTEN_MAX * (CONFIG_PORTAL_MAX + 2)];
+	char *save = NULL, *tok;
+	unsigned int n = 0;
+
+	if (snprintf(buf, sizeof(buf), "%s", list) >= (int)sizeof(buf)) {
+		snprintf(err, errlen, "listen list too long");
+		return -EINVAL;
+	}
+	for (tok = strtok_r(buf, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+		tok = config_trim(tok);
+		if (n == CONFIG_LISTEN_MAX) {
+			snprintf(err, errlen, "more than %d listen portals", CONFIG_LISTEN_MAX);
+			return -EINVAL;
+		}
+		if (!config_portal_valid(tok)) {
+			snprintf(err, errlen, "bad portal '%s' (want HOST:PORT or [V6]:PORT)", tok);
+			return -EINVAL;
+		}
+		snprintf(cfg->listen[n], sizeof(cfg->listen[n]), "%s", tok);
+		n++;
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "empty listen list");
+		return -EINVAL;
+	}
+	cfg->listen_count = n;
+	return 0;
+}
+
+static int config_u32(const char *value, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*value < '0' || *value > '9') {
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max) {
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int config_fail(struct config_parse *p, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int config_fail(struct config_parse *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->failed) {
+		va_start(ap, fmt);
+		vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+		va_end(ap);
+		p->failed = true;
+		p->err_line = p->line;
+	}
+	return 0;	/* inih: this line is an error */
+}
+
+/* A numeric key of [iscsi]: its name, bounds and field. */
+struct config_num_key {
+	const char *name;
+	uint32_t min;
+	uint32_t max;
+	size_t offset;			/* in struct iscsi_server_config */
+};
+
+static const struct config_num_key iscsi_num_keys[] = {
+	{ "max_recv_data_segment_length", ISCSI_DSL_MIN, ISCSI_DSL_MAX,
+	  offsetof(struct iscsi_server_config, max_recv_dsl) },
+	{ "max_burst_length", ISCSI_DSL_MIN, ISCSI_DSL_MAX,
+	  offsetof(struct iscsi_server_config, max_burst) },
+	{ "first_burst_length", ISCSI_DSL_MIN, ISCSI_DSL_MAX,
+	  offsetof(struct iscsi_server_config, first_burst) },
+	{ "max_outstanding_r2t", 1, ISCSI_R2T_MAX,
+	  offsetof(struct iscsi_server_config, max_outstanding_r2t) },
+	{ "queue_depth", 1, CONFIG_QUEUE_DEPTH_MAX,
+	  offsetof(struct iscsi_server_config, queue_depth) },
+	{ "nop_interval", 0, CONFIG_TIMER_MAX_S,
+	  offsetof(struct iscsi_server_config, nop_interval_s) },
+	{ "nop_timeout", 1, CONFIG_TIMER_MAX_S,
+	  offsetof(struct iscsi_server_config, nop_timeout_s) },
+	{ "max_sessions", 1, CONFIG_SESSIONS_MAX,
+	  offsetof(struct iscsi_server_config, max_sessions) },
+};
+
+static int config_node_key(struct config_parse *p, const char *name, const char *value)
+{
+	struct config *cfg = p->cfg;
+	int level;
+
+	if (strcmp(name, "log_level") == 0) {
+		level = config_log_level_parse(value);
+		if (level < 0) {
+			return config_fail(p, "log_level: unknown level '%s' (want err, warning, "
+					      "notice, info, debug or trace)", value);
+		}
+		cfg->log_level = level;
+		return 1;
+	}
+	if (p->log_level_only) {
+		return 1;
+	}
+	if (strcmp(name, "name") == 0) {
+		if (value[0] == '\0' || strlen(value) > CONFIG_NODE_NAME_MAX) {
+			return config_fail(p, "name: must be 1..%d characters", CONFIG_NODE_NAME_MAX);
+		}
+		snprintf(cfg->node_name, sizeof(cfg->node_name), "%s", value);
+	} else if (strcmp(name, "id") == 0) {
+		if (config_u32(value, 1, CONFIG_NODE_ID_MAX, &cfg->node_id) < 0) {
+			return config_fail(p, "id: '%s' is not a number in 1..%d", value,
+					   CONFIG_NODE_ID_MAX);
+		}
+		cfg->iscsi.tpgt = (uint16_t)cfg->node_id;
+	} else if (strcmp(name, "data_dir") == 0) {
+		if (value[0] != '/' || strlen(value) >= sizeof(cfg->data_dir)) {
+			return config_fail(p, "data_dir: must be an absolute path");
+		}
+		snprintf(cfg->data_dir, sizeof(cfg->data_dir), "%s", value);
+	} else if (strcmp(name, "cluster") == 0) {
+		if (strcmp(value, "standalone") == 0) {
+			cfg->cluster = CONFIG_CLUSTER_STANDALONE;
+		} else if (strcmp(value, "corosync") == 0) {
+			return config_fail(p, "cluster: 'corosync' is not yet supported "
+					      "(use 'standalone')");
+		} else {
+			return config_fail(p, "cluster: unknown mode '%s' (want standalone or "
+					      "corosync)", value);
+		}
+	} else if (strcmp(name, "ipc_name") == 0) {
+		if (value[0] == '\0' || strlen(value) > CONFIG_IPC_NAME_MAX ||
+		    strchr(value, '/') != NULL) {
+			return config_fail(p, "ipc_name: must be 1..%d characters without '/'",
+					   CONFIG_IPC_NAME_MAX);
+		}
+		snprintf(cfg->ipc_name, sizeof(cfg->ipc_name), "%s", value);
+	} else {
+		return config_fail(p, "unknown key '%s' in [node]", name);
+	}
+	return 1;
+}
+
+static int config_iscsi_key(struct config_parse *p, const char *name, const char *value)
+{
+	struct config *cfg = p->cfg;
+	char err[CONFIG_ERR_MAX];
+
+	if (p->log_level_only) {
+		return 1;
+	}
+	if (strcmp(name, "listen") == 0) {
+		if (config_set_listen(cfg, value, err, sizeof(err)) < 0) {
+			return config_fail(p, "listen: %s", err);
+		}
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(iscsi_num_keys) / sizeof(iscsi_num_keys[0]); i++) {
+		const struct config_num_key *k = &iscsi_num_keys[i];
+
+		if (strcmp(name, k->name) == 0) {
+			uint32_t *field = (uint32_t *)((char *)&cfg->iscsi + k->offset);
+
+			if (config_u32(value, k->min, k->max, field) < 0) {
+				return config_fail(p, "%s: '%s' is not a number in %" PRIu32
+						      "..%" PRIu32, name, value, k->min, k->max);
+			}
+			return 1;
+		}
+	}
+	return config_fail(p, "unknown key '%s' in [iscsi]", name);
+}
+
+static int config_ini_handler(void *user, const char *section, const char *name,
+			      const char *value)
+{
+	struct config_parse *p = user;
+
+	if (strcmp(section, "node") == 0) {
+		return config_node_key(p, name, value);
+	}
+	if (strcmp(section, "iscsi") == 0) {
+		return config_iscsi_key(p, name, value);
+	}
+	if (section[0] == '\0') {
+		return config_fail(p, "key '%s' outside of a section", name);
+	}
+	return config_fail(p, "unknown section [%s]", section);
+}
+
+static bool config_section_known(const char *name, size_t len)
+{
+	return (len == 4 && strncmp(name, "node", len) == 0) ||
+	       (len == 5 && strncmp(name, "iscsi", len) == 0);
+}
+
+/*
+ * inih's line reader, wrapped to count lines and to catch unknown section
+ * headers even when the section has no keys (inih calls the key handler only).
+ */
+static char *config_reader(char *buf, int size, void *stream)
+{
+	struct config_parse *p = stream;
+	char *line = fgets(buf, size, p->file);
+	const char *s, *close;
+
+	if (line == NULL) {
+		return NULL;
+	}
+	p->line++;
+	s = line + strspn(line, " \t");
+	if (*s == '[') {
+		close = strchr(s, ']');
+		if (close != NULL && !config_section_known(s + 1, (size_t)(close - s - 1))) {
+			config_fail(p, "unknown section [%.*s]", (int)(close - s - 1), s + 1);
+		}
+	}
+	return line;
+}
+
+static int config_parse_file(struct config_parse *p, char *err, size_t errlen)
+{
+	int line;
+
+	p->file = fopen(p->path, "re");
+	if (p->file == NULL) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "%s: cannot open: %s", p->path, strerror(errno));
+		return rc;
+	}
+	line = ini_parse_stream(config_reader, p, config_ini_handler, p);
+	fclose(p->file);
+	if (p->failed && (line <= 0 || p->err_line <= line)) {
+		snprintf(err, errlen, "%s:%d: %s", p->path, p->err_line, p->msg);
+		return -EINVAL;
+	}
+	if (line == -2) {
+		snprintf(err, errlen, "%s: out of memory", p->path);
+		return -ENOMEM;
+	}
+	if (line > 0) {
+		snprintf(err, errlen, "%s:%d: syntax error", p->path, line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct config_parse p = { .cfg = cfg, .path = path };
+	int rc = config_parse_file(&p, err, errlen);
+
+	if (rc < 0) {
+		return rc;
+	}
+	/* Cross-key rule, checked once every key is known: RFC 7143 13.14. */
+	if (cfg->iscsi.first_burst > cfg->iscsi.max_burst) {
+		snprintf(err, errlen, "%s: first_burst_length (%" PRIu32 ") exceeds "
+				      "max_burst_length (%" PRIu32 ")",
+			 path, cfg->iscsi.first_burst, cfg->iscsi.max_burst);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_reload_log_level(const char *path, int *log_level, char *err, size_t errlen)
+{
+	struct config tmp;
+	struct config_parse p = { .cfg = &tmp, .path = path, .log_level_only = true };
+	int rc;
+
+	config_init(&tmp);
+	tmp.log_level = *log_level;
+	rc = config_parse_file(&p, err, errlen);
+	if (rc == 0) {
+		*log_level = tmp.log_level;
+	}
+	return rc;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * quorated.conf: node-local settings only (DESIGN §5); shared state (targets,
+ * LUNs, ACLs, CHAP) lives in the replicated store, never here. Parsed with
+ * inih. Every unknown section or key and every bad value is an error naming
+ * file:line; nothing is silently ignored. See quorated.conf(5).
+ */
+#ifndef QUORATE_DAEMON_CONFIG_H
+#define QUORATE_DAEMON_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/iscsi/iscsi.h"
+
+#define CONFIG_NODE_NAME_MAX 63
+#define CONFIG_IPC_NAME_MAX 63
+#define CONFIG_LISTEN_MAX 16		/* portals per node */
+#define CONFIG_PORTAL_MAX 63		/* "[v6addr]:port" */
+#define CONFIG_ERR_MAX 512
+
+#define CONFIG_DEFAULT_DATA_DIR LOCALSTATEDIR "/lib/quorate"
+#define CONFIG_DEFAULT_IPC_NAME "quorated"
+#define CONFIG_DEFAULT_LISTEN "0.0.0.0:3260"
+
+enum config_cluster {
+	CONFIG_CLUSTER_STANDALONE,	/* in-process loopback transport */
+	CONFIG_CLUSTER_COROSYNC,	/* CPG; not yet supported */
+};
+
+struct config {
+	/* [node] */
+	char node_name[CONFIG_NODE_NAME_MAX + 1];
+	uint32_t node_id;		/* TPGT / ALUA group / relative port id (DESIGN §3) */
+	char data_dir[PATH_MAX];
+	enum config_cluster cluster;
+	int log_level;			/* syslog priority: LOG_ERR .. LOG_DEBUG, or LOG_TRACE */
+	char ipc_name[CONFIG_IPC_NAME_MAX + 1];
+	/* [iscsi] */
+	char listen[CONFIG_LISTEN_MAX][CONFIG_PORTAL_MAX + 1];
+	unsigned int listen_count;
+	struct iscsi_server_config iscsi;
+};
+
+/** Fill @cfg with the defaults (node name = host name). */
+void config_init(struct config *cfg);
+/**
+ * Parse @path over the values already in @cfg. On error returns -EINVAL (or
+ * -errno if the file cannot be read) and writes "FILE:LINE: message" to @err.
+ */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+/** Only the log level from @path (for SIGHUP). @return 0 or as config_load(). */
+int config_reload_log_level(const char *path, int *log_level, char *err, size_t errlen);
+
+/** Replace the listen list with the comma-separated @list. @return 0 or -EINVAL. */
+int config_set_listen(struct config *cfg, const char *list, char *err, size_t errlen);
+/** Check a "HOST:PORT" / "[V6]:PORT" portal string. */
+bool config_portal_valid(const char *portal);
+
+/** "err", "warning", ... <-> syslog priority; -1 for an unknown name. */
+int config_log_level_parse(const char *name);
+const char *config_log_level_name(int level);
+
+#endif

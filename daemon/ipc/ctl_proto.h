@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The admin protocol between quoratectl and quorated: the only daemon header
+ * the CLI may include (DESIGN §2). Transport is a libqb IPC service named by
+ * the config's ipc_name (default "quorated"); only root may connect.
+ *
+ * One request, one response. A request is a struct qb_ipc_request_header
+ * (id CTL_MSG_REQUEST, size = whole message) followed by a NUL-terminated
+ * JSON object; a response is a struct qb_ipc_response_header (id
+ * CTL_MSG_RESPONSE, error 0) followed by a NUL-terminated JSON object.
+ *
+ * Request:  {"version": 1, "cmd": "lun.create", "args": {...}}
+ * Response: {"ok": true, "result": <any>}  or  {"ok": false, "error": "one line"}
+ *
+ * Commands and their args (all names are strings unless noted):
+ *   status              -
+ *   target.create       name, alias?          target.delete   name
+ *   target.list         -
+ *   lun.create          target, lun (int), backing ("file"|"null"), path?,
+ *                       size (int bytes, 0 = file size), block_size (512|4096),
+ *                       direct, thin, read_only (bools)
+ *   lun.delete          target, lun (int)     lun.list        target?
+ *   acl.add / acl.remove  target, initiator   acl.list        target?
+ *   chap.set            target | discovery (bool), user, secret,
+ *                       mutual_user?, mutual_secret?
+ *   chap.clear          target | discovery (bool)
+ *   chap.list           -  (users only, never secrets)
+ *   session.list        -                     session.close   tsih (int)
+ */
+#ifndef QUORATE_DAEMON_IPC_CTL_PROTO_H
+#define QUORATE_DAEMON_IPC_CTL_PROTO_H
+
+#include <qb/qbipc_common.h>
+
+#define CTL_PROTO_VERSION 1
+#define CTL_IPC_NAME_DEFAULT "quorated"
+#define CTL_MSG_MAX (256 * 1024)	/* whole message, header included */
+
+enum ctl_msg_id {
+	CTL_MSG_REQUEST = QB_IPC_MSG_USER_START + 1,
+	CTL_MSG_RESPONSE = QB_IPC_MSG_USER_START + 2,
+};
+
+#endif

@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Private structures of the iSCSI server (daemon/iscsi/libiscsi.a): server,
+ * portals, target registry, sessions, connections, tasks and the transmit
+ * queue. Only the files of this library include it.
+ *
+ * Ownership (one owner per object, written on the field):
+ *  - the server owns portals, target entries, sessions and connections;
+ *  - a session owns its task pool (preallocated, sized by the CmdSN window)
+ *    and borrows its connection(s) (ERL 0, MaxConnections=1: at most one);
+ *  - a task owns its data buffer while in use (from the server's
+ *    size-classed buffer pool) and an embedded transmit descriptor, so the
+ *    data path allocates nothing per command once the pools are warm.
+ *
+ * All of it runs on the main loop's thread; nothing takes a lock.
+ */
+#ifndef QUORATE_DAEMON_ISCSI_ISCSI_INT_H
+#define QUORATE_DAEMON_ISCSI_ISCSI_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <qb/qblist.h>
+#include <qb/qbloop.h>
+
+#include "daemon/iscsi/iscsi.h"
+#include "daemon/iscsi/params.h"
+#include "daemon/iscsi/pdu.h"
+#include "daemon/iscsi/pducheck.h"
+#include "daemon/iscsi/sendtargets.h"
+#include "daemon/scsi/scsi.h"
+
+/* Largest Expected Data Transfer Length we serve in one command. Larger
+ * commands get CHECK CONDITION, INVALID FIELD IN CDB without any allocation. */
+#define ISCSI_EDTL_MAX (16u * 1024u * 1024u)
+/* Buffer pool size classes (bytes): 4 KiB << (2 * n), up to ISCSI_EDTL_MAX. */
+#define ISCSI_BUF_CLASS_MIN_SHIFT 12u
+#define ISCSI_BUF_CLASSES 7u
+/* Free buffers cached per class; more are returned to the heap. */
+#define ISCSI_BUF_CACHE_MAX 64u
+/* Extra tasks per session for immediate commands (I bit), outside the window. */
+#define ISCSI_IMMEDIATE_TASKS 4u
+/* Stop reading from a connection while this many bytes wait to be sent. */
+#define ISCSI_TX_BACKLOG_MAX (8u * 1024u * 1024u)
+/* iovecs per writev(2) call. */
+#define ISCSI_TX_IOV_MAX 64u
+/* Text/Login data segment most we send per PDU before continuing (§11.11). */
+#define ISCSI_CTL_DATA_MAX 8192u
+/* Peer strings: "[v6addr%scope]:port". */
+#define ISCSI_ADDR_STR_MAX 72u
+#define ISCSI_NAME_BUF 224u		/* §4.2.7.1: names up to 223 bytes, plus NUL */
+/* "name,i,0x" + 12 hex digits of ISID. */
+#define ISCSI_PORT_NAME_MAX (ISCSI_NAME_BUF + 24u)
+/* Grace period for logouts after the shutdown Async Message. */
+#define ISCSI_SHUTDOWN_GRACE_MS 1000u
+
+struct iscsi_conn;
+struct iscsi_session;
+struct iscsi_task;
+
+/* One PDU waiting to be written. Embedded in its owner (task, control PDU). */
+struct iscsi_tx {
+	struct qb_list_head node;	/* on conn->tx_queue */
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];	/* BHS + header digest */
+	uint32_t hdr_len;
+	const uint8_t *data;		/* borrowed from the owner */
+	uint32_t data_len;		/* DataSegmentLength */
+	uint8_t trailer[3 + ISCSI_DIGEST_LEN];	/* pad + data digest */
+	uint32_t trailer_len;
+	uint32_t sent;			/* bytes of this PDU already written */
+	bool queued;
+	/* Called once the whole PDU is on the wire (or the conn dies: @ok false). */
+	void (*sent_fn)(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok);
+};
+
+/* A control PDU (NOP-In, Reject, TMF/Logout/Text/Login response, Async). */
+struct iscsi_ctl_pdu {
+	struct iscsi_tx tx;
+	struct qb_list_head free_node;
+	uint32_t cap;
+	uint8_t *buf;			/* owned, cap bytes */
+};
+
+enum iscsi_task_state {
+	ISCSI_TASK_FREE = 0,
+	ISCSI_TASK_RX,			/* receiving immediate/unsolicited data */
+	ISCSI_TASK_WAIT_CMDSN,		/* complete but CmdSN gap before it */
+	ISCSI_TASK_R2T,			/* released, soliciting Data-Out */
+	ISCSI_TASK_SCSI,		/* submitted, waiting for done() */
+	ISCSI_TASK_TX,			/* sending Data-In / response */
+};
+
+struct iscsi_task {
+	struct scsi_task scsi;		/* handed to the SCSI layer */
+	struct iscsi_session *session;
+	struct iscsi_conn *conn;	/* borrowed; NULL once the conn is gone */
+	struct qb_list_head node;	/* session->free_tasks or session->tasks */
+	struct qb_list_head pending;	/* session->cmdsn_wait, sorted by CmdSN */
+	enum iscsi_task_state state;
+	uint32_t itt;
+	uint32_t cmdsn;
+	bool immediate;
+	bool released;			/* CmdSN order reached (or immediate) */
+	bool aborted;			/* by TMF/logout: drop the response */
+	uint32_t buf_class;		/* pool class of scsi.buf, or UINT32_MAX */
+
+	/* Data-Out (§11.7, §11.8). */
+	uint32_t write_len;		/* bytes the initiator will send = EDTL */
+	uint32_t received;		/* contiguous bytes gathered */
+	uint32_t unsol_len;		/* unsolicited bytes allowed (FirstBurst) */
+	uint32_t unsol_datasn;		/* next DataSN in the unsolicited sequence */
+	uint32_t r2t_next_off;		/* next offset to solicit */
+	uint32_t r2t_outstanding;
+	uint32_t r2tsn;
+	uint32_t ttt;			/* of the current R2T sequence */
+	uint32_t seq_off;		/* buffer offset the R2T sequence starts at */
+	uint32_t seq_len;
+	uint32_t seq_datasn;		/* next DataSN in the solicited sequence */
+	bool r2t_pending_tx;		/* an R2T is waiting for the embedded tx */
+
+	/* Data-In (§11.7). */
+	uint32_t din_len;		/* bytes to send */
+	uint32_t din_off;
+	uint32_t din_datasn;
+	uint32_t din_burst;		/* bytes sent in the current burst */
+	bool din_status;		/* status phase-collapsed into the last Data-In */
+
+	struct iscsi_tx tx;		/* R2T / Data-In / SCSI Response */
+	uint8_t rsp_data[2 + SCSI_SENSE_MAX];	/* SenseLength + sense */
+};
+
+enum iscsi_conn_state {
+	ISCSI_CONN_LOGIN = 0,
+	ISCSI_CONN_FULL_FEATURE,
+	ISCSI_CONN_LOGGED_OUT,		/* Logout Response queued: close after tx */
+	ISCSI_CONN_CLOSING,		/* flush the tx queue then close */
+	ISCSI_CONN_DEAD,
+};
+
+enum iscsi_rx_state {
+	ISCSI_RX_BHS = 0,
+	ISCSI_RX_HDR_REST,		/* AHS + header digest */
+	ISCSI_RX_DATA,			/* data + pad + data digest */
+};
+
+struct iscsi_login;	/* engineer A's login state machine (login.h) */
+
+struct iscsi_conn {
+	struct iscsi_server *server;
+	struct iscsi_session *session;	/* borrowed; NULL during login */
+	struct qb_list_head node;	/* server->conns */
+	struct qb_list_head sess_node;	/* session->conns */
+	int fd;
+	enum iscsi_conn_state state;
+	char peer[ISCSI_ADDR_STR_MAX];	/* "addr:port" of the initiator */
+	struct sockaddr_storage local_addr;	/* where the connection came in */
+	char prefix[ISCSI_NAME_BUF + 96];	/* log prefix */
+	uint16_t cid;
+	bool poll_out;			/* POLLOUT registered */
+	bool rx_paused;			/* backpressure: POLLIN off */
+
+	struct iscsi_params params;	/* negotiated at login */
+	uint32_t stat_sn;		/* next StatSN to send */
+	uint32_t exp_stat_sn;
+
+	/* Receive state machine. */
+	enum iscsi_rx_state rx_state;
+	/* BHS, AHS and header digest, contiguous for the digest check. */
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_AHS_MAX_BYTES + ISCSI_DIGEST_LEN];
+	uint8_t trailer[3 + ISCSI_DIGEST_LEN];	/* data pad + data digest */
+	uint32_t rx_off;		/* progress within the current piece */
+	struct iscsi_pdu_layout rx_layout;
+	uint8_t *rx_data;		/* where the data segment goes */
+	bool rx_discard;		/* read the data segment into rx_buf, then drop */
+	struct iscsi_task *rx_task;	/* data segment goes into this task */
+	uint8_t *rx_buf;		/* owned: non-SCSI data segments */
+	uint32_t rx_buf_cap;
+	bool kick_pending;		/* a tx job is scheduled */
+	bool free_pending;		/* the free job is scheduled */
+
+	/* Transmit queue. */
+	struct qb_list_head tx_queue;
+	uint64_t tx_backlog;		/* bytes queued, not yet written */
+	struct qb_list_head ctl_free;	/* cached struct iscsi_ctl_pdu */
+	uint32_t ctl_free_count;
+
+	/* NOP-In pings (nop_interval_s / nop_timeout_s). */
+	qb_loop_timer_handle nop_timer;
+	bool nop_timer_armed;
+	bool nop_outstanding;
+	uint32_t nop_ttt;
+	uint64_t last_rx_ms;
+
+	/* Login phase (engineer A's state machine); NULL afterwards. */
+	struct iscsi_login *login;
+	/* Text Request/Response exchange (§11.10, §11.11), engineer A's codec. */
+	struct iscsi_text_exchange text;
+	bool text_ready;
+	bool async_sent;			/* shutdown Async Message queued */
+};
+
+struct iscsi_session {
+	struct iscsi_server *server;
+	struct qb_list_head node;	/* server->sessions */
+	struct qb_list_head conns;	/* struct iscsi_conn.sess_node */
+	unsigned int nconns;
+	char initiator_name[ISCSI_NAME_BUF];
+	char target_name[ISCSI_NAME_BUF];	/* "" for discovery */
+	uint8_t isid[6];
+	uint16_t tsih;
+	bool discovery;
+	struct iscsi_target_entry *target;	/* borrowed; NULL for discovery */
+	struct scsi_nexus *nexus;	/* owned; NULL for discovery */
+	struct iscsi_params params;	/* session-wide result of the leading login */
+
+	uint32_t exp_cmdsn;
+	uint32_t max_cmdsn;		/* last announced; never decreases */
+	uint32_t ttt_next;
+
+	struct iscsi_task *tasks_mem;	/* owned array */
+	uint32_t ntasks;
+	uint32_t window_free;		/* free tasks for CmdSN-ordered commands */
+	uint32_t immediate_free;	/* free tasks reserved for immediate commands */
+	struct qb_list_head free_tasks;
+	struct qb_list_head tasks;	/* in use */
+	struct qb_list_head cmdsn_wait;	/* released-pending, sorted by CmdSN */
+	bool closing;			/* being torn down: no new work */
+};
+
+/* A registered target. */
+struct iscsi_acl_entry {
+	struct qb_list_head node;
+	char name[ISCSI_NAME_BUF];
+};
+
+struct iscsi_chap_store {
+	bool enabled;
+	char *user;
+	char *secret;
+	char *mutual_user;
+	char *mutual_secret;
+};
+
+struct iscsi_target_entry {
+	struct qb_list_head node;	/* server->targets */
+	struct scsi_target *scsi;	/* borrowed */
+	char name[ISCSI_NAME_BUF];
+	char alias[ISCSI_NAME_BUF];
+	struct qb_list_head acl;	/* struct iscsi_acl_entry */
+	struct iscsi_chap_store chap;
+};
+
+struct iscsi_portal {
+	struct qb_list_head node;	/* server->portals */
+	struct iscsi_server *server;
+	int fd;
+	char addr[ISCSI_ADDR_STR_MAX];	/* as given: "host:port" */
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	bool wildcard;
+};
+
+struct iscsi_buf_class {
+	void *free[ISCSI_BUF_CACHE_MAX];
+	uint32_t nfree;
+};
+
+struct iscsi_server {
+	qb_loop_t *loop;
+	struct iscsi_server_config cfg;
+	struct iscsi_params limits;	/* what we negotiate towards */
+	struct qb_list_head portals;
+	struct qb_list_head targets;
+	struct qb_list_head sessions;
+	struct qb_list_head conns;
+	struct iscsi_chap_store discovery_chap;
+	uint32_t nsessions;
+	uint16_t tsih_next;
+	struct iscsi_buf_class bufs[ISCSI_BUF_CLASSES];
+	bool destroying;
+};
+
+/* server.c */
+struct iscsi_target_entry *iscsi_target_find(struct iscsi_server *server, const char *name);
+bool iscsi_target_acl_allows(const struct iscsi_target_entry *t, const char *initiator);
+int iscsi_buf_get(struct iscsi_server *server, uint32_t len, uint8_t **buf, uint32_t *cap,
+		  uint32_t *cls);
+void iscsi_buf_put(struct iscsi_server *server, uint8_t *buf, uint32_t cls);
+uint64_t iscsi_now_ms(void);
+
+/* portal.c */
+void iscsi_portal_close_all(struct iscsi_server *server);
+/* Format a socket address as "addr:port" ("[v6]:port"). */
+void iscsi_sockaddr_str(const struct sockaddr *sa, char *out, size_t len);
+
+/* conn.c */
+int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr *peer,
+		      const struct sockaddr *local, socklen_t local_len);
+void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
+void iscsi_conn_close_after_tx(struct iscsi_conn *conn);
+void iscsi_conn_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
+void iscsi_conn_tx_kick(struct iscsi_conn *conn);
+/* Fill hdr digest / pad / data digest of @tx from its BHS and data. */
+void iscsi_conn_tx_prepare(struct iscsi_conn *conn, struct iscsi_tx *tx);
+struct iscsi_ctl_pdu *iscsi_ctl_get(struct iscsi_conn *conn, uint32_t data_cap);
+/* Stamp StatSN/ExpCmdSN/MaxCmdSN into a response BHS (bytes 24..35). */
+void iscsi_conn_stamp_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
+void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8_t *bad_bhs);
+void iscsi_conn_send_ctl(struct iscsi_conn *conn, struct iscsi_ctl_pdu *pdu);
+void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
+void iscsi_conn_update_rx(struct iscsi_conn *conn);
+void iscsi_conn_send_async_logout(struct iscsi_conn *conn);
+
+/* conn_login.c: login phase glue around engineer A's state machine */
+void iscsi_conn_login_init(struct iscsi_conn *conn);
+void iscsi_conn_login_fini(struct iscsi_conn *conn);
+/* A complete Login Request PDU (bhs + data) arrived. */
+void iscsi_conn_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+			  uint32_t len);
+
+/* session.c */
+int iscsi_session_create(struct iscsi_server *server, const char *initiator, const uint8_t isid[6],
+			 struct iscsi_target_entry *target, const struct iscsi_params *params,
+			 struct iscsi_session **out);
+void iscsi_session_destroy(struct iscsi_session *session);
+struct iscsi_session *iscsi_session_find(struct iscsi_server *server, const char *initiator,
+					 const uint8_t isid[6], const char *target_name);
+struct iscsi_session *iscsi_session_find_tsih(struct iscsi_server *server, uint16_t tsih);
+void iscsi_session_attach(struct iscsi_session *session, struct iscsi_conn *conn);
+void iscsi_session_detach(struct iscsi_session *session, struct iscsi_conn *conn);
+/* CmdSN check for a non-immediate PDU: 0 in order, 1 queue (ahead), -1 drop. */
+int iscsi_session_cmdsn_check(struct iscsi_session *session, uint32_t cmdsn);
+void iscsi_session_cmdsn_advance(struct iscsi_session *session);
+uint32_t iscsi_session_max_cmdsn(struct iscsi_session *session);
+struct iscsi_task *iscsi_task_alloc(struct iscsi_session *session, bool immediate);
+void iscsi_task_free(struct iscsi_task *task);
+struct iscsi_task *iscsi_task_find_itt(struct iscsi_session *session, uint32_t itt);
+struct iscsi_task *iscsi_task_find_ttt(struct iscsi_session *session, uint32_t ttt);
+uint32_t iscsi_session_next_ttt(struct iscsi_session *session);
+/* Abort every task of @session matching @lun (all LUNs when @all_luns). */
+void iscsi_session_abort_tasks(struct iscsi_session *session, bool all_luns, uint64_t lun,
+			       const struct iscsi_task *except);
+void iscsi_session_run_pending(struct iscsi_session *session);
+/* Close the session's connections and free it once no task is in flight. */
+void iscsi_session_shutdown(struct iscsi_session *session, const char *why);
+void iscsi_session_maybe_free(struct iscsi_session *session);
+
+/* scsi_cmd.c */
+void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn);
+void iscsi_scsi_cmd_rx_done(struct iscsi_conn *conn);
+void iscsi_data_out_rx_bhs(struct iscsi_conn *conn);
+void iscsi_data_out_rx_done(struct iscsi_conn *conn);
+void iscsi_task_release(struct iscsi_task *task);
+void iscsi_task_conn_gone(struct iscsi_task *task);
+
+/* tmf.c */
+void iscsi_tmf_rx(struct iscsi_conn *conn);
+
+#endif

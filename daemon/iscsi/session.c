@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * iSCSI sessions (RFC 7143 §4.4, ERL 0, MaxConnections=1): TSIH allocation,
+ * lookup for reinstatement, the CmdSN window (§4.2.2.1) and the task pool.
+ *
+ * CmdSN window: the session preallocates queue_depth tasks for commands in
+ * CmdSN order plus ISCSI_IMMEDIATE_TASKS for immediate ones. MaxCmdSN is
+ * ExpCmdSN + (free window tasks) + (commands already received ahead of a
+ * gap) - 1, so every CmdSN the initiator may send finds a task, and the
+ * announced MaxCmdSN never decreases (initiators ignore a smaller one).
+ * Commands outside [ExpCmdSN, MaxCmdSN] are dropped silently; commands
+ * ahead of ExpCmdSN wait on cmdsn_wait until the gap fills.
+ *
+ * Teardown: a session whose connection is gone aborts its tasks; tasks with
+ * backing I/O in flight cannot be cancelled, so the session struct (and the
+ * I_T nexus the SCSI layer may still reference) lives until the last task
+ * came back through done(), then iscsi_session_maybe_free() frees it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/iscsi/iscsi_int.h"
+#include "daemon/log.h"
+
+/* RFC 1982 serial number arithmetic on 32-bit sequence numbers. */
+static bool sn_lt(uint32_t a, uint32_t b)
+{
+	return a != b && (int32_t)(a - b) < 0;
+}
+
+static bool sn_le(uint32_t a, uint32_t b)
+{
+	return a == b || sn_lt(a, b);
+}
+
+static uint16_t session_tsih_alloc(struct iscsi_server *server)
+{
+	/* TSIH 0 is reserved for "new session" (§11.12.6); skip TSIHs in use. */
+	for (uint32_t tries = 0; tries < 0x10000u; tries++) {
+		uint16_t t = server->tsih_next++;
+
+		if (t == 0) {
+			continue;
+		}
+		if (!iscsi_session_find_tsih(server, t)) {
+			return t;
+		}
+	}
+	return 0;
+}
+
+int iscsi_session_create(struct iscsi_server *server, const char *initiator, const uint8_t isid[6],
+			 struct iscsi_target_entry *target, const struct iscsi_params *params,
+			 struct iscsi_session **out)
+{
+	struct iscsi_session *s;
+	uint32_t depth = server->cfg.queue_depth;
+	int rc;
+
+	if (server->cfg.max_sessions && server->nsessions >= server->cfg.max_sessions) {
+		return -EBUSY;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		return -ENOMEM;
+	}
+	s->server = server;
+	qb_list_init(&s->conns);
+	qb_list_init(&s->free_tasks);
+	qb_list_init(&s->tasks);
+	qb_list_init(&s->cmdsn_wait);
+	snprintf(s->initiator_name, sizeof(s->initiator_name), "%s", initiator);
+	memcpy(s->isid, isid, sizeof(s->isid));
+	s->params = *params;
+	s->discovery = target == NULL;
+	s->target = target;
+	if (target) {
+		snprintf(s->target_name, sizeof(s->target_name), "%s", target->name);
+	}
+	s->tsih = session_tsih_alloc(server);
+	if (s->tsih == 0) {
+		free(s);
+		return -EBUSY;
+	}
+	s->ntasks = depth + ISCSI_IMMEDIATE_TASKS;
+	s->window_free = depth;
+	s->immediate_free = ISCSI_IMMEDIATE_TASKS;
+	s->tasks_mem = calloc(s->ntasks, sizeof(*s->tasks_mem));
+	if (!s->tasks_mem) {
+		free(s);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < s->ntasks; i++) {
+		s->tasks_mem[i].session = s;
+		s->tasks_mem[i].buf_class = UINT32_MAX;
+		qb_list_init(&s->tasks_mem[i].pending);
+		qb_list_add_tail(&s->tasks_mem[i].node, &s->free_tasks);
+	}
+	if (target) {
+		char iport[ISCSI_PORT_NAME_MAX], tport[ISCSI_PORT_NAME_MAX];
+
+		/* DESIGN §3 / RFC 7143 §4.4.1: I_T nexus port names. */
+		snprintf(iport, sizeof(iport), "%s,i,0x%02x%02x%02x%02x%02x%02x", initiator, isid[0], isid[1],
+			 isid[2], isid[3], isid[4], isid[5]);
+		snprintf(tport, sizeof(tport), "%s,t,0x%04x", target->name, server->cfg.tpgt);
+		rc = scsi_nexus_create(target->scsi, iport, tport, &s->nexus);
+		if (rc != 0) {
+			free(s->tasks_mem);
+			free(s);
+			return rc;
+		}
+	}
+	qb_list_add_tail(&s->node, &server->sessions);
+	server->nsessions++;
+	*out = s;
+	return 0;
+}
+
+void iscsi_session_destroy(struct iscsi_session *s)
+{
+	struct iscsi_server *server = s->server;
+	bool busy = false;
+
+	for (uint32_t i = 0; i < s->ntasks; i++) {
+		struct iscsi_task *t = &s->tasks_mem[i];
+
+		if (t->state == ISCSI_TASK_SCSI) {
+			busy = true;
+		} else if (t->buf_class != UINT32_MAX) {
+			iscsi_buf_put(server, t->scsi.buf, t->buf_class);
+			t->buf_class = UINT32_MAX;
+		}
+	}
+	if (busy) {
+		/* Only at daemon shutdown: the SCSI layer still holds tasks that
+		 * can never complete because the loop stops. Leak rather than
+		 * free memory it references. */
+		log_warn("iscsi: session tsih %u freed with tasks in flight", s->tsih);
+		qb_list_del(&s->node);
+		server->nsessions--;
+		return;
+	}
+	if (s->nexus) {
+		scsi_nexus_destroy(s->nexus);
+	}
+	qb_list_del(&s->node);
+	server->nsessions--;
+	free(s->tasks_mem);
+	free(s);
+}
+
+struct iscsi_session *iscsi_session_find(struct iscsi_server *server, const char *initiator,
+					 const uint8_t isid[6], const char *target_name)
+{
+	struct iscsi_session *s;
+
+	qb_list_for_each_entry(s, &server->sessions, node) {
+		if (!s->closing && memcmp(s->isid, isid, sizeof(s->isid)) == 0 &&
+		    strcmp(s->initiator_name, initiator) == 0 && strcmp(s->target_name, target_name) == 0) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+struct iscsi_session *iscsi_session_find_tsih(struct iscsi_server *server, uint16_t tsih)
+{
+	struct iscsi_session *s;
+
+	qb_list_for_each_entry(s, &server->sessions, node) {
+		if (s->tsih == tsih && !s->closing) {
+			return s;
+		}
+	}
+	return NULL;
+}
+
+void iscsi_session_attach(struct iscsi_session *s, struct iscsi_conn *conn)
+{
+	conn->session = s;
+	qb_list_add_tail(&conn->sess_node, &s->conns);
+	s->nconns++;
+}
+
+void iscsi_session_detach(struct iscsi_session *s, struct iscsi_conn *conn)
+{
+	struct iscsi_task *t;
+
+	qb_list_del(&conn->sess_node);
+	qb_list_init(&conn->sess_node);
+	s->nconns--;
+	conn->session = NULL;
+	qb_list_for_each_entry(t, &s->tasks, node) {
+		if (t->conn == conn) {
+			iscsi_task_conn_gone(t);
+		}
+	}
+}
+
+int iscsi_session_cmdsn_check(struct iscsi_session *s, uint32_t cmdsn)
+{
+	if (cmdsn == s->exp_cmdsn) {
+		return 0;
+	}
+	if (sn_lt(s->exp_cmdsn, cmdsn) && sn_le(cmdsn, s->max_cmdsn)) {
+		return 1;
+	}
+	return -1;
+}
+
+void iscsi_session_cmdsn_advance(struct iscsi_session *s)
+{
+	s->exp_cmdsn++;
+}
+
+/* Release commands whose CmdSN is now next, in order. */
+void iscsi_session_run_pending(struct iscsi_session *s)
+{
+	while (!qb_list_empty(&s->cmdsn_wait) && !s->closing) {
+		struct iscsi_task *t = qb_list_first_entry(&s->cmdsn_wait, struct iscsi_task, pending);
+
+		if (t->cmdsn != s->exp_cmdsn) {
+			break;
+		}
+		qb_list_del(&t->pending);
+		qb_list_init(&t->pending);
+		s->exp_cmdsn++;
+		iscsi_task_release(t);
+	}
+}
+
+uint32_t iscsi_session_max_cmdsn(struct iscsi_session *s)
+{
+	uint32_t waiting = 0;
+	struct iscsi_task *t;
+	uint32_t m;
+
+	qb_list_for_each_entry(t, &s->cmdsn_wait, pending) {
+		waiting++;
+	}
+	m = s->exp_cmdsn + s->window_free + waiting - 1u;
+	if (sn_lt(s->max_cmdsn, m)) {
+		s->max_cmdsn = m;
+	}
+	return s->max_cmdsn;
+}
+
+struct iscsi_task *iscsi_task_alloc(struct iscsi_session *s, bool immediate)
+{
+	struct iscsi_task *t;
+
+	if (immediate ? s->immediate_free == 0 : s->window_free == 0) {
+		return NULL;
+	}
+	if (qb_list_empty(&s->free_tasks)) {
+		return NULL;
+	}
+	t = qb_list_first_entry(&s->free_tasks, struct iscsi_task, node);
+	qb_list_del(&t->node);
+	if (immediate) {
+		s->immediate_free--;
+	} else {
+		s->window_free--;
+	}
+	/* Reset everything but the pool links and the cached buffer. */
+	memset(&t->scsi, 0, sizeof(t->scsi));
+	t->conn = NULL;
+	t->state = ISCSI_TASK_RX;
+	t->immediate = immediate;
+	t->released = false;
+	t->aborted = false;
+	t->digest_failed = false;
+	t->itt = ISCSI_RESERVED_TAG;
+	t->cmdsn = 0;
+	t->write_len = t->received = t->unsol_len = t->unsol_datasn = 0;
+	t->r2t_next_off = t->r2t_outstanding = t->r2tsn = 0;
+	t->ttt = ISCSI_RESERVED_TAG;
+	t->seq_off = t->seq_len = t->seq_datasn = 0;
+	t->r2t_pending_tx = false;
+	t->din_len = t->din_off = t->din_datasn = t->din_burst = 0;
+	t->din_status = false;
+	memset(&t->tx, 0, sizeof(t->tx));
+	qb_list_init(&t->pending);
+	qb_list_add_tail(&t->node, &s->tasks);
+	return t;
+}
+
+void iscsi_task_free(struct iscsi_task *t)
+{
+	struct iscsi_session *s = t->session;
+
+	if (t->conn && t->conn->rx_task == t) {
+		/* Still receiving its data: drain the rest into the conn buffer. */
+		t->conn->rx_task = NULL;
+		t->conn->rx_data = t->conn->rx_buf;
+		t->conn->rx_discard = true;
+	}
+	if (t->buf_class != UINT32_MAX) {
+		iscsi_buf_put(s->server, t->scsi.buf, t->buf_class);
+		t->buf_class = UINT32_MAX;
+		t->scsi.buf = NULL;
+	}
+	qb_list_del(&t->pending);
+	qb_list_init(&t->pending);
+	qb_list_del(&t->node);
+	t->state = ISCSI_TASK_FREE;
+	t->conn = NULL;
+	qb_list_add(&t->node, &s->free_tasks);
+	if (t->immediate) {
+		s->immediate_free++;
+	} else {
+		s->window_free++;
+	}
+	iscsi_session_maybe_free(s);
+}
+
+struct iscsi_task *iscsi_task_find_itt(struct iscsi_session *s, uint32_t itt)
+{
+	struct iscsi_task *t;
+
+	qb_list_for_each_entry(t, &s->tasks, node) {
+		if (t->itt == itt && !t->aborted) {
+			return t;
+		}
+	}
+	return NULL;
+}
+
+struct iscsi_task *iscsi_task_find_ttt(struct iscsi_session *s, uint32_t ttt)
+{
+	struct iscsi_task *t;
+
+	qb_list_for_each_entry(t, &s->tasks, node) {
+		if (t->ttt == ttt && t->state == ISCSI_TASK_R2T) {
+			return t;
+		}
+	}
+	return NULL;
+}
+
+uint32_t iscsi_session_next_ttt(struct iscsi_session *s)
+{
+	/* Below the NOP ping range, never the reserved value. */
+	s->ttt_next = (s->ttt_next + 1u) & 0x7fffffffu;
+	return s->ttt_next;
+}
+
+/*
+ * Abort tasks (§11.5.1 / SAM-5 7.2): tasks not yet handed to the SCSI layer
+ * are freed; tasks the SCSI layer holds are marked and freed by done()
+ * without a response; tasks whose response is partly on the wire finish that
+ * PDU and send nothing more.
+ */
+void iscsi_session_abort_tasks(struct iscsi_session *s, bool all_luns, uint64_t lun,
+			       const struct iscsi_task *except)
+{
+	struct iscsi_task *t, *tn;
+
+	qb_list_for_each_entry_safe(t, tn, &s->tasks, node) {
+		if (t == except || t->aborted) {
+			continue;
+		}
+		if (!all_luns && t->scsi.lun != lun) {
+			continue;
+		}
+		t->aborted = true;
+		switch (t->state) {
+		case ISCSI_TASK_SCSI:
+			break;
+		case ISCSI_TASK_TX:
+			if (t->tx.queued && t->tx.sent == 0 && t->conn) {
+				qb_list_del(&t->tx.node);
+				t->tx.queued = false;
+				t->conn->tx_backlog -= t->tx.hdr_len + t->tx.data_len + t->tx.trailer_len;
+				iscsi_task_free(t);
+			} else if (!t->tx.queued) {
+				iscsi_task_free(t);
+			}
+			break;
+		default:
+			if (t->tx.queued && t->tx.sent != 0) {
+				/* An R2T half written: its sent_fn frees the task. */
+				break;
+			}
+			if (t->tx.queued && t->conn) {
+				qb_list_del(&t->tx.node);
+				t->tx.queued = false;
+				t->conn->tx_backlog -= t->tx.hdr_len + t->tx.data_len + t->tx.trailer_len;
+			}
+			iscsi_task_free(t);
+			break;
+		}
+	}
+}
+
+void iscsi_session_maybe_free(struct iscsi_session *s)
+{
+	if (!s->closing || !qb_list_empty(&s->tasks) || !qb_list_empty(&s->conns)) {
+		return;
+	}
+	if (s->server->destroying) {
+		/* iscsi_server_destroy() frees what is left. */
+		return;
+	}
+	log_debug("iscsi: session tsih %u freed", s->tsih);
+	iscsi_session_destroy(s);
+}
+
+void iscsi_session_shutdown(struct iscsi_session *s, const char *why)
+{
+	struct iscsi_conn *c, *cn;
+
+	if (s->closing) {
+		return;
+	}
+	s->closing = true;
+	log_info("iscsi: session tsih %u of '%s' ends: %s", s->tsih, s->initiator_name, why);
+	iscsi_session_abort_tasks(s, true, 0, NULL);
+	qb_list_for_each_entry_safe(c, cn, &s->conns, sess_node) {
+		iscsi_conn_close(c, why);
+	}
+	iscsi_session_maybe_free(s);
+}

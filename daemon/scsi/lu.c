@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Targets, logical units, I_T nexuses, unit attentions and the dispatcher.
+ *
+ * scsi_task_submit() decides, in this order (SAM-5 5.14 / SPC-4 4.6.4):
+ * addressability of the LUN, a pending unit attention, whether the opcode is
+ * supported, reserved CDB bits (from the table's usage mask), the
+ * reservation check (a hook for the later PR engine), write protection, and
+ * only then runs the handler. A handler either answers at once or starts
+ * backing I/O and finishes from the loop through scsi_task_finish().
+ *
+ * Unit attentions are kept per (LU, initiator port name) in records that
+ * outlive the nexus object, so a nexus re-created under the same name (a
+ * session reinstatement, a logout and login) still sees what is pending; a
+ * name never seen before starts with POWER ON, RESET, OR BUS DEVICE RESET
+ * OCCURRED (29/00). Records with nothing but reset-class UAs pending are
+ * dropped when their nexus goes away (a new nexus gets 29/00 anyway), which
+ * keeps the record count bounded by live nexuses plus those with news.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+#include "daemon/scsi/scsi_int.h"
+
+/* SAM-5 4.7: single-level LUN, peripheral (00b) or flat space (01b) addressing. */
+#define LUN_ADDR_METHOD_SHIFT 62
+#define LUN_ADDR_PERIPHERAL 0x0
+#define LUN_ADDR_FLAT 0x1
+#define LUN_FLAT_BUS_MASK 0x3f
+#define LUN_LEVEL1_SHIFT 48
+#define LUN_LEVEL1_MASK 0x3fff
+
+static const uint16_t ua_ascs[SCSI_UA_COUNT] = {
+	[SCSI_UA_POWER_ON] = ASC_POWER_ON_RESET_OR_BDR,
+	[SCSI_UA_POWER_ON_OCCURRED] = ASC_POWER_ON_OCCURRED,
+	[SCSI_UA_BUS_RESET] = ASC_SCSI_BUS_RESET_OCCURRED,
+	[SCSI_UA_BDR] = ASC_BUS_DEVICE_RESET_FUNCTION,
+	[SCSI_UA_NEXUS_LOSS] = ASC_I_T_NEXUS_LOSS_OCCURRED,
+	[SCSI_UA_RESERVATIONS_PREEMPTED] = ASC_RESERVATIONS_PREEMPTED,
+	[SCSI_UA_RESERVATIONS_RELEASED] = ASC_RESERVATIONS_RELEASED,
+	[SCSI_UA_REGISTRATIONS_PREEMPTED] = ASC_REGISTRATIONS_PREEMPTED,
+	[SCSI_UA_MODE_CHANGED] = ASC_MODE_PARAMETERS_CHANGED,
+	[SCSI_UA_CAPACITY_CHANGED] = ASC_CAPACITY_DATA_HAS_CHANGED,
+	[SCSI_UA_ALUA_CHANGED] = ASC_ASYMMETRIC_ACCESS_STATE_CHANGED,
+	[SCSI_UA_COMMANDS_CLEARED] = ASC_COMMANDS_CLEARED_BY_ANOTHER_INITIATOR,
+	[SCSI_UA_LUNS_CHANGED] = ASC_REPORTED_LUNS_DATA_HAS_CHANGED,
+};
+
+uint16_t scsi_ua_asc(enum scsi_ua ua)
+{
+	return ua < SCSI_UA_COUNT ? ua_ascs[ua] : ASC_NO_ADDITIONAL_SENSE;
+}
+
+int scsi_lun_decode(uint64_t lun)
+{
+	unsigned int method = (unsigned int)(lun >> LUN_ADDR_METHOD_SHIFT);
+	uint64_t level1 = (lun >> LUN_LEVEL1_SHIFT) & LUN_LEVEL1_MASK;
+
+	/* Only the first level may be non-zero: we have no hierarchy. */
+	if (lun & ((UINT64_C(1) << LUN_LEVEL1_SHIFT) - 1)) {
+		return -1;
+	}
+	if (method == LUN_ADDR_PERIPHERAL) {
+		/* Bus identifier (byte 0 bits 5..0) must be 0 for a LUN of this target. */
+		return level1 > 0xff ? -1 : (int)level1;
+	}
+	if (method == LUN_ADDR_FLAT) {
+		return (int)level1;
+	}
+	return -1;
+}
+
+uint64_t scsi_lun_encode(uint16_t id)
+{
+	/* SAM-5 4.7.3: LUNs below 256 in peripheral form, others flat. */
+	uint64_t method = id < 256 ? LUN_ADDR_PERIPHERAL : LUN_ADDR_FLAT;
+
+	return method << LUN_ADDR_METHOD_SHIFT | (uint64_t)id << LUN_LEVEL1_SHIFT;
+}
+
+/* ---- unit attention records ---- */
+
+static struct scsi_ua_rec *ua_find(struct scsi_lu *lu, const char *name)
+{
+	for (struct scsi_ua_rec *r = lu->ua; r; r = r->next) {
+		if (strcmp(r->name, name) == 0) {
+			return r;
+		}
+	}
+	return NULL;
+}
+
+static void ua_set(struct scsi_lu *lu, struct scsi_ua_rec *r, uint32_t pending)
+{
+	if (!r->pending && pending) {
+		lu->ua_records_pending++;
+	} else if (r->pending && !pending) {
+		lu->ua_records_pending--;
+	}
+	r->pending = pending;
+}
+
+/* Find or create the record of @name; a new one starts with 29/00 pending. */
+static struct scsi_ua_rec *ua_get(struct scsi_lu *lu, const char *name)
+{
+	struct scsi_ua_rec *r = ua_find(lu, name);
+	size_t len;
+
+	if (r) {
+		return r;
+	}
+	len = strlen(name) + 1;
+	r = calloc(1, sizeof(*r) + len);
+	if (!r) {
+		return NULL;
+	}
+	memcpy(r->name, name, len);
+	r->next = lu->ua;
+	lu->ua = r;
+	ua_set(lu, r, 1u << SCSI_UA_POWER_ON);
+	return r;
+}
+
+static uint32_t ua_add(uint32_t pending, enum scsi_ua ua)
+{
+	/* A reset supersedes the state changes it resets (SAM-5 5.14). */
+	if ((1u << ua) & SCSI_UA_RESET_MASK) {
+		pending &= SCSI_UA_RESET_MASK | (1u << SCSI_UA_LUNS_CHANGED);
+	}
+	return pending | 1u << ua;
+}
+
+void scsi_ua_raise(struct scsi_lu *lu, const struct scsi_nexus *except, enum scsi_ua ua)
+{
+	for (struct scsi_ua_rec *r = lu->ua; r; r = r->next) {
+		if (except && strcmp(r->name, except->initiator_port) == 0) {
+			continue;
+		}
+		ua_set(lu, r, ua_add(r->pending, ua));
+	}
+}
+
+int scsi_ua_take(struct scsi_lu *lu, const struct scsi_nexus *nexus, bool clear)
+{
+	struct scsi_ua_rec *r;
+	int ua;
+
+	if (!lu->ua_records_pending || !nexus) {
+		return -1;
+	}
+	r = ua_find(lu, nexus->initiator_port);
+	if (!r || !r->pending) {
+		return -1;
+	}
+	ua = __builtin_ctz(r->pending);
+	if (clear) {
+		ua_set(lu, r, r->pending & ~(1u << ua));
+	}
+	return ua;
+}
+
+void scsi_ua_clear(struct scsi_lu *lu, const struct scsi_nexus *nexus, enum scsi_ua ua)
+{
+	struct scsi_ua_rec *r;
+
+	if (!lu->ua_records_pending || !nexus) {
+		return;
+	}
+	r = ua_find(lu, nexus->initiator_port);
+	if (r) {
+		ua_set(lu, r, r->pending & ~(1u << ua));
+	}
+}
+
+static void ua_free_all(struct scsi_lu *lu)
+{
+	while (lu->ua) {
+		struct scsi_ua_rec *r = lu->ua;
+
+		lu->ua = r->next;
+		free(r);
+	}
+	lu->ua_records_pending = 0;
+}
+
+/* ---- target ---- */
+
+int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port_info *port,
+		       struct scsi_target **out)
+{
+	struct scsi_target *t;
+
+	if (!name || !port || !out) {
+		return -EINVAL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		return -ENOMEM;
+	}
+	t->loop = loop;
+	t->port = *port;
+	t->name = strdup(name);
+	t->lu_index = calloc(SCSI_LUN_MAX, sizeof(*t->lu_index));
+	t->resp = malloc(SCSI_RESP_MAX);
+	if (!t->name || !t->lu_index || !t->resp) {
+		free(t->name);
+		free(t->lu_index);
+		free(t->resp);
+		free(t);
+		return -ENOMEM;
+	}
+	*out = t;
+	return 0;
+}
+
+static void lu_free(struct scsi_lu *lu)
+{
+	while (lu->io_free) {
+		struct scsi_io_ctx *io = lu->io_free;
+
+		lu->io_free = io->next_free;
+		free(io->scratch);
+		free(io);
+	}
+	ua_free_all(lu);
+	if (lu->store) {
+		backing_close(lu->store);
+	}
+	free(lu->path);
+	free(lu->backing_kind);
+	free(lu);
+}
+
+void scsi_target_destroy(struct scsi_target *target)
+{
+	if (!target) {
+		return;
+	}
+	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		if (target->lu_index[i]) {
+			lu_free(target->lu_index[i]);
+		}
+	}
+	while (target->nexuses) {
+		struct scsi_nexus *n = target->nexuses;
+
+		target->nexuses = n->next;
+		free(n->initiator_port);
+		free(n->target_port);
+		free(n);
+	}
+	free(target->lu_index);
+	free(target->resp);
+	free(target->name);
+	free(target);
+}
+
+const char *scsi_target_name(const struct scsi_target *target)
+{
+	return target->name;
+}
+
+unsigned int scsi_target_lu_count(const struct scsi_target *target)
+{
+	return target->lu_count;
+}
+
+bool scsi_lun_exists(const struct scsi_target *target, uint64_t lun)
+{
+	int id = scsi_lun_decode(lun);
+
+	return id >= 0 && id < SCSI_LUN_MAX && target->lu_index[id];
+}
+
+/* REPORTED LUNS DATA HAS CHANGED to every nexus on every other LU (SPC-4 6.33). */
+static void target_luns_changed(struct scsi_target *target, uint16_t changed)
+{
+	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		if (i != changed && target->lu_index[i]) {
+			scsi_ua_raise(target->lu_index[i], NULL, SCSI_UA_LUNS_CHANGED);
+		}
+	}
+}
+
+int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg)
+{
+	struct backing_params bp = { 0 };
+	struct scsi_lu *lu;
+	int rc;
+
+	if (lun_id >= SCSI_LUN_MAX || !cfg || !cfg->backing) {
+		return -EINVAL;
+	}
+	if (cfg->block_size != 512 && cfg->block_size != 4096) {
+		return -EINVAL;
+	}
+	if (target->lu_index[lun_id]) {
+		return -EEXIST;
+	}
+	lu = calloc(1, sizeof(*lu));
+	if (!lu) {
+		return -ENOMEM;
+	}
+	lu->target = target;
+	lu->id = lun_id;
+	lu->cfg = *cfg;
+	lu->backing_kind = strdup(cfg->backing);
+	lu->path = cfg->path ? strdup(cfg->path) : NULL;
+	if (!lu->backing_kind || (cfg->path && !lu->path)) {
+		lu_free(lu);
+		return -ENOMEM;
+	}
+	lu->cfg.backing = lu->backing_kind;
+	lu->cfg.path = lu->path;
+	bp.path = lu->path;
+	bp.size_bytes = cfg->size_bytes;
+	bp.block_size = cfg->block_size;
+	bp.direct_io = cfg->direct_io;
+	bp.read_only = cfg->read_only;
+	rc = backing_open(lu->backing_kind, &bp, &lu->store);
+	if (rc < 0) {
+		lu->store = NULL;
+		lu_free(lu);
+		return rc;
+	}
+	lu->block_size = cfg->block_size;
+	lu->nblocks = backing_size(lu->store) / cfg->block_size;
+	lu->thin = cfg->thin && backing_can_discard(lu->store);
+	lu->lbprz = lu->thin && backing_discard_zeroes(lu->store);
+	lu->mode.wce = cfg->write_cache;
+	/* Every live nexus meets the new LU with 29/00 (ua_get creates it so). */
+	for (struct scsi_nexus *n = target->nexuses; n; n = n->next) {
+		if (!ua_get(lu, n->initiator_port)) {
+			lu_free(lu);
+			return -ENOMEM;
+		}
+	}
+	target->lu_index[lun_id] = lu;
+	target->lu_count++;
+	target_luns_changed(target, lun_id);
+	return 0;
+}
+
+int scsi_target_remove_lu(struct scsi_target *target, uint16_t lun_id)
+{
+	struct scsi_lu *lu;
+
+	if (lun_id >= SCSI_LUN_MAX || !target->lu_index[lun_id]) {
+		return -ENOENT;
+	}
+	lu = target->lu_index[lun_id];
+	if (lu->inflight) {
+		return -EBUSY;
+	}
+	target->lu_index[lun_id] = NULL;
+	target->lu_count--;
+	lu_free(lu);
+	target_luns_changed(target, lun_id);
+	return 0;
+}
+
+/* ---- nexus ---- */
+
+int scsi_nexus_create(struct scsi_target *target, const char *initiator_port, const char *target_port,
+		      struct scsi_nexus **out)
+{
+	struct scsi_nexus *n;
+
+	if (!initiator_port || !target_port || !out) {
+		return -EINVAL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		return -ENOMEM;
+	}
+	n->target = target;
+	n->initiator_port = strdup(initiator_port);
+	n->target_port = strdup(target_port);
+	if (!n->initiator_port || !n->target_port) {
+		goto nomem;
+	}
+	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		if (target->lu_index[i] && !ua_get(target->lu_index[i], initiator_port)) {
+			goto nomem;
+		}
+	}
+	n->next = target->nexuses;
+	target->nexuses = n;
+	*out = n;
+	return 0;
+nomem:
+	free(n->initiator_port);
+	free(n->target_port);
+	free(n);
+	return -ENOMEM;
+}
+
+static bool nexus_name_live(const struct scsi_target *target, const char *name)
+{
+	for (const struct scsi_nexus *n = target->nexuses; n; n = n->next) {
+		if (strcmp(n->initiator_port, name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void scsi_nexus_destroy(struct scsi_nexus *nexus)
+{
+	struct scsi_target *target;
+	struct scsi_nexus **pp;
+
+	if (!nexus) {
+		return;
+	}
+	target = nexus->target;
+	for (pp = &target->nexuses; *pp; pp = &(*pp)->next) {
+		if (*pp == nexus) {
+			*pp = nexus->next;
+			break;
+		}
+	}
+	/* Drop records that carry nothing a new nexus would not get anyway. */
+	if (!nexus_name_live(target, nexus->initiator_port)) {
+		for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+			struct scsi_lu *lu = target->lu_index[i];
+			struct scsi_ua_rec **rp;
+
+			if (!lu) {
+				continue;
+			}
+			for (rp = &lu->ua; *rp; rp = &(*rp)->next) {
+				struct scsi_ua_rec *r = *rp;
+
+				if (strcmp(r->name, nexus->initiator_port) != 0) {
+					continue;
+				}
+				if (!(r->pending & ~SCSI_UA_RESET_MASK)) {
+					ua_set(lu, r, 0);
+					*rp = r->next;
+					free(r);
+				}
+				break;
+			}
+		}
+	}
+	free(nexus->initiator_port);
+	free(nexus->target_port);
+	free(nexus);
+}
+
+/* ---- task management effects ---- */
+
+int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by)
+{
+	int id = scsi_lun_decode(lun);
+	struct scsi_lu *lu;
+
+	(void)by;
+	if (id < 0 || id >= SCSI_LUN_MAX || !target->lu_index[id]) {
+		return -ENOENT;
+	}
+	lu = target->lu_index[id];
+	/* SAM-5 7.7: the reset reaches every I_T nexus, the requester's included. */
+	scsi_ua_raise(lu, NULL, SCSI_UA_BDR);
+	lu->prevent = false;
+	return 0;
+}
+
+void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by)
+{
+	(void)by;
+	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		struct scsi_lu *lu = target->lu_index[i];
+
+		if (lu) {
+			scsi_ua_raise(lu, NULL, cold ? SCSI_UA_POWER_ON_OCCURRED : SCSI_UA_BUS_RESET);
+			lu->prevent = false;
+		}
+	}
+}
+
+void scsi_tasks_cleared(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by)
+{
+	int id = scsi_lun_decode(lun);
+
+	/* Control mode page TAS is 0: other nexuses learn through 2F/00 (SAM-5 7.2). */
+	if (id >= 0 && id < SCSI_LUN_MAX && target->lu_index[id]) {
+		scsi_ua_raise(target->lu_index[id], by, SCSI_UA_COMMANDS_CLEARED);
+	}
+}
+
+/* ---- finishing tasks ---- */
+
+bool scsi_task_d_sense(const struct scsi_task *task)
+{
+	return task->priv.lu && task->priv.lu->mode.d_sense;
+}
+
+static int task_sense(struct scsi_task *task, const struct scsi_sense_info *si)
+{
+	task->status = SCSI_STATUS_CHECK_CONDITION;
+	task->sense_len = (uint8_t)scsi_sense_build(task->sense, sizeof(task->sense),
+						    scsi_task_d_sense(task), si);
+	/* No data goes with a CHECK CONDITION we raise before transferring any. */
+	task->data_in_len = 0;
+	return SCSI_EXEC_DONE;
+}
+
+int scsi_task_sense(struct scsi_task *task, uint8_t key, uint16_t asc_ascq)
+{
+	struct scsi_sense_info si = { .key = key, .asc_ascq = asc_ascq };
+
+	return task_sense(task, &si);
+}
+
+int scsi_task_sense_info(struct scsi_task *task, uint8_t key, uint16_t asc_ascq, uint64_t info)
+{
+	struct scsi_sense_info si = {
+		.key = key, .asc_ascq = asc_ascq, .info_valid = true, .info = info,
+	};
+
+	return task_sense(task, &si);
+}
+
+int scsi_task_invalid_field(struct scsi_task *task, bool in_cdb, unsigned int byte, int bit)
+{
+	struct scsi_sense_info si = {
+		.key = SENSE_KEY_ILLEGAL_REQUEST,
+		.asc_ascq = in_cdb ? ASC_INVALID_FIELD_IN_CDB : ASC_INVALID_FIELD_IN_PARAMETER_LIST,
+	};
+
+	scsi_sense_field_pointer(&si, in_cdb, byte, bit);
+	return task_sense(task, &si);
+}
+
+int scsi_task_data_in(struct scsi_task *task, const void *data, uint32_t len, uint32_t alloc_len)
+{
+	uint32_t n = len < alloc_len ? len : alloc_len;
+
+	task->xfer_len = n;
+	if (n > task->buf_cap) {
+		n = task->buf_cap;
+	}
+	if (n && task->buf) {
+		memcpy(task->buf, data, n);
+	} else {
+		n = 0;
+	}
+	task->data_in_len = n;
+	task->status = SCSI_STATUS_GOOD;
+	return SCSI_EXEC_DONE;
+}
+
+void scsi_task_finish(struct scsi_task *task)
+{
+	if (task->priv.lu) {
+		task->priv.lu->inflight--;
+	}
+	task->done(task);
+}
+
+bool scsi_resv_allows(const struct scsi_lu *lu, const struct scsi_nexus *nexus,
+		      const struct scsi_cmd_desc *desc)
+{
+	/* No reservations exist until the PR engine lands; the hook keeps its place. */
+	(void)lu;
+	(void)nexus;
+	(void)desc;
+	return true;
+}
+
+/* ---- dispatch ---- */
+
+static int task_dispatch(struct scsi_task *task)
+{
+	struct scsi_target *target = task->nexus ? task->nexus->target : NULL;
+	const struct scsi_cmd_desc *desc;
+	struct scsi_lu *lu = NULL;
+	int id, byte, bit, ua;
+
+	if (!target || task->cdb_len == 0) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,
+				       ASC_INVALID_COMMAND_OPERATION_CODE);
+	}
+	id = scsi_lun_decode(task->lun);
+	if (id >= 0 && id < SCSI_LUN_MAX) {
+		lu = target->lu_index[id];
+	}
+	task->priv.lu = lu;
+	desc = scsi_cmd_lookup(task->cdb);
+
+	/* SPC-4 4.6.4: an absent LU answers only INQUIRY, REPORT LUNS and REQUEST SENSE. */
+	if (!lu && !(desc && desc->handler && (desc->flags & SCSI_CMD_F_NO_LU))) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST, ASC_LUN_NOT_SUPPORTED);
+	}
+	/* SAM-5 5.14: a pending UA answers any command not explicitly exempt. */
+	if (lu && !(desc && desc->handler && (desc->flags & SCSI_CMD_F_UA_OK))) {
+		ua = scsi_ua_take(lu, task->nexus, true);
+		if (ua >= 0) {
+			return scsi_task_sense(task, SENSE_KEY_UNIT_ATTENTION,
+					       scsi_ua_asc((enum scsi_ua)ua));
+		}
+	}
+	if (!desc || !desc->handler || desc->cdb_len > task->cdb_len) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,
+				       ASC_INVALID_COMMAND_OPERATION_CODE);
+	}
+	byte = scsi_cmd_check_reserved(desc, task->cdb, &bit);
+	if (byte >= 0) {
+		return scsi_task_invalid_field(task, true, (unsigned int)byte, bit);
+	}
+	if (lu && !scsi_resv_allows(lu, task->nexus, desc)) {
+		task->status = SCSI_STATUS_RESERVATION_CONFLICT;
+		return SCSI_EXEC_DONE;
+	}
+	if (lu && (desc->flags & SCSI_CMD_F_WRITE) && (lu->cfg.read_only || lu->mode.swp)) {
+		return scsi_task_sense(task, SENSE_KEY_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	}
+	return desc->handler(task, desc);
+}
+
+void scsi_task_submit(struct scsi_task *task)
+{
+	task->status = SCSI_STATUS_GOOD;
+	task->sense_len = 0;
+	task->xfer_len = 0;
+	task->data_in_len = 0;
+	task->priv.lu = NULL;
+	if (task_dispatch(task) == SCSI_EXEC_ASYNC) {
+		return;
+	}
+	/* Synchronous answers never raised inflight; see scsi_task_start_io(). */
+	task->done(task);
+}

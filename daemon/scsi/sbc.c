@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * SBC-3 commands: media access and block-device reports.
+ *
+ * Every media command takes one I/O context from its LU's pool (grown on
+ * demand, never shrunk while the LU lives: no allocation per command in
+ * steady state) and runs as a small state machine driven by backing
+ * completions from the main loop. A command needing several backing
+ * operations (COMPARE AND WRITE, ORWRITE, VERIFY with BYTCHK, WRITE SAME of
+ * a non-zero pattern, UNMAP with several descriptors) reuses the same
+ * struct backing_io for each step.
+ *
+ * LBA range locks (SBC-3 5.3: COMPARE AND WRITE is atomic with respect to
+ * other writes to the same blocks): writers take a shared lock on their
+ * range, COMPARE AND WRITE and ORWRITE take an exclusive one. A request
+ * that conflicts, or arrives while others wait, queues in FIFO order on
+ * the LU and starts when the locks ahead of it are released.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+#include "daemon/scsi/scsi_int.h"
+
+/* CDB fields (SBC-3 5.x). */
+#define CDB_PROTECT_MASK 0xe0	/* RDPROTECT/WRPROTECT/VRPROTECT/ORPROTECT */
+#define CDB_DPO 0x10
+#define CDB_FUA 0x08
+#define CDB_BYTCHK_SHIFT 1
+#define CDB_BYTCHK_MASK 0x03
+#define CDB_WS_ANCHOR 0x10
+#define CDB_WS_UNMAP 0x08
+#define CDB_WS_NDOB 0x01
+#define CDB_UNMAP_ANCHOR 0x01
+#define CDB_RC10_PMI 0x01
+#define CDB_RC16_PMI 0x01
+#define RW6_LEN_ZERO_MEANS 256	/* SBC-3 5.15: READ(6)/WRITE(6) length 0 is 256 blocks */
+
+enum sbc_bytchk {
+	BYTCHK_NONE = 0,	/* verify the medium only */
+	BYTCHK_COMPARE = 1,	/* compare with Data-Out of the same length */
+	BYTCHK_SAME = 3,	/* compare every block with one Data-Out block */
+};
+
+/* READ CAPACITY (SBC-3 5.16, 5.17). */
+#define RC10_LEN 8
+#define RC16_LEN 32
+#define RC10_LBA_MAX 0xffffffffu
+#define RC16_LBPME 0x80
+#define RC16_LBPRZ 0x40
+
+/* UNMAP parameter list (SBC-3 5.28.2). */
+#define UNMAP_HDR_LEN 8
+#define UNMAP_DESC_LEN 16
+
+/* GET LBA STATUS (SBC-3 5.6). */
+#define GLS_HDR_LEN 8
+#define GLS_DESC_LEN 16
+#define GLS_MIN_ALLOC 24
+#define GLS_MAX_DESCS 64
+#define GLS_MAPPED 0x0
+#define GLS_DEALLOCATED 0x1
+
+enum sbc_kind {
+	SBC_IO_READ,
+	SBC_IO_WRITE,
+	SBC_IO_VERIFY,
+	SBC_IO_CAW,
+	SBC_IO_ORWRITE,
+	SBC_IO_WRITE_SAME,
+	SBC_IO_UNMAP,
+	SBC_IO_FLUSH,
+};
+
+/* Per-command state lives in task->priv: lba, nblocks, stage; the context in io. */
+#define STAGE_KIND_SHIFT 8
+#define STAGE_STEP_MASK 0xff
+#define STAGE(kind, step) ((uint32_t)(kind) << STAGE_KIND_SHIFT | (step))
+
+static void sbc_step(struct scsi_task *task);
+
+static struct scsi_io_ctx *io_get(struct scsi_lu *lu)
+{
+	struct scsi_io_ctx *io = lu->io_free;
+
+	if (io) {
+		lu->io_free = io->next_free;
+	} else {
+		io = calloc(1, sizeof(*io));
+		if (!io) {
+			return NULL;
+		}
+	}
+	io->next_free = NULL;
+	io->lock_next = NULL;
+	io->lock_count = 0;
+	return io;
+}
+
+static void io_put(struct scsi_lu *lu, struct scsi_io_ctx *io)
+{
+	io->task = NULL;
+	io->next_free = lu->io_free;
+	lu->io_free = io;
+}
+
+static int io_scratch(struct scsi_io_ctx *io, size_t len)
+{
+	uint8_t *p;
+
+	if (io->scratch_cap >= len) {
+		return 0;
+	}
+	p = realloc(io->scratch, len);
+	if (!p) {
+		return -ENOMEM;
+	}
+	io->scratch = p;
+	io->scratch_cap = len;
+	return 0;
+}
+
+/* ---- range locks ---- */
+
+static bool lock_conflicts(const struct scsi_lu *lu, uint64_t lba, uint64_t count, bool excl)
+{
+	for (const struct scsi_io_ctx *l = lu->locks; l; l = l->lock_next) {
+		bool overlap = lba < l->lock_lba + l->lock_count && l->lock_lba < lba + count;
+
+		if (overlap && (excl || l->lock_excl)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void lock_insert(struct scsi_lu *lu, struct scsi_io_ctx *io)
+{
+	io->lock_next = lu->locks;
+	lu->locks = io;
+}
+
+static void lock_release(struct scsi_lu *lu, struct scsi_io_ctx *io)
+{
+	struct scsi_io_ctx **pp;
+
+	if (!io->lock_count) {
+		return;
+	}
+	for (pp = &lu->locks; *pp; pp = &(*pp)->lock_next) {
+		if (*pp == io) {
+			*pp = io->lock_next;
+			break;
+		}
+	}
+	io->lock_count = 0;
+	/* Start waiters in arrival order until one still conflicts. */
+	while (lu->lock_wait_head) {
+		struct scsi_task *t = lu->lock_wait_head;
+		struct scsi_io_ctx *w = t->priv.io;
+
+		if (lock_conflicts(lu, w->lock_lba, w->lock_count, w->lock_excl)) {
+			break;
+		}
+		lu->lock_wait_head = t->priv.next;
+		if (!lu->lock_wait_head) {
+			lu->lock_wait_tail = NULL;
+		}
+		t->priv.next = NULL;
+		lock_insert(lu, w);
+		sbc_step(t);
+	}
+}
+
+/* ---- completion ---- */
+
+static void sbc_complete(struct scsi_task *task)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	struct scsi_io_ctx *io = task->priv.io;
+
+	task->priv.io = NULL;
+	lock_release(lu, io);
+	io_put(lu, io);
+	scsi_task_finish(task);
+}
+
+static void sbc_fail_errno(struct scsi_task *task, int err, bool writing)
+{
+	log_debug("scsi: backing I/O failed on LU %u: %s", task->priv.lu->id, strerror(-err));
+	if (err == -EROFS || err == -EPERM) {
+		scsi_task_sense(task, SENSE_KEY_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	} else if (writing) {
+		scsi_task_sense(task, SENSE_KEY_MEDIUM_ERROR, ASC_WRITE_ERROR);
+	} else {
+		scsi_task_sense(task, SENSE_KEY_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
+	}
+	sbc_complete(task);
+}
+
+static void sbc_io_done(struct backing_io *bio)
+{
+	struct scsi_task *task = bio->priv;
+
+	if (bio->result < 0) {
+		sbc_fail_errno(task, bio->result, bio->op != BACKING_READ);
+		return;
+	}
+	task->priv.stage++;
+	sbc_step(task);
+}
+
+static void sbc_submit(struct scsi_task *task, enum backing_op op, uint64_t offset, uint64_t len,
+		       void *buf, bool fua)
+{
+	struct scsi_io_ctx *io = task->priv.io;
+	struct backing_io *bio = &io->bio;
+	int rc;
+
+	memset(bio, 0, sizeof(*bio));
+	bio->op = op;
+	bio->offset = offset;
+	bio->len = len;
+	bio->buf = buf;
+	bio->fua = fua;
+	bio->done = sbc_io_done;
+	bio->priv = task;
+	rc = backing_submit(task->priv.lu->store, bio);
+	if (rc < 0) {
+		sbc_fail_errno(task, rc, op != BACKING_READ);
+	}
+}
+
+/*
+ * Start a media command: take an I/O context, set its state, take the
+ * range lock (or queue for it) and run the first step.
+ * @return SCSI_EXEC_ASYNC, or SCSI_EXEC_DONE with sense on failure.
+ */
+static int sbc_start(struct scsi_task *task, enum sbc_kind kind, uint64_t lba, uint64_t nblocks,
+		     int lock)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	struct scsi_io_ctx *io = io_get(lu);
+
+	if (!io) {
+		task->status = SCSI_STATUS_BUSY;
+		return SCSI_EXEC_DONE;
+	}
+	io->task = task;
+	task->priv.io = io;
+	task->priv.lba = lba;
+	task->priv.nblocks = (uint32_t)(nblocks > UINT32_MAX ? UINT32_MAX : nblocks);
+	task->priv.stage = STAGE(kind, 0);
+	task->priv.next = NULL;
+	lu->inflight++;
+	if (lock >= 0 && nblocks) {
+		io->lock_lba = lba;
+		io->lock_count = nblocks;
+		io->lock_excl = lock > 0;
+		if (lu->lock_wait_head || lock_conflicts(lu, lba, nblocks, io->lock_excl)) {
+			if (lu->lock_wait_tail) {
+				lu->lock_wait_tail->priv.next = task;
+			} else {
+				lu->lock_wait_head = task;
+			}
+			lu->lock_wait_tail = task;
+			return SCSI_EXEC_ASYNC;
+		}
+		lock_insert(lu, io);
+	}
+	sbc_step(task);
+	return SCSI_EXEC_ASYNC;
+}
+
+#define LOCK_NONE (-1)
+#define LOCK_SHARED 0
+#define LOCK_EXCL 1
+
+/* ---- CDB decoding and common checks ---- */
+
+static void rw_decode(const struct scsi_task *task, uint64_t *lba, uint64_t *nblocks)
+{
+	const uint8_t *c = task->cdb;
+
+	switch (task->cdb[0] >> 5) {
+	case 0:		/* 6-byte CDB */
+		*lba = (uint64_t)(c[1] & 0x1f) << 16 | get_be16(&c[2]);
+		*nblocks = c[4] ? c[4] : RW6_LEN_ZERO_MEANS;
+		break;
+	case 1:		/* 10-byte CDB */
+	case 2:
+		*lba = get_be32(&c[2]);
+		*nblocks = get_be16(&c[7]);
+		break;
+	case 5:		/* 12-byte CDB */
+		*lba = get_be32(&c[2]);
+		*nblocks = get_be32(&c[6]);
+		break;
+	default:	/* 16-byte CDB */
+		*lba = get_be64(&c[2]);
+		*nblocks = get_be32(&c[10]);
+		break;
+	}
+}
+
+/* Byte index of the transfer length field, for field pointers. */
+static unsigned int rw_len_byte(const struct scsi_task *task)
+{
+	switch (task->cdb[0] >> 5) {
+	case 0:
+		return 4;
+	case 1:
+	case 2:
+		return 7;
+	case 5:
+		return 6;
+	default:
+		return 10;
+	}
+}
+
+static bool lba_out_of_range(const struct scsi_lu *lu, uint64_t lba, uint64_t nblocks)
+{
+	return lba > lu->nblocks || nblocks > lu->nblocks - lba;
+}
+
+static uint32_t bytes_clip(uint64_t n)
+{
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/*
+ * Checks every read/write-family command shares (SBC-3 4.x): no protection
+ * information, LBA range (21/00), maximum transfer length. Sets xfer_len.
+ * @return -1 if the command may go on, or SCSI_EXEC_DONE with sense set.
+ */
+static int rw_check(struct scsi_task *task, uint64_t lba, uint64_t nblocks, uint64_t xfer_blocks)
+{
+	const struct scsi_lu *lu = task->priv.lu;
+
+	task->xfer_len = bytes_clip(xfer_blocks * lu->block_size);
+	/* We have no protection information (READ CAPACITY(16) PROT_EN=0). */
+	if (task->cdb[0] != 0x08 && task->cdb[0] != 0x0a && (task->cdb[1] & CDB_PROTECT_MASK)) {
+		return scsi_task_invalid_field(task, true, 1, 7);
+	}
+	if (lba_out_of_range(lu, lba, nblocks)) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	}
+	if (xfer_blocks * lu->block_size > SBC_MAX_XFER_BYTES) {
+		return scsi_task_invalid_field(task, true, rw_len_byte(task), 7);
+	}
+	return -1;
+}
+
+/* ---- state machine ---- */
+
+static uint64_t task_offset(const struct scsi_task *task)
+{
+	return task->priv.lba * task->priv.lu->block_size;
+}
+
+static bool task_fua(const struct scsi_task *task)
+{
+	/* FUA, or write-through when the caching page says WCE=0 (SBC-3 6.4.5). */
+	return (task->cdb[1] & CDB_FUA) || !task->priv.lu->mode.wce;
+}
+
+/* First differing byte, or -1. */
+static long first_diff(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (a[i] != b[i]) {
+			return (long)i;
+		}
+	}
+	return -1;
+}
+
+static void step_read(struct scsi_task *task, unsigned int step)
+{
+	uint32_t len = task->xfer_len < task->buf_cap ? task->xfer_len : task->buf_cap;
+
+	if (step == 0) {
+		sbc_submit(task, BACKING_READ, task_offset(task), len, task->buf, false);
+		return;
+	}
+	task->data_in_len = len;
+	sbc_complete(task);
+}
+
+static void step_write(struct scsi_task *task, unsigned int step)
+{
+	if (step == 0) {
+		sbc_submit(task, BACKING_WRITE, task_offset(task), task->xfer_len, task->buf,
+			   task_fua(task));
+		return;
+	}
+	sbc_complete(task);
+}
+
+static void step_verify(struct scsi_task *task, unsigned int step)
+{
+	struct scsi_io_ctx *io = task->priv.io;
+	uint32_t bs = task->priv.lu->block_size;
+	size_t len = (size_t)task->priv.nblocks * bs;
+	int bytchk = (task->cdb[1] >> CDB_BYTCHK_SHIFT) & CDB_BYTCHK_MASK;
+
+	if (step == 0) {
+		sbc_submit(task, BACKING_READ, task_offset(task), len, io->scratch, false);
+		return;
+	}
+	if (bytchk == BYTCHK_COMPARE) {
+		long k = first_diff(io->scratch, task->buf, len);
+
+		if (k >= 0) {
+			scsi_task_sense_info(task, SENSE_KEY_MISCOMPARE,
+					     ASC_MISCOMPARE_DURING_VERIFY, (uint64_t)k);
+		}
+	} else if (bytchk == BYTCHK_SAME) {
+		for (size_t b = 0; b < task->priv.nblocks; b++) {
+			long k = first_diff(io->scratch + b * bs, task->buf, bs);
+
+			if (k >= 0) {
+				scsi_task_sense_info(task, SENSE_KEY_MISCOMPARE,
+						     ASC_MISCOMPARE_DURING_VERIFY,
+						     b * bs + (uint64_t)k);
+				break;
+			}
+		}
+	}
+	sbc_complete(task);
+}
+
+static void step_caw(struct scsi_task *task, unsigned int step)
+{
+	struct scsi_io_ctx *io = task->priv.io;
+	size_t len = (size_t)task->priv.nblocks * task->priv.lu->block_size;
+	long k;
+
+	switch (step) {
+	case 0:
+		sbc_submit(task, BACKING_READ, task_offset(task), len, io->scratch, false);
+		return;
+	case 1:
+		/* SBC-3 5.2: INFORMATION holds the offset of the first miscompare. */
+		k = first_diff(io->scratch, task->buf, len);
+		if (k >= 0) {
+			scsi_task_sense_info(task, SENSE_KEY_MISCOMPARE,
+					     ASC_MISCOMPARE_DURING_VERIFY, (uint64_t)k);
+			sbc_complete(task);
+			return;
+		}
+		sbc_submit(task, BACKING_WRITE, task_offset(task), len, task->buf + len,
+			   task_fua(task));
+		return;
+	default:
+		sbc_complete(task);
+	}
+}
+
+static void step_orwrite(struct scsi_task *task, unsigned int step)
+{
+	struct scsi_io_ctx *io = task->priv.io;
+	size_t len = task->xfer_len;
+
+	switch (step) {
+	case 0:
+		sbc_submit(task, BACKING_READ, task_offset(task), len, io->scratch, false);
+		return;
+	case 1:
+		for (size_t i = 0; i < len; i++) {
+			task->buf[i] |= io->scratch[i];
+		}
+		sbc_submit(task, BACKING_WRITE, task_offset(task), len, task->buf, task_fua(task));
+		return;
+	default:
+		sbc_complete(task);
+	}
+}
+
+/*
+ * WRITE SAME: priv.lba/nblocks is the range; the scratch buffer holds the
+ * pattern block repeated, and each step writes the next chunk. The
+ * all-zero cases become one WRITE_ZEROES or DISCARD (stage step 0x80).
+ */
+#define WS_SINGLE_OP 0x80
+
+static void step_write_same(struct scsi_task *task, unsigned int step)
+{
+	struct scsi_io_ctx *io = task->priv.io;
+	uint32_t bs = task->priv.lu->block_size;
+	uint64_t chunk_blocks = io->scratch_cap / bs;
+	uint64_t done, left;
+
+	if (step & WS_SINGLE_OP) {
+		if (step == WS_SINGLE_OP) {
+			sbc_submit(task, io->lock_excl ? BACKING_DISCARD : BACKING_WRITE_ZEROES,
+				   task_offset(task), (uint64_t)task->priv.nblocks * bs, NULL,
+				   false);
+			return;
+		}
+		sbc_complete(task);
+		return;
+	}
+	done = (uint64_t)step * chunk_blocks;
+	if (done >= task->priv.nblocks) {
+		sbc_complete(task);
+		return;
+	}
+	left = task->priv.nblocks - done;
+	if (left > chunk_blocks) {
+		left = chunk_blocks;
+	}
+	sbc_submit(task, BACKING_WRITE, (task->priv.lba + done) * bs, left * bs, io->scratch,
+		   task_fua(task));
+}
+
+static void step_unmap(struct scsi_task *task, unsigned int step)
+{
+	uint32_t bs = task->priv.lu->block_size;
+	const uint8_t *descs = task->buf + UNMAP_HDR_LEN;
+
+	/* priv.nblocks holds the descriptor count; step indexes the next one. */
+	while (step < task->priv.nblocks) {
+		const uint8_t *d = descs + (size_t)step * UNMAP_DESC_LEN;
+		uint64_t lba = get_be64(d);
+		uint32_t count = get_be32(d + 8);
+
+		if (count) {
+			task->priv.stage = STAGE(SBC_IO_UNMAP, step);
+			sbc_submit(task, BACKING_DISCARD, lba * bs, (uint64_t)count * bs, NULL,
+				   false);
+			return;
+		}
+		step++;
+	}
+	sbc_complete(task);
+}
+
+static void step_flush(struct scsi_task *task, unsigned int step)
+{
+	if (step == 0) {
+		sbc_submit(task, BACKING_FLUSH, 0, 0, NULL, false);
+		return;
+	}
+	sbc_complete(task);
+}
+
+static void sbc_step(struct scsi_task *task)
+{
+	unsigned int step = task->priv.stage & STAGE_STEP_MASK;
+
+	switch ((enum sbc_kind)(task->priv.stage >> STAGE_KIND_SHIFT)) {
+	case SBC_IO_READ:
+		step_read(task, step);
+		break;
+	case SBC_IO_WRITE:
+		step_write(task, step);
+		break;
+	case SBC_IO_VERIFY:
+		step_verify(task, step);
+		break;
+	case SBC_IO_CAW:
+		step_caw(task, step);
+		break;
+	case SBC_IO_ORWRITE:
+		step_orwrite(task, step);
+		break;
+	case SBC_IO_WRITE_SAME:
+		step_write_same(task, step);
+		break;
+	case SBC_IO_UNMAP:
+		step_unmap(task, step);
+		break;
+	case SBC_IO_FLUSH:
+		step_flush(task, step);
+		break;
+	}
+}
+
+/* ---- handlers ---- */
+
+/* Data-Out shorter than the CDB needs: refuse rather than write a partial block. */
+static int data_out_short(struct scsi_task *task)
+{
+	return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CMD_IU);
+}
+
+int sbc_read(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	uint64_t lba, nblocks;
+	int rc;
+
+	(void)desc;
+	rw_decode(task, &lba, &nblocks);
+	rc = rw_check(task, lba, nblocks, nblocks);
+	if (rc >= 0) {
+		return rc;
+	}
+	if (!nblocks || !task->buf || !task->buf_cap) {
+		return SCSI_EXEC_DONE;
+	}
+	return sbc_start(task, SBC_IO_READ, lba, nblocks, LOCK_NONE);
+}
+
+int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	bool orwrite = desc->opcode == 0x8b;
+	uint64_t lba, nblocks;
+	int rc;
+
+	rw_decode(task, &lba, &nblocks);
+	rc = rw_check(task, lba, nblocks, nblocks);
+	if (rc >= 0) {
+		return rc;
+	}
+	/* WRITE AND VERIFY: BYTCHK 00b/01b (SBC-4 5.40); the compare is of what we wrote. */
+	if (desc->usage[1] & (CDB_BYTCHK_MASK << CDB_BYTCHK_SHIFT)) {
+		if (((task->cdb[1] >> CDB_BYTCHK_SHIFT) & CDB_BYTCHK_MASK) > BYTCHK_COMPARE) {
+			return scsi_task_invalid_field(task, true, 1, 2);
+		}
+	}
+	if (!nblocks) {
+		return SCSI_EXEC_DONE;
+	}
+	if (task->data_out_len < task->xfer_len || !task->buf) {
+		return data_out_short(task);
+	}
+	if (orwrite) {
+		if (io_scratch_needed_fail(task)) {
+			task->status = SCSI_STATUS_BUSY;
+			return SCSI_EXEC_DONE;
+		}
+		return sbc_start(task, SBC_IO_ORWRITE, lba, nblocks, LOCK_EXCL);
+	}
+	return sbc_start(task, SBC_IO_WRITE, lba, nblocks, LOCK_SHARED);
+}

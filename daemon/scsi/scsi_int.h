@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internals of the SCSI layer shared by its files: the command table entry,
+ * the target / logical unit / I_T nexus objects, unit attention state and
+ * the helpers handlers use to finish a task.
+ *
+ * Ownership: a target owns its LUs (lu_index) and knows its live nexuses
+ * (a list the transport creates and destroys). A LU owns its backing store,
+ * its unit attention records (one per initiator port name ever seen, so that
+ * pending UAs survive nexus re-creation, SAM-5 6.6), its pool of I/O contexts
+ * (grown on demand, never freed before the LU: no allocation per command in
+ * steady state) and its LBA range locks.
+ *
+ * Handlers return SCSI_EXEC_DONE when the task's outcome is set (the
+ * dispatcher then calls done()), or SCSI_EXEC_ASYNC when backing I/O will
+ * complete it later from the loop through scsi_task_finish().
+ */
+#ifndef QUORATE_DAEMON_SCSI_SCSI_INT_H
+#define QUORATE_DAEMON_SCSI_SCSI_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/backing/backing.h"
+#include "daemon/scsi/scsi.h"
+#include "daemon/scsi/sense.h"
+
+#define SCSI_LUN_MAX 16384		/* flat / peripheral addressing: 14 bits (SAM-5 4.7) */
+#define SCSI_RESP_MAX (16 + 8 * SCSI_LUN_MAX)	/* largest parameter data we build (REPORT LUNS) */
+#define SCSI_CDB_USAGE_MAX 16
+
+/* Data direction of a command. */
+enum scsi_dir {
+	SCSI_DIR_NONE,
+	SCSI_DIR_IN,
+	SCSI_DIR_OUT,
+};
+
+/*
+ * Reservation-conflict class (SPC-4 5.12.1 table 66 for PR, SPC-2 5.5.1 for
+ * RESERVE(6)): what the later reservation engine does with the command when
+ * another I_T nexus holds a reservation.
+ */
+enum scsi_resv_class {
+	SCSI_RESV_ALLOWED,	/* allowed under every reservation type */
+	SCSI_RESV_READ,		/* conflicts with Exclusive Access types only */
+	SCSI_RESV_WRITE,	/* conflicts with Write Exclusive and Exclusive Access */
+	SCSI_RESV_CONFLICT,	/* conflicts whenever another nexus holds any reservation */
+	SCSI_RESV_PR,		/* PERSISTENT RESERVE IN/OUT: decided by the PR engine itself */
+};
+
+/* Command flags. */
+enum scsi_cmd_flags {
+	SCSI_CMD_F_SA = 1u << 0,	/* opcode has service actions (byte 1 bits 4..0) */
+	SCSI_CMD_F_UA_OK = 1u << 1,	/* runs despite a pending UA (SAM-5 5.14) */
+	SCSI_CMD_F_NO_LU = 1u << 2,	/* runs on a LUN that does not exist (SPC-4 4.6.4) */
+	SCSI_CMD_F_MEDIA = 1u << 3,	/* accesses the medium */
+	SCSI_CMD_F_WRITE = 1u << 4,	/* modifies the medium: DATA PROTECT on a read-only LU */
+};
+
+enum scsi_exec {
+	SCSI_EXEC_DONE,
+	SCSI_EXEC_ASYNC,
+};
+
+struct scsi_cmd_desc;
+typedef int (*scsi_handler_fn)(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+
+/*
+ * One row of the command table (cdb_table.c). usage[] is the CDB usage data
+ * of REPORT SUPPORTED OPERATION CODES (SPC-4 6.35.3): a set bit marks a bit
+ * the device server looks at; a bit set in the CDB outside the mask is a
+ * reserved bit and fails with INVALID FIELD IN CDB. handler NULL marks a
+ * command known to the table but not supported yet (answered INVALID
+ * COMMAND OPERATION CODE and not reported as supported).
+ */
+struct scsi_cmd_desc {
+	const char *name;
+	scsi_handler_fn handler;
+	uint8_t opcode;
+	uint8_t sa;		/* service action when SCSI_CMD_F_SA */
+	uint8_t dir;		/* enum scsi_dir */
+	uint8_t cdb_len;
+	uint8_t resv;		/* enum scsi_resv_class */
+	uint16_t flags;		/* enum scsi_cmd_flags */
+	uint16_t timeout_s;	/* nominal and recommended command timeout (RCTD) */
+	uint8_t usage[SCSI_CDB_USAGE_MAX];
+};
+
+extern const struct scsi_cmd_desc scsi_cmd_table[];
+extern const unsigned int scsi_cmd_table_len;
+
+/** Find the row for @cdb (opcode and, where used, service action); NULL if unknown. */
+const struct scsi_cmd_desc *scsi_cmd_lookup(const uint8_t *cdb);
+/** Does @opcode use service actions? */
+bool scsi_cmd_opcode_has_sa(uint8_t opcode);
+/**
+ * Check the CDB against the usage mask. @return -1 if clean, otherwise the
+ * byte index of the first reserved bit set; *bit receives its bit number.
+ */
+int scsi_cmd_check_reserved(const struct scsi_cmd_desc *desc, const uint8_t *cdb, int *bit);
+
+/* Unit attention conditions in reporting order (SAM-5 5.14: resets first). */
+enum scsi_ua {
+	SCSI_UA_POWER_ON,		/* 29/00 */
+	SCSI_UA_POWER_ON_OCCURRED,	/* 29/01 */
+	SCSI_UA_BUS_RESET,		/* 29/02 */
+	SCSI_UA_BDR,			/* 29/03 */
+	SCSI_UA_NEXUS_LOSS,		/* 29/07 */
+	SCSI_UA_RESERVATIONS_PREEMPTED,	/* 2A/03 */
+	SCSI_UA_RESERVATIONS_RELEASED,	/* 2A/04 */
+	SCSI_UA_REGISTRATIONS_PREEMPTED, /* 2A/05 */
+	SCSI_UA_MODE_CHANGED,		/* 2A/01 */
+	SCSI_UA_CAPACITY_CHANGED,	/* 2A/09 */
+	SCSI_UA_ALUA_CHANGED,		/* 2A/06 */
+	SCSI_UA_COMMANDS_CLEARED,	/* 2F/00 */
+	SCSI_UA_LUNS_CHANGED,		/* 3F/0E */
+	SCSI_UA_COUNT,
+};
+#define SCSI_UA_RESET_MASK ((1u << (SCSI_UA_NEXUS_LOSS + 1)) - 1)
+
+struct scsi_ua_rec {
+	struct scsi_ua_rec *next;
+	uint32_t pending;	/* bit per enum scsi_ua */
+	char name[];		/* initiator port name */
+};
+
+/* Mode page state of a LU, shared by every nexus (SPC-4 7.5.1 allows this). */
+struct scsi_mode_state {
+	bool wce;		/* caching page: write cache enabled */
+	bool d_sense;		/* control page: descriptor format sense data */
+	bool swp;		/* control page: software write protect */
+	uint8_t mrie;		/* informational exceptions: reporting method */
+};
+
+/* One in-flight media command's context, from the LU's pool. */
+struct scsi_io_ctx {
+	struct backing_io bio;
+	struct scsi_task *task;
+	struct scsi_io_ctx *next_free;
+	struct scsi_io_ctx *lock_next;	/* in lu->locks while holding a range lock */
+	uint64_t lock_lba;
+	uint64_t lock_count;
+	bool lock_excl;			/* COMPARE AND WRITE: excludes every writer */
+	uint8_t *scratch;		/* read-back buffer (VERIFY, CAW, ORWRITE) */
+	size_t scratch_cap;
+};
+
+struct scsi_lu {
+	struct scsi_target *target;
+	uint16_t id;
+	char *path;
+	char *backing_kind;
+	struct scsi_lu_config cfg;	/* cfg.path/backing point to the copies above */
+	struct backing *store;
+	uint64_t nblocks;
+	uint32_t block_size;
+	uint32_t inflight;		/* tasks between submit and done */
+	bool thin;			/* LBPME: UNMAP and WRITE SAME UNMAP deallocate */
+	bool lbprz;
+	bool prevent;			/* PREVENT ALLOW MEDIUM REMOVAL state */
+	struct scsi_mode_state mode;
+	struct scsi_ua_rec *ua;
+	unsigned int ua_records_pending;	/* records with pending != 0 */
+	struct scsi_io_ctx *io_free;
+	struct scsi_io_ctx *locks;
+	struct scsi_task *lock_wait_head;
+	struct scsi_task *lock_wait_tail;
+};
+
+struct scsi_nexus {
+	struct scsi_target *target;
+	struct scsi_nexus *next;
+	char *initiator_port;
+	char *target_port;
+};
+
+struct scsi_target {
+	qb_loop_t *loop;
+	char *name;
+	struct scsi_port_info port;
+	struct scsi_lu **lu_index;	/* SCSI_LUN_MAX slots */
+	unsigned int lu_count;
+	struct scsi_nexus *nexuses;
+	uint8_t *resp;			/* SCSI_RESP_MAX bytes for building parameter data */
+};
+
+/* Big-endian helpers. */
+static inline uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get_be24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+static inline uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t get_be64(const uint8_t *p)
+{
+	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+static inline void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = (v >> 16) & 0xff;
+	p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
+/* Finishing a task (lu.c). All return SCSI_EXEC_DONE for tail calls. */
+int scsi_task_sense(struct scsi_task *task, uint8_t key, uint16_t asc_ascq);
+int scsi_task_sense_info(struct scsi_task *task, uint8_t key, uint16_t asc_ascq, uint64_t info);
+/** INVALID FIELD IN CDB (or PARAMETER LIST when !in_cdb) with a field pointer. */
+int scsi_task_invalid_field(struct scsi_task *task, bool in_cdb, unsigned int byte, int bit);
+/**
+ * Return parameter data: the command produced @len bytes at @data and the
+ * CDB allows @alloc_len; sets xfer_len and copies what fits in buf.
+ */
+int scsi_task_data_in(struct scsi_task *task, const void *data, uint32_t len, uint32_t alloc_len);
+/** Complete an asynchronous task (from a backing completion). */
+void scsi_task_finish(struct scsi_task *task);
+/** Does the task's LU use descriptor sense (D_SENSE)? */
+bool scsi_task_d_sense(const struct scsi_task *task);
+
+/* Unit attentions (lu.c). */
+/** Raise @ua on @lu for every initiator port except @except (NULL: all). */
+void scsi_ua_raise(struct scsi_lu *lu, const struct scsi_nexus *except, enum scsi_ua ua);
+/** The highest-priority pending UA of @nexus on @lu, cleared if @clear; -1 if none. */
+int scsi_ua_take(struct scsi_lu *lu, const struct scsi_nexus *nexus, bool clear);
+/** Clear one specific UA of @nexus on @lu (REPORT LUNS clears 3F/0E). */
+void scsi_ua_clear(struct scsi_lu *lu, const struct scsi_nexus *nexus, enum scsi_ua ua);
+uint16_t scsi_ua_asc(enum scsi_ua ua);
+
+/** Decode a SAM LUN (single level, peripheral or flat); -1 if not addressable. */
+int scsi_lun_decode(uint64_t lun);
+/** Encode LUN id @id in the form REPORT LUNS uses. */
+uint64_t scsi_lun_encode(uint16_t id);
+
+/* Reservation check hook for the later PR engine; true if the command may run. */
+bool scsi_resv_allows(const struct scsi_lu *lu, const struct scsi_nexus *nexus,
+		      const struct scsi_cmd_desc *desc);
+
+/* Handlers (spc.c, sbc.c). */
+int spc_inquiry(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_report_luns(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_test_unit_ready(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_request_sense(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_mode_sense(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_mode_select(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_report_opcodes(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_report_tpgs(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_start_stop_unit(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_prevent_allow(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+
+int sbc_read(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_verify(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_read_capacity10(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_read_capacity16(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_sync_cache(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_write_same(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_unmap(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_get_lba_status(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_compare_and_write(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int sbc_prefetch(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+
+/* Block limits shared by VPD B0h and the handlers. */
+#define SBC_MAX_XFER_BYTES (1u << 20)	/* MAXIMUM TRANSFER LENGTH, in bytes */
+#define SBC_OPT_GRANULARITY 8u		/* OPTIMAL TRANSFER LENGTH GRANULARITY (4 KiB of 512) */
+#define SBC_MAX_UNMAP_LBAS (1u << 22)
+#define SBC_MAX_UNMAP_DESCS 256u
+#define SBC_MAX_WS_BLOCKS (1u << 22)	/* MAXIMUM WRITE SAME LENGTH */
+#define SBC_MAX_CAW_BLOCKS 255u		/* MAXIMUM COMPARE AND WRITE LENGTH (one byte) */
+
+#endif

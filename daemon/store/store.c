@@ -1,0 +1,580 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * SQLite persistence of the replicated state (see store.h for the contract).
+ *
+ * Durability: WAL with synchronous=FULL makes every committed transaction
+ * durable before sqlite3_step() returns, which is what DESIGN §1 needs
+ * ("committed to SQLite before the command completes"). A busy timeout
+ * covers a concurrent reader such as the sqlite3 shell.
+ *
+ * Migrations: migrations[i] brings the schema from version i to i + 1. Each
+ * runs in its own transaction together with its schema_migrations row, so a
+ * crash leaves the database at a well-defined version. applied_at is the
+ * only clock reading in here, and it is metadata, not replicated state.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "daemon/store/store.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_DB_MODE 0600		/* CHAP secrets inside */
+
+struct store {
+	sqlite3 *db;			/* owned */
+	uint64_t applied_seq;		/* mirror of meta.applied_seq */
+	uint64_t epoch;			/* mirror of meta.epoch */
+	int version;			/* highest applied migration */
+};
+
+/* Version 1: the first schema (DESIGN §4 minus PR tables, a later item). */
+static const char migration_v1[] =
+	"CREATE TABLE targets ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  alias TEXT NOT NULL DEFAULT '');"
+	/* Portals of every node, for cluster-wide SendTargets (filled later). */
+	"CREATE TABLE portals ("
+	"  node INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  PRIMARY KEY (node, address));"
+	"CREATE TABLE luns ("
+	"  target TEXT NOT NULL REFERENCES targets(name) ON DELETE CASCADE,"
+	"  lun INTEGER NOT NULL CHECK (lun BETWEEN 0 AND 16383),"
+	"  uuid BLOB NOT NULL,"
+	"  naa BLOB NOT NULL,"
+	"  serial TEXT NOT NULL,"
+	"  backing TEXT NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  block_size INTEGER NOT NULL,"
+	"  direct_io INTEGER NOT NULL,"
+	"  thin INTEGER NOT NULL,"
+	"  read_only INTEGER NOT NULL,"
+	"  PRIMARY KEY (target, lun));"
+	"CREATE TABLE acls ("
+	"  target TEXT NOT NULL REFERENCES targets(name) ON DELETE CASCADE,"
+	"  initiator TEXT NOT NULL,"
+	"  PRIMARY KEY (target, initiator));"
+	/* target '' holds the discovery-session credentials. */
+	"CREATE TABLE chap ("
+	"  target TEXT PRIMARY KEY NOT NULL,"
+	"  user TEXT NOT NULL,"
+	"  secret TEXT NOT NULL,"
+	"  mutual_user TEXT NOT NULL DEFAULT '',"
+	"  mutual_secret TEXT NOT NULL DEFAULT '');"
+	"CREATE TABLE meta ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  applied_seq INTEGER NOT NULL,"
+	"  epoch INTEGER NOT NULL);"
+	"INSERT INTO meta (id, applied_seq, epoch) VALUES (1, 0, 0);";
+
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	migration_v1,
+};
+
+const char *store_errmsg(struct store *store)
+{
+	return sqlite3_errmsg(store->db);
+}
+
+static int store_exec(struct store *store, const char *sql)
+{
+	return sqlite3_exec(store->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+}
+
+static int store_read_version(struct store *store)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(store->db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return -EIO;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		store->version = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+static int store_migrate(struct store *store)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = store_exec(store, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			       "  version INTEGER PRIMARY KEY,"
+			       "  applied_at INTEGER NOT NULL)");
+	if (rc < 0) {
+		return rc;
+	}
+	rc = store_read_version(store);
+	if (rc < 0) {
+		return rc;
+	}
+	if (store->version > STORE_SCHEMA_VERSION) {
+		/* Written by a newer build: do not guess at its meaning. */
+		return -EPROTO;
+	}
+	while (store->version < STORE_SCHEMA_VERSION) {
+		int next = store->version + 1;
+
+		if (store_exec(store, "BEGIN IMMEDIATE") < 0) {
+			return -EIO;
+		}
+		rc = store_exec(store, migrations[store->version]);
+		if (rc == 0) {
+			rc = sqlite3_prepare_v2(store->db,
+						"INSERT INTO schema_migrations (version, applied_at)"
+						" VALUES (?, strftime('%s','now'))",
+						-1, &st, NULL) == SQLITE_OK ? 0 : -EIO;
+			if (rc == 0) {
+				sqlite3_bind_int(st, 1, next);
+				rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+				sqlite3_finalize(st);
+			}
+		}
+		if (rc == 0) {
+			rc = store_exec(store, "COMMIT");
+		}
+		if (rc < 0) {
+			store_exec(store, "ROLLBACK");
+			return rc;
+		}
+		store->version = next;
+	}
+	return 0;
+}
+
+static int store_read_meta(struct store *store)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(store->db, "SELECT applied_seq, epoch FROM meta WHERE id = 1", -1,
+				&st, NULL);
+	if (rc != SQLITE_OK) {
+		return -EIO;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		store->applied_seq = (uint64_t)sqlite3_column_int64(st, 0);
+		store->epoch = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -EIO;
+}
+
+/* Create the file ourselves so it is 0600 from its first byte; SQLite gives
+ * its -wal and -shm files the database file's permissions. */
+static int store_create_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, STORE_DB_MODE);
+
+	if (fd < 0) {
+		return -errno;
+	}
+	if (fchmod(fd, STORE_DB_MODE) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return 0;
+}
+
+int store_open(const char *dir, struct store **out)
+{
+	char path[PATH_MAX];
+	struct store *store;
+	int rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE) >= (int)sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	rc = store_create_file(path);
+	if (rc < 0) {
+		return rc;
+	}
+	store = calloc(1, sizeof(*store));
+	if (store == NULL) {
+		return -ENOMEM;
+	}
+	if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		rc = -EIO;
+		goto fail;
+	}
+	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(store->db, 0);
+	rc = store_exec(store, "PRAGMA journal_mode=WAL");
+	if (rc == 0) {
+		rc = store_exec(store, "PRAGMA synchronous=FULL");
+	}
+	if (rc == 0) {
+		rc = store_exec(store, "PRAGMA foreign_keys=ON");
+	}
+	if (rc == 0) {
+		rc = store_migrate(store);
+	}
+	if (rc == 0) {
+		rc = store_read_meta(store);
+	}
+	if (rc < 0) {
+		goto fail;
+	}
+	*out = store;
+	return 0;
+fail:
+	sqlite3_close(store->db);
+	free(store);
+	return rc;
+}
+
+void store_close(struct store *store)
+{
+	if (store == NULL) {
+		return;
+	}
+	sqlite3_close(store->db);
+	free(store);
+}
+
+int store_schema_version(struct store *store)
+{
+	return store->version;
+}
+
+uint64_t store_applied_seq(const struct store *store)
+{
+	return store->applied_seq;
+}
+
+uint64_t store_epoch(const struct store *store)
+{
+	return store->epoch;
+}
+
+static void store_copy_text(char *dst, size_t cap, sqlite3_stmt *st, int col)
+{
+	const unsigned char *s = sqlite3_column_text(st, col);
+
+	snprintf(dst, cap, "%s", s != NULL ? (const char *)s : "");
+}
+
+static void store_copy_blob(uint8_t *dst, size_t len, sqlite3_stmt *st, int col)
+{
+	const void *b = sqlite3_column_blob(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+
+	memset(dst, 0, len);
+	if (b != NULL) {
+		memcpy(dst, b, n < len ? n : len);
+	}
+}
+
+/* Which callback of struct store_load_ops a row goes to. */
+enum store_rec_kind { STORE_REC_TARGET, STORE_REC_LUN, STORE_REC_ACL, STORE_REC_CHAP };
+
+static int store_load_call(enum store_rec_kind kind, const struct store_load_ops *ops,
+			   const void *rec, void *ctx)
+{
+	switch (kind) {
+	case STORE_REC_TARGET:
+		return ops->target(rec, ctx);
+	case STORE_REC_LUN:
+		return ops->lun(rec, ctx);
+	case STORE_REC_ACL:
+		return ops->acl(rec, ctx);
+	case STORE_REC_CHAP:
+		return ops->chap(rec, ctx);
+	}
+	return -EINVAL;
+}
+
+/* Run @sql and hand each row, converted by @row_fn into @rec, to its callback. */
+static int store_load_rows(struct store *store, const char *sql,
+			   void (*row_fn)(sqlite3_stmt *st, void *rec), void *rec,
+			   enum store_rec_kind kind, const struct store_load_ops *ops, void *ctx)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		row_fn(st, rec);
+		rc = store_load_call(kind, ops, rec, ctx);
+		if (rc < 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void store_row_target(sqlite3_stmt *st, void *rec)
+{
+	struct store_target *t = rec;
+
+	store_copy_text(t->name, sizeof(t->name), st, 0);
+	store_copy_text(t->alias, sizeof(t->alias), st, 1);
+}
+
+static void store_row_lun(sqlite3_stmt *st, void *rec)
+{
+	struct store_lun *l = rec;
+
+	store_copy_text(l->target, sizeof(l->target), st, 0);
+	l->lun = (uint16_t)sqlite3_column_int(st, 1);
+	store_copy_blob(l->uuid, sizeof(l->uuid), st, 2);
+	store_copy_blob(l->naa, sizeof(l->naa), st, 3);
+	store_copy_text(l->serial, sizeof(l->serial), st, 4);
+	store_copy_text(l->backing, sizeof(l->backing), st, 5);
+	store_copy_text(l->path, sizeof(l->path), st, 6);
+	l->size_bytes = (uint64_t)sqlite3_column_int64(st, 7);
+	l->block_size = (uint32_t)sqlite3_column_int64(st, 8);
+	l->direct_io = sqlite3_column_int(st, 9) != 0;
+	l->thin = sqlite3_column_int(st, 10) != 0;
+	l->read_only = sqlite3_column_int(st, 11) != 0;
+}
+
+static void store_row_acl(sqlite3_stmt *st, void *rec)
+{
+	struct store_acl *a = rec;
+
+	store_copy_text(a->target, sizeof(a->target), st, 0);
+	store_copy_text(a->initiator, sizeof(a->initiator), st, 1);
+}
+
+static void store_row_chap(sqlite3_stmt *st, void *rec)
+{
+	struct store_chap *c = rec;
+
+	store_copy_text(c->target, sizeof(c->target), st, 0);
+	store_copy_text(c->user, sizeof(c->user), st, 1);
+	store_copy_text(c->secret, sizeof(c->secret), st, 2);
+	store_copy_text(c->mutual_user, sizeof(c->mutual_user), st, 3);
+	store_copy_text(c->mutual_secret, sizeof(c->mutual_secret), st, 4);
+}
+
+int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
+{
+	union {
+		struct store_target t;
+		struct store_lun l;
+		struct store_acl a;
+		struct store_chap c;
+	} *rec;
+	int rc = 0;
+
+	rec = malloc(sizeof(*rec));
+	if (rec == NULL) {
+		return -ENOMEM;
+	}
+	/* Ordered, so every node replays in the same order. */
+	if (ops->target != NULL) {
+		rc = store_load_rows(store, "SELECT name, alias FROM targets ORDER BY name",
+				     store_row_target, &rec->t,
+				     STORE_REC_TARGET, ops, ctx);
+	}
+	if (rc == 0 && ops->lun != NULL) {
+		rc = store_load_rows(store,
+				     "SELECT target, lun, uuid, naa, serial, backing, path, size,"
+				     " block_size, direct_io, thin, read_only FROM luns"
+				     " ORDER BY target, lun",
+				     store_row_lun, &rec->l,
+				     STORE_REC_LUN, ops, ctx);
+	}
+	if (rc == 0 && ops->acl != NULL) {
+		rc = store_load_rows(store,
+				     "SELECT target, initiator FROM acls ORDER BY target, initiator",
+				     store_row_acl, &rec->a,
+				     STORE_REC_ACL, ops, ctx);
+	}
+	if (rc == 0 && ops->chap != NULL) {
+		rc = store_load_rows(store,
+				     "SELECT target, user, secret, mutual_user, mutual_secret"
+				     " FROM chap ORDER BY target",
+				     store_row_chap, &rec->c,
+				     STORE_REC_CHAP, ops, ctx);
+	}
+	explicit_bzero(rec, sizeof(*rec));	/* may have held a secret */
+	free(rec);
+	return rc;
+}
+
+/* Prepare @sql, bind text arguments in order, step once; -EEXIST on a
+ * constraint violation, -ENOENT if @want_change and no row changed. */
+static int store_run(struct store *store, const char *sql, bool want_change, int ntext,
+		     const char *const *text)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	for (int i = 0; i < ntext; i++) {
+		sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		return -EEXIST;
+	}
+	if (rc != SQLITE_DONE) {
+		return -EIO;
+	}
+	if (want_change && sqlite3_changes(store->db) == 0) {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int store_lun_insert(struct store *store, const struct store_lun *l)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(store->db,
+				"INSERT INTO luns (target, lun, uuid, naa, serial, backing, path,"
+				" size, block_size, direct_io, thin, read_only)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_text(st, 1, l->target, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, l->lun);
+	sqlite3_bind_blob(st, 3, l->uuid, sizeof(l->uuid), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, l->naa, sizeof(l->naa), SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, l->serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, l->backing, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, l->path, -1, SQLITE_STATIC);
+	/* SQLite integers are signed 64-bit; sizes above 2^63 are refused by apply. */
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)l->size_bytes);
+	sqlite3_bind_int64(st, 9, l->block_size);
+	sqlite3_bind_int(st, 10, l->direct_io);
+	sqlite3_bind_int(st, 11, l->thin);
+	sqlite3_bind_int(st, 12, l->read_only);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		/* Duplicate (target, lun) or no such target. */
+		return -EEXIST;
+	}
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int store_lun_delete(struct store *store, const struct store_lun *l)
+{
+	char lun[8];
+	const char *args[2] = { l->target, lun };
+
+	snprintf(lun, sizeof(lun), "%u", l->lun);
+	return store_run(store, "DELETE FROM luns WHERE target = ? AND lun = CAST(? AS INTEGER)",
+			 true, 2, args);
+}
+
+static int store_apply_op(struct store *store, const struct store_op *op)
+{
+	const char *args[5];
+
+	switch (op->kind) {
+	case STORE_OP_NONE:
+		return 0;
+	case STORE_OP_TARGET_ADD:
+		args[0] = op->u.target.name;
+		args[1] = op->u.target.alias;
+		return store_run(store, "INSERT INTO targets (name, alias) VALUES (?, ?)", false,
+				 2, args);
+	case STORE_OP_TARGET_DEL: {
+		int rc;
+
+		args[0] = op->u.target.name;
+		/* LUNs and ACLs go by ON DELETE CASCADE; CHAP has no foreign key
+		 * because '' (discovery) is not a target. */
+		rc = store_run(store, "DELETE FROM chap WHERE target = ?", false, 1, args);
+		if (rc == 0) {
+			rc = store_run(store, "DELETE FROM targets WHERE name = ?", true, 1, args);
+		}
+		return rc;
+	}
+	case STORE_OP_LUN_ADD:
+		return store_lun_insert(store, &op->u.lun);
+	case STORE_OP_LUN_DEL:
+		return store_lun_delete(store, &op->u.lun);
+	case STORE_OP_ACL_ADD:
+		args[0] = op->u.acl.target;
+		args[1] = op->u.acl.initiator;
+		return store_run(store, "INSERT INTO acls (target, initiator) VALUES (?, ?)",
+				 false, 2, args);
+	case STORE_OP_ACL_DEL:
+		args[0] = op->u.acl.target;
+		args[1] = op->u.acl.initiator;
+		return store_run(store, "DELETE FROM acls WHERE target = ? AND initiator = ?",
+				 true, 2, args);
+	case STORE_OP_CHAP_SET:
+		args[0] = op->u.chap.target;
+		args[1] = op->u.chap.user;
+		args[2] = op->u.chap.secret;
+		args[3] = op->u.chap.mutual_user;
+		args[4] = op->u.chap.mutual_secret;
+		return store_run(store,
+				 "INSERT OR REPLACE INTO chap"
+				 " (target, user, secret, mutual_user, mutual_secret)"
+				 " VALUES (?, ?, ?, ?, ?)",
+				 false, 5, args);
+	case STORE_OP_CHAP_CLEAR:
+		args[0] = op->u.chap.target;
+		return store_run(store, "DELETE FROM chap WHERE target = ?", true, 1, args);
+	}
+	return -EINVAL;
+}
+
+int store_commit(struct store *store, uint64_t seq, const struct store_op *op)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (seq <= store->applied_seq || seq > INT64_MAX) {
+		return -EINVAL;
+	}
+	if (store_exec(store, "BEGIN IMMEDIATE") < 0) {
+		return -EIO;
+	}
+	rc = op != NULL ? store_apply_op(store, op) : 0;
+	if (rc == 0) {
+		rc = sqlite3_prepare_v2(store->db, "UPDATE meta SET applied_seq = ? WHERE id = 1",
+					-1, &st, NULL) == SQLITE_OK ? 0 : -EIO;
+		if (rc == 0) {
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
+			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+			sqlite3_finalize(st);
+		}
+	}
+	if (rc == 0) {
+		rc = store_exec(store, "COMMIT");
+	}
+	if (rc < 0) {
+		store_exec(store, "ROLLBACK");
+		return rc;
+	}
+	store->applied_seq = seq;
+	return 0;
+}

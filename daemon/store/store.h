@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The node's state database (DESIGN §4): one SQLite file DIR/quorate.db in
+ * WAL mode with synchronous=FULL, mode 0600 because it holds CHAP secrets.
+ * The schema evolves through numbered migrations recorded in
+ * schema_migrations; store_open() applies the missing ones in order, each in
+ * its own transaction.
+ *
+ * The store is written in exactly one way: store_commit() applies one
+ * replicated mutation (a struct store_op, or none for a mutation that apply()
+ * rejected) together with its sequence number in a single transaction, so
+ * meta.applied_seq always names the last mutation whose effect is on disk.
+ *
+ * Records are plain fixed-size structs so a decoded mutation can carry them
+ * without allocation; strings are NUL-terminated within their arrays.
+ */
+#ifndef QUORATE_DAEMON_STORE_STORE_H
+#define QUORATE_DAEMON_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define STORE_DB_FILE "quorate.db"
+#define STORE_SCHEMA_VERSION 1		/* highest migration this build knows */
+
+#define STORE_NAME_MAX 223		/* RFC 7143 4.2.7.1: iSCSI names are at most 223 bytes */
+#define STORE_ALIAS_MAX 255		/* RFC 7143 13.6: TargetAlias is a text value */
+#define STORE_PATH_MAX 4095
+#define STORE_BACKING_MAX 15		/* backing kind: "file", "null" */
+#define STORE_SERIAL_MAX 32		/* fits scsi_lu_config.serial[33] */
+#define STORE_CHAP_MAX 255		/* CHAP_N / secret length we accept */
+#define STORE_UUID_LEN 16
+#define STORE_NAA_LEN 16		/* NAA-6 IEEE registered extended: 16 bytes */
+
+struct store_target {
+	char name[STORE_NAME_MAX + 1];
+	char alias[STORE_ALIAS_MAX + 1];	/* "" for none */
+};
+
+struct store_lun {
+	char target[STORE_NAME_MAX + 1];
+	uint16_t lun;
+	uint8_t uuid[STORE_UUID_LEN];
+	uint8_t naa[STORE_NAA_LEN];
+	char serial[STORE_SERIAL_MAX + 1];
+	char backing[STORE_BACKING_MAX + 1];
+	char path[STORE_PATH_MAX + 1];		/* "" for null */
+	uint64_t size_bytes;
+	uint32_t block_size;
+	bool direct_io;
+	bool thin;
+	bool read_only;
+};
+
+struct store_acl {
+	char target[STORE_NAME_MAX + 1];
+	char initiator[STORE_NAME_MAX + 1];
+};
+
+/* CHAP of a target, or of discovery sessions when target is "". */
+struct store_chap {
+	char target[STORE_NAME_MAX + 1];
+	char user[STORE_CHAP_MAX + 1];
+	char secret[STORE_CHAP_MAX + 1];
+	char mutual_user[STORE_CHAP_MAX + 1];	/* "" when not mutual */
+	char mutual_secret[STORE_CHAP_MAX + 1];
+};
+
+enum store_op_kind {
+	STORE_OP_NONE = 0,		/* only bump applied_seq (rejected mutation) */
+	STORE_OP_TARGET_ADD,		/* u.target */
+	STORE_OP_TARGET_DEL,		/* u.target.name; drops its LUNs, ACLs, CHAP */
+	STORE_OP_LUN_ADD,		/* u.lun */
+	STORE_OP_LUN_DEL,		/* u.lun.target, u.lun.lun */
+	STORE_OP_ACL_ADD,		/* u.acl */
+	STORE_OP_ACL_DEL,		/* u.acl */
+	STORE_OP_CHAP_SET,		/* u.chap (replaces) */
+	STORE_OP_CHAP_CLEAR,		/* u.chap.target */
+};
+
+struct store_op {
+	enum store_op_kind kind;
+	union {
+		struct store_target target;
+		struct store_lun lun;
+		struct store_acl acl;
+		struct store_chap chap;
+	} u;
+};
+
+struct store;
+
+/** Open (creating, migrating) DIR/quorate.db. @return 0 or -errno (-EIO for SQLite errors). */
+int store_open(const char *dir, struct store **out);
+/** Close; NULL is a no-op. */
+void store_close(struct store *store);
+
+/** Highest migration applied. */
+int store_schema_version(struct store *store);
+uint64_t store_applied_seq(const struct store *store);
+uint64_t store_epoch(const struct store *store);
+
+/** Callbacks for store_load(); each returns 0 to go on or -errno to stop. Any may be NULL. */
+struct store_load_ops {
+	int (*target)(const struct store_target *t, void *ctx);
+	int (*lun)(const struct store_lun *l, void *ctx);
+	int (*acl)(const struct store_acl *a, void *ctx);
+	int (*chap)(const struct store_chap *c, void *ctx);
+};
+
+/** Replay every record: all targets first, then LUNs, ACLs and CHAP. @return 0 or -errno. */
+int store_load(struct store *store, const struct store_load_ops *ops, void *ctx);
+
+/**
+ * Commit one applied mutation: @op (NULL or STORE_OP_NONE for none) and
+ * meta.applied_seq = @seq in one transaction. @seq must be greater than the
+ * current applied sequence. @return 0, -EINVAL (bad seq), -EEXIST/-ENOENT
+ * (constraint), -EIO.
+ */
+int store_commit(struct store *store, uint64_t seq, const struct store_op *op);
+
+/** The last SQLite error message, for logs (never contains secrets). */
+const char *store_errmsg(struct store *store);
+
+#endif

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The replication transport as the daemon sees it (DESIGN §1, §2): a node
+ * proposes opaque byte strings; every member has each proposal delivered in
+ * one agreed order, numbered by a sequence that grows by one per delivery.
+ * Membership and quorum changes arrive through callbacks, and the snapshot
+ * hooks let a joining node take the cluster's state instead of its own.
+ *
+ * Implementations: the standalone loopback (cluster_loopback_create, in
+ * loopback.c) and, later, Corosync CPG. Both run on the daemon's qb_loop and
+ * never call a callback from inside cluster_propose(): delivery always comes
+ * from the loop, so the proposer may hold state across the call.
+ *
+ * Payloads are opaque: this module knows nothing about SCSI or the store.
+ */
+#ifndef QUORATE_QUORUM_CLUSTER_H
+#define QUORATE_QUORUM_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <qb/qbloop.h>
+
+/* Largest payload cluster_propose() accepts (CPG messages stay well below 1 MiB). */
+#define CLUSTER_MSG_MAX (256 * 1024)
+
+struct cluster;
+
+struct cluster_callbacks {
+	/*
+	 * One agreed-order delivery. @seq is the cluster-wide sequence number
+	 * (the previous delivery's + 1), @origin the node id that proposed it.
+	 * @msg is valid only during the call.
+	 */
+	void (*deliver)(uint64_t seq, uint32_t origin, const void *msg, size_t len, void *ctx);
+	/* The member list changed (node ids, ascending). May be NULL. */
+	void (*membership)(const uint32_t *members, size_t count, void *ctx);
+	/* This node gained or lost quorum. May be NULL. */
+	void (*quorum)(bool quorate, void *ctx);
+	/*
+	 * Snapshot hooks for state transfer on join (unused by the loopback).
+	 * snapshot_get fills a malloc()ed buffer the transport frees;
+	 * snapshot_put installs a received snapshot taken at @seq.
+	 * Both return 0 or -errno. May be NULL.
+	 */
+	int (*snapshot_get)(void **buf, size_t *len, uint64_t *seq, void *ctx);
+	int (*snapshot_put)(const void *buf, size_t len, uint64_t seq, void *ctx);
+};
+
+/*
+ * The standalone transport: a single-member, always-quorate cluster whose
+ * node id is @node_id. Deliveries continue numbering after @applied_seq (the
+ * last sequence the node's store applied). The membership and quorum
+ * callbacks run once from the loop after creation.
+ */
+int cluster_loopback_create(qb_loop_t *loop, uint32_t node_id, uint64_t applied_seq,
+			    const struct cluster_callbacks *cb, void *ctx, struct cluster **out);
+
+/** Stop delivering (undelivered proposals are dropped) and free. NULL is a no-op. */
+void cluster_destroy(struct cluster *cluster);
+
+/**
+ * Propose @len bytes (copied) for agreed-order delivery.
+ * @return 0, -EMSGSIZE (len 0 or above CLUSTER_MSG_MAX), -EAGAIN (not quorate
+ * or syncing: retry later), -ENOMEM.
+ */
+int cluster_propose(struct cluster *cluster, const void *msg, size_t len);
+
+uint32_t cluster_node_id(const struct cluster *cluster);
+bool cluster_is_quorate(const struct cluster *cluster);
+/** Name of the transport ("standalone", "corosync"), for status output. */
+const char *cluster_transport_name(const struct cluster *cluster);
+
+#endif

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What every transport behind cluster.h shares: an ops table and the common
+ * head of struct cluster. A transport embeds struct cluster first in its own
+ * object, so the generic entry points in cluster.c dispatch through ops.
+ */
+#ifndef QUORATE_QUORUM_CLUSTER_INT_H
+#define QUORATE_QUORUM_CLUSTER_INT_H
+
+#include "quorum/cluster.h"
+
+struct cluster_ops {
+	const char *name;
+	int (*propose)(struct cluster *cluster, const void *msg, size_t len);
+	void (*destroy)(struct cluster *cluster);
+};
+
+struct cluster {
+	const struct cluster_ops *ops;
+	qb_loop_t *loop;			/* borrowed */
+	struct cluster_callbacks cb;		/* copied at creation */
+	void *ctx;				/* borrowed: passed to every callback */
+	uint32_t node_id;
+	bool quorate;
+};
+
+#endif

@@ -1,0 +1,654 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of daemon/backing: the real io_uring engine on a real qb_loop,
+ * real files in a fresh directory under /var/tmp (a disk file system, so
+ * O_DIRECT, hole punching and ZERO_RANGE work), and /dev/shm (tmpfs) for
+ * the zero-fill fallback. Every request runs to completion by running the
+ * loop until its done() stops it; done() also checks that it never runs
+ * from inside backing_submit(). Data is verified with pread() on the file,
+ * independently of the store's own read path.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <check.h>
+#include <qb/qbloop.h>
+
+#include "daemon/backing/backing.h"
+
+#define KIB		   1024u
+#define MIB		   (1024u * 1024u)
+#define TMPFS_MAGIC_NUMBER 0x01021994
+/* Give up on a run of the loop after this long: a lost completion. */
+#define LOOP_DEADLINE_MS 20000
+
+static qb_loop_t *loop;
+static char dir[64];
+static unsigned int files_made;
+static char file_paths[16][128];
+
+static bool in_submit;
+static unsigned int completed, expected;
+static bool done_in_submit;
+
+static void test_done(struct backing_io *io)
+{
+	(void)io;
+	if (in_submit) {
+		done_in_submit = true;
+	}
+	if (++completed == expected) {
+		qb_loop_stop(loop);
+	}
+}
+
+static void deadline_hit(void *data)
+{
+	(void)data;
+	ck_abort_msg("the loop did not complete %u I/Os (only %u)", expected, completed);
+}
+
+static void setup(void)
+{
+	loop = qb_loop_create();
+	ck_assert_ptr_nonnull(loop);
+	ck_assert_int_eq(backing_engine_init(loop), 0);
+	snprintf(dir, sizeof(dir), "/var/tmp/check_backing.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	files_made = 0;
+	done_in_submit = false;
+}
+
+static void teardown(void)
+{
+	unsigned int i;
+
+	backing_engine_fini();
+	qb_loop_destroy(loop);
+	for (i = 0; i < files_made; i++) {
+		unlink(file_paths[i]);
+	}
+	rmdir(dir);
+}
+
+/* A file in the test directory (or @base) holding @size bytes of @fill (or empty). */
+static const char *make_file(const char *base, uint64_t size, int fill)
+{
+	char *path = file_paths[files_made];
+	int fd;
+
+	ck_assert_uint_lt(files_made, 16);
+	snprintf(path, sizeof(file_paths[0]), "%s/f%u", base ? base : dir, files_made);
+	files_made++;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	if (size) {
+		char *buf = malloc(size);
+
+		memset(buf, fill, size);
+		ck_assert_int_eq(pwrite(fd, buf, size, 0), (ssize_t)size);
+		free(buf);
+	}
+	close(fd);
+	return path;
+}
+
+static struct backing *open_store(const char *kind, const char *path, uint64_t size,
+				  uint32_t block_size, bool direct, bool ro)
+{
+	struct backing_params p = {
+		.path = path,
+		.size_bytes = size,
+		.block_size = block_size,
+		.direct_io = direct,
+		.read_only = ro,
+	};
+	struct backing *store = NULL;
+
+	ck_assert_int_eq(backing_open(kind, &p, &store), 0);
+	ck_assert_ptr_nonnull(store);
+	return store;
+}
+
+static int open_err(const char *kind, const char *path, uint64_t size, uint32_t block_size, bool ro)
+{
+	struct backing_params p = {
+		.path = path,
+		.size_bytes = size,
+		.block_size = block_size,
+		.read_only = ro,
+	};
+	struct backing *store = (struct backing *)&p;
+	int rc = backing_open(kind, &p, &store);
+
+	ck_assert_ptr_null(store);
+	return rc;
+}
+
+/* Submit @n requests and run the loop until all of them completed. */
+static void run_ios(struct backing *store, struct backing_io *ios, unsigned int n)
+{
+	qb_loop_timer_handle deadline;
+	unsigned int i;
+
+	completed = 0;
+	expected = n;
+	for (i = 0; i < n; i++) {
+		ios[i].done = test_done;
+		ios[i].result = 1; /* the store must overwrite it */
+		in_submit = true;
+		ck_assert_int_eq(backing_submit(store, &ios[i]), 0);
+		in_submit = false;
+	}
+	ck_assert_uint_eq(completed, 0);
+	ck_assert_int_eq(qb_loop_timer_add(loop, QB_LOOP_LOW, LOOP_DEADLINE_MS * 1000000ULL, NULL,
+					   deadline_hit, &deadline),
+			 0);
+	qb_loop_run(loop);
+	qb_loop_timer_del(loop, deadline);
+	ck_assert_uint_eq(completed, n);
+	ck_assert(!done_in_submit);
+}
+
+static int do_io(struct backing *store, enum backing_op op, uint64_t off, uint64_t len, void *buf,
+		 bool fua)
+{
+	struct backing_io io = {
+		.op = op,
+		.offset = off,
+		.len = len,
+		.buf = buf,
+		.fua = fua,
+	};
+
+	run_ios(store, &io, 1);
+	return io.result;
+}
+
+static void pattern(uint8_t *buf, uint64_t len, uint64_t seed)
+{
+	uint64_t i;
+
+	for (i = 0; i < len; i++) {
+		buf[i] = (uint8_t)((seed * 131 + i * 7 + (i >> 9)) ^ (seed >> 3));
+	}
+}
+
+static void *xalloc(size_t len)
+{
+	void *p = NULL;
+
+	ck_assert_int_eq(posix_memalign(&p, BACKING_BUF_ALIGN, len), 0);
+	return p;
+}
+
+static void assert_file_bytes(const char *path, uint64_t off, const void *want, uint64_t len)
+{
+	uint8_t *got = malloc(len);
+	int fd = open(path, O_RDONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, got, len, (off_t)off), (ssize_t)len);
+	close(fd);
+	ck_assert_mem_eq(got, want, len);
+	free(got);
+}
+
+static bool all_zero(const uint8_t *buf, uint64_t len)
+{
+	uint64_t i;
+
+	for (i = 0; i < len; i++) {
+		if (buf[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
+START_TEST(test_file_roundtrip)
+{
+	static const uint64_t offs[] = {0, 512, 4096, 7 * 512, 65536, 1000 * 512, 2 * MIB - 512};
+	static const uint64_t lens[] = {512, 1024, 4096, 3 * 512, 65536, 128 * KIB + 512};
+	const char *path = make_file(NULL, 0, 0);
+	struct backing *store = open_store("file", path, 4 * MIB, 512, false, false);
+	uint8_t *wbuf = xalloc(256 * KIB), *rbuf = xalloc(256 * KIB);
+	struct stat st;
+	size_t i, j;
+
+	ck_assert_uint_eq(backing_size(store), 4 * MIB);
+	/* The empty file was extended sparsely to the configured size. */
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 4 * MIB);
+	ck_assert_int_lt(st.st_blocks, 8);
+
+	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		for (j = 0; j < sizeof(lens) / sizeof(lens[0]); j++) {
+			uint64_t seed = i * 100 + j;
+
+			pattern(wbuf, lens[j], seed);
+			memset(rbuf, 0xEE, lens[j]);
+			ck_assert_int_eq(do_io(store, BACKING_WRITE, offs[i], lens[j], wbuf, false),
+					 0);
+			assert_file_bytes(path, offs[i], wbuf, lens[j]);
+			ck_assert_int_eq(do_io(store, BACKING_READ, offs[i], lens[j], rbuf, false),
+					 0);
+			ck_assert_mem_eq(rbuf, wbuf, lens[j]);
+		}
+	}
+	/* The last byte of the store is reachable, one past it is not. */
+	ck_assert_int_eq(do_io(store, BACKING_READ, 4 * MIB - 512, 512, rbuf, false), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 4 * MIB - 512, 1024, rbuf, false), -ERANGE);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 4 * MIB, 512, wbuf, false), -ERANGE);
+	ck_assert_int_eq(do_io(store, BACKING_READ, UINT64_MAX - 511, 512, rbuf, false), -ERANGE);
+	/* Not block-aligned. */
+	ck_assert_int_eq(do_io(store, BACKING_READ, 100, 512, rbuf, false), -EINVAL);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 0, 100, wbuf, false), -EINVAL);
+	/* Zero length completes successfully (through done()). */
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 0, 0, NULL, false), 0);
+	backing_close(store);
+	free(wbuf);
+	free(rbuf);
+}
+END_TEST
+
+START_TEST(test_file_fua_flush)
+{
+	const char *path = make_file(NULL, 64 * KIB, 0x11);
+	struct backing *store = open_store("file", path, 0, 512, false, false);
+	uint8_t *buf = xalloc(8 * KIB);
+
+	ck_assert_uint_eq(backing_size(store), 64 * KIB);
+	pattern(buf, 8 * KIB, 42);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 8 * KIB, 8 * KIB, buf, true), 0);
+	assert_file_bytes(path, 8 * KIB, buf, 8 * KIB);
+	ck_assert_int_eq(do_io(store, BACKING_FLUSH, 0, 0, NULL, false), 0);
+	/* A FLUSH carrying a range is still a whole-store flush. */
+	ck_assert_int_eq(do_io(store, BACKING_FLUSH, 512, 512, NULL, false), 0);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_file_discard_map)
+{
+	const char *path = make_file(NULL, 1 * MIB, 0x5A);
+	struct backing *store = open_store("file", path, 0, 512, false, false);
+	uint8_t *buf = xalloc(128 * KIB);
+	uint64_t ext;
+	bool mapped;
+
+	ck_assert(backing_can_discard(store));
+	ck_assert(backing_discard_zeroes(store));
+	ck_assert_int_eq(backing_map_status(store, 0, &mapped, &ext), 0);
+	ck_assert(mapped);
+	ck_assert_uint_eq(ext, 1 * MIB);
+
+	ck_assert_int_eq(do_io(store, BACKING_DISCARD, 256 * KIB, 128 * KIB, NULL, false), 0);
+	memset(buf, 0xEE, 128 * KIB);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 256 * KIB, 128 * KIB, buf, false), 0);
+	ck_assert(all_zero(buf, 128 * KIB));
+	/* Neighbours keep their data. */
+	ck_assert_int_eq(do_io(store, BACKING_READ, 256 * KIB - 4 * KIB, 4 * KIB, buf, false), 0);
+	ck_assert_uint_eq(buf[0], 0x5A);
+	ck_assert_uint_eq(buf[4 * KIB - 1], 0x5A);
+
+	ck_assert_int_eq(backing_map_status(store, 0, &mapped, &ext), 0);
+	ck_assert(mapped);
+	ck_assert_uint_eq(ext, 256 * KIB);
+	ck_assert_int_eq(backing_map_status(store, 256 * KIB, &mapped, &ext), 0);
+	ck_assert(!mapped);
+	ck_assert_uint_eq(ext, 128 * KIB);
+	ck_assert_int_eq(backing_map_status(store, 300 * KIB, &mapped, &ext), 0);
+	ck_assert(!mapped);
+	ck_assert_uint_eq(ext, 84 * KIB);
+	ck_assert_int_eq(backing_map_status(store, 384 * KIB, &mapped, &ext), 0);
+	ck_assert(mapped);
+	ck_assert_uint_eq(ext, 640 * KIB);
+	ck_assert_int_eq(backing_map_status(store, 1 * MIB, &mapped, &ext), -EINVAL);
+
+	/* A store larger than its data: the sparse tail is unmapped up to the end. */
+	backing_close(store);
+	store = open_store("file", path, 2 * MIB, 512, false, false);
+	ck_assert_int_eq(backing_map_status(store, 1 * MIB + 512, &mapped, &ext), 0);
+	ck_assert(!mapped);
+	ck_assert_uint_eq(ext, 1 * MIB - 512);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_file_write_zeroes)
+{
+	const char *path = make_file(NULL, 1 * MIB, 0x77);
+	struct backing *store = open_store("file", path, 0, 512, false, false);
+	uint8_t *buf = xalloc(1 * MIB);
+
+	ck_assert_int_eq(do_io(store, BACKING_WRITE_ZEROES, 512, 300 * KIB, NULL, false), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 0, 1 * MIB, buf, false), 0);
+	ck_assert_uint_eq(buf[0], 0x77);
+	ck_assert_uint_eq(buf[511], 0x77);
+	ck_assert(all_zero(buf + 512, 300 * KIB));
+	ck_assert_uint_eq(buf[512 + 300 * KIB], 0x77);
+	ck_assert_uint_eq(buf[1 * MIB - 1], 0x77);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
+/* tmpfs has no FALLOC_FL_ZERO_RANGE: WRITE_ZEROES falls back to writing zeroes in chunks. */
+START_TEST(test_file_write_zeroes_fallback)
+{
+	struct statfs sfs;
+	const char *path;
+	struct backing *store;
+	uint8_t *buf;
+
+	if (statfs("/dev/shm", &sfs) < 0 || sfs.f_type != TMPFS_MAGIC_NUMBER) {
+		fprintf(stderr, "check_backing: no tmpfs at /dev/shm, fallback not tested\n");
+		return;
+	}
+	path = make_file("/dev/shm", 4 * MIB, 0x33);
+	store = open_store("file", path, 0, 4096, false, false);
+	buf = xalloc(4 * MIB);
+	/* 3 MiB + 4 KiB spans several zero-buffer chunks; done twice (second: known fallback). */
+	ck_assert_int_eq(do_io(store, BACKING_WRITE_ZEROES, 4096, 3 * MIB + 4096, NULL, false), 0);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE_ZEROES, 0, 4096, NULL, false), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 0, 4 * MIB, buf, false), 0);
+	ck_assert(all_zero(buf, 3 * MIB + 8192));
+	ck_assert_uint_eq(buf[3 * MIB + 8192], 0x33);
+	ck_assert_uint_eq(buf[4 * MIB - 1], 0x33);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_file_4k)
+{
+	const char *path = make_file(NULL, 0, 0);
+	struct backing *store = open_store("file", path, 8 * MIB, 4096, false, false);
+	uint8_t *wbuf = xalloc(64 * KIB), *rbuf = xalloc(64 * KIB);
+	uint64_t off;
+
+	for (off = 0; off < 8 * MIB; off += 1 * MIB + 4096) {
+		pattern(wbuf, 64 * KIB, off);
+		ck_assert_int_eq(do_io(store, BACKING_WRITE, off, 64 * KIB, wbuf, false), 0);
+		ck_assert_int_eq(do_io(store, BACKING_READ, off, 64 * KIB, rbuf, false), 0);
+		ck_assert_mem_eq(rbuf, wbuf, 64 * KIB);
+	}
+	/* 512-byte granularity is not valid on a 4096-byte store. */
+	ck_assert_int_eq(do_io(store, BACKING_READ, 512, 4096, rbuf, false), -EINVAL);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 0, 512, wbuf, false), -EINVAL);
+	ck_assert_int_eq(do_io(store, BACKING_DISCARD, 4096, 512, NULL, false), -EINVAL);
+	backing_close(store);
+	free(wbuf);
+	free(rbuf);
+}
+END_TEST
+
+/* O_DIRECT on a disk file system: aligned buffers work, unaligned ones are refused. */
+START_TEST(test_file_direct)
+{
+	const char *path = make_file(NULL, 0, 0);
+	struct backing *store = open_store("file", path, 1 * MIB, 4096, true, false);
+	uint8_t *wbuf = xalloc(64 * KIB + 4096), *rbuf = xalloc(64 * KIB);
+
+	pattern(wbuf, 64 * KIB, 9);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 128 * KIB, 64 * KIB, wbuf, true), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 128 * KIB, 64 * KIB, rbuf, false), 0);
+	ck_assert_mem_eq(rbuf, wbuf, 64 * KIB);
+	assert_file_bytes(path, 128 * KIB, wbuf, 64 * KIB);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 0, 4096, wbuf + 512, false), -EINVAL);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE_ZEROES, 128 * KIB, 8192, NULL, false), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 128 * KIB, 8192, rbuf, false), 0);
+	ck_assert(all_zero(rbuf, 8192));
+	backing_close(store);
+	free(wbuf);
+	free(rbuf);
+}
+END_TEST
+
+/* Far more requests than the ring holds: all complete, none lost, data right. */
+START_TEST(test_file_many_concurrent)
+{
+	enum { NR = 3000, BLK = 4096 };
+	const char *path = make_file(NULL, 0, 0);
+	struct backing *store = open_store("file", path, (uint64_t)NR * BLK, 512, false, false);
+	struct backing_io *ios = calloc(NR, sizeof(*ios));
+	uint8_t *bufs = xalloc((size_t)NR * BLK);
+	uint8_t *want = malloc((size_t)NR * BLK);
+	unsigned int i;
+
+	for (i = 0; i < NR; i++) {
+		/* Scatter the order so neighbours are not submitted together. */
+		unsigned int blk = (i * 7919u) % NR;
+
+		pattern(bufs + (size_t)i * BLK, BLK, blk);
+		memcpy(want + (size_t)blk * BLK, bufs + (size_t)i * BLK, BLK);
+		ios[i] = (struct backing_io){
+			.op = BACKING_WRITE,
+			.offset = (uint64_t)blk * BLK,
+			.len = BLK,
+			.buf = bufs + (size_t)i * BLK,
+			.fua = (i % 97) == 0,
+		};
+	}
+	run_ios(store, ios, NR);
+	for (i = 0; i < NR; i++) {
+		ck_assert_int_eq(ios[i].result, 0);
+	}
+	assert_file_bytes(path, 0, want, (uint64_t)NR * BLK);
+
+	memset(bufs, 0, (size_t)NR * BLK);
+	for (i = 0; i < NR; i++) {
+		ios[i] = (struct backing_io){
+			.op = BACKING_READ,
+			.offset = (uint64_t)i * BLK,
+			.len = BLK,
+			.buf = bufs + (size_t)i * BLK,
+		};
+	}
+	run_ios(store, ios, NR);
+	for (i = 0; i < NR; i++) {
+		ck_assert_int_eq(ios[i].result, 0);
+	}
+	ck_assert_mem_eq(bufs, want, (size_t)NR * BLK);
+	backing_close(store);
+	free(ios);
+	free(bufs);
+	free(want);
+}
+END_TEST
+
+/* Resubmitting from done() (as the SCSI layer does for the next R2T burst) works. */
+static unsigned int chain_left;
+static struct backing *chain_store;
+
+static void chain_done(struct backing_io *io)
+{
+	ck_assert(!in_submit);
+	ck_assert_int_eq(io->result, 0);
+	if (--chain_left == 0) {
+		qb_loop_stop(loop);
+		return;
+	}
+	io->offset += io->len;
+	ck_assert_int_eq(backing_submit(chain_store, io), 0);
+}
+
+START_TEST(test_file_resubmit_from_done)
+{
+	const char *path = make_file(NULL, 0, 0);
+	uint8_t *buf = xalloc(4096);
+	struct backing_io io = {.op = BACKING_WRITE, .len = 4096, .buf = buf, .done = chain_done};
+
+	chain_store = open_store("file", path, 1 * MIB, 512, false, false);
+	memset(buf, 0xC3, 4096);
+	chain_left = 256;
+	in_submit = true;
+	ck_assert_int_eq(backing_submit(chain_store, &io), 0);
+	in_submit = false;
+	qb_loop_run(loop);
+	ck_assert_uint_eq(chain_left, 0);
+	assert_file_bytes(path, 1 * MIB - 4096, buf, 4096);
+	backing_close(chain_store);
+	free(buf);
+}
+END_TEST
+
+/*
+ * A file truncated under the store: the read comes back short, is continued
+ * for the remainder, hits end of file and fails with -EIO (not zeroes, not a
+ * hang, not a short success).
+ */
+START_TEST(test_file_truncated_under_store)
+{
+	const char *path = make_file(NULL, 1 * MIB, 0x66);
+	struct backing *store = open_store("file", path, 0, 512, false, false);
+	uint8_t *buf = xalloc(1 * MIB);
+
+	ck_assert_int_eq(truncate(path, 512 * KIB), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 256 * KIB, 512 * KIB, buf, false), -EIO);
+	/* The part before the new end still reads. */
+	ck_assert_int_eq(do_io(store, BACKING_READ, 0, 512 * KIB, buf, false), 0);
+	ck_assert_uint_eq(buf[512 * KIB - 1], 0x66);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_null_store)
+{
+	struct backing *store = open_store("null", NULL, 1 * MIB, 512, false, false);
+	uint8_t *buf = xalloc(64 * KIB);
+	uint64_t ext;
+	bool mapped;
+
+	ck_assert_uint_eq(backing_size(store), 1 * MIB);
+	ck_assert(backing_can_discard(store));
+	ck_assert(backing_discard_zeroes(store));
+	memset(buf, 0xAA, 64 * KIB);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 0, 64 * KIB, buf, true), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 0, 64 * KIB, buf, false), 0);
+	ck_assert(all_zero(buf, 64 * KIB));
+	ck_assert_int_eq(do_io(store, BACKING_DISCARD, 0, 1 * MIB, NULL, false), 0);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE_ZEROES, 512, 512, NULL, false), 0);
+	ck_assert_int_eq(do_io(store, BACKING_FLUSH, 0, 0, NULL, false), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 1 * MIB - 512, 1024, buf, false), -ERANGE);
+	ck_assert_int_eq(backing_map_status(store, 4096, &mapped, &ext), 0);
+	ck_assert(!mapped);
+	ck_assert_uint_eq(ext, 1 * MIB - 4096);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_open_errors)
+{
+	char path[128];
+	const char *odd;
+
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	ck_assert_int_eq(open_err("file", path, 1 * MIB, 512, false), -ENOENT);
+	ck_assert_int_eq(open_err("file", dir, 1 * MIB, 512, false), -EISDIR);
+	ck_assert_int_eq(open_err("file", dir, 1 * MIB, 512, true), -EISDIR);
+	ck_assert_int_eq(open_err("file", NULL, 1 * MIB, 512, false), -EINVAL);
+	ck_assert_int_eq(open_err("file", "/dev/null", 1 * MIB, 512, false), -EINVAL);
+	ck_assert_int_eq(open_err("tape", NULL, 1 * MIB, 512, false), -EINVAL);
+	ck_assert_int_eq(open_err("null", NULL, 0, 512, false), -EINVAL);
+	ck_assert_int_eq(open_err("null", NULL, 1000, 512, false), -EINVAL);
+	/* Block size other than 512/4096. */
+	ck_assert_int_eq(open_err("null", NULL, 1 * MIB, 1000, false), -EINVAL);
+	ck_assert_int_eq(open_err("null", NULL, 1 * MIB, 0, false), -EINVAL);
+	/* Sizes that are not whole blocks. */
+	odd = make_file(NULL, 1000, 1);
+	ck_assert_int_eq(open_err("file", odd, 0, 512, false), -EINVAL);
+	ck_assert_int_eq(open_err("file", odd, 4096 + 512, 4096, false), -EINVAL);
+	/* An empty file needs an explicit size. */
+	ck_assert_int_eq(open_err("file", make_file(NULL, 0, 0), 0, 512, false), -EINVAL);
+	/* A read-only file cannot be extended. */
+	ck_assert_int_eq(open_err("file", make_file(NULL, 4096, 1), 8192, 512, true), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_read_only)
+{
+	const char *path = make_file(NULL, 64 * KIB, 0x42);
+	struct backing *store = open_store("file", path, 0, 512, false, true);
+	uint8_t *buf = xalloc(4096);
+
+	ck_assert(!backing_can_discard(store));
+	ck_assert_int_eq(do_io(store, BACKING_READ, 4096, 4096, buf, false), 0);
+	ck_assert_uint_eq(buf[0], 0x42);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 4096, 4096, buf, false), -EROFS);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE_ZEROES, 4096, 4096, NULL, false), -EROFS);
+	ck_assert_int_eq(do_io(store, BACKING_DISCARD, 4096, 4096, NULL, false), -EROFS);
+	ck_assert_int_eq(do_io(store, BACKING_FLUSH, 0, 0, NULL, false), 0);
+	/* The file really is untouched. */
+	memset(buf, 0x42, 4096);
+	assert_file_bytes(path, 4096, buf, 4096);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_submit_refused)
+{
+	struct backing *store = open_store("null", NULL, 1 * MIB, 512, false, false);
+	struct backing_io io = {.op = BACKING_READ, .len = 512};
+
+	/* No done(): nothing could ever report the result. */
+	ck_assert_int_eq(backing_submit(store, &io), -EINVAL);
+	ck_assert_int_eq(backing_submit(store, NULL), -EINVAL);
+	/* An unknown op completes with -EINVAL through done(). */
+	ck_assert_int_eq(do_io(store, (enum backing_op)99, 0, 512, NULL, false), -EINVAL);
+	/* Double init is refused, the engine stays usable. */
+	ck_assert_int_eq(backing_engine_init(loop), -EALREADY);
+	ck_assert_int_eq(do_io(store, BACKING_FLUSH, 0, 0, NULL, false), 0);
+	backing_close(store);
+}
+END_TEST
+
+static Suite *backing_suite(void)
+{
+	Suite *s = suite_create("backing");
+	TCase *tc = tcase_create("stores");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_file_roundtrip);
+	tcase_add_test(tc, test_file_fua_flush);
+	tcase_add_test(tc, test_file_discard_map);
+	tcase_add_test(tc, test_file_write_zeroes);
+	tcase_add_test(tc, test_file_write_zeroes_fallback);
+	tcase_add_test(tc, test_file_4k);
+	tcase_add_test(tc, test_file_direct);
+	tcase_add_test(tc, test_file_many_concurrent);
+	tcase_add_test(tc, test_file_resubmit_from_done);
+	tcase_add_test(tc, test_file_truncated_under_store);
+	tcase_add_test(tc, test_null_store);
+	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_read_only);
+	tcase_add_test(tc, test_submit_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(backing_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
