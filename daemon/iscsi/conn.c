@@ -880,7 +880,10 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 		/* §7.8: Reject the PDU with a data digest error and discard it;
 		 * a Data-Out's task ends with CHECK CONDITION (scsi_cmd.c). */
 		if (op == ISCSI_OP_DATA_OUT) {
+			conn->rx_bad_digest = true;
 			iscsi_data_out_rx_done(conn);
+		} else if (op == ISCSI_OP_SCSI_CMD) {
+			iscsi_scsi_cmd_rx_bad_digest(conn);
 		}
 		if (conn->state != ISCSI_CONN_DEAD) {
 			iscsi_conn_send_reject(conn, ISCSI_REJECT_DIGEST_ERROR, conn->hdr);

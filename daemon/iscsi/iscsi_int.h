@@ -92,6 +92,19 @@ enum iscsi_task_state {
 	ISCSI_TASK_TX,			/* sending Data-In / response */
 };
 
+/* One outstanding R2T (§11.8) and the Data-Out sequence it solicits. */
+#define ISCSI_R2T_TRACK 4u		/* most R2Ts outstanding per task */
+struct iscsi_r2t {
+	struct iscsi_tx tx;
+	struct iscsi_task *owner;
+	bool active;
+	uint32_t ttt;
+	uint32_t off;			/* Buffer Offset of the sequence */
+	uint32_t len;			/* Desired Data Transfer Length */
+	uint32_t got;			/* bytes received so far */
+	uint32_t datasn;		/* next expected DataSN */
+};
+
 struct iscsi_task {
 	struct scsi_task scsi;		/* handed to the SCSI layer */
 	struct iscsi_session *session;
@@ -104,21 +117,24 @@ struct iscsi_task {
 	bool immediate;
 	bool released;			/* CmdSN order reached (or immediate) */
 	bool aborted;			/* by TMF/logout: drop the response */
+	bool digest_failed;
 	uint32_t buf_class;		/* pool class of scsi.buf, or UINT32_MAX */
+
+	/* Failed before submit: answered with CHECK CONDITION, never submitted. */
+	uint8_t fail_key;		/* sense key, 0 = not failed */
+	uint16_t fail_asc;		/* (ASC << 8) | ASCQ */
+	uint8_t fail_status;		/* status when failing without sense (BUSY...) */
 
 	/* Data-Out (§11.7, §11.8). */
 	uint32_t write_len;		/* bytes the initiator will send = EDTL */
-	uint32_t received;		/* contiguous bytes gathered */
+	uint32_t received;		/* bytes gathered (every sequence is in order) */
 	uint32_t unsol_len;		/* unsolicited bytes allowed (FirstBurst) */
 	uint32_t unsol_datasn;		/* next DataSN in the unsolicited sequence */
+	bool unsol_open;		/* unsolicited Data-Out still expected */
 	uint32_t r2t_next_off;		/* next offset to solicit */
 	uint32_t r2t_outstanding;
-	uint32_t r2tsn;
-	uint32_t ttt;			/* of the current R2T sequence */
-	uint32_t seq_off;		/* buffer offset the R2T sequence starts at */
-	uint32_t seq_len;
-	uint32_t seq_datasn;		/* next DataSN in the solicited sequence */
-	bool r2t_pending_tx;		/* an R2T is waiting for the embedded tx */
+	uint32_t r2tsn;			/* R2Ts sent (next R2TSN) */
+	struct iscsi_r2t r2t[ISCSI_R2T_TRACK];
 
 	/* Data-In (§11.7). */
 	uint32_t din_len;		/* bytes to send */
@@ -174,6 +190,9 @@ struct iscsi_conn {
 	struct iscsi_pdu_layout rx_layout;
 	uint8_t *rx_data;		/* where the data segment goes */
 	bool rx_discard;		/* read the data segment into rx_buf, then drop */
+	uint8_t rx_reject;		/* SCSI Command: Reject reason found at header time */
+	int rx_slot;			/* Data-Out: R2T slot, -1 unsolicited */
+	bool rx_bad_digest;		/* data digest failed for the PDU in rx */
 	struct iscsi_task *rx_task;	/* data segment goes into this task */
 	uint8_t *rx_buf;		/* owned: non-SCSI data segments */
 	uint32_t rx_buf_cap;
@@ -227,6 +246,7 @@ struct iscsi_session {
 	struct qb_list_head tasks;	/* in use */
 	struct qb_list_head cmdsn_wait;	/* released-pending, sorted by CmdSN */
 	bool closing;			/* being torn down: no new work */
+	unsigned int hold;		/* > 0: a caller walks the session, don't free */
 };
 
 /* A registered target. */
@@ -337,7 +357,6 @@ uint32_t iscsi_session_max_cmdsn(struct iscsi_session *session);
 struct iscsi_task *iscsi_task_alloc(struct iscsi_session *session, bool immediate);
 void iscsi_task_free(struct iscsi_task *task);
 struct iscsi_task *iscsi_task_find_itt(struct iscsi_session *session, uint32_t itt);
-struct iscsi_task *iscsi_task_find_ttt(struct iscsi_session *session, uint32_t ttt);
 uint32_t iscsi_session_next_ttt(struct iscsi_session *session);
 /* Abort every task of @session matching @lun (all LUNs when @all_luns). */
 void iscsi_session_abort_tasks(struct iscsi_session *session, bool all_luns, uint64_t lun,
@@ -350,10 +369,13 @@ void iscsi_session_maybe_free(struct iscsi_session *session);
 /* scsi_cmd.c */
 void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn);
 void iscsi_scsi_cmd_rx_done(struct iscsi_conn *conn);
+void iscsi_scsi_cmd_rx_bad_digest(struct iscsi_conn *conn);
 void iscsi_data_out_rx_bhs(struct iscsi_conn *conn);
 void iscsi_data_out_rx_done(struct iscsi_conn *conn);
 void iscsi_task_release(struct iscsi_task *task);
 void iscsi_task_conn_gone(struct iscsi_task *task);
+/* Abort one task: free it now if nobody holds it, else when they let go. */
+void iscsi_task_abort(struct iscsi_task *task);
 
 /* tmf.c */
 void iscsi_tmf_rx(struct iscsi_conn *conn);

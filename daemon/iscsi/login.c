@@ -26,6 +26,7 @@
  * wipes them when destroyed.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -417,7 +418,6 @@ struct sec_keys {
 
 static bool chap_fail(struct iscsi_login *login, enum iscsi_chap_err err)
 {
-	(void)err;
 	/* §11.13.5: every authentication failure is 0x0201 to the initiator;
 	 * the specific reason only goes to our log. */
 	switch (err) {

@@ -90,7 +90,7 @@ void iscsi_text_exchange_fini(struct iscsi_text_exchange *x);
  * Handle one Text Request (@req_bhs, @data/@len = its data segment without
  * padding). On ISCSI_TEXT_RESPOND, @rsp_bhs is a complete Text Response BHS
  * except StatSN (bytes 24-27), ExpCmdSN (28-31) and MaxCmdSN (32-35), which
- * the caller fills; *rsp_data/*rsp_len point into the exchange (valid until
+ * the caller fills; *rsp_data and *rsp_len point into the exchange (valid until
  * the next call). On ISCSI_TEXT_REJECT, *reject_reason is an enum
  * iscsi_reject_reason for a Reject PDU that carries @req_bhs.
  */

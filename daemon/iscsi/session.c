@@ -274,11 +274,13 @@ struct iscsi_task *iscsi_task_alloc(struct iscsi_session *s, bool immediate)
 	t->digest_failed = false;
 	t->itt = ISCSI_RESERVED_TAG;
 	t->cmdsn = 0;
+	t->fail_key = 0;
+	t->fail_asc = 0;
+	t->fail_status = 0;
 	t->write_len = t->received = t->unsol_len = t->unsol_datasn = 0;
+	t->unsol_open = false;
 	t->r2t_next_off = t->r2t_outstanding = t->r2tsn = 0;
-	t->ttt = ISCSI_RESERVED_TAG;
-	t->seq_off = t->seq_len = t->seq_datasn = 0;
-	t->r2t_pending_tx = false;
+	memset(t->r2t, 0, sizeof(t->r2t));
 	t->din_len = t->din_off = t->din_datasn = t->din_burst = 0;
 	t->din_status = false;
 	memset(&t->tx, 0, sizeof(t->tx));
@@ -328,18 +330,6 @@ struct iscsi_task *iscsi_task_find_itt(struct iscsi_session *s, uint32_t itt)
 	return NULL;
 }
 
-struct iscsi_task *iscsi_task_find_ttt(struct iscsi_session *s, uint32_t ttt)
-{
-	struct iscsi_task *t;
-
-	qb_list_for_each_entry(t, &s->tasks, node) {
-		if (t->ttt == ttt && t->state == ISCSI_TASK_R2T) {
-			return t;
-		}
-	}
-	return NULL;
-}
-
 uint32_t iscsi_session_next_ttt(struct iscsi_session *s)
 {
 	/* Below the NOP ping range, never the reserved value. */
@@ -358,6 +348,8 @@ void iscsi_session_abort_tasks(struct iscsi_session *s, bool all_luns, uint64_t 
 {
 	struct iscsi_task *t, *tn;
 
+	/* Hold the session: freeing the last task must not free it under us. */
+	s->hold++;
 	qb_list_for_each_entry_safe(t, tn, &s->tasks, node) {
 		if (t == except || t->aborted) {
 			continue;
@@ -365,39 +357,14 @@ void iscsi_session_abort_tasks(struct iscsi_session *s, bool all_luns, uint64_t 
 		if (!all_luns && t->scsi.lun != lun) {
 			continue;
 		}
-		t->aborted = true;
-		switch (t->state) {
-		case ISCSI_TASK_SCSI:
-			break;
-		case ISCSI_TASK_TX:
-			if (t->tx.queued && t->tx.sent == 0 && t->conn) {
-				qb_list_del(&t->tx.node);
-				t->tx.queued = false;
-				t->conn->tx_backlog -= t->tx.hdr_len + t->tx.data_len + t->tx.trailer_len;
-				iscsi_task_free(t);
-			} else if (!t->tx.queued) {
-				iscsi_task_free(t);
-			}
-			break;
-		default:
-			if (t->tx.queued && t->tx.sent != 0) {
-				/* An R2T half written: its sent_fn frees the task. */
-				break;
-			}
-			if (t->tx.queued && t->conn) {
-				qb_list_del(&t->tx.node);
-				t->tx.queued = false;
-				t->conn->tx_backlog -= t->tx.hdr_len + t->tx.data_len + t->tx.trailer_len;
-			}
-			iscsi_task_free(t);
-			break;
-		}
+		iscsi_task_abort(t);
 	}
+	s->hold--;
 }
 
 void iscsi_session_maybe_free(struct iscsi_session *s)
 {
-	if (!s->closing || !qb_list_empty(&s->tasks) || !qb_list_empty(&s->conns)) {
+	if (!s->closing || s->hold || !qb_list_empty(&s->tasks) || !qb_list_empty(&s->conns)) {
 		return;
 	}
 	if (s->server->destroying) {

@@ -55,11 +55,12 @@ uint32_t iscsi_text_value_max(const char *key, size_t key_len)
 	return ISCSI_TEXT_VALUE_MAX;
 }
 
-/* §6.1 key-name: letters, digits, '.', '-', '+', '@', '_'. */
+/* §6.1 key-name: letters, digits, '.', '-', '+', '@', '_'; plus '#' for the
+ * "X#" IANA-registered extension keys of §13.5.4. */
 static bool key_char_ok(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '-' || c == '+' || c == '@' || c == '_';
+	       c == '.' || c == '-' || c == '+' || c == '@' || c == '_' || c == '#';
 }
 
 enum iscsi_text_err iscsi_text_parse(const char *buf, size_t len, struct iscsi_text_list *list)

@@ -1,1 +1,12 @@
-# daemon/scsi/local.mk
+# daemon/scsi: the SCSI layer (SPC-4/SBC-3 command table, handlers, sense, UAs).
+noinst_LIBRARIES += %reldir%/libscsi.a
+%canon_reldir%_libscsi_a_SOURCES = \
+	%reldir%/scsi.h \
+	%reldir%/scsi_int.h \
+	%reldir%/sense.h \
+	%reldir%/sense.c \
+	%reldir%/cdb_table.c \
+	%reldir%/lu.c \
+	%reldir%/spc.c \
+	%reldir%/sbc.c
+%canon_reldir%_libscsi_a_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)

@@ -74,8 +74,8 @@ enum sbc_kind {
 };
 
 /* Per-command state lives in task->priv: lba, nblocks, stage; the context in io. */
-#define STAGE_KIND_SHIFT 8
-#define STAGE_STEP_MASK 0xff
+#define STAGE_KIND_SHIFT 24
+#define STAGE_STEP_MASK 0xffffffu
 #define STAGE(kind, step) ((uint32_t)(kind) << STAGE_KIND_SHIFT | (step))
 
 static void sbc_step(struct scsi_task *task);
@@ -232,20 +232,28 @@ static void sbc_submit(struct scsi_task *task, enum backing_op op, uint64_t offs
 	}
 }
 
+#define LOCK_NONE (-1)
+#define LOCK_SHARED 0
+#define LOCK_EXCL 1
+
 /*
- * Start a media command: take an I/O context, set its state, take the
- * range lock (or queue for it) and run the first step.
- * @return SCSI_EXEC_ASYNC, or SCSI_EXEC_DONE with sense on failure.
+ * First half of starting a media command: take an I/O context with at
+ * least @scratch_len bytes of scratch and record the command's range.
+ * @return the context, or NULL with BUSY status set (out of memory).
  */
-static int sbc_start(struct scsi_task *task, enum sbc_kind kind, uint64_t lba, uint64_t nblocks,
-		     int lock)
+static struct scsi_io_ctx *sbc_prepare(struct scsi_task *task, enum sbc_kind kind, uint64_t lba,
+				       uint64_t nblocks, size_t scratch_len)
 {
 	struct scsi_lu *lu = task->priv.lu;
 	struct scsi_io_ctx *io = io_get(lu);
 
+	if (io && io_scratch(io, scratch_len) < 0) {
+		io_put(lu, io);
+		io = NULL;
+	}
 	if (!io) {
 		task->status = SCSI_STATUS_BUSY;
-		return SCSI_EXEC_DONE;
+		return NULL;
 	}
 	io->task = task;
 	task->priv.io = io;
@@ -253,12 +261,26 @@ static int sbc_start(struct scsi_task *task, enum sbc_kind kind, uint64_t lba, u
 	task->priv.nblocks = (uint32_t)(nblocks > UINT32_MAX ? UINT32_MAX : nblocks);
 	task->priv.stage = STAGE(kind, 0);
 	task->priv.next = NULL;
+	return io;
+}
+
+/*
+ * Second half: take the range lock (@lock: LOCK_NONE, LOCK_SHARED or
+ * LOCK_EXCL) or queue for it, and run step @first_step. @return SCSI_EXEC_ASYNC.
+ */
+static int sbc_go(struct scsi_task *task, int lock, unsigned int first_step)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	struct scsi_io_ctx *io = task->priv.io;
+	uint64_t count = task->priv.nblocks;
+
+	task->priv.stage |= first_step;
 	lu->inflight++;
-	if (lock >= 0 && nblocks) {
-		io->lock_lba = lba;
-		io->lock_count = nblocks;
-		io->lock_excl = lock > 0;
-		if (lu->lock_wait_head || lock_conflicts(lu, lba, nblocks, io->lock_excl)) {
+	if (lock != LOCK_NONE && count) {
+		io->lock_lba = task->priv.lba;
+		io->lock_count = count;
+		io->lock_excl = lock == LOCK_EXCL;
+		if (lu->lock_wait_head || lock_conflicts(lu, io->lock_lba, count, io->lock_excl)) {
 			if (lu->lock_wait_tail) {
 				lu->lock_wait_tail->priv.next = task;
 			} else {
@@ -272,10 +294,6 @@ static int sbc_start(struct scsi_task *task, enum sbc_kind kind, uint64_t lba, u
 	sbc_step(task);
 	return SCSI_EXEC_ASYNC;
 }
-
-#define LOCK_NONE (-1)
-#define LOCK_SHARED 0
-#define LOCK_EXCL 1
 
 /* ---- CDB decoding and common checks ---- */
 
@@ -482,9 +500,11 @@ static void step_orwrite(struct scsi_task *task, unsigned int step)
 /*
  * WRITE SAME: priv.lba/nblocks is the range; the scratch buffer holds the
  * pattern block repeated, and each step writes the next chunk. The
- * all-zero cases become one WRITE_ZEROES or DISCARD (stage step 0x80).
+ * all-zero cases become one WRITE_ZEROES or DISCARD (steps WS_ZEROES,
+ * WS_DISCARD; the step after either completes).
  */
-#define WS_SINGLE_OP 0x80
+#define WS_ZEROES 0x800000u
+#define WS_DISCARD 0xc00000u
 
 static void step_write_same(struct scsi_task *task, unsigned int step)
 {
@@ -493,9 +513,9 @@ static void step_write_same(struct scsi_task *task, unsigned int step)
 	uint64_t chunk_blocks = io->scratch_cap / bs;
 	uint64_t done, left;
 
-	if (step & WS_SINGLE_OP) {
-		if (step == WS_SINGLE_OP) {
-			sbc_submit(task, io->lock_excl ? BACKING_DISCARD : BACKING_WRITE_ZEROES,
+	if (step & WS_ZEROES) {
+		if (step == WS_ZEROES || step == WS_DISCARD) {
+			sbc_submit(task, step == WS_DISCARD ? BACKING_DISCARD : BACKING_WRITE_ZEROES,
 				   task_offset(task), (uint64_t)task->priv.nblocks * bs, NULL,
 				   false);
 			return;
@@ -601,7 +621,10 @@ int sbc_read(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	if (!nblocks || !task->buf || !task->buf_cap) {
 		return SCSI_EXEC_DONE;
 	}
-	return sbc_start(task, SBC_IO_READ, lba, nblocks, LOCK_NONE);
+	if (!sbc_prepare(task, SBC_IO_READ, lba, nblocks, 0)) {
+		return SCSI_EXEC_DONE;
+	}
+	return sbc_go(task, LOCK_NONE, 0);
 }
 
 int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
@@ -627,12 +650,321 @@ int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	if (task->data_out_len < task->xfer_len || !task->buf) {
 		return data_out_short(task);
 	}
-	if (orwrite) {
-		if (io_scratch_needed_fail(task)) {
-			task->status = SCSI_STATUS_BUSY;
+	if (!sbc_prepare(task, orwrite ? SBC_IO_ORWRITE : SBC_IO_WRITE, lba, nblocks,
+			 orwrite ? task->xfer_len : 0)) {
+		return SCSI_EXEC_DONE;
+	}
+	return sbc_go(task, orwrite ? LOCK_EXCL : LOCK_SHARED, 0);
+}
+
+int sbc_verify(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	int bytchk = (task->cdb[1] >> CDB_BYTCHK_SHIFT) & CDB_BYTCHK_MASK;
+	uint64_t lba, nblocks, xfer_blocks;
+	int rc;
+
+	(void)desc;
+	rw_decode(task, &lba, &nblocks);
+	/* SBC-4 5.34: BYTCHK 10b is reserved. */
+	if (bytchk != BYTCHK_NONE && bytchk != BYTCHK_COMPARE && bytchk != BYTCHK_SAME) {
+		return scsi_task_invalid_field(task, true, 1, 2);
+	}
+	xfer_blocks = bytchk == BYTCHK_NONE ? 0 : bytchk == BYTCHK_SAME ? 1 : nblocks;
+	if (!nblocks) {
+		xfer_blocks = 0;
+	}
+	rc = rw_check(task, lba, nblocks, xfer_blocks);
+	if (rc >= 0) {
+		return rc;
+	}
+	if (nblocks * lu->block_size > SBC_MAX_XFER_BYTES) {
+		return scsi_task_invalid_field(task, true, rw_len_byte(task), 7);
+	}
+	if (!nblocks || bytchk == BYTCHK_NONE) {
+		/* Nothing to compare; a virtual medium has no unreadable blocks to find. */
+		return SCSI_EXEC_DONE;
+	}
+	if (task->data_out_len < task->xfer_len || !task->buf) {
+		return data_out_short(task);
+	}
+	if (!sbc_prepare(task, SBC_IO_VERIFY, lba, nblocks, nblocks * lu->block_size)) {
+		return SCSI_EXEC_DONE;
+	}
+	return sbc_go(task, LOCK_NONE, 0);
+}
+
+int sbc_compare_and_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	uint64_t lba = get_be64(&task->cdb[2]);
+	uint32_t nblocks = task->cdb[13];
+	int rc;
+
+	(void)desc;
+	/* Data-Out is the verify data followed by the write data (SBC-3 5.2). */
+	rc = rw_check(task, lba, nblocks, 2 * (uint64_t)nblocks);
+	if (rc >= 0) {
+		return rc;
+	}
+	if (nblocks > SBC_MAX_CAW_BLOCKS) {
+		return scsi_task_invalid_field(task, true, 13, 7);
+	}
+	if (!nblocks) {
+		return SCSI_EXEC_DONE;
+	}
+	/* The initiator must send exactly what NUMBER OF LOGICAL BLOCKS implies. */
+	if (task->expected_len != task->xfer_len || task->data_out_len < task->xfer_len ||
+	    !task->buf) {
+		return data_out_short(task);
+	}
+	if (!sbc_prepare(task, SBC_IO_CAW, lba, nblocks, (size_t)nblocks * lu->block_size)) {
+		return SCSI_EXEC_DONE;
+	}
+	return sbc_go(task, LOCK_EXCL, 0);
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i]) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int sbc_write_same(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	bool sixteen = desc->cdb_len == 16;
+	const uint8_t *c = task->cdb;
+	uint64_t lba = sixteen ? get_be64(&c[2]) : get_be32(&c[2]);
+	uint64_t nblocks = sixteen ? get_be32(&c[10]) : get_be16(&c[7]);
+	bool ndob = sixteen && (c[1] & CDB_WS_NDOB);
+	bool unmap = c[1] & CDB_WS_UNMAP;
+	uint32_t bs = lu->block_size;
+	struct scsi_io_ctx *io;
+	size_t chunk;
+
+	task->xfer_len = ndob ? 0 : bs;
+	if (c[1] & CDB_PROTECT_MASK) {
+		return scsi_task_invalid_field(task, true, 1, 7);
+	}
+	/* ANC_SUP is 0 in VPD B2h: ANCHOR is not supported (SBC-3 5.45). */
+	if (c[1] & CDB_WS_ANCHOR) {
+		return scsi_task_invalid_field(task, true, 1, 4);
+	}
+	if (lba_out_of_range(lu, lba, nblocks)) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	}
+	/* WSNZ=1 in VPD B0h; and MAXIMUM WRITE SAME LENGTH. */
+	if (nblocks == 0 || nblocks > SBC_MAX_WS_BLOCKS) {
+		return scsi_task_invalid_field(task, true, sixteen ? 10 : 7, 7);
+	}
+	if (!ndob && (task->expected_len != bs || task->data_out_len < bs || !task->buf)) {
+		return data_out_short(task);
+	}
+	if (ndob || all_zero(task->buf, bs)) {
+		/* Deallocate only when reads will return the same zeroes (LBPRZ). */
+		bool discard = unmap && lu->thin && lu->lbprz;
+
+		if (!sbc_prepare(task, SBC_IO_WRITE_SAME, lba, nblocks, 0)) {
 			return SCSI_EXEC_DONE;
 		}
-		return sbc_start(task, SBC_IO_ORWRITE, lba, nblocks, LOCK_EXCL);
+		return sbc_go(task, LOCK_SHARED, discard ? WS_DISCARD : WS_ZEROES);
 	}
-	return sbc_start(task, SBC_IO_WRITE, lba, nblocks, LOCK_SHARED);
+	chunk = nblocks * bs < SBC_MAX_XFER_BYTES ? nblocks * bs : SBC_MAX_XFER_BYTES;
+	io = sbc_prepare(task, SBC_IO_WRITE_SAME, lba, nblocks, chunk);
+	if (!io) {
+		return SCSI_EXEC_DONE;
+	}
+	/* scratch_cap may exceed chunk from earlier use: fill all of it whole blocks. */
+	for (size_t off = 0; off + bs <= io->scratch_cap; off += bs) {
+		memcpy(io->scratch + off, task->buf, bs);
+	}
+	return sbc_go(task, LOCK_SHARED, 0);
+}
+
+int sbc_unmap(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	uint32_t plen = get_be16(&task->cdb[7]);
+	const uint8_t *d = task->buf;
+	uint32_t bdlen, ndesc;
+
+	(void)desc;
+	task->xfer_len = plen;
+	if (!lu->thin) {
+		/* LBPU=0: UNMAP is not supported on a fully provisioned LU. */
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,
+				       ASC_INVALID_COMMAND_OPERATION_CODE);
+	}
+	if (task->cdb[1] & CDB_UNMAP_ANCHOR) {
+		return scsi_task_invalid_field(task, true, 1, 0);
+	}
+	if (plen == 0) {
+		return SCSI_EXEC_DONE;
+	}
+	if (plen < UNMAP_HDR_LEN) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,
+				       ASC_PARAMETER_LIST_LENGTH_ERROR);
+	}
+	if (task->data_out_len < plen || !d) {
+		return data_out_short(task);
+	}
+	/* SBC-3 5.28.2: the lengths inside must agree with the list we got. */
+	bdlen = get_be16(&d[2]);
+	if (get_be16(&d[0]) + 2u > plen || bdlen + UNMAP_HDR_LEN > plen) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,
+				       ASC_PARAMETER_LIST_LENGTH_ERROR);
+	}
+	ndesc = bdlen / UNMAP_DESC_LEN;
+	if (ndesc > SBC_MAX_UNMAP_DESCS) {
+		return scsi_task_invalid_field(task, false, 2, 7);
+	}
+	for (uint32_t i = 0; i < ndesc; i++) {
+		const uint8_t *e = d + UNMAP_HDR_LEN + (size_t)i * UNMAP_DESC_LEN;
+		uint64_t lba = get_be64(e);
+		uint32_t count = get_be32(e + 8);
+
+		if (lba_out_of_range(lu, lba, count)) {
+			return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,
+					       ASC_LBA_OUT_OF_RANGE);
+		}
+		if (count > SBC_MAX_UNMAP_LBAS) {
+			return scsi_task_invalid_field(task, false,
+						       (unsigned int)(UNMAP_HDR_LEN + i * UNMAP_DESC_LEN + 8),
+						       7);
+		}
+	}
+	if (!ndesc) {
+		return SCSI_EXEC_DONE;
+	}
+	if (!sbc_prepare(task, SBC_IO_UNMAP, 0, ndesc, 0)) {
+		return SCSI_EXEC_DONE;
+	}
+	/* priv.nblocks is the descriptor count here; no range lock (see file comment). */
+	return sbc_go(task, LOCK_NONE, 0);
+}
+
+int sbc_sync_cache(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	bool sixteen = desc->cdb_len == 16;
+	uint64_t lba = sixteen ? get_be64(&task->cdb[2]) : get_be32(&task->cdb[2]);
+	uint64_t nblocks = sixteen ? get_be32(&task->cdb[10]) : get_be16(&task->cdb[7]);
+
+	/* NUMBER OF LOGICAL BLOCKS 0 means "to the end of the medium" (SBC-3 5.22). */
+	if (lba_out_of_range(lu, lba, nblocks)) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	}
+	/* IMMED is honoured by waiting anyway: the flush is one fdatasync. */
+	if (!sbc_prepare(task, SBC_IO_FLUSH, lba, 0, 0)) {
+		return SCSI_EXEC_DONE;
+	}
+	return sbc_go(task, LOCK_NONE, 0);
+}
+
+int sbc_prefetch(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	bool sixteen = desc->cdb_len == 16;
+	uint64_t lba = sixteen ? get_be64(&task->cdb[2]) : get_be32(&task->cdb[2]);
+	uint64_t nblocks = sixteen ? get_be32(&task->cdb[10]) : get_be16(&task->cdb[7]);
+
+	if (lba_out_of_range(lu, lba, nblocks)) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	}
+	/*
+	 * SBC-3 5.10: CONDITION MET promises the blocks will be in the cache;
+	 * we keep no cache of our own, so the honest answer is GOOD.
+	 */
+	return SCSI_EXEC_DONE;
+}
+
+int sbc_read_capacity10(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	const struct scsi_lu *lu = task->priv.lu;
+	uint8_t d[RC10_LEN];
+	uint64_t last = lu->nblocks ? lu->nblocks - 1 : 0;
+
+	(void)desc;
+	/* SBC-3 5.16: with PMI=0 the LOGICAL BLOCK ADDRESS field must be zero. */
+	if (!(task->cdb[8] & CDB_RC10_PMI) && get_be32(&task->cdb[2])) {
+		return scsi_task_invalid_field(task, true, 2, 7);
+	}
+	put_be32(&d[0], last > RC10_LBA_MAX ? RC10_LBA_MAX : (uint32_t)last);
+	put_be32(&d[4], lu->block_size);
+	return scsi_task_data_in(task, d, sizeof(d), sizeof(d));
+}
+
+int sbc_read_capacity16(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	const struct scsi_lu *lu = task->priv.lu;
+	uint8_t d[RC16_LEN] = { 0 };
+
+	(void)desc;
+	if (!(task->cdb[14] & CDB_RC16_PMI) && get_be64(&task->cdb[2])) {
+		return scsi_task_invalid_field(task, true, 2, 7);
+	}
+	put_be64(&d[0], lu->nblocks ? lu->nblocks - 1 : 0);
+	put_be32(&d[8], lu->block_size);
+	/* No protection, one logical block per physical block, lowest aligned LBA 0. */
+	d[14] = (lu->thin ? RC16_LBPME : 0) | (lu->lbprz ? RC16_LBPRZ : 0);
+	return scsi_task_data_in(task, d, sizeof(d), get_be32(&task->cdb[10]));
+}
+
+int sbc_get_lba_status(struct scsi_task *task, const struct scsi_cmd_desc *desc)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	uint64_t lba = get_be64(&task->cdb[2]);
+	uint32_t alloc = get_be32(&task->cdb[10]);
+	uint8_t *d = lu->target->resp;
+	uint32_t bs = lu->block_size;
+	unsigned int n = 0, max;
+
+	(void)desc;
+	if (lba >= lu->nblocks) {
+		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	}
+	max = alloc > GLS_HDR_LEN ? (alloc - GLS_HDR_LEN) / GLS_DESC_LEN : 0;
+	if (max < 1) {
+		max = 1;
+	}
+	if (max > GLS_MAX_DESCS) {
+		max = GLS_MAX_DESCS;
+	}
+	while (n < max && lba < lu->nblocks) {
+		uint8_t *e = &d[GLS_HDR_LEN + n * GLS_DESC_LEN];
+		bool mapped = true;
+		uint64_t ext = (lu->nblocks - lba) * bs;
+		uint64_t blocks;
+
+		if (lu->thin && backing_map_status(lu->store, lba * bs, &mapped, &ext) < 0) {
+			mapped = true;
+			ext = (lu->nblocks - lba) * bs;
+		}
+		/* Round the extent to whole blocks; a partly mapped block counts as mapped. */
+		blocks = mapped ? (ext + bs - 1) / bs : ext / bs;
+		if (blocks == 0) {
+			blocks = 1;
+			mapped = true;
+		}
+		if (blocks > lu->nblocks - lba) {
+			blocks = lu->nblocks - lba;
+		}
+		if (blocks > UINT32_MAX) {
+			blocks = UINT32_MAX;
+		}
+		memset(e, 0, GLS_DESC_LEN);
+		put_be64(e, lba);
+		put_be32(e + 8, (uint32_t)blocks);
+		e[12] = mapped ? GLS_MAPPED : GLS_DEALLOCATED;
+		lba += blocks;
+		n++;
+	}
+	put_be32(&d[0], GLS_HDR_LEN - 4 + n * GLS_DESC_LEN);
+	memset(&d[4], 0, 4);
+	return scsi_task_data_in(task, d, GLS_HDR_LEN + n * GLS_DESC_LEN, alloc);
 }

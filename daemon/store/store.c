@@ -304,6 +304,21 @@ static int store_load_call(enum store_rec_kind kind, const struct store_load_ops
 	return -EINVAL;
 }
 
+static size_t store_rec_size(enum store_rec_kind kind)
+{
+	switch (kind) {
+	case STORE_REC_TARGET:
+		return sizeof(struct store_target);
+	case STORE_REC_LUN:
+		return sizeof(struct store_lun);
+	case STORE_REC_ACL:
+		return sizeof(struct store_acl);
+	case STORE_REC_CHAP:
+		return sizeof(struct store_chap);
+	}
+	return 0;
+}
+
 /* Run @sql and hand each row, converted by @row_fn into @rec, to its callback. */
 static int store_load_rows(struct store *store, const char *sql,
 			   void (*row_fn)(sqlite3_stmt *st, void *rec), void *rec,
@@ -316,6 +331,8 @@ static int store_load_rows(struct store *store, const char *sql,
 		return -EIO;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* Zeroed first: records compare and hash byte for byte. */
+		memset(rec, 0, store_rec_size(kind));
 		row_fn(st, rec);
 		rc = store_load_call(kind, ops, rec, ctx);
 		if (rc < 0) {

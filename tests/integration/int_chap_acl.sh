@@ -52,7 +52,7 @@ qt_start_config "$QT_DIR/quorated.conf"
 
 for t in "$CHAP_IQN" "$ACL_IQN"; do
 	qt_check "create $t" qt_ctl target create "$t"
-	qt_check "LUN 0 of $t" qt_ctl lun create "$t" 0 --backing null --size 64M
+	qt_check "LUN 0 of $t" qt_ctl lun create "$t" --lun 0 --backing null --size 64M
 done
 qt_check "one-way CHAP on $CHAP_IQN" qt_ctl chap set "$CHAP_IQN" --user "$USER" \
 	--secret-file "$QT_DIR/secret"

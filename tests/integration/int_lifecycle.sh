@@ -21,7 +21,7 @@ HOLD=$QT_DIR/hold.status
 
 qt_start_demo
 qt_check "add a target" qt_ctl target create "$EXTRA_IQN"
-qt_check "add its LUN" qt_ctl lun create "$EXTRA_IQN" 0 --backing null --size 64M
+qt_check "add its LUN" qt_ctl lun create "$EXTRA_IQN" --lun 0 --backing null --size 64M
 qt_check "serial before restart" iscsi-inq -i "$QT_INIT1" -e 1 -c 128 "$QT_URL"
 serial=$QT_OUT
 

@@ -112,6 +112,10 @@ qt_cleanup()
 			rc=1
 		else
 			qt_daemon_stop TERM || true
+			if [ "$QT_DAEMON_STATUS" != 0 ]; then
+				qt_log "FAIL: quorated exited with status $QT_DAEMON_STATUS on SIGTERM"
+				[ "$rc" = "$QT_SKIP" ] || rc=1
+			fi
 		fi
 	fi
 	if [ "$rc" != 0 ] && [ "$rc" != "$QT_SKIP" ]; then

@@ -1,1 +1,21 @@
-# tests/unit/scsi.mk
+# tests/unit/scsi.mk: the SCSI layer's tests link only libscsi + libbacking
+# (+ liburing through libbacking) and libqb, so a reach into another module
+# fails to link. LUs run on the null store and on temp files with a real loop.
+SCSI_TEST_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
+SCSI_TEST_LDADD = daemon/scsi/libscsi.a daemon/backing/libbacking.a \
+	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
+
+check_PROGRAMS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_lu
+TESTS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_lu
+
+%canon_reldir%_check_scsi_cdb_SOURCES = %reldir%/check_scsi_cdb.c %reldir%/check_scsi_util.h
+%canon_reldir%_check_scsi_cdb_CFLAGS = $(SCSI_TEST_CFLAGS)
+%canon_reldir%_check_scsi_cdb_LDADD = $(SCSI_TEST_LDADD)
+
+%canon_reldir%_check_scsi_sense_SOURCES = %reldir%/check_scsi_sense.c
+%canon_reldir%_check_scsi_sense_CFLAGS = $(SCSI_TEST_CFLAGS)
+%canon_reldir%_check_scsi_sense_LDADD = daemon/scsi/libscsi.a $(CHECK_LIBS)
+
+%canon_reldir%_check_scsi_lu_SOURCES = %reldir%/check_scsi_lu.c %reldir%/check_scsi_util.h
+%canon_reldir%_check_scsi_lu_CFLAGS = $(SCSI_TEST_CFLAGS)
+%canon_reldir%_check_scsi_lu_LDADD = $(SCSI_TEST_LDADD)

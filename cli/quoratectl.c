@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * quoratectl: the admin CLI. Each invocation sends one JSON request over the
+ * daemon's libqb IPC service (protocol: daemon/ipc/ctl_proto.h, the only
+ * daemon header used here) and prints the answer as a table, or with --json
+ * as one JSON document on stdout. Exit status: 0 success, 1 the daemon
+ * refused or could not be reached (one line on stderr), 2 usage error.
+ *
+ * CHAP secrets are read from --secret-file or stdin by default; --secret on
+ * the command line works but is visible in ps(1) and shell history.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <qb/qbipcc.h>
+
+#include <config.h>
+#include "daemon/ipc/ctl_proto.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define IPC_TIMEOUT_MS 60000
+#define SECRET_MAX 255
+#define KIB 1024ULL
+
+struct cli {
+	bool json;
+	const char *ipc_name;
+};
+
+struct cmd_spec {
+	const char *group;		/* "target" */
+	const char *verb;		/* "create"; NULL for "status" */
+	const char *usage;		/* arguments and options */
+	const char *help;		/* one paragraph */
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+static const struct cmd_spec *current_cmd;
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("quoratectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (current_cmd != NULL) {
+		fprintf(stderr, "\nusage: quoratectl %s%s%s %s\n", current_cmd->group,
+			current_cmd->verb ? " " : "", current_cmd->verb ? current_cmd->verb : "",
+			current_cmd->usage);
+	} else {
+		fputs("\nTry 'quoratectl --help'.\n", stderr);
+	}
+	exit(EXIT_USAGE);
+}
+
+/* ---- option parsing --------------------------------------------------------- */
+
+/*
+ * A tiny parser for "--name value", "--name=value" and flags, so that every
+ * subcommand can take options anywhere after its name. Positional arguments
+ * are collected in order.
+ */
+struct opt_def {
+	const char *name;	/* without "--" */
+	bool has_arg;
+	const char **value;	/* OUT for has_arg */
+	bool *flag;		/* OUT for flags */
+};
+
+static int opts_parse(int argc, char **argv, const struct opt_def *defs, char **pos, int max_pos)
+{
+	int npos = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const struct opt_def *d = NULL;
+		const char *eq;
+		size_t nlen;
+
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			if (npos == max_pos) {
+				usage_error("unexpected argument '%s'", a);
+			}
+			pos[npos++] = argv[i];
+			continue;
+		}
+		eq = strchr(a + 2, '=');
+		nlen = eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2);
+		for (const struct opt_def *o = defs; o != NULL && o->name != NULL; o++) {
+			if (strlen(o->name) == nlen && strncmp(o->name, a + 2, nlen) == 0) {
+				d = o;
+				break;
+			}
+		}
+		if (d == NULL) {
+			usage_error("unknown option '%s'", a);
+		}
+		if (d->has_arg) {
+			if (eq != NULL) {
+				*d->value = eq + 1;
+			} else if (i + 1 < argc) {
+				*d->value = argv[++i];
+			} else {
+				usage_error("option '--%s' needs a value", d->name);
+			}
+		} else {
+			if (eq != NULL) {
+				usage_error("option '--%s' takes no value", d->name);
+			}
+			*d->flag = true;
+		}
+	}
+	return npos;
+}
+
+/* "10G", "512M", "4096" (bytes; K/M/G/T are powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 0;
+
+	if (*s < '0' || *s > '9') {
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0) {
+		return -EINVAL;
+	}
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k': case 'K':
+		shift = 10;
+		break;
+	case 'm': case 'M':
+		shift = 20;
+		break;
+	case 'g': case 'G':
+		shift = 30;
+		break;
+	case 't': case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end != '\0' && end[1] != '\0' && strcmp(end + 1, "iB") != 0 &&
+	    strcmp(end + 1, "B") != 0) {
+		return -EINVAL;
+	}
+	if (shift != 0 && v > (UINT64_MAX >> shift)) {
+		return -ERANGE;
+	}
+	*out = v << shift;
+	return *out <= INT64_MAX ? 0 : -ERANGE;
+}
+
+static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9') {
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno != 0 || *end != '\0' || v > max) {
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- IPC ------------------------------------------------------------------ */
+
+/* Send {"version", "cmd", "args"}; on success *result is the "result" member. */
+static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
+		    struct json_object **result)
+{
+	struct qb_ipc_request_header hdr = { 0 };
+	struct json_object *req = json_object_new_object(), *resp = NULL, *ok, *v;
+	const char *text;
+	size_t len;
+	struct iovec iov[2];
+	char *buf = NULL;
+	qb_ipcc_connection_t *c;
+	ssize_t n;
+	int rc = EXIT_REFUSED;
+
+	json_object_object_add(req, "version", json_object_new_int(CTL_PROTO_VERSION));
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	json_object_object_add(req, "args", args != NULL ? args : json_object_new_object());
+	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	len = strlen(text) + 1;
+	if (sizeof(hdr) + len > CTL_MSG_MAX) {
+		fprintf(stderr, "quoratectl: request too large\n");
+		goto out;
+	}
+	c = qb_ipcc_connect(cli->ipc_name, CTL_MSG_MAX);
+	if (c == NULL) {
+		fprintf(stderr, "quoratectl: cannot connect to quorated (IPC '%s'): %s\n",
+			cli->ipc_name, errno == EACCES ? "permission denied (root only)"
+				: errno == ECONNREFUSED || errno == ENOENT ? "is the daemon running?"
+				: strerror(errno));
+		goto out;
+	}
+	buf = malloc(CTL_MSG_MAX);
+	if (buf == NULL) {
+		qb_ipcc_disconnect(c);
+		fprintf(stderr, "quoratectl: out of memory\n");
+		goto out;
+	}
+	hdr.id = CTL_MSG_REQUEST;
+	hdr.size = (int32_t)(sizeof(hdr) + len);
+	iov[0].iov_base = &hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)text;
+	iov[1].iov_len = len;
+	n = qb_ipcc_sendv_recv(c, iov, 2, buf, CTL_MSG_MAX, IPC_TIMEOUT_MS);
+	qb_ipcc_disconnect(c);
+	if (n < 0) {
+		fprintf(stderr, "quoratectl: no answer from quorated: %s\n", strerror((int)-n));
+		goto out;
+	}
+	if ((size_t)n <= sizeof(struct qb_ipc_response_header) || buf[n - 1] != '\0') {
+		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
+		goto out;
+	}
+	resp = json_tokener_parse(buf + sizeof(struct qb_ipc_response_header));
+	if (resp == NULL || !json_object_object_get_ex(resp, "ok", &ok)) {
+		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
+		goto out;
+	}
+	if (!json_object_get_boolean(ok)) {
+		fprintf(stderr, "quoratectl: %s\n",
+			json_object_object_get_ex(resp, "error", &v) ? json_object_get_string(v)
+								     : "request failed");
+		goto out;
+	}
+	v = NULL;
+	json_object_object_get_ex(resp, "result", &v);
+	*result = json_object_get(v);
+	rc = 0;
+out:
+	free(buf);
+	json_object_put(resp);
+	json_object_put(req);
+	return rc;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static bool jbool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+/* Run @cmd; print JSON or call @print for humans. */
+static int ctl_run(struct cli *cli, const char *cmd, struct json_object *args,
+		   void (*print)(struct json_object *result))
+{
+	struct json_object *result = NULL;
+	int rc = ctl_call(cli, cmd, args, &result);
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (cli->json) {
+		puts(result != NULL ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY)
+				    : "{}");
+	} else if (print != NULL) {
+		print(result);
+	}
+	json_object_put(result);
+	return fflush(stdout) == 0 ? 0 : EXIT_REFUSED;
+}
+
+static void size_human(uint64_t b, char *out, size_t cap)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	unsigned int u = 0;
+	double v = (double)b;
+
+	while (v >= KIB && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= KIB;
+		u++;
+	}
+	snprintf(out, cap, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+}
+
+/* ---- printers -------------------------------------------------------------- */
+
+static void print_applied(struct json_object *r)
+{
+	printf("ok (applied at seq %" PRId64 ")\n", jint(r, "seq"));
+}
+
+static void print_status(struct json_object *r)
+{
+	printf("node:         %s (id %" PRId64 ")\n", jstr(r, "node"), jint(r, "node_id"));
+	printf("version:      %s\n", jstr(r, "version"));
+	printf("uptime:       %" PRId64 " s\n", jint(r, "uptime_s"));
+	printf("cluster:      %s, %s\n", jstr(r, "cluster"),
+	       jbool(r, "quorate") ? "quorate" : "NOT quorate");
+	printf("applied seq:  %" PRId64 "\n", jint(r, "applied_seq"));
+	printf("targets:      %" PRId64 "\n", jint(r, "targets"));
+	printf("luns:         %" PRId64 " (%" PRId64 " offline)\n", jint(r, "luns"),
+	       jint(r, "luns_offline"));
+	printf("sessions:     %" PRId64 "\n", jint(r, "sessions"));
+}
+
+static void print_targets(struct json_object *r)
+{
+	size_t n = json_object_array_length(r);
+
+	printf("%-48s %5s %5s %5s %8s  %s\n", "TARGET", "LUNS", "ACLS", "CHAP", "SESSIONS",
+	       "ALIAS");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *t = json_object_array_get_idx(r, i);
+
+		printf("%-48s %5" PRId64 " %5" PRId64 " %5s %8" PRId64 "  %s%s\n", jstr(t, "name"),
+		       jint(t, "luns"), jint(t, "acls"), jbool(t, "chap") ? "yes" : "no",
+		       jint(t, "sessions"), jstr(t, "alias"),
+		       jbool(t, "running") ? "" : " (NOT RUNNING)");
+	}
+}
+
+static void print_luns(struct json_object *r)
+{
+	size_t n = json_object_array_length(r);
+
+	printf("%-40s %5s %-7s %10s %5s %-7s %-32s %s\n", "TARGET", "LUN", "BACKING", "SIZE",
+	       "BS", "STATE", "SERIAL", "PATH");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *l = json_object_array_get_idx(r, i);
+		char size[32], flags[64];
+
+		size_human((uint64_t)jint(l, "size"), size, sizeof(size));
+		snprintf(flags, sizeof(flags), "%s%s%s%s", jstr(l, "path"),
+			 jbool(l, "direct") ? " [direct]" : "", jbool(l, "thin") ? " [thin]" : "",
+			 jbool(l, "read_only") ? " [ro]" : "");
+		printf("%-40s %5" PRId64 " %-7s %10s %5" PRId64 " %-7s %-32s %s\n", jstr(l, "target"),
+		       jint(l, "lun"), jstr(l, "backing"), size, jint(l, "block_size"),
+		       jbool(l, "online") ? "online" : "OFFLINE", jstr(l, "serial"), flags);
+	}
+}
+
+static void print_lun_created(struct json_object *r)
+{
+	printf("created LUN %" PRId64 " of %s (serial %s, naa.%s), seq %" PRId64 "\n",
+	       jint(r, "lun"), jstr(r, "target"), jstr(r, "serial"), jstr(r, "naa"),
+	       jint(r, "seq"));
+}
+
+static void print_acls(struct json_object *r)
+{
+	size_t n = json_object_array_length(r);
+
+	printf("%-48s %s\n", "TARGET", "INITIATOR");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *a = json_object_array_get_idx(r, i);
+
+		printf("%-48s %s\n", jstr(a, "target"), jstr(a, "initiator"));
+	}
+}
+
+static void print_chaps(struct json_object *r)
+{
+	size_t n = json_object_array_length(r);
+
+	printf("%-48s %-24s %s\n", "TARGET", "USER", "MUTUAL USER");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *c = json_object_array_get_idx(r, i);
+
+		printf("%-48s %-24s %s\n", jbool(c, "discovery") ? "(discovery)" : jstr(c, "target"),
+		       jstr(c, "user"), jstr(c, "mutual_user"));
+	}
+}
+
+static void print_sessions(struct json_object *r)
+{
+	size_t n = json_object_array_length(r);
+
+	printf("%5s %-12s %-40s %-40s %5s %s\n", "TSIH", "ISID", "INITIATOR", "TARGET", "CONNS",
+	       "PEER");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(r, i);
+
+		printf("%5" PRId64 " %-12s %-40s %-40s %5" PRId64 " %s\n", jint(s, "tsih"),
+		       jstr(s, "isid"), jstr(s, "initiator"),
+		       jbool(s, "discovery") ? "(discovery)" : jstr(s, "target"),
+		       jint(s, "connections"), jstr(s, "peer"));
+	}
+}
+
+static void print_ok(struct json_object *r)
+{
+	(void)r;
+	puts("ok");
+}
+
+/* ---- commands --------------------------------------------------------------- */
+
+static int run_status(struct cli *cli, int argc, char **argv)
+{
+	opts_parse(argc, argv, NULL, NULL, 0);
+	return ctl_run(cli, "status", NULL, print_status);
+}
+
+static int run_target_create(struct cli *cli, int argc, char **argv)
+{
+	const char *alias = NULL;
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL }, { NULL, 0, 0, 0 } };
+	char *pos[1];
+	struct json_object *args;
+
+	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
+		usage_error("missing target name");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(pos[0]));
+	if (alias != NULL) {
+		json_object_object_add(args, "alias", json_object_new_string(alias));
+	}
+	return ctl_run(cli, "target.create", args, print_applied);
+}
+
+static int run_target_delete(struct cli *cli, int argc, char **argv)
+{
+	bool force = false;
+	const struct opt_def defs[] = { { "force", false, NULL, &force }, { NULL, 0, 0, 0 } };
+	char *pos[1];
+	struct json_object *args;
+
+	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
+		usage_error("missing target name");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(pos[0]));
+	json_object_object_add(args, "force", json_object_new_boolean(force));
+	return ctl_run(cli, "target.delete", args, print_applied);
+}
+
+static int run_target_list(struct cli *cli, int argc, char **argv)
+{
+	opts_parse(argc, argv, NULL, NULL, 0);
+	return ctl_run(cli, "target.list", NULL, print_targets);
+}
+
+static int run_lun_create(struct cli *cli, int argc, char **argv)
+{
+	const char *lun = NULL, *backing = NULL, *path = NULL, *size = NULL, *bs = NULL;
+	bool direct = false, thin = false, ro = false;
+	const struct opt_def defs[] = {
+		{ "lun", true, &lun, NULL },	   { "backing", true, &backing, NULL },
+		{ "path", true, &path, NULL },	   { "size", true, &size, NULL },
+		{ "block-size", true, &bs, NULL }, { "direct", false, NULL, &direct },
+		{ "thin", false, NULL, &thin },	   { "read-only", false, NULL, &ro },
+		{ NULL, 0, 0, 0 },
+	};
+	char *pos[1];
+	struct json_object *args;
+	uint64_t v;
+
+	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
+		usage_error("missing target name");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	if (lun != NULL) {
+		if (parse_uint(lun, 16383, &v) < 0) {
+			usage_error("--lun: '%s' is not a LUN number (0..16383)", lun);
+		}
+		json_object_object_add(args, "lun", json_object_new_int64((int64_t)v));
+	}
+	if (backing != NULL) {
+		if (strcmp(backing, "file") != 0 && strcmp(backing, "null") != 0) {
+			usage_error("--backing must be 'file' or 'null'");
+		}
+		json_object_object_add(args, "backing", json_object_new_string(backing));
+	}
+	if (path != NULL) {
+		char *abs = realpath(path, NULL);
+
+		/* The daemon runs in '/': send an absolute path. */
+		if (abs == NULL && path[0] != '/') {
+			char cwd[4096];
+
+			if (getcwd(cwd, sizeof(cwd)) == NULL) {
+				usage_error("--path: cannot resolve '%s'", path);
+			}
+			json_object_object_add(args, "path", json_object_new_string(
+				(snprintf(cwd + strlen(cwd), sizeof(cwd) - strlen(cwd), "/%s",
+					  path), cwd)));
+		} else {
+			json_object_object_add(args, "path",
+					       json_object_new_string(abs != NULL ? abs : path));
+		}
+		free(abs);
+	}
+	if (size != NULL) {
+		if (parse_size(size, &v) < 0) {
+			usage_error("--size: '%s' is not a size (bytes, or with K/M/G/T)", size);
+		}
+		json_object_object_add(args, "size", json_object_new_int64((int64_t)v));
+	}
+	if (bs != NULL) {
+		if (parse_uint(bs, UINT32_MAX, &v) < 0 || (v != 512 && v != 4096)) {
+			usage_error("--block-size must be 512 or 4096");
+		}
+		json_object_object_add(args, "block_size", json_object_new_int64((int64_t)v));
+	}
+	json_object_object_add(args, "direct", json_object_new_boolean(direct));
+	json_object_object_add(args, "thin", json_object_new_boolean(thin));
+	json_object_object_add(args, "read_only", json_object_new_boolean(ro));
+	return ctl_run(cli, "lun.create", args, print_lun_created);
+}
+
+static int run_lun_delete(struct cli *cli, int argc, char **argv)
+{
+	char *pos[2];
+	struct json_object *args;
+	uint64_t v;
+
+	if (opts_parse(argc, argv, NULL, pos, 2) != 2) {
+		usage_error("need a target name and a LUN number");
+	}
+	if (parse_uint(pos[1], 16383, &v) < 0) {
+		usage_error("'%s' is not a LUN number (0..16383)", pos[1]);
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	json_object_object_add(args, "lun", json_object_new_int64((int64_t)v));
+	return ctl_run(cli, "lun.delete", args, print_applied);
+}
+
+static int run_list_filtered(struct cli *cli, int argc, char **argv, const char *cmd,
+			     void (*print)(struct json_object *))
+{
+	char *pos[1];
+	struct json_object *args = json_object_new_object();
+
+	if (opts_parse(argc, argv, NULL, pos, 1) == 1) {
+		json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	}
+	return ctl_run(cli, cmd, args, print);
+}
+
+static int run_lun_list(struct cli *cli, int argc, char **argv)
+{
+	return run_list_filtered(cli, argc, argv, "lun.list", print_luns);
+}
+
+static int run_acl_change(struct cli *cli, int argc, char **argv, const char *cmd)
+{
+	char *pos[2];
+	struct json_object *args;
+
+	if (opts_parse(argc, argv, NULL, pos, 2) != 2) {
+		usage_error("need a target name and an initiator name");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	json_object_object_add(args, "initiator", json_object_new_string(pos[1]));
+	return ctl_run(cli, cmd, args, print_applied);
+}
+
+static int run_acl_add(struct cli *cli, int argc, char **argv)
+{
+	return run_acl_change(cli, argc, argv, "acl.add");
+}
+
+static int run_acl_remove(struct cli *cli, int argc, char **argv)
+{
+	return run_acl_change(cli, argc, argv, "acl.remove");
+}
+
+static int run_acl_list(struct cli *cli, int argc, char **argv)
+{
+	return run_list_filtered(cli, argc, argv, "acl.list", print_acls);
+}
+
+/* Read one secret (first line, without its newline) from @f. */
+static int secret_read(FILE *f, char *out, size_t cap, const char *what)
+{
+	size_t len;
+
+	if (fgets(out, (int)cap, f) == NULL) {
+		fprintf(stderr, "quoratectl: no %s given\n", what);
+		return -EINVAL;
+	}
+	len = strcspn(out, "\r\n");
+	if (out[len] == '\0' && !feof(f) && len == cap - 1) {
+		fprintf(stderr, "quoratectl: %s longer than %d bytes\n", what, SECRET_MAX);
+		return -EINVAL;
+	}
+	out[len] = '\0';
+	if (len == 0) {
+		fprintf(stderr, "quoratectl: empty %s\n", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int secret_from(const char *file, const char *argv_value, char *out, size_t cap,
+		       const char *what)
+{
+	FILE *f;
+	int rc;
+
+	if (argv_value != NULL) {
+		if (strlen(argv_value) > SECRET_MAX) {
+			fprintf(stderr, "quoratectl: %s longer than %d bytes\n", what, SECRET_MAX);
+			return -EINVAL;
+		}
+		snprintf(out, cap, "%s", argv_value);
+		return 0;
+	}
+	if (file == NULL || strcmp(file, "-") == 0) {
+		if (isatty(STDIN_FILENO)) {
+			fprintf(stderr, "%s: ", what);
+		}
+		return secret_read(stdin, out, cap, what);
+	}
+	f = fopen(file, "re");
+	if (f == NULL) {
+		fprintf(stderr, "quoratectl: %s: %s\n", file, strerror(errno));
+		return -errno;
+	}
+	rc = secret_read(f, out, cap, what);
+	fclose(f);
+	return rc;
+}
+
+static int chap_target_args(struct json_object *args, int npos, char **pos, bool discovery)
+{
+	if (discovery == (npos == 1)) {
+		usage_error("give either a target name or --discovery");
+	}
+	if (discovery) {
+		json_object_object_add(args, "discovery", json_object_new_boolean(1));
+	} else {
+		json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	}
+	return 0;
+}
+
+static int run_chap_set(struct cli *cli, int argc, char **argv)
+{
+	const char *user = NULL, *secret_file = NULL, *secret = NULL;
+	const char *muser = NULL, *msecret_file = NULL, *msecret = NULL;
+	bool discovery = false;
+	const struct opt_def defs[] = {
+		{ "discovery", false, NULL, &discovery },
+		{ "user", true, &user, NULL },
+		{ "secret-file", true, &secret_file, NULL },
+		{ "secret", true, &secret, NULL },
+		{ "mutual-user", true, &muser, NULL },
+		{ "mutual-secret-file", true, &msecret_file, NULL },
+		{ "mutual-secret", true, &msecret, NULL },
+		{ NULL, 0, 0, 0 },
+	};
+	char *pos[1];
+	char sec[SECRET_MAX + 2], msec[SECRET_MAX + 2];
+	struct json_object *args = json_object_new_object();
+	int npos, rc;
+
+	npos = opts_parse(argc, argv, defs, pos, 1);
+	chap_target_args(args, npos, pos, discovery);
+	if (user == NULL) {
+		usage_error("--user is required");
+	}
+	if (muser == NULL && (msecret != NULL || msecret_file != NULL)) {
+		usage_error("a mutual secret needs --mutual-user");
+	}
+	if (muser != NULL && msecret == NULL && msecret_file == NULL &&
+	    (secret_file == NULL || strcmp(secret_file, "-") == 0) && secret == NULL) {
+		usage_error("with --mutual-user, give the secrets through files or --secret");
+	}
+	json_object_object_add(args, "user", json_object_new_string(user));
+	if (secret_from(secret_file, secret, sec, sizeof(sec), "CHAP secret") < 0) {
+		json_object_put(args);
+		return EXIT_REFUSED;
+	}
+	json_object_object_add(args, "secret", json_object_new_string(sec));
+	if (muser != NULL) {
+		if (secret_from(msecret_file, msecret, msec, sizeof(msec),
+				"mutual CHAP secret") < 0) {
+			explicit_bzero(sec, sizeof(sec));
+			json_object_put(args);
+			return EXIT_REFUSED;
+		}
+		json_object_object_add(args, "mutual_user", json_object_new_string(muser));
+		json_object_object_add(args, "mutual_secret", json_object_new_string(msec));
+	}
+	explicit_bzero(sec, sizeof(sec));
+	explicit_bzero(msec, sizeof(msec));
+	rc = ctl_run(cli, "chap.set", args, print_applied);
+	return rc;
+}
+
+static int run_chap_clear(struct cli *cli, int argc, char **argv)
+{
+	bool discovery = false;
+	const struct opt_def defs[] = { { "discovery", false, NULL, &discovery },
+					{ NULL, 0, 0, 0 } };
+	char *pos[1];
+	struct json_object *args = json_object_new_object();
+
+	chap_target_args(args, opts_parse(argc, argv, defs, pos, 1), pos, discovery);
+	return ctl_run(cli, "chap.clear", args, print_applied);
+}
+
+static int run_chap_list(struct cli *cli, int argc, char **argv)
+{
+	opts_parse(argc, argv, NULL, NULL, 0);
+	return ctl_run(cli, "chap.list", NULL, print_chaps);
+}
+
+static int run_session_list(struct cli *cli, int argc, char **argv)
+{
+	opts_parse(argc, argv, NULL, NULL, 0);
+	return ctl_run(cli, "session.list", NULL, print_sessions);
+}
+
+static int run_session_close(struct cli *cli, int argc, char **argv)
+{
+	char *pos[1];
+	struct json_object *args;
+	uint64_t v;
+
+	if (opts_parse(argc, argv, NULL, pos, 1) != 1 || parse_uint(pos[0], UINT16_MAX, &v) < 0) {
+		usage_error("need the session's TSIH (see 'session list')");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "tsih", json_object_new_int64((int64_t)v));
+	return ctl_run(cli, "session.close", args, print_ok);
+}
+
+static const struct cmd_spec cmds[] = {
+	{ "status", NULL, "", "Show the node: name, version, uptime, cluster state and counts.",
+	  run_status },
+	{ "target", "create", "NAME [--alias ALIAS]",
+	  "Create an iSCSI target (NAME: iqn./eui./naa. name). Open to every initiator "
+	  "until an ACL entry is added.",
+	  run_target_create },
+	{ "target", "delete", "NAME [--force]",
+	  "Delete a target with its LUNs, ACL and CHAP settings. Refused while initiators "
+	  "are logged in to it on this node, unless --force.",
+	  run_target_delete },
+	{ "target", "list", "", "List targets.", run_target_list },
+	{ "lun", "create",
+	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE]\n"
+	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]",
+	  "Add a LUN (default: the lowest free number) backed by a file or block device\n"
+	  "(--backing file, the default; a missing file is created sparse with --size;\n"
+	  "without --size the file's or device's size is used) or by the null store\n"
+	  "(--backing null, --size required). SIZE takes K/M/G/T suffixes (powers of 1024).\n"
+	  "--direct opens the store with O_DIRECT (needed for shared disks), --thin enables\n"
+	  "UNMAP, --read-only write-protects the LUN.",
+	  run_lun_create },
+	{ "lun", "delete", "TARGET LUN", "Delete a LUN (the backing file is kept).",
+	  run_lun_delete },
+	{ "lun", "list", "[TARGET]", "List LUNs with their identity and state.", run_lun_list },
+	{ "acl", "add", "TARGET INITIATOR",
+	  "Allow INITIATOR (an iSCSI name) to log in to TARGET. A target with at least one\n"
+	  "ACL entry admits only the listed initiators.",
+	  run_acl_add },
+	{ "acl", "remove", "TARGET INITIATOR", "Remove an ACL entry.", run_acl_remove },
+	{ "acl", "list", "[TARGET]", "List ACL entries.", run_acl_list },
+	{ "chap", "set",
+	  "(TARGET | --discovery) --user USER [--secret-file FILE | --secret SECRET]\n"
+	  "                      [--mutual-user USER (--mutual-secret-file FILE | --mutual-secret SECRET)]",
+	  "Require CHAP for logins to TARGET, or for discovery sessions. The secret is read\n"
+	  "from --secret-file, or from the first line of stdin. --secret puts it on the\n"
+	  "command line, where other users can see it in ps(1): avoid it. With\n"
+	  "--mutual-user the target also authenticates itself to the initiator.",
+	  run_chap_set },
+	{ "chap", "clear", "(TARGET | --discovery)", "Stop requiring CHAP.", run_chap_clear },
+	{ "chap", "list", "", "List CHAP users (secrets are never shown).", run_chap_list },
+	{ "session", "list", "", "List the iSCSI sessions on this node.", run_session_list },
+	{ "session", "close", "TSIH", "Close a session (by its TSIH, see 'session list').",
+	  run_session_close },
+};
+
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void print_cmd_help(const struct cmd_spec *c)
+{
+	printf("usage: quoratectl [--json] [--ipc NAME] %s%s%s %s\n\n%s\n", c->group,
+	       c->verb ? " " : "", c->verb ? c->verb : "", c->usage, c->help);
+}
+
+static void print_help(void)
+{
+	puts("usage: quoratectl [--json] [--ipc NAME] SUBCOMMAND [ARGS...]\n"
+	     "Administer a running quorated over its local IPC service (root only).\n\n"
+	     "options:\n"
+	     "  --json        print the result as one JSON document on stdout\n"
+	     "  --ipc NAME    IPC service name (default \"" CTL_IPC_NAME_DEFAULT "\", the\n"
+	     "                [node] ipc_name of the daemon's config)\n"
+	     "  --version     print the version\n"
+	     "  --help        this help; 'quoratectl SUBCOMMAND --help' for one subcommand\n\n"
+	     "subcommands:");
+	for (size_t i = 0; i < NCMDS; i++) {
+		printf("  %s%s%s %s\n", cmds[i].group, cmds[i].verb ? " " : "",
+		       cmds[i].verb ? cmds[i].verb : "", cmds[i].usage);
+	}
+	puts("\nExit status: 0 success, 1 refused or daemon unreachable, 2 usage error.\n"
+	     "See quoratectl(8).");
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = { .ipc_name = CTL_IPC_NAME_DEFAULT };
+	const char *group, *verb;
+	bool group_known = false;
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			cli.json = true;
+		} else if (strcmp(argv[i], "--ipc") == 0 && i + 1 < argc) {
+			cli.ipc_name = argv[++i];
+		} else if (strncmp(argv[i], "--ipc=", 6) == 0) {
+			cli.ipc_name = argv[i] + 6;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_help();
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("quoratectl %s\n", PACKAGE_VERSION);
+			return 0;
+		} else {
+			usage_error("unknown option '%s'", argv[i]);
+		}
+	}
+	if (i == argc) {
+		usage_error("missing subcommand");
+	}
+	group = argv[i++];
+	verb = i < argc ? argv[i] : NULL;
+	for (size_t k = 0; k < NCMDS; k++) {
+		const struct cmd_spec *c = &cmds[k];
+		int first;
+
+		if (strcmp(c->group, group) != 0) {
+			continue;
+		}
+		group_known = true;
+		if (c->verb != NULL && (verb == NULL || strcmp(c->verb, verb) != 0)) {
+			continue;
+		}
+		first = c->verb != NULL ? i + 1 : i;
+		for (int j = first; j < argc; j++) {
+			if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+				print_cmd_help(c);
+				return 0;
+			}
+		}
+		current_cmd = c;
+		return c->run(&cli, argc - first, argv + first);
+	}
+	if (group_known) {
+		if (verb != NULL && (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)) {
+			for (size_t k = 0; k < NCMDS; k++) {
+				if (strcmp(cmds[k].group, group) == 0) {
+					print_cmd_help(&cmds[k]);
+					putchar('\n');
+				}
+			}
+			return 0;
+		}
+		usage_error("unknown '%s' subcommand '%s'", group, verb != NULL ? verb : "");
+	}
+	usage_error("unknown subcommand '%s'", group);
+}

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The standalone loopback behind quorum/cluster.h: deliveries come from the
+ * loop (never inside cluster_propose), in proposal order, numbered after the
+ * stored applied sequence without gaps; membership and quorum are announced;
+ * a deliver callback may propose again; destroy drops the undelivered.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quorum/cluster.h"
+
+#define MAX_SEEN 64
+
+struct seen {
+	qb_loop_t *loop;
+	struct cluster *cluster;
+	bool in_propose;
+	bool delivered_inside_propose;
+	int n;
+	uint64_t seq[MAX_SEEN];
+	uint32_t origin[MAX_SEEN];
+	char msg[MAX_SEEN][16];
+	int members_calls;
+	uint32_t member;
+	int quorum_calls;
+	bool quorate;
+	int repropose;		/* how many follow-ups a delivery proposes */
+	int stop_after;
+};
+
+static void on_deliver(uint64_t seq, uint32_t origin, const void *msg, size_t len, void *ctx)
+{
+	struct seen *s = ctx;
+
+	if (s->in_propose) {
+		s->delivered_inside_propose = true;
+	}
+	ck_assert_int_lt(s->n, MAX_SEEN);
+	ck_assert_uint_lt(len, sizeof(s->msg[0]));
+	s->seq[s->n] = seq;
+	s->origin[s->n] = origin;
+	memcpy(s->msg[s->n], msg, len);
+	s->msg[s->n][len] = '\0';
+	s->n++;
+	if (s->repropose > 0) {
+		s->repropose--;
+		ck_assert_int_eq(cluster_propose(s->cluster, "again", 5), 0);
+	}
+	if (s->n == s->stop_after) {
+		qb_loop_stop(s->loop);
+	}
+}
+
+static void on_members(const uint32_t *members, size_t count, void *ctx)
+{
+	struct seen *s = ctx;
+
+	ck_assert_uint_eq(count, 1);
+	s->members_calls++;
+	s->member = members[0];
+}
+
+static void on_quorum(bool quorate, void *ctx)
+{
+	struct seen *s = ctx;
+
+	s->quorum_calls++;
+	s->quorate = quorate;
+}
+
+static const struct cluster_callbacks cbs = {
+	.deliver = on_deliver,
+	.membership = on_members,
+	.quorum = on_quorum,
+};
+
+static void propose(struct seen *s, const char *text)
+{
+	s->in_propose = true;
+	ck_assert_int_eq(cluster_propose(s->cluster, text, strlen(text)), 0);
+	s->in_propose = false;
+}
+
+static void timeout_stop(void *data)
+{
+	qb_loop_stop(data);
+}
+
+/* Run the loop until stop_after deliveries or one second. */
+static void run(struct seen *s)
+{
+	qb_loop_timer_handle t;
+
+	ck_assert_int_eq(qb_loop_timer_add(s->loop, QB_LOOP_LOW, 1000000000ULL, s->loop,
+					   timeout_stop, &t), 0);
+	qb_loop_run(s->loop);
+	qb_loop_timer_del(s->loop, t);
+}
+
+START_TEST(test_order_and_sequence)
+{
+	struct seen s = { .stop_after = 3 };
+
+	s.loop = qb_loop_create();
+	ck_assert_int_eq(cluster_loopback_create(s.loop, 7, 41, &cbs, &s, &s.cluster), 0);
+	ck_assert_uint_eq(cluster_node_id(s.cluster), 7);
+	ck_assert(cluster_is_quorate(s.cluster));
+	ck_assert_str_eq(cluster_transport_name(s.cluster), "standalone");
+	propose(&s, "one");
+	propose(&s, "two");
+	propose(&s, "three");
+	ck_assert_int_eq(s.n, 0);	/* nothing before the loop runs */
+	run(&s);
+	ck_assert(!s.delivered_inside_propose);
+	ck_assert_int_eq(s.n, 3);
+	ck_assert_str_eq(s.msg[0], "one");
+	ck_assert_str_eq(s.msg[1], "two");
+	ck_assert_str_eq(s.msg[2], "three");
+	for (int i = 0; i < 3; i++) {
+		ck_assert_uint_eq(s.seq[i], 42 + (uint64_t)i);
+		ck_assert_uint_eq(s.origin[i], 7);
+	}
+	ck_assert_int_eq(s.members_calls, 1);
+	ck_assert_uint_eq(s.member, 7);
+	ck_assert_int_eq(s.quorum_calls, 1);
+	ck_assert(s.quorate);
+	cluster_destroy(s.cluster);
+	qb_loop_destroy(s.loop);
+}
+END_TEST
+
+START_TEST(test_propose_from_deliver)
+{
+	struct seen s = { .stop_after = 4, .repropose = 2 };
+
+	s.loop = qb_loop_create();
+	ck_assert_int_eq(cluster_loopback_create(s.loop, 1, 0, &cbs, &s, &s.cluster), 0);
+	propose(&s, "a");
+	propose(&s, "b");
+	run(&s);
+	ck_assert_int_eq(s.n, 4);
+	/* Follow-ups queue behind what was already proposed. */
+	ck_assert_str_eq(s.msg[0], "a");
+	ck_assert_str_eq(s.msg[1], "b");
+	ck_assert_str_eq(s.msg[2], "again");
+	ck_assert_str_eq(s.msg[3], "again");
+	for (int i = 0; i < 4; i++) {
+		ck_assert_uint_eq(s.seq[i], (uint64_t)i + 1);
+	}
+	cluster_destroy(s.cluster);
+	qb_loop_destroy(s.loop);
+}
+END_TEST
+
+START_TEST(test_bad_sizes_and_destroy_drops)
+{
+	struct seen s = { .stop_after = 1000 };
+	static uint8_t big[CLUSTER_MSG_MAX + 1];
+
+	s.loop = qb_loop_create();
+	ck_assert_int_eq(cluster_loopback_create(s.loop, 1, 0, &cbs, &s, &s.cluster), 0);
+	ck_assert_int_eq(cluster_propose(s.cluster, "x", 0), -EMSGSIZE);
+	ck_assert_int_eq(cluster_propose(s.cluster, big, sizeof(big)), -EMSGSIZE);
+	ck_assert_int_eq(cluster_propose(s.cluster, big, CLUSTER_MSG_MAX), 0);
+	propose(&s, "dropped");
+	cluster_destroy(s.cluster);
+	run(&s);		/* the queued jobs are gone with the cluster */
+	ck_assert_int_eq(s.n, 0);
+	qb_loop_destroy(s.loop);
+	ck_assert_int_eq(cluster_loopback_create(NULL, 1, 0,
+						 &(struct cluster_callbacks){ 0 }, NULL,
+						 &s.cluster),
+			 -EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("quorum");
+	TCase *tc = tcase_create("loopback");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_order_and_sequence);
+	tcase_add_test(tc, test_propose_from_deliver);
+	tcase_add_test(tc, test_bad_sizes_and_destroy_drops);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * check_scsi_sense: the sense builder in both formats (SPC-4 4.5.2, 4.5.3),
+ * the INFORMATION field and the sense-key-specific field pointer, checked
+ * byte by byte against the layouts in the standard.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/scsi/sense.h"
+
+START_TEST(test_fixed_basic)
+{
+	struct scsi_sense_info si = {
+		.key = SENSE_KEY_ILLEGAL_REQUEST, .asc_ascq = ASC_LBA_OUT_OF_RANGE,
+	};
+	uint8_t b[64];
+	uint8_t key;
+	uint16_t asc;
+
+	memset(b, 0xee, sizeof(b));
+	ck_assert_uint_eq(scsi_sense_build(b, sizeof(b), false, &si), 18);
+	ck_assert_uint_eq(b[0], 0x70);	/* current, VALID=0 */
+	ck_assert_uint_eq(b[2], 0x05);
+	ck_assert_uint_eq(b[7], 10);
+	ck_assert_uint_eq(b[12], 0x21);
+	ck_assert_uint_eq(b[13], 0x00);
+	ck_assert_uint_eq(b[15], 0);	/* SKSV clear */
+	ck_assert_uint_eq(b[18], 0xee);	/* nothing beyond 18 bytes */
+	ck_assert_int_eq(scsi_sense_parse(b, 18, &key, &asc), 0);
+	ck_assert_uint_eq(key, SENSE_KEY_ILLEGAL_REQUEST);
+	ck_assert_uint_eq(asc, ASC_LBA_OUT_OF_RANGE);
+}
+END_TEST
+
+START_TEST(test_fixed_info_and_pointer)
+{
+	struct scsi_sense_info si = {
+		.key = SENSE_KEY_MISCOMPARE, .asc_ascq = ASC_MISCOMPARE_DURING_VERIFY,
+		.info_valid = true, .info = 0x01020304,
+	};
+	uint8_t b[252];
+
+	scsi_sense_field_pointer(&si, true, 0x0102, 5);
+	ck_assert_uint_eq(scsi_sense_build(b, sizeof(b), false, &si), 18);
+	ck_assert_uint_eq(b[0], 0xf0);	/* VALID */
+	ck_assert_uint_eq(b[3], 0x01);
+	ck_assert_uint_eq(b[6], 0x04);
+	ck_assert_uint_eq(b[15], 0x80 | 0x40 | 0x08 | 5);
+	ck_assert_uint_eq(b[16], 0x01);
+	ck_assert_uint_eq(b[17], 0x02);
+
+	/* INFORMATION beyond 32 bits cannot be valid in fixed format. */
+	si.info = UINT64_C(0x100000000);
+	scsi_sense_build(b, sizeof(b), false, &si);
+	ck_assert_uint_eq(b[0], 0x70);
+}
+END_TEST
+
+START_TEST(test_descriptor)
+{
+	struct scsi_sense_info si = {
+		.key = SENSE_KEY_MISCOMPARE, .asc_ascq = ASC_MISCOMPARE_DURING_VERIFY,
+		.info_valid = true, .info = UINT64_C(0x1122334455667788),
+	};
+	uint8_t b[252];
+	uint8_t key;
+	uint16_t asc;
+	size_t n;
+
+	scsi_sense_field_pointer(&si, false, 9, -1);
+	n = scsi_sense_build(b, sizeof(b), true, &si);
+	ck_assert_uint_eq(n, 8 + 12 + 8);
+	ck_assert_uint_eq(b[0], 0x72);
+	ck_assert_uint_eq(b[1], 0x0e);
+	ck_assert_uint_eq(b[2], 0x1d);
+	ck_assert_uint_eq(b[3], 0x00);
+	ck_assert_uint_eq(b[7], n - 8);
+	/* Information descriptor. */
+	ck_assert_uint_eq(b[8], 0x00);
+	ck_assert_uint_eq(b[9], 0x0a);
+	ck_assert_uint_eq(b[10], 0x80);
+	ck_assert_uint_eq(b[12], 0x11);
+	ck_assert_uint_eq(b[19], 0x88);
+	/* Sense key specific descriptor: parameter list pointer, no bit pointer. */
+	ck_assert_uint_eq(b[20], 0x02);
+	ck_assert_uint_eq(b[21], 0x06);
+	ck_assert_uint_eq(b[24], 0x80);
+	ck_assert_uint_eq(b[25], 0x00);
+	ck_assert_uint_eq(b[26], 0x09);
+	ck_assert_int_eq(scsi_sense_parse(b, n, &key, &asc), 0);
+	ck_assert_uint_eq(key, SENSE_KEY_MISCOMPARE);
+	ck_assert_uint_eq(asc, ASC_MISCOMPARE_DURING_VERIFY);
+}
+END_TEST
+
+START_TEST(test_descriptor_minimal_and_small_cap)
+{
+	struct scsi_sense_info si = {
+		.key = SENSE_KEY_UNIT_ATTENTION, .asc_ascq = ASC_POWER_ON_RESET_OR_BDR,
+	};
+	uint8_t b[8];
+
+	ck_assert_uint_eq(scsi_sense_build(b, sizeof(b), true, &si), 8);
+	ck_assert_uint_eq(b[7], 0);
+	ck_assert_uint_eq(b[2], 0x29);
+	/* Too small for fixed format: nothing written. */
+	ck_assert_uint_eq(scsi_sense_build(b, sizeof(b), false, &si), 0);
+	ck_assert_int_eq(scsi_sense_parse(b, 3, &b[0], &(uint16_t){ 0 }), -EINVAL);
+}
+END_TEST
+
+static Suite *sense_suite(void)
+{
+	Suite *s = suite_create("scsi_sense");
+	TCase *tc = tcase_create("build");
+
+	tcase_add_test(tc, test_fixed_basic);
+	tcase_add_test(tc, test_fixed_info_and_pointer);
+	tcase_add_test(tc, test_descriptor);
+	tcase_add_test(tc, test_descriptor_minimal_and_small_cap);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(sense_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libstore against a real SQLite file in a fresh temporary directory:
+ * migrations (fresh database gets v1, reopening is idempotent), file mode,
+ * commits visible after reopen, and the applied-sequence rules.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "daemon/store/store.h"
+
+static char dir[64];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/check_store.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static int count_rows(const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		n = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+START_TEST(test_fresh_db_gets_v1)
+{
+	struct store *s;
+	char path[128];
+	struct stat st;
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_schema_version(s), STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(store_schema_version(s), 1);
+	ck_assert_uint_eq(store_applied_seq(s), 0);
+	ck_assert_uint_eq(store_epoch(s), 0);
+	store_close(s);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 1);
+	ck_assert_int_eq(count_rows("SELECT version FROM schema_migrations"), 1);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
+				    "name IN ('targets','portals','luns','acls','chap','meta')"),
+			 6);
+}
+END_TEST
+
+START_TEST(test_reopen_is_idempotent)
+{
+	struct store *s;
+
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(store_open(dir, &s), 0);
+		ck_assert_int_eq(store_schema_version(s), 1);
+		store_close(s);
+	}
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 1);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM meta"), 1);
+}
+END_TEST
+
+START_TEST(test_existing_file_mode_tightened)
+{
+	struct store *s;
+	char path[128];
+	struct stat st;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(chmod(path, 0644), 0);
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	store_close(s);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	struct store *s;
+	char path[128];
+	sqlite3 *db;
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	store_close(s);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (99, 0)", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_int_eq(store_open(dir, &s), -EPROTO);
+}
+END_TEST
+
+struct loaded {
+	int targets, luns, acls, chaps;
+	struct store_target t;
+	struct store_lun l;
+	struct store_acl a;
+	struct store_chap c;
+};
+
+static int on_target(const struct store_target *t, void *ctx)
+{
+	struct loaded *ld = ctx;
+
+	ld->targets++;
+	ld->t = *t;
+	return 0;
+}
+
+static int on_lun(const struct store_lun *l, void *ctx)
+{
+	struct loaded *ld = ctx;
+
+	ld->luns++;
+	ld->l = *l;
+	return 0;
+}
+
+static int on_acl(const struct store_acl *a, void *ctx)
+{
+	struct loaded *ld = ctx;
+
+	ld->acls++;
+	ld->a = *a;
+	return 0;
+}
+
+static int on_chap(const struct store_chap *c, void *ctx)
+{
+	struct loaded *ld = ctx;
+
+	ld->chaps++;
+	ld->c = *c;
+	return 0;
+}
+
+static const struct store_load_ops load_ops = { on_target, on_lun, on_acl, on_chap };
+
+static const char tname[] = "iqn.2026-11.org.quorate:t1";
+
+static void fill_lun(struct store_op *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = STORE_OP_LUN_ADD;
+	snprintf(op->u.lun.target, sizeof(op->u.lun.target), "%s", tname);
+	op->u.lun.lun = 7;
+	for (int i = 0; i < STORE_UUID_LEN; i++) {
+		op->u.lun.uuid[i] = (uint8_t)i;
+		op->u.lun.naa[i] = (uint8_t)(0x60 + i);
+	}
+	snprintf(op->u.lun.serial, sizeof(op->u.lun.serial), "000102030405060708090a0b0c0d0e0f");
+	snprintf(op->u.lun.backing, sizeof(op->u.lun.backing), "file");
+	snprintf(op->u.lun.path, sizeof(op->u.lun.path), "/srv/lun7.img");
+	op->u.lun.size_bytes = 1ULL << 40;
+	op->u.lun.block_size = 4096;
+	op->u.lun.thin = true;
+	op->u.lun.read_only = true;
+}
+
+START_TEST(test_commit_visible_after_reopen)
+{
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct loaded ld = { 0 };
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	snprintf(op.u.target.alias, sizeof(op.u.target.alias), "first");
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	fill_lun(&op);
+	ck_assert_int_eq(store_commit(s, 2, &op), 0);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_ACL_ADD;
+	snprintf(op.u.acl.target, sizeof(op.u.acl.target), "%s", tname);
+	snprintf(op.u.acl.initiator, sizeof(op.u.acl.initiator), "iqn.1994-05.com.redhat:c1");
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_CHAP_SET;
+	snprintf(op.u.chap.user, sizeof(op.u.chap.user), "disc");
+	snprintf(op.u.chap.secret, sizeof(op.u.chap.secret), "s3cretsecret");
+	ck_assert_int_eq(store_commit(s, 5, &op), 0);	/* gaps are allowed, going back is not */
+	ck_assert_uint_eq(store_applied_seq(s), 5);
+	store_close(s);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_uint_eq(store_applied_seq(s), 5);
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.targets, 1);
+	ck_assert_str_eq(ld.t.name, tname);
+	ck_assert_str_eq(ld.t.alias, "first");
+	ck_assert_int_eq(ld.luns, 1);
+	fill_lun(&op);
+	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
+	ck_assert_int_eq(ld.acls, 1);
+	ck_assert_str_eq(ld.a.initiator, "iqn.1994-05.com.redhat:c1");
+	ck_assert_int_eq(ld.chaps, 1);
+	ck_assert_str_eq(ld.c.target, "");
+	ck_assert_str_eq(ld.c.secret, "s3cretsecret");
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_seq_rules_and_failed_commit_rolls_back)
+{
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct loaded ld = { 0 };
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	ck_assert_int_eq(store_commit(s, 1, NULL), -EINVAL);	/* not newer */
+	/* A duplicate target is a constraint error and leaves seq alone. */
+	ck_assert_int_eq(store_commit(s, 2, &op), -EEXIST);
+	ck_assert_uint_eq(store_applied_seq(s), 1);
+	/* A rejected mutation still consumes its sequence number. */
+	ck_assert_int_eq(store_commit(s, 2, NULL), 0);
+	ck_assert_uint_eq(store_applied_seq(s), 2);
+	/* LUN of a missing target: foreign key. */
+	fill_lun(&op);
+	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "iqn.2026-11.org.quorate:nope");
+	ck_assert_int_eq(store_commit(s, 3, &op), -EEXIST);
+	/* Deleting what is not there. */
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_ACL_DEL;
+	snprintf(op.u.acl.target, sizeof(op.u.acl.target), "%s", tname);
+	snprintf(op.u.acl.initiator, sizeof(op.u.acl.initiator), "iqn.2000-01.x:y");
+	ck_assert_int_eq(store_commit(s, 3, &op), -ENOENT);
+	ck_assert_uint_eq(store_applied_seq(s), 2);
+	store_close(s);
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_uint_eq(store_applied_seq(s), 2);
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.targets, 1);
+	ck_assert_int_eq(ld.luns, 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_target_delete_cascades)
+{
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct loaded ld = { 0 };
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	fill_lun(&op);
+	ck_assert_int_eq(store_commit(s, 2, &op), 0);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_CHAP_SET;
+	snprintf(op.u.chap.target, sizeof(op.u.chap.target), "%s", tname);
+	snprintf(op.u.chap.user, sizeof(op.u.chap.user), "u");
+	snprintf(op.u.chap.secret, sizeof(op.u.chap.secret), "secretsecret");
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_TARGET_DEL;
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	ck_assert_int_eq(store_commit(s, 4, &op), 0);
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.targets + ld.luns + ld.acls + ld.chaps, 0);
+	ck_assert_int_eq(store_commit(s, 5, &op), -ENOENT);
+	store_close(s);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("sqlite");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_fresh_db_gets_v1);
+	tcase_add_test(tc, test_reopen_is_idempotent);
+	tcase_add_test(tc, test_existing_file_mode_tightened);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_commit_visible_after_reopen);
+	tcase_add_test(tc, test_seq_rules_and_failed_commit_rolls_back);
+	tcase_add_test(tc, test_target_delete_cascades);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(store_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
