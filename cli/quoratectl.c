@@ -296,7 +296,8 @@ static int ctl_run(struct cli *cli, const char *cmd, struct json_object *args,
 		return rc;
 	}
 	if (cli->json) {
-		puts(result != NULL ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY)
+		puts(result != NULL ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE)
 				    : "{}");
 	} else if (print != NULL) {
 		print(result);

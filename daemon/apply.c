@@ -528,7 +528,8 @@ static void run_target_stop(struct daemon *d, struct daemon_target *t)
 {
 	int rc;
 
-	if (t->registered) {
+	/* At shutdown the server is already gone, and its registrations with it. */
+	if (t->registered && d->iscsi != NULL) {
 		rc = iscsi_target_unregister(d->iscsi, t->rec.name);
 		if (rc < 0) {
 			log_perror(rc, "target '%s': unregistering", t->rec.name);

@@ -56,6 +56,7 @@ static const char usage_text[] =
 	"  -d, --data-dir DIR    state directory (overrides [node] data_dir)\n"
 	"  -l, --listen LIST     comma-separated HOST:PORT portals (overrides [iscsi] listen)\n"
 	"  -L, --log-level LEVEL err, warning, notice, info, debug or trace\n"
+	"  -i, --ipc-name NAME   admin IPC service name (overrides [node] ipc_name)\n"
 	"      --demo            when the database is empty, create target\n"
 	"                        " DEMO_TARGET " with LUN 0 on a 1 GiB sparse file\n"
 	"                        in the data directory, and print a 'ready:' line on stdout\n"
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
 	{ "data-dir", required_argument, NULL, 'd' },
 	{ "listen", required_argument, NULL, 'l' },
 	{ "log-level", required_argument, NULL, 'L' },
+	{ "ipc-name", required_argument, NULL, 'i' },
 	{ "demo", no_argument, NULL, OPT_DEMO },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -365,10 +367,11 @@ static int daemonize(void)
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
 	const char *config_path = NULL, *data_dir = NULL, *listen = NULL, *level = NULL;
+	const char *ipc_name = NULL;
 	char err[CONFIG_ERR_MAX];
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:fd:l:L:Vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fd:l:L:i:Vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
@@ -384,6 +387,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case 'L':
 			level = optarg;
+			break;
+		case 'i':
+			ipc_name = optarg;
 			break;
 		case OPT_DEMO:
 			d->demo = true;
@@ -426,6 +432,15 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	if (listen != NULL && config_set_listen(&d->cfg, listen, err, sizeof(err)) < 0) {
 		fprintf(stderr, "quorated: --listen: %s\n", err);
 		return -EINVAL;
+	}
+	if (ipc_name != NULL) {
+		if (ipc_name[0] == '\0' || strlen(ipc_name) > CONFIG_IPC_NAME_MAX ||
+		    strchr(ipc_name, '/') != NULL) {
+			fprintf(stderr, "quorated: --ipc-name: must be 1..%d characters without '/'\n",
+				CONFIG_IPC_NAME_MAX);
+			return -EINVAL;
+		}
+		snprintf(d->cfg.ipc_name, sizeof(d->cfg.ipc_name), "%s", ipc_name);
 	}
 	if (level != NULL) {
 		rc = config_log_level_parse(level);

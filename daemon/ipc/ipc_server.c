@@ -302,7 +302,7 @@ int ipc_server_create(qb_loop_t *loop, const char *name, ipc_request_fn fn, void
 	qb_ipcs_poll_handlers_set(server->service, &poll_handlers);
 	rc = qb_ipcs_run(server->service);
 	if (rc < 0) {
-		qb_ipcs_unref(server->service);
+		/* qb_ipcs_run() already dropped the service's reference on failure. */
 		ipc_the_server = NULL;
 		free(server);
 		return rc;

@@ -172,7 +172,7 @@ struct iscsi_conn {
 	enum iscsi_conn_state state;
 	char peer[ISCSI_ADDR_STR_MAX];	/* "addr:port" of the initiator */
 	struct sockaddr_storage local_addr;	/* where the connection came in */
-	char prefix[ISCSI_NAME_BUF + 96];	/* log prefix */
+	char prefix[ISCSI_NAME_BUF + ISCSI_ADDR_STR_MAX + 64];	/* log prefix */
 	uint16_t cid;
 	bool poll_out;			/* POLLOUT registered */
 	bool rx_paused;			/* backpressure: POLLIN off */

@@ -36,7 +36,16 @@ pages=$(printf '%s\n' "$QT_OUT" | sed -n 's/^Page:0x\([0-9a-fA-F][0-9a-fA-F]\) .
 for need in 00 80 83; do
 	printf '%s\n' "$pages" | grep -qix "$need" || qt_fail "VPD page 0x$need not listed: $QT_OUT"
 done
+# iscsi-inq (libiscsi 1.19) decodes only pages 00, 80, 83, b0, b1 and b2; the
+# others listed (e.g. 86, Extended INQUIRY Data) are left to iscsi-test-cu.
 for p in $pages; do
+	case $p in
+	00 | 80 | 83 | [bB]0 | [bB]1 | [bB]2) ;;
+	*)
+		qt_log "note: VPD page 0x$p listed; iscsi-inq cannot decode it"
+		continue
+		;;
+	esac
 	qt_check "VPD page 0x$p" iscsi-inq -i "$QT_INIT1" -e 1 -c $((16#$p)) "$QT_URL"
 	[ -n "$QT_OUT" ] || qt_fail "VPD page 0x$p printed nothing"
 done

@@ -72,7 +72,7 @@ class Daemon:
         os.mkdir(data)
         with open(self.log, "w") as logf:
             self.proc = subprocess.Popen(
-                [self.exe, "--foreground", "--ipc", "quorate-test-malformed-%d" % os.getpid(),
+                [self.exe, "--foreground", "--ipc-name", "quorate-test-malformed-%d" % os.getpid(),
                  "--demo", "--data-dir", data, "--listen", "%s:%d" % (HOST, self.port)],
                 stdout=logf, stderr=subprocess.STDOUT)
         want = "ready: iscsi://%s:%d/%s/0" % (HOST, self.port, TARGET)

@@ -130,21 +130,27 @@ qt_cleanup()
 	exit "$rc"
 }
 
-# qt_daemon_start ARGS...: start quorated in the foreground (as a child of
-# this shell) with ARGS plus our IPC name, log to $QT_LOG, and wait for its
-# "ready: iscsi://..." line (QT_READY_URL) or its death.
+# qt_daemon_start PATTERN ARGS...: start quorated in the foreground (as a
+# child of this shell) with ARGS plus our IPC name, log to $QT_LOG, and wait
+# until its output matches the basic regex PATTERN, or its death. With
+# --demo it prints "ready: iscsi://..." (QT_READY_URL); otherwise it logs
+# "quorated VERSION ready: node ..." once its portals and IPC are up.
 qt_daemon_start()
 {
-	local i
+	local i pattern=$1
+	shift
 	QT_STARTS=$((${QT_STARTS:-0} + 1))
 	QT_LOG=$QT_DIR/quorated.$QT_STARTS.log
-	"$QUORATED" --foreground --ipc "$QT_IPC" "$@" >"$QT_LOG" 2>&1 &
+	"$QUORATED" --foreground --ipc-name "$QT_IPC" "$@" >"$QT_LOG" 2>&1 &
 	QT_DAEMON_PID=$!
 	QT_DAEMON_STOPPED=0
 	QT_READY_URL=
 	for i in $(seq 1 200); do
-		QT_READY_URL=$(sed -n 's/^.*ready: \(iscsi:\/\/[^ ]*\).*$/\1/p' "$QT_LOG" | tail -n 1)
-		[ -n "$QT_READY_URL" ] && return 0
+		if grep -q -- "$pattern" "$QT_LOG"; then
+			QT_READY_URL=$(sed -n 's/^.*ready: \(iscsi:\/\/[^ ]*\).*$/\1/p' "$QT_LOG" |
+				tail -n 1)
+			return 0
+		fi
 		if ! kill -0 "$QT_DAEMON_PID" 2>/dev/null; then
 			wait "$QT_DAEMON_PID"
 			qt_log "quorated exited with status $? before it was ready"
@@ -153,7 +159,7 @@ qt_daemon_start()
 		fi
 		sleep 0.1
 	done
-	qt_log "quorated printed no ready line within 20 s"
+	qt_log "quorated printed no line matching '$pattern' within 20 s"
 	return 1
 }
 
@@ -162,7 +168,7 @@ qt_start_demo()
 {
 	QT_DATA=${QT_DATA:-$QT_DIR/data}
 	mkdir -p "$QT_DATA"
-	qt_daemon_start --demo --data-dir "$QT_DATA" --listen "127.0.0.1:$QT_PORT" "$@" ||
+	qt_daemon_start 'ready: iscsi://' --demo --data-dir "$QT_DATA" --listen "127.0.0.1:$QT_PORT" "$@" ||
 		qt_fail "cannot start quorated --demo"
 	[ "$QT_READY_URL" = "$QT_URL_BASE/$QT_DEMO_IQN/0" ] ||
 		qt_fail "ready line names '$QT_READY_URL', expected $QT_URL_BASE/$QT_DEMO_IQN/0"
@@ -195,7 +201,7 @@ qt_write_config()
 # qt_start_config FILE: start quorated with a config file.
 qt_start_config()
 {
-	qt_daemon_start --config "$1" || qt_fail "cannot start quorated --config $1"
+	qt_daemon_start 'quorated .* ready: node' --config "$1" || qt_fail "cannot start quorated --config $1"
 }
 
 # qt_daemon_stop [SIGNAL]: signal the daemon (TERM by default), wait for it

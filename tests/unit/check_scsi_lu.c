@@ -1,1 +1,748 @@
-/* placeholder */ int main(void) { return 0; }
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * check_scsi_lu: a real logical unit on the null store and on a temporary
+ * file, driven through scsi_task_submit() with a real qb_loop and the real
+ * io_uring backing engine. Checks INQUIRY/VPD contents, READ CAPACITY,
+ * WRITE/READ round trips, COMPARE AND WRITE (match and miscompare), UNMAP
+ * with GET LBA STATUS, unit attention sequencing across nexuses, MODE
+ * SELECT round trips and the Data-Out length rules.
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/scsi/scsi_int.h"
+#include "tests/unit/check_scsi_util.h"
+
+#define BS 512
+#define FILE_SIZE (8u << 20)
+#define NULL_SIZE (64u << 20)
+
+static char tmpdir[64];
+static char tmpfile_path[96];
+
+static void lu_setup(void)
+{
+	struct scsi_lu_config cfg;
+	int fd;
+
+	t_setup_target();
+	strcpy(tmpdir, "/var/tmp/check_scsi_lu.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/lu1.img", tmpdir);
+	fd = open(tmpfile_path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, FILE_SIZE), 0);
+	close(fd);
+	t_lu_config(&cfg, "null", NULL, NULL_SIZE);
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 0, &cfg), 0);
+	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	strcpy(cfg.serial, "QT0002");
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 1, &cfg), 0);
+	t_add_nexuses();
+	t_clear_ua(env.n1, 0);
+	t_clear_ua(env.n1, 1);
+	t_clear_ua(env.n2, 0);
+	t_clear_ua(env.n2, 1);
+}
+
+static void lu_teardown(void)
+{
+	t_teardown();
+	unlink(tmpfile_path);
+	rmdir(tmpdir);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, v >> 32);
+	put32(p + 4, (uint32_t)v);
+}
+
+/* ---- INQUIRY ---- */
+
+START_TEST(test_inquiry_standard)
+{
+	uint8_t cdb[6] = { 0x12, 0, 0, 0, 255, 0 };
+	struct scsi_task t;
+
+	t_run(&t, env.n1, 0, cdb, 6, NULL, 0, 255);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.xfer_len, 96);
+	ck_assert_uint_eq(t.data_in_len, 96);
+	ck_assert_uint_eq(env.buf[0], 0x00);		/* SBC, qualifier 0 */
+	ck_assert_uint_eq(env.buf[2], 0x06);		/* SPC-4 */
+	ck_assert_uint_eq(env.buf[3] & 0x1f, 0x12);	/* HISUP, format 2 */
+	ck_assert_uint_eq(env.buf[4], 91);
+	ck_assert_uint_eq(env.buf[5] & 0x30, 0x10);	/* TPGS implicit */
+	ck_assert_uint_eq(env.buf[7] & 0x02, 0x02);	/* CmdQue */
+	ck_assert_mem_eq(&env.buf[8], "QUORATE TESTDISK        0.1 ", 28);
+	ck_assert_uint_eq(env.buf[58], 0x00);		/* SAM-5 descriptor first */
+	ck_assert_uint_eq(env.buf[59], 0xa0);
+
+	/* A short allocation length truncates; it is not an error. */
+	cdb[4] = 5;
+	t_run(&t, env.n1, 0, cdb, 6, NULL, 0, 5);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.xfer_len, 5);
+	/* EVPD=0 with a page code is an invalid field at byte 2. */
+	cdb[2] = 0x80;
+	t_run(&t, env.n1, 0, cdb, 6, NULL, 0, 5);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	ck_assert_uint_eq(t.sense[17], 2);
+}
+END_TEST
+
+static void vpd(uint16_t lun, uint8_t page, struct scsi_task *t)
+{
+	uint8_t cdb[6] = { 0x12, 0x01, page, 0x10, 0x00, 0 };
+
+	t_run(t, env.n1, lun, cdb, 6, NULL, 0, 4096);
+	ck_assert_int_eq(t->status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[1], page);
+}
+
+START_TEST(test_inquiry_vpd)
+{
+	struct scsi_task t;
+	unsigned int len, off, found = 0;
+
+	vpd(0, 0x00, &t);
+	len = env.buf[3];
+	ck_assert_uint_ge(len, 7);
+	for (unsigned int i = 1; i < len; i++) {
+		ck_assert_uint_lt(env.buf[4 + i - 1], env.buf[4 + i]);	/* ascending */
+	}
+	vpd(1, 0x80, &t);
+	ck_assert_uint_eq(env.buf[3], 6);
+	ck_assert_mem_eq(&env.buf[4], "QT0002", 6);
+
+	vpd(0, 0x83, &t);
+	len = (unsigned int)env.buf[2] << 8 | env.buf[3];
+	ck_assert_uint_eq(t.xfer_len, len + 4);
+	for (off = 4; off < len + 4; off += 4 + env.buf[off + 3]) {
+		uint8_t type = env.buf[off + 1] & 0x0f, assoc = (env.buf[off + 1] >> 4) & 3;
+
+		if (type == 3 && assoc == 0) {
+			ck_assert_uint_eq(env.buf[off + 3], 16);
+			ck_assert_uint_eq(env.buf[off + 4] >> 4, 6);	/* NAA 6 */
+			ck_assert_uint_eq(env.buf[off + 19], 0xcc);
+			found |= 1;
+		} else if (type == 4) {
+			ck_assert_uint_eq(assoc, 1);
+			ck_assert_uint_eq(env.buf[off + 7], 1);
+			found |= 2;
+		} else if (type == 5) {
+			ck_assert_uint_eq(env.buf[off + 7], 1);
+			found |= 4;
+		} else if (type == 1) {
+			ck_assert_mem_eq(&env.buf[off + 4], "QUORATE ", 8);
+			found |= 8;
+		} else if (type == 8 && assoc == 1) {
+			ck_assert_str_eq((const char *)&env.buf[off + 4], T_TPORT);
+			found |= 16;
+		}
+	}
+	ck_assert_uint_eq(found, 31);
+
+	vpd(0, 0xb0, &t);
+	ck_assert_uint_eq(env.buf[3], 0x3c);
+	ck_assert_uint_eq(env.buf[5], 255);				/* CAW length */
+	ck_assert_uint_eq(t_be32(&env.buf[8]), (1u << 20) / BS);	/* max transfer */
+	ck_assert_uint_gt(t_be32(&env.buf[20]), 0);			/* max unmap LBAs */
+	ck_assert_uint_gt(t_be64(&env.buf[36]), 0);			/* max write same */
+
+	vpd(0, 0xb1, &t);
+	ck_assert_uint_eq(env.buf[5], 1);				/* non-rotating */
+
+	vpd(0, 0xb2, &t);
+	ck_assert_uint_eq(env.buf[5] & 0xe4, 0xe4);	/* LBPU LBPWS LBPWS10 LBPRZ */
+	ck_assert_uint_eq(env.buf[6] & 0x07, 0x02);	/* thin */
+
+	{
+		uint8_t cdb[6] = { 0x12, 0x01, 0x99, 0, 255, 0 };
+
+		t_run(&t, env.n1, 0, cdb, 6, NULL, 0, 255);
+		t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	}
+}
+END_TEST
+
+/* ---- capacity, read/write ---- */
+
+START_TEST(test_read_capacity)
+{
+	uint8_t rc10[10] = { 0x25 };
+	uint8_t rc16[16] = { 0x9e, 0x10, [13] = 32 };
+	struct scsi_task t;
+
+	t_run(&t, env.n1, 0, rc10, 10, NULL, 0, 8);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t_be32(env.buf), NULL_SIZE / BS - 1);
+	ck_assert_uint_eq(t_be32(env.buf + 4), BS);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.xfer_len, 32);
+	ck_assert_uint_eq(t_be64(env.buf), FILE_SIZE / BS - 1);
+	ck_assert_uint_eq(env.buf[14] & 0x80, 0x80);	/* LBPME */
+	/* PMI=0 with a non-zero LBA is invalid. */
+	rc10[5] = 1;
+	t_run(&t, env.n1, 0, rc10, 10, NULL, 0, 8);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+}
+END_TEST
+
+static void write10(uint16_t lun, uint32_t lba, uint16_t n, const uint8_t *data, struct scsi_task *t)
+{
+	uint8_t cdb[10] = { 0x2a };
+
+	put32(&cdb[2], lba);
+	cdb[7] = n >> 8;
+	cdb[8] = n & 0xff;
+	t_run(t, env.n1, lun, cdb, 10, data, n * BS, n * BS);
+}
+
+static void read10(uint16_t lun, uint32_t lba, uint16_t n, struct scsi_task *t)
+{
+	uint8_t cdb[10] = { 0x28 };
+
+	put32(&cdb[2], lba);
+	cdb[7] = n >> 8;
+	cdb[8] = n & 0xff;
+	memset(env.buf, 0xee, n * BS);
+	t_run(t, env.n1, lun, cdb, 10, NULL, 0, n * BS);
+}
+
+START_TEST(test_write_read_roundtrip)
+{
+	static uint8_t data[64 * BS];
+	struct scsi_task t;
+
+	for (size_t i = 0; i < sizeof(data); i++) {
+		data[i] = (uint8_t)(i * 7 + 3);
+	}
+	write10(1, 100, 64, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.xfer_len, sizeof(data));
+	read10(1, 100, 64, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(data));
+	ck_assert_mem_eq(env.buf, data, sizeof(data));
+	/* The null store reads zeroes whatever was written. */
+	write10(0, 100, 64, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(0, 100, 1, &t);
+	ck_assert_uint_eq(env.buf[0], 0);
+	ck_assert_uint_eq(env.buf[BS - 1], 0);
+}
+END_TEST
+
+START_TEST(test_rw_errors)
+{
+	static uint8_t data[BS];
+	uint8_t cdb[10] = { 0x2a };
+	struct scsi_task t;
+
+	/* Past the end: LBA OUT OF RANGE. */
+	read10(1, FILE_SIZE / BS, 1, &t);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	read10(1, FILE_SIZE / BS - 1, 2, &t);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* Zero blocks is not an error and moves nothing. */
+	read10(1, 0, 0, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.xfer_len, 0);
+	/* Protection information requested: we have none. */
+	cdb[1] = 0x20;
+	cdb[8] = 1;
+	t_run(&t, env.n1, 1, cdb, 10, data, BS, BS);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	/* Data-Out shorter than the CDB's transfer length (EDTL 200 < 512). */
+	cdb[1] = 0;
+	t_run(&t, env.n1, 1, cdb, 10, data, 200, 200);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CMD_IU);
+	ck_assert_uint_eq(t.xfer_len, BS);
+	/* READ with an EDTL smaller than the transfer: only buf_cap/EDTL matters to us. */
+	cdb[0] = 0x28;
+	t_run(&t, env.n1, 1, cdb, 10, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.xfer_len, BS);
+}
+END_TEST
+
+/* ---- COMPARE AND WRITE ---- */
+
+START_TEST(test_compare_and_write)
+{
+	static uint8_t old[2 * BS], caw[4 * BS];
+	uint8_t cdb[16] = { 0x89 };
+	struct scsi_task t;
+
+	memset(old, 'a', sizeof(old));
+	write10(1, 10, 2, old, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	put64(&cdb[2], 10);
+	cdb[13] = 2;
+	memset(caw, 'a', 2 * BS);
+	memset(caw + 2 * BS, 'b', 2 * BS);
+	t_run(&t, env.n1, 1, cdb, 16, caw, sizeof(caw), sizeof(caw));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(1, 10, 2, &t);
+	ck_assert_uint_eq(env.buf[0], 'b');
+	ck_assert_uint_eq(env.buf[2 * BS - 1], 'b');
+
+	/* Now the medium holds 'b': a compare with 'b' except at byte 700 fails there. */
+	memset(caw, 'b', 2 * BS);
+	caw[700] = 'x';
+	memset(caw + 2 * BS, 'c', 2 * BS);
+	t_run(&t, env.n1, 1, cdb, 16, caw, sizeof(caw), sizeof(caw));
+	t_expect_sense(&t, SENSE_KEY_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
+	ck_assert_uint_eq(t.sense[0], 0xf0);			/* VALID */
+	ck_assert_uint_eq(t_be32(&t.sense[3]), 700);		/* INFORMATION */
+	read10(1, 10, 2, &t);
+	ck_assert_uint_eq(env.buf[0], 'b');			/* not written */
+
+	/* Data-Out must be exactly 2 x NUMBER OF LOGICAL BLOCKS. */
+	cdb[13] = 1;
+	t_run(&t, env.n1, 1, cdb, 16, caw, sizeof(caw), sizeof(caw));
+	ck_assert_int_eq(t.status, SCSI_STATUS_CHECK_CONDITION);
+}
+END_TEST
+
+START_TEST(test_caw_holds_range_lock)
+{
+	static uint8_t caw[2 * BS], w[BS];
+	uint8_t cdb[16] = { 0x89 };
+	uint8_t wcdb[10] = { 0x2a, 0, 0, 0, 0, 20, 0, 0, 1, 0 };
+	struct scsi_task t1, t2;
+
+	memset(caw, 0, BS);
+	write10(1, 20, 1, caw, &t1);
+	memset(caw + BS, 'z', BS);
+	memset(w, 'w', BS);
+	put64(&cdb[2], 20);
+	cdb[13] = 1;
+
+	/* Submit CAW, then a WRITE to the same block before the loop runs. */
+	memset(&t1, 0, sizeof(t1));
+	t1.nexus = env.n1;
+	t1.lun = UINT64_C(1) << 48;
+	memcpy(t1.cdb, cdb, 16);
+	t1.cdb_len = 16;
+	t1.expected_len = t1.data_out_len = 2 * BS;
+	t1.data_out = true;
+	t1.buf = caw;
+	t1.buf_cap = sizeof(caw);
+	t1.done = t_done;
+	memset(&t2, 0, sizeof(t2));
+	t2.nexus = env.n2;
+	t2.lun = UINT64_C(1) << 48;
+	memcpy(t2.cdb, wcdb, 10);
+	t2.cdb_len = 16;
+	t2.expected_len = t2.data_out_len = BS;
+	t2.data_out = true;
+	t2.buf = w;
+	t2.buf_cap = sizeof(w);
+	t2.done = t_done;
+	env.done = false;
+	scsi_task_submit(&t1);
+	scsi_task_submit(&t2);
+	while (!(t1.status || t1.priv.io == NULL) || t2.priv.io) {
+		env.done = false;
+		qb_loop_run(env.loop);
+	}
+	ck_assert_int_eq(t1.status, SCSI_STATUS_GOOD);
+	ck_assert_int_eq(t2.status, SCSI_STATUS_GOOD);
+	/* The write queued behind the CAW, so it landed last. */
+	read10(1, 20, 1, &t1);
+	ck_assert_uint_eq(env.buf[0], 'w');
+}
+END_TEST
+
+/* ---- UNMAP, GET LBA STATUS, WRITE SAME ---- */
+
+static void get_lba_status(uint16_t lun, uint64_t lba, struct scsi_task *t)
+{
+	uint8_t cdb[16] = { 0x9e, 0x12 };
+
+	put64(&cdb[2], lba);
+	put32(&cdb[10], 4096);
+	t_run(t, env.n1, lun, cdb, 16, NULL, 0, 4096);
+	ck_assert_int_eq(t->status, SCSI_STATUS_GOOD);
+}
+
+START_TEST(test_unmap_get_lba_status)
+{
+	static uint8_t data[64 * BS];
+	uint8_t cdb[10] = { 0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0 };
+	uint8_t list[24] = { 0, 22, 0, 16 };
+	struct scsi_task t;
+
+	memset(data, 0x5a, sizeof(data));
+	write10(1, 0, 64, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	get_lba_status(1, 0, &t);
+	ck_assert_uint_eq(t_be64(&env.buf[8]), 0);
+	ck_assert_uint_ge(t_be32(&env.buf[16]), 64);
+	ck_assert_uint_eq(env.buf[20], 0);			/* mapped */
+
+	put64(&list[8], 32);
+	put32(&list[16], 16);
+	t_run(&t, env.n1, 1, cdb, 10, list, sizeof(list), sizeof(list));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	get_lba_status(1, 32, &t);
+	ck_assert_uint_eq(t_be64(&env.buf[8]), 32);
+	ck_assert_uint_ge(t_be32(&env.buf[16]), 16);
+	ck_assert_uint_eq(env.buf[20], 1);			/* deallocated */
+	read10(1, 32, 16, &t);
+	for (int i = 0; i < 16 * BS; i++) {
+		ck_assert_uint_eq(env.buf[i], 0);		/* LBPRZ */
+	}
+	read10(1, 31, 1, &t);
+	ck_assert_uint_eq(env.buf[0], 0x5a);
+
+	/* A descriptor past the end: LBA OUT OF RANGE, nothing unmapped. */
+	put64(&list[8], FILE_SIZE / BS - 1);
+	put32(&list[16], 2);
+	t_run(&t, env.n1, 1, cdb, 10, list, sizeof(list), sizeof(list));
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	/* A parameter list shorter than its header says. */
+	cdb[8] = 6;
+	t_run(&t, env.n1, 1, cdb, 10, list, 6, 6);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_PARAMETER_LIST_LENGTH_ERROR);
+	/* GET LBA STATUS beyond the end. */
+	{
+		uint8_t g[16] = { 0x9e, 0x12 };
+
+		put64(&g[2], FILE_SIZE / BS);
+		put32(&g[10], 24);
+		t_run(&t, env.n1, 1, g, 16, NULL, 0, 24);
+		t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	}
+}
+END_TEST
+
+START_TEST(test_write_same)
+{
+	uint8_t cdb[16] = { 0x93 };
+	uint8_t pattern[BS];
+	struct scsi_task t;
+
+	memset(pattern, 0x42, sizeof(pattern));
+	put64(&cdb[2], 100);
+	put32(&cdb[10], 3000);		/* more than one 1 MiB chunk */
+	t_run(&t, env.n1, 1, cdb, 16, pattern, BS, BS);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(1, 100 + 2999, 1, &t);
+	ck_assert_uint_eq(env.buf[0], 0x42);
+	read10(1, 100 + 3000, 1, &t);
+	ck_assert_uint_ne(env.buf[0], 0x42);
+	/* UNMAP bit with a zero block deallocates. */
+	cdb[1] = 0x08;
+	memset(pattern, 0, sizeof(pattern));
+	t_run(&t, env.n1, 1, cdb, 16, pattern, BS, BS);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	get_lba_status(1, 104, &t);
+	ck_assert_uint_eq(env.buf[20], 1);
+	/* Zero blocks (WSNZ=1) and a wrong Data-Out size are refused. */
+	put32(&cdb[10], 0);
+	t_run(&t, env.n1, 1, cdb, 16, pattern, BS, BS);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	put32(&cdb[10], 1);
+	t_run(&t, env.n1, 1, cdb, 16, pattern, BS, 2 * BS);
+	ck_assert_int_eq(t.status, SCSI_STATUS_CHECK_CONDITION);
+}
+END_TEST
+
+START_TEST(test_verify_bytchk)
+{
+	static uint8_t data[4 * BS];
+	uint8_t cdb[10] = { 0x2f, 0x02, 0, 0, 0, 50, 0, 0, 4, 0 };
+	struct scsi_task t;
+
+	memset(data, 0x33, sizeof(data));
+	write10(1, 50, 4, data, &t);
+	t_run(&t, env.n1, 1, cdb, 10, data, sizeof(data), sizeof(data));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	data[3 * BS + 9] = 0;
+	t_run(&t, env.n1, 1, cdb, 10, data, sizeof(data), sizeof(data));
+	t_expect_sense(&t, SENSE_KEY_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
+	ck_assert_uint_eq(t_be32(&t.sense[3]), 3 * BS + 9);
+	/* BYTCHK 11b: one block compared against each. */
+	cdb[1] = 0x06;
+	t_run(&t, env.n1, 1, cdb, 10, data, BS, BS);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.xfer_len, BS);
+}
+END_TEST
+
+/* ---- unit attentions ---- */
+
+START_TEST(test_ua_sequencing)
+{
+	uint8_t tur[6] = { 0 };
+	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t rs[6] = { 0x03, 0, 0, 0, 252, 0 };
+	struct scsi_nexus *n3;
+	struct scsi_task t;
+	uint8_t key;
+	uint16_t asc;
+
+	ck_assert_int_eq(scsi_nexus_create(env.target, "iqn.x,i,0x1", T_TPORT, &n3), 0);
+	/* INQUIRY neither reports nor clears the pending 29/00. */
+	t_run(&t, n3, 0, inq, 6, NULL, 0, 36);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	/* REQUEST SENSE returns it as data and clears it. */
+	t_run(&t, n3, 0, rs, 6, NULL, 0, 252);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_int_eq(scsi_sense_parse(env.buf, t.data_in_len, &key, &asc), 0);
+	ck_assert_uint_eq(key, SENSE_KEY_UNIT_ATTENTION);
+	ck_assert_uint_eq(asc, ASC_POWER_ON_RESET_OR_BDR);
+	t_run(&t, n3, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	/* LU 1 still has its own 29/00 for this nexus. */
+	t_run(&t, n3, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_POWER_ON_RESET_OR_BDR);
+
+	/* A LU reset reaches every nexus; a re-created nexus keeps what is pending. */
+	ck_assert_int_eq(scsi_lu_reset(env.target, 0, env.n1), 0);
+	scsi_tasks_cleared(env.target, 0, env.n1);
+	scsi_nexus_destroy(n3);
+	ck_assert_int_eq(scsi_nexus_create(env.target, "iqn.x,i,0x1", T_TPORT, &n3), 0);
+	t_run(&t, n3, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_BUS_DEVICE_RESET_FUNCTION);
+	t_run(&t, n3, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_COMMANDS_CLEARED_BY_ANOTHER_INITIATOR);
+	t_run(&t, n3, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_BUS_DEVICE_RESET_FUNCTION);
+	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);	/* the requester gets no 2F/00 */
+	scsi_nexus_destroy(n3);
+}
+END_TEST
+
+START_TEST(test_luns_changed)
+{
+	uint8_t tur[6] = { 0 };
+	uint8_t rl[12] = { 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+
+	t_lu_config(&cfg, "null", NULL, 1 << 20);
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 300, &cfg), 0);
+	ck_assert(scsi_lun_exists(env.target, scsi_lun_encode(300)));
+	/* REPORT LUNS lists 0, 1 and 300 (flat addressing) and clears 3F/0E. */
+	t_run(&t, env.n1, 0, rl, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t_be32(env.buf), 24);
+	ck_assert_uint_eq(t_be64(&env.buf[8 + 16]), scsi_lun_encode(300));
+	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_run(&t, env.n2, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_REPORTED_LUNS_DATA_HAS_CHANGED);
+	/* Allocation length below 16 is invalid (SPC-4 6.33). */
+	rl[8] = 0;
+	rl[9] = 8;
+	t_run(&t, env.n1, 0, rl, 12, NULL, 0, 8);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	ck_assert_int_eq(scsi_target_remove_lu(env.target, 300), 0);
+	ck_assert_uint_eq(scsi_target_lu_count(env.target), 2);
+}
+END_TEST
+
+/* ---- MODE SENSE / MODE SELECT ---- */
+
+START_TEST(test_mode_select_roundtrip)
+{
+	uint8_t ms[6] = { 0x1a, 0x08, 0x08, 0, 255, 0 };
+	uint8_t sel[6] = { 0x15, 0x10, 0, 0, 0, 0 };
+	uint8_t tur[6] = { 0 };
+	uint8_t page[4 + 20];
+	struct scsi_task t;
+
+	t_run(&t, env.n1, 1, ms, 6, NULL, 0, 255);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[0], 3 + 20);
+	ck_assert_uint_eq(env.buf[2] & 0x10, 0x10);	/* DPOFUA */
+	ck_assert_uint_eq(env.buf[4], 0x08);
+	ck_assert_uint_eq(env.buf[6] & 0x04, 0x04);	/* WCE on */
+	memcpy(page, env.buf, sizeof(page));
+	page[0] = 0;
+	page[2] = 0;
+	page[6] &= (uint8_t)~0x04;
+	sel[4] = sizeof(page);
+	t_run(&t, env.n1, 1, sel, 6, page, sizeof(page), sizeof(page));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_run(&t, env.n1, 1, ms, 6, NULL, 0, 255);
+	ck_assert_uint_eq(env.buf[6] & 0x04, 0);
+	/* The other nexus learns through MODE PARAMETERS CHANGED; we do not. */
+	t_run(&t, env.n2, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	/* A non-changeable bit (RCD) must not change. */
+	page[6] |= 0x01;
+	t_run(&t, env.n1, 1, sel, 6, page, sizeof(page), sizeof(page));
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_PARAMETER_LIST);
+	ck_assert_uint_eq(t.sense[15], 0x80 | 0x08 | 0);	/* parameter list, bit 0 */
+	ck_assert_uint_eq(t.sense[17], 6);
+	page[6] &= (uint8_t)~0x01;
+	/* SP=1: we cannot save. PF=0: not the page format. */
+	sel[1] = 0x11;
+	t_run(&t, env.n1, 1, sel, 6, page, sizeof(page), sizeof(page));
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	sel[1] = 0x00;
+	t_run(&t, env.n1, 1, sel, 6, page, sizeof(page), sizeof(page));
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	/* Saved values are not supported. */
+	ms[2] = 0xc8;
+	t_run(&t, env.n1, 1, ms, 6, NULL, 0, 255);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_SAVING_PARAMETERS_NOT_SUPPORTED);
+}
+END_TEST
+
+START_TEST(test_d_sense_and_all_pages)
+{
+	uint8_t ms[10] = { 0x5a, 0x10, 0x3f, 0xff, 0, 0, 0, 0x10, 0x00, 0 };
+	uint8_t ctl[6] = { 0x1a, 0x08, 0x0a, 0, 255, 0 };
+	uint8_t sel[6] = { 0x15, 0x10, 0, 0, 0, 0 };
+	uint8_t rd[10] = { 0x28, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 1, 0 };
+	uint8_t page[4 + 12];
+	struct scsi_task t;
+
+	/* MODE SENSE(10), LLBAA: long block descriptor, every page and subpage. */
+	t_run(&t, env.n1, 1, ms, 10, NULL, 0, 4096);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[4] & 1, 1);			/* LONGLBA */
+	ck_assert_uint_eq(env.buf[7], 16);
+	ck_assert_uint_eq(t_be64(&env.buf[8]), FILE_SIZE / BS);
+	ck_assert_uint_eq(((unsigned int)env.buf[0] << 8 | env.buf[1]) + 2, t.xfer_len);
+	ck_assert_uint_eq(t.xfer_len, 8 + 16 + 20 + 12 + 32 + 12);
+
+	t_run(&t, env.n1, 1, ctl, 6, NULL, 0, 255);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	memcpy(page, env.buf, sizeof(page));
+	page[0] = 0;
+	page[2] = 0;
+	page[6] |= 0x04;	/* D_SENSE */
+	sel[4] = sizeof(page);
+	t_run(&t, env.n1, 1, sel, 6, page, sizeof(page), sizeof(page));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_run(&t, env.n1, 1, rd, 10, NULL, 0, BS);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	ck_assert_uint_eq(t.sense[0], 0x72);
+}
+END_TEST
+
+/* ---- REPORT SUPPORTED OPERATION CODES, RTPG ---- */
+
+START_TEST(test_report_opcodes)
+{
+	uint8_t all[12] = { 0xa3, 0x0c, 0x80, 0, 0, 0, 0, 0, 0x40, 0, 0, 0 };
+	uint8_t one[12] = { 0xa3, 0x0c, 0x01, 0x28, 0, 0, 0, 0, 1, 0, 0, 0 };
+	uint8_t rtpg[12] = { 0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	struct scsi_task t;
+	uint32_t len;
+	bool saw_read10 = false;
+
+	t_run(&t, env.n1, 0, all, 12, NULL, 0, 0x4000);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	len = t_be32(env.buf);
+	ck_assert_uint_eq(len % 20, 0);		/* 8 + 12 with RCTD */
+	for (uint32_t off = 4; off < len + 4; off += 20) {
+		ck_assert_uint_ne(env.buf[off], 0x5e);	/* PR IN not claimed yet */
+		if (env.buf[off] == 0x28) {
+			saw_read10 = true;
+			ck_assert_uint_eq(env.buf[off + 7], 10);
+		}
+	}
+	ck_assert(saw_read10);
+	t_run(&t, env.n1, 0, one, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[1] & 0x07, 3);
+	ck_assert_uint_eq(env.buf[3], 10);
+	ck_assert_uint_eq(env.buf[4], 0x28);
+	ck_assert_uint_eq(env.buf[5], 0xfc);
+	/* Asking for a service-action opcode without service action is invalid. */
+	one[3] = 0x9e;
+	t_run(&t, env.n1, 0, one, 12, NULL, 0, 256);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t_be32(env.buf), 12);
+	ck_assert_uint_eq(env.buf[4] & 0x0f, 0);	/* active/optimized */
+	ck_assert_uint_eq(env.buf[7], 1);		/* group 1 */
+	ck_assert_uint_eq(env.buf[15], 1);		/* relative port 1 */
+}
+END_TEST
+
+START_TEST(test_read_only_lu)
+{
+	static uint8_t data[BS];
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+
+	t_lu_config(&cfg, "null", NULL, 1 << 20);
+	cfg.read_only = true;
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	t_clear_ua(env.n1, 2);
+	write10(2, 0, 1, data, &t);
+	t_expect_sense(&t, SENSE_KEY_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	read10(2, 0, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+}
+END_TEST
+
+static Suite *lu_suite(void)
+{
+	Suite *s = suite_create("scsi_lu");
+	TCase *tc = tcase_create("lu");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, lu_setup, lu_teardown);
+	tcase_add_test(tc, test_inquiry_standard);
+	tcase_add_test(tc, test_inquiry_vpd);
+	tcase_add_test(tc, test_read_capacity);
+	tcase_add_test(tc, test_write_read_roundtrip);
+	tcase_add_test(tc, test_rw_errors);
+	tcase_add_test(tc, test_compare_and_write);
+	tcase_add_test(tc, test_caw_holds_range_lock);
+	tcase_add_test(tc, test_unmap_get_lba_status);
+	tcase_add_test(tc, test_write_same);
+	tcase_add_test(tc, test_verify_bytchk);
+	tcase_add_test(tc, test_ua_sequencing);
+	tcase_add_test(tc, test_luns_changed);
+	tcase_add_test(tc, test_mode_select_roundtrip);
+	tcase_add_test(tc, test_d_sense_and_all_pages);
+	tcase_add_test(tc, test_report_opcodes);
+	tcase_add_test(tc, test_read_only_lu);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(lu_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
