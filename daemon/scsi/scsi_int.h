@@ -286,7 +286,7 @@ int sbc_prefetch(struct scsi_task *task, const struct scsi_cmd_desc *desc);
 /* Block limits shared by VPD B0h and the handlers. */
 #define SBC_MAX_XFER_BYTES (1u << 20)	/* MAXIMUM TRANSFER LENGTH, in bytes */
 #define SBC_OPT_GRANULARITY 8u		/* OPTIMAL TRANSFER LENGTH GRANULARITY (4 KiB of 512) */
-#define SBC_MAX_UNMAP_LBAS (1u << 22)
+#define SBC_MAX_UNMAP_LBAS (1u << 20)	/* libiscsi: "sane" is at most 1M */
 #define SBC_MAX_UNMAP_DESCS 256u
 #define SBC_MAX_WS_BLOCKS (1u << 22)	/* MAXIMUM WRITE SAME LENGTH */
 #define SBC_MAX_CAW_BLOCKS 255u		/* MAXIMUM COMPARE AND WRITE LENGTH (one byte) */

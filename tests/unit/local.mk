@@ -4,3 +4,4 @@ include %reldir%/iscsi.mk
 include %reldir%/scsi.mk
 include %reldir%/backing.mk
 include %reldir%/daemon.mk
+include %reldir%/reservations.mk
