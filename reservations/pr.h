@@ -54,8 +54,8 @@
 #define PR_ISCSI_NAME_MAX 223
 /* ",i,0x" + 12 hex digits of ISID, or ",t,0x" + up to 4 hex digits of TPGT. */
 #define PR_PORT_SUFFIX_MAX 17
-#define PR_PORT_NAME_MAX (PR_ISCSI_NAME_MAX + PR_PORT_SUFFIX_MAX + 1)
-#define PR_ISID_HEX_LEN 12
+#define PR_PORT_NAME_MAX   (PR_ISCSI_NAME_MAX + PR_PORT_SUFFIX_MAX + 1)
+#define PR_ISID_HEX_LEN	   12
 
 /* Default registration limit per LU: far above nodes x paths x keys. */
 #define PR_REG_LIMIT_DEFAULT 65536u
@@ -82,7 +82,7 @@ enum pr_in_sa {
 
 /* SPC-4 6.16.3.3 table 174: persistent reservation TYPE codes. */
 enum pr_type {
-	PR_TYPE_NONE = 0x0,	/* no reservation (never valid in a CDB) */
+	PR_TYPE_NONE = 0x0, /* no reservation (never valid in a CDB) */
 	PR_TYPE_WR_EX = 0x1,
 	PR_TYPE_EX_AC = 0x3,
 	PR_TYPE_WR_EX_RO = 0x5,
@@ -101,39 +101,39 @@ enum pr_type {
  * (class SCSI_RESV_PR in its table) to PR_CLASS_SPC2.
  */
 enum pr_class {
-	PR_CLASS_ALLOWED = 0,	/* allowed under every reservation (INQUIRY, TUR, ...) */
-	PR_CLASS_READ = 1,	/* "Allowed" under Write Exclusive types, else conflict */
-	PR_CLASS_WRITE = 2,	/* conflicts unless holder / registered under RO/AR */
-	PR_CLASS_CONFLICT = 3,	/* as WRITE under PRs (MODE SELECT ...) */
-	PR_CLASS_PR = 4,	/* PR IN / PR OUT: pr_apply decides; SPC-2 holder only */
-	PR_CLASS_SPC2 = 5,	/* RESERVE(6)/RELEASE(6): pr_apply decides */
+	PR_CLASS_ALLOWED = 0,  /* allowed under every reservation (INQUIRY, TUR, ...) */
+	PR_CLASS_READ = 1,     /* "Allowed" under Write Exclusive types, else conflict */
+	PR_CLASS_WRITE = 2,    /* conflicts unless holder / registered under RO/AR */
+	PR_CLASS_CONFLICT = 3, /* as WRITE under PRs (MODE SELECT ...) */
+	PR_CLASS_PR = 4,       /* PR IN / PR OUT: pr_apply decides; SPC-2 holder only */
+	PR_CLASS_SPC2 = 5,     /* RESERVE(6)/RELEASE(6): pr_apply decides */
 	PR_CLASS_COUNT,
 };
 
 /* Unit attentions the engine raises (SPC-4 5.13.11, 5.13.12). */
 enum pr_ua {
-	PR_UA_RESERVATIONS_PREEMPTED = 1,	/* 2A/03 */
-	PR_UA_RESERVATIONS_RELEASED = 2,	/* 2A/04 */
-	PR_UA_REGISTRATIONS_PREEMPTED = 3,	/* 2A/05 */
+	PR_UA_RESERVATIONS_PREEMPTED = 1,  /* 2A/03 */
+	PR_UA_RESERVATIONS_RELEASED = 2,   /* 2A/04 */
+	PR_UA_REGISTRATIONS_PREEMPTED = 3, /* 2A/05 */
 };
 
 /* SAM-5 status codes and SPC-4 sense used in results (values from the standards). */
-#define PR_STATUS_GOOD 0x00
-#define PR_STATUS_CHECK_CONDITION 0x02
-#define PR_STATUS_RESERVATION_CONFLICT 0x18
-#define PR_SENSE_ILLEGAL_REQUEST 0x05
-#define PR_ASC_PARAMETER_LIST_LENGTH_ERROR 0x1a00
-#define PR_ASC_INVALID_FIELD_IN_CDB 0x2400
-#define PR_ASC_INVALID_FIELD_IN_PARAMETER_LIST 0x2600
-#define PR_ASC_INVALID_RELEASE_OF_PR 0x2604
+#define PR_STATUS_GOOD				   0x00
+#define PR_STATUS_CHECK_CONDITION		   0x02
+#define PR_STATUS_RESERVATION_CONFLICT		   0x18
+#define PR_SENSE_ILLEGAL_REQUEST		   0x05
+#define PR_ASC_PARAMETER_LIST_LENGTH_ERROR	   0x1a00
+#define PR_ASC_INVALID_FIELD_IN_CDB		   0x2400
+#define PR_ASC_INVALID_FIELD_IN_PARAMETER_LIST	   0x2600
+#define PR_ASC_INVALID_RELEASE_OF_PR		   0x2604
 #define PR_ASC_INSUFFICIENT_REGISTRATION_RESOURCES 0x5504
-#define PR_ASC_INVALID_COMMAND_OPERATION_CODE 0x2000
+#define PR_ASC_INVALID_COMMAND_OPERATION_CODE	   0x2000
 
 /* One I_T nexus. Strings are NUL-terminated. */
 struct pr_nexus {
-	char initiator[PR_PORT_NAME_MAX];	/* "iqn...,i,0x<isid>" (or a bare name, see above) */
-	char target[PR_PORT_NAME_MAX];		/* "iqn...,t,0x<tpgt>" */
-	uint16_t rel_port_id;			/* SPC-4 relative target port identifier */
+	char initiator[PR_PORT_NAME_MAX]; /* "iqn...,i,0x<isid>" (or a bare name, see above) */
+	char target[PR_PORT_NAME_MAX];	  /* "iqn...,t,0x<tpgt>" */
+	uint16_t rel_port_id;		  /* SPC-4 relative target port identifier */
 };
 
 /*
@@ -149,7 +149,7 @@ struct pr_target {
 struct pr_reg {
 	uint64_t key;
 	struct pr_target who;
-	uint64_t name_hash;	/* cache: hash of the case-folded iSCSI name part */
+	uint64_t name_hash; /* cache: hash of the case-folded iSCSI name part */
 };
 
 /* The PR state of one logical unit. Owned by the caller; see pr_state_init(). */
@@ -158,20 +158,20 @@ struct pr_state {
 	bool aptpl;		/* activate persist through power loss */
 	uint8_t type;		/* enum pr_type; PR_TYPE_NONE: no reservation */
 	uint8_t scope;		/* PR_SCOPE_LU */
-	struct pr_nexus holder;	/* the holder for non-All-Registrants types */
+	struct pr_nexus holder; /* the holder for non-All-Registrants types */
 	bool spc2_reserved;	/* SPC-2 RESERVE(6) reservation */
 	struct pr_nexus spc2_holder;
-	struct pr_reg *regs;	/* registrations in registration order */
+	struct pr_reg *regs; /* registrations in registration order */
 	uint32_t nregs;
 	uint32_t cap;
-	uint32_t reg_limit;	/* INSUFFICIENT REGISTRATION RESOURCES beyond this */
+	uint32_t reg_limit; /* INSUFFICIENT REGISTRATION RESOURCES beyond this */
 };
 
 /* Operation kinds: every mutation of a struct pr_state is one of these. */
 enum pr_op_kind {
 	PR_OP_OUT = 1,		/* PERSISTENT RESERVE OUT (op.sa) */
-	PR_OP_SPC2_RESERVE = 2,	/* RESERVE(6)/(10) */
-	PR_OP_SPC2_RELEASE = 3,	/* RELEASE(6)/(10) */
+	PR_OP_SPC2_RESERVE = 2, /* RESERVE(6)/(10) */
+	PR_OP_SPC2_RELEASE = 3, /* RELEASE(6)/(10) */
 	PR_OP_SPC2_RESET = 4,	/* LU reset / target reset: drop the SPC-2 reservation */
 	PR_OP_NEXUS_LOSS = 5,	/* I_T nexus loss: drop its SPC-2 reservation (SPC-2 5.5.1) */
 	PR_OP_KIND_MAX = PR_OP_NEXUS_LOSS,
@@ -179,26 +179,26 @@ enum pr_op_kind {
 
 /* A normalised, validated operation (layer 1 output, replication payload). */
 struct pr_op {
-	uint8_t kind;		/* enum pr_op_kind */
-	uint8_t sa;		/* enum pr_out_sa for PR_OP_OUT */
-	uint8_t type;		/* CDB TYPE, where the service action uses it */
-	uint8_t scope;		/* CDB SCOPE */
+	uint8_t kind;  /* enum pr_op_kind */
+	uint8_t sa;    /* enum pr_out_sa for PR_OP_OUT */
+	uint8_t type;  /* CDB TYPE, where the service action uses it */
+	uint8_t scope; /* CDB SCOPE */
 	bool all_tg_pt;
 	bool aptpl;
 	bool spec_i_pt;
-	bool unreg;		/* REGISTER AND MOVE: UNREG */
-	uint64_t rk;		/* RESERVATION KEY */
-	uint64_t sark;		/* SERVICE ACTION RESERVATION KEY */
-	struct pr_nexus nexus;	/* the I_T nexus that sent the command */
-	struct pr_nexus dest;	/* REGISTER AND MOVE destination */
-	struct pr_nexus *tids;	/* SPEC_I_PT: initiator ports (rel_port_id = sender's) */
+	bool unreg;	       /* REGISTER AND MOVE: UNREG */
+	uint64_t rk;	       /* RESERVATION KEY */
+	uint64_t sark;	       /* SERVICE ACTION RESERVATION KEY */
+	struct pr_nexus nexus; /* the I_T nexus that sent the command */
+	struct pr_nexus dest;  /* REGISTER AND MOVE destination */
+	struct pr_nexus *tids; /* SPEC_I_PT: initiator ports (rel_port_id = sender's) */
 	uint32_t n_tids;
 };
 
 /* Unit attention to raise for every live nexus that who matches. */
 struct pr_ua_effect {
 	struct pr_target who;
-	uint8_t ua;		/* enum pr_ua */
+	uint8_t ua; /* enum pr_ua */
 };
 
 /*
@@ -206,26 +206,26 @@ struct pr_ua_effect {
  * the SPC-4 4.5.2.4.2 field pointer for ILLEGAL REQUEST), then the effects.
  */
 struct pr_result {
-	uint8_t status;		/* PR_STATUS_* */
+	uint8_t status; /* PR_STATUS_* */
 	uint8_t sense_key;
-	uint16_t asc;		/* ASC << 8 | ASCQ */
-	bool sks_valid;		/* field pointer present */
-	bool sks_cd;		/* 1: in the CDB, 0: in the parameter list */
-	bool sks_bpv;		/* bit pointer valid */
+	uint16_t asc;	/* ASC << 8 | ASCQ */
+	bool sks_valid; /* field pointer present */
+	bool sks_cd;	/* 1: in the CDB, 0: in the parameter list */
+	bool sks_bpv;	/* bit pointer valid */
 	uint8_t sks_bit;
-	uint16_t sks_field;	/* byte offset of the field */
-	bool changed;		/* state mutated: persist and report */
+	uint16_t sks_field; /* byte offset of the field */
+	bool changed;	    /* state mutated: persist and report */
 	struct pr_ua_effect *ua;
 	uint32_t n_ua;
-	struct pr_target *abort;	/* PREEMPT AND ABORT: abort these nexuses' tasks */
+	struct pr_target *abort; /* PREEMPT AND ABORT: abort these nexuses' tasks */
 	uint32_t n_abort;
-	uint32_t ua_cap;	/* private: allocated entries */
+	uint32_t ua_cap; /* private: allocated entries */
 	uint32_t abort_cap;
 };
 
 /* Optional knowledge of the target the decoder may use. */
 struct pr_decode_ctx {
-	const uint16_t *ports;	/* existing relative target port ids; NULL: don't check */
+	const uint16_t *ports; /* existing relative target port ids; NULL: don't check */
 	uint32_t n_ports;
 };
 

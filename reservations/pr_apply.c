@@ -4,12 +4,14 @@
  *
  * Every rule that depends on state lives here, so a replicated op is
  * decided identically on every node in delivery order (DESIGN.md §1):
- * registration checks and RESERVATION CONFLICT (SPC-4 5.13.5, table 67),
- * REGISTER/REGISTER AND IGNORE EXISTING KEY (5.13.7), RESERVE (5.13.9),
- * RELEASE (5.13.11.1), CLEAR (5.13.11.2? 5.13.12), PREEMPT / PREEMPT AND
- * ABORT (5.13.12.2-5), REGISTER AND MOVE (5.13.8), the CRH=1 exceptions for
- * SPC-2 RESERVE/RELEASE (5.13.3) and PRgeneration (6.15.2: incremented by
- * every successful PR OUT except RESERVE and RELEASE).
+ * registration and key checks with RESERVATION CONFLICT (SPC-4 5.13 and
+ * the PR OUT table of 6.16), registering (REGISTER, REGISTER AND IGNORE
+ * EXISTING KEY, SPEC_I_PT, ALL_TG_PT), reserving, releasing, clearing,
+ * preempting (PREEMPT, PREEMPT AND ABORT), REGISTER AND MOVE, the CRH=1
+ * exceptions for SPC-2 RESERVE/RELEASE, and PRgeneration (6.15.2:
+ * incremented by every successful PR OUT except RESERVE and RELEASE).
+ * Section names rather than numbers are cited where SPC-4 revisions
+ * renumber them; the subclause titles are stable.
  *
  * Each action first decides and collects its effects (which may allocate),
  * then mutates without allocating, so -ENOMEM leaves the state untouched.
@@ -24,10 +26,10 @@
 #include "reservations/pr_int.h"
 
 /* Offsets named in field pointers (SPC-4 6.16.3 table 175). */
-#define PROUT_P_SARK 8
-#define PROUT_P_FLAGS 20
+#define PROUT_P_SARK	      8
+#define PROUT_P_FLAGS	      20
 #define PROUT_F_SPEC_I_PT_BIT 3
-#define PRMOVE_P_TID 24
+#define PRMOVE_P_TID	      24
 
 static int reserve_cap(struct pr_state *s, uint32_t need)
 {
@@ -111,7 +113,8 @@ static bool resv_lost_holder(const struct pr_state *s)
 
 static bool type_is_ro_or_ar(uint8_t type)
 {
-	return type == PR_TYPE_WR_EX_RO || type == PR_TYPE_EX_AC_RO || pr_type_all_registrants(type);
+	return type == PR_TYPE_WR_EX_RO || type == PR_TYPE_EX_AC_RO ||
+	       pr_type_all_registrants(type);
 }
 
 static void gen_bump(struct pr_state *s, struct pr_result *res)
@@ -258,14 +261,15 @@ static int apply_release(struct pr_state *s, const struct pr_op *op, long idx,
 	uint8_t old = s->type;
 
 	if (old == PR_TYPE_NONE || !pr_state_is_holder(s, &op->nexus)) {
-		return 0;	/* GOOD, no effect */
+		return 0; /* GOOD, no effect */
 	}
 	if (s->type != op->type || s->scope != op->scope) {
 		pr_res_sense(res, PR_ASC_INVALID_RELEASE_OF_PR);
 		return 0;
 	}
 	/* Registrants Only / All Registrants: the other registrants learn of it. */
-	if (type_is_ro_or_ar(old) && ua_to_regs(s, idx, NULL, PR_UA_RESERVATIONS_RELEASED, res) < 0) {
+	if (type_is_ro_or_ar(old) &&
+	    ua_to_regs(s, idx, NULL, PR_UA_RESERVATIONS_RELEASED, res) < 0) {
 		return -ENOMEM;
 	}
 	resv_clear(s);
@@ -273,7 +277,7 @@ static int apply_release(struct pr_state *s, const struct pr_op *op, long idx,
 	return 0;
 }
 
-/* SPC-4 5.13.11.2.? CLEAR: every registration and the reservation go. */
+/* SPC-4 "Clearing": every registration and the reservation go. */
 static int apply_clear(struct pr_state *s, long idx, struct pr_result *res)
 {
 	if (ua_to_regs(s, idx, NULL, PR_UA_RESERVATIONS_PREEMPTED, res) < 0) {
@@ -352,8 +356,8 @@ static int apply_preempt(struct pr_state *s, const struct pr_op *op, long idx, b
 	} else {
 		/* 5.13.12.2.4: no holder named: remove the registrations with that key. */
 		if (op->sark == 0) {
-			pr_res_field(res, PR_ASC_INVALID_FIELD_IN_PARAMETER_LIST, false, PROUT_P_SARK,
-				     -1);
+			pr_res_field(res, PR_ASC_INVALID_FIELD_IN_PARAMETER_LIST, false,
+				     PROUT_P_SARK, -1);
 			free(mark);
 			return 0;
 		}

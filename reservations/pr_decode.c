@@ -21,41 +21,45 @@
 #include "reservations/pr_int.h"
 
 /* SPC-4 6.16.1 table 170: PERSISTENT RESERVE OUT CDB. */
-#define PROUT_CDB_LEN 10
-#define PROUT_CDB_SA 1
-#define PROUT_CDB_SA_MASK 0x1f
+#define PROUT_CDB_LEN	     10
+#define PROUT_CDB_SA	     1
+#define PROUT_CDB_SA_MASK    0x1f
 #define PROUT_CDB_SCOPE_TYPE 2
-#define PROUT_CDB_PLEN 5
-#define PROUT_SA_MAX PR_OUT_REGISTER_AND_MOVE
+#define PROUT_CDB_PLEN	     5
+#define PROUT_SA_MAX	     PR_OUT_REGISTER_AND_MOVE
 
 /* SPC-4 6.16.3 table 175: basic parameter list. */
-#define PROUT_PARAM_LEN 24
-#define PROUT_P_RK 0
-#define PROUT_P_SARK 8
-#define PROUT_P_FLAGS 20
+#define PROUT_PARAM_LEN	  24
+#define PROUT_P_RK	  0
+#define PROUT_P_SARK	  8
+#define PROUT_P_FLAGS	  20
 #define PROUT_F_SPEC_I_PT 0x08
 #define PROUT_F_ALL_TG_PT 0x04
-#define PROUT_F_APTPL 0x01
-#define PROUT_P_TPDL 24		/* SPEC_I_PT: TRANSPORTID PARAMETER DATA LENGTH */
-#define PROUT_P_TIDS 28
+#define PROUT_F_APTPL	  0x01
+#define PROUT_P_TPDL	  24 /* SPEC_I_PT: TRANSPORTID PARAMETER DATA LENGTH */
+#define PROUT_P_TIDS	  28
 
 /* SPC-4 6.16.4 table 176: REGISTER AND MOVE parameter list. */
 #define PRMOVE_P_FLAGS 17
 #define PRMOVE_F_UNREG 0x02
 #define PRMOVE_F_APTPL 0x01
-#define PRMOVE_P_RTPI 18
-#define PRMOVE_P_TPDL 20
-#define PRMOVE_P_TID 24
+#define PRMOVE_P_RTPI  18
+#define PRMOVE_P_TPDL  20
+#define PRMOVE_P_TID   24
 
 /* SPC-4 7.6.4.6: iSCSI TransportID. */
 #define TID_PROTOCOL_ISCSI 0x5
-#define TID_PROTOCOL_MASK 0x0f
-#define TID_FORMAT_SHIFT 6
-#define TID_FORMAT_NAME 0x0		/* iSCSI name (device) */
-#define TID_FORMAT_PORT 0x1		/* name + ",i,0x" + ISID (initiator port) */
-#define TID_HDR_LEN 4
-#define TID_ALIGN 4
-#define TID_MIN_LEN 24			/* SPC-4 7.6.4.6: at least 24 bytes */
+#define TID_PROTOCOL_MASK  0x0f
+#define TID_FORMAT_SHIFT   6
+#define TID_FORMAT_NAME	   0x0 /* iSCSI name (device) */
+#define TID_FORMAT_PORT	   0x1 /* name + ",i,0x" + ISID (initiator port) */
+#define TID_HDR_LEN	   4
+#define TID_ALIGN	   4
+#define TID_MIN_LEN	   24 /* SPC-4 7.6.4.6: at least 24 bytes */
+
+/* RFC 7143 (SCSI port names): target port name = TargetName ",t,0x" TPGT. */
+#define TPGT_SEP     ",t,0x"
+#define TPGT_SEP_LEN 5
 
 void pr_op_init(struct pr_op *op)
 {
@@ -278,18 +282,17 @@ static void decode_move(const uint8_t *param, size_t plen, const struct pr_nexus
 	 * destination port name is the sender's target name with TPGT rtpi.
 	 */
 	{
-		size_t tn = strlen(nexus->target), k;
+		size_t tn = strlen(nexus->target), k = tn, j;
 
-		for (k = tn; k > 0 && nexus->target[k - 1] != ','; k--) {
-		}
-		if (k >= 2 && strncasecmp(nexus->target + k - 1, ",t,0x", 5) == 0) {
-			k--;
-		} else {
-			k = tn;
+		for (j = tn >= TPGT_SEP_LEN ? tn - TPGT_SEP_LEN + 1 : 0; j > 0; j--) {
+			if (strncasecmp(nexus->target + j - 1, TPGT_SEP, TPGT_SEP_LEN) == 0) {
+				k = j - 1;
+				break;
+			}
 		}
 		if (k + PR_PORT_SUFFIX_MAX < PR_PORT_NAME_MAX) {
 			memcpy(op->dest.target, nexus->target, k);
-			snprintf(op->dest.target + k, PR_PORT_NAME_MAX - k, ",t,0x%x", rtpi);
+			snprintf(op->dest.target + k, PR_PORT_NAME_MAX - k, TPGT_SEP "%x", rtpi);
 		}
 	}
 	/* SPC-4 5.13.8: moving to the sending I_T nexus itself is an error. */
@@ -341,11 +344,13 @@ int pr_out_decode(const uint8_t *cdb, size_t cdb_len, const uint8_t *param, size
 	/* SPC-4 6.16.2: SCOPE and TYPE matter only where the action creates/ends one. */
 	if (sa_uses_type(op->sa)) {
 		if (op->scope != PR_SCOPE_LU) {
-			pr_res_field(res, PR_ASC_INVALID_FIELD_IN_CDB, true, PROUT_CDB_SCOPE_TYPE, 7);
+			pr_res_field(res, PR_ASC_INVALID_FIELD_IN_CDB, true, PROUT_CDB_SCOPE_TYPE,
+				     7);
 			return 0;
 		}
 		if (!pr_type_valid(op->type)) {
-			pr_res_field(res, PR_ASC_INVALID_FIELD_IN_CDB, true, PROUT_CDB_SCOPE_TYPE, 3);
+			pr_res_field(res, PR_ASC_INVALID_FIELD_IN_CDB, true, PROUT_CDB_SCOPE_TYPE,
+				     3);
 			return 0;
 		}
 	} else {

@@ -14,41 +14,41 @@
 #include "reservations/pr_int.h"
 
 /* SPC-4 6.15.1 table 155: PERSISTENT RESERVE IN CDB. */
-#define PRIN_CDB_LEN 10
-#define PRIN_CDB_SA 1
-#define PRIN_CDB_SA_MASK 0x1f
+#define PRIN_CDB_LEN	   10
+#define PRIN_CDB_SA	   1
+#define PRIN_CDB_SA_MASK   0x1f
 #define PRIN_CDB_ALLOC_LEN 7
 
-#define PRIN_HDR_LEN 8		/* PRGENERATION + ADDITIONAL LENGTH */
-#define PRIN_KEY_LEN 8
-#define PRIN_RESV_DESC_LEN 16	/* READ RESERVATION descriptor */
-#define PRIN_FULL_DESC_HDR 24	/* READ FULL STATUS descriptor before the TransportID */
-#define PRIN_TID_MAX (4 + PR_PORT_NAME_MAX + 4)
+#define PRIN_HDR_LEN	   8 /* PRGENERATION + ADDITIONAL LENGTH */
+#define PRIN_KEY_LEN	   8
+#define PRIN_RESV_DESC_LEN 16 /* READ RESERVATION descriptor */
+#define PRIN_FULL_DESC_HDR 24 /* READ FULL STATUS descriptor before the TransportID */
+#define PRIN_TID_MAX	   (4 + PR_PORT_NAME_MAX + 4)
 
 /* SPC-4 6.15.4 table 161: REPORT CAPABILITIES. */
-#define RCAP_LEN 8
-#define RCAP_CRH 0x10
-#define RCAP_SIP_C 0x08
-#define RCAP_ATP_C 0x04
-#define RCAP_PTPL_C 0x01
-#define RCAP_TMV 0x80
-#define RCAP_ALLOW_TUR 0x10	/* ALLOW COMMANDS 001b: TEST UNIT READY allowed through WE/EA */
-#define RCAP_PTPL_A 0x01
+#define RCAP_LEN       8
+#define RCAP_CRH       0x10
+#define RCAP_SIP_C     0x08
+#define RCAP_ATP_C     0x04
+#define RCAP_PTPL_C    0x01
+#define RCAP_TMV       0x80
+#define RCAP_ALLOW_TUR 0x10 /* ALLOW COMMANDS 001b: TEST UNIT READY allowed through WE/EA */
+#define RCAP_PTPL_A    0x01
 /* Table 162: PERSISTENT RESERVATION TYPE MASK bits. */
 #define RCAP_MASK0_WR_EX_AR 0x80
 #define RCAP_MASK0_EX_AC_RO 0x40
 #define RCAP_MASK0_WR_EX_RO 0x20
-#define RCAP_MASK0_EX_AC 0x08
-#define RCAP_MASK0_WR_EX 0x02
+#define RCAP_MASK0_EX_AC    0x08
+#define RCAP_MASK0_WR_EX    0x02
 #define RCAP_MASK1_EX_AC_AR 0x01
 
 #define FULL_ALL_TG_PT 0x02
-#define FULL_R_HOLDER 0x01
+#define FULL_R_HOLDER  0x01
 
 struct pr_out_buf {
 	uint8_t *buf;
-	uint32_t limit;		/* min(allocation length, buffer capacity) */
-	uint32_t pos;		/* bytes produced, written or not */
+	uint32_t limit; /* min(allocation length, buffer capacity) */
+	uint32_t pos;	/* bytes produced, written or not */
 };
 
 static void ob_bytes(struct pr_out_buf *o, const uint8_t *p, uint32_t n)
@@ -105,7 +105,7 @@ static void read_keys(const struct pr_state *s, struct pr_out_buf *o)
 
 static void read_reservation(const struct pr_state *s, struct pr_out_buf *o)
 {
-	uint8_t d[PRIN_RESV_DESC_LEN] = { 0 };
+	uint8_t d[PRIN_RESV_DESC_LEN] = {0};
 	const struct pr_reg *h;
 
 	ob_be32(o, s->generation);
@@ -125,7 +125,7 @@ static void read_reservation(const struct pr_state *s, struct pr_out_buf *o)
 
 static void report_caps(const struct pr_state *s, struct pr_out_buf *o)
 {
-	uint8_t d[RCAP_LEN] = { 0 };
+	uint8_t d[RCAP_LEN] = {0};
 
 	pr_put_be16(d, RCAP_LEN);
 	d[2] = RCAP_CRH | RCAP_SIP_C | RCAP_ATP_C | RCAP_PTPL_C;
@@ -144,14 +144,14 @@ static void read_full_status(const struct pr_state *s, struct pr_out_buf *o)
 	int tlen;
 
 	ob_be32(o, s->generation);
-	ob_be32(o, 0);		/* patched below */
+	ob_be32(o, 0); /* patched below */
 	start = o->pos;
 	for (i = 0; i < s->nregs; i++) {
 		const struct pr_reg *r = &s->regs[i];
 
 		tlen = pr_transport_id_build(r->who.nexus.initiator, tid, sizeof(tid));
 		if (tlen < 0) {
-			continue;	/* cannot happen: names are bounded */
+			continue; /* cannot happen: names are bounded */
 		}
 		memset(d, 0, sizeof(d));
 		pr_put_be64(d, r->key);
@@ -181,11 +181,11 @@ void pr_in_build(const struct pr_state *state, const uint8_t *cdb, size_t cdb_le
 		 const struct pr_nexus *nexus, uint8_t *buf, uint32_t buf_cap, uint32_t *xfer_len,
 		 uint32_t *data_len, struct pr_result *res)
 {
-	struct pr_out_buf o = { .buf = buf };
+	struct pr_out_buf o = {.buf = buf};
 	uint32_t alloc;
 	uint8_t sa;
 
-	(void)nexus;	/* every service action answers the same to every nexus */
+	(void)nexus; /* every service action answers the same to every nexus */
 	pr_res_good(res);
 	*xfer_len = 0;
 	*data_len = 0;

@@ -14,7 +14,7 @@
 #include "reservations/pr.h"
 
 /* SPC-4 7.6.4.6: iSCSI initiator port name separator between name and ISID. */
-#define PR_ISID_SEP ",i,0x"
+#define PR_ISID_SEP	",i,0x"
 #define PR_ISID_SEP_LEN 5
 
 static inline uint16_t pr_get_be16(const uint8_t *p)
@@ -78,6 +78,6 @@ int pr_res_add_abort(struct pr_result *res, const struct pr_target *who);
 
 /* 64-bit FNV-1a (offset basis and prime from the FNV reference). */
 #define PR_FNV64_OFFSET 0xcbf29ce484222325ull
-#define PR_FNV64_PRIME 0x100000001b3ull
+#define PR_FNV64_PRIME	0x100000001b3ull
 
 #endif

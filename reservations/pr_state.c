@@ -263,7 +263,7 @@ bool pr_check_access(const struct pr_state *state, const struct pr_nexus *nexus,
 		return true;
 	}
 	if (cls >= PR_CLASS_COUNT) {
-		return false;	/* unknown class: refuse rather than guess */
+		return false; /* unknown class: refuse rather than guess */
 	}
 	if (pr_state_is_holder(state, nexus)) {
 		return true;

@@ -27,27 +27,27 @@
 #include "reservations/pr.h"
 #include "reservations/pr_int.h"
 
-#define PR_SNAP_MAGIC 0x51505253u	/* "QPRS" */
+#define PR_SNAP_MAGIC 0x51505253u /* "QPRS" */
 
 #define OPF_ALL_TG_PT 0x01
-#define OPF_APTPL 0x02
+#define OPF_APTPL     0x02
 #define OPF_SPEC_I_PT 0x04
-#define OPF_UNREG 0x08
-#define OPF_MASK 0x0f
+#define OPF_UNREG     0x08
+#define OPF_MASK      0x0f
 
 #define SNF_APTPL 0x01
-#define SNF_SPC2 0x02
-#define SNF_MASK 0x03
+#define SNF_SPC2  0x02
+#define SNF_MASK  0x03
 
 #define REGF_ALL_TG_PT 0x01
-#define REGF_MASK 0x01
+#define REGF_MASK      0x01
 
-#define NEXUS_MIN_LEN 6		/* two empty strings and the port id */
+#define NEXUS_MIN_LEN 6 /* two empty strings and the port id */
 
 /* ---- encoder: counts, copies, or hashes ---- */
 
 struct enc {
-	uint8_t *buf;		/* NULL: count (or hash) only */
+	uint8_t *buf; /* NULL: count (or hash) only */
 	size_t cap;
 	size_t pos;
 	bool hash;
@@ -239,7 +239,7 @@ static void op_encode(const struct pr_op *op, struct enc *e)
 
 size_t pr_op_encoded_size(const struct pr_op *op)
 {
-	struct enc e = { 0 };
+	struct enc e = {0};
 
 	op_encode(op, &e);
 	return e.pos;
@@ -247,7 +247,7 @@ size_t pr_op_encoded_size(const struct pr_op *op)
 
 int pr_op_encode(const struct pr_op *op, uint8_t *buf, size_t cap)
 {
-	struct enc e = { .buf = buf, .cap = cap };
+	struct enc e = {.buf = buf, .cap = cap};
 
 	if (pr_op_encoded_size(op) > cap || cap > INT32_MAX) {
 		return -ENOSPC;
@@ -275,8 +275,8 @@ static bool op_valid(const struct pr_op *op)
 		    op->n_tids) {
 			return false;
 		}
-		return op->kind == PR_OP_SPC2_RESET ? nexus_empty(&op->nexus) :
-						      nexus_live(&op->nexus);
+		return op->kind == PR_OP_SPC2_RESET ? nexus_empty(&op->nexus)
+						    : nexus_live(&op->nexus);
 	}
 	if (op->sa > PR_OUT_REGISTER_AND_MOVE || !nexus_live(&op->nexus)) {
 		return false;
@@ -329,7 +329,7 @@ static bool op_valid(const struct pr_op *op)
 
 int pr_op_decode(const uint8_t *buf, size_t len, struct pr_op *op)
 {
-	struct dec d = { .p = buf, .len = len };
+	struct dec d = {.p = buf, .len = len};
 	struct pr_op o;
 	uint8_t flags;
 	uint32_t n, i;
@@ -399,7 +399,7 @@ static void state_encode(const struct pr_state *s, struct enc *e)
 
 size_t pr_state_encoded_size(const struct pr_state *state)
 {
-	struct enc e = { 0 };
+	struct enc e = {0};
 
 	state_encode(state, &e);
 	return e.pos;
@@ -407,7 +407,7 @@ size_t pr_state_encoded_size(const struct pr_state *state)
 
 int pr_state_encode(const struct pr_state *state, uint8_t *buf, size_t cap)
 {
-	struct enc e = { .buf = buf, .cap = cap };
+	struct enc e = {.buf = buf, .cap = cap};
 
 	if (pr_state_encoded_size(state) > cap || cap > INT32_MAX) {
 		return -ENOSPC;
@@ -418,7 +418,7 @@ int pr_state_encode(const struct pr_state *state, uint8_t *buf, size_t cap)
 
 uint64_t pr_state_digest(const struct pr_state *state)
 {
-	struct enc e = { .hash = true, .h = PR_FNV64_OFFSET };
+	struct enc e = {.hash = true, .h = PR_FNV64_OFFSET};
 
 	state_encode(state, &e);
 	return e.h;
@@ -467,7 +467,7 @@ static bool state_valid(const struct pr_state *s)
 
 int pr_state_decode(const uint8_t *buf, size_t len, struct pr_state *state)
 {
-	struct dec d = { .p = buf, .len = len };
+	struct dec d = {.p = buf, .len = len};
 	struct pr_state s;
 	uint8_t flags;
 	uint32_t n, i;

@@ -34,6 +34,7 @@
  *  - malformed AHS / data on PDUs without data: Reject (invalid PDU field).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,13 +71,23 @@ static void conn_free_job(void *data)
 {
 	struct iscsi_conn *conn = data;
 
-	if (conn->kick_pending) {
-		/* The tx job still holds the pointer: run after it. */
-		qb_loop_job_add(conn->server->loop, QB_LOOP_LOW, conn, conn_free_job);
-		return;
-	}
+	qb_list_del(&conn->node);
 	free(conn);
 }
+
+/* Server teardown: the loop will not run the pending free jobs any more. */
+void iscsi_conn_free_dead(struct iscsi_server *server)
+{
+	struct iscsi_conn *conn, *cn;
+
+	qb_list_for_each_entry_safe(conn, cn, &server->dead_conns, node) {
+		qb_loop_job_del(server->loop, QB_LOOP_LOW, conn, conn_free_job);
+		qb_list_del(&conn->node);
+		free(conn);
+	}
+}
+
+static int32_t conn_io_cb(int32_t fd, int32_t revents, void *data);
 
 static void conn_poll_update(struct iscsi_conn *conn)
 {
@@ -91,7 +102,7 @@ static void conn_poll_update(struct iscsi_conn *conn)
 	if (conn->poll_out) {
 		ev |= POLLOUT;
 	}
-	qb_loop_poll_mod(conn->server->loop, QB_LOOP_MED, conn->fd, ev, conn, NULL);
+	qb_loop_poll_mod(conn->server->loop, QB_LOOP_MED, conn->fd, ev, conn, conn_io_cb);
 }
 
 void iscsi_conn_update_rx(struct iscsi_conn *conn)
@@ -103,8 +114,6 @@ void iscsi_conn_update_rx(struct iscsi_conn *conn)
 		conn_poll_update(conn);
 	}
 }
-
-static int32_t conn_io_cb(int32_t fd, int32_t revents, void *data);
 
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 {
@@ -131,6 +140,7 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 		tx->sent_fn(conn, tx, false);
 	}
 	conn->tx_backlog = 0;
+	iscsi_tmf_conn_gone(conn);
 	if (conn->rx_task) {
 		conn->rx_task = NULL;
 	}
@@ -153,7 +163,9 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	}
 	free(conn->rx_buf);
 	conn->rx_buf = NULL;
+	/* Freed by a job, so callers up the stack may still read conn->state. */
 	qb_list_del(&conn->node);
+	qb_list_add_tail(&conn->node, &conn->server->dead_conns);
 	conn->free_pending = true;
 	qb_loop_job_add(conn->server->loop, QB_LOOP_LOW, conn, conn_free_job);
 }
@@ -208,6 +220,7 @@ int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr
 	qb_list_init(&conn->tx_queue);
 	qb_list_init(&conn->ctl_free);
 	qb_list_init(&conn->sess_node);
+	qb_list_init(&conn->tmf_pending);
 	conn->rx_buf_cap = ISCSI_LOGIN_DSL_MAX;
 	conn->rx_buf = malloc(conn->rx_buf_cap);
 	if (!conn->rx_buf) {
@@ -230,6 +243,7 @@ int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr
 	}
 	qb_list_add_tail(&conn->node, &server->conns);
 	conn->last_rx_ms = iscsi_now_ms();
+	nop_timer_arm(conn, ISCSI_LOGIN_TIMEOUT_S);
 	conn_log(conn, LOG_DEBUG, "connection accepted");
 	return 0;
 }
@@ -263,14 +277,6 @@ void iscsi_conn_tx_prepare(struct iscsi_conn *conn, struct iscsi_tx *tx)
 	tx->sent = 0;
 }
 
-static void conn_kick_job(void *data)
-{
-	struct iscsi_conn *conn = data;
-
-	conn->kick_pending = false;
-	iscsi_conn_tx_kick(conn);
-}
-
 void iscsi_conn_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 {
 	if (conn->state == ISCSI_CONN_DEAD) {
@@ -280,14 +286,17 @@ void iscsi_conn_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 	tx->queued = true;
 	qb_list_add_tail(&tx->node, &conn->tx_queue);
 	conn->tx_backlog += tx->hdr_len + tx->data_len + tx->trailer_len;
-	if (!conn->kick_pending && !conn->poll_out) {
-		/* Batch: everything queued in this loop iteration goes out together. */
-		if (qb_loop_job_add(conn->server->loop, QB_LOOP_HIGH, conn, conn_kick_job) == 0) {
-			conn->kick_pending = true;
-		}
+	/* Batching: while the receive loop runs (tx_defer) or the queue is
+	 * being drained (in_kick), the PDU joins the next writev(); otherwise
+	 * (completion from the backing store, timers) it goes out now. */
+	if (!conn->tx_defer && !conn->in_kick && !conn->poll_out) {
+		iscsi_conn_tx_kick(conn);
+		return;
 	}
 	iscsi_conn_update_rx(conn);
 }
+
+static void conn_tx_drain(struct iscsi_conn *conn);
 
 static uint32_t tx_total(const struct iscsi_tx *tx)
 {
@@ -295,6 +304,27 @@ static uint32_t tx_total(const struct iscsi_tx *tx)
 }
 
 void iscsi_conn_tx_kick(struct iscsi_conn *conn)
+{
+	if (conn->in_kick) {
+		return;
+	}
+	conn->in_kick = true;
+	conn_tx_drain(conn);
+	conn->in_kick = false;
+	if (conn->state == ISCSI_CONN_DEAD || conn->poll_out) {
+		return;
+	}
+	if (conn->state == ISCSI_CONN_CLOSING || conn->state == ISCSI_CONN_LOGGED_OUT) {
+		if (qb_list_empty(&conn->tx_queue)) {
+			iscsi_conn_close(conn, conn->state == ISCSI_CONN_LOGGED_OUT ? "logged out" : "closing");
+		}
+		return;
+	}
+	iscsi_conn_update_rx(conn);
+}
+
+/* writev() as much of the queue as the socket takes. */
+static void conn_tx_drain(struct iscsi_conn *conn)
 {
 	struct iovec iov[ISCSI_TX_IOV_MAX];
 
@@ -356,18 +386,10 @@ void iscsi_conn_tx_kick(struct iscsi_conn *conn)
 			}
 		}
 	}
-	if (conn->state == ISCSI_CONN_DEAD) {
-		return;
-	}
-	if (conn->poll_out) {
+	if (conn->state != ISCSI_CONN_DEAD && conn->poll_out) {
 		conn->poll_out = false;
 		conn_poll_update(conn);
 	}
-	if (conn->state == ISCSI_CONN_CLOSING || conn->state == ISCSI_CONN_LOGGED_OUT) {
-		iscsi_conn_close(conn, conn->state == ISCSI_CONN_LOGGED_OUT ? "logged out" : "closing");
-		return;
-	}
-	iscsi_conn_update_rx(conn);
 }
 
 /* ---------------------------------------------------------- control PDUs */
@@ -494,6 +516,11 @@ static void nop_timer_cb(void *data)
 	uint64_t now = iscsi_now_ms();
 
 	conn->nop_timer_armed = false;
+	if (conn->state == ISCSI_CONN_LOGIN) {
+		/* A login that does not finish in time holds resources for nothing. */
+		iscsi_conn_close(conn, "login timeout");
+		return;
+	}
 	if (conn->state != ISCSI_CONN_FULL_FEATURE) {
 		return;
 	}
@@ -502,6 +529,8 @@ static void nop_timer_cb(void *data)
 			iscsi_conn_close(conn, "no answer to NOP-In ping");
 			return;
 		}
+		/* Other traffic since the ping proves the initiator alive. */
+		conn->nop_outstanding = false;
 	} else if (now - conn->last_rx_ms >= (uint64_t)cfg->nop_interval_s * 1000u) {
 		/* §11.19: a target ping, TTT != 0xffffffff, ITT reserved. */
 		conn->nop_ttt = NOP_TTT_BASE | (conn->nop_ttt + 1u);
@@ -650,8 +679,9 @@ static void conn_rx_text(struct iscsi_conn *conn)
 		}
 		conn->text_ready = true;
 	}
-	c = iscsi_ctl_get(conn, conn->params.max_xmit_dsl < ISCSI_CTL_DATA_MAX ?
-				       conn->params.max_xmit_dsl : ISCSI_CTL_DATA_MAX);
+	/* The exchange splits its answer at max_xmit_dsl (§11.11). */
+	c = iscsi_ctl_get(conn, conn->params.max_xmit_dsl < ISCSI_TEXT_ACCUM_MAX ?
+				       conn->params.max_xmit_dsl : ISCSI_TEXT_ACCUM_MAX);
 	if (!c) {
 		iscsi_conn_close(conn, "out of memory");
 		return;
@@ -712,10 +742,26 @@ static int conn_sendtargets(void *ctx, const char *value, struct iscsi_text_buil
 		char a[ISCSI_ADDR_STR_MAX];
 		bool dup = false;
 
-		if (p->wildcard || naddr == ST_MAX_ADDR) {
-			continue;
+		if (naddr == ST_MAX_ADDR) {
+			break;
 		}
-		iscsi_sockaddr_str((const struct sockaddr *)&p->sa, a, sizeof(a));
+		if (p->wildcard) {
+			/* Reachable at the address this connection used, on the
+			 * wildcard portal's port. */
+			struct sockaddr_storage at = conn->local_addr;
+			uint16_t port = p->sa.ss_family == AF_INET ?
+						((const struct sockaddr_in *)(const void *)&p->sa)->sin_port :
+						((const struct sockaddr_in6 *)(const void *)&p->sa)->sin6_port;
+
+			if (at.ss_family == AF_INET) {
+				((struct sockaddr_in *)(void *)&at)->sin_port = port;
+			} else {
+				((struct sockaddr_in6 *)(void *)&at)->sin6_port = port;
+			}
+			iscsi_sockaddr_str((const struct sockaddr *)&at, a, sizeof(a));
+		} else {
+			iscsi_sockaddr_str((const struct sockaddr *)&p->sa, a, sizeof(a));
+		}
 		snprintf(addrs[naddr], sizeof(addrs[0]), "%s,%u", a, server->cfg.tpgt);
 		for (unsigned int i = 0; i < naddr; i++) {
 			dup = dup || strcmp(addrs[i], addrs[naddr]) == 0;
@@ -1080,6 +1126,7 @@ static void conn_rx(struct iscsi_conn *conn)
 {
 	unsigned int pdus = 0;
 
+	conn->tx_defer++;
 	while (conn->state != ISCSI_CONN_DEAD && !conn->rx_paused && pdus < CONN_RX_BURST) {
 		enum iscsi_rx_state before = conn->rx_state;
 		int r = conn_rx_step(conn);
@@ -1090,6 +1137,10 @@ static void conn_rx(struct iscsi_conn *conn)
 		if (before == ISCSI_RX_DATA && conn->rx_state == ISCSI_RX_BHS) {
 			pdus++;
 		}
+	}
+	conn->tx_defer--;
+	if (conn->state != ISCSI_CONN_DEAD && !qb_list_empty(&conn->tx_queue)) {
+		iscsi_conn_tx_kick(conn);
 	}
 }
 

@@ -46,19 +46,18 @@
 #define ISCSI_TX_BACKLOG_MAX (8u * 1024u * 1024u)
 /* iovecs per writev(2) call. */
 #define ISCSI_TX_IOV_MAX 64u
-/* Text/Login data segment most we send per PDU before continuing (§11.11). */
-#define ISCSI_CTL_DATA_MAX 8192u
 /* Peer strings: "[v6addr%scope]:port". */
 #define ISCSI_ADDR_STR_MAX 72u
 #define ISCSI_NAME_BUF 224u		/* §4.2.7.1: names up to 223 bytes, plus NUL */
 /* "name,i,0x" + 12 hex digits of ISID. */
 #define ISCSI_PORT_NAME_MAX (ISCSI_NAME_BUF + 24u)
-/* Grace period for logouts after the shutdown Async Message. */
-#define ISCSI_SHUTDOWN_GRACE_MS 1000u
+/* A login must complete within this time (seconds). */
+#define ISCSI_LOGIN_TIMEOUT_S 30u
 
 struct iscsi_conn;
 struct iscsi_session;
 struct iscsi_task;
+struct iscsi_tmf_pending;
 
 /* One PDU waiting to be written. Embedded in its owner (task, control PDU). */
 struct iscsi_tx {
@@ -117,6 +116,7 @@ struct iscsi_task {
 	bool immediate;
 	bool released;			/* CmdSN order reached (or immediate) */
 	bool aborted;			/* by TMF/logout: drop the response */
+	struct iscsi_tmf_pending *tmf_wait;	/* a TMF answers once this task is gone */
 	bool digest_failed;
 	uint32_t buf_class;		/* pool class of scsi.buf, or UINT32_MAX */
 
@@ -166,7 +166,7 @@ struct iscsi_login;	/* engineer A's login state machine (login.h) */
 struct iscsi_conn {
 	struct iscsi_server *server;
 	struct iscsi_session *session;	/* borrowed; NULL during login */
-	struct qb_list_head node;	/* server->conns */
+	struct qb_list_head node;	/* server->conns, then server->dead_conns */
 	struct qb_list_head sess_node;	/* session->conns */
 	int fd;
 	enum iscsi_conn_state state;
@@ -196,7 +196,8 @@ struct iscsi_conn {
 	struct iscsi_task *rx_task;	/* data segment goes into this task */
 	uint8_t *rx_buf;		/* owned: non-SCSI data segments */
 	uint32_t rx_buf_cap;
-	bool kick_pending;		/* a tx job is scheduled */
+	unsigned int tx_defer;		/* > 0: receive loop running, batch tx */
+	bool in_kick;			/* draining the queue: no recursion */
 	bool free_pending;		/* the free job is scheduled */
 
 	/* Transmit queue. */
@@ -218,6 +219,7 @@ struct iscsi_conn {
 	struct iscsi_text_exchange text;
 	bool text_ready;
 	bool async_sent;			/* shutdown Async Message queued */
+	struct qb_list_head tmf_pending;	/* struct iscsi_tmf_pending.node */
 };
 
 struct iscsi_session {
@@ -295,6 +297,7 @@ struct iscsi_server {
 	struct qb_list_head targets;
 	struct qb_list_head sessions;
 	struct qb_list_head conns;
+	struct qb_list_head dead_conns;	/* closed, waiting for their free job */
 	struct iscsi_chap_store discovery_chap;
 	uint32_t nsessions;
 	uint16_t tsih_next;
@@ -320,6 +323,7 @@ int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr
 		      const struct sockaddr *local, socklen_t local_len);
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_close_after_tx(struct iscsi_conn *conn);
+void iscsi_conn_free_dead(struct iscsi_server *server);
 void iscsi_conn_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
 void iscsi_conn_tx_kick(struct iscsi_conn *conn);
 /* Fill hdr digest / pad / data digest of @tx from its BHS and data. */
@@ -360,7 +364,7 @@ struct iscsi_task *iscsi_task_find_itt(struct iscsi_session *session, uint32_t i
 uint32_t iscsi_session_next_ttt(struct iscsi_session *session);
 /* Abort every task of @session matching @lun (all LUNs when @all_luns). */
 void iscsi_session_abort_tasks(struct iscsi_session *session, bool all_luns, uint64_t lun,
-			       const struct iscsi_task *except);
+			       struct iscsi_tmf_pending *wait);
 void iscsi_session_run_pending(struct iscsi_session *session);
 /* Close the session's connections and free it once no task is in flight. */
 void iscsi_session_shutdown(struct iscsi_session *session, const char *why);
@@ -374,10 +378,16 @@ void iscsi_data_out_rx_bhs(struct iscsi_conn *conn);
 void iscsi_data_out_rx_done(struct iscsi_conn *conn);
 void iscsi_task_release(struct iscsi_task *task);
 void iscsi_task_conn_gone(struct iscsi_task *task);
-/* Abort one task: free it now if nobody holds it, else when they let go. */
-void iscsi_task_abort(struct iscsi_task *task);
+/* Abort one task: free it now if nobody holds it, else when they let go;
+ * @wait (may be NULL) is a TMF response held back until then. */
+void iscsi_task_abort(struct iscsi_task *task, struct iscsi_tmf_pending *wait);
 
 /* tmf.c */
 void iscsi_tmf_rx(struct iscsi_conn *conn);
+/* A task a TMF waits for is gone. */
+void iscsi_tmf_task_gone(struct iscsi_tmf_pending *wait);
+void iscsi_tmf_wait_add(struct iscsi_tmf_pending *wait);
+/* The connection closes: its held-back TMF responses are dropped. */
+void iscsi_tmf_conn_gone(struct iscsi_conn *conn);
 
 #endif

@@ -15,3 +15,14 @@ noinst_LIBRARIES += %reldir%/libiscsi.a
 	%reldir%/scsi_cmd.c \
 	%reldir%/tmf.c
 %canon_reldir%_libiscsi_a_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
+
+# Unit tests of libiscsi.a (engineer B): the server on a real loop with the
+# real SCSI layer on a null store, driven by a forked raw-PDU client over
+# loopback (TCP port 14150-14151).
+check_PROGRAMS += tests/unit/check_iscsiconn
+TESTS += tests/unit/check_iscsiconn
+tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c
+tests_unit_check_iscsiconn_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_iscsiconn_LDADD = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
+	daemon/scsi/libscsi.a daemon/backing/libbacking.a \
+	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)

@@ -72,10 +72,16 @@ static void task_tx_unqueue(struct iscsi_task *task, struct iscsi_tx *tx)
 	}
 }
 
-void iscsi_task_abort(struct iscsi_task *task)
+void iscsi_task_abort(struct iscsi_task *task, struct iscsi_tmf_pending *wait)
 {
 	task->aborted = true;
 	if (task->state == ISCSI_TASK_SCSI) {
+		/* Backing I/O cannot be recalled: the TMF answers once done()
+		 * has freed the task, so no aborted write lands after it. */
+		if (wait && !task->tmf_wait) {
+			task->tmf_wait = wait;
+			iscsi_tmf_wait_add(wait);
+		}
 		return;		/* done() frees it */
 	}
 	task_tx_unqueue(task, &task->tx);
@@ -341,8 +347,8 @@ static void task_send_r2ts(struct iscsi_task *task)
 		tx->sent_fn = r2t_sent;
 		iscsi_conn_tx_prepare(conn, tx);
 		iscsi_conn_tx_queue(conn, tx);
-		if (!task->conn || task->conn->state == ISCSI_CONN_DEAD) {
-			return;
+		if (conn->state == ISCSI_CONN_DEAD) {
+			return;	/* the task went with the connection */
 		}
 	}
 }
@@ -356,7 +362,7 @@ static void task_progress(struct iscsi_task *task)
 		return;
 	}
 	if (!task->conn || task->conn->state == ISCSI_CONN_DEAD || task->aborted) {
-		iscsi_task_abort(task);
+		iscsi_task_abort(task, NULL);
 		return;
 	}
 	if (task->fail_key || task->fail_status) {

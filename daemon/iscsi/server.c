@@ -106,6 +106,7 @@ int iscsi_server_create(qb_loop_t *loop, const struct iscsi_server_config *cfg, 
 	qb_list_init(&s->targets);
 	qb_list_init(&s->sessions);
 	qb_list_init(&s->conns);
+	qb_list_init(&s->dead_conns);
 	s->tsih_next = 1;
 	*out = s;
 	return 0;
@@ -139,6 +140,7 @@ void iscsi_server_destroy(struct iscsi_server *server)
 		iscsi_conn_tx_kick(c);
 		iscsi_conn_close(c, "server shutdown");
 	}
+	iscsi_conn_free_dead(server);
 	qb_list_for_each_entry_safe(s, sn, &server->sessions, node) {
 		iscsi_session_destroy(s);
 	}

@@ -271,6 +271,7 @@ struct iscsi_task *iscsi_task_alloc(struct iscsi_session *s, bool immediate)
 	t->immediate = immediate;
 	t->released = false;
 	t->aborted = false;
+	t->tmf_wait = NULL;
 	t->digest_failed = false;
 	t->itt = ISCSI_RESERVED_TAG;
 	t->cmdsn = 0;
@@ -303,6 +304,12 @@ void iscsi_task_free(struct iscsi_task *t)
 		iscsi_buf_put(s->server, t->scsi.buf, t->buf_class);
 		t->buf_class = UINT32_MAX;
 		t->scsi.buf = NULL;
+	}
+	if (t->tmf_wait) {
+		struct iscsi_tmf_pending *w = t->tmf_wait;
+
+		t->tmf_wait = NULL;
+		iscsi_tmf_task_gone(w);
 	}
 	qb_list_del(&t->pending);
 	qb_list_init(&t->pending);
@@ -344,20 +351,20 @@ uint32_t iscsi_session_next_ttt(struct iscsi_session *s)
  * PDU and send nothing more.
  */
 void iscsi_session_abort_tasks(struct iscsi_session *s, bool all_luns, uint64_t lun,
-			       const struct iscsi_task *except)
+			       struct iscsi_tmf_pending *wait)
 {
 	struct iscsi_task *t, *tn;
 
 	/* Hold the session: freeing the last task must not free it under us. */
 	s->hold++;
 	qb_list_for_each_entry_safe(t, tn, &s->tasks, node) {
-		if (t == except || t->aborted) {
+		if (t->aborted) {
 			continue;
 		}
 		if (!all_luns && t->scsi.lun != lun) {
 			continue;
 		}
-		iscsi_task_abort(t);
+		iscsi_task_abort(t, wait);
 	}
 	s->hold--;
 }

@@ -7,8 +7,10 @@
  * effects (unit attentions, reservation release) come from scsi_lu_reset(),
  * scsi_target_reset() and scsi_tasks_cleared().
  *
- * The response is sent at once; a task whose backing I/O is still in flight
- * is already detached from the initiator (no response will follow for it).
+ * The response waits until every aborted task whose backing I/O was in
+ * flight has completed (struct iscsi_tmf_pending), so an aborted write never
+ * lands after the initiator saw "function complete"; aborted tasks get no
+ * response of their own.
  *
  * Answers:
  *  ABORT TASK          Function complete if the task exists (it is aborted),
@@ -26,6 +28,7 @@
  *  other functions     Function rejected.
  *  LUN functions on a LUN that does not exist: LUN does not exist.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/iscsi/iscsi_int.h"
@@ -33,33 +36,93 @@
 
 #define TMF_FUNCTION_MASK 0x7f
 
+/*
+ * A TMF response held back until the aborted tasks that the SCSI layer still
+ * holds have come back (SAM-5 7.1: "function complete" means the tasks are
+ * gone). Not on the data path: one small allocation per TMF.
+ */
+struct iscsi_tmf_pending {
+	struct qb_list_head node;	/* conn->tmf_pending */
+	struct iscsi_conn *conn;	/* NULL once the connection closed */
+	struct iscsi_ctl_pdu *pdu;	/* owned until queued */
+	unsigned int waiting;		/* aborted tasks still in the SCSI layer */
+	bool close_after;		/* TARGET COLD RESET: close after sending */
+};
+
+static void tmf_release(struct iscsi_tmf_pending *w)
+{
+	struct iscsi_conn *conn = w->conn;
+
+	if (conn) {
+		qb_list_del(&w->node);
+		/* StatSN/ExpCmdSN/MaxCmdSN as of now, when it is queued. */
+		iscsi_conn_stamp_sn(conn, w->pdu->tx.hdr, true);
+		iscsi_conn_send_ctl(conn, w->pdu);
+		if (w->close_after && conn->state != ISCSI_CONN_DEAD) {
+			iscsi_conn_close_after_tx(conn);
+		}
+	}
+	free(w);
+}
+
+void iscsi_tmf_wait_add(struct iscsi_tmf_pending *w)
+{
+	w->waiting++;
+}
+
+void iscsi_tmf_task_gone(struct iscsi_tmf_pending *w)
+{
+	if (--w->waiting == 0) {
+		tmf_release(w);
+	}
+}
+
+void iscsi_tmf_conn_gone(struct iscsi_conn *conn)
+{
+	struct iscsi_tmf_pending *w, *wn;
+
+	qb_list_for_each_entry_safe(w, wn, &conn->tmf_pending, node) {
+		qb_list_del(&w->node);
+		w->conn = NULL;
+		free(w->pdu->buf);
+		free(w->pdu);
+		w->pdu = NULL;
+	}
+}
+
 /* Abort the matching tasks of every session on @target. */
 static void tmf_abort_all_sessions(struct iscsi_server *server, struct iscsi_target_entry *target,
-				   bool all_luns, uint64_t lun)
+				   bool all_luns, uint64_t lun, struct iscsi_tmf_pending *w)
 {
 	struct iscsi_session *s;
 
 	qb_list_for_each_entry(s, &server->sessions, node) {
 		if (s->target == target && !s->closing) {
-			iscsi_session_abort_tasks(s, all_luns, lun, NULL);
+			iscsi_session_abort_tasks(s, all_luns, lun, w);
 		}
 	}
 }
 
-static void tmf_send_response(struct iscsi_conn *conn, const uint8_t *req, uint8_t response)
+/* Start a response; it goes out when the last waited-for task is gone. */
+static struct iscsi_tmf_pending *tmf_pending_create(struct iscsi_conn *conn, const uint8_t *req)
 {
-	struct iscsi_ctl_pdu *c = iscsi_ctl_get(conn, 0);
+	struct iscsi_tmf_pending *w = calloc(1, sizeof(*w));
 
-	if (!c) {
-		iscsi_conn_close(conn, "out of memory");
-		return;
+	if (!w) {
+		return NULL;
 	}
-	c->tx.hdr[0] = ISCSI_OP_TMF_RSP;
-	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
-	c->tx.hdr[2] = response;
-	iscsi_put_be32(c->tx.hdr + 16, iscsi_bhs_itt(req));
-	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
-	iscsi_conn_send_ctl(conn, c);
+	w->pdu = iscsi_ctl_get(conn, 0);
+	if (!w->pdu) {
+		free(w);
+		return NULL;
+	}
+	w->conn = conn;
+	w->waiting = 1;		/* held by iscsi_tmf_rx() until it answers */
+	w->pdu->tx.hdr[0] = ISCSI_OP_TMF_RSP;
+	w->pdu->tx.hdr[1] = ISCSI_FLAG_FINAL;
+	iscsi_put_be32(w->pdu->tx.hdr + 16, iscsi_bhs_itt(req));
+	qb_list_add_tail(&w->node, &conn->tmf_pending);
+	return w;
 }
 
 /* §11.6.1 rules for a Referenced Task Tag that names no task. */
@@ -92,38 +155,43 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 	uint8_t response = ISCSI_TMF_RSP_COMPLETE;
 	bool lun_function = function == ISCSI_TMF_ABORT_TASK_SET || function == ISCSI_TMF_CLEAR_TASK_SET ||
 			    function == ISCSI_TMF_LUN_RESET;
+	struct iscsi_tmf_pending *w = tmf_pending_create(conn, req);
 
-	if (!s || !target) {
-		tmf_send_response(conn, req, ISCSI_TMF_RSP_REJECTED);
+	if (!w) {
+		iscsi_conn_close(conn, "out of memory");
 		return;
+	}
+	if (!s || !target) {
+		response = ISCSI_TMF_RSP_REJECTED;
+		goto answer;
 	}
 	log_info("iscsi: %s: task management function %u lun %llu", conn->prefix, function,
 		 (unsigned long long)lun);
 	if (lun_function && !scsi_lun_exists(target->scsi, lun)) {
-		tmf_send_response(conn, req, ISCSI_TMF_RSP_NO_LUN);
-		return;
+		response = ISCSI_TMF_RSP_NO_LUN;
+		goto answer;
 	}
 	switch (function) {
 	case ISCSI_TMF_ABORT_TASK: {
 		struct iscsi_task *t = iscsi_task_find_itt(s, rtt);
 
 		if (t) {
-			iscsi_task_abort(t);
+			iscsi_task_abort(t, w);
 		} else {
 			response = tmf_abort_missing(s, ref_cmdsn);
 		}
 		break;
 	}
 	case ISCSI_TMF_ABORT_TASK_SET:
-		iscsi_session_abort_tasks(s, false, lun, NULL);
+		iscsi_session_abort_tasks(s, false, lun, w);
 		scsi_tasks_cleared(target->scsi, lun, s->nexus);
 		break;
 	case ISCSI_TMF_CLEAR_TASK_SET:
-		tmf_abort_all_sessions(server, target, false, lun);
+		tmf_abort_all_sessions(server, target, false, lun, w);
 		scsi_tasks_cleared(target->scsi, lun, s->nexus);
 		break;
 	case ISCSI_TMF_LUN_RESET:
-		tmf_abort_all_sessions(server, target, false, lun);
+		tmf_abort_all_sessions(server, target, false, lun, w);
 		if (scsi_lu_reset(target->scsi, lun, s->nexus) != 0) {
 			response = ISCSI_TMF_RSP_NO_LUN;
 		}
@@ -132,12 +200,11 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 	case ISCSI_TMF_TARGET_COLD_RESET: {
 		bool cold = function == ISCSI_TMF_TARGET_COLD_RESET;
 
-		tmf_abort_all_sessions(server, target, true, 0);
+		tmf_abort_all_sessions(server, target, true, 0, w);
 		scsi_target_reset(target->scsi, cold, s->nexus);
 		if (cold) {
 			struct iscsi_session *o, *on;
 
-			tmf_send_response(conn, req, response);
 			/* §11.5.1: a cold reset drops every connection of the
 			 * target; ours once the response is on the wire. */
 			qb_list_for_each_entry_safe(o, on, &server->sessions, node) {
@@ -145,10 +212,7 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 					iscsi_session_shutdown(o, "target cold reset");
 				}
 			}
-			if (conn->state != ISCSI_CONN_DEAD) {
-				iscsi_conn_close_after_tx(conn);
-			}
-			return;
+			w->close_after = true;
 		}
 		break;
 	}
@@ -162,5 +226,9 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 		response = ISCSI_TMF_RSP_REJECTED;
 		break;
 	}
-	tmf_send_response(conn, req, response);
+answer:
+	if (w->pdu) {
+		w->pdu->tx.hdr[2] = response;
+	}
+	iscsi_tmf_task_gone(w);	/* drop our hold: answers now unless tasks are in flight */
 }

@@ -711,7 +711,13 @@ int sbc_compare_and_write(struct scsi_task *task, const struct scsi_cmd_desc *de
 		return scsi_task_invalid_field(task, true, 13, 7);
 	}
 	if (!nblocks) {
-		return SCSI_EXEC_DONE;
+		/*
+		 * Zero blocks is a no-op (SBC-3 5.2), but not when Data-Out comes
+		 * with it: the NUMBER OF LOGICAL BLOCKS field then disagrees with
+		 * the command (e.g. 256 truncated to one byte).
+		 */
+		return task->expected_len ? scsi_task_invalid_field(task, true, 13, 7) :
+					    SCSI_EXEC_DONE;
 	}
 	/* The initiator must send exactly what NUMBER OF LOGICAL BLOCKS implies. */
 	if (task->expected_len != task->xfer_len || task->data_out_len < task->xfer_len ||

@@ -44,6 +44,17 @@ FUZZ_CPP = $(AM_CPPFLAGS) -DFUZZ_CORPUS_ROOT='"$(abs_top_srcdir)/%reldir%/corpus
 %canon_reldir%_fuzz_login_LDFLAGS = $(FUZZ_LINK)
 %canon_reldir%_fuzz_login_LDADD = $(ISCSIPROTO_LIBS)
 
+# PR engine targets (engineer G): libreservations.a alone.
+FUZZ_PROGS += %reldir%/fuzz_pr_params %reldir%/fuzz_pr_seq
+%canon_reldir%_fuzz_pr_params_SOURCES = $(FUZZ_DRIVER) %reldir%/fuzz_pr_params.c %reldir%/fuzz_pr_check.h
+%canon_reldir%_fuzz_pr_params_CPPFLAGS = $(FUZZ_CPP)
+%canon_reldir%_fuzz_pr_params_LDFLAGS = $(FUZZ_LINK)
+%canon_reldir%_fuzz_pr_params_LDADD = reservations/libreservations.a
+%canon_reldir%_fuzz_pr_seq_SOURCES = $(FUZZ_DRIVER) %reldir%/fuzz_pr_seq.c %reldir%/fuzz_pr_check.h
+%canon_reldir%_fuzz_pr_seq_CPPFLAGS = $(FUZZ_CPP)
+%canon_reldir%_fuzz_pr_seq_LDFLAGS = $(FUZZ_LINK)
+%canon_reldir%_fuzz_pr_seq_LDADD = reservations/libreservations.a
+
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_PROGS)
 else

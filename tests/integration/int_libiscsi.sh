@@ -33,12 +33,17 @@ for suite in $suites; do
 	case " $(echo $SKIP_SUITES) " in *" $suite "*) continue ;; esac
 	mkdir -p "$results/$suite"
 	t0=$(date +%s)
-	# The XML report goes to the working directory, one per suite.
+	# The XML report goes to the working directory, one per suite. Run in
+	# the background and tracked, so an interrupted test stops it too.
 	(cd "$results/$suite" &&
-		timeout "$SUITE_TIMEOUT" iscsi-test-cu --dataloss -x \
+		exec timeout "$SUITE_TIMEOUT" iscsi-test-cu --dataloss -x \
 			-i "$QT_INIT1" -I "$QT_INIT2" -t "ALL.$suite" \
-			"$QT_URL" "$QT_URL" >stdout 2>stderr
-		echo $? >rc)
+			"$QT_URL" "$QT_URL" >stdout 2>stderr) &
+	cu=$!
+	QT_PIDS="$QT_PIDS $cu"
+	wait "$cu"
+	echo $? >"$results/$suite/rc"
+	QT_PIDS=${QT_PIDS% $cu}
 	qt_log "suite $suite: exit $(cat "$results/$suite/rc"), $(($(date +%s) - t0)) s"
 	kill -0 "$QT_DAEMON_PID" 2>/dev/null || qt_fail "quorated died during suite $suite"
 done
