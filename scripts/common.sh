@@ -51,7 +51,8 @@ stale()
 }
 
 # build DIR [CONFIGURE_ARGS...]: autoreconf when the generated files are
-# missing or older than their inputs, configure DIR once, then make.
+# missing or older than their inputs, configure DIR when it has no Makefile
+# or was configured with other options, then make.
 build()
 {
 	local dir=$1
@@ -64,7 +65,10 @@ build()
 	fi
 	mkdir -p "$dir"
 	cd "$dir" || die "cannot cd to $dir"
-	if [ ! -f Makefile ] || [ "$(cat .configure-args 2>/dev/null)" != "$*" ]; then
+	# Reconfigure when the options differ, unless BUILD_ANY_CONFIG is set
+	# (scripts/demo: any existing configuration of the tree will do).
+	if [ ! -f Makefile ] || { [ -z "${BUILD_ANY_CONFIG:-}" ] &&
+		[ "$(cat .configure-args 2>/dev/null)" != "$*" ]; }; then
 		say "configure $* (in $dir)"
 		"$REPO/configure" "$@" >configure.out 2>&1 || {
 			tail -n 30 configure.out >&2

@@ -11,8 +11,11 @@
  * declared) or straight into the task buffer they belong to.
  *
  * Transmit: PDUs are struct iscsi_tx embedded in their owner (task or control
- * PDU) and queued FIFO. A job drains the queue with writev() batching many
- * PDUs per call; a partial write leaves the rest queued with POLLOUT on.
+ * PDU) and queued FIFO. The queue drains with writev() batching many PDUs per
+ * call: PDUs queued while the receive loop runs go out together when it ends,
+ * others (backing-store completions, timers) at once; a partial write leaves
+ * the rest queued with POLLOUT on. (Not a qb_loop job: libqb runs jobs only
+ * after the next poll timeout, which added ~50 ms to every response.)
  * StatSN is stamped when a PDU is queued, so queue order is StatSN order.
  * While more than ISCSI_TX_BACKLOG_MAX bytes wait, POLLIN is turned off.
  *
@@ -28,10 +31,20 @@
  *  - non-Login PDU during login: Login Response 0x020b, close;
  *  - header digest error: close (the header cannot be trusted, §7.8);
  *  - data digest error: Reject (data digest error), PDU discarded (§7.8);
+ *    on a Data-Out the task also ends with CHECK CONDITION, ABORTED COMMAND,
+ *    47h/05h (scsi_cmd.c); on a SCSI Command the command is dropped;
  *  - unknown opcode: Reject (command not supported), connection kept;
  *  - Login Request in full feature phase: Reject (protocol error);
  *  - SNACK: Reject (SNACK reject), ERL 0 has no recovery;
- *  - malformed AHS / data on PDUs without data: Reject (invalid PDU field).
+ *  - malformed AHS / data on PDUs without data: Reject (invalid PDU field);
+ *  - any PDU but Text, NOP-Out, Logout in a discovery session: Reject
+ *    (protocol error);
+ *  - NOP-Out with ITT 0xffffffff: no answer; with a TTT other than
+ *    0xffffffff on a ping: Reject (protocol error);
+ *  - non-immediate PDUs with CmdSN outside [ExpCmdSN, MaxCmdSN]: dropped
+ *    silently (§4.2.2.1); SCSI commands ahead of ExpCmdSN wait for the gap;
+ *  - login not finished within ISCSI_LOGIN_TIMEOUT_S: close;
+ *  - no PDU for nop_timeout_s after a NOP-In ping: close.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -107,7 +120,9 @@ static void conn_poll_update(struct iscsi_conn *conn)
 
 void iscsi_conn_update_rx(struct iscsi_conn *conn)
 {
-	bool pause = conn->tx_backlog > ISCSI_TX_BACKLOG_MAX;
+	/* Closing connections read nothing more (level-triggered poll would spin). */
+	bool pause = conn->tx_backlog > ISCSI_TX_BACKLOG_MAX || conn->state == ISCSI_CONN_CLOSING ||
+		     conn->state == ISCSI_CONN_LOGGED_OUT;
 
 	if (pause != conn->rx_paused) {
 		conn->rx_paused = pause;

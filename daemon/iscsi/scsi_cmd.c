@@ -23,6 +23,18 @@
  *  - more data than the sequence / EDTL allows:     4Bh/02h;
  *  - data digest error (§7.8 option b):             47h/05h.
  * Data-Out with an ITT that names no task waiting for data is dropped.
+ * (Deviation from §7.8 option b: the response goes out at once instead of
+ * after the rest of the data; that data is dropped as above.)
+ *
+ * SCSI Command checks (the CmdSN still counts as received):
+ *  - ITT 0xffffffff, malformed AHS, CDB over 32 bytes: Reject 09h;
+ *  - immediate data without the W bit, with ImmediateData=No, beyond EDTL
+ *    or FirstBurstLength; F=0 when no unsolicited Data-Out may follow:
+ *    Reject 04h (protocol error);
+ *  - ITT of a task still running: Reject 07h (task in progress);
+ *  - no free task for an immediate command: Reject 06h;
+ *  - EDTL above ISCSI_EDTL_MAX, or both R and W: CHECK CONDITION, ILLEGAL
+ *    REQUEST, 24h/00h; no buffer memory: TASK SET FULL.
  */
 #include <errno.h>
 #include <string.h>
@@ -529,7 +541,14 @@ void iscsi_scsi_cmd_rx_bad_digest(struct iscsi_conn *conn)
 		struct iscsi_task *task = conn->rx_task;
 
 		conn->rx_task = NULL;
-		iscsi_task_free(task);
+		if (task->released) {
+			iscsi_task_free(task);
+		} else {
+			/* Ahead of a CmdSN gap: keep its place so ExpCmdSN can
+			 * move past it; released, it is freed unanswered. */
+			task->aborted = true;
+			task->state = ISCSI_TASK_WAIT_CMDSN;
+		}
 	}
 	conn->rx_reject = 0;
 }

@@ -358,8 +358,8 @@ void iscsi_session_abort_tasks(struct iscsi_session *s, bool all_luns, uint64_t 
 	/* Hold the session: freeing the last task must not free it under us. */
 	s->hold++;
 	qb_list_for_each_entry_safe(t, tn, &s->tasks, node) {
-		if (t->aborted) {
-			continue;
+		if (t->aborted && t->state == ISCSI_TASK_SCSI) {
+			continue;	/* done() frees it */
 		}
 		if (!all_luns && t->scsi.lun != lun) {
 			continue;

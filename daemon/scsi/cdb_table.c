@@ -17,50 +17,6 @@
  */
 #include "daemon/scsi/scsi_int.h"
 
-/* Operation codes (SPC-4 table D.2, SBC-3 5). */
-enum {
-	OP_TEST_UNIT_READY = 0x00,
-	OP_REQUEST_SENSE = 0x03,
-	OP_READ6 = 0x08,
-	OP_WRITE6 = 0x0a,
-	OP_INQUIRY = 0x12,
-	OP_MODE_SELECT6 = 0x15,
-	OP_RESERVE6 = 0x16,
-	OP_RELEASE6 = 0x17,
-	OP_MODE_SENSE6 = 0x1a,
-	OP_START_STOP_UNIT = 0x1b,
-	OP_PREVENT_ALLOW = 0x1e,
-	OP_READ_CAPACITY10 = 0x25,
-	OP_READ10 = 0x28,
-	OP_WRITE10 = 0x2a,
-	OP_WRITE_VERIFY10 = 0x2e,
-	OP_VERIFY10 = 0x2f,
-	OP_PREFETCH10 = 0x34,
-	OP_SYNC_CACHE10 = 0x35,
-	OP_WRITE_SAME10 = 0x41,
-	OP_UNMAP = 0x42,
-	OP_MODE_SELECT10 = 0x55,
-	OP_MODE_SENSE10 = 0x5a,
-	OP_PR_IN = 0x5e,
-	OP_PR_OUT = 0x5f,
-	OP_READ16 = 0x88,
-	OP_COMPARE_AND_WRITE = 0x89,
-	OP_WRITE16 = 0x8a,
-	OP_ORWRITE16 = 0x8b,
-	OP_WRITE_VERIFY16 = 0x8e,
-	OP_VERIFY16 = 0x8f,
-	OP_PREFETCH16 = 0x90,
-	OP_SYNC_CACHE16 = 0x91,
-	OP_WRITE_SAME16 = 0x93,
-	OP_SERVICE_ACTION_IN16 = 0x9e,
-	OP_REPORT_LUNS = 0xa0,
-	OP_MAINTENANCE_IN = 0xa3,
-	OP_READ12 = 0xa8,
-	OP_WRITE12 = 0xaa,
-	OP_WRITE_VERIFY12 = 0xae,
-	OP_VERIFY12 = 0xaf,
-};
-
 /* Service actions. */
 enum {
 	SA_PR_IN_READ_KEYS = 0x00,
@@ -81,7 +37,7 @@ enum {
 	SA_REPORT_OPCODES = 0x0c,
 };
 
-#define SCSI_SA_MASK 0x1f
+#define SCSI_SA_MASK SCSI_SA_MAX
 #define TMO_FAST 5		/* seconds: commands answered without media access */
 #define TMO_MEDIA 30		/* seconds: media access */
 

@@ -31,6 +31,7 @@
 #define LUN_FLAT_BUS_MASK 0x3f
 #define LUN_LEVEL1_SHIFT 48
 #define LUN_LEVEL1_MASK 0x3fff
+#define LUN_PERIPHERAL_MAX 0xff	/* byte 1 only; byte 0 bits 5..0 are the bus id */
 
 static const uint16_t ua_ascs[SCSI_UA_COUNT] = {
 	[SCSI_UA_POWER_ON] = ASC_POWER_ON_RESET_OR_BDR,
@@ -64,7 +65,7 @@ int scsi_lun_decode(uint64_t lun)
 	}
 	if (method == LUN_ADDR_PERIPHERAL) {
 		/* Bus identifier (byte 0 bits 5..0) must be 0 for a LUN of this target. */
-		return level1 > 0xff ? -1 : (int)level1;
+		return level1 > LUN_PERIPHERAL_MAX ? -1 : (int)level1;
 	}
 	if (method == LUN_ADDR_FLAT) {
 		return (int)level1;
@@ -75,7 +76,7 @@ int scsi_lun_decode(uint64_t lun)
 uint64_t scsi_lun_encode(uint16_t id)
 {
 	/* SAM-5 4.7.3: LUNs below 256 in peripheral form, others flat. */
-	uint64_t method = id < 256 ? LUN_ADDR_PERIPHERAL : LUN_ADDR_FLAT;
+	uint64_t method = id <= LUN_PERIPHERAL_MAX ? LUN_ADDR_PERIPHERAL : LUN_ADDR_FLAT;
 
 	return method << LUN_ADDR_METHOD_SHIFT | (uint64_t)id << LUN_LEVEL1_SHIFT;
 }
@@ -632,6 +633,6 @@ void scsi_task_submit(struct scsi_task *task)
 	if (task_dispatch(task) == SCSI_EXEC_ASYNC) {
 		return;
 	}
-	/* Synchronous answers never raised inflight; see scsi_task_start_io(). */
+	/* Synchronous answers never counted in lu->inflight (see sbc_go()). */
 	task->done(task);
 }

@@ -36,6 +36,7 @@
 #define CDB_RC10_PMI 0x01
 #define CDB_RC16_PMI 0x01
 #define RW6_LEN_ZERO_MEANS 256	/* SBC-3 5.15: READ(6)/WRITE(6) length 0 is 256 blocks */
+#define RW6_LBA_MSB_MASK 0x1f	/* READ(6)/WRITE(6): LBA bits 20..16 in byte 1 */
 
 enum sbc_bytchk {
 	BYTCHK_NONE = 0,	/* verify the medium only */
@@ -119,6 +120,15 @@ static int io_scratch(struct scsi_io_ctx *io, size_t len)
 	io->scratch = p;
 	io->scratch_cap = len;
 	return 0;
+}
+
+/* Scratch for @nblocks of read-back, at most SBC_SCRATCH_MAX (longer commands go in chunks). */
+static size_t scratch_len(const struct scsi_lu *lu, uint64_t nblocks)
+{
+	uint64_t want = nblocks * lu->block_size;
+	uint64_t cap = SBC_SCRATCH_MAX / lu->block_size * lu->block_size;
+
+	return (size_t)(want < cap ? want : cap);
 }
 
 /* ---- range locks ---- */
@@ -301,21 +311,21 @@ static void rw_decode(const struct scsi_task *task, uint64_t *lba, uint64_t *nbl
 {
 	const uint8_t *c = task->cdb;
 
-	switch (task->cdb[0] >> 5) {
-	case 0:		/* 6-byte CDB */
-		*lba = (uint64_t)(c[1] & 0x1f) << 16 | get_be16(&c[2]);
+	switch (task->cdb[0] >> CDB_GROUP_SHIFT) {
+	case CDB_GROUP_6:
+		*lba = (uint64_t)(c[1] & RW6_LBA_MSB_MASK) << 16 | get_be16(&c[2]);
 		*nblocks = c[4] ? c[4] : RW6_LEN_ZERO_MEANS;
 		break;
-	case 1:		/* 10-byte CDB */
-	case 2:
+	case CDB_GROUP_10:
+	case CDB_GROUP_10_ALT:
 		*lba = get_be32(&c[2]);
 		*nblocks = get_be16(&c[7]);
 		break;
-	case 5:		/* 12-byte CDB */
+	case CDB_GROUP_12:
 		*lba = get_be32(&c[2]);
 		*nblocks = get_be32(&c[6]);
 		break;
-	default:	/* 16-byte CDB */
+	default:	/* CDB_GROUP_16 */
 		*lba = get_be64(&c[2]);
 		*nblocks = get_be32(&c[10]);
 		break;
@@ -325,13 +335,13 @@ static void rw_decode(const struct scsi_task *task, uint64_t *lba, uint64_t *nbl
 /* Byte index of the transfer length field, for field pointers. */
 static unsigned int rw_len_byte(const struct scsi_task *task)
 {
-	switch (task->cdb[0] >> 5) {
-	case 0:
+	switch (task->cdb[0] >> CDB_GROUP_SHIFT) {
+	case CDB_GROUP_6:
 		return 4;
-	case 1:
-	case 2:
+	case CDB_GROUP_10:
+	case CDB_GROUP_10_ALT:
 		return 7;
-	case 5:
+	case CDB_GROUP_12:
 		return 6;
 	default:
 		return 10;
@@ -358,8 +368,11 @@ static int rw_check(struct scsi_task *task, uint64_t lba, uint64_t nblocks, uint
 	const struct scsi_lu *lu = task->priv.lu;
 
 	task->xfer_len = bytes_clip(xfer_blocks * lu->block_size);
-	/* We have no protection information (READ CAPACITY(16) PROT_EN=0). */
-	if (task->cdb[0] != 0x08 && task->cdb[0] != 0x0a && (task->cdb[1] & CDB_PROTECT_MASK)) {
+	/*
+	 * We have no protection information (READ CAPACITY(16) PROT_EN=0). In
+	 * 6-byte CDBs those bits belong to the LBA.
+	 */
+	if ((task->cdb[0] >> CDB_GROUP_SHIFT) != CDB_GROUP_6 && (task->cdb[1] & CDB_PROTECT_MASK)) {
 		return scsi_task_invalid_field(task, true, 1, 7);
 	}
 	if (lba_out_of_range(lu, lba, nblocks)) {
@@ -410,44 +423,60 @@ static void step_read(struct scsi_task *task, unsigned int step)
 static void step_write(struct scsi_task *task, unsigned int step)
 {
 	if (step == 0) {
-		sbc_submit(task, BACKING_WRITE, task_offset(task), task->xfer_len, task->buf,
+		sbc_submit(task, BACKING_WRITE, task_offset(task),
+			   (uint64_t)task->priv.nblocks * task->priv.lu->block_size, task->buf,
 			   task_fua(task));
 		return;
 	}
 	sbc_complete(task);
 }
 
+/* Bytes per read-back chunk of VERIFY and ORWRITE: the context's scratch, whole blocks. */
+static size_t chunk_bytes(const struct scsi_task *task)
+{
+	const struct scsi_io_ctx *io = task->priv.io;
+	uint32_t bs = task->priv.lu->block_size;
+
+	return io->scratch_cap / bs * bs;
+}
+
+/*
+ * VERIFY with BYTCHK: step k > 0 compares chunk k-1 (just read), then the
+ * next chunk is read; the INFORMATION field of a miscompare is the byte
+ * offset from the start of the command (SBC-3 5.31).
+ */
 static void step_verify(struct scsi_task *task, unsigned int step)
 {
 	struct scsi_io_ctx *io = task->priv.io;
 	uint32_t bs = task->priv.lu->block_size;
-	size_t len = (size_t)task->priv.nblocks * bs;
+	uint64_t total = (uint64_t)task->priv.nblocks * bs;
+	size_t chunk = chunk_bytes(task);
 	int bytchk = (task->cdb[1] >> CDB_BYTCHK_SHIFT) & CDB_BYTCHK_MASK;
+	uint64_t base, len;
 
-	if (step == 0) {
-		sbc_submit(task, BACKING_READ, task_offset(task), len, io->scratch, false);
-		return;
-	}
-	if (bytchk == BYTCHK_COMPARE) {
-		long k = first_diff(io->scratch, task->buf, len);
-
-		if (k >= 0) {
-			scsi_task_sense_info(task, SENSE_KEY_MISCOMPARE,
-					     ASC_MISCOMPARE_DURING_VERIFY, (uint64_t)k);
-		}
-	} else if (bytchk == BYTCHK_SAME) {
-		for (size_t b = 0; b < task->priv.nblocks; b++) {
-			long k = first_diff(io->scratch + b * bs, task->buf, bs);
+	if (step > 0) {
+		base = (uint64_t)(step - 1) * chunk;
+		len = total - base < chunk ? total - base : chunk;
+		for (uint64_t b = 0; b < len; b += bs) {
+			const uint8_t *want = bytchk == BYTCHK_SAME ? task->buf : task->buf + base + b;
+			long k = first_diff(io->scratch + b, want, bs);
 
 			if (k >= 0) {
 				scsi_task_sense_info(task, SENSE_KEY_MISCOMPARE,
 						     ASC_MISCOMPARE_DURING_VERIFY,
-						     b * bs + (uint64_t)k);
-				break;
+						     base + b + (uint64_t)k);
+				sbc_complete(task);
+				return;
 			}
 		}
 	}
-	sbc_complete(task);
+	base = (uint64_t)step * chunk;
+	if (base >= total) {
+		sbc_complete(task);
+		return;
+	}
+	len = total - base < chunk ? total - base : chunk;
+	sbc_submit(task, BACKING_READ, task_offset(task) + base, len, io->scratch, false);
 }
 
 static void step_caw(struct scsi_task *task, unsigned int step)
@@ -477,24 +506,38 @@ static void step_caw(struct scsi_task *task, unsigned int step)
 	}
 }
 
+/*
+ * ORWRITE (SBC-3 5.9): read the range chunk by chunk, OR each into the
+ * Data-Out buffer, then write the whole buffer once; the exclusive range
+ * lock keeps other writers out between the reads and the write.
+ */
 static void step_orwrite(struct scsi_task *task, unsigned int step)
 {
 	struct scsi_io_ctx *io = task->priv.io;
-	size_t len = task->xfer_len;
+	uint64_t total = (uint64_t)task->priv.nblocks * task->priv.lu->block_size;
+	size_t chunk = chunk_bytes(task);
+	uint64_t nchunks = (total + chunk - 1) / chunk;
+	uint64_t base, len;
 
-	switch (step) {
-	case 0:
-		sbc_submit(task, BACKING_READ, task_offset(task), len, io->scratch, false);
-		return;
-	case 1:
-		for (size_t i = 0; i < len; i++) {
-			task->buf[i] |= io->scratch[i];
-		}
-		sbc_submit(task, BACKING_WRITE, task_offset(task), len, task->buf, task_fua(task));
-		return;
-	default:
+	if (step > nchunks) {
 		sbc_complete(task);
+		return;
 	}
+	if (step > 0) {
+		base = (uint64_t)(step - 1) * chunk;
+		len = total - base < chunk ? total - base : chunk;
+		for (uint64_t i = 0; i < len; i++) {
+			task->buf[base + i] |= io->scratch[i];
+		}
+	}
+	if (step == nchunks) {
+		sbc_submit(task, BACKING_WRITE, task_offset(task), total, task->buf,
+			   task_fua(task));
+		return;
+	}
+	base = (uint64_t)step * chunk;
+	len = total - base < chunk ? total - base : chunk;
+	sbc_submit(task, BACKING_READ, task_offset(task) + base, len, io->scratch, false);
 }
 
 /*
@@ -629,7 +672,7 @@ int sbc_read(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 
 int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 {
-	bool orwrite = desc->opcode == 0x8b;
+	bool orwrite = desc->opcode == OP_ORWRITE16;
 	uint64_t lba, nblocks;
 	int rc;
 
@@ -644,14 +687,26 @@ int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 			return scsi_task_invalid_field(task, true, 1, 2);
 		}
 	}
+	if (task->data_out_len < task->xfer_len) {
+		/*
+		 * EDTL below the CDB's transfer length (RFC 7143 11.4.5.1 overflow):
+		 * as FCP-4 9.4.2 a), write only the blocks the initiator sent and
+		 * let the residual tell it; a partial block cannot be written
+		 * without inventing data, so that case is refused (0E/03).
+		 */
+		if (task->data_out_len % task->priv.lu->block_size) {
+			return data_out_short(task);
+		}
+		nblocks = task->data_out_len / task->priv.lu->block_size;
+	}
 	if (!nblocks) {
 		return SCSI_EXEC_DONE;
 	}
-	if (task->data_out_len < task->xfer_len || !task->buf) {
+	if (!task->buf) {
 		return data_out_short(task);
 	}
 	if (!sbc_prepare(task, orwrite ? SBC_IO_ORWRITE : SBC_IO_WRITE, lba, nblocks,
-			 orwrite ? task->xfer_len : 0)) {
+			 orwrite ? scratch_len(task->priv.lu, nblocks) : 0)) {
 		return SCSI_EXEC_DONE;
 	}
 	return sbc_go(task, orwrite ? LOCK_EXCL : LOCK_SHARED, 0);
@@ -678,9 +733,6 @@ int sbc_verify(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	if (rc >= 0) {
 		return rc;
 	}
-	if (nblocks * lu->block_size > SBC_MAX_XFER_BYTES) {
-		return scsi_task_invalid_field(task, true, rw_len_byte(task), 7);
-	}
 	if (!nblocks || bytchk == BYTCHK_NONE) {
 		/* Nothing to compare; a virtual medium has no unreadable blocks to find. */
 		return SCSI_EXEC_DONE;
@@ -688,7 +740,7 @@ int sbc_verify(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	if (task->data_out_len < task->xfer_len || !task->buf) {
 		return data_out_short(task);
 	}
-	if (!sbc_prepare(task, SBC_IO_VERIFY, lba, nblocks, nblocks * lu->block_size)) {
+	if (!sbc_prepare(task, SBC_IO_VERIFY, lba, nblocks, scratch_len(lu, nblocks))) {
 		return SCSI_EXEC_DONE;
 	}
 	return sbc_go(task, LOCK_NONE, 0);
@@ -703,12 +755,13 @@ int sbc_compare_and_write(struct scsi_task *task, const struct scsi_cmd_desc *de
 
 	(void)desc;
 	/* Data-Out is the verify data followed by the write data (SBC-3 5.2). */
+	task->xfer_len = 2 * nblocks * lu->block_size;
+	if (nblocks > sbc_max_caw_blocks(lu->block_size)) {
+		return scsi_task_invalid_field(task, true, 13, 7);
+	}
 	rc = rw_check(task, lba, nblocks, 2 * (uint64_t)nblocks);
 	if (rc >= 0) {
 		return rc;
-	}
-	if (nblocks > SBC_MAX_CAW_BLOCKS) {
-		return scsi_task_invalid_field(task, true, 13, 7);
 	}
 	if (!nblocks) {
 		/*
@@ -751,7 +804,6 @@ int sbc_write_same(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	bool unmap = c[1] & CDB_WS_UNMAP;
 	uint32_t bs = lu->block_size;
 	struct scsi_io_ctx *io;
-	size_t chunk;
 
 	task->xfer_len = ndob ? 0 : bs;
 	if (c[1] & CDB_PROTECT_MASK) {
@@ -780,8 +832,7 @@ int sbc_write_same(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 		}
 		return sbc_go(task, LOCK_SHARED, discard ? WS_DISCARD : WS_ZEROES);
 	}
-	chunk = nblocks * bs < SBC_MAX_XFER_BYTES ? nblocks * bs : SBC_MAX_XFER_BYTES;
-	io = sbc_prepare(task, SBC_IO_WRITE_SAME, lba, nblocks, chunk);
+	io = sbc_prepare(task, SBC_IO_WRITE_SAME, lba, nblocks, scratch_len(lu, nblocks));
 	if (!io) {
 		return SCSI_EXEC_DONE;
 	}

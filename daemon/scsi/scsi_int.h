@@ -28,6 +28,61 @@
 #define SCSI_LUN_MAX 16384		/* flat / peripheral addressing: 14 bits (SAM-5 4.7) */
 #define SCSI_RESP_MAX (16 + 8 * SCSI_LUN_MAX)	/* largest parameter data we build (REPORT LUNS) */
 #define SCSI_CDB_USAGE_MAX 16
+#define SCSI_SA_MAX 0x1f		/* service action: byte 1 bits 4..0 */
+
+/* Operation codes (SPC-4 table D.2, SBC-3 5). */
+enum {
+	OP_TEST_UNIT_READY = 0x00,
+	OP_REQUEST_SENSE = 0x03,
+	OP_READ6 = 0x08,
+	OP_WRITE6 = 0x0a,
+	OP_INQUIRY = 0x12,
+	OP_MODE_SELECT6 = 0x15,
+	OP_RESERVE6 = 0x16,
+	OP_RELEASE6 = 0x17,
+	OP_MODE_SENSE6 = 0x1a,
+	OP_START_STOP_UNIT = 0x1b,
+	OP_PREVENT_ALLOW = 0x1e,
+	OP_READ_CAPACITY10 = 0x25,
+	OP_READ10 = 0x28,
+	OP_WRITE10 = 0x2a,
+	OP_WRITE_VERIFY10 = 0x2e,
+	OP_VERIFY10 = 0x2f,
+	OP_PREFETCH10 = 0x34,
+	OP_SYNC_CACHE10 = 0x35,
+	OP_WRITE_SAME10 = 0x41,
+	OP_UNMAP = 0x42,
+	OP_MODE_SELECT10 = 0x55,
+	OP_MODE_SENSE10 = 0x5a,
+	OP_PR_IN = 0x5e,
+	OP_PR_OUT = 0x5f,
+	OP_READ16 = 0x88,
+	OP_COMPARE_AND_WRITE = 0x89,
+	OP_WRITE16 = 0x8a,
+	OP_ORWRITE16 = 0x8b,
+	OP_WRITE_VERIFY16 = 0x8e,
+	OP_VERIFY16 = 0x8f,
+	OP_PREFETCH16 = 0x90,
+	OP_SYNC_CACHE16 = 0x91,
+	OP_WRITE_SAME16 = 0x93,
+	OP_SERVICE_ACTION_IN16 = 0x9e,
+	OP_REPORT_LUNS = 0xa0,
+	OP_MAINTENANCE_IN = 0xa3,
+	OP_READ12 = 0xa8,
+	OP_WRITE12 = 0xaa,
+	OP_WRITE_VERIFY12 = 0xae,
+	OP_VERIFY12 = 0xaf,
+};
+
+/* CDB group code: the top three bits of the operation code (SPC-4 4.2.5.1). */
+#define CDB_GROUP_SHIFT 5
+enum scsi_cdb_group {
+	CDB_GROUP_6 = 0,
+	CDB_GROUP_10 = 1,
+	CDB_GROUP_10_ALT = 2,
+	CDB_GROUP_16 = 4,
+	CDB_GROUP_12 = 5,
+};
 
 /* Data direction of a command. */
 enum scsi_dir {
@@ -284,11 +339,20 @@ int sbc_compare_and_write(struct scsi_task *task, const struct scsi_cmd_desc *de
 int sbc_prefetch(struct scsi_task *task, const struct scsi_cmd_desc *desc);
 
 /* Block limits shared by VPD B0h and the handlers. */
-#define SBC_MAX_XFER_BYTES (1u << 20)	/* MAXIMUM TRANSFER LENGTH, in bytes */
+#define SBC_MAX_XFER_BYTES (8u << 20)	/* MAXIMUM TRANSFER LENGTH, in bytes (iSCSI EDTL max is 16 MiB) */
+#define SBC_SCRATCH_MAX (1u << 20)	/* read-back buffer per I/O context; longer runs go in chunks */
 #define SBC_OPT_GRANULARITY 8u		/* OPTIMAL TRANSFER LENGTH GRANULARITY (4 KiB of 512) */
 #define SBC_MAX_UNMAP_LBAS (1u << 20)	/* libiscsi: "sane" is at most 1M */
 #define SBC_MAX_UNMAP_DESCS 256u
-#define SBC_MAX_WS_BLOCKS (1u << 22)	/* MAXIMUM WRITE SAME LENGTH */
+#define SBC_MAX_WS_BLOCKS 0xffffu	/* MAXIMUM WRITE SAME LENGTH: bounds the chunked loop */
 #define SBC_MAX_CAW_BLOCKS 255u		/* MAXIMUM COMPARE AND WRITE LENGTH (one byte) */
+
+/* COMPARE AND WRITE moves twice its blocks: keep that within the transfer limit. */
+static inline uint32_t sbc_max_caw_blocks(uint32_t block_size)
+{
+	uint32_t n = SBC_MAX_XFER_BYTES / (2 * block_size);
+
+	return n < SBC_MAX_CAW_BLOCKS ? n : SBC_MAX_CAW_BLOCKS;
+}
 
 #endif

@@ -108,6 +108,7 @@ enum {
 #define MP_CONTROL_SWP 0x08
 #define MP_CONTROL_QERR_SHIFT 1
 #define MP_IE_DEXCPT 0x08
+#define MP_CONTROL_BUSY_TIMEOUT_UNLIMITED 0xffff
 #define MODE_PC_SHIFT 6
 #define MODE_PC_CURRENT 0
 #define MODE_PC_CHANGEABLE 1
@@ -152,7 +153,7 @@ enum {
 
 /* START STOP UNIT (SBC-3 5.25). */
 #define SSU_LOEJ 0x02
-#define SSU_POWER_COND_SHIFT 4
+#define PREVENT_ALLOW_PREVENT 0x01
 
 /* ---- INQUIRY ---- */
 
@@ -254,7 +255,7 @@ static size_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *d)
 	memset(d + VPD_HDR_LEN, 0, VPD_LEN_3C);
 	/* WSNZ: a WRITE SAME of zero blocks is refused rather than run to the end. */
 	d[4] = VPD_B0_WSNZ;
-	d[5] = SBC_MAX_CAW_BLOCKS;
+	d[5] = (uint8_t)sbc_max_caw_blocks(bs);
 	put_be16(&d[6], (uint16_t)(gran ? gran : 1));
 	put_be32(&d[8], SBC_MAX_XFER_BYTES / bs);
 	put_be32(&d[12], SBC_MAX_XFER_BYTES / bs);
@@ -439,7 +440,7 @@ static size_t mode_page_build(const struct scsi_lu *lu, uint8_t page, uint8_t su
 			p[4] = lu->mode.swp ? MP_CONTROL_SWP : 0;
 		}
 		if (!chg) {
-			put_be16(&p[8], 0xffff);	/* BUSY TIMEOUT PERIOD: unlimited */
+			put_be16(&p[8], MP_CONTROL_BUSY_TIMEOUT_UNLIMITED);
 		}
 		return MP_CONTROL_LEN + 2;
 	}
@@ -734,7 +735,7 @@ int spc_report_opcodes(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	{
 		uint8_t probe[SCSI_CDB_USAGE_MAX] = { req_op, (uint8_t)(has_sa ? req_sa : 0) };
 
-		if (!has_sa || req_sa <= 0x1f) {
+		if (!has_sa || req_sa <= SCSI_SA_MAX) {
 			c = scsi_cmd_lookup(probe);
 		}
 	}
@@ -810,6 +811,6 @@ int spc_prevent_allow(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 {
 	(void)desc;
 	/* SBC-3 5.13: PREVENT 01b prevents, 00b allows; 1xb are obsolete/reserved here. */
-	task->priv.lu->prevent = task->cdb[4] & 0x01;
+	task->priv.lu->prevent = task->cdb[4] & PREVENT_ALLOW_PREVENT;
 	return SCSI_EXEC_DONE;
 }

@@ -55,6 +55,15 @@ FUZZ_PROGS += %reldir%/fuzz_pr_params %reldir%/fuzz_pr_seq
 %canon_reldir%_fuzz_pr_seq_LDFLAGS = $(FUZZ_LINK)
 %canon_reldir%_fuzz_pr_seq_LDADD = reservations/libreservations.a
 
+# SCSI layer target (engineer C): libscsi.a on the null store of libbacking.a.
+FUZZ_PROGS += %reldir%/fuzz_cdb
+%canon_reldir%_fuzz_cdb_SOURCES = $(FUZZ_DRIVER) %reldir%/fuzz_cdb.c
+%canon_reldir%_fuzz_cdb_CPPFLAGS = $(FUZZ_CPP)
+%canon_reldir%_fuzz_cdb_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_fuzz_cdb_LDFLAGS = $(FUZZ_LINK)
+%canon_reldir%_fuzz_cdb_LDADD = daemon/scsi/libscsi.a daemon/backing/libbacking.a \
+	$(URING_LIBS) $(LIBQB_LIBS)
+
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_PROGS)
 else

@@ -9,6 +9,7 @@
 #   with the right target secret, the initiator gives up with a wrong one;
 # - ACL: a listed initiator logs in, another gets 0x0202 (authorization
 #   failure, §11.13.5);
+# - SendTargets reports both portals of the node, both accept logins;
 # - discovery CHAP: SendTargets needs the discovery credentials;
 # - secrets never appear in `quoratectl chap list` nor in the daemon log.
 # Exact login statuses are read with the raw-socket initiator iscsi_raw.py.
@@ -47,6 +48,7 @@ expect_status()
 	qt_log "ok: $what ($got)"
 }
 
+QT_TWO_PORTALS=1
 qt_write_config "$QT_DIR/quorated.conf"
 qt_start_config "$QT_DIR/quorated.conf"
 
@@ -87,7 +89,15 @@ qt_check_fails "unlisted initiator refused" iscsi-inq -i "$QT_INIT2" "$QT_URL_BA
 expect_status 0x0202 "raw login of an unlisted initiator" "$QT_INIT2" "$ACL_IQN"
 expect_status 0x0000 "raw login of the listed initiator" "$QT_INIT1" "$ACL_IQN"
 
-qt_check "SendTargets open before discovery CHAP" iscsi-ls -i "$QT_INIT1" "$QT_URL_BASE"
+qt_check "SendTargets open before discovery CHAP" iscsi-ls -i "$QT_INIT1" \
+	"iscsi://127.0.0.1:$QT_PORT2"
+# RFC 7143 §12.3 / appendix C: every portal of the portal group is reported.
+for p in "$QT_PORT" "$QT_PORT2"; do
+	printf '%s\n' "$QT_OUT" | grep -q "^Target:$ACL_IQN Portal:127.0.0.1:$p,1$" ||
+		qt_fail "SendTargets does not report portal 127.0.0.1:$p for $ACL_IQN: $QT_OUT"
+done
+qt_check "login through the second portal" iscsi-inq -i "$QT_INIT1" \
+	"iscsi://127.0.0.1:$QT_PORT2/$ACL_IQN/0"
 qt_check "discovery CHAP" qt_ctl chap set --discovery --user "$DUSER" \
 	--secret-file "$QT_DIR/dsecret"
 qt_check_fails "SendTargets without discovery CHAP" iscsi-ls -i "$QT_INIT1" "$QT_URL_BASE"

@@ -4,8 +4,8 @@
 # libiscsi's conformance suite (iscsi-test-cu) against the demo LU, suite by
 # suite, destructive tests allowed (--dataloss: the LU is a scratch file) and
 # with two initiator names (-i/-I) as the reservation and multipath tests
-# need. MultipathIO gets a second URL to the same LU (the same URL twice: a
-# second session through the same portal is a second I_T nexus).
+# need. The demo node listens on two portals, and the MultipathIO suite gets
+# the LU's URL through each of them.
 #
 # Failures are compared with libiscsi-expected-failures.txt by
 # libiscsi_compare.py: an unexpected failure fails this test, and so does an
@@ -22,7 +22,9 @@ SKIP_SUITES="ProutRegister ProutReserve ProutClear ProutPreempt PrinReadKeys
 	PrinServiceactionRange PrinReportCapabilities Reserve6"
 SUITE_TIMEOUT=${QT_SUITE_TIMEOUT:-300}
 
+QT_TWO_PORTALS=1
 qt_start_demo
+url2=iscsi://127.0.0.1:$QT_PORT2/$QT_DEMO_IQN/0
 
 suites=${QT_LIBISCSI_SUITES:-$(iscsi-test-cu -l | awk -F. '$1 == "ALL" && NF == 2 { print $2 }')}
 [ -n "$suites" ] || qt_fail "iscsi-test-cu -l lists no suites"
@@ -38,7 +40,7 @@ for suite in $suites; do
 	(cd "$results/$suite" &&
 		exec timeout "$SUITE_TIMEOUT" iscsi-test-cu --dataloss -x \
 			-i "$QT_INIT1" -I "$QT_INIT2" -t "ALL.$suite" \
-			"$QT_URL" "$QT_URL" >stdout 2>stderr) &
+			"$QT_URL" "$url2" >stdout 2>stderr) &
 	cu=$!
 	QT_PIDS="$QT_PIDS $cu"
 	wait "$cu"

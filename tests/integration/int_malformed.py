@@ -324,6 +324,30 @@ def case_scsi_cmd_before_login():
     c.close()
 
 
+def case_login_dsl_over_limit():
+    """During login, MaxRecvDataSegmentLength is 8192 (§13.12 / §6.3): a login
+    PDU announcing a 16 MiB - 1 data segment must not make the target wait for
+    or buffer it; it refuses (login reject or not) and closes."""
+    c = connect()
+    hdr, _ = c.login_pdu(0, 1, True, [("InitiatorName", INIT)])
+    hdr = hdr[:5] + b"\xff\xff\xff" + hdr[8:]
+    c.send_raw(hdr + b"\0" * 1024)
+    expect_closed(c, "login PDU with DataSegmentLength 0xffffff", (is_login_error,))
+    c.close()
+
+
+def case_unexpected_ahs():
+    """A NOP-Out carrying an AHS (TotalAHSLength 1, an unknown AHS type): the
+    header is well-formed but a field is invalid (§11.2.1.5, §11.17.1):
+    Reject (Invalid PDU field / Protocol Error), nothing executed."""
+    c = logged_in()
+    hdr, _ = c.nop_out_pdu()
+    hdr = hdr[:4] + b"\x01" + hdr[5:]
+    c.send_raw(hdr + struct.pack(">HBB", 1, 0x7F, 0))
+    expect_reject(c, "NOP-Out with an AHS", (r.REJECT_INVALID_PDU_FIELD, r.REJECT_PROTOCOL_ERROR))
+    c.close()
+
+
 CASES = [
     case_truncated_bhs_login,
     case_truncated_bhs_ffp,
@@ -336,6 +360,8 @@ CASES = [
     case_login_in_ffp,
     case_cmdsn_outside_window,
     case_scsi_cmd_before_login,
+    case_login_dsl_over_limit,
+    case_unexpected_ahs,
 ]
 
 
@@ -354,6 +380,8 @@ def healthy(keeper):
 
 def main():
     global D
+    # An interrupted run must still stop its daemon (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
     D = Daemon()
     if not os.access(D.exe, os.X_OK):
         log("FAIL: quorated not built at %s" % D.exe)

@@ -163,12 +163,15 @@ qt_daemon_start()
 	return 1
 }
 
-# qt_start_demo [ARGS...]: the demo target on QT_PORT with a data dir of its own.
+# qt_start_demo [ARGS...]: the demo target on QT_PORT (and QT_PORT2 when
+# QT_TWO_PORTALS is set) with a data dir of its own.
 qt_start_demo()
 {
+	local listen="127.0.0.1:$QT_PORT"
+	[ -n "${QT_TWO_PORTALS:-}" ] && listen="$listen,127.0.0.1:$QT_PORT2"
 	QT_DATA=${QT_DATA:-$QT_DIR/data}
 	mkdir -p "$QT_DATA"
-	qt_daemon_start 'ready: iscsi://' --demo --data-dir "$QT_DATA" --listen "127.0.0.1:$QT_PORT" "$@" ||
+	qt_daemon_start 'ready: iscsi://' --demo --data-dir "$QT_DATA" --listen "$listen" "$@" ||
 		qt_fail "cannot start quorated --demo"
 	[ "$QT_READY_URL" = "$QT_URL_BASE/$QT_DEMO_IQN/0" ] ||
 		qt_fail "ready line names '$QT_READY_URL', expected $QT_URL_BASE/$QT_DEMO_IQN/0"
@@ -182,7 +185,7 @@ qt_write_config()
 	local listen="127.0.0.1:$QT_PORT"
 	QT_DATA=${QT_DATA:-$QT_DIR/data}
 	mkdir -p "$QT_DATA"
-	[ -n "${QT_TWO_PORTALS:-}" ] && listen="$listen, 127.0.0.1:$QT_PORT2"
+	[ -n "${QT_TWO_PORTALS:-}" ] && listen="$listen,127.0.0.1:$QT_PORT2"
 	cat >"$1" <<-EOF
 		[node]
 		name = test-$QT_NAME
@@ -272,7 +275,7 @@ qt_check_fails()
 	QT_OUT=$out
 }
 
-# qt_alive: the daemon is still running and still answers a login.
+# qt_alive: the daemon is still running (tests check logins themselves).
 qt_alive()
 {
 	kill -0 "$QT_DAEMON_PID" 2>/dev/null || qt_fail "quorated died"

@@ -83,9 +83,20 @@ static void setup(void)
 	server_hook = NULL;
 }
 
+static void stop_loop(void *data)
+{
+	(void)data;
+	qb_loop_stop(loop);
+}
+
 static void teardown(void)
 {
+	qb_loop_timer_handle th;
+
 	iscsi_server_destroy(server);
+	/* Let jobs queued during the teardown run before the loop goes. */
+	qb_loop_timer_add(loop, QB_LOOP_LOW, POLL_MS * 1000000ull, NULL, stop_loop, &th);
+	qb_loop_run(loop);
 	scsi_target_destroy(target);
 	backing_engine_fini();
 	qb_loop_destroy(loop);

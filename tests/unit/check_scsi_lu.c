@@ -159,7 +159,7 @@ START_TEST(test_inquiry_vpd)
 	vpd(0, 0xb0, &t);
 	ck_assert_uint_eq(env.buf[3], 0x3c);
 	ck_assert_uint_eq(env.buf[5], 255);				/* CAW length */
-	ck_assert_uint_eq(t_be32(&env.buf[8]), (1u << 20) / BS);	/* max transfer */
+	ck_assert_uint_eq(t_be32(&env.buf[8]), (8u << 20) / BS);	/* max transfer */
 	ck_assert_uint_gt(t_be32(&env.buf[20]), 0);			/* max unmap LBAs */
 	ck_assert_uint_gt(t_be64(&env.buf[36]), 0);			/* max write same */
 
@@ -273,11 +273,67 @@ START_TEST(test_rw_errors)
 	t_run(&t, env.n1, 1, cdb, 10, data, 200, 200);
 	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CMD_IU);
 	ck_assert_uint_eq(t.xfer_len, BS);
+	/* EDTL of one block for a two-block WRITE: only the block sent is written. */
+	{
+		static uint8_t two[2 * BS];
+
+		memset(two, 'a', sizeof(two));
+		write10(1, 40, 2, two, &t);
+		memset(two, 'b', sizeof(two));
+		cdb[5] = 40;
+		cdb[8] = 2;
+		t_run(&t, env.n1, 1, cdb, 10, two, BS, BS);
+		ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+		ck_assert_uint_eq(t.xfer_len, 2 * BS);
+		read10(1, 40, 2, &t);
+		ck_assert_uint_eq(env.buf[BS - 1], 'b');
+		ck_assert_uint_eq(env.buf[BS], 'a');
+		cdb[5] = 0;
+		cdb[8] = 1;
+	}
 	/* READ with an EDTL smaller than the transfer: only buf_cap/EDTL matters to us. */
 	cdb[0] = 0x28;
 	t_run(&t, env.n1, 1, cdb, 10, NULL, 0, 0);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	ck_assert_uint_eq(t.xfer_len, BS);
+}
+END_TEST
+
+/* VERIFY and ORWRITE longer than one scratch chunk (1 MiB) run in several reads. */
+START_TEST(test_chunked_readback)
+{
+	enum { N = 3000 };
+	static uint8_t data[N * BS];
+	uint8_t vcdb[16] = { 0x8f, 0x02 };
+	uint8_t ocdb[16] = { 0x8b };
+	struct scsi_task t;
+	uint8_t wcdb[16] = { 0x8a };
+
+	for (size_t i = 0; i < sizeof(data); i++) {
+		data[i] = (uint8_t)(i % 251) & 0xf0;
+	}
+	put64(&wcdb[2], 1000);
+	put32(&wcdb[10], N);
+	t_run(&t, env.n1, 1, wcdb, 16, data, sizeof(data), sizeof(data));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	put64(&vcdb[2], 1000);
+	put32(&vcdb[10], N);
+	t_run(&t, env.n1, 1, vcdb, 16, data, sizeof(data), sizeof(data));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	data[2500 * BS + 3] ^= 1;	/* in the third chunk */
+	t_run(&t, env.n1, 1, vcdb, 16, data, sizeof(data), sizeof(data));
+	t_expect_sense(&t, SENSE_KEY_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
+	ck_assert_uint_eq(t_be32(&t.sense[3]), 2500 * BS + 3);
+	data[2500 * BS + 3] ^= 1;
+
+	/* ORWRITE the low nibbles in: the medium becomes data | 0x05. */
+	memset(data, 0x05, sizeof(data));
+	put64(&ocdb[2], 1000);
+	put32(&ocdb[10], N);
+	t_run(&t, env.n1, 1, ocdb, 16, data, sizeof(data), sizeof(data));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(1, 1000 + 2999, 1, &t);
+	ck_assert_uint_eq(env.buf[7], (uint8_t)(((2999 * BS + 7) % 251) & 0xf0) | 0x05);
 }
 END_TEST
 
@@ -726,6 +782,7 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_unmap_get_lba_status);
 	tcase_add_test(tc, test_write_same);
 	tcase_add_test(tc, test_verify_bytchk);
+	tcase_add_test(tc, test_chunked_readback);
 	tcase_add_test(tc, test_ua_sequencing);
 	tcase_add_test(tc, test_luns_changed);
 	tcase_add_test(tc, test_mode_select_roundtrip);
