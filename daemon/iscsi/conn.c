@@ -62,7 +62,7 @@
 /* PDUs handled per readiness callback before yielding to other sockets. */
 #define CONN_RX_BURST 32u
 #define CTL_CACHE_MAX 16u
-#define NOP_TTT_BASE 0x80000000u	/* ping TTTs; task TTTs stay below */
+#define NOP_TTT_BASE  0x80000000u /* ping TTTs; task TTTs stay below */
 
 #define conn_log(conn, lvl, fmt, ...) qb_log(lvl, "iscsi: %s: " fmt, (conn)->prefix, ##__VA_ARGS__)
 
@@ -80,21 +80,17 @@ static void conn_update_prefix(struct iscsi_conn *conn)
 	}
 }
 
-static void conn_free_job(void *data)
-{
-	struct iscsi_conn *conn = data;
-
-	qb_list_del(&conn->node);
-	free(conn);
-}
-
-/* Server teardown: the loop will not run the pending free jobs any more. */
-void iscsi_conn_free_dead(struct iscsi_server *server)
+/*
+ * Free closed connections. A closed connection stays on dead_conns until
+ * the next callback of the server's (an I/O event or an accept) or its
+ * teardown, so code up the stack of iscsi_conn_close() may still read
+ * conn->state; no loop job is needed, hence no allocation per close.
+ */
+void iscsi_conn_reap_dead(struct iscsi_server *server)
 {
 	struct iscsi_conn *conn, *cn;
 
 	qb_list_for_each_entry_safe(conn, cn, &server->dead_conns, node) {
-		qb_loop_job_del(server->loop, QB_LOOP_LOW, conn, conn_free_job);
 		qb_list_del(&conn->node);
 		free(conn);
 	}
@@ -178,11 +174,10 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 	}
 	free(conn->rx_buf);
 	conn->rx_buf = NULL;
-	/* Freed by a job, so callers up the stack may still read conn->state. */
+	/* Freed later by iscsi_conn_reap_dead(): callers up the stack may still
+	 * read conn->state. */
 	qb_list_del(&conn->node);
 	qb_list_add_tail(&conn->node, &conn->server->dead_conns);
-	conn->free_pending = true;
-	qb_loop_job_add(conn->server->loop, QB_LOOP_LOW, conn, conn_free_job);
 }
 
 void iscsi_conn_close_after_tx(struct iscsi_conn *conn)
@@ -208,8 +203,8 @@ static void nop_timer_arm(struct iscsi_conn *conn, uint32_t seconds)
 	if (seconds == 0) {
 		return;
 	}
-	if (qb_loop_timer_add(conn->server->loop, QB_LOOP_LOW, (uint64_t)seconds * 1000000000ull, conn,
-			      nop_timer_cb, &conn->nop_timer) == 0) {
+	if (qb_loop_timer_add(conn->server->loop, QB_LOOP_LOW, (uint64_t)seconds * 1000000000ull,
+			      conn, nop_timer_cb, &conn->nop_timer) == 0) {
 		conn->nop_timer_armed = true;
 	}
 }
@@ -231,7 +226,8 @@ int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr
 	conn->fd = fd;
 	conn->state = ISCSI_CONN_LOGIN;
 	iscsi_sockaddr_str(peer, conn->peer, sizeof(conn->peer));
-	memcpy(&conn->local_addr, local, local_len < sizeof(conn->local_addr) ? local_len : sizeof(conn->local_addr));
+	memcpy(&conn->local_addr, local,
+	       local_len < sizeof(conn->local_addr) ? local_len : sizeof(conn->local_addr));
 	qb_list_init(&conn->tx_queue);
 	qb_list_init(&conn->ctl_free);
 	qb_list_init(&conn->sess_node);
@@ -268,8 +264,10 @@ int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr
 void iscsi_conn_tx_prepare(struct iscsi_conn *conn, struct iscsi_tx *tx)
 {
 	uint32_t pad = ISCSI_PAD(tx->data_len) - tx->data_len;
-	bool hd = conn->state != ISCSI_CONN_LOGIN && conn->params.header_digest == ISCSI_DIGEST_CRC32C;
-	bool dd = conn->state != ISCSI_CONN_LOGIN && conn->params.data_digest == ISCSI_DIGEST_CRC32C;
+	bool hd = conn->state != ISCSI_CONN_LOGIN &&
+		  conn->params.header_digest == ISCSI_DIGEST_CRC32C;
+	bool dd =
+		conn->state != ISCSI_CONN_LOGIN && conn->params.data_digest == ISCSI_DIGEST_CRC32C;
 
 	iscsi_bhs_set_data_len(tx->hdr, tx->data_len);
 	tx->hdr_len = ISCSI_BHS_LEN;
@@ -331,7 +329,8 @@ void iscsi_conn_tx_kick(struct iscsi_conn *conn)
 	}
 	if (conn->state == ISCSI_CONN_CLOSING || conn->state == ISCSI_CONN_LOGGED_OUT) {
 		if (qb_list_empty(&conn->tx_queue)) {
-			iscsi_conn_close(conn, conn->state == ISCSI_CONN_LOGGED_OUT ? "logged out" : "closing");
+			iscsi_conn_close(conn, conn->state == ISCSI_CONN_LOGGED_OUT ? "logged out"
+										    : "closing");
 		}
 		return;
 	}
@@ -349,8 +348,8 @@ static void conn_tx_drain(struct iscsi_conn *conn)
 		ssize_t w;
 
 		qb_list_for_each_entry(tx, &conn->tx_queue, node) {
-			const void *base[3] = { tx->hdr, tx->data, tx->trailer };
-			uint32_t len[3] = { tx->hdr_len, tx->data_len, tx->trailer_len };
+			const void *base[3] = {tx->hdr, tx->data, tx->trailer};
+			uint32_t len[3] = {tx->hdr_len, tx->data_len, tx->trailer_len};
 			uint32_t skip = tx->sent;
 
 			for (unsigned int i = 0; i < 3 && n < ISCSI_TX_IOV_MAX; i++) {
@@ -498,8 +497,8 @@ void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8
 
 /* ------------------------------------------------------------------ NOP */
 
-static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt, const uint8_t *lun,
-			     const uint8_t *data, uint32_t len)
+static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt,
+			     const uint8_t *lun, const uint8_t *data, uint32_t len)
 {
 	struct iscsi_ctl_pdu *c = iscsi_ctl_get(conn, len);
 
@@ -540,7 +539,8 @@ static void nop_timer_cb(void *data)
 		return;
 	}
 	if (conn->nop_outstanding) {
-		if (cfg->nop_timeout_s && now - conn->last_rx_ms >= (uint64_t)cfg->nop_timeout_s * 1000u) {
+		if (cfg->nop_timeout_s &&
+		    now - conn->last_rx_ms >= (uint64_t)cfg->nop_timeout_s * 1000u) {
 			iscsi_conn_close(conn, "no answer to NOP-In ping");
 			return;
 		}
@@ -695,14 +695,16 @@ static void conn_rx_text(struct iscsi_conn *conn)
 		conn->text_ready = true;
 	}
 	/* The exchange splits its answer at max_xmit_dsl (§11.11). */
-	c = iscsi_ctl_get(conn, conn->params.max_xmit_dsl < ISCSI_TEXT_ACCUM_MAX ?
-				       conn->params.max_xmit_dsl : ISCSI_TEXT_ACCUM_MAX);
+	c = iscsi_ctl_get(conn, conn->params.max_xmit_dsl < ISCSI_TEXT_ACCUM_MAX
+					? conn->params.max_xmit_dsl
+					: ISCSI_TEXT_ACCUM_MAX);
 	if (!c) {
 		iscsi_conn_close(conn, "out of memory");
 		return;
 	}
 	step = iscsi_text_exchange_step(&conn->text, &tctx, conn->hdr, conn->rx_buf,
-					conn->rx_layout.data_len, c->tx.hdr, &rsp_data, &rsp_len, &reject);
+					conn->rx_layout.data_len, c->tx.hdr, &rsp_data, &rsp_len,
+					&reject);
 	switch (step) {
 	case ISCSI_TEXT_RESPOND:
 		if (rsp_len > c->cap) {
@@ -764,9 +766,12 @@ static int conn_sendtargets(void *ctx, const char *value, struct iscsi_text_buil
 			/* Reachable at the address this connection used, on the
 			 * wildcard portal's port. */
 			struct sockaddr_storage at = conn->local_addr;
-			uint16_t port = p->sa.ss_family == AF_INET ?
-						((const struct sockaddr_in *)(const void *)&p->sa)->sin_port :
-						((const struct sockaddr_in6 *)(const void *)&p->sa)->sin6_port;
+			uint16_t port =
+				p->sa.ss_family == AF_INET
+					? ((const struct sockaddr_in *)(const void *)&p->sa)
+						  ->sin_port
+					: ((const struct sockaddr_in6 *)(const void *)&p->sa)
+						  ->sin6_port;
 
 			if (at.ss_family == AF_INET) {
 				((struct sockaddr_in *)(void *)&at)->sin_port = port;
@@ -802,10 +807,11 @@ static int conn_sendtargets(void *ctx, const char *value, struct iscsi_text_buil
 		targets[ntgt].n_addresses = naddr;
 		ntgt++;
 	}
-	rc = iscsi_sendtargets_build(value,
-				     conn->session && conn->session->discovery ? ISCSI_SESSION_DISCOVERY :
-										 ISCSI_SESSION_NORMAL,
-				     conn->session ? conn->session->target_name : "", targets, ntgt, out);
+	rc = iscsi_sendtargets_build(
+		value,
+		conn->session && conn->session->discovery ? ISCSI_SESSION_DISCOVERY
+							  : ISCSI_SESSION_NORMAL,
+		conn->session ? conn->session->target_name : "", targets, ntgt, out);
 	free(targets);
 	return rc;
 }
@@ -977,7 +983,8 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 
 		if (r < 0) {
 			/* Outside the window: silently ignored (§4.2.2.1). */
-			conn_log(conn, LOG_DEBUG, "opcode 0x%02x cmdsn outside window, dropped", op);
+			conn_log(conn, LOG_DEBUG, "opcode 0x%02x cmdsn outside window, dropped",
+				 op);
 			return;
 		}
 		if (r == 0) {
@@ -1047,7 +1054,8 @@ static bool conn_data_digest_ok(struct iscsi_conn *conn)
 	uint32_t pad = ISCSI_PAD(len) - len;
 	uint32_t crc;
 
-	if (conn->params.data_digest != ISCSI_DIGEST_CRC32C || len == 0 || conn->state == ISCSI_CONN_LOGIN) {
+	if (conn->params.data_digest != ISCSI_DIGEST_CRC32C || len == 0 ||
+	    conn->state == ISCSI_CONN_LOGIN) {
 		return true;
 	}
 	crc = iscsi_crc32c_update(~0u, conn->rx_data, len);
@@ -1164,6 +1172,7 @@ static int32_t conn_io_cb(int32_t fd, int32_t revents, void *data)
 	struct iscsi_conn *conn = data;
 	(void)fd;
 
+	iscsi_conn_reap_dead(conn->server);
 	if (conn->state == ISCSI_CONN_DEAD) {
 		return 0;
 	}
@@ -1204,7 +1213,8 @@ void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
 	conn_update_prefix(conn);
 	conn_log(conn, LOG_INFO, "full feature phase (%s session to '%s', hd=%s dd=%s mrdsl=%u/%u)",
 		 conn->session->discovery ? "discovery" : "normal", conn->session->target_name,
-		 conn->params.header_digest ? "crc32c" : "none", conn->params.data_digest ? "crc32c" : "none",
-		 conn->params.max_recv_dsl, conn->params.max_xmit_dsl);
+		 conn->params.header_digest ? "crc32c" : "none",
+		 conn->params.data_digest ? "crc32c" : "none", conn->params.max_recv_dsl,
+		 conn->params.max_xmit_dsl);
 	nop_timer_arm(conn, conn->server->cfg.nop_interval_s);
 }

@@ -26,7 +26,7 @@
 #include "daemon/iscsi/login.h"
 #include "daemon/log.h"
 
-#define LOGIN_STATUS_OFFSET 36		/* §11.13: Status-Class, Status-Detail */
+#define LOGIN_STATUS_OFFSET 36 /* §11.13: Status-Class, Status-Detail */
 #define LOGIN_FIRST_STAT_SN 1u
 
 static void auth_from_store(const struct iscsi_chap_store *c, struct iscsi_login_auth *out)
@@ -77,7 +77,8 @@ static int login_check_session(void *ctx, uint16_t tsih, const uint8_t *isid, ui
 	struct iscsi_session *s = iscsi_session_find_tsih(conn->server, tsih);
 	(void)cid;
 
-	if (!s || memcmp(s->isid, isid, sizeof(s->isid)) != 0 || strcmp(s->initiator_name, initiator) != 0 ||
+	if (!s || memcmp(s->isid, isid, sizeof(s->isid)) != 0 ||
+	    strcmp(s->initiator_name, initiator) != 0 ||
 	    strcmp(s->target_name, target ? target : "") != 0) {
 		return -ENOENT;
 	}
@@ -165,7 +166,8 @@ static int login_finish(struct iscsi_conn *conn, uint8_t *rsp)
 	return 0;
 }
 
-void iscsi_conn_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data, uint32_t len)
+void iscsi_conn_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
+			  uint32_t len)
 {
 	struct iscsi_ctl_pdu *c = iscsi_ctl_get(conn, ISCSI_LOGIN_DSL_MAX);
 	enum iscsi_login_step step;

@@ -37,9 +37,13 @@
 #define ISCSI_EDTL_MAX (16u * 1024u * 1024u)
 /* Buffer pool size classes (bytes): 4 KiB << (2 * n), up to ISCSI_EDTL_MAX. */
 #define ISCSI_BUF_CLASS_MIN_SHIFT 12u
-#define ISCSI_BUF_CLASSES 7u
-/* Free buffers cached per class; more are returned to the heap. */
-#define ISCSI_BUF_CACHE_MAX 64u
+#define ISCSI_BUF_CLASSES	  7u
+/* Free buffers cached per class (at most ISCSI_BUF_CACHE_BYTES of them, at
+ * least 2); more are returned to the heap. */
+#define ISCSI_BUF_CACHE_MAX   64u
+#define ISCSI_BUF_CACHE_BYTES (64u * 1024u * 1024u)
+/* Data buffer bytes one session may hold at once; beyond: TASK SET FULL. */
+#define ISCSI_SESSION_BUF_MAX (256u * 1024u * 1024u)
 /* Extra tasks per session for immediate commands (I bit), outside the window. */
 #define ISCSI_IMMEDIATE_TASKS 4u
 /* Stop reading from a connection while this many bytes wait to be sent. */
@@ -48,7 +52,7 @@
 #define ISCSI_TX_IOV_MAX 64u
 /* Peer strings: "[v6addr%scope]:port". */
 #define ISCSI_ADDR_STR_MAX 72u
-#define ISCSI_NAME_BUF 224u		/* §4.2.7.1: names up to 223 bytes, plus NUL */
+#define ISCSI_NAME_BUF	   224u /* §4.2.7.1: names up to 223 bytes, plus NUL */
 /* "name,i,0x" + 12 hex digits of ISID. */
 #define ISCSI_PORT_NAME_MAX (ISCSI_NAME_BUF + 24u)
 /* A login must complete within this time (seconds). */
@@ -61,14 +65,14 @@ struct iscsi_tmf_pending;
 
 /* One PDU waiting to be written. Embedded in its owner (task, control PDU). */
 struct iscsi_tx {
-	struct qb_list_head node;	/* on conn->tx_queue */
-	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN];	/* BHS + header digest */
+	struct qb_list_head node;		       /* on conn->tx_queue */
+	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_DIGEST_LEN]; /* BHS + header digest */
 	uint32_t hdr_len;
-	const uint8_t *data;		/* borrowed from the owner */
-	uint32_t data_len;		/* DataSegmentLength */
-	uint8_t trailer[3 + ISCSI_DIGEST_LEN];	/* pad + data digest */
+	const uint8_t *data;		       /* borrowed from the owner */
+	uint32_t data_len;		       /* DataSegmentLength */
+	uint8_t trailer[3 + ISCSI_DIGEST_LEN]; /* pad + data digest */
 	uint32_t trailer_len;
-	uint32_t sent;			/* bytes of this PDU already written */
+	uint32_t sent; /* bytes of this PDU already written */
 	bool queued;
 	/* Called once the whole PDU is on the wire (or the conn dies: @ok false). */
 	void (*sent_fn)(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok);
@@ -79,131 +83,129 @@ struct iscsi_ctl_pdu {
 	struct iscsi_tx tx;
 	struct qb_list_head free_node;
 	uint32_t cap;
-	uint8_t *buf;			/* owned, cap bytes */
+	uint8_t *buf; /* owned, cap bytes */
 };
 
 enum iscsi_task_state {
 	ISCSI_TASK_FREE = 0,
-	ISCSI_TASK_RX,			/* receiving immediate/unsolicited data */
-	ISCSI_TASK_WAIT_CMDSN,		/* complete but CmdSN gap before it */
-	ISCSI_TASK_R2T,			/* released, soliciting Data-Out */
-	ISCSI_TASK_SCSI,		/* submitted, waiting for done() */
-	ISCSI_TASK_TX,			/* sending Data-In / response */
+	ISCSI_TASK_RX,	       /* receiving immediate/unsolicited data */
+	ISCSI_TASK_WAIT_CMDSN, /* complete but CmdSN gap before it */
+	ISCSI_TASK_R2T,	       /* released, soliciting Data-Out */
+	ISCSI_TASK_SCSI,       /* submitted, waiting for done() */
+	ISCSI_TASK_TX,	       /* sending Data-In / response */
 };
 
 /* One outstanding R2T (§11.8) and the Data-Out sequence it solicits. */
-#define ISCSI_R2T_TRACK 4u		/* most R2Ts outstanding per task */
+#define ISCSI_R2T_TRACK 4u /* most R2Ts outstanding per task */
 struct iscsi_r2t {
 	struct iscsi_tx tx;
 	struct iscsi_task *owner;
 	bool active;
 	uint32_t ttt;
-	uint32_t off;			/* Buffer Offset of the sequence */
-	uint32_t len;			/* Desired Data Transfer Length */
-	uint32_t got;			/* bytes received so far */
-	uint32_t datasn;		/* next expected DataSN */
+	uint32_t off;	 /* Buffer Offset of the sequence */
+	uint32_t len;	 /* Desired Data Transfer Length */
+	uint32_t got;	 /* bytes received so far */
+	uint32_t datasn; /* next expected DataSN */
 };
 
 struct iscsi_task {
-	struct scsi_task scsi;		/* handed to the SCSI layer */
+	struct scsi_task scsi; /* handed to the SCSI layer */
 	struct iscsi_session *session;
-	struct iscsi_conn *conn;	/* borrowed; NULL once the conn is gone */
-	struct qb_list_head node;	/* session->free_tasks or session->tasks */
-	struct qb_list_head pending;	/* session->cmdsn_wait, sorted by CmdSN */
+	struct iscsi_conn *conn;     /* borrowed; NULL once the conn is gone */
+	struct qb_list_head node;    /* session->free_tasks or session->tasks */
+	struct qb_list_head pending; /* session->cmdsn_wait, sorted by CmdSN */
 	enum iscsi_task_state state;
 	uint32_t itt;
 	uint32_t cmdsn;
 	bool immediate;
-	bool released;			/* CmdSN order reached (or immediate) */
-	bool aborted;			/* by TMF/logout: drop the response */
-	struct iscsi_tmf_pending *tmf_wait;	/* a TMF answers once this task is gone */
-	bool digest_failed;
-	uint32_t buf_class;		/* pool class of scsi.buf, or UINT32_MAX */
+	bool released;			    /* CmdSN order reached (or immediate) */
+	bool aborted;			    /* by TMF/logout: drop the response */
+	struct iscsi_tmf_pending *tmf_wait; /* a TMF answers once this task is gone */
+	uint32_t buf_class; /* pool class of scsi.buf, or UINT32_MAX */
 
 	/* Failed before submit: answered with CHECK CONDITION, never submitted. */
-	uint8_t fail_key;		/* sense key, 0 = not failed */
-	uint16_t fail_asc;		/* (ASC << 8) | ASCQ */
-	uint8_t fail_status;		/* status when failing without sense (BUSY...) */
+	uint8_t fail_key;    /* sense key, 0 = not failed */
+	uint16_t fail_asc;   /* (ASC << 8) | ASCQ */
+	uint8_t fail_status; /* status when failing without sense (BUSY...) */
 
 	/* Data-Out (§11.7, §11.8). */
-	uint32_t write_len;		/* bytes the initiator will send = EDTL */
-	uint32_t received;		/* bytes gathered (every sequence is in order) */
-	uint32_t unsol_len;		/* unsolicited bytes allowed (FirstBurst) */
-	uint32_t unsol_datasn;		/* next DataSN in the unsolicited sequence */
-	bool unsol_open;		/* unsolicited Data-Out still expected */
-	uint32_t r2t_next_off;		/* next offset to solicit */
+	uint32_t write_len;    /* bytes the initiator will send = EDTL */
+	uint32_t received;     /* bytes gathered (every sequence is in order) */
+	uint32_t unsol_len;    /* unsolicited bytes allowed (FirstBurst) */
+	uint32_t unsol_datasn; /* next DataSN in the unsolicited sequence */
+	bool unsol_open;       /* unsolicited Data-Out still expected */
+	uint32_t r2t_next_off; /* next offset to solicit */
 	uint32_t r2t_outstanding;
-	uint32_t r2tsn;			/* R2Ts sent (next R2TSN) */
+	uint32_t r2tsn; /* R2Ts sent (next R2TSN) */
 	struct iscsi_r2t r2t[ISCSI_R2T_TRACK];
 
 	/* Data-In (§11.7). */
-	uint32_t din_len;		/* bytes to send */
+	uint32_t din_len; /* bytes to send */
 	uint32_t din_off;
 	uint32_t din_datasn;
-	uint32_t din_burst;		/* bytes sent in the current burst */
-	bool din_status;		/* status phase-collapsed into the last Data-In */
+	uint32_t din_burst; /* bytes sent in the current burst */
+	bool din_status;    /* status phase-collapsed into the last Data-In */
 
-	struct iscsi_tx tx;		/* R2T / Data-In / SCSI Response */
-	uint8_t rsp_data[2 + SCSI_SENSE_MAX];	/* SenseLength + sense */
+	struct iscsi_tx tx;		      /* R2T / Data-In / SCSI Response */
+	uint8_t rsp_data[2 + SCSI_SENSE_MAX]; /* SenseLength + sense */
 };
 
 enum iscsi_conn_state {
 	ISCSI_CONN_LOGIN = 0,
 	ISCSI_CONN_FULL_FEATURE,
-	ISCSI_CONN_LOGGED_OUT,		/* Logout Response queued: close after tx */
-	ISCSI_CONN_CLOSING,		/* flush the tx queue then close */
+	ISCSI_CONN_LOGGED_OUT, /* Logout Response queued: close after tx */
+	ISCSI_CONN_CLOSING,    /* flush the tx queue then close */
 	ISCSI_CONN_DEAD,
 };
 
 enum iscsi_rx_state {
 	ISCSI_RX_BHS = 0,
-	ISCSI_RX_HDR_REST,		/* AHS + header digest */
-	ISCSI_RX_DATA,			/* data + pad + data digest */
+	ISCSI_RX_HDR_REST, /* AHS + header digest */
+	ISCSI_RX_DATA,	   /* data + pad + data digest */
 };
 
-struct iscsi_login;	/* engineer A's login state machine (login.h) */
+struct iscsi_login; /* engineer A's login state machine (login.h) */
 
 struct iscsi_conn {
 	struct iscsi_server *server;
-	struct iscsi_session *session;	/* borrowed; NULL during login */
-	struct qb_list_head node;	/* server->conns, then server->dead_conns */
-	struct qb_list_head sess_node;	/* session->conns */
+	struct iscsi_session *session; /* borrowed; NULL during login */
+	struct qb_list_head node;      /* server->conns, then server->dead_conns */
+	struct qb_list_head sess_node; /* session->conns */
 	int fd;
 	enum iscsi_conn_state state;
-	char peer[ISCSI_ADDR_STR_MAX];	/* "addr:port" of the initiator */
-	struct sockaddr_storage local_addr;	/* where the connection came in */
-	char prefix[ISCSI_NAME_BUF + ISCSI_ADDR_STR_MAX + 64];	/* log prefix */
+	char peer[ISCSI_ADDR_STR_MAX];			       /* "addr:port" of the initiator */
+	struct sockaddr_storage local_addr;		       /* where the connection came in */
+	char prefix[ISCSI_NAME_BUF + ISCSI_ADDR_STR_MAX + 64]; /* log prefix */
 	uint16_t cid;
-	bool poll_out;			/* POLLOUT registered */
-	bool rx_paused;			/* backpressure: POLLIN off */
+	bool poll_out;	/* POLLOUT registered */
+	bool rx_paused; /* backpressure: POLLIN off */
 
-	struct iscsi_params params;	/* negotiated at login */
-	uint32_t stat_sn;		/* next StatSN to send */
+	struct iscsi_params params; /* negotiated at login */
+	uint32_t stat_sn;	    /* next StatSN to send */
 	uint32_t exp_stat_sn;
 
 	/* Receive state machine. */
 	enum iscsi_rx_state rx_state;
 	/* BHS, AHS and header digest, contiguous for the digest check. */
 	uint8_t hdr[ISCSI_BHS_LEN + ISCSI_AHS_MAX_BYTES + ISCSI_DIGEST_LEN];
-	uint8_t trailer[3 + ISCSI_DIGEST_LEN];	/* data pad + data digest */
-	uint32_t rx_off;		/* progress within the current piece */
+	uint8_t trailer[3 + ISCSI_DIGEST_LEN]; /* data pad + data digest */
+	uint32_t rx_off;		       /* progress within the current piece */
 	struct iscsi_pdu_layout rx_layout;
-	uint8_t *rx_data;		/* where the data segment goes */
-	bool rx_discard;		/* read the data segment into rx_buf, then drop */
-	uint8_t rx_reject;		/* SCSI Command: Reject reason found at header time */
-	int rx_slot;			/* Data-Out: R2T slot, -1 unsolicited */
-	bool rx_bad_digest;		/* data digest failed for the PDU in rx */
-	struct iscsi_task *rx_task;	/* data segment goes into this task */
-	uint8_t *rx_buf;		/* owned: non-SCSI data segments */
+	uint8_t *rx_data;	    /* where the data segment goes */
+	bool rx_discard;	    /* read the data segment into rx_buf, then drop */
+	uint8_t rx_reject;	    /* SCSI Command: Reject reason found at header time */
+	int rx_slot;		    /* Data-Out: R2T slot, -1 unsolicited */
+	bool rx_bad_digest;	    /* data digest failed for the PDU in rx */
+	struct iscsi_task *rx_task; /* data segment goes into this task */
+	uint8_t *rx_buf;	    /* owned: non-SCSI data segments */
 	uint32_t rx_buf_cap;
-	unsigned int tx_defer;		/* > 0: receive loop running, batch tx */
-	bool in_kick;			/* draining the queue: no recursion */
-	bool free_pending;		/* the free job is scheduled */
+	unsigned int tx_defer; /* > 0: receive loop running, batch tx */
+	bool in_kick;	       /* draining the queue: no recursion */
 
 	/* Transmit queue. */
 	struct qb_list_head tx_queue;
-	uint64_t tx_backlog;		/* bytes queued, not yet written */
-	struct qb_list_head ctl_free;	/* cached struct iscsi_ctl_pdu */
+	uint64_t tx_backlog;	      /* bytes queued, not yet written */
+	struct qb_list_head ctl_free; /* cached struct iscsi_ctl_pdu */
 	uint32_t ctl_free_count;
 
 	/* NOP-In pings (nop_interval_s / nop_timeout_s). */
@@ -218,35 +220,36 @@ struct iscsi_conn {
 	/* Text Request/Response exchange (§11.10, §11.11), engineer A's codec. */
 	struct iscsi_text_exchange text;
 	bool text_ready;
-	bool async_sent;			/* shutdown Async Message queued */
-	struct qb_list_head tmf_pending;	/* struct iscsi_tmf_pending.node */
+	bool async_sent;		 /* shutdown Async Message queued */
+	struct qb_list_head tmf_pending; /* struct iscsi_tmf_pending.node */
 };
 
 struct iscsi_session {
 	struct iscsi_server *server;
-	struct qb_list_head node;	/* server->sessions */
-	struct qb_list_head conns;	/* struct iscsi_conn.sess_node */
+	struct qb_list_head node;  /* server->sessions */
+	struct qb_list_head conns; /* struct iscsi_conn.sess_node */
 	unsigned int nconns;
 	char initiator_name[ISCSI_NAME_BUF];
-	char target_name[ISCSI_NAME_BUF];	/* "" for discovery */
+	char target_name[ISCSI_NAME_BUF]; /* "" for discovery */
 	uint8_t isid[6];
 	uint16_t tsih;
 	bool discovery;
-	struct iscsi_target_entry *target;	/* borrowed; NULL for discovery */
-	struct scsi_nexus *nexus;	/* owned; NULL for discovery */
-	struct iscsi_params params;	/* session-wide result of the leading login */
+	struct iscsi_target_entry *target; /* borrowed; NULL for discovery */
+	struct scsi_nexus *nexus;	   /* owned; NULL for discovery */
+	struct iscsi_params params;	   /* session-wide result of the leading login */
 
 	uint32_t exp_cmdsn;
-	uint32_t max_cmdsn;		/* last announced; never decreases */
+	uint32_t max_cmdsn; /* last announced; never decreases */
 	uint32_t ttt_next;
 
-	struct iscsi_task *tasks_mem;	/* owned array */
+	struct iscsi_task *tasks_mem; /* owned array */
 	uint32_t ntasks;
-	uint32_t window_free;		/* free tasks for CmdSN-ordered commands */
-	uint32_t immediate_free;	/* free tasks reserved for immediate commands */
+	uint32_t window_free;	 /* free tasks for CmdSN-ordered commands */
+	uint64_t buf_bytes;	 /* data buffer bytes held by its tasks */
+	uint32_t immediate_free; /* free tasks reserved for immediate commands */
 	struct qb_list_head free_tasks;
 	struct qb_list_head tasks;	/* in use */
-	struct qb_list_head cmdsn_wait;	/* released-pending, sorted by CmdSN */
+	struct qb_list_head cmdsn_wait; /* released-pending, sorted by CmdSN */
 	bool closing;			/* being torn down: no new work */
 	unsigned int hold;		/* > 0: a caller walks the session, don't free */
 };
@@ -266,19 +269,19 @@ struct iscsi_chap_store {
 };
 
 struct iscsi_target_entry {
-	struct qb_list_head node;	/* server->targets */
-	struct scsi_target *scsi;	/* borrowed */
+	struct qb_list_head node; /* server->targets */
+	struct scsi_target *scsi; /* borrowed */
 	char name[ISCSI_NAME_BUF];
 	char alias[ISCSI_NAME_BUF];
-	struct qb_list_head acl;	/* struct iscsi_acl_entry */
+	struct qb_list_head acl; /* struct iscsi_acl_entry */
 	struct iscsi_chap_store chap;
 };
 
 struct iscsi_portal {
-	struct qb_list_head node;	/* server->portals */
+	struct qb_list_head node; /* server->portals */
 	struct iscsi_server *server;
 	int fd;
-	char addr[ISCSI_ADDR_STR_MAX];	/* as given: "host:port" */
+	char addr[ISCSI_ADDR_STR_MAX]; /* as given: "host:port" */
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
 	bool wildcard;
@@ -292,12 +295,12 @@ struct iscsi_buf_class {
 struct iscsi_server {
 	qb_loop_t *loop;
 	struct iscsi_server_config cfg;
-	struct iscsi_params limits;	/* what we negotiate towards */
+	struct iscsi_params limits; /* what we negotiate towards */
 	struct qb_list_head portals;
 	struct qb_list_head targets;
 	struct qb_list_head sessions;
 	struct qb_list_head conns;
-	struct qb_list_head dead_conns;	/* closed, waiting for their free job */
+	struct qb_list_head dead_conns; /* closed, freed by iscsi_conn_reap_dead() */
 	struct iscsi_chap_store discovery_chap;
 	uint32_t nsessions;
 	uint16_t tsih_next;
@@ -323,7 +326,7 @@ int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr
 		      const struct sockaddr *local, socklen_t local_len);
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_close_after_tx(struct iscsi_conn *conn);
-void iscsi_conn_free_dead(struct iscsi_server *server);
+void iscsi_conn_reap_dead(struct iscsi_server *server);
 void iscsi_conn_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
 void iscsi_conn_tx_kick(struct iscsi_conn *conn);
 /* Fill hdr digest / pad / data digest of @tx from its BHS and data. */

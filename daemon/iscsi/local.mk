@@ -18,7 +18,7 @@ noinst_LIBRARIES += %reldir%/libiscsi.a
 
 # Unit tests of libiscsi.a (engineer B): the server on a real loop with the
 # real SCSI layer on a null store, driven by a forked raw-PDU client over
-# loopback (TCP port 14150-14151).
+# loopback (first free TCP port of 14150-14199).
 check_PROGRAMS += tests/unit/check_iscsiconn
 TESTS += tests/unit/check_iscsiconn
 tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c

@@ -55,7 +55,8 @@ void iscsi_sockaddr_str(const struct sockaddr *sa, char *out, size_t len)
 }
 
 /* Split "host:port" / "[v6]:port" into its parts. @return 0 or -EINVAL. */
-static int portal_parse(const char *host_port, char *host, size_t host_len, char *port, size_t port_len)
+static int portal_parse(const char *host_port, char *host, size_t host_len, char *port,
+			size_t port_len)
 {
 	const char *colon;
 	size_t hl;
@@ -97,12 +98,14 @@ static int32_t portal_accept_cb(int32_t fd, int32_t revents, void *data)
 	struct iscsi_portal *p = data;
 	(void)revents;
 
+	iscsi_conn_reap_dead(p->server);
 	/* Accept everything pending; the socket is non-blocking. */
 	for (;;) {
 		struct sockaddr_storage peer, local;
 		socklen_t plen = sizeof(peer), llen = sizeof(local);
 		int one = 1;
-		int cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int cfd =
+			accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
 			if (errno == EINTR) {
@@ -119,8 +122,8 @@ static int32_t portal_accept_cb(int32_t fd, int32_t revents, void *data)
 			close(cfd);
 			continue;
 		}
-		if (iscsi_conn_create(p->server, cfd, (struct sockaddr *)&peer, (struct sockaddr *)&local,
-				      llen) != 0) {
+		if (iscsi_conn_create(p->server, cfd, (struct sockaddr *)&peer,
+				      (struct sockaddr *)&local, llen) != 0) {
 			close(cfd);
 		}
 	}
@@ -175,9 +178,11 @@ int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
 	memcpy(&p->sa, res->ai_addr, res->ai_addrlen);
 	p->sa_len = res->ai_addrlen;
 	if (res->ai_family == AF_INET) {
-		p->wildcard = ((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr.s_addr == htonl(INADDR_ANY);
+		p->wildcard = ((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr.s_addr ==
+			      htonl(INADDR_ANY);
 	} else {
-		p->wildcard = IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr);
+		p->wildcard = IN6_IS_ADDR_UNSPECIFIED(
+			&((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr);
 	}
 	rc = qb_loop_poll_add(server->loop, QB_LOOP_MED, fd, POLLIN, p, portal_accept_cb);
 	if (rc != 0) {

@@ -44,13 +44,13 @@
 #include "daemon/scsi/sense.h"
 
 /* iSCSI-specific additional sense codes (SPC-4 Annex D, RFC 7143 §11.4.7.2). */
-#define ASC_DATA_PHASE_ERROR SCSI_ASC(0x4b, 0x00)
-#define ASC_INVALID_TTT_RECEIVED SCSI_ASC(0x4b, 0x01)
-#define ASC_TOO_MUCH_WRITE_DATA SCSI_ASC(0x4b, 0x02)
-#define ASC_DATA_OFFSET_ERROR SCSI_ASC(0x4b, 0x05)
+#define ASC_DATA_PHASE_ERROR	       SCSI_ASC(0x4b, 0x00)
+#define ASC_INVALID_TTT_RECEIVED       SCSI_ASC(0x4b, 0x01)
+#define ASC_TOO_MUCH_WRITE_DATA	       SCSI_ASC(0x4b, 0x02)
+#define ASC_DATA_OFFSET_ERROR	       SCSI_ASC(0x4b, 0x05)
 #define ASC_PROTOCOL_SERVICE_CRC_ERROR SCSI_ASC(0x47, 0x05)
 
-#define CMD_CDB_OFFSET 32		/* §11.3: CDB at bytes 32..47 */
+#define CMD_CDB_OFFSET	32 /* §11.3: CDB at bytes 32..47 */
 #define CMD_CDB_BHS_LEN 16
 
 static void task_progress(struct iscsi_task *task);
@@ -94,7 +94,7 @@ void iscsi_task_abort(struct iscsi_task *task, struct iscsi_tmf_pending *wait)
 			task->tmf_wait = wait;
 			iscsi_tmf_wait_add(wait);
 		}
-		return;		/* done() frees it */
+		return; /* done() frees it */
 	}
 	task_tx_unqueue(task, &task->tx);
 	for (unsigned int i = 0; i < ISCSI_R2T_TRACK; i++) {
@@ -180,7 +180,7 @@ static void datain_queue_next(struct iscsi_task *task)
 		iscsi_conn_stamp_sn(conn, tx->hdr, true);
 	} else {
 		iscsi_conn_stamp_sn(conn, tx->hdr, false);
-		iscsi_put_be32(tx->hdr + 24, 0);	/* StatSN reserved without S */
+		iscsi_put_be32(tx->hdr + 24, 0); /* StatSN reserved without S */
 	}
 	tx->data = task->scsi.buf + task->din_off;
 	tx->data_len = len;
@@ -265,7 +265,8 @@ static void task_done(struct scsi_task *st)
 	}
 	n = min_u32(st->data_in_len, st->expected_len);
 	n = min_u32(n, st->buf_cap);
-	if (st->data_in && n && (st->status == SCSI_STATUS_GOOD || st->status == SCSI_STATUS_CONDITION_MET)) {
+	if (st->data_in && n &&
+	    (st->status == SCSI_STATUS_GOOD || st->status == SCSI_STATUS_CONDITION_MET)) {
 		task->din_len = n;
 		task->din_off = 0;
 		task->din_burst = 0;
@@ -287,7 +288,7 @@ static void task_complete_failed(struct iscsi_task *task)
 	if (task->fail_status) {
 		st->status = task->fail_status;
 	} else {
-		struct scsi_sense_info si = { .key = task->fail_key, .asc_ascq = task->fail_asc };
+		struct scsi_sense_info si = {.key = task->fail_key, .asc_ascq = task->fail_asc};
 
 		st->sense_len = (uint8_t)scsi_sense_build(st->sense, sizeof(st->sense), false, &si);
 	}
@@ -360,7 +361,7 @@ static void task_send_r2ts(struct iscsi_task *task)
 		iscsi_conn_tx_prepare(conn, tx);
 		iscsi_conn_tx_queue(conn, tx);
 		if (conn->state == ISCSI_CONN_DEAD) {
-			return;	/* the task went with the connection */
+			return; /* the task went with the connection */
 		}
 	}
 }
@@ -424,7 +425,7 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	uint32_t edtl = iscsi_get_be32(bhs + 20);
 	uint32_t cmdsn = iscsi_get_be32(bhs + 24);
 	uint32_t dsl = conn->rx_layout.data_len;
-	struct iscsi_ahs_info ahs = { 0 };
+	struct iscsi_ahs_info ahs = {0};
 	struct iscsi_task *task;
 	int order = 0;
 
@@ -433,14 +434,14 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	conn->rx_data = conn->rx_buf;
 	conn->rx_discard = true;
 	if (!s || s->discovery) {
-		return;		/* conn.c rejects it once the PDU is in */
+		return; /* conn.c rejects it once the PDU is in */
 	}
 	if (!immediate) {
 		order = iscsi_session_cmdsn_check(s, cmdsn);
 		if (order < 0) {
 			/* §4.2.2.1: outside the window, silently ignored. */
-			log_debug("iscsi: %s: cmdsn %u outside [%u, %u], dropped", conn->prefix, cmdsn,
-				  s->exp_cmdsn, s->max_cmdsn);
+			log_debug("iscsi: %s: cmdsn %u outside [%u, %u], dropped", conn->prefix,
+				  cmdsn, s->exp_cmdsn, s->max_cmdsn);
 			return;
 		}
 		if (order == 0) {
@@ -454,7 +455,8 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 		conn->rx_reject = ISCSI_REJECT_INVALID_PDU_FIELD;
 		return;
 	}
-	if ((dsl && (!wr || !s->params.immediate_data || dsl > edtl || dsl > s->params.first_burst)) ||
+	if ((dsl &&
+	     (!wr || !s->params.immediate_data || dsl > edtl || dsl > s->params.first_burst)) ||
 	    (!final && (!wr || s->params.initial_r2t))) {
 		/* §11.3.1, §13.10/13.11/13.14: immediate or unsolicited data
 		 * where the negotiation does not allow it. */
@@ -467,7 +469,8 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	}
 	task = iscsi_task_alloc(s, immediate);
 	if (!task) {
-		conn->rx_reject = immediate ? ISCSI_REJECT_IMMEDIATE_CMD_REJECT : ISCSI_REJECT_OUT_OF_RESOURCES;
+		conn->rx_reject = immediate ? ISCSI_REJECT_IMMEDIATE_CMD_REJECT
+					    : ISCSI_REJECT_OUT_OF_RESOURCES;
 		return;
 	}
 	task->conn = conn;
@@ -499,12 +502,15 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 		uint32_t cls, cap;
 		uint8_t *buf;
 
-		if (iscsi_buf_get(s->server, edtl, &buf, &cap, &cls) != 0) {
+		/* A session cannot pin unbounded memory with large EDTLs. */
+		if (s->buf_bytes + edtl > ISCSI_SESSION_BUF_MAX ||
+		    iscsi_buf_get(s->server, edtl, &buf, &cap, &cls) != 0) {
 			task->fail_status = SCSI_STATUS_TASK_SET_FULL;
 		} else {
 			task->scsi.buf = buf;
 			task->scsi.buf_cap = cap;
 			task->buf_class = cls;
+			s->buf_bytes += cap;
 		}
 	}
 	if (wr) {
@@ -570,7 +576,7 @@ void iscsi_scsi_cmd_rx_done(struct iscsi_conn *conn)
 		return;
 	}
 	if (!task) {
-		return;		/* dropped: outside the CmdSN window */
+		return; /* dropped: outside the CmdSN window */
 	}
 	if (task->scsi.buf || task->fail_key || task->fail_status) {
 		task->received = conn->rx_layout.data_len;
@@ -600,7 +606,8 @@ static struct iscsi_task *dataout_task(struct iscsi_session *s, uint32_t itt)
 	if (!t || !t->scsi.data_out) {
 		return NULL;
 	}
-	if (t->state != ISCSI_TASK_RX && t->state != ISCSI_TASK_WAIT_CMDSN && t->state != ISCSI_TASK_R2T) {
+	if (t->state != ISCSI_TASK_RX && t->state != ISCSI_TASK_WAIT_CMDSN &&
+	    t->state != ISCSI_TASK_R2T) {
 		return NULL;
 	}
 	return t;
@@ -609,7 +616,8 @@ static struct iscsi_task *dataout_task(struct iscsi_session *s, uint32_t itt)
 /* A Data-Out broke the rules: end the task with CHECK CONDITION. */
 static void dataout_error(struct iscsi_conn *conn, struct iscsi_task *task, uint16_t asc)
 {
-	log_notice("iscsi: %s: data-out for itt 0x%08x rejected (asc %04x)", conn->prefix, task->itt, asc);
+	log_notice("iscsi: %s: data-out for itt 0x%08x rejected (asc %04x)", conn->prefix,
+		   task->itt, asc);
 	task_fail(task, SENSE_KEY_ABORTED_COMMAND, asc);
 	/* Outstanding R2Ts are void now. */
 	for (unsigned int i = 0; i < ISCSI_R2T_TRACK; i++) {
@@ -644,7 +652,7 @@ void iscsi_data_out_rx_bhs(struct iscsi_conn *conn)
 		return;
 	}
 	if (task->fail_key || task->fail_status) {
-		return;		/* the rest of a failed task's data is drained */
+		return; /* the rest of a failed task's data is drained */
 	}
 	if (ttt == ISCSI_RESERVED_TAG) {
 		/* Unsolicited (§11.7.3: TTT 0xffffffff). */

@@ -28,7 +28,7 @@ uint64_t iscsi_now_ms(void)
 
 static void chap_store_clear(struct iscsi_chap_store *c)
 {
-	char **fields[] = { &c->user, &c->secret, &c->mutual_user, &c->mutual_secret };
+	char **fields[] = {&c->user, &c->secret, &c->mutual_user, &c->mutual_secret};
 
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		if (*fields[i]) {
@@ -42,7 +42,7 @@ static void chap_store_clear(struct iscsi_chap_store *c)
 
 static int chap_store_set(struct iscsi_chap_store *c, const struct iscsi_chap_cred *cred)
 {
-	struct iscsi_chap_store n = { .enabled = true };
+	struct iscsi_chap_store n = {.enabled = true};
 
 	chap_store_clear(c);
 	if (!cred) {
@@ -65,7 +65,8 @@ static int chap_store_set(struct iscsi_chap_store *c, const struct iscsi_chap_cr
 	return 0;
 }
 
-int iscsi_server_create(qb_loop_t *loop, const struct iscsi_server_config *cfg, struct iscsi_server **out)
+int iscsi_server_create(qb_loop_t *loop, const struct iscsi_server_config *cfg,
+			struct iscsi_server **out)
 {
 	struct iscsi_server *s;
 
@@ -140,7 +141,7 @@ void iscsi_server_destroy(struct iscsi_server *server)
 		iscsi_conn_tx_kick(c);
 		iscsi_conn_close(c, "server shutdown");
 	}
-	iscsi_conn_free_dead(server);
+	iscsi_conn_reap_dead(server);
 	qb_list_for_each_entry_safe(s, sn, &server->sessions, node) {
 		iscsi_session_destroy(s);
 	}
@@ -168,7 +169,8 @@ struct iscsi_target_entry *iscsi_target_find(struct iscsi_server *server, const 
 	return NULL;
 }
 
-int iscsi_target_register(struct iscsi_server *server, struct scsi_target *target, const char *alias)
+int iscsi_target_register(struct iscsi_server *server, struct scsi_target *target,
+			  const char *alias)
 {
 	struct iscsi_target_entry *t;
 	const char *name;
@@ -224,7 +226,8 @@ int iscsi_target_unregister(struct iscsi_server *server, const char *target_name
 	return 0;
 }
 
-int iscsi_target_acl_add(struct iscsi_server *server, const char *target_name, const char *initiator_name)
+int iscsi_target_acl_add(struct iscsi_server *server, const char *target_name,
+			 const char *initiator_name)
 {
 	struct iscsi_target_entry *t = iscsi_target_find(server, target_name);
 	struct iscsi_acl_entry *a;
@@ -249,7 +252,8 @@ int iscsi_target_acl_add(struct iscsi_server *server, const char *target_name, c
 	return 0;
 }
 
-int iscsi_target_acl_remove(struct iscsi_server *server, const char *target_name, const char *initiator_name)
+int iscsi_target_acl_remove(struct iscsi_server *server, const char *target_name,
+			    const char *initiator_name)
 {
 	struct iscsi_target_entry *t = iscsi_target_find(server, target_name);
 	struct iscsi_acl_entry *a;
@@ -285,7 +289,8 @@ bool iscsi_target_acl_allows(const struct iscsi_target_entry *t, const char *ini
 	return false;
 }
 
-int iscsi_chap_set(struct iscsi_server *server, const char *target_name, const struct iscsi_chap_cred *cred)
+int iscsi_chap_set(struct iscsi_server *server, const char *target_name,
+		   const struct iscsi_chap_cred *cred)
 {
 	struct iscsi_target_entry *t;
 
@@ -318,7 +323,8 @@ void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn 
 
 		memcpy(info.isid, s->isid, sizeof(info.isid));
 		if (!qb_list_empty(&s->conns)) {
-			info.peer = qb_list_first_entry(&s->conns, struct iscsi_conn, sess_node)->peer;
+			info.peer =
+				qb_list_first_entry(&s->conns, struct iscsi_conn, sess_node)->peer;
 		}
 		fn(&info, ctx);
 	}
@@ -340,7 +346,8 @@ int iscsi_session_close(struct iscsi_server *server, uint16_t tsih)
  * 256K, 1M, 4M, 16M). A freed buffer goes back to its class's cache, so
  * steady-state I/O of a given size never reaches malloc.
  */
-int iscsi_buf_get(struct iscsi_server *server, uint32_t len, uint8_t **buf, uint32_t *cap, uint32_t *cls)
+int iscsi_buf_get(struct iscsi_server *server, uint32_t len, uint8_t **buf, uint32_t *cap,
+		  uint32_t *cls)
 {
 	uint32_t c;
 	size_t size = 0;
@@ -366,12 +373,19 @@ int iscsi_buf_get(struct iscsi_server *server, uint32_t len, uint8_t **buf, uint
 	return 0;
 }
 
+static uint32_t buf_cache_limit(uint32_t cls)
+{
+	uint32_t n = ISCSI_BUF_CACHE_BYTES >> (ISCSI_BUF_CLASS_MIN_SHIFT + 2u * cls);
+
+	return n < 2 ? 2 : n > ISCSI_BUF_CACHE_MAX ? ISCSI_BUF_CACHE_MAX : n;
+}
+
 void iscsi_buf_put(struct iscsi_server *server, uint8_t *buf, uint32_t cls)
 {
 	if (!buf) {
 		return;
 	}
-	if (cls < ISCSI_BUF_CLASSES && server->bufs[cls].nfree < ISCSI_BUF_CACHE_MAX) {
+	if (cls < ISCSI_BUF_CLASSES && server->bufs[cls].nfree < buf_cache_limit(cls)) {
 		server->bufs[cls].free[server->bufs[cls].nfree++] = buf;
 		return;
 	}

@@ -102,8 +102,8 @@ int iscsi_session_create(struct iscsi_server *server, const char *initiator, con
 		char iport[ISCSI_PORT_NAME_MAX], tport[ISCSI_PORT_NAME_MAX];
 
 		/* DESIGN §3 / RFC 7143 §4.4.1: I_T nexus port names. */
-		snprintf(iport, sizeof(iport), "%s,i,0x%02x%02x%02x%02x%02x%02x", initiator, isid[0], isid[1],
-			 isid[2], isid[3], isid[4], isid[5]);
+		snprintf(iport, sizeof(iport), "%s,i,0x%02x%02x%02x%02x%02x%02x", initiator,
+			 isid[0], isid[1], isid[2], isid[3], isid[4], isid[5]);
 		snprintf(tport, sizeof(tport), "%s,t,0x%04x", target->name, server->cfg.tpgt);
 		rc = scsi_nexus_create(target->scsi, iport, tport, &s->nexus);
 		if (rc != 0) {
@@ -158,7 +158,8 @@ struct iscsi_session *iscsi_session_find(struct iscsi_server *server, const char
 
 	qb_list_for_each_entry(s, &server->sessions, node) {
 		if (!s->closing && memcmp(s->isid, isid, sizeof(s->isid)) == 0 &&
-		    strcmp(s->initiator_name, initiator) == 0 && strcmp(s->target_name, target_name) == 0) {
+		    strcmp(s->initiator_name, initiator) == 0 &&
+		    strcmp(s->target_name, target_name) == 0) {
 			return s;
 		}
 	}
@@ -219,7 +220,8 @@ void iscsi_session_cmdsn_advance(struct iscsi_session *s)
 void iscsi_session_run_pending(struct iscsi_session *s)
 {
 	while (!qb_list_empty(&s->cmdsn_wait) && !s->closing) {
-		struct iscsi_task *t = qb_list_first_entry(&s->cmdsn_wait, struct iscsi_task, pending);
+		struct iscsi_task *t =
+			qb_list_first_entry(&s->cmdsn_wait, struct iscsi_task, pending);
 
 		if (t->cmdsn != s->exp_cmdsn) {
 			break;
@@ -272,7 +274,6 @@ struct iscsi_task *iscsi_task_alloc(struct iscsi_session *s, bool immediate)
 	t->released = false;
 	t->aborted = false;
 	t->tmf_wait = NULL;
-	t->digest_failed = false;
 	t->itt = ISCSI_RESERVED_TAG;
 	t->cmdsn = 0;
 	t->fail_key = 0;
@@ -301,6 +302,7 @@ void iscsi_task_free(struct iscsi_task *t)
 		t->conn->rx_discard = true;
 	}
 	if (t->buf_class != UINT32_MAX) {
+		s->buf_bytes -= t->scsi.buf_cap;
 		iscsi_buf_put(s->server, t->scsi.buf, t->buf_class);
 		t->buf_class = UINT32_MAX;
 		t->scsi.buf = NULL;
@@ -359,7 +361,7 @@ void iscsi_session_abort_tasks(struct iscsi_session *s, bool all_luns, uint64_t 
 	s->hold++;
 	qb_list_for_each_entry_safe(t, tn, &s->tasks, node) {
 		if (t->aborted && t->state == ISCSI_TASK_SCSI) {
-			continue;	/* done() frees it */
+			continue; /* done() frees it */
 		}
 		if (!all_luns && t->scsi.lun != lun) {
 			continue;

@@ -42,11 +42,11 @@
  * gone). Not on the data path: one small allocation per TMF.
  */
 struct iscsi_tmf_pending {
-	struct qb_list_head node;	/* conn->tmf_pending */
-	struct iscsi_conn *conn;	/* NULL once the connection closed */
-	struct iscsi_ctl_pdu *pdu;	/* owned until queued */
-	unsigned int waiting;		/* aborted tasks still in the SCSI layer */
-	bool close_after;		/* TARGET COLD RESET: close after sending */
+	struct qb_list_head node;  /* conn->tmf_pending */
+	struct iscsi_conn *conn;   /* NULL once the connection closed */
+	struct iscsi_ctl_pdu *pdu; /* owned until queued */
+	unsigned int waiting;	   /* aborted tasks still in the SCSI layer */
+	bool close_after;	   /* TARGET COLD RESET: close after sending */
 };
 
 static void tmf_release(struct iscsi_tmf_pending *w)
@@ -117,7 +117,7 @@ static struct iscsi_tmf_pending *tmf_pending_create(struct iscsi_conn *conn, con
 		return NULL;
 	}
 	w->conn = conn;
-	w->waiting = 1;		/* held by iscsi_tmf_rx() until it answers */
+	w->waiting = 1; /* held by iscsi_tmf_rx() until it answers */
 	w->pdu->tx.hdr[0] = ISCSI_OP_TMF_RSP;
 	w->pdu->tx.hdr[1] = ISCSI_FLAG_FINAL;
 	iscsi_put_be32(w->pdu->tx.hdr + 16, iscsi_bhs_itt(req));
@@ -153,8 +153,8 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 	struct iscsi_target_entry *target = s ? s->target : NULL;
 	struct iscsi_server *server = conn->server;
 	uint8_t response = ISCSI_TMF_RSP_COMPLETE;
-	bool lun_function = function == ISCSI_TMF_ABORT_TASK_SET || function == ISCSI_TMF_CLEAR_TASK_SET ||
-			    function == ISCSI_TMF_LUN_RESET;
+	bool lun_function = function == ISCSI_TMF_ABORT_TASK_SET ||
+			    function == ISCSI_TMF_CLEAR_TASK_SET || function == ISCSI_TMF_LUN_RESET;
 	struct iscsi_tmf_pending *w = tmf_pending_create(conn, req);
 
 	if (!w) {
@@ -230,5 +230,5 @@ answer:
 	if (w->pdu) {
 		w->pdu->tx.hdr[2] = response;
 	}
-	iscsi_tmf_task_gone(w);	/* drop our hold: answers now unless tasks are in flight */
+	iscsi_tmf_task_gone(w); /* drop our hold: answers now unless tasks are in flight */
 }

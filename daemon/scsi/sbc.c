@@ -106,17 +106,18 @@ static void io_put(struct scsi_lu *lu, struct scsi_io_ctx *io)
 	lu->io_free = io;
 }
 
+/* Grow the context's scratch; aligned for O_DIRECT stores (backing.h). */
 static int io_scratch(struct scsi_io_ctx *io, size_t len)
 {
-	uint8_t *p;
+	void *p;
 
 	if (io->scratch_cap >= len) {
 		return 0;
 	}
-	p = realloc(io->scratch, len);
-	if (!p) {
+	if (posix_memalign(&p, BACKING_BUF_ALIGN, len) != 0) {
 		return -ENOMEM;
 	}
+	free(io->scratch);
 	io->scratch = p;
 	io->scratch_cap = len;
 	return 0;
@@ -412,6 +413,15 @@ static void step_read(struct scsi_task *task, unsigned int step)
 {
 	uint32_t len = task->xfer_len < task->buf_cap ? task->xfer_len : task->buf_cap;
 
+	/* O_DIRECT reads whole blocks only: a buffer cut mid-block gets the whole ones. */
+	if (task->priv.lu->cfg.direct_io) {
+		len -= len % task->priv.lu->block_size;
+	}
+	if (step == 0 && len == 0) {
+		task->data_in_len = 0;
+		sbc_complete(task);
+		return;
+	}
 	if (step == 0) {
 		sbc_submit(task, BACKING_READ, task_offset(task), len, task->buf, false);
 		return;
@@ -483,6 +493,7 @@ static void step_caw(struct scsi_task *task, unsigned int step)
 {
 	struct scsi_io_ctx *io = task->priv.io;
 	size_t len = (size_t)task->priv.nblocks * task->priv.lu->block_size;
+	uint8_t *src;
 	long k;
 
 	switch (step) {
@@ -498,8 +509,16 @@ static void step_caw(struct scsi_task *task, unsigned int step)
 			sbc_complete(task);
 			return;
 		}
-		sbc_submit(task, BACKING_WRITE, task_offset(task), len, task->buf + len,
-			   task_fua(task));
+		/*
+		 * The write half starts mid-buffer; an O_DIRECT store needs it
+		 * aligned, so it goes through the (now free) aligned scratch.
+		 */
+		src = task->buf + len;
+		if ((uintptr_t)src % BACKING_BUF_ALIGN) {
+			memcpy(io->scratch, src, len);
+			src = io->scratch;
+		}
+		sbc_submit(task, BACKING_WRITE, task_offset(task), len, src, task_fua(task));
 		return;
 	default:
 		sbc_complete(task);
@@ -808,6 +827,10 @@ int sbc_write_same(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	task->xfer_len = ndob ? 0 : bs;
 	if (c[1] & CDB_PROTECT_MASK) {
 		return scsi_task_invalid_field(task, true, 1, 7);
+	}
+	/* LBPWS/LBPWS10 are 0 on a fully provisioned LU: UNMAP=1 is refused (SBC-3 5.45). */
+	if (unmap && !lu->thin) {
+		return scsi_task_invalid_field(task, true, 1, 3);
 	}
 	/* ANC_SUP is 0 in VPD B2h: ANCHOR is not supported (SBC-3 5.45). */
 	if (c[1] & CDB_WS_ANCHOR) {

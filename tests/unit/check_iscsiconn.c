@@ -2,8 +2,8 @@
 /*
  * Unit tests of the iSCSI server (daemon/iscsi/libiscsi.a) against the real
  * SCSI layer on a null backing store: the server runs on a qb_loop in the
- * test process, a forked client speaks raw PDUs over loopback TCP (port
- * 14150, engineer B's range) and exits non-zero on the first unexpected
+ * test process, a forked client speaks raw PDUs over loopback TCP (the first
+ * free port of 14150-14199, engineer B's range) and exits non-zero on the first unexpected
  * answer. Each test checks one documented reaction of conn.c, session.c,
  * scsi_cmd.c or tmf.c (see the comments at the top of those files).
  */
@@ -28,20 +28,23 @@
 #include "daemon/iscsi/pdu.h"
 #include "daemon/scsi/scsi.h"
 
-#define TEST_PORT 14150
-#define TEST_PORTAL "127.0.0.1:14150"
-#define TEST_TARGET "iqn.2026-11.org.quorate:unit"
-#define TEST_INITIATOR "iqn.2026-11.org.quorate:unit-init"
-#define TEST_LU_BYTES (64u * 1024u * 1024u)
-#define TEST_BLOCK 512u
-#define CLIENT_MRDSL 65536u
-#define RECV_TIMEOUT_S 3
-#define POLL_MS 10u
-#define DATA_MAX (CLIENT_MRDSL + 1024u)
+/* Engineer B's port range; parallel runs of this test take different ports. */
+#define TEST_PORT_FIRST 14150
+#define TEST_PORT_LAST	14199
+#define TEST_TARGET	"iqn.2026-11.org.quorate:unit"
+#define TEST_INITIATOR	"iqn.2026-11.org.quorate:unit-init"
+#define TEST_LU_BYTES	(64u * 1024u * 1024u)
+#define TEST_BLOCK	512u
+#define CLIENT_MRDSL	65536u
+#define RECV_TIMEOUT_S	3
+#define POLL_MS		10u
+#define DATA_MAX	(CLIENT_MRDSL + 1024u)
 
 /* ------------------------------------------------------------ server side */
 
 static qb_loop_t *loop;
+static unsigned int test_port;
+static char test_portal[32];
 static struct iscsi_server *server;
 static struct scsi_target *target;
 static pid_t client_pid;
@@ -50,7 +53,7 @@ static void (*server_hook)(void);
 
 static void setup(void)
 {
-	struct scsi_port_info port = { .rel_port_id = 1, .tpg_id = 1 };
+	struct scsi_port_info port = {.rel_port_id = 1, .tpg_id = 1};
 	struct scsi_lu_config lu = {
 		.backing = "null",
 		.size_bytes = TEST_LU_BYTES,
@@ -78,7 +81,13 @@ static void setup(void)
 	ck_assert_int_eq(scsi_target_create(loop, TEST_TARGET, &port, &target), 0);
 	ck_assert_int_eq(scsi_target_add_lu(target, 0, &lu), 0);
 	ck_assert_int_eq(iscsi_server_create(loop, &cfg, &server), 0);
-	ck_assert_int_eq(iscsi_server_add_portal(server, TEST_PORTAL), 0);
+	for (test_port = TEST_PORT_FIRST; test_port <= TEST_PORT_LAST; test_port++) {
+		snprintf(test_portal, sizeof(test_portal), "127.0.0.1:%u", test_port);
+		if (iscsi_server_add_portal(server, test_portal) == 0) {
+			break;
+		}
+	}
+	ck_assert_uint_le(test_port, TEST_PORT_LAST);
 	ck_assert_int_eq(iscsi_target_register(server, target, NULL), 0);
 	server_hook = NULL;
 }
@@ -136,12 +145,12 @@ static void run_client(void (*client)(void))
 
 /* ------------------------------------------------------------ client side */
 
-#define CL_CHECK(cond)                                                                    \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "client: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			_exit(1);                                                         \
-		}                                                                         \
+#define CL_CHECK(cond)                                                                             \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "client: %s:%d: %s\n", __FILE__, __LINE__, #cond);         \
+			_exit(1);                                                                  \
+		}                                                                                  \
 	} while (0)
 
 struct client {
@@ -156,8 +165,8 @@ struct client {
 
 static void cl_connect(struct client *c)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(TEST_PORT) };
-	struct timeval tv = { .tv_sec = RECV_TIMEOUT_S };
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)test_port)};
+	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
 
 	memset(c, 0, sizeof(*c));
 	c->itt = 0x10;
@@ -232,7 +241,7 @@ static bool cl_closed(struct client *c)
 			return true;
 		}
 		if (r < 0) {
-			return false;	/* timeout */
+			return false; /* timeout */
 		}
 	}
 }
@@ -240,7 +249,7 @@ static bool cl_closed(struct client *c)
 /* Nothing may arrive for a while (a dropped or held-back command). */
 static bool cl_silent(struct client *c)
 {
-	struct timeval shortwait = { .tv_usec = 300000 }, normal = { .tv_sec = RECV_TIMEOUT_S };
+	struct timeval shortwait = {.tv_usec = 300000}, normal = {.tv_sec = RECV_TIMEOUT_S};
 	uint8_t b;
 	ssize_t r;
 
@@ -266,12 +275,18 @@ static uint32_t cl_text(uint8_t *buf, const char *const *keys)
 /* Two-step login: security (AuthMethod=None) then operational. @return status. */
 static uint16_t cl_login(struct client *c, const uint8_t isid[6], uint16_t tsih)
 {
-	static const char *const sec[] = { "InitiatorName=" TEST_INITIATOR, "TargetName=" TEST_TARGET,
-					   "SessionType=Normal", "AuthMethod=None", NULL };
-	static const char *const ops[] = { "HeaderDigest=None", "DataDigest=None", "ImmediateData=Yes",
-					   "InitialR2T=Yes", "MaxRecvDataSegmentLength=65536",
-					   "MaxBurstLength=262144", "FirstBurstLength=65536", NULL };
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	static const char *const sec[] = {"InitiatorName=" TEST_INITIATOR,
+					  "TargetName=" TEST_TARGET, "SessionType=Normal",
+					  "AuthMethod=None", NULL};
+	static const char *const ops[] = {"HeaderDigest=None",
+					  "DataDigest=None",
+					  "ImmediateData=Yes",
+					  "InitialR2T=Yes",
+					  "MaxRecvDataSegmentLength=65536",
+					  "MaxBurstLength=262144",
+					  "FirstBurstLength=65536",
+					  NULL};
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 	uint8_t text[1024];
 	uint16_t status;
 
@@ -301,7 +316,7 @@ static uint16_t cl_login(struct client *c, const uint8_t isid[6], uint16_t tsih)
 
 static void cl_login_ok(struct client *c, uint8_t isid_last)
 {
-	const uint8_t isid[6] = { 0x80, 0x12, 0x34, 0x56, 0x00, isid_last };
+	const uint8_t isid[6] = {0x80, 0x12, 0x34, 0x56, 0x00, isid_last};
 
 	cl_connect(c);
 	CL_CHECK(cl_login(c, isid, 0) == ISCSI_LOGIN_SUCCESS);
@@ -311,11 +326,11 @@ static void cl_login_ok(struct client *c, uint8_t isid_last)
 static void cl_scsi(struct client *c, const uint8_t *cdb, size_t cdb_len, uint32_t edtl, bool rd,
 		    bool wr, const void *imm, uint32_t imm_len)
 {
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 
 	bhs[0] = ISCSI_OP_SCSI_CMD;
-	bhs[1] = ISCSI_FLAG_FINAL | (rd ? ISCSI_CMD_FLAG_READ : 0) | (wr ? ISCSI_CMD_FLAG_WRITE : 0) |
-		 SCSI_TASK_SIMPLE;
+	bhs[1] = ISCSI_FLAG_FINAL | (rd ? ISCSI_CMD_FLAG_READ : 0) |
+		 (wr ? ISCSI_CMD_FLAG_WRITE : 0) | SCSI_TASK_SIMPLE;
 	iscsi_put_be32(bhs + 16, ++c->itt);
 	iscsi_put_be32(bhs + 20, edtl);
 	iscsi_put_be32(bhs + 24, c->cmdsn++);
@@ -341,7 +356,7 @@ static void cl_clear_ua(struct client *c)
 
 static void cl_nop_echo(struct client *c, const char *payload)
 {
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 
 	bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_FLAG_IMMEDIATE;
 	bhs[1] = ISCSI_FLAG_FINAL;
@@ -368,7 +383,7 @@ static void cl_expect_reject(struct client *c, uint8_t reason, uint8_t bad_opcod
 static void client_login_nop_logout(void)
 {
 	struct client c;
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 
 	cl_login_ok(&c, 1);
 	cl_nop_echo(&c, "hello");
@@ -391,7 +406,7 @@ END_TEST
 static void client_bad_pdus(void)
 {
 	struct client c;
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 	static const uint8_t tur[6];
 
 	/* SCSI command before login: Login Response 0x020b, then close. */
@@ -480,10 +495,10 @@ END_TEST
 static void client_read_write(void)
 {
 	struct client c;
-	uint8_t read10[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0 };	/* 512 blocks */
-	uint8_t write10[10] = { 0x2a, 0, 0, 0, 0, 8, 0, 0, 4, 0 };	/* 4 blocks at 8 */
-	uint8_t big[10] = { 0x28, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0 };
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint8_t read10[10] = {0x28, 0, 0, 0, 0, 0, 0, 0x02, 0x00, 0}; /* 512 blocks */
+	uint8_t write10[10] = {0x2a, 0, 0, 0, 0, 8, 0, 0, 4, 0};      /* 4 blocks at 8 */
+	uint8_t big[10] = {0x28, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0};
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 	static uint8_t payload[2048];
 	uint32_t n = 0, ttt;
 
@@ -515,7 +530,8 @@ static void client_read_write(void)
 	memset(payload, 0x5a, sizeof(payload));
 	cl_scsi(&c, write10, sizeof(write10), 2048, false, true, payload, TEST_BLOCK);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_R2T);
-	CL_CHECK(iscsi_get_be32(c.rsp + 40) == TEST_BLOCK && iscsi_get_be32(c.rsp + 44) == 2048 - TEST_BLOCK);
+	CL_CHECK(iscsi_get_be32(c.rsp + 40) == TEST_BLOCK &&
+		 iscsi_get_be32(c.rsp + 44) == 2048 - TEST_BLOCK);
 	ttt = iscsi_get_be32(c.rsp + 20);
 	bhs[0] = ISCSI_OP_DATA_OUT;
 	bhs[1] = ISCSI_FLAG_FINAL;
@@ -552,19 +568,19 @@ END_TEST
 static void client_tmf(void)
 {
 	struct client c;
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 	static const struct {
 		uint8_t function;
 		uint64_t lun;
 		uint8_t response;
 	} cases[] = {
-		{ ISCSI_TMF_ABORT_TASK, 0, ISCSI_TMF_RSP_NO_TASK },
-		{ ISCSI_TMF_CLEAR_ACA, 0, ISCSI_TMF_RSP_NOT_SUPPORTED },
-		{ ISCSI_TMF_TASK_REASSIGN, 0, ISCSI_TMF_RSP_NO_REASSIGN },
-		{ ISCSI_TMF_LUN_RESET, 0, ISCSI_TMF_RSP_COMPLETE },
-		{ ISCSI_TMF_LUN_RESET, 7ull << 48, ISCSI_TMF_RSP_NO_LUN },
-		{ ISCSI_TMF_TARGET_WARM_RESET, 0, ISCSI_TMF_RSP_COMPLETE },
-		{ 0x30, 0, ISCSI_TMF_RSP_REJECTED },
+		{ISCSI_TMF_ABORT_TASK, 0, ISCSI_TMF_RSP_NO_TASK},
+		{ISCSI_TMF_CLEAR_ACA, 0, ISCSI_TMF_RSP_NOT_SUPPORTED},
+		{ISCSI_TMF_TASK_REASSIGN, 0, ISCSI_TMF_RSP_NO_REASSIGN},
+		{ISCSI_TMF_LUN_RESET, 0, ISCSI_TMF_RSP_COMPLETE},
+		{ISCSI_TMF_LUN_RESET, 7ull << 48, ISCSI_TMF_RSP_NO_LUN},
+		{ISCSI_TMF_TARGET_WARM_RESET, 0, ISCSI_TMF_RSP_COMPLETE},
+		{0x30, 0, ISCSI_TMF_RSP_REJECTED},
 	};
 
 	cl_login_ok(&c, 5);
@@ -577,7 +593,7 @@ static void client_tmf(void)
 		iscsi_put_be32(bhs + 16, ++c.itt);
 		iscsi_put_be32(bhs + 20, 0xdead);
 		iscsi_put_be32(bhs + 24, c.cmdsn);
-		iscsi_put_be32(bhs + 32, c.cmdsn - 100);	/* outside the window */
+		iscsi_put_be32(bhs + 32, c.cmdsn - 100); /* outside the window */
 		cl_send(&c, bhs, NULL, 0);
 		CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_TMF_RSP);
 		CL_CHECK(iscsi_bhs_itt(c.rsp) == c.itt);
@@ -607,7 +623,7 @@ END_TEST
 static void client_abort_inflight(void)
 {
 	struct client c;
-	uint8_t pdus[2 * ISCSI_BHS_LEN] = { 0 };
+	uint8_t pdus[2 * ISCSI_BHS_LEN] = {0};
 	uint8_t *rd = pdus, *tmf = pdus + ISCSI_BHS_LEN;
 	uint32_t read_itt;
 
@@ -644,11 +660,11 @@ END_TEST
 /* Discovery login declaring a small MaxRecvDataSegmentLength. */
 static void cl_login_discovery(struct client *c)
 {
-	static const char *const sec[] = { "InitiatorName=" TEST_INITIATOR, "SessionType=Discovery",
-					   "AuthMethod=None", NULL };
-	static const char *const ops[] = { "HeaderDigest=None", "DataDigest=None",
-					   "MaxRecvDataSegmentLength=512", NULL };
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	static const char *const sec[] = {"InitiatorName=" TEST_INITIATOR, "SessionType=Discovery",
+					  "AuthMethod=None", NULL};
+	static const char *const ops[] = {"HeaderDigest=None", "DataDigest=None",
+					  "MaxRecvDataSegmentLength=512", NULL};
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 	uint8_t text[512];
 
 	cl_connect(c);
@@ -666,17 +682,18 @@ static void cl_login_discovery(struct client *c)
 	CL_CHECK(cl_recv(c) && iscsi_get_be16(c->rsp + 36) == ISCSI_LOGIN_SUCCESS);
 }
 
-#define EXTRA_TARGETS 12
-#define TEXT_FLAG_CONTINUE 0x40	/* §11.11.1 C bit */
+#define EXTRA_TARGETS	   12
+#define TEXT_FLAG_CONTINUE 0x40 /* §11.11.1 C bit */
 
 /* SendTargets=All longer than 512 bytes: pieces with C=1 and a TTT (§11.11). */
 static void client_sendtargets(void)
 {
 	struct client c;
-	uint8_t bhs[ISCSI_BHS_LEN] = { 0 };
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
 	static char all[16384];
 	uint32_t len = 0, pieces = 0, ttt = ISCSI_RESERVED_TAG;
 	static const uint8_t tur[6];
+	char addr[64];
 
 	cl_login_discovery(&c);
 	for (;;) {
@@ -710,10 +727,12 @@ static void client_sendtargets(void)
 	for (int i = 0; i < EXTRA_TARGETS; i++) {
 		char name[128];
 
-		snprintf(name, sizeof(name), "TargetName=" TEST_TARGET "-with-a-rather-long-name-%02d", i);
+		snprintf(name, sizeof(name),
+			 "TargetName=" TEST_TARGET "-with-a-rather-long-name-%02d", i);
 		CL_CHECK(memmem(all, len, name, strlen(name)) != NULL);
 	}
-	CL_CHECK(memmem(all, len, "TargetAddress=127.0.0.1:14150,1", 31) != NULL);
+	snprintf(addr, sizeof(addr), "TargetAddress=%s,1", test_portal);
+	CL_CHECK(memmem(all, len, addr, strlen(addr)) != NULL);
 	/* A SCSI command in a discovery session: Reject (protocol error). */
 	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
 	cl_expect_reject(&c, ISCSI_REJECT_PROTOCOL_ERROR, ISCSI_OP_SCSI_CMD);
@@ -721,7 +740,7 @@ static void client_sendtargets(void)
 
 START_TEST(test_sendtargets)
 {
-	struct scsi_port_info port = { .rel_port_id = 1, .tpg_id = 1 };
+	struct scsi_port_info port = {.rel_port_id = 1, .tpg_id = 1};
 	struct scsi_target *extra[EXTRA_TARGETS];
 
 	for (int i = 0; i < EXTRA_TARGETS; i++) {
@@ -742,7 +761,7 @@ END_TEST
 
 static void client_reinstatement(void)
 {
-	const uint8_t isid[6] = { 0x80, 0x12, 0x34, 0x56, 0x00, 0x09 };
+	const uint8_t isid[6] = {0x80, 0x12, 0x34, 0x56, 0x00, 0x09};
 	struct client a, b, x;
 
 	cl_connect(&a);
@@ -757,7 +776,8 @@ static void client_reinstatement(void)
 	CL_CHECK(cl_login(&x, isid, b.tsih) == ISCSI_LOGIN_TOO_MANY_CONNECTIONS);
 	close(x.fd);
 	cl_connect(&x);
-	CL_CHECK(cl_login(&x, isid, (uint16_t)(b.tsih + 100)) == ISCSI_LOGIN_SESSION_DOES_NOT_EXIST);
+	CL_CHECK(cl_login(&x, isid, (uint16_t)(b.tsih + 100)) ==
+		 ISCSI_LOGIN_SESSION_DOES_NOT_EXIST);
 }
 
 START_TEST(test_reinstatement)
@@ -788,7 +808,7 @@ static void hook_close_session(void)
 static void client_admin_close(void)
 {
 	struct client c;
-	struct timeval tv = { .tv_sec = 5 };
+	struct timeval tv = {.tv_sec = 5};
 
 	cl_login_ok(&c, 6);
 	setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -804,7 +824,7 @@ END_TEST
 
 static void client_acl(void)
 {
-	const uint8_t isid[6] = { 0x80, 0x12, 0x34, 0x56, 0x00, 0x0a };
+	const uint8_t isid[6] = {0x80, 0x12, 0x34, 0x56, 0x00, 0x0a};
 	struct client c;
 
 	cl_connect(&c);
@@ -814,21 +834,30 @@ static void client_acl(void)
 
 START_TEST(test_acl)
 {
-	ck_assert_int_eq(iscsi_target_acl_add(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"), 0);
-	ck_assert_int_eq(iscsi_target_acl_add(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"), -EEXIST);
-	ck_assert_int_eq(iscsi_target_acl_add(server, "iqn.2026-11.org.quorate:nope", "x"), -ENOENT);
+	ck_assert_int_eq(iscsi_target_acl_add(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"),
+			 0);
+	ck_assert_int_eq(iscsi_target_acl_add(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"),
+			 -EEXIST);
+	ck_assert_int_eq(iscsi_target_acl_add(server, "iqn.2026-11.org.quorate:nope", "x"),
+			 -ENOENT);
 	run_client(client_acl);
-	ck_assert_int_eq(iscsi_target_acl_remove(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"), 0);
-	ck_assert_int_eq(iscsi_target_acl_remove(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"), -ENOENT);
+	ck_assert_int_eq(
+		iscsi_target_acl_remove(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"), 0);
+	ck_assert_int_eq(
+		iscsi_target_acl_remove(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"),
+		-ENOENT);
 }
 END_TEST
 
 START_TEST(test_portal_parse)
 {
+	char v6[32];
+
 	ck_assert_int_eq(iscsi_server_add_portal(server, "127.0.0.1"), -EINVAL);
 	ck_assert_int_eq(iscsi_server_add_portal(server, "[::1"), -EINVAL);
-	ck_assert_int_eq(iscsi_server_add_portal(server, "[::1]:14151"), 0);
-	ck_assert_int_ne(iscsi_server_add_portal(server, TEST_PORTAL), 0);	/* in use */
+	snprintf(v6, sizeof(v6), "[::1]:%u", test_port);
+	ck_assert_int_eq(iscsi_server_add_portal(server, v6), 0);
+	ck_assert_int_eq(iscsi_server_add_portal(server, test_portal), -EADDRINUSE);
 }
 END_TEST
 

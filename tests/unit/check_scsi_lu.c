@@ -320,7 +320,7 @@ START_TEST(test_chunked_readback)
 	put32(&vcdb[10], N);
 	t_run(&t, env.n1, 1, vcdb, 16, data, sizeof(data), sizeof(data));
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
-	data[2500 * BS + 3] ^= 1;	/* in the third chunk */
+	data[2500 * BS + 3] ^= 1;	/* in the second chunk */
 	t_run(&t, env.n1, 1, vcdb, 16, data, sizeof(data), sizeof(data));
 	t_expect_sense(&t, SENSE_KEY_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
 	ck_assert_uint_eq(t_be32(&t.sense[3]), 2500 * BS + 3);
@@ -765,6 +765,53 @@ START_TEST(test_read_only_lu)
 }
 END_TEST
 
+/*
+ * O_DIRECT: the read-back scratch must be aligned, and COMPARE AND WRITE's
+ * write half (at buf + 512) is not, so it must go through the scratch.
+ */
+START_TEST(test_direct_io)
+{
+	static uint8_t caw[2 * BS];
+	uint8_t ccdb[16] = { 0x89 };
+	uint8_t wcdb[10] = { 0x2a, 0, 0, 0, 0, 5, 0, 0, 1, 0 };
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/direct.img", tmpdir);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, 4u << 20), 0);
+	close(fd);
+	t_lu_config(&cfg, "file", path, 0);
+	cfg.direct_io = true;
+	cfg.thin = false;
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 3, &cfg), 0);
+	t_clear_ua(env.n1, 3);
+	memset(caw, 'q', BS);
+	t_run(&t, env.n1, 3, wcdb, 10, caw, BS, BS);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	put64(&ccdb[2], 5);
+	ccdb[13] = 1;
+	memset(caw + BS, 'r', BS);
+	t_run(&t, env.n1, 3, ccdb, 16, caw, sizeof(caw), sizeof(caw));
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(3, 5, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[0], 'r');
+	/* WRITE SAME with UNMAP on a fully provisioned LU is refused. */
+	{
+		uint8_t ws[10] = { 0x41, 0x08, 0, 0, 0, 0, 0, 0, 1, 0 };
+
+		t_run(&t, env.n1, 3, ws, 10, caw, BS, BS);
+		t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+	}
+	ck_assert_int_eq(scsi_target_remove_lu(env.target, 3), 0);
+	unlink(path);
+}
+END_TEST
+
 static Suite *lu_suite(void)
 {
 	Suite *s = suite_create("scsi_lu");
@@ -789,6 +836,7 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_d_sense_and_all_pages);
 	tcase_add_test(tc, test_report_opcodes);
 	tcase_add_test(tc, test_read_only_lu);
+	tcase_add_test(tc, test_direct_io);
 	suite_add_tcase(s, tc);
 	return s;
 }
