@@ -49,7 +49,7 @@ enum {
 #define F_MEDIA_RD (SCSI_CMD_F_MEDIA)
 #define F_MEDIA_WR (SCSI_CMD_F_MEDIA | SCSI_CMD_F_WRITE)
 #define F_SA SCSI_CMD_F_SA
-#define F_ANY_LU (SCSI_CMD_F_UA_OK | SCSI_CMD_F_NO_LU)
+#define F_ANY_LU (SCSI_CMD_F_UA_OK | SCSI_CMD_F_NO_LU | SCSI_CMD_F_ALUA_OK)
 
 /* Byte-1 masks shared by the read/write families (SBC-3 5.x CDB layouts). */
 #define B1_RD 0xfc	/* RDPROTECT, DPO, FUA, RARC */
@@ -168,10 +168,12 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	    SCSI_RESV_ALLOWED, F_ANY_LU, TMO_FAST, 0x00, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff,
 	    0xff, 0xff, 0x00, 0x00),
 	ROW(OP_MAINTENANCE_IN, SA_REPORT_TPGS, "REPORT TARGET PORT GROUPS", spc_report_tpgs,
-	    SCSI_DIR_IN, 12, SCSI_RESV_ALLOWED, F_SA, TMO_FAST, 0xff, 0x00, 0x00, 0x00, 0x00,
+	    SCSI_DIR_IN, 12, SCSI_RESV_ALLOWED, F_SA | SCSI_CMD_F_ALUA_OK, TMO_FAST, 0xff, 0x00,
+	    0x00, 0x00, 0x00,
 	    0xff, 0xff, 0xff, 0xff, 0x00, 0x00),
 	ROW(OP_MAINTENANCE_IN, SA_REPORT_OPCODES, "REPORT SUPPORTED OPERATION CODES",
-	    spc_report_opcodes, SCSI_DIR_IN, 12, SCSI_RESV_ALLOWED, F_SA, TMO_FAST, SCSI_SA_MASK,
+	    spc_report_opcodes, SCSI_DIR_IN, 12, SCSI_RESV_ALLOWED, F_SA | SCSI_CMD_F_ALUA_OK,
+	    TMO_FAST, SCSI_SA_MASK,
 	    0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00),
 	ROW(OP_READ12, 0, "READ(12)", sbc_read, SCSI_DIR_IN, 12,
 	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,

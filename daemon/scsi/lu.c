@@ -4,7 +4,8 @@
  *
  * scsi_task_submit() decides, in this order (SAM-5 5.14 / SPC-4 4.6.4):
  * addressability of the LUN, a pending unit attention, whether the opcode is
- * supported, reserved CDB bits (from the table's usage mask), the
+ * supported, reserved CDB bits (from the table's usage mask), the port
+ * group's access state (Unavailable when this node lost quorum), the
  * reservation check (a hook for the later PR engine), write protection, and
  * only then runs the handler. A handler either answers at once or starts
  * backing I/O and finishes from the loop through scsi_task_finish().
@@ -256,6 +257,20 @@ void scsi_target_destroy(struct scsi_target *target)
 	free(target->resp);
 	free(target->name);
 	free(target);
+}
+
+void scsi_target_set_alua_state(struct scsi_target *target, enum scsi_alua_state state)
+{
+	if (target->alua_state == state) {
+		return;
+	}
+	target->alua_state = (uint8_t)state;
+	/* SPC-4 5.15.2.6: ASYMMETRIC ACCESS STATE CHANGED to every I_T nexus. */
+	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		if (target->lu_index[i]) {
+			scsi_ua_raise(target->lu_index[i], NULL, SCSI_UA_ALUA_CHANGED);
+		}
+	}
 }
 
 const char *scsi_target_name(const struct scsi_target *target)
@@ -612,6 +627,11 @@ static int task_dispatch(struct scsi_task *task)
 	byte = scsi_cmd_check_reserved(desc, task->cdb, &bit);
 	if (byte >= 0) {
 		return scsi_task_invalid_field(task, true, (unsigned int)byte, bit);
+	}
+	/* SPC-4 5.15.2.4.5: an Unavailable port answers only the basic commands. */
+	if (target->alua_state == SCSI_ALUA_UNAVAILABLE && !(desc->flags & SCSI_CMD_F_ALUA_OK)) {
+		return scsi_task_sense(task, SENSE_KEY_NOT_READY,
+				       ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
 	}
 	if (lu && !scsi_resv_allows(lu, task->nexus, desc)) {
 		task->status = SCSI_STATUS_RESERVATION_CONFLICT;

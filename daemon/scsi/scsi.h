@@ -125,9 +125,21 @@ struct scsi_port_info {
 	uint16_t tpg_id;
 };
 
+/*
+ * Asymmetric access state of this node's target port group (SPC-4
+ * 5.15.2.4; DESIGN 3: an inquorate node reports Unavailable and fails media
+ * access with NOT READY, 04h/0Ch, so MPIO moves to a quorate node).
+ */
+enum scsi_alua_state {
+	SCSI_ALUA_ACTIVE_OPTIMIZED = 0x0,
+	SCSI_ALUA_UNAVAILABLE = 0x3,
+};
+
 /** Create a target named @name (an iSCSI name). @return 0 or -errno. */
 int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port_info *port,
 		       struct scsi_target **out);
+/** Set the target's port group state; a change raises 2A/06 on every nexus of every LU. */
+void scsi_target_set_alua_state(struct scsi_target *target, enum scsi_alua_state state);
 /** Destroy a target and its LUs; no task may be in flight. */
 void scsi_target_destroy(struct scsi_target *target);
 const char *scsi_target_name(const struct scsi_target *target);

@@ -111,6 +111,7 @@ enum scsi_cmd_flags {
 	SCSI_CMD_F_NO_LU = 1u << 2,	/* runs on a LUN that does not exist (SPC-4 4.6.4) */
 	SCSI_CMD_F_MEDIA = 1u << 3,	/* accesses the medium */
 	SCSI_CMD_F_WRITE = 1u << 4,	/* modifies the medium: DATA PROTECT on a read-only LU */
+	SCSI_CMD_F_ALUA_OK = 1u << 5,	/* runs in the Unavailable state (SPC-4 5.15.2.4.5) */
 };
 
 enum scsi_exec {
@@ -234,6 +235,7 @@ struct scsi_target {
 	qb_loop_t *loop;
 	char *name;
 	struct scsi_port_info port;
+	uint8_t alua_state;		/* enum scsi_alua_state */
 	struct scsi_lu **lu_index;	/* SCSI_LUN_MAX slots */
 	unsigned int lu_count;
 	struct scsi_nexus *nexuses;

@@ -146,8 +146,9 @@ enum {
 #define RTPG_FORMAT_MASK 0xe0
 #define RTPG_FORMAT_EXTENDED 0x20
 #define RTPG_PREF 0x80
-#define RTPG_STATE_AO 0x0
+#define RTPG_STATE_MASK 0x0f
 #define RTPG_SUP_AO 0x01
+#define RTPG_SUP_U 0x08
 #define RTPG_STATUS_IMPLICIT 0x02
 #define RTPG_IMPLICIT_TRANSITION_S 0
 
@@ -776,9 +777,9 @@ int spc_report_tpgs(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 		d[5] = RTPG_IMPLICIT_TRANSITION_S;
 		off = 8;
 	}
-	/* One group per node; this node's group is active/optimized (DESIGN 3). */
-	d[off] = RTPG_PREF | RTPG_STATE_AO;
-	d[off + 1] = RTPG_SUP_AO;
+	/* One group per node: this node's, active/optimized or unavailable (DESIGN 3). */
+	d[off] = RTPG_PREF | (t->alua_state & RTPG_STATE_MASK);
+	d[off + 1] = RTPG_SUP_AO | RTPG_SUP_U;
 	put_be16(&d[off + 2], t->port.tpg_id);
 	d[off + 5] = RTPG_STATUS_IMPLICIT;
 	d[off + 7] = 1;		/* TARGET PORT COUNT */

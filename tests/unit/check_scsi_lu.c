@@ -812,6 +812,33 @@ START_TEST(test_direct_io)
 }
 END_TEST
 
+/* An inquorate node: port group Unavailable, media access NOT READY 04/0C. */
+START_TEST(test_alua_unavailable)
+{
+	uint8_t tur[6] = { 0 };
+	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t rtpg[12] = { 0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	struct scsi_task t;
+
+	scsi_target_set_alua_state(env.target, SCSI_ALUA_UNAVAILABLE);
+	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED);
+	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	read10(0, 0, 1, &t);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	t_run(&t, env.n1, 0, inq, 6, NULL, 0, 36);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[4] & 0x0f, SCSI_ALUA_UNAVAILABLE);
+	scsi_target_set_alua_state(env.target, SCSI_ALUA_ACTIVE_OPTIMIZED);
+	t_clear_ua(env.n1, 0);
+	read10(0, 0, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+}
+END_TEST
+
 static Suite *lu_suite(void)
 {
 	Suite *s = suite_create("scsi_lu");
@@ -837,6 +864,7 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_report_opcodes);
 	tcase_add_test(tc, test_read_only_lu);
 	tcase_add_test(tc, test_direct_io);
+	tcase_add_test(tc, test_alua_unavailable);
 	suite_add_tcase(s, tc);
 	return s;
 }
