@@ -210,10 +210,17 @@ static void admin_propose(struct daemon *d, struct ipc_request *req, const struc
 
 void daemon_pending_abort(struct daemon *d, const char *why)
 {
-	while (d->pending != NULL) {
-		struct daemon_pending *p = d->pending;
+	struct daemon_pending **pp = &d->pending;
 
-		d->pending = p->next;
+	while (*pp != NULL) {
+		struct daemon_pending *p = *pp;
+
+		/* A PR command completes on delivery while the loop runs. */
+		if (p->task != NULL) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
 		json_object_put(p->result);
 		if (p->req != NULL) {
 			ipc_request_reply_err(p->req, "%s", why);

@@ -15,6 +15,9 @@
  *     the other LUs keep serving;
  *  5. on the node that proposed it, complete the admin request.
  *
+ * Persistent-reservation mutations (STORE_OP_PR_SET) take their own path
+ * through the same stream: daemon_pr_apply() in apply_pr.c.
+ *
  * daemon_load() rebuilds the model and the running objects from the store at
  * start-up through the same step-4 functions.
  */
@@ -29,7 +32,7 @@
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/log.h"
 #include "daemon/mutation.h"
-#include "daemon/scsi/scsi.h"
+#include "daemon/scsi/scsi_pr.h"
 #include "quorum/cluster.h"
 
 #define APPLY_ERR_MAX 256
@@ -269,6 +272,8 @@ static int apply_validate(struct daemon *d, const struct store_op *op, char *err
 		return 0;
 	case STORE_OP_CHAP_SET:
 		return apply_validate_chap(d, &op->u.chap, err, errlen);
+	case STORE_OP_PR_SET:
+		break;	/* never here: daemon_deliver() hands it to daemon_pr_apply() */
 	case STORE_OP_CHAP_CLEAR:
 		if (daemon_chap_find(d, op->u.chap.target) == NULL) {
 			return apply_fail(err, errlen, -ENOENT, "no CHAP credentials for %s%s%s",
@@ -310,6 +315,7 @@ static void run_target_add(struct daemon *d, const struct store_target *rec)
 		log_perror(rc, "target '%s': cannot create the SCSI target", rec->name);
 		return;
 	}
+	daemon_pr_hooks_set(d, t->scsi);
 	rc = iscsi_target_register(d->iscsi, t->scsi, rec->alias[0] != '\0' ? rec->alias : NULL);
 	if (rc < 0) {
 		log_perror(rc, "target '%s': cannot register with the iSCSI server", rec->name);
@@ -351,6 +357,8 @@ static void run_lun_open(struct daemon *d, struct daemon_target *t, struct daemo
 		return;
 	}
 	l->online = true;
+	/* The SCSI layer reads the model's PR state; only apply writes it. */
+	scsi_lu_pr_attach(t->scsi, l->rec.lun, &l->pr);
 	log_info("target '%s' LUN %u online (%s '%s', %llu bytes)", t->rec.name, l->rec.lun,
 		 l->rec.backing, l->rec.path, (unsigned long long)l->rec.size_bytes);
 }
@@ -370,6 +378,7 @@ static void run_lun_add(struct daemon *d, const struct store_lun *rec)
 		return;
 	}
 	l->rec = *rec;
+	pr_state_init(&l->pr, 0);
 	for (pp = &t->luns; *pp != NULL && (*pp)->rec.lun < rec->lun; pp = &(*pp)->next) {
 	}
 	l->next = *pp;
@@ -399,9 +408,12 @@ static void run_lun_del(struct daemon *d, const struct store_lun *rec)
 		if (rc < 0) {
 			log_perror(rc, "target '%s' LUN %u: removing the running LU", t->rec.name,
 				   l->rec.lun);
+			/* Still running: it must not read the PR state freed below. */
+			scsi_lu_pr_attach(t->scsi, l->rec.lun, NULL);
 		}
 	}
 	log_info("target '%s' LUN %u deleted", t->rec.name, l->rec.lun);
+	pr_state_fini(&l->pr);
 	free(l);
 }
 
@@ -535,6 +547,19 @@ static void run_target_stop(struct daemon *d, struct daemon_target *t)
 			log_perror(rc, "target '%s': unregistering", t->rec.name);
 		}
 	}
+	/*
+	 * The SCSI target may outlive this call while sessions drain: it must
+	 * neither read the PR state freed below nor propose PR changes that a
+	 * later target of the same name would receive.
+	 */
+	if (t->scsi != NULL) {
+		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+			if (l->online) {
+				scsi_lu_pr_attach(t->scsi, l->rec.lun, NULL);
+			}
+		}
+		scsi_target_set_pr_hooks(t->scsi, NULL);
+	}
 	/* Destroying the SCSI target closes its LUs and their backing stores. */
 	if (t->scsi != NULL) {
 		scsi_target_destroy(t->scsi);
@@ -543,6 +568,7 @@ static void run_target_stop(struct daemon *d, struct daemon_target *t)
 		struct daemon_lun *l = t->luns;
 
 		t->luns = l->next;
+		pr_state_fini(&l->pr);
 		free(l);
 	}
 	while (t->acls != NULL) {
@@ -600,6 +626,7 @@ static void run_op(struct daemon *d, const struct store_op *op)
 	case STORE_OP_CHAP_CLEAR:
 		run_chap_clear(d, op->u.chap.target);
 		break;
+	case STORE_OP_PR_SET:
 	case STORE_OP_NONE:
 		break;
 	}
@@ -623,8 +650,7 @@ void daemon_model_free(struct daemon *d)
 
 /* ---- delivery ------------------------------------------------------------ */
 
-static void daemon_complete(struct daemon *d, uint64_t request_id, uint64_t seq, int rc,
-			    const char *err)
+struct daemon_pending *daemon_pending_take(struct daemon *d, uint64_t request_id)
 {
 	struct daemon_pending **pp, *p;
 
@@ -632,10 +658,20 @@ static void daemon_complete(struct daemon *d, uint64_t request_id, uint64_t seq,
 	     pp = &(*pp)->next) {
 	}
 	p = *pp;
+	if (p != NULL) {
+		*pp = p->next;
+	}
+	return p;
+}
+
+static void daemon_complete(struct daemon *d, uint64_t request_id, uint64_t seq, int rc,
+			    const char *err)
+{
+	struct daemon_pending *p = daemon_pending_take(d, request_id);
+
 	if (p == NULL) {
 		return;
 	}
-	*pp = p->next;
 	p->seq = seq;
 	p->done(d, p, rc, err);
 	free(p);
@@ -663,6 +699,12 @@ void daemon_deliver(uint64_t seq, uint32_t origin, const void *msg, size_t len, 
 			log_perror(rc, "seq %llu: store commit (%s)", (unsigned long long)seq,
 				   store_errmsg(d->store));
 		}
+		free(m);
+		return;
+	}
+	if (m->op.kind == STORE_OP_PR_SET) {
+		/* Persistent reservations: the op is applied to the LU's PR state. */
+		daemon_pr_apply(d, seq, mine, m);
 		free(m);
 		return;
 	}
@@ -764,6 +806,7 @@ int daemon_load(struct daemon *d)
 		.lun = load_lun,
 		.acl = load_acl,
 		.chap = load_chap,
+		.pr = daemon_pr_load,
 	};
 	uint32_t salt = 0;
 

@@ -20,19 +20,23 @@
 
 #include "daemon/config.h"
 #include "daemon/store/store.h"
+#include "reservations/pr.h"
 
 struct scsi_target;
+struct scsi_task;
 struct iscsi_server;
 struct ipc_server;
 struct ipc_request;
 struct cluster;
 struct json_object;
 struct daemon;
+struct mutation;
 
 struct daemon_lun {
 	struct daemon_lun *next;	/* sorted by rec.lun */
 	struct store_lun rec;
 	bool online;			/* added to the scsi_target on this node */
+	struct pr_state pr;		/* replicated PR state; the online LU borrows it */
 };
 
 struct daemon_acl {
@@ -63,6 +67,8 @@ struct daemon_pending {
 	uint64_t request_id;
 	void (*done)(struct daemon *d, struct daemon_pending *p, int rc, const char *err);
 	struct ipc_request *req;	/* the admin request to answer, or NULL */
+	struct scsi_task *task;		/* PR mutation: the command to complete, or NULL */
+	const struct pr_result *pr_res;	/* PR mutation: its outcome during done(), or NULL */
 	struct json_object *result;	/* owned: the reply's result on success */
 	uint64_t seq;			/* OUT: the sequence it was applied at */
 };
@@ -110,13 +116,26 @@ int daemon_propose(struct daemon *d, const struct store_op *op, struct ipc_reque
 		   void (*done)(struct daemon *d, struct daemon_pending *p, int rc,
 				const char *err));
 
+/** Unlink and return this node's pending proposal @request_id, or NULL. */
+struct daemon_pending *daemon_pending_take(struct daemon *d, uint64_t request_id);
+
+/* apply_pr.c: persistent reservations through propose → deliver → apply. */
+/** Route @target's PR mutations through the cluster (scsi_target_set_pr_hooks). */
+void daemon_pr_hooks_set(struct daemon *d, struct scsi_target *target);
+/** Apply a delivered PR_SET mutation (@m decoded, @mine: proposed here). */
+void daemon_pr_apply(struct daemon *d, uint64_t seq, bool mine, const struct mutation *m);
+/** Install the PR state loaded from the store (store_load_ops.pr). */
+int daemon_pr_load(const struct store_pr *p, void *ctx);
+/** Complete every PR command still waiting (final shutdown: no delivery will come). */
+void daemon_pr_pending_fail(struct daemon *d);
+
 /* admin.c */
 /** The IPC request handler (ipc_request_fn). */
 void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_object *args,
 			  void *ctx);
 /** Fill a new LUN record's identity (UUID v4, NAA-6, serial) on the proposer. @return 0 or -errno. */
 int daemon_lun_identity_generate(struct store_lun *l);
-/** Reply to every pending request with an error (shutdown). */
+/** Reply to every pending admin request with an error (shutdown); PR commands stay. */
 void daemon_pending_abort(struct daemon *d, const char *why);
 
 /* main.c */

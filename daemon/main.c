@@ -520,6 +520,8 @@ static void daemon_stop(struct daemon *d)
 	}
 	ipc_server_destroy(d->ipc);
 	d->ipc = NULL;
+	/* The loop has stopped: no delivery completes a waiting PR command now. */
+	daemon_pr_pending_fail(d);
 	if (d->iscsi != NULL) {
 		/* Logs initiators out (Async Message) and closes every connection. */
 		iscsi_server_destroy(d->iscsi);

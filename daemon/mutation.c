@@ -147,6 +147,8 @@ const char *mutation_kind_name(enum store_op_kind kind)
 		return "chap-set";
 	case STORE_OP_CHAP_CLEAR:
 		return "chap-clear";
+	case STORE_OP_PR_SET:
+		return "reservation";
 	}
 	return "unknown";
 }
@@ -204,6 +206,15 @@ int mutation_encode(const struct mutation *m, uint8_t *buf, size_t cap, size_t *
 		break;
 	case STORE_OP_CHAP_CLEAR:
 		w_str(&w, op->u.chap.target, STORE_NAME_MAX);
+		break;
+	case STORE_OP_PR_SET:
+		if (m->pr_op == NULL || m->pr_op_len == 0 || m->pr_op_len > MUTATION_PR_OP_MAX) {
+			return -EINVAL;
+		}
+		w_str(&w, op->u.pr.target, STORE_NAME_MAX);
+		w_uint(&w, op->u.pr.lun, 2);
+		w_uint(&w, m->pr_op_len, 4);
+		w_bytes(&w, m->pr_op, m->pr_op_len);
 		break;
 	default:
 		return -EINVAL;
@@ -282,6 +293,15 @@ int mutation_decode(const uint8_t *buf, size_t len, struct mutation *m)
 		break;
 	case STORE_OP_CHAP_CLEAR:
 		r_str(&r, op->u.chap.target, STORE_NAME_MAX);
+		break;
+	case STORE_OP_PR_SET:
+		r_str(&r, op->u.pr.target, STORE_NAME_MAX);
+		op->u.pr.lun = (uint16_t)r_uint(&r, 2);
+		m->pr_op_len = (size_t)r_uint(&r, 4);
+		if (r.err == 0 && (m->pr_op_len == 0 || m->pr_op_len > MUTATION_PR_OP_MAX)) {
+			r.err = -EBADMSG;
+		}
+		m->pr_op = r_bytes(&r, m->pr_op_len);
 		break;
 	default:
 		return -EBADMSG;

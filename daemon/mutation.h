@@ -19,6 +19,10 @@
  *     ACL_ADD/DEL target, initiator
  *     CHAP_SET    target, user, secret, mutual user, mutual secret
  *     CHAP_CLEAR  target
+ *     PR_SET      target, u16 lun, u32 length + that many bytes of an encoded
+ *                 struct pr_op (reservations/pr.h, pr_op_encode): the PR
+ *                 operation, not its result; every node applies it to its
+ *                 copy of the LU's PR state and stores the new snapshot
  * Decoding rejects an unknown version or kind, a short buffer, an overlong
  * or NUL-containing string, unknown flag bits and trailing bytes: a peer's
  * bug must not become state.
@@ -34,7 +38,9 @@
 #include "daemon/store/store.h"
 
 #define MUTATION_VERSION 1
-#define MUTATION_MAX_LEN 8192		/* bound of any encoding (LUN_ADD with a 4095-byte path) */
+#define MUTATION_MAX_LEN 8192		/* bound of any encoding but PR_SET (LUN_ADD, 4095-byte path) */
+#define MUTATION_PR_OP_MAX (192 * 1024)	/* PR_SET op bytes: below CLUSTER_MSG_MAX with the header */
+#define MUTATION_PR_HEADER_MAX (12 + 2 + STORE_NAME_MAX + 2 + 4)	/* PR_SET without its op */
 
 #define MUTATION_LUN_F_DIRECT_IO 0x01
 #define MUTATION_LUN_F_THIN 0x02
@@ -43,7 +49,9 @@
 
 struct mutation {
 	uint64_t request_id;
-	struct store_op op;
+	struct store_op op;		/* PR_SET: u.pr.target and u.pr.lun only */
+	const uint8_t *pr_op;		/* PR_SET: the encoded pr_op (borrowed: the buffer) */
+	size_t pr_op_len;
 };
 
 /** Encode into @buf (@cap bytes); *len gets the size. @return 0, -EINVAL, -ENOSPC. */

@@ -129,6 +129,7 @@ void iscsi_conn_update_rx(struct iscsi_conn *conn)
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 {
 	struct iscsi_ctl_pdu *c, *cn;
+	bool logged_out = conn->state == ISCSI_CONN_LOGGED_OUT;
 
 	if (conn->state == ISCSI_CONN_DEAD) {
 		return;
@@ -159,6 +160,13 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 		struct iscsi_session *s = conn->session;
 
 		iscsi_session_detach(s, conn);
+		/*
+		 * Without a logout the I_T nexus is lost (dropped connection,
+		 * session reinstatement, administrator): SAM-5 6.3.4 UA 29/07.
+		 */
+		if (!logged_out && s->nexus) {
+			scsi_nexus_lost(s->nexus);
+		}
 		/* ERL 0, one connection per session: losing it ends the session. */
 		iscsi_session_shutdown(s, why);
 	}

@@ -16,6 +16,7 @@
 #include <qb/qbloop.h>
 
 struct scsi_target;
+struct scsi_task;
 struct iscsi_server;
 
 /* Node-local negotiation limits and timers (from the config file). */
@@ -81,6 +82,19 @@ struct iscsi_session_info {
 	const char *peer;		/* "addr:port" of the first connection */
 	bool discovery;
 };
+
+/* Does the I_T nexus of @initiator_port ("name,i,0x<isid>") match? */
+typedef bool (*iscsi_port_match_fn)(const char *initiator_port, void *ctx);
+/**
+ * PREEMPT AND ABORT (SPC-4 5.13.11.2.4): abort every task on LU @lun_id of
+ * @target_name in the sessions whose initiator port @match accepts, except
+ * @keep (the PERSISTENT RESERVE OUT itself). Tasks still in the transport
+ * are dropped; tasks in the SCSI layer (backing I/O) finish and their
+ * responses are dropped. @return the number of tasks aborted.
+ */
+unsigned int iscsi_target_abort_tasks(struct iscsi_server *server, const char *target_name,
+				      uint16_t lun_id, iscsi_port_match_fn match, void *ctx,
+				      const struct scsi_task *keep);
 
 typedef void (*iscsi_session_fn)(const struct iscsi_session_info *info, void *ctx);
 void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn fn, void *ctx);

@@ -212,8 +212,9 @@ int iscsi_target_unregister(struct iscsi_server *server, const char *target_name
 	/* Sessions borrow the entry: drop them first. */
 	qb_list_for_each_entry_safe(s, sn, &server->sessions, node) {
 		if (s->target == t) {
-			iscsi_session_shutdown(s, "target removed");
+			/* Shutting down may free a session without tasks: detach first. */
 			s->target = NULL;
+			iscsi_session_shutdown(s, "target removed");
 		}
 	}
 	qb_list_for_each_entry_safe(a, an, &t->acl, node) {

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "daemon/iscsi/iscsi_int.h"
+#include "daemon/scsi/scsi_pr.h"
 #include "daemon/log.h"
 
 /* RFC 1982 serial number arithmetic on 32-bit sequence numbers. */
@@ -369,6 +370,42 @@ void iscsi_session_abort_tasks(struct iscsi_session *s, bool all_luns, uint64_t 
 		iscsi_task_abort(t, wait);
 	}
 	s->hold--;
+}
+
+unsigned int iscsi_target_abort_tasks(struct iscsi_server *server, const char *target_name,
+				      uint16_t lun_id, iscsi_port_match_fn match, void *ctx,
+				      const struct scsi_task *keep)
+{
+	struct iscsi_session *s, *sn;
+	unsigned int n = 0;
+
+	qb_list_for_each_entry_safe(s, sn, &server->sessions, node) {
+		char iport[ISCSI_PORT_NAME_MAX];
+		struct iscsi_task *t, *tn;
+
+		if (!s->target || s->closing || strcmp(s->target->name, target_name) != 0) {
+			continue;
+		}
+		/* The same I_T nexus name as iscsi_session_create() gave the SCSI layer. */
+		snprintf(iport, sizeof(iport), "%s,i,0x%02x%02x%02x%02x%02x%02x",
+			 s->initiator_name, s->isid[0], s->isid[1], s->isid[2], s->isid[3],
+			 s->isid[4], s->isid[5]);
+		if (!match(iport, ctx)) {
+			continue;
+		}
+		s->hold++;
+		qb_list_for_each_entry_safe(t, tn, &s->tasks, node) {
+			if (&t->scsi == keep || (t->aborted && t->state == ISCSI_TASK_SCSI) ||
+			    scsi_lun_id(t->scsi.lun) != (int)lun_id) {
+				continue;
+			}
+			iscsi_task_abort(t, NULL);
+			n++;
+		}
+		s->hold--;
+		iscsi_session_maybe_free(s);
+	}
+	return n;
 }
 
 void iscsi_session_maybe_free(struct iscsi_session *s)

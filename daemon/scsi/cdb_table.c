@@ -13,7 +13,7 @@
  *
  * The reservation-conflict classes follow SPC-4 5.12.1 (table 66) and the
  * SBC-3 4.17 command list; PERSISTENT RESERVE IN/OUT and RESERVE/RELEASE(6)
- * have rows without a handler until the reservation engine lands.
+ * run through pr_glue.c and the reservation engine (reservations/).
  */
 #include "daemon/scsi/scsi_int.h"
 
@@ -70,9 +70,9 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	    SCSI_RESV_ALLOWED, F_ANY_LU, TMO_FAST, 0x01, 0xff, 0xff, 0xff, 0x00),
 	ROW(OP_MODE_SELECT6, 0, "MODE SELECT(6)", spc_mode_select, SCSI_DIR_OUT, 6,
 	    SCSI_RESV_CONFLICT, 0, TMO_FAST, 0x11, 0x00, 0x00, 0xff, 0x00),
-	ROW(OP_RESERVE6, 0, "RESERVE(6)", NULL, SCSI_DIR_NONE, 6,
+	ROW(OP_RESERVE6, 0, "RESERVE(6)", spc_reserve_release6, SCSI_DIR_NONE, 6,
 	    SCSI_RESV_PR, 0, TMO_FAST, 0x00, 0x00, 0x00, 0x00, 0x00),
-	ROW(OP_RELEASE6, 0, "RELEASE(6)", NULL, SCSI_DIR_NONE, 6,
+	ROW(OP_RELEASE6, 0, "RELEASE(6)", spc_reserve_release6, SCSI_DIR_NONE, 6,
 	    SCSI_RESV_PR, 0, TMO_FAST, 0x00, 0x00, 0x00, 0x00, 0x00),
 	ROW(OP_MODE_SENSE6, 0, "MODE SENSE(6)", spc_mode_sense, SCSI_DIR_IN, 6,
 	    SCSI_RESV_READ, 0, TMO_FAST, 0x08, 0xff, 0xff, 0xff, 0x00),
@@ -112,7 +112,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	ROW(OP_MODE_SENSE10, 0, "MODE SENSE(10)", spc_mode_sense, SCSI_DIR_IN, 10,
 	    SCSI_RESV_READ, 0, TMO_FAST, 0x18, 0xff, 0xff, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00),
 #define PRIN(sa_, name_) \
-	ROW(OP_PR_IN, sa_, name_, NULL, SCSI_DIR_IN, 10, SCSI_RESV_PR, F_SA, TMO_FAST, \
+	ROW(OP_PR_IN, sa_, name_, spc_pr_in, SCSI_DIR_IN, 10, SCSI_RESV_PR, F_SA, TMO_FAST, \
 	    SCSI_SA_MASK, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00)
 	PRIN(SA_PR_IN_READ_KEYS, "PERSISTENT RESERVE IN / READ KEYS"),
 	PRIN(SA_PR_IN_READ_RESERVATION, "PERSISTENT RESERVE IN / READ RESERVATION"),
@@ -120,7 +120,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	PRIN(SA_PR_IN_READ_FULL_STATUS, "PERSISTENT RESERVE IN / READ FULL STATUS"),
 #undef PRIN
 #define PROUT(sa_, name_) \
-	ROW(OP_PR_OUT, sa_, name_, NULL, SCSI_DIR_OUT, 10, SCSI_RESV_PR, F_SA, TMO_FAST, \
+	ROW(OP_PR_OUT, sa_, name_, spc_pr_out, SCSI_DIR_OUT, 10, SCSI_RESV_PR, F_SA, TMO_FAST, \
 	    SCSI_SA_MASK, 0xff, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00)
 	PROUT(SA_PR_OUT_REGISTER, "PERSISTENT RESERVE OUT / REGISTER"),
 	PROUT(SA_PR_OUT_RESERVE, "PERSISTENT RESERVE OUT / RESERVE"),

@@ -6,7 +6,7 @@
  * addressability of the LUN, a pending unit attention, whether the opcode is
  * supported, reserved CDB bits (from the table's usage mask), the port
  * group's access state (Unavailable when this node lost quorum), the
- * reservation check (a hook for the later PR engine), write protection, and
+ * reservation check (pr_check_access, SPC-4 5.13.1), write protection, and
  * only then runs the handler. A handler either answers at once or starts
  * backing I/O and finishes from the loop through scsi_task_finish().
  *
@@ -16,7 +16,15 @@
  * name never seen before starts with POWER ON, RESET, OR BUS DEVICE RESET
  * OCCURRED (29/00). Records with nothing but reset-class UAs pending are
  * dropped when their nexus goes away (a new nexus gets 29/00 anyway), which
- * keeps the record count bounded by live nexuses plus those with news.
+ * keeps the record count bounded by live nexuses plus those with news. The
+ * exception is a nexus lost without logout (scsi_nexus_lost(): connection
+ * drop, session reinstatement): SAM-5 6.3.4 wants I_T NEXUS LOSS OCCURRED
+ * (29/07) for it, so its record stays, at most SCSI_UA_LOST_KEEP per LU.
+ *
+ * Lifetime: the target is reference-counted (the creator, each nexus, and
+ * scsi_task_finish() around done()) and freed with its LUs only when no
+ * reference and no task in flight is left, so the owner may destroy it
+ * while the transport still drains sessions on it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,6 +41,8 @@
 #define LUN_LEVEL1_SHIFT 48
 #define LUN_LEVEL1_MASK 0x3fff
 #define LUN_PERIPHERAL_MAX 0xff	/* byte 1 only; byte 0 bits 5..0 are the bus id */
+#define SCSI_UA_LOST_KEEP 32	/* records kept per LU only to report 29/07 */
+#define SA_FIELD_HIGH_BIT 4		/* SERVICE ACTION: CDB byte 1 bits 4..0 */
 
 static const uint16_t ua_ascs[SCSI_UA_COUNT] = {
 	[SCSI_UA_POWER_ON] = ASC_POWER_ON_RESET_OR_BDR,
@@ -144,6 +154,32 @@ void scsi_ua_raise(struct scsi_lu *lu, const struct scsi_nexus *except, enum scs
 	}
 }
 
+unsigned int scsi_ua_raise_match(struct scsi_lu *lu,
+				 bool (*match)(const char *initiator_port, const void *ctx),
+				 const void *ctx, enum scsi_ua ua)
+{
+	unsigned int n = 0;
+
+	for (struct scsi_ua_rec *r = lu->ua; r; r = r->next) {
+		if (match(r->name, ctx)) {
+			ua_set(lu, r, ua_add(r->pending, ua));
+			n++;
+		}
+	}
+	return n;
+}
+
+int scsi_ua_raise_name(struct scsi_lu *lu, const char *initiator_port, enum scsi_ua ua)
+{
+	struct scsi_ua_rec *r = ua_get(lu, initiator_port);
+
+	if (!r) {
+		return -ENOMEM;
+	}
+	ua_set(lu, r, ua_add(r->pending, ua));
+	return 0;
+}
+
 int scsi_ua_take(struct scsi_lu *lu, const struct scsi_nexus *nexus, bool clear)
 {
 	struct scsi_ua_rec *r;
@@ -202,6 +238,7 @@ int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port
 		return -ENOMEM;
 	}
 	t->loop = loop;
+	t->refs = 1;	/* the creator's, dropped by scsi_target_destroy() */
 	t->port = *port;
 	t->name = strdup(name);
 	t->lu_index = calloc(SCSI_LUN_MAX, sizeof(*t->lu_index));
@@ -227,6 +264,7 @@ static void lu_free(struct scsi_lu *lu)
 		free(io);
 	}
 	ua_free_all(lu);
+	scsi_pr_lu_fini(lu);
 	if (lu->store) {
 		backing_close(lu->store);
 	}
@@ -235,9 +273,25 @@ static void lu_free(struct scsi_lu *lu)
 	free(lu);
 }
 
-void scsi_target_destroy(struct scsi_target *target)
+static bool target_busy(const struct scsi_target *target)
 {
-	if (!target) {
+	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		if (target->lu_index[i] && target->lu_index[i]->inflight) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Drop one reference. The last one frees the target with its LUs (closing
+ * their backing stores), unless a LU still has a task in flight: then the
+ * scsi_task_finish() of the last such task drops the count to 0 again and
+ * frees it. Every nexus holds a reference, so none is left here.
+ */
+static void target_put(struct scsi_target *target)
+{
+	if (--target->refs || target_busy(target)) {
 		return;
 	}
 	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
@@ -245,18 +299,29 @@ void scsi_target_destroy(struct scsi_target *target)
 			lu_free(target->lu_index[i]);
 		}
 	}
-	while (target->nexuses) {
-		struct scsi_nexus *n = target->nexuses;
-
-		target->nexuses = n->next;
-		free(n->initiator_port);
-		free(n->target_port);
-		free(n);
-	}
 	free(target->lu_index);
 	free(target->resp);
 	free(target->name);
 	free(target);
+}
+
+void scsi_target_destroy(struct scsi_target *target)
+{
+	if (!target) {
+		return;
+	}
+	/*
+	 * The owner frees what it lent us (PR state, its propose hook) right
+	 * after this call, while sessions may still drain on the target: go
+	 * back to the LUs' private state and apply nexus-loss events locally.
+	 */
+	scsi_target_set_pr_hooks(target, NULL);
+	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		if (target->lu_index[i]) {
+			scsi_lu_pr_attach(target, (uint16_t)i, NULL);
+		}
+	}
+	target_put(target);
 }
 
 void scsi_target_set_alua_state(struct scsi_target *target, enum scsi_alua_state state)
@@ -321,6 +386,7 @@ int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct
 	}
 	lu->target = target;
 	lu->id = lun_id;
+	scsi_pr_lu_init(lu);
 	lu->cfg = *cfg;
 	lu->backing_kind = strdup(cfg->backing);
 	lu->path = cfg->path ? strdup(cfg->path) : NULL;
@@ -394,7 +460,8 @@ int scsi_nexus_create(struct scsi_target *target, const char *initiator_port, co
 	n->target = target;
 	n->initiator_port = strdup(initiator_port);
 	n->target_port = strdup(target_port);
-	if (!n->initiator_port || !n->target_port) {
+	if (!n->initiator_port || !n->target_port ||
+	    scsi_pr_nexus_init(n, target->port.rel_port_id) < 0) {
 		goto nomem;
 	}
 	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
@@ -404,6 +471,7 @@ int scsi_nexus_create(struct scsi_target *target, const char *initiator_port, co
 	}
 	n->next = target->nexuses;
 	target->nexuses = n;
+	target->refs++;	/* dropped by scsi_nexus_destroy() */
 	*out = n;
 	return 0;
 nomem:
@@ -423,6 +491,54 @@ static bool nexus_name_live(const struct scsi_target *target, const char *name)
 	return false;
 }
 
+/* A record of a nexus gone without logout, kept only to report 29/07 (see scsi_nexus_lost()). */
+static bool ua_lost_only(const struct scsi_ua_rec *r)
+{
+	return (r->pending & (1u << SCSI_UA_NEXUS_LOSS)) && !(r->pending & ~SCSI_UA_RESET_MASK);
+}
+
+/*
+ * Keep @r, whose nexus is going away, for its 29/07? Only while fewer than
+ * SCSI_UA_LOST_KEEP records of names with no live nexus are kept for that
+ * alone: initiators that never come back with the same ISID must not grow
+ * the list without bound. Beyond it a returning initiator gets 29/00,
+ * which also tells it that its state was reset.
+ */
+static bool ua_keep_lost(const struct scsi_target *target, const struct scsi_lu *lu,
+			 const struct scsi_ua_rec *r)
+{
+	unsigned int kept = 0;
+
+	if (!ua_lost_only(r)) {
+		return false;
+	}
+	for (const struct scsi_ua_rec *o = lu->ua; o; o = o->next) {
+		if (o != r && ua_lost_only(o) && !nexus_name_live(target, o->name)) {
+			kept++;
+		}
+	}
+	return kept < SCSI_UA_LOST_KEEP;
+}
+
+void scsi_nexus_lost(struct scsi_nexus *nexus)
+{
+	struct scsi_target *target = nexus->target;
+
+	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		struct scsi_lu *lu = target->lu_index[i];
+		struct scsi_ua_rec *r;
+
+		if (!lu) {
+			continue;
+		}
+		r = ua_find(lu, nexus->initiator_port);
+		/* A reset-class UA still pending already tells the initiator as much. */
+		if (r && !(r->pending & SCSI_UA_RESET_MASK)) {
+			ua_set(lu, r, r->pending | 1u << SCSI_UA_NEXUS_LOSS);
+		}
+	}
+}
+
 void scsi_nexus_destroy(struct scsi_nexus *nexus)
 {
 	struct scsi_target *target;
@@ -440,6 +556,7 @@ void scsi_nexus_destroy(struct scsi_nexus *nexus)
 	}
 	/* Drop records that carry nothing a new nexus would not get anyway. */
 	if (!nexus_name_live(target, nexus->initiator_port)) {
+		scsi_pr_nexus_lost(target, nexus);
 		for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
 			struct scsi_lu *lu = target->lu_index[i];
 			struct scsi_ua_rec **rp;
@@ -453,7 +570,7 @@ void scsi_nexus_destroy(struct scsi_nexus *nexus)
 				if (strcmp(r->name, nexus->initiator_port) != 0) {
 					continue;
 				}
-				if (!(r->pending & ~SCSI_UA_RESET_MASK)) {
+				if (!(r->pending & ~SCSI_UA_RESET_MASK) && !ua_keep_lost(target, lu, r)) {
 					ua_set(lu, r, 0);
 					*rp = r->next;
 					free(r);
@@ -465,6 +582,7 @@ void scsi_nexus_destroy(struct scsi_nexus *nexus)
 	free(nexus->initiator_port);
 	free(nexus->target_port);
 	free(nexus);
+	target_put(target);
 }
 
 /* ---- task management effects ---- */
@@ -482,6 +600,7 @@ int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *b
 	/* SAM-5 7.7: the reset reaches every I_T nexus, the requester's included. */
 	scsi_ua_raise(lu, NULL, SCSI_UA_BDR);
 	lu->prevent = false;
+	scsi_pr_lu_reset(lu);
 	return 0;
 }
 
@@ -494,6 +613,7 @@ void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus 
 		if (lu) {
 			scsi_ua_raise(lu, NULL, cold ? SCSI_UA_POWER_ON_OCCURRED : SCSI_UA_BUS_RESET);
 			lu->prevent = false;
+			scsi_pr_lu_reset(lu);
 		}
 	}
 }
@@ -572,20 +692,35 @@ int scsi_task_data_in(struct scsi_task *task, const void *data, uint32_t len, ui
 
 void scsi_task_finish(struct scsi_task *task)
 {
-	if (task->priv.lu) {
-		task->priv.lu->inflight--;
+	struct scsi_target *target;
+
+	if (!task->priv.lu) {
+		task->done(task);
+		return;
 	}
+	/*
+	 * done() may end the transport's session and so destroy the last
+	 * nexus of a target already destroyed by its owner: our reference
+	 * keeps it until done() returned, and its release frees the target
+	 * when this was the last task in flight.
+	 */
+	target = task->priv.lu->target;
+	task->priv.lu->inflight--;
+	target->refs++;
 	task->done(task);
+	target_put(target);
 }
 
 bool scsi_resv_allows(const struct scsi_lu *lu, const struct scsi_nexus *nexus,
 		      const struct scsi_cmd_desc *desc)
 {
-	/* No reservations exist until the PR engine lands; the hook keeps its place. */
-	(void)lu;
-	(void)nexus;
-	(void)desc;
-	return true;
+	enum pr_class cls = (enum pr_class)desc->resv;
+
+	/* The table's column equals enum pr_class; SPC-2 RESERVE/RELEASE have their own. */
+	if (desc->opcode == OP_RESERVE6 || desc->opcode == OP_RELEASE6) {
+		cls = PR_CLASS_SPC2;
+	}
+	return pr_check_access(lu->pr, &nexus->pr_id, cls);
 }
 
 /* ---- dispatch ---- */
@@ -619,6 +754,10 @@ static int task_dispatch(struct scsi_task *task)
 			return scsi_task_sense(task, SENSE_KEY_UNIT_ATTENTION,
 					       scsi_ua_asc((enum scsi_ua)ua));
 		}
+	}
+	/* SPC-4 4.2.5.x: an unknown service action of a known opcode is a bad CDB field. */
+	if (!desc && scsi_cmd_opcode_has_sa(task->cdb[0])) {
+		return scsi_task_invalid_field(task, true, 1, SA_FIELD_HIGH_BIT);
 	}
 	if (!desc || !desc->handler || desc->cdb_len > task->cdb_len) {
 		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,

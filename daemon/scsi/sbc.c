@@ -227,7 +227,6 @@ static void sbc_submit(struct scsi_task *task, enum backing_op op, uint64_t offs
 {
 	struct scsi_io_ctx *io = task->priv.io;
 	struct backing_io *bio = &io->bio;
-	int rc;
 
 	memset(bio, 0, sizeof(*bio));
 	bio->op = op;
@@ -237,10 +236,14 @@ static void sbc_submit(struct scsi_task *task, enum backing_op op, uint64_t offs
 	bio->fua = fua;
 	bio->done = sbc_io_done;
 	bio->priv = task;
-	rc = backing_submit(task->priv.lu->store, bio);
-	if (rc < 0) {
-		sbc_fail_errno(task, rc, op != BACKING_READ);
-	}
+	/*
+	 * backing_submit() refuses only a NULL store, io or done (backing.h),
+	 * and none is NULL here: a LU has its store from add_lu to lu_free.
+	 * Every other error, bad alignment included, comes back through
+	 * sbc_io_done() from the loop, so a step never completes its task
+	 * from inside another step (e.g. while lock_release() starts waiters).
+	 */
+	(void)backing_submit(task->priv.lu->store, bio);
 }
 
 #define LOCK_NONE (-1)

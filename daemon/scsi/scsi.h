@@ -140,7 +140,14 @@ int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port
 		       struct scsi_target **out);
 /** Set the target's port group state; a change raises 2A/06 on every nexus of every LU. */
 void scsi_target_set_alua_state(struct scsi_target *target, enum scsi_alua_state state);
-/** Destroy a target and its LUs; no task may be in flight. */
+/**
+ * Release the creator's hold on a target. The target is reference-counted:
+ * each live nexus holds it, and so does each task in flight, so its LUs
+ * (and their backing stores) are freed only after the transport destroyed
+ * the last nexus and the last task came back through done(). The caller
+ * must not use @target afterwards; nexuses still open stay valid, and tasks
+ * on them still run, until the transport destroys them.
+ */
 void scsi_target_destroy(struct scsi_target *target);
 const char *scsi_target_name(const struct scsi_target *target);
 
@@ -156,12 +163,24 @@ unsigned int scsi_target_lu_count(const struct scsi_target *target);
  * @target, reached through port @target_port ("iqn...,t,0x<tpgt>").
  * A nexus created with the same initiator port name as an earlier one is the
  * same I_T nexus (session reinstatement, logout and re-login); pending unit
- * attentions are kept by name. @return 0 or -errno.
+ * attentions are kept by name. Two nexus objects of one name may live at once
+ * (the reinstated session's, and the old one's until its tasks drained);
+ * they share that state. @return 0 or -errno.
  */
 int scsi_nexus_create(struct scsi_target *target, const char *initiator_port, const char *target_port,
 		      struct scsi_nexus **out);
-/** Drop the nexus object; all its tasks must have completed. */
+/**
+ * Drop the nexus object and its hold on the target; all its tasks must have
+ * completed. Another live nexus of the same name keeps the shared UA state.
+ */
 void scsi_nexus_destroy(struct scsi_nexus *nexus);
+/**
+ * The I_T nexus was lost rather than ended by a logout (connection dropped,
+ * session reinstated or closed by the administrator): establish I_T NEXUS
+ * LOSS OCCURRED (29/07, SAM-5 6.3.4) for its initiator port on every LU, to
+ * be reported to the next nexus of that name. Call before scsi_nexus_destroy().
+ */
+void scsi_nexus_lost(struct scsi_nexus *nexus);
 
 /** Run a task; completes through task->done(). */
 void scsi_task_submit(struct scsi_task *task);

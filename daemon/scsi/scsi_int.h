@@ -23,7 +23,9 @@
 
 #include "daemon/backing/backing.h"
 #include "daemon/scsi/scsi.h"
+#include "daemon/scsi/scsi_pr.h"
 #include "daemon/scsi/sense.h"
+#include "reservations/pr.h"
 
 #define SCSI_LUN_MAX 16384		/* flat / peripheral addressing: 14 bits (SAM-5 4.7) */
 #define SCSI_RESP_MAX (16 + 8 * SCSI_LUN_MAX)	/* largest parameter data we build (REPORT LUNS) */
@@ -222,6 +224,8 @@ struct scsi_lu {
 	struct scsi_io_ctx *locks;
 	struct scsi_task *lock_wait_head;
 	struct scsi_task *lock_wait_tail;
+	struct pr_state pr_own;		/* private PR state until the daemon attaches its own */
+	struct pr_state *pr;		/* the PR state in force (pr_own or borrowed) */
 };
 
 struct scsi_nexus {
@@ -229,6 +233,7 @@ struct scsi_nexus {
 	struct scsi_nexus *next;
 	char *initiator_port;
 	char *target_port;
+	struct pr_nexus pr_id;		/* the same names as the PR engine's I_T nexus identity */
 };
 
 struct scsi_target {
@@ -239,7 +244,15 @@ struct scsi_target {
 	struct scsi_lu **lu_index;	/* SCSI_LUN_MAX slots */
 	unsigned int lu_count;
 	struct scsi_nexus *nexuses;
+	/*
+	 * References: one of the creator's (dropped by scsi_target_destroy()),
+	 * one per live nexus, and one held by scsi_task_finish() around done().
+	 * The target and its LUs are freed when the count is 0 and no LU has
+	 * a task in flight (lu->inflight), whichever of the two comes last.
+	 */
+	unsigned int refs;
 	uint8_t *resp;			/* SCSI_RESP_MAX bytes for building parameter data */
+	struct scsi_pr_hooks pr_hooks;	/* propose PR mutations; propose NULL: apply locally */
 };
 
 /* Big-endian helpers. */
@@ -301,6 +314,12 @@ bool scsi_task_d_sense(const struct scsi_task *task);
 /* Unit attentions (lu.c). */
 /** Raise @ua on @lu for every initiator port except @except (NULL: all). */
 void scsi_ua_raise(struct scsi_lu *lu, const struct scsi_nexus *except, enum scsi_ua ua);
+/** Raise @ua for every initiator port @match accepts; @return how many. */
+unsigned int scsi_ua_raise_match(struct scsi_lu *lu,
+				 bool (*match)(const char *initiator_port, const void *ctx),
+				 const void *ctx, enum scsi_ua ua);
+/** Raise @ua for @initiator_port, creating its record (29/00 first) if new. @return 0 or -ENOMEM. */
+int scsi_ua_raise_name(struct scsi_lu *lu, const char *initiator_port, enum scsi_ua ua);
 /** The highest-priority pending UA of @nexus on @lu, cleared if @clear; -1 if none. */
 int scsi_ua_take(struct scsi_lu *lu, const struct scsi_nexus *nexus, bool clear);
 /** Clear one specific UA of @nexus on @lu (REPORT LUNS clears 3F/0E). */
@@ -312,7 +331,7 @@ int scsi_lun_decode(uint64_t lun);
 /** Encode LUN id @id in the form REPORT LUNS uses. */
 uint64_t scsi_lun_encode(uint16_t id);
 
-/* Reservation check hook for the later PR engine; true if the command may run. */
+/* Reservation check (pr_check_access on the LU's PR state); true if the command may run. */
 bool scsi_resv_allows(const struct scsi_lu *lu, const struct scsi_nexus *nexus,
 		      const struct scsi_cmd_desc *desc);
 
@@ -327,6 +346,19 @@ int spc_report_opcodes(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 int spc_report_tpgs(struct scsi_task *task, const struct scsi_cmd_desc *desc);
 int spc_start_stop_unit(struct scsi_task *task, const struct scsi_cmd_desc *desc);
 int spc_prevent_allow(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+
+/* Persistent reservations (pr_glue.c). */
+int spc_pr_in(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_pr_out(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+int spc_reserve_release6(struct scsi_task *task, const struct scsi_cmd_desc *desc);
+void scsi_pr_lu_init(struct scsi_lu *lu);
+void scsi_pr_lu_fini(struct scsi_lu *lu);
+/** Fill @nexus->pr_id from its port names. @return 0 or -ENAMETOOLONG. */
+int scsi_pr_nexus_init(struct scsi_nexus *nexus, uint16_t rel_port_id);
+/** The last nexus of an initiator port went away: I_T nexus loss (SPC-2 5.5.1). */
+void scsi_pr_nexus_lost(struct scsi_target *target, const struct scsi_nexus *nexus);
+/** LU reset / target reset: the SPC-2 reservation goes (SPC-2 5.5.1, SAM-5 7.7). */
+void scsi_pr_lu_reset(struct scsi_lu *lu);
 
 int sbc_read(struct scsi_task *task, const struct scsi_cmd_desc *desc);
 int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc);

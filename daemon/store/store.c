@@ -76,8 +76,22 @@ static const char migration_v1[] =
 	"  epoch INTEGER NOT NULL);"
 	"INSERT INTO meta (id, applied_seq, epoch) VALUES (1, 0, 0);";
 
+/*
+ * Version 2: persistent-reservation state per LU (DESIGN §4). One row per LU
+ * that ever had a PR mutation applied; it goes with its LUN.
+ */
+static const char migration_v2[] =
+	"CREATE TABLE pr_state ("
+	"  target TEXT NOT NULL,"
+	"  lun INTEGER NOT NULL,"
+	"  aptpl INTEGER NOT NULL,"
+	"  snapshot BLOB NOT NULL,"
+	"  PRIMARY KEY (target, lun),"
+	"  FOREIGN KEY (target, lun) REFERENCES luns(target, lun) ON DELETE CASCADE);";
+
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	migration_v1,
+	migration_v2,
 };
 
 const char *store_errmsg(struct store *store)
@@ -389,6 +403,56 @@ static void store_row_chap(sqlite3_stmt *st, void *rec)
 	store_copy_text(c->mutual_secret, sizeof(c->mutual_secret), st, 4);
 }
 
+static int store_load_pr(struct store *store, const struct store_load_ops *ops, void *ctx)
+{
+	struct store_pr p;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(store->db,
+			       "SELECT target, lun, aptpl, snapshot FROM pr_state"
+			       " ORDER BY target, lun", -1, &st, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&p, 0, sizeof(p));
+		store_copy_text(p.target, sizeof(p.target), st, 0);
+		p.lun = (uint16_t)sqlite3_column_int(st, 1);
+		p.aptpl = sqlite3_column_int(st, 2) != 0;
+		p.snapshot = sqlite3_column_blob(st, 3);
+		p.snapshot_len = (size_t)sqlite3_column_bytes(st, 3);
+		rc = ops->pr(&p, ctx);
+		if (rc < 0) {
+			sqlite3_finalize(st);
+			return rc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int store_pr_set(struct store *store, const struct store_pr *p)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(store->db,
+			       "INSERT OR REPLACE INTO pr_state (target, lun, aptpl, snapshot)"
+			       " VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+		return -EIO;
+	}
+	sqlite3_bind_text(st, 1, p->target, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, p->lun);
+	sqlite3_bind_int(st, 3, p->aptpl ? 1 : 0);
+	sqlite3_bind_blob(st, 4, p->snapshot, (int)p->snapshot_len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		return -ENOENT;	/* no such LUN: the foreign key */
+	}
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
 {
 	union {
@@ -432,6 +496,9 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
 	}
 	explicit_bzero(rec, sizeof(*rec));	/* may have held a secret */
 	free(rec);
+	if (rc == 0 && ops->pr != NULL) {
+		rc = store_load_pr(store, ops, ctx);
+	}
 	return rc;
 }
 
@@ -560,6 +627,11 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 	case STORE_OP_CHAP_CLEAR:
 		args[0] = op->u.chap.target;
 		return store_run(store, "DELETE FROM chap WHERE target = ?", true, 1, args);
+	case STORE_OP_PR_SET:
+		if (op->u.pr.snapshot == NULL || op->u.pr.snapshot_len > INT32_MAX) {
+			return -EINVAL;
+		}
+		return store_pr_set(store, &op->u.pr);
 	}
 	return -EINVAL;
 }

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define STORE_DB_FILE "quorate.db"
-#define STORE_SCHEMA_VERSION 1		/* highest migration this build knows */
+#define STORE_SCHEMA_VERSION 2		/* highest migration this build knows */
 
 #define STORE_NAME_MAX 223		/* RFC 7143 4.2.7.1: iSCSI names are at most 223 bytes */
 #define STORE_ALIAS_MAX 255		/* RFC 7143 13.6: TargetAlias is a text value */
@@ -66,6 +66,19 @@ struct store_chap {
 	char mutual_secret[STORE_CHAP_MAX + 1];
 };
 
+/*
+ * The persistent-reservation state of one LU (migration 2): the engine's
+ * versioned snapshot (pr_state_encode) and its APTPL flag, kept apart so
+ * start-up can tell what survives a power loss without decoding.
+ */
+struct store_pr {
+	char target[STORE_NAME_MAX + 1];
+	uint16_t lun;
+	bool aptpl;
+	const uint8_t *snapshot;	/* borrowed: valid during the call that carries it */
+	size_t snapshot_len;
+};
+
 enum store_op_kind {
 	STORE_OP_NONE = 0,		/* only bump applied_seq (rejected mutation) */
 	STORE_OP_TARGET_ADD,		/* u.target */
@@ -76,6 +89,7 @@ enum store_op_kind {
 	STORE_OP_ACL_DEL,		/* u.acl */
 	STORE_OP_CHAP_SET,		/* u.chap (replaces) */
 	STORE_OP_CHAP_CLEAR,		/* u.chap.target */
+	STORE_OP_PR_SET,		/* u.pr: replace the LU's PR state (its LUN must exist) */
 };
 
 struct store_op {
@@ -85,6 +99,7 @@ struct store_op {
 		struct store_lun lun;
 		struct store_acl acl;
 		struct store_chap chap;
+		struct store_pr pr;
 	} u;
 };
 
@@ -106,9 +121,10 @@ struct store_load_ops {
 	int (*lun)(const struct store_lun *l, void *ctx);
 	int (*acl)(const struct store_acl *a, void *ctx);
 	int (*chap)(const struct store_chap *c, void *ctx);
+	int (*pr)(const struct store_pr *p, void *ctx);	/* after every LUN */
 };
 
-/** Replay every record: all targets first, then LUNs, ACLs and CHAP. @return 0 or -errno. */
+/** Replay every record: all targets first, then LUNs, ACLs, CHAP and PR state. @return 0 or -errno. */
 int store_load(struct store *store, const struct store_load_ops *ops, void *ctx);
 
 /**

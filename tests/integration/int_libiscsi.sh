@@ -11,15 +11,17 @@
 # libiscsi_compare.py: an unexpected failure fails this test, and so does an
 # expected failure that now passes, so the list can only shrink.
 #
-# Persistent reservations are a later work item: their suites are not run.
+# Every suite runs, the persistent-reservation ones (ProutRegister,
+# ProutReserve, ProutClear, ProutPreempt, PrinReadKeys,
+# PrinServiceactionRange, PrinReportCapabilities, Reserve6) included.
 # QT_LIBISCSI_SUITES="Read10 Write10" limits the run when debugging.
 
 . "$(dirname "$0")/lib.sh"
 qt_require iscsi-test-cu python3 timeout
 qt_init libiscsi 10
 
-SKIP_SUITES="ProutRegister ProutReserve ProutClear ProutPreempt PrinReadKeys
-	PrinServiceactionRange PrinReportCapabilities Reserve6"
+# Suites to leave out (none today); kept so a suite can be parked with a reason.
+SKIP_SUITES=${QT_LIBISCSI_SKIP:-}
 SUITE_TIMEOUT=${QT_SUITE_TIMEOUT:-300}
 
 QT_TWO_PORTALS=1

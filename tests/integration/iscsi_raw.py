@@ -3,7 +3,8 @@
 
 It speaks just enough of RFC 7143 to log in properly (security stage with
 AuthMethod None or CHAP/MD5 incl. mutual CHAP, operational stage with
-digest negotiation), send NOP-Out, TEST UNIT READY and Logout, and to build
+digest negotiation), send NOP-Out, SCSI commands with small Data-Out
+(immediate data) or Data-In, and Logout, and to build
 deliberately broken PDUs. Everything read from the target is parsed
 defensively: a test must fail with a message, never hang (socket timeouts)
 or crash on a short read.
@@ -372,6 +373,51 @@ class Conn:
             if rsp.opcode != OP_SCSI_RSP or rsp.itt != itt:
                 raise ValueError("TEST UNIT READY answered with %r" % rsp)
             return rsp
+
+    def command(self, cdb, data_out=b"", read_len=0, lun=0):
+        """One SCSI command (§11.3) with its Data-Out sent as immediate data
+        (so len(data_out) must stay within FirstBurstLength and the target's
+        MaxRecvDataSegmentLength) or up to @read_len bytes of Data-In
+        (§11.7). Returns (status, sense bytes, data in)."""
+        flags = FINAL | 0x01                    # SIMPLE task attribute
+        edtl = 0
+        if data_out:
+            flags |= 0x20
+            edtl = len(data_out)
+        elif read_len:
+            flags |= 0x40
+            edtl = read_len
+        cdb = bytes(cdb) + b"\0" * (16 - len(cdb))
+        itt = self.next_itt()
+        lun_bytes = struct.pack(">HHI", lun & 0x3FFF, 0, 0)
+        hdr = bhs(OP_SCSI_CMD, flags, dsl=len(data_out), lun=lun_bytes, itt=itt,
+                  rest=struct.pack(">III", edtl, self.cmdsn, self.expstatsn) + cdb)
+        self.send_pdu(hdr, data_out)
+        self.cmdsn = (self.cmdsn + 1) & 0xFFFFFFFF
+        data = b""
+        while True:
+            rsp = self.recv_pdu()
+            if rsp.opcode == OP_NOP_IN and rsp.itt == RESERVED_TAG:
+                continue
+            if rsp.itt != itt:
+                raise ValueError("unexpected PDU %r" % rsp)
+            if rsp.opcode == OP_DATA_IN:
+                off = rsp.u32(40)
+                if off != len(data):
+                    raise ValueError("Data-In out of order at %d" % off)
+                data += rsp.data
+                if rsp.flags & 0x01:            # S: status in the last Data-In
+                    self.expstatsn = (rsp.u32(24) + 1) & 0xFFFFFFFF
+                    return rsp.bhs[3], b"", data
+                continue
+            if rsp.opcode != OP_SCSI_RSP:
+                raise ValueError("SCSI command answered with %r" % rsp)
+            self.expstatsn = (rsp.u32(24) + 1) & 0xFFFFFFFF
+            sense = b""
+            if len(rsp.data) >= 2:
+                n = struct.unpack(">H", rsp.data[:2])[0]
+                sense = rsp.data[2:2 + n]
+            return rsp.bhs[3], sense, data
 
     def logout(self):
         hdr = bhs(OP_LOGOUT_REQ | IMMEDIATE, FINAL, itt=self.next_itt(),

@@ -9,11 +9,15 @@ INTEGRATION_TESTS = \
 	%reldir%/int_qemu.sh \
 	%reldir%/int_malformed.py \
 	%reldir%/int_chap_acl.sh \
-	%reldir%/int_lifecycle.sh
+	%reldir%/int_lifecycle.sh \
+	%reldir%/int_direct.sh \
+	%reldir%/int_teardown.sh \
+	%reldir%/int_pr.py
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	%reldir%/lib.sh \
 	%reldir%/iscsi_raw.py \
+	%reldir%/reinstate.py \
 	%reldir%/libiscsi_compare.py \
 	%reldir%/libiscsi-expected-failures.txt

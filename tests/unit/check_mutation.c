@@ -182,6 +182,38 @@ START_TEST(test_garbage_never_crashes)
 }
 END_TEST
 
+/* PR_SET carries the encoded PR op by reference into the received buffer. */
+START_TEST(test_pr_set_round_trip)
+{
+	static const uint8_t op_bytes[] = { 1, 2, 3, 4, 5, 0, 7 };
+	struct mutation in, out;
+	uint8_t buf[MUTATION_PR_HEADER_MAX + sizeof(op_bytes) + 1];
+	size_t len = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.request_id = 42;
+	in.op.kind = STORE_OP_PR_SET;
+	strcpy(in.op.u.pr.target, "iqn.2026-11.org.quorate:demo");
+	in.op.u.pr.lun = 3;
+	in.pr_op = op_bytes;
+	in.pr_op_len = sizeof(op_bytes);
+	ck_assert_int_eq(mutation_encode(&in, buf, sizeof(buf) - 1, &len), 0);
+	ck_assert_int_eq(mutation_decode(buf, len, &out), 0);
+	ck_assert_int_eq(out.op.kind, STORE_OP_PR_SET);
+	ck_assert_str_eq(out.op.u.pr.target, in.op.u.pr.target);
+	ck_assert_uint_eq(out.op.u.pr.lun, 3);
+	ck_assert_uint_eq(out.request_id, 42);
+	ck_assert_uint_eq(out.pr_op_len, sizeof(op_bytes));
+	ck_assert_int_eq(memcmp(out.pr_op, op_bytes, sizeof(op_bytes)), 0);
+	/* Truncated op, trailing byte, empty op: all refused. */
+	ck_assert_int_eq(mutation_decode(buf, len - 1, &out), -EBADMSG);
+	buf[len] = 0;
+	ck_assert_int_eq(mutation_decode(buf, len + 1, &out), -EBADMSG);
+	in.pr_op_len = 0;
+	ck_assert_int_eq(mutation_encode(&in, buf, sizeof(buf), &len), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mutation");
@@ -193,6 +225,7 @@ int main(void)
 	tcase_add_test(tc, test_big_endian_layout);
 	tcase_add_test(tc, test_rejects_bad_input);
 	tcase_add_test(tc, test_garbage_never_crashes);
+	tcase_add_test(tc, test_pr_set_round_trip);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

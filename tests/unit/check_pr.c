@@ -1408,6 +1408,153 @@ START_TEST(test_power_on)
 }
 END_TEST
 
+#ifdef PR_TEST_WITH_SCSI_TABLE
+/*
+ * The access table of every row of daemon/scsi's dispatch table, through the
+ * SCSI layer's own check (scsi_resv_allows, which calls pr_check_access).
+ * The expected conflict class of each opcode is written here from SPC-4
+ * 5.13.1 table 66 and SBC-3 4.17 table 13, independently of the table, so a
+ * row with the wrong class (or a new row nobody classified) fails.
+ */
+static int spec_class(uint8_t opcode)
+{
+	switch (opcode) {
+	case 0x00: /* TEST UNIT READY */
+	case 0x03: /* REQUEST SENSE */
+	case 0x12: /* INQUIRY */
+	case 0x25: /* READ CAPACITY(10) */
+	case 0x9e: /* READ CAPACITY(16) / GET LBA STATUS: see below */
+	case 0xa0: /* REPORT LUNS */
+	case 0xa3: /* REPORT TARGET PORT GROUPS, REPORT SUPPORTED OPERATION CODES */
+		return PR_CLASS_ALLOWED;
+	case 0x08: case 0x28: case 0x88: case 0xa8: /* READ(6/10/16/12) */
+	case 0x2f: case 0x8f: case 0xaf:	     /* VERIFY(10/16/12) */
+	case 0x34: case 0x90:			     /* PRE-FETCH(10/16) */
+	case 0x1a: case 0x5a:			     /* MODE SENSE(6/10) */
+		return PR_CLASS_READ;
+	case 0x0a: case 0x2a: case 0x8a: case 0xaa: /* WRITE(6/10/16/12) */
+	case 0x2e: case 0x8e: case 0xae:	     /* WRITE AND VERIFY */
+	case 0x35: case 0x91:			     /* SYNCHRONIZE CACHE */
+	case 0x41: case 0x93:			     /* WRITE SAME */
+	case 0x42:				     /* UNMAP */
+	case 0x89:				     /* COMPARE AND WRITE */
+	case 0x8b:				     /* ORWRITE(16) */
+		return PR_CLASS_WRITE;
+	case 0x15: case 0x55: /* MODE SELECT(6/10) */
+	case 0x1b:	      /* START STOP UNIT */
+	case 0x1e:	      /* PREVENT ALLOW MEDIUM REMOVAL */
+		return PR_CLASS_CONFLICT;
+	case 0x5e: case 0x5f: /* PERSISTENT RESERVE IN/OUT */
+		return PR_CLASS_PR;
+	case 0x16: case 0x17: /* RESERVE(6)/RELEASE(6) */
+		return PR_CLASS_SPC2;
+	}
+	return -1;
+}
+
+/* SPC-4 table 66 / SBC-3 table 13 for a nexus that is not a holder. */
+static bool spec_allows(int cls, uint8_t type, bool registered)
+{
+	bool ro_ar = type == PR_TYPE_WR_EX_RO || type == PR_TYPE_EX_AC_RO ||
+		     type == PR_TYPE_WR_EX_AR || type == PR_TYPE_EX_AC_AR;
+	bool write_ex = type == PR_TYPE_WR_EX || type == PR_TYPE_WR_EX_RO ||
+			type == PR_TYPE_WR_EX_AR;
+
+	switch (cls) {
+	case PR_CLASS_ALLOWED:
+	case PR_CLASS_PR:
+	case PR_CLASS_SPC2:
+		return true;
+	case PR_CLASS_READ:
+		return write_ex || (ro_ar && registered);
+	default:
+		return ro_ar && registered;
+	}
+}
+
+static bool table_allows(const struct scsi_cmd_desc *d, struct pr_state *st,
+			 const struct pr_nexus *n)
+{
+	struct scsi_lu lu;
+	struct scsi_nexus nx;
+
+	memset(&lu, 0, sizeof(lu));
+	memset(&nx, 0, sizeof(nx));
+	lu.pr = st;
+	nx.pr_id = *n;
+	return scsi_resv_allows(&lu, &nx, d);
+}
+
+START_TEST(test_scsi_table_access)
+{
+	struct pr_nexus holder, reg, other;
+	unsigned int checked = 0;
+
+	mk_nexus(&holder, 1, 1);
+	mk_nexus(&reg, 2, 1);
+	mk_nexus(&other, 3, 1);
+	for (unsigned int i = 0; i < scsi_cmd_table_len; i++) {
+		const struct scsi_cmd_desc *d = &scsi_cmd_table[i];
+		int cls = spec_class(d->opcode);
+		int want_col = cls == PR_CLASS_SPC2 ? (int)SCSI_RESV_PR : cls;
+
+		if (d->opcode == 0x9e && d->sa == 0x12) {
+			cls = want_col = PR_CLASS_READ; /* GET LBA STATUS reads metadata */
+		}
+		ck_assert_msg(cls >= 0, "%s (%#x): no class in SPC-4 table 66 here", d->name,
+			      d->opcode);
+		ck_assert_msg(d->resv == want_col, "%s: table class %u, SPC-4 says %d", d->name,
+			      d->resv, want_col);
+		for (unsigned int t = 0; t < N_TYPES; t++) {
+			struct pr_state st;
+			struct pr_result r;
+			bool ar = pr_type_all_registrants(all_types[t]);
+
+			pr_state_init(&st, 0);
+			prout(&st, &holder, PR_OUT_REGISTER, 0, 0, 0xa, 0, &r);
+			pr_result_fini(&r);
+			prout(&st, &reg, PR_OUT_REGISTER, 0, 0, 0xb, 0, &r);
+			pr_result_fini(&r);
+			prout(&st, &holder, PR_OUT_RESERVE, all_types[t], 0xa, 0, 0, &r);
+			ck_assert_uint_eq(r.status, PR_STATUS_GOOD);
+			pr_result_fini(&r);
+			ck_assert(table_allows(d, &st, &holder));
+			/* All Registrants: every registrant is a holder (SPC-4 5.13.10). */
+			ck_assert_msg(table_allows(d, &st, &reg) ==
+					      (ar || spec_allows(cls, all_types[t], true)),
+				      "%s type %u registrant", d->name, all_types[t]);
+			ck_assert_msg(table_allows(d, &st, &other) ==
+					      spec_allows(cls, all_types[t], false),
+				      "%s type %u non-registrant", d->name, all_types[t]);
+			pr_state_fini(&st);
+			checked++;
+		}
+		/* SPC-2 5.5.1: an SPC-2 reservation admits others only to the
+		 * never-conflicting commands and RESERVE/RELEASE themselves. */
+		{
+			struct pr_state st;
+			struct pr_op op;
+			struct pr_result r;
+
+			pr_state_init(&st, 0);
+			pr_op_init(&op);
+			pr_result_init(&r);
+			pr_op_spc2(&op, PR_OP_SPC2_RESERVE, &holder);
+			ck_assert_int_eq(pr_apply(&st, &op, &r), 0);
+			ck_assert_uint_eq(r.status, PR_STATUS_GOOD);
+			ck_assert(table_allows(d, &st, &holder));
+			ck_assert(table_allows(d, &st, &other) ==
+				  (cls == PR_CLASS_ALLOWED || cls == PR_CLASS_SPC2));
+			pr_result_fini(&r);
+			pr_op_fini(&op);
+			pr_state_fini(&st);
+		}
+	}
+	ck_assert_uint_ge(checked, 40u * N_TYPES);
+}
+END_TEST
+#endif
+
 static Suite *pr_suite(void)
 {
 	Suite *s = suite_create("reservations");
@@ -1433,6 +1580,9 @@ static Suite *pr_suite(void)
 	tcase_add_test(tc, test_wire_state);
 	tcase_add_test(tc, test_wire_op);
 	tcase_add_test(tc, test_power_on);
+#ifdef PR_TEST_WITH_SCSI_TABLE
+	tcase_add_test(tc, test_scsi_table_access);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }

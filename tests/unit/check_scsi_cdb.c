@@ -180,12 +180,12 @@ END_TEST
 START_TEST(test_unsupported_and_missing_lun)
 {
 	struct scsi_task task;
-	uint8_t pr_in[10] = { 0x5e, 0x00 };
+	uint8_t wbuf[10] = { 0x3b, 0x00 };	/* WRITE BUFFER: not supported */
 	uint8_t xcopy[16] = { 0x83 };
 	uint8_t tur[6] = { 0x00 };
 	uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 };
 
-	t_run(&task, env.n1, 0, pr_in, sizeof(pr_in), NULL, 0, 0);
+	t_run(&task, env.n1, 0, wbuf, sizeof(wbuf), NULL, 0, 0);
 	t_expect_sense(&task, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);
 	t_run(&task, env.n1, 0, xcopy, sizeof(xcopy), NULL, 0, 0);
 	t_expect_sense(&task, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);

@@ -715,19 +715,26 @@ START_TEST(test_report_opcodes)
 	struct scsi_task t;
 	uint32_t len;
 	bool saw_read10 = false;
+	unsigned int pr_in = 0, pr_out = 0, spc2 = 0;
 
 	t_run(&t, env.n1, 0, all, 12, NULL, 0, 0x4000);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	len = t_be32(env.buf);
 	ck_assert_uint_eq(len % 20, 0);		/* 8 + 12 with RCTD */
 	for (uint32_t off = 4; off < len + 4; off += 20) {
-		ck_assert_uint_ne(env.buf[off], 0x5e);	/* PR IN not claimed yet */
+		/* PR IN (4 service actions), PR OUT (8), RESERVE(6)/RELEASE(6) are listed. */
+		pr_in += env.buf[off] == 0x5e;
+		pr_out += env.buf[off] == 0x5f;
+		spc2 += env.buf[off] == 0x16 || env.buf[off] == 0x17;
 		if (env.buf[off] == 0x28) {
 			saw_read10 = true;
 			ck_assert_uint_eq(env.buf[off + 7], 10);
 		}
 	}
 	ck_assert(saw_read10);
+	ck_assert_uint_eq(pr_in, 4);
+	ck_assert_uint_eq(pr_out, 8);
+	ck_assert_uint_eq(spc2, 2);
 	t_run(&t, env.n1, 0, one, 12, NULL, 0, 256);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	ck_assert_uint_eq(env.buf[1] & 0x07, 3);
@@ -839,6 +846,168 @@ START_TEST(test_alua_unavailable)
 }
 END_TEST
 
+/* ---- object lifetimes ---- */
+
+/* A READ(10) of @nblocks on LU 1 through @nexus, submitted but not waited for. */
+static void read10_start(struct scsi_task *t, struct scsi_nexus *nexus, uint16_t nblocks,
+			 void (*done)(struct scsi_task *))
+{
+	memset(t, 0, sizeof(*t));
+	t->nexus = nexus;
+	t->lun = UINT64_C(1) << 48;
+	t->cdb[0] = 0x28;
+	t->cdb[7] = nblocks >> 8;
+	t->cdb[8] = nblocks & 0xff;
+	t->cdb_len = 16;
+	t->attr = SCSI_TASK_SIMPLE;
+	t->expected_len = nblocks * BS;
+	t->data_in = true;
+	t->buf = env.buf;
+	t->buf_cap = T_BUF_CAP;
+	t->done = done;
+	env.done = false;
+	scsi_task_submit(t);
+	/* A file LU reads through io_uring: the task is in flight until the loop runs. */
+	ck_assert(!env.done);
+}
+
+/*
+ * The owner destroys the target (target delete) while a read is in flight
+ * and the transport's nexuses still live: the target must stay until the
+ * last nexus goes (ASan reports a use after free otherwise).
+ */
+START_TEST(test_target_destroy_in_flight)
+{
+	struct scsi_task t;
+
+	memset(env.buf, 0xee, 8 * BS);
+	read10_start(&t, env.n1, 8, t_done);
+	scsi_target_destroy(env.target);
+	env.target = NULL;
+	while (!env.done) {
+		qb_loop_run(env.loop);
+	}
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, 8 * BS);
+	ck_assert_uint_eq(env.buf[0], 0);	/* the file's zeroes, not our 0xee */
+	scsi_nexus_destroy(env.n2);
+	env.n2 = NULL;
+	/* The transport ends its last session; the target goes with its nexus. */
+	scsi_nexus_destroy(env.n1);
+	env.n1 = NULL;
+}
+END_TEST
+
+/* The transport frees its session (and the nexus) from done() of its last task. */
+static void done_drop_nexus(struct scsi_task *task)
+{
+	scsi_nexus_destroy(task->nexus);
+	env.n1 = NULL;
+	t_done(task);
+}
+
+START_TEST(test_last_nexus_dropped_in_done)
+{
+	struct scsi_task t;
+
+	read10_start(&t, env.n1, 8, done_drop_nexus);
+	scsi_nexus_destroy(env.n2);
+	env.n2 = NULL;
+	scsi_target_destroy(env.target);
+	env.target = NULL;
+	while (!env.done) {
+		qb_loop_run(env.loop);
+	}
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_ptr_null(env.n1);
+}
+END_TEST
+
+/*
+ * Session reinstatement: the new session's nexus exists (same initiator
+ * port name) while the old one still drains its tasks. Dropping the old
+ * nexus must not drop the UA state the new one shares by name.
+ */
+START_TEST(test_nexus_same_name_overlap)
+{
+	const char *name = "iqn.2026-11.org.quorate:init3,i,0x400000000003";
+	uint8_t tur[6] = { 0 };
+	struct scsi_nexus *old, *cur;
+	struct scsi_task t;
+
+	ck_assert_int_eq(scsi_nexus_create(env.target, name, T_TPORT, &old), 0);
+	t_clear_ua(old, 0);
+	ck_assert_int_eq(scsi_lu_reset(env.target, 0, env.n1), 0);
+	ck_assert_int_eq(scsi_nexus_create(env.target, name, T_TPORT, &cur), 0);
+	scsi_nexus_destroy(old);
+	t_run(&t, cur, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_BUS_DEVICE_RESET_FUNCTION);
+	t_run(&t, cur, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	/* And the other order: the new nexus goes first, the old one still counts. */
+	ck_assert_int_eq(scsi_nexus_create(env.target, name, T_TPORT, &old), 0);
+	scsi_lu_reset(env.target, 0, env.n1);
+	scsi_nexus_destroy(cur);
+	t_run(&t, old, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_BUS_DEVICE_RESET_FUNCTION);
+	scsi_nexus_destroy(old);
+}
+END_TEST
+
+/* SAM-5 6.3.4: a nexus lost without logout leaves 29/07 for the next one of its name. */
+START_TEST(test_nexus_loss_ua)
+{
+	uint8_t tur[6] = { 0 };
+	struct scsi_nexus *n;
+	struct scsi_task t;
+	char name[96];
+
+	ck_assert_int_eq(scsi_nexus_create(env.target, T_INIT1 "9", T_TPORT, &n), 0);
+	t_clear_ua(n, 0);
+	t_clear_ua(n, 1);
+	scsi_nexus_lost(n);
+	scsi_nexus_destroy(n);
+	ck_assert_int_eq(scsi_nexus_create(env.target, T_INIT1 "9", T_TPORT, &n), 0);
+	t_run(&t, n, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_I_T_NEXUS_LOSS_OCCURRED);
+	t_run(&t, n, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_run(&t, n, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_I_T_NEXUS_LOSS_OCCURRED);
+	/* Other initiator ports learn nothing of it. */
+	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	/* After a logout (no loss) the next nexus of the name starts afresh: 29/00. */
+	t_clear_ua(n, 1);
+	scsi_nexus_destroy(n);
+	ck_assert_int_eq(scsi_nexus_create(env.target, T_INIT1 "9", T_TPORT, &n), 0);
+	t_run(&t, n, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_POWER_ON_RESET_OR_BDR);
+	scsi_nexus_destroy(n);
+
+	/* Bounded: beyond the first 32 lost names a returning one gets 29/00 instead. */
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "iqn.2026-11.org.quorate:lost,i,0x4000000000%02x", i);
+		ck_assert_int_eq(scsi_nexus_create(env.target, name, T_TPORT, &n), 0);
+		t_clear_ua(n, 0);
+		scsi_nexus_lost(n);
+		scsi_nexus_destroy(n);
+	}
+	ck_assert_int_eq(scsi_nexus_create(env.target,
+					    "iqn.2026-11.org.quorate:lost,i,0x400000000000", T_TPORT,
+					    &n), 0);
+	t_run(&t, n, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_I_T_NEXUS_LOSS_OCCURRED);
+	scsi_nexus_destroy(n);
+	ck_assert_int_eq(scsi_nexus_create(env.target,
+					    "iqn.2026-11.org.quorate:lost,i,0x400000000027", T_TPORT,
+					    &n), 0);
+	t_run(&t, n, 0, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_POWER_ON_RESET_OR_BDR);
+	scsi_nexus_destroy(n);
+}
+END_TEST
+
 static Suite *lu_suite(void)
 {
 	Suite *s = suite_create("scsi_lu");
@@ -865,6 +1034,10 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_read_only_lu);
 	tcase_add_test(tc, test_direct_io);
 	tcase_add_test(tc, test_alua_unavailable);
+	tcase_add_test(tc, test_target_destroy_in_flight);
+	tcase_add_test(tc, test_last_nexus_dropped_in_done);
+	tcase_add_test(tc, test_nexus_same_name_overlap);
+	tcase_add_test(tc, test_nexus_loss_ua);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -50,7 +50,7 @@ static int count_rows(const char *sql)
 	return n;
 }
 
-START_TEST(test_fresh_db_gets_v1)
+START_TEST(test_fresh_db_gets_all_migrations)
 {
 	struct store *s;
 	char path[128];
@@ -58,7 +58,7 @@ START_TEST(test_fresh_db_gets_v1)
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	ck_assert_int_eq(store_schema_version(s), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(store_schema_version(s), 1);
+	ck_assert_int_eq(store_schema_version(s), 2);
 	ck_assert_uint_eq(store_applied_seq(s), 0);
 	ck_assert_uint_eq(store_epoch(s), 0);
 	store_close(s);
@@ -66,11 +66,12 @@ START_TEST(test_fresh_db_gets_v1)
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 1);
-	ck_assert_int_eq(count_rows("SELECT version FROM schema_migrations"), 1);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 2);
+	ck_assert_int_eq(count_rows("SELECT MAX(version) FROM schema_migrations"), 2);
 	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
-				    "name IN ('targets','portals','luns','acls','chap','meta')"),
-			 6);
+				    "name IN ('targets','portals','luns','acls','chap','meta',"
+				    "'pr_state')"),
+			 7);
 }
 END_TEST
 
@@ -80,10 +81,10 @@ START_TEST(test_reopen_is_idempotent)
 
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(store_open(dir, &s), 0);
-		ck_assert_int_eq(store_schema_version(s), 1);
+		ck_assert_int_eq(store_schema_version(s), 2);
 		store_close(s);
 	}
-	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 1);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 2);
 	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM meta"), 1);
 }
 END_TEST
@@ -126,7 +127,10 @@ START_TEST(test_newer_schema_refused)
 END_TEST
 
 struct loaded {
-	int targets, luns, acls, chaps;
+	int targets, luns, acls, chaps, prs;
+	uint8_t pr_blob[16];
+	size_t pr_len;
+	bool pr_aptpl;
 	struct store_target t;
 	struct store_lun l;
 	struct store_acl a;
@@ -169,7 +173,19 @@ static int on_chap(const struct store_chap *c, void *ctx)
 	return 0;
 }
 
-static const struct store_load_ops load_ops = { on_target, on_lun, on_acl, on_chap };
+static int on_pr(const struct store_pr *p, void *ctx)
+{
+	struct loaded *ld = ctx;
+
+	ld->prs++;
+	ck_assert_uint_le(p->snapshot_len, sizeof(ld->pr_blob));
+	memcpy(ld->pr_blob, p->snapshot, p->snapshot_len);
+	ld->pr_len = p->snapshot_len;
+	ld->pr_aptpl = p->aptpl;
+	return 0;
+}
+
+static const struct store_load_ops load_ops = { on_target, on_lun, on_acl, on_chap, on_pr };
 
 static const char tname[] = "iqn.2026-11.org.quorate:t1";
 
@@ -300,19 +316,74 @@ START_TEST(test_target_delete_cascades)
 }
 END_TEST
 
+/* Migration 2: the PR snapshot of a LU commits with the sequence and goes with its LUN. */
+START_TEST(test_pr_state_persists)
+{
+	static const uint8_t blob1[] = { 1, 2, 3, 0, 4 }, blob2[] = { 9, 8 };
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct loaded ld = { 0 };
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	fill_lun(&op);
+	ck_assert_int_eq(store_commit(s, 2, &op), 0);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_PR_SET;
+	snprintf(op.u.pr.target, sizeof(op.u.pr.target), "%s", tname);
+	op.u.pr.lun = 7;
+	op.u.pr.aptpl = true;
+	op.u.pr.snapshot = blob1;
+	op.u.pr.snapshot_len = sizeof(blob1);
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	store_close(s);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.prs, 1);
+	ck_assert(ld.pr_aptpl);
+	ck_assert_uint_eq(ld.pr_len, sizeof(blob1));
+	ck_assert_int_eq(memcmp(ld.pr_blob, blob1, sizeof(blob1)), 0);
+	/* Replaced, not appended. */
+	op.u.pr.aptpl = false;
+	op.u.pr.snapshot = blob2;
+	op.u.pr.snapshot_len = sizeof(blob2);
+	ck_assert_int_eq(store_commit(s, 4, &op), 0);
+	memset(&ld, 0, sizeof(ld));
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.prs, 1);
+	ck_assert(!ld.pr_aptpl);
+	ck_assert_int_eq(memcmp(ld.pr_blob, blob2, sizeof(blob2)), 0);
+	/* A LUN that does not exist: refused, the sequence stays. */
+	op.u.pr.lun = 8;
+	ck_assert_int_eq(store_commit(s, 5, &op), -ENOENT);
+	ck_assert_uint_eq(store_applied_seq(s), 4);
+	/* Deleting the LUN drops its PR state. */
+	fill_lun(&op);
+	op.kind = STORE_OP_LUN_DEL;
+	ck_assert_int_eq(store_commit(s, 5, &op), 0);
+	memset(&ld, 0, sizeof(ld));
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.prs, 0);
+	store_close(s);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("sqlite");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_fresh_db_gets_v1);
+	tcase_add_test(tc, test_fresh_db_gets_all_migrations);
 	tcase_add_test(tc, test_reopen_is_idempotent);
 	tcase_add_test(tc, test_existing_file_mode_tightened);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_commit_visible_after_reopen);
 	tcase_add_test(tc, test_seq_rules_and_failed_commit_rolls_back);
 	tcase_add_test(tc, test_target_delete_cascades);
+	tcase_add_test(tc, test_pr_state_persists);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,8 +1,8 @@
 # tests/unit/scsi.mk: the SCSI layer's tests link only libscsi + libbacking
-# (+ liburing through libbacking) and libqb, so a reach into another module
+# + libreservations (+ liburing through libbacking) and libqb, so a reach into another module
 # fails to link. LUs run on the null store and on temp files with a real loop.
 SCSI_TEST_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
-SCSI_TEST_LDADD = daemon/scsi/libscsi.a daemon/backing/libbacking.a \
+SCSI_TEST_LDADD = daemon/scsi/libscsi.a daemon/backing/libbacking.a reservations/libreservations.a \
 	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_lu
@@ -14,7 +14,8 @@ TESTS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_l
 
 %canon_reldir%_check_scsi_sense_SOURCES = %reldir%/check_scsi_sense.c
 %canon_reldir%_check_scsi_sense_CFLAGS = $(SCSI_TEST_CFLAGS)
-%canon_reldir%_check_scsi_sense_LDADD = daemon/scsi/libscsi.a $(CHECK_LIBS)
+%canon_reldir%_check_scsi_sense_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a \
+	$(CHECK_LIBS)
 
 %canon_reldir%_check_scsi_lu_SOURCES = %reldir%/check_scsi_lu.c %reldir%/check_scsi_util.h
 %canon_reldir%_check_scsi_lu_CFLAGS = $(SCSI_TEST_CFLAGS)
