@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "daemon/iscsi/iscsi_int.h"
-#include "daemon/scsi/scsi_pr.h"
 #include "daemon/log.h"
 
 /* RFC 1982 serial number arithmetic on 32-bit sequence numbers. */

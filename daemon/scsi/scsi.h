@@ -198,5 +198,7 @@ void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus 
 void scsi_tasks_cleared(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by);
 /** Is @lun a configured LU of @target? (TMF answers "LUN does not exist"). */
 bool scsi_lun_exists(const struct scsi_target *target, uint64_t lun);
+/** The LU id of a SAM LUN as received, or -1 if not addressable (for transports). */
+int scsi_lun_id(uint64_t lun);
 
 #endif

@@ -64,9 +64,6 @@ void scsi_pr_task_complete(struct scsi_task *task, const struct pr_result *res);
 /** Complete @task whose op could not be applied: sense key @key, ASC/ASCQ @asc. */
 void scsi_pr_task_fail(struct scsi_task *task, uint8_t key, uint16_t asc);
 
-/** The LU id of a SAM LUN as received, or -1 if not addressable (for transports). */
-int scsi_lun_id(uint64_t lun);
-
 /** This node's relative target port id of @target (for matching effects). */
 uint16_t scsi_target_rel_port_id(const struct scsi_target *target);
 
