@@ -28,11 +28,17 @@ rm -f "$probe"
 qt_start_demo
 
 # writer URL: qemu-io writes 8 MiB patterns over and over until killed.
+# qemu-io runs as a tracked child so that killing the writer stops it too:
+# once the target is gone libiscsi retries its reconnect forever.
 writer()
 {
+	local child=
+	trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM
 	while :; do
 		qemu-io -f raw -c "write -P 0x5a 0 8M" -c "write -P 0xa5 8M 8M" "$1" \
-			>/dev/null 2>&1 || sleep 0.1
+			>/dev/null 2>&1 &
+		child=$!
+		wait "$child" || sleep 0.1
 	done
 }
 
