@@ -834,8 +834,9 @@ static void print_help(void)
 	     "  --help        this help; 'quoratectl SUBCOMMAND --help' for one subcommand\n\n"
 	     "subcommands:");
 	for (size_t i = 0; i < NCMDS; i++) {
-		printf("  %s%s%s %s\n", cmds[i].group, cmds[i].verb ? " " : "",
-		       cmds[i].verb ? cmds[i].verb : "", cmds[i].usage);
+		printf("  %s%s%s%s%s\n", cmds[i].group, cmds[i].verb ? " " : "",
+		       cmds[i].verb ? cmds[i].verb : "", cmds[i].usage[0] ? " " : "",
+		       cmds[i].usage);
 	}
 	puts("\nExit status: 0 success, 1 refused or daemon unreachable, 2 usage error.\n"
 	     "See quoratectl(8).");

@@ -12,7 +12,7 @@ sbin_PROGRAMS += %reldir%/quorated
 	%reldir%/daemon.h \
 	%reldir%/log.h \
 	%reldir%/main.c \
-	%reldir%/apply.h %reldir%/apply.c %reldir%/apply_pr.c \
+	%reldir%/apply.c %reldir%/apply_pr.c \
 	%reldir%/admin.c
 %canon_reldir%_quorated_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS)
 # Order: users before what they use (static libraries resolve left to right).

@@ -7,3 +7,6 @@ include %reldir%/iscsi/local.mk
 include %reldir%/store/local.mk
 include %reldir%/ipc/local.mk
 include %reldir%/core.mk
+
+# Header-only helpers shared by daemon/iscsi and daemon/scsi (no library).
+EXTRA_DIST += %reldir%/byteorder.h

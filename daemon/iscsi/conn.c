@@ -472,13 +472,13 @@ void iscsi_conn_stamp_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_sta
 {
 	struct iscsi_session *s = conn->session;
 
-	iscsi_put_be32(bhs + 24, conn->stat_sn);
+	put_be32(bhs + 24, conn->stat_sn);
 	if (advance_statsn) {
 		conn->stat_sn++;
 	}
 	if (s) {
-		iscsi_put_be32(bhs + 28, s->exp_cmdsn);
-		iscsi_put_be32(bhs + 32, iscsi_session_max_cmdsn(s));
+		put_be32(bhs + 28, s->exp_cmdsn);
+		put_be32(bhs + 32, iscsi_session_max_cmdsn(s));
 	}
 }
 
@@ -496,7 +496,7 @@ void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8
 	c->tx.hdr[0] = ISCSI_OP_REJECT;
 	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
 	c->tx.hdr[2] = reason;
-	iscsi_put_be32(c->tx.hdr + 16, ISCSI_RESERVED_TAG);
+	put_be32(c->tx.hdr + 16, ISCSI_RESERVED_TAG);
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
 	memcpy(c->buf, bad_bhs, ISCSI_BHS_LEN);
 	c->tx.data_len = ISCSI_BHS_LEN;
@@ -519,8 +519,8 @@ static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt
 	if (lun) {
 		memcpy(c->tx.hdr + 8, lun, 8);
 	}
-	iscsi_put_be32(c->tx.hdr + 16, itt);
-	iscsi_put_be32(c->tx.hdr + 20, ttt);
+	put_be32(c->tx.hdr + 16, itt);
+	put_be32(c->tx.hdr + 20, ttt);
 	/* §11.19.2: StatSN advances only for a NOP-In that answers a NOP-Out;
 	 * a ping (ITT reserved) carries the current StatSN. */
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, itt != ISCSI_RESERVED_TAG);
@@ -572,7 +572,7 @@ static void conn_rx_nop_out(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->hdr;
 	uint32_t itt = iscsi_bhs_itt(bhs);
-	uint32_t ttt = iscsi_get_be32(bhs + 20);
+	uint32_t ttt = get_be32(bhs + 20);
 	uint32_t len = conn->rx_layout.data_len;
 
 	if (itt == ISCSI_RESERVED_TAG) {
@@ -600,7 +600,7 @@ static void conn_rx_logout(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->hdr;
 	uint8_t reason = bhs[1] & 0x7f;
-	uint16_t cid = iscsi_get_be16(bhs + 20);
+	uint16_t cid = get_be16(bhs + 20);
 	uint8_t response = ISCSI_LOGOUT_RSP_OK;
 	struct iscsi_ctl_pdu *c;
 
@@ -629,12 +629,12 @@ static void conn_rx_logout(struct iscsi_conn *conn)
 	c->tx.hdr[0] = ISCSI_OP_LOGOUT_RSP;
 	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
 	c->tx.hdr[2] = response;
-	iscsi_put_be32(c->tx.hdr + 16, iscsi_bhs_itt(bhs));
+	put_be32(c->tx.hdr + 16, iscsi_bhs_itt(bhs));
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
 	if (response == ISCSI_LOGOUT_RSP_OK) {
 		/* §11.15.4/5: ERL 0 keeps no state: Time2Wait, Time2Retain 0. */
-		iscsi_put_be16(c->tx.hdr + 40, 0);
-		iscsi_put_be16(c->tx.hdr + 42, 0);
+		put_be16(c->tx.hdr + 40, 0);
+		put_be16(c->tx.hdr + 42, 0);
 		/* §11.14: in-flight tasks of the connection are terminated; their
 		 * responses are not sent. */
 		if (conn->session) {
@@ -666,12 +666,12 @@ void iscsi_conn_send_async_logout(struct iscsi_conn *conn)
 	conn->async_sent = true;
 	c->tx.hdr[0] = ISCSI_OP_ASYNC_MSG;
 	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
-	iscsi_put_be64(c->tx.hdr + 8, 0);
-	iscsi_put_be32(c->tx.hdr + 16, ISCSI_RESERVED_TAG);
+	put_be64(c->tx.hdr + 8, 0);
+	put_be32(c->tx.hdr + 16, ISCSI_RESERVED_TAG);
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
 	c->tx.hdr[36] = ISCSI_ASYNC_LOGOUT_REQUEST;
 	/* §11.9.1: Parameter3 = seconds the initiator has to log out. */
-	iscsi_put_be16(c->tx.hdr + 42, 1);
+	put_be16(c->tx.hdr + 42, 1);
 	iscsi_conn_send_ctl(conn, c);
 }
 
@@ -847,8 +847,8 @@ static void conn_login_phase_violation(struct iscsi_conn *conn)
 	}
 	c->tx.hdr[0] = ISCSI_OP_LOGIN_RSP;
 	memcpy(c->tx.hdr + 8, conn->hdr + 8, ISCSI_ISID_LEN + 2);
-	iscsi_put_be32(c->tx.hdr + 16, iscsi_bhs_itt(conn->hdr));
-	iscsi_put_be32(c->tx.hdr + 24, conn->stat_sn);
+	put_be32(c->tx.hdr + 16, iscsi_bhs_itt(conn->hdr));
+	put_be32(c->tx.hdr + 24, conn->stat_sn);
 	c->tx.hdr[36] = ISCSI_LOGIN_INVALID_DURING_LOGIN >> 8;
 	c->tx.hdr[37] = ISCSI_LOGIN_INVALID_DURING_LOGIN & 0xff;
 	iscsi_conn_send_ctl(conn, c);
@@ -975,7 +975,7 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 	/* ExpStatSN (bytes 28..31 of initiator PDUs): acknowledgement only at
 	 * ERL 0; nothing to retransmit. */
 	if (op != ISCSI_OP_DATA_OUT) {
-		conn->exp_stat_sn = iscsi_get_be32(conn->hdr + 28);
+		conn->exp_stat_sn = get_be32(conn->hdr + 28);
 	}
 	if (conn->session && conn->session->discovery && op != ISCSI_OP_TEXT_REQ &&
 	    op != ISCSI_OP_LOGOUT_REQ && op != ISCSI_OP_NOP_OUT) {
@@ -987,7 +987,7 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 	 * we process them on arrival but advance ExpCmdSN when they are next. */
 	if (op != ISCSI_OP_SCSI_CMD && op != ISCSI_OP_DATA_OUT && op != ISCSI_OP_SNACK_REQ &&
 	    !iscsi_bhs_immediate(conn->hdr) && conn->session) {
-		int r = iscsi_session_cmdsn_check(conn->session, iscsi_get_be32(conn->hdr + 24));
+		int r = iscsi_session_cmdsn_check(conn->session, get_be32(conn->hdr + 24));
 
 		if (r < 0) {
 			/* Outside the window: silently ignored (§4.2.2.1). */

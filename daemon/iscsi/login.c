@@ -157,7 +157,7 @@ void iscsi_login_destroy(struct iscsi_login *login)
 
 void iscsi_login_rsp_set_tsih(uint8_t *rsp_bhs, uint16_t tsih)
 {
-	iscsi_put_be16(rsp_bhs + LOGIN_OFF_TSIH, tsih);
+	put_be16(rsp_bhs + LOGIN_OFF_TSIH, tsih);
 }
 
 const struct iscsi_params *iscsi_login_params(const struct iscsi_login *login)
@@ -267,10 +267,10 @@ static void build_bhs(struct iscsi_login *login, const uint8_t *req, uint8_t *rs
 	memcpy(rsp + LOGIN_OFF_ISID, req + LOGIN_OFF_ISID, ISCSI_ISID_LEN);
 	memcpy(rsp + LOGIN_OFF_TSIH, req + LOGIN_OFF_TSIH, sizeof(uint16_t));
 	memcpy(rsp + LOGIN_OFF_ITT, req + LOGIN_OFF_ITT, sizeof(uint32_t));
-	iscsi_put_be32(rsp + LOGIN_OFF_STATSN, login->stat_sn++);
+	put_be32(rsp + LOGIN_OFF_STATSN, login->stat_sn++);
 	/* Login Requests are immediate and do not advance CmdSN (§6.3). */
-	iscsi_put_be32(rsp + LOGIN_OFF_EXPCMDSN, login->cmd_sn);
-	iscsi_put_be32(rsp + LOGIN_OFF_MAXCMDSN, login->cmd_sn + login->cfg.cmd_window - 1);
+	put_be32(rsp + LOGIN_OFF_EXPCMDSN, login->cmd_sn);
+	put_be32(rsp + LOGIN_OFF_MAXCMDSN, login->cmd_sn + login->cfg.cmd_window - 1);
 	rsp[LOGIN_OFF_STATUS_CLASS] = (uint8_t)(login->status >> 8);
 	rsp[LOGIN_OFF_STATUS_DETAIL] = (uint8_t)login->status;
 }
@@ -652,9 +652,9 @@ enum iscsi_login_step iscsi_login_step(struct iscsi_login *login, const uint8_t 
 	}
 	if (login->state == LOGIN_FIRST) {
 		memcpy(login->isid, req_bhs + LOGIN_OFF_ISID, ISCSI_ISID_LEN);
-		login->tsih = iscsi_get_be16(req_bhs + LOGIN_OFF_TSIH);
-		login->cid = iscsi_get_be16(req_bhs + LOGIN_OFF_CID);
-		login->cmd_sn = iscsi_get_be32(req_bhs + LOGIN_OFF_CMDSN);
+		login->tsih = get_be16(req_bhs + LOGIN_OFF_TSIH);
+		login->cid = get_be16(req_bhs + LOGIN_OFF_CID);
+		login->cmd_sn = get_be32(req_bhs + LOGIN_OFF_CMDSN);
 		login->stage = csg;
 		iscsi_neg_init(&login->neg, &login->cfg.limits, login->tsih == 0);
 		login->state = LOGIN_RUNNING;
@@ -674,8 +674,8 @@ enum iscsi_login_step iscsi_login_step(struct iscsi_login *login, const uint8_t 
 	}
 	/* §11.12.5-§11.12.7: the connection's identity may not change mid-login. */
 	if (memcmp(login->isid, req_bhs + LOGIN_OFF_ISID, ISCSI_ISID_LEN) != 0 ||
-	    login->tsih != iscsi_get_be16(req_bhs + LOGIN_OFF_TSIH) ||
-	    login->cid != iscsi_get_be16(req_bhs + LOGIN_OFF_CID)) {
+	    login->tsih != get_be16(req_bhs + LOGIN_OFF_TSIH) ||
+	    login->cid != get_be16(req_bhs + LOGIN_OFF_CID)) {
 		fail(login, ISCSI_LOGIN_INITIATOR_ERROR, "ISID/TSIH/CID changed during login");
 		return respond_fail(login, req_bhs, rsp_bhs, rsp_len);
 	}

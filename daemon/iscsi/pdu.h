@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/byteorder.h"
+
 #define ISCSI_BHS_LEN 48
 #define ISCSI_DIGEST_LEN 4
 #define ISCSI_PAD(len) (((len) + 3u) & ~3u)
@@ -163,53 +165,6 @@ enum iscsi_reject_reason {
 #define ISCSI_AHS_EXTENDED_CDB 1
 #define ISCSI_AHS_BIDI_READ_LEN 2
 
-static inline uint16_t iscsi_get_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static inline uint32_t iscsi_get_be24(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
-}
-
-static inline uint32_t iscsi_get_be32(const uint8_t *p)
-{
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline uint64_t iscsi_get_be64(const uint8_t *p)
-{
-	return ((uint64_t)iscsi_get_be32(p) << 32) | iscsi_get_be32(p + 4);
-}
-
-static inline void iscsi_put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void iscsi_put_be24(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 16);
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)v;
-}
-
-static inline void iscsi_put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static inline void iscsi_put_be64(uint8_t *p, uint64_t v)
-{
-	iscsi_put_be32(p, (uint32_t)(v >> 32));
-	iscsi_put_be32(p + 4, (uint32_t)v);
-}
-
 /* Fields common to every BHS (§11.2.1). */
 static inline uint8_t iscsi_bhs_opcode(const uint8_t *bhs)
 {
@@ -234,22 +189,22 @@ static inline uint32_t iscsi_bhs_ahs_len(const uint8_t *bhs)
 
 static inline uint32_t iscsi_bhs_data_len(const uint8_t *bhs)
 {
-	return iscsi_get_be24(bhs + 5);
+	return get_be24(bhs + 5);
 }
 
 static inline void iscsi_bhs_set_data_len(uint8_t *bhs, uint32_t len)
 {
-	iscsi_put_be24(bhs + 5, len);
+	put_be24(bhs + 5, len);
 }
 
 static inline uint64_t iscsi_bhs_lun(const uint8_t *bhs)
 {
-	return iscsi_get_be64(bhs + 8);
+	return get_be64(bhs + 8);
 }
 
 static inline uint32_t iscsi_bhs_itt(const uint8_t *bhs)
 {
-	return iscsi_get_be32(bhs + 16);
+	return get_be32(bhs + 16);
 }
 
 /* CRC32C as the iSCSI digests use it (§11.1, RFC 3720 App. B): initial

@@ -127,7 +127,7 @@ int iscsi_pdu_ahs_parse(const uint8_t *ahs, uint32_t len, struct iscsi_ahs_info 
 		if (len - off < AHS_HDR_LEN) {
 			return -EINVAL;
 		}
-		alen = iscsi_get_be16(ahs + off);
+		alen = get_be16(ahs + off);
 		type = ahs[off + 2];
 		/* AHSLength counts the type-specific byte at offset 3 onwards. */
 		if (alen == 0) {
@@ -150,7 +150,7 @@ int iscsi_pdu_ahs_parse(const uint8_t *ahs, uint32_t len, struct iscsi_ahs_info 
 				return -EINVAL;
 			}
 			out->has_bidi_read_len = true;
-			out->bidi_read_len = iscsi_get_be32(ahs + off + AHS_HDR_LEN);
+			out->bidi_read_len = get_be32(ahs + off + AHS_HDR_LEN);
 			break;
 		default:
 			return -EINVAL;

@@ -5,6 +5,7 @@
 noinst_LIBRARIES += %reldir%/libiscsiproto.a
 %canon_reldir%_libiscsiproto_a_CFLAGS = $(AM_CFLAGS) $(ISAL_CFLAGS) $(CRYPTO_CFLAGS)
 %canon_reldir%_libiscsiproto_a_SOURCES = \
+	%reldir%/pdu.h \
 	%reldir%/digest.c \
 	%reldir%/pducheck.c %reldir%/pducheck.h \
 	%reldir%/text.c %reldir%/text.h \

@@ -129,10 +129,10 @@ static void task_set_residual(const struct iscsi_task *task, uint8_t *bhs)
 	 * underflow when it wanted less. */
 	if (xfer > edtl) {
 		bhs[1] |= ISCSI_RSP_FLAG_OVERFLOW;
-		iscsi_put_be32(bhs + 44, xfer - edtl);
+		put_be32(bhs + 44, xfer - edtl);
 	} else if (xfer < edtl) {
 		bhs[1] |= ISCSI_RSP_FLAG_UNDERFLOW;
-		iscsi_put_be32(bhs + 44, edtl - xfer);
+		put_be32(bhs + 44, edtl - xfer);
 	}
 }
 
@@ -167,11 +167,11 @@ static void datain_queue_next(struct iscsi_task *task)
 		/* §11.7.1: F ends each input sequence of at most MaxBurstLength. */
 		tx->hdr[1] |= ISCSI_FLAG_FINAL;
 	}
-	iscsi_put_be64(tx->hdr + 8, task->scsi.lun);
-	iscsi_put_be32(tx->hdr + 16, task->itt);
-	iscsi_put_be32(tx->hdr + 20, ISCSI_RESERVED_TAG);
-	iscsi_put_be32(tx->hdr + 36, task->din_datasn++);
-	iscsi_put_be32(tx->hdr + 40, task->din_off);
+	put_be64(tx->hdr + 8, task->scsi.lun);
+	put_be32(tx->hdr + 16, task->itt);
+	put_be32(tx->hdr + 20, ISCSI_RESERVED_TAG);
+	put_be32(tx->hdr + 36, task->din_datasn++);
+	put_be32(tx->hdr + 40, task->din_off);
 	if (last && task->din_status) {
 		/* §11.7.4: status in the last Data-In (S bit), residuals with it. */
 		tx->hdr[1] |= ISCSI_DATAIN_FLAG_STATUS;
@@ -180,7 +180,7 @@ static void datain_queue_next(struct iscsi_task *task)
 		iscsi_conn_stamp_sn(conn, tx->hdr, true);
 	} else {
 		iscsi_conn_stamp_sn(conn, tx->hdr, false);
-		iscsi_put_be32(tx->hdr + 24, 0); /* StatSN reserved without S */
+		put_be32(tx->hdr + 24, 0); /* StatSN reserved without S */
 	}
 	tx->data = task->scsi.buf + task->din_off;
 	tx->data_len = len;
@@ -223,15 +223,15 @@ static void task_queue_scsi_rsp(struct iscsi_task *task)
 	tx->hdr[1] = ISCSI_FLAG_FINAL;
 	tx->hdr[2] = ISCSI_RESPONSE_COMPLETED;
 	tx->hdr[3] = task->scsi.status;
-	iscsi_put_be32(tx->hdr + 16, task->itt);
+	put_be32(tx->hdr + 16, task->itt);
 	iscsi_conn_stamp_sn(conn, tx->hdr, true);
 	/* §11.4.6: ExpDataSN = R2T and Data-In PDUs sent for the command. */
-	iscsi_put_be32(tx->hdr + 36, task->din_datasn + task->r2tsn);
+	put_be32(tx->hdr + 36, task->din_datasn + task->r2tsn);
 	task_set_residual(task, tx->hdr);
 	tx->data_len = 0;
 	tx->data = task->rsp_data;
 	if (task->scsi.sense_len) {
-		iscsi_put_be16(task->rsp_data, task->scsi.sense_len);
+		put_be16(task->rsp_data, task->scsi.sense_len);
 		memcpy(task->rsp_data + 2, task->scsi.sense, task->scsi.sense_len);
 		tx->data_len = 2u + task->scsi.sense_len;
 	}
@@ -347,14 +347,14 @@ static void task_send_r2ts(struct iscsi_task *task)
 		memset(tx->hdr, 0, sizeof(tx->hdr));
 		tx->hdr[0] = ISCSI_OP_R2T;
 		tx->hdr[1] = ISCSI_FLAG_FINAL;
-		iscsi_put_be64(tx->hdr + 8, task->scsi.lun);
-		iscsi_put_be32(tx->hdr + 16, task->itt);
-		iscsi_put_be32(tx->hdr + 20, r->ttt);
+		put_be64(tx->hdr + 8, task->scsi.lun);
+		put_be32(tx->hdr + 16, task->itt);
+		put_be32(tx->hdr + 20, r->ttt);
 		/* §11.8: R2T carries the next StatSN but does not advance it. */
 		iscsi_conn_stamp_sn(conn, tx->hdr, false);
-		iscsi_put_be32(tx->hdr + 36, task->r2tsn++);
-		iscsi_put_be32(tx->hdr + 40, r->off);
-		iscsi_put_be32(tx->hdr + 44, r->len);
+		put_be32(tx->hdr + 36, task->r2tsn++);
+		put_be32(tx->hdr + 40, r->off);
+		put_be32(tx->hdr + 44, r->len);
 		tx->data = NULL;
 		tx->data_len = 0;
 		tx->sent_fn = r2t_sent;
@@ -422,8 +422,8 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	bool rd = flags & ISCSI_CMD_FLAG_READ, wr = flags & ISCSI_CMD_FLAG_WRITE;
 	bool final = flags & ISCSI_FLAG_FINAL;
 	uint32_t itt = iscsi_bhs_itt(bhs);
-	uint32_t edtl = iscsi_get_be32(bhs + 20);
-	uint32_t cmdsn = iscsi_get_be32(bhs + 24);
+	uint32_t edtl = get_be32(bhs + 20);
+	uint32_t cmdsn = get_be32(bhs + 24);
 	uint32_t dsl = conn->rx_layout.data_len;
 	struct iscsi_ahs_info ahs = {0};
 	struct iscsi_task *task;
@@ -633,9 +633,9 @@ void iscsi_data_out_rx_bhs(struct iscsi_conn *conn)
 	struct iscsi_session *s = conn->session;
 	const uint8_t *bhs = conn->hdr;
 	uint32_t itt = iscsi_bhs_itt(bhs);
-	uint32_t ttt = iscsi_get_be32(bhs + 20);
-	uint32_t datasn = iscsi_get_be32(bhs + 36);
-	uint32_t off = iscsi_get_be32(bhs + 40);
+	uint32_t ttt = get_be32(bhs + 20);
+	uint32_t datasn = get_be32(bhs + 36);
+	uint32_t off = get_be32(bhs + 40);
 	uint32_t dsl = conn->rx_layout.data_len;
 	struct iscsi_task *task;
 

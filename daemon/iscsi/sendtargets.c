@@ -112,8 +112,8 @@ static void build_rsp_bhs(uint8_t *rsp, bool final, bool cont, uint32_t itt, uin
 	rsp[TEXT_OFF_FLAGS] = (uint8_t)((final ? ISCSI_FLAG_FINAL : 0) |
 					(cont ? TEXT_FLAG_CONTINUE : 0));
 	iscsi_bhs_set_data_len(rsp, dsl);
-	iscsi_put_be32(rsp + TEXT_OFF_ITT, itt);
-	iscsi_put_be32(rsp + TEXT_OFF_TTT, ttt);
+	put_be32(rsp + TEXT_OFF_ITT, itt);
+	put_be32(rsp + TEXT_OFF_TTT, ttt);
 }
 
 static enum iscsi_text_step send_piece(struct iscsi_text_exchange *x,
@@ -176,7 +176,7 @@ enum iscsi_text_step iscsi_text_exchange_step(struct iscsi_text_exchange *x,
 	bool final = iscsi_bhs_final(req_bhs);
 	bool cont = (req_bhs[TEXT_OFF_FLAGS] & TEXT_FLAG_CONTINUE) != 0;
 	uint32_t itt = iscsi_bhs_itt(req_bhs);
-	uint32_t ttt = iscsi_get_be32(req_bhs + TEXT_OFF_TTT);
+	uint32_t ttt = get_be32(req_bhs + TEXT_OFF_TTT);
 	struct iscsi_text_builder b;
 	struct iscsi_text_list list;
 

@@ -120,7 +120,7 @@ static struct iscsi_tmf_pending *tmf_pending_create(struct iscsi_conn *conn, con
 	w->waiting = 1; /* held by iscsi_tmf_rx() until it answers */
 	w->pdu->tx.hdr[0] = ISCSI_OP_TMF_RSP;
 	w->pdu->tx.hdr[1] = ISCSI_FLAG_FINAL;
-	iscsi_put_be32(w->pdu->tx.hdr + 16, iscsi_bhs_itt(req));
+	put_be32(w->pdu->tx.hdr + 16, iscsi_bhs_itt(req));
 	qb_list_add_tail(&w->node, &conn->tmf_pending);
 	return w;
 }
@@ -148,8 +148,8 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 	const uint8_t *req = conn->hdr;
 	uint8_t function = req[1] & TMF_FUNCTION_MASK;
 	uint64_t lun = iscsi_bhs_lun(req);
-	uint32_t rtt = iscsi_get_be32(req + 20);
-	uint32_t ref_cmdsn = iscsi_get_be32(req + 32);
+	uint32_t rtt = get_be32(req + 20);
+	uint32_t ref_cmdsn = get_be32(req + 32);
 	struct iscsi_target_entry *target = s ? s->target : NULL;
 	struct iscsi_server *server = conn->server;
 	uint8_t response = ISCSI_TMF_RSP_COMPLETE;

@@ -716,7 +716,7 @@ bool scsi_resv_allows(const struct scsi_lu *lu, const struct scsi_nexus *nexus,
 {
 	enum pr_class cls = (enum pr_class)desc->resv;
 
-	/* The table's column equals enum pr_class; SPC-2 RESERVE/RELEASE have their own. */
+	/* enum scsi_resv_class is enum pr_class; SPC-2 RESERVE/RELEASE have their own. */
 	if (desc->opcode == OP_RESERVE6 || desc->opcode == OP_RELEASE6) {
 		cls = PR_CLASS_SPC2;
 	}

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "daemon/backing/backing.h"
+#include "daemon/byteorder.h"
 #include "daemon/scsi/scsi.h"
 #include "daemon/scsi/scsi_pr.h"
 #include "daemon/scsi/sense.h"
@@ -95,15 +96,21 @@ enum scsi_dir {
 
 /*
  * Reservation-conflict class (SPC-4 5.12.1 table 66 for PR, SPC-2 5.5.1 for
- * RESERVE(6)): what the later reservation engine does with the command when
- * another I_T nexus holds a reservation.
+ * RESERVE(6)): what the reservation engine's pr_check_access() does with the
+ * command when another I_T nexus holds a reservation. The values are the
+ * engine's enum pr_class, so scsi_resv_allows() passes the column through.
  */
 enum scsi_resv_class {
-	SCSI_RESV_ALLOWED,	/* allowed under every reservation type */
-	SCSI_RESV_READ,		/* conflicts with Exclusive Access types only */
-	SCSI_RESV_WRITE,	/* conflicts with Write Exclusive and Exclusive Access */
-	SCSI_RESV_CONFLICT,	/* conflicts whenever another nexus holds any reservation */
-	SCSI_RESV_PR,		/* PERSISTENT RESERVE IN/OUT: decided by the PR engine itself */
+	/* allowed under every reservation type */
+	SCSI_RESV_ALLOWED = PR_CLASS_ALLOWED,
+	/* conflicts with Exclusive Access types only */
+	SCSI_RESV_READ = PR_CLASS_READ,
+	/* conflicts with Write Exclusive and Exclusive Access */
+	SCSI_RESV_WRITE = PR_CLASS_WRITE,
+	/* conflicts whenever another nexus holds any reservation */
+	SCSI_RESV_CONFLICT = PR_CLASS_CONFLICT,
+	/* PERSISTENT RESERVE IN/OUT: decided by the PR engine itself */
+	SCSI_RESV_PR = PR_CLASS_PR,
 };
 
 /* Command flags. */
@@ -254,47 +261,6 @@ struct scsi_target {
 	uint8_t *resp;			/* SCSI_RESP_MAX bytes for building parameter data */
 	struct scsi_pr_hooks pr_hooks;	/* propose PR mutations; propose NULL: apply locally */
 };
-
-/* Big-endian helpers. */
-static inline uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get_be24(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-}
-
-static inline uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
-
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
 
 /* Finishing a task (lu.c). All return SCSI_EXEC_DONE for tail calls. */
 int scsi_task_sense(struct scsi_task *task, uint8_t key, uint16_t asc_ascq);

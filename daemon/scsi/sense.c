@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "daemon/byteorder.h"
 #include "daemon/scsi/sense.h"
 
 /* Fixed format byte offsets (SPC-4 4.5.3, table 41). */
@@ -27,20 +28,6 @@
 #define DESC_OFF_ADDL_LEN 7
 #define DESC_INFO_TOTAL 12	/* type, length, VALID, reserved, 8-byte INFORMATION */
 #define DESC_SKS_TOTAL 8	/* type, length, 2 reserved, 3 SKS bytes, reserved */
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, v >> 32);
-	put_be32(p + 4, (uint32_t)v);
-}
 
 static size_t sense_build_fixed(uint8_t *buf, size_t cap, const struct scsi_sense_info *si)
 {

@@ -5,7 +5,9 @@
  * files) named on the command line, or in FUZZ_CORPUS_ROOT/<program name>/
  * when there are none, so `make check` re-runs every saved input under the normal
  * compiler and any sanitizers configured. Exit status 0 if all inputs ran
- * (a crash is a crash), 77 (skip) if the corpus is missing, 1 on I/O errors.
+ * (a crash is a crash); 1 on I/O errors, a missing corpus or one with no
+ * inputs: the corpora are part of the tree, so their absence is a failure,
+ * never a skip.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -17,7 +19,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
-#define EXIT_SKIP 77
 
 static int run_file(const char *path)
 {
@@ -99,12 +100,12 @@ int main(int argc, char **argv)
 		/* libtool-free build: the program name is the target name. */
 		snprintf(dir, sizeof(dir), "%s/%s", FUZZ_CORPUS_ROOT, name);
 		if (run_path(dir, &count) != 0) {
-			fprintf(stderr, "replay: no corpus at %s\n", dir);
-			return EXIT_SKIP;
+			fprintf(stderr, "replay: cannot replay the corpus at %s\n", dir);
+			return 1;
 		}
 #else
 		fprintf(stderr, "usage: %s CORPUS_DIR_OR_FILE...\n", argv[0]);
-		return EXIT_SKIP;
+		return 1;
 #endif
 	}
 	for (int i = 1; i < argc; i++) {
@@ -113,5 +114,9 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("replayed %u inputs\n", count);
+	if (count == 0) {
+		fprintf(stderr, "replay: no inputs to replay\n");
+		return 1;
+	}
 	return rc;
 }

@@ -108,18 +108,18 @@ static enum iscsi_login_step send_req(uint8_t flags, const char *text, uint32_t 
 	bhs[1] = flags;
 	bhs[8] = 0x40;			/* ISID: random qualifier format */
 	bhs[13] = 0x01;
-	iscsi_put_be16(bhs + 14, req_tsih);
-	iscsi_put_be32(bhs + 16, 0x1234);
-	iscsi_put_be16(bhs + 20, 1);	/* CID */
-	iscsi_put_be32(bhs + 24, 77);	/* CmdSN */
+	put_be16(bhs + 14, req_tsih);
+	put_be32(bhs + 16, 0x1234);
+	put_be16(bhs + 20, 1);	/* CID */
+	put_be32(bhs + 24, 77);	/* CmdSN */
 	iscsi_bhs_set_data_len(bhs, len);
 	st = iscsi_login_step(login, bhs, (const uint8_t *)text, len, rsp_bhs, rsp_data,
 			      sizeof(rsp_data), &rsp_len);
 	ck_assert_uint_eq(iscsi_bhs_opcode(rsp_bhs), ISCSI_OP_LOGIN_RSP);
 	ck_assert_uint_eq(iscsi_bhs_data_len(rsp_bhs), rsp_len);
 	ck_assert_uint_eq(iscsi_bhs_itt(rsp_bhs), 0x1234);
-	ck_assert_uint_eq(iscsi_get_be32(rsp_bhs + 28), 77);		/* ExpCmdSN */
-	ck_assert_uint_eq(iscsi_get_be32(rsp_bhs + 32), 77 + 31);	/* MaxCmdSN */
+	ck_assert_uint_eq(get_be32(rsp_bhs + 28), 77);		/* ExpCmdSN */
+	ck_assert_uint_eq(get_be32(rsp_bhs + 32), 77 + 31);	/* MaxCmdSN */
 	ck_assert_int_eq(iscsi_text_parse((const char *)rsp_data, rsp_len, &rsp_keys),
 			 ISCSI_TEXT_OK);
 	return st;
@@ -156,7 +156,7 @@ START_TEST(test_normal_login_no_auth)
 	ck_assert_str_eq(key("AuthMethod"), "None");
 	ck_assert_str_eq(key("TargetPortalGroupTag"), "3");
 	ck_assert_uint_eq(rsp_bhs[1], SEC_TO_OP);
-	ck_assert_uint_eq(iscsi_get_be32(rsp_bhs + 24), 1000);
+	ck_assert_uint_eq(get_be32(rsp_bhs + 24), 1000);
 	ck_assert_int_eq(send_req(OP_TO_FF,
 				  T("HeaderDigest=None,CRC32C\0DataDigest=None\0"
 				    "InitialR2T=Yes\0ImmediateData=Yes\0MaxBurstLength=262144\0"
@@ -165,13 +165,13 @@ START_TEST(test_normal_login_no_auth)
 			 ISCSI_LOGIN_DONE);
 	ck_assert_uint_eq(status(), ISCSI_LOGIN_SUCCESS);
 	ck_assert_uint_eq(rsp_bhs[1], OP_TO_FF);
-	ck_assert_uint_eq(iscsi_get_be32(rsp_bhs + 24), 1001);
+	ck_assert_uint_eq(get_be32(rsp_bhs + 24), 1001);
 	ck_assert_str_eq(key("HeaderDigest"), "None");
 	ck_assert_str_eq(key("MaxRecvDataSegmentLength"), "262144");
 	ck_assert_str_eq(key("TargetAlias"), "demo disk");
 	ck_assert_ptr_null(key("TargetPortalGroupTag"));	/* only once */
 	iscsi_login_rsp_set_tsih(rsp_bhs, 9);
-	ck_assert_uint_eq(iscsi_get_be16(rsp_bhs + 14), 9);
+	ck_assert_uint_eq(get_be16(rsp_bhs + 14), 9);
 
 	p = iscsi_login_params(login);
 	ck_assert_uint_eq(p->max_xmit_dsl, 65536);
@@ -512,8 +512,8 @@ static enum iscsi_text_step text_req(struct iscsi_text_exchange *x, struct iscsi
 {
 	uint8_t bhs[ISCSI_BHS_LEN] = { ISCSI_OP_TEXT_REQ, flags };
 
-	iscsi_put_be32(bhs + 16, 0x99);
-	iscsi_put_be32(bhs + 20, ttt);
+	put_be32(bhs + 16, 0x99);
+	put_be32(bhs + 20, ttt);
 	iscsi_bhs_set_data_len(bhs, len);
 	return iscsi_text_exchange_step(x, ctx, bhs, (const uint8_t *)data, len, rsp_bhs, out,
 					out_len, reason);
@@ -541,7 +541,7 @@ START_TEST(test_sendtargets)
 			 ISCSI_TEXT_RESPOND);
 	ck_assert_uint_eq(rsp_bhs[0], ISCSI_OP_TEXT_RSP);
 	ck_assert_uint_eq(rsp_bhs[1], ISCSI_FLAG_FINAL);
-	ck_assert_uint_eq(iscsi_get_be32(rsp_bhs + 20), ISCSI_RESERVED_TAG);
+	ck_assert_uint_eq(get_be32(rsp_bhs + 20), ISCSI_RESERVED_TAG);
 	ck_assert_uint_eq(iscsi_bhs_itt(rsp_bhs), 0x99);
 	ck_assert_int_eq(iscsi_text_parse((const char *)out, out_len, &l), ISCSI_TEXT_ERR_DUPLICATE);
 	ck_assert_mem_eq(out, "TargetName=" TGT "\0TargetAddress=127.0.0.1:14000,1\0"
@@ -562,7 +562,7 @@ START_TEST(test_sendtargets)
 						   &reason);
 
 		while (st == ISCSI_TEXT_RESPOND && !(rsp_bhs[1] & ISCSI_FLAG_FINAL)) {
-			uint32_t ttt = iscsi_get_be32(rsp_bhs + 20);
+			uint32_t ttt = get_be32(rsp_bhs + 20);
 
 			ck_assert_uint_ne(ttt, ISCSI_RESERVED_TAG);
 			ck_assert_uint_eq(rsp_bhs[1], 0x40);

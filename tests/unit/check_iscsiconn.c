@@ -294,23 +294,23 @@ static uint16_t cl_login(struct client *c, const uint8_t isid[6], uint16_t tsih)
 	bhs[1] = ISCSI_LOGIN_FLAG_TRANSIT | (ISCSI_STAGE_SECURITY << ISCSI_LOGIN_CSG_SHIFT) |
 		 ISCSI_STAGE_OPERATIONAL;
 	memcpy(bhs + 8, isid, 6);
-	iscsi_put_be16(bhs + 14, tsih);
-	iscsi_put_be32(bhs + 16, c->itt);
-	iscsi_put_be32(bhs + 24, c->cmdsn);
+	put_be16(bhs + 14, tsih);
+	put_be32(bhs + 16, c->itt);
+	put_be32(bhs + 24, c->cmdsn);
 	cl_send(c, bhs, text, cl_text(text, sec));
 	CL_CHECK(cl_recv(c));
 	CL_CHECK(iscsi_bhs_opcode(c->rsp) == ISCSI_OP_LOGIN_RSP);
-	status = iscsi_get_be16(c->rsp + 36);
+	status = get_be16(c->rsp + 36);
 	if (status) {
 		return status;
 	}
 	bhs[1] = ISCSI_LOGIN_FLAG_TRANSIT | (ISCSI_STAGE_OPERATIONAL << ISCSI_LOGIN_CSG_SHIFT) |
 		 ISCSI_STAGE_FULL_FEATURE;
-	iscsi_put_be32(bhs + 28, iscsi_get_be32(c->rsp + 24) + 1);
+	put_be32(bhs + 28, get_be32(c->rsp + 24) + 1);
 	cl_send(c, bhs, text, cl_text(text, ops));
 	CL_CHECK(cl_recv(c));
-	status = iscsi_get_be16(c->rsp + 36);
-	c->tsih = iscsi_get_be16(c->rsp + 14);
+	status = get_be16(c->rsp + 36);
+	c->tsih = get_be16(c->rsp + 14);
 	return status;
 }
 
@@ -331,9 +331,9 @@ static void cl_scsi(struct client *c, const uint8_t *cdb, size_t cdb_len, uint32
 	bhs[0] = ISCSI_OP_SCSI_CMD;
 	bhs[1] = ISCSI_FLAG_FINAL | (rd ? ISCSI_CMD_FLAG_READ : 0) |
 		 (wr ? ISCSI_CMD_FLAG_WRITE : 0) | SCSI_TASK_SIMPLE;
-	iscsi_put_be32(bhs + 16, ++c->itt);
-	iscsi_put_be32(bhs + 20, edtl);
-	iscsi_put_be32(bhs + 24, c->cmdsn++);
+	put_be32(bhs + 16, ++c->itt);
+	put_be32(bhs + 20, edtl);
+	put_be32(bhs + 24, c->cmdsn++);
 	memcpy(bhs + 32, cdb, cdb_len);
 	cl_send(c, bhs, imm, imm_len);
 }
@@ -360,9 +360,9 @@ static void cl_nop_echo(struct client *c, const char *payload)
 
 	bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_FLAG_IMMEDIATE;
 	bhs[1] = ISCSI_FLAG_FINAL;
-	iscsi_put_be32(bhs + 16, ++c->itt);
-	iscsi_put_be32(bhs + 20, ISCSI_RESERVED_TAG);
-	iscsi_put_be32(bhs + 24, c->cmdsn);
+	put_be32(bhs + 16, ++c->itt);
+	put_be32(bhs + 20, ISCSI_RESERVED_TAG);
+	put_be32(bhs + 24, c->cmdsn);
 	cl_send(c, bhs, payload, (uint32_t)strlen(payload));
 	CL_CHECK(cl_recv(c));
 	CL_CHECK(iscsi_bhs_opcode(c->rsp) == ISCSI_OP_NOP_IN);
@@ -389,8 +389,8 @@ static void client_login_nop_logout(void)
 	cl_nop_echo(&c, "hello");
 	bhs[0] = ISCSI_OP_LOGOUT_REQ | ISCSI_FLAG_IMMEDIATE;
 	bhs[1] = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
-	iscsi_put_be32(bhs + 16, ++c.itt);
-	iscsi_put_be32(bhs + 24, c.cmdsn);
+	put_be32(bhs + 16, ++c.itt);
+	put_be32(bhs + 24, c.cmdsn);
 	cl_send(&c, bhs, NULL, 0);
 	CL_CHECK(cl_recv(&c));
 	CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_LOGOUT_RSP && c.rsp[2] == ISCSI_LOGOUT_RSP_OK);
@@ -414,7 +414,7 @@ static void client_bad_pdus(void)
 	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
 	CL_CHECK(cl_recv(&c));
 	CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_LOGIN_RSP);
-	CL_CHECK(iscsi_get_be16(c.rsp + 36) == ISCSI_LOGIN_INVALID_DURING_LOGIN);
+	CL_CHECK(get_be16(c.rsp + 36) == ISCSI_LOGIN_INVALID_DURING_LOGIN);
 	CL_CHECK(cl_closed(&c));
 	close(c.fd);
 
@@ -441,7 +441,7 @@ static void client_bad_pdus(void)
 	memset(bhs, 0, sizeof(bhs));
 	bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_FLAG_IMMEDIATE;
 	bhs[1] = ISCSI_FLAG_FINAL;
-	iscsi_put_be32(bhs + 20, ISCSI_RESERVED_TAG);
+	put_be32(bhs + 20, ISCSI_RESERVED_TAG);
 	iscsi_bhs_set_data_len(bhs, ISCSI_DSL_MAX);
 	CL_CHECK(send(c.fd, bhs, sizeof(bhs), 0) == sizeof(bhs));
 	cl_expect_reject(&c, ISCSI_REJECT_PROTOCOL_ERROR, ISCSI_OP_NOP_OUT);
@@ -471,15 +471,15 @@ static void client_cmdsn_window(void)
 	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_SCSI_RSP);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_SCSI_RSP);
-	CL_CHECK(iscsi_get_be32(c.rsp + 28) == base + 2);
+	CL_CHECK(get_be32(c.rsp + 28) == base + 2);
 	/* The window never exceeds the queue depth (16). */
-	CL_CHECK(iscsi_get_be32(c.rsp + 32) - iscsi_get_be32(c.rsp + 28) + 1 <= 16);
+	CL_CHECK(get_be32(c.rsp + 32) - get_be32(c.rsp + 28) + 1 <= 16);
 	/* Below the window: silently ignored. */
 	c.cmdsn = base - 3;
 	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
 	CL_CHECK(cl_silent(&c));
 	/* Beyond MaxCmdSN: silently ignored too. */
-	c.cmdsn = iscsi_get_be32(c.rsp + 32) + 1;
+	c.cmdsn = get_be32(c.rsp + 32) + 1;
 	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
 	CL_CHECK(cl_silent(&c));
 	c.cmdsn = base + 2;
@@ -510,8 +510,8 @@ static void client_read_write(void)
 		CL_CHECK(cl_recv(&c));
 		CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_DATA_IN);
 		CL_CHECK(c.dlen == CLIENT_MRDSL);
-		CL_CHECK(iscsi_get_be32(c.rsp + 36) == n);
-		CL_CHECK(iscsi_get_be32(c.rsp + 40) == n * CLIENT_MRDSL);
+		CL_CHECK(get_be32(c.rsp + 36) == n);
+		CL_CHECK(get_be32(c.rsp + 40) == n * CLIENT_MRDSL);
 		n++;
 		if (c.rsp[1] & ISCSI_DATAIN_FLAG_STATUS) {
 			break;
@@ -525,29 +525,29 @@ static void client_read_write(void)
 	cl_scsi(&c, read10, sizeof(read10), 1000, true, false, NULL, 0);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_DATA_IN);
 	CL_CHECK(c.dlen == TEST_BLOCK && (c.rsp[1] & ISCSI_RSP_FLAG_UNDERFLOW));
-	CL_CHECK(iscsi_get_be32(c.rsp + 44) == 1000 - TEST_BLOCK);
+	CL_CHECK(get_be32(c.rsp + 44) == 1000 - TEST_BLOCK);
 	/* One block immediate, the rest solicited by one R2T. */
 	memset(payload, 0x5a, sizeof(payload));
 	cl_scsi(&c, write10, sizeof(write10), 2048, false, true, payload, TEST_BLOCK);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_R2T);
-	CL_CHECK(iscsi_get_be32(c.rsp + 40) == TEST_BLOCK &&
-		 iscsi_get_be32(c.rsp + 44) == 2048 - TEST_BLOCK);
-	ttt = iscsi_get_be32(c.rsp + 20);
+	CL_CHECK(get_be32(c.rsp + 40) == TEST_BLOCK &&
+		 get_be32(c.rsp + 44) == 2048 - TEST_BLOCK);
+	ttt = get_be32(c.rsp + 20);
 	bhs[0] = ISCSI_OP_DATA_OUT;
 	bhs[1] = ISCSI_FLAG_FINAL;
-	iscsi_put_be32(bhs + 16, c.itt);
-	iscsi_put_be32(bhs + 20, ttt);
-	iscsi_put_be32(bhs + 40, TEST_BLOCK);
+	put_be32(bhs + 16, c.itt);
+	put_be32(bhs + 20, ttt);
+	put_be32(bhs + 40, TEST_BLOCK);
 	cl_send(&c, bhs, payload, 2048 - TEST_BLOCK);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_SCSI_RSP);
-	CL_CHECK(c.rsp[3] == SCSI_STATUS_GOOD && iscsi_get_be32(c.rsp + 36) == 1);
+	CL_CHECK(c.rsp[3] == SCSI_STATUS_GOOD && get_be32(c.rsp + 36) == 1);
 	/* A Data-Out with the wrong DataSN ends the task: ABORTED COMMAND 4B/00. */
 	cl_scsi(&c, write10, sizeof(write10), 2048, false, true, NULL, 0);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_R2T);
-	iscsi_put_be32(bhs + 16, c.itt);
-	iscsi_put_be32(bhs + 20, iscsi_get_be32(c.rsp + 20));
-	iscsi_put_be32(bhs + 36, 7);
-	iscsi_put_be32(bhs + 40, 0);
+	put_be32(bhs + 16, c.itt);
+	put_be32(bhs + 20, get_be32(c.rsp + 20));
+	put_be32(bhs + 36, 7);
+	put_be32(bhs + 40, 0);
 	cl_send(&c, bhs, payload, 2048);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_SCSI_RSP);
 	CL_CHECK(c.rsp[3] == SCSI_STATUS_CHECK_CONDITION);
@@ -589,11 +589,11 @@ static void client_tmf(void)
 		memset(bhs, 0, sizeof(bhs));
 		bhs[0] = ISCSI_OP_TMF_REQ | ISCSI_FLAG_IMMEDIATE;
 		bhs[1] = ISCSI_FLAG_FINAL | cases[i].function;
-		iscsi_put_be64(bhs + 8, cases[i].lun);
-		iscsi_put_be32(bhs + 16, ++c.itt);
-		iscsi_put_be32(bhs + 20, 0xdead);
-		iscsi_put_be32(bhs + 24, c.cmdsn);
-		iscsi_put_be32(bhs + 32, c.cmdsn - 100); /* outside the window */
+		put_be64(bhs + 8, cases[i].lun);
+		put_be32(bhs + 16, ++c.itt);
+		put_be32(bhs + 20, 0xdead);
+		put_be32(bhs + 24, c.cmdsn);
+		put_be32(bhs + 32, c.cmdsn - 100); /* outside the window */
 		cl_send(&c, bhs, NULL, 0);
 		CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_TMF_RSP);
 		CL_CHECK(iscsi_bhs_itt(c.rsp) == c.itt);
@@ -601,8 +601,8 @@ static void client_tmf(void)
 	}
 	/* Cold reset: complete, then the connection is dropped. */
 	bhs[1] = ISCSI_FLAG_FINAL | ISCSI_TMF_TARGET_COLD_RESET;
-	iscsi_put_be64(bhs + 8, 0);
-	iscsi_put_be32(bhs + 16, ++c.itt);
+	put_be64(bhs + 8, 0);
+	put_be32(bhs + 16, ++c.itt);
 	cl_send(&c, bhs, NULL, 0);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_TMF_RSP);
 	CL_CHECK(c.rsp[2] == ISCSI_TMF_RSP_COMPLETE);
@@ -632,17 +632,17 @@ static void client_abort_inflight(void)
 	rd[0] = ISCSI_OP_SCSI_CMD;
 	rd[1] = ISCSI_FLAG_FINAL | ISCSI_CMD_FLAG_READ | SCSI_TASK_SIMPLE;
 	read_itt = ++c.itt;
-	iscsi_put_be32(rd + 16, read_itt);
-	iscsi_put_be32(rd + 20, 8 * TEST_BLOCK);
-	iscsi_put_be32(rd + 24, c.cmdsn++);
+	put_be32(rd + 16, read_itt);
+	put_be32(rd + 20, 8 * TEST_BLOCK);
+	put_be32(rd + 24, c.cmdsn++);
 	rd[32] = 0x28;
 	rd[32 + 8] = 8;
 	tmf[0] = ISCSI_OP_TMF_REQ | ISCSI_FLAG_IMMEDIATE;
 	tmf[1] = ISCSI_FLAG_FINAL | ISCSI_TMF_ABORT_TASK;
-	iscsi_put_be32(tmf + 16, ++c.itt);
-	iscsi_put_be32(tmf + 20, read_itt);
-	iscsi_put_be32(tmf + 24, c.cmdsn);
-	iscsi_put_be32(tmf + 32, c.cmdsn - 1);
+	put_be32(tmf + 16, ++c.itt);
+	put_be32(tmf + 20, read_itt);
+	put_be32(tmf + 24, c.cmdsn);
+	put_be32(tmf + 32, c.cmdsn - 1);
 	CL_CHECK(send(c.fd, pdus, sizeof(pdus), 0) == sizeof(pdus));
 	CL_CHECK(cl_recv(&c));
 	CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_TMF_RSP);
@@ -671,15 +671,15 @@ static void cl_login_discovery(struct client *c)
 	bhs[0] = ISCSI_OP_LOGIN_REQ | ISCSI_FLAG_IMMEDIATE;
 	bhs[1] = ISCSI_LOGIN_FLAG_TRANSIT | ISCSI_STAGE_OPERATIONAL;
 	bhs[8] = 0x80;
-	iscsi_put_be32(bhs + 16, c->itt);
-	iscsi_put_be32(bhs + 24, c->cmdsn);
+	put_be32(bhs + 16, c->itt);
+	put_be32(bhs + 24, c->cmdsn);
 	cl_send(c, bhs, text, cl_text(text, sec));
-	CL_CHECK(cl_recv(c) && iscsi_get_be16(c->rsp + 36) == ISCSI_LOGIN_SUCCESS);
+	CL_CHECK(cl_recv(c) && get_be16(c->rsp + 36) == ISCSI_LOGIN_SUCCESS);
 	bhs[1] = ISCSI_LOGIN_FLAG_TRANSIT | (ISCSI_STAGE_OPERATIONAL << ISCSI_LOGIN_CSG_SHIFT) |
 		 ISCSI_STAGE_FULL_FEATURE;
-	iscsi_put_be32(bhs + 28, iscsi_get_be32(c->rsp + 24) + 1);
+	put_be32(bhs + 28, get_be32(c->rsp + 24) + 1);
 	cl_send(c, bhs, text, cl_text(text, ops));
-	CL_CHECK(cl_recv(c) && iscsi_get_be16(c->rsp + 36) == ISCSI_LOGIN_SUCCESS);
+	CL_CHECK(cl_recv(c) && get_be16(c->rsp + 36) == ISCSI_LOGIN_SUCCESS);
 }
 
 #define EXTRA_TARGETS	   12
@@ -700,9 +700,9 @@ static void client_sendtargets(void)
 		memset(bhs, 0, sizeof(bhs));
 		bhs[0] = ISCSI_OP_TEXT_REQ | ISCSI_FLAG_IMMEDIATE;
 		bhs[1] = ISCSI_FLAG_FINAL;
-		iscsi_put_be32(bhs + 16, c.itt);
-		iscsi_put_be32(bhs + 20, ttt);
-		iscsi_put_be32(bhs + 24, c.cmdsn);
+		put_be32(bhs + 16, c.itt);
+		put_be32(bhs + 20, ttt);
+		put_be32(bhs + 24, c.cmdsn);
 		if (pieces == 0) {
 			cl_send(&c, bhs, "SendTargets=All", sizeof("SendTargets=All"));
 		} else {
@@ -713,7 +713,7 @@ static void client_sendtargets(void)
 		memcpy(all + len, c.data, c.dlen);
 		len += c.dlen;
 		pieces++;
-		ttt = iscsi_get_be32(c.rsp + 20);
+		ttt = get_be32(c.rsp + 20);
 		if (c.rsp[1] & ISCSI_FLAG_FINAL) {
 			CL_CHECK(ttt == ISCSI_RESERVED_TAG && !(c.rsp[1] & TEXT_FLAG_CONTINUE));
 			break;

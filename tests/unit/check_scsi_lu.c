@@ -56,20 +56,6 @@ static void lu_teardown(void)
 	rmdir(tmpdir);
 }
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, v >> 32);
-	put32(p + 4, (uint32_t)v);
-}
-
 /* ---- INQUIRY ---- */
 
 START_TEST(test_inquiry_standard)
@@ -159,9 +145,9 @@ START_TEST(test_inquiry_vpd)
 	vpd(0, 0xb0, &t);
 	ck_assert_uint_eq(env.buf[3], 0x3c);
 	ck_assert_uint_eq(env.buf[5], 255);				/* CAW length */
-	ck_assert_uint_eq(t_be32(&env.buf[8]), (8u << 20) / BS);	/* max transfer */
-	ck_assert_uint_gt(t_be32(&env.buf[20]), 0);			/* max unmap LBAs */
-	ck_assert_uint_gt(t_be64(&env.buf[36]), 0);			/* max write same */
+	ck_assert_uint_eq(get_be32(&env.buf[8]), (8u << 20) / BS);	/* max transfer */
+	ck_assert_uint_gt(get_be32(&env.buf[20]), 0);			/* max unmap LBAs */
+	ck_assert_uint_gt(get_be64(&env.buf[36]), 0);			/* max write same */
 
 	vpd(0, 0xb1, &t);
 	ck_assert_uint_eq(env.buf[5], 1);				/* non-rotating */
@@ -189,12 +175,12 @@ START_TEST(test_read_capacity)
 
 	t_run(&t, env.n1, 0, rc10, 10, NULL, 0, 8);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
-	ck_assert_uint_eq(t_be32(env.buf), NULL_SIZE / BS - 1);
-	ck_assert_uint_eq(t_be32(env.buf + 4), BS);
+	ck_assert_uint_eq(get_be32(env.buf), NULL_SIZE / BS - 1);
+	ck_assert_uint_eq(get_be32(env.buf + 4), BS);
 	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	ck_assert_uint_eq(t.xfer_len, 32);
-	ck_assert_uint_eq(t_be64(env.buf), FILE_SIZE / BS - 1);
+	ck_assert_uint_eq(get_be64(env.buf), FILE_SIZE / BS - 1);
 	ck_assert_uint_eq(env.buf[14] & 0x80, 0x80);	/* LBPME */
 	/* PMI=0 with a non-zero LBA is invalid. */
 	rc10[5] = 1;
@@ -207,7 +193,7 @@ static void write10(uint16_t lun, uint32_t lba, uint16_t n, const uint8_t *data,
 {
 	uint8_t cdb[10] = { 0x2a };
 
-	put32(&cdb[2], lba);
+	put_be32(&cdb[2], lba);
 	cdb[7] = n >> 8;
 	cdb[8] = n & 0xff;
 	t_run(t, env.n1, lun, cdb, 10, data, n * BS, n * BS);
@@ -217,7 +203,7 @@ static void read10(uint16_t lun, uint32_t lba, uint16_t n, struct scsi_task *t)
 {
 	uint8_t cdb[10] = { 0x28 };
 
-	put32(&cdb[2], lba);
+	put_be32(&cdb[2], lba);
 	cdb[7] = n >> 8;
 	cdb[8] = n & 0xff;
 	memset(env.buf, 0xee, n * BS);
@@ -312,24 +298,24 @@ START_TEST(test_chunked_readback)
 	for (size_t i = 0; i < sizeof(data); i++) {
 		data[i] = (uint8_t)(i % 251) & 0xf0;
 	}
-	put64(&wcdb[2], 1000);
-	put32(&wcdb[10], N);
+	put_be64(&wcdb[2], 1000);
+	put_be32(&wcdb[10], N);
 	t_run(&t, env.n1, 1, wcdb, 16, data, sizeof(data), sizeof(data));
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
-	put64(&vcdb[2], 1000);
-	put32(&vcdb[10], N);
+	put_be64(&vcdb[2], 1000);
+	put_be32(&vcdb[10], N);
 	t_run(&t, env.n1, 1, vcdb, 16, data, sizeof(data), sizeof(data));
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	data[2500 * BS + 3] ^= 1;	/* in the second chunk */
 	t_run(&t, env.n1, 1, vcdb, 16, data, sizeof(data), sizeof(data));
 	t_expect_sense(&t, SENSE_KEY_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
-	ck_assert_uint_eq(t_be32(&t.sense[3]), 2500 * BS + 3);
+	ck_assert_uint_eq(get_be32(&t.sense[3]), 2500 * BS + 3);
 	data[2500 * BS + 3] ^= 1;
 
 	/* ORWRITE the low nibbles in: the medium becomes data | 0x05. */
 	memset(data, 0x05, sizeof(data));
-	put64(&ocdb[2], 1000);
-	put32(&ocdb[10], N);
+	put_be64(&ocdb[2], 1000);
+	put_be32(&ocdb[10], N);
 	t_run(&t, env.n1, 1, ocdb, 16, data, sizeof(data), sizeof(data));
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	read10(1, 1000 + 2999, 1, &t);
@@ -349,7 +335,7 @@ START_TEST(test_compare_and_write)
 	write10(1, 10, 2, old, &t);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 
-	put64(&cdb[2], 10);
+	put_be64(&cdb[2], 10);
 	cdb[13] = 2;
 	memset(caw, 'a', 2 * BS);
 	memset(caw + 2 * BS, 'b', 2 * BS);
@@ -366,7 +352,7 @@ START_TEST(test_compare_and_write)
 	t_run(&t, env.n1, 1, cdb, 16, caw, sizeof(caw), sizeof(caw));
 	t_expect_sense(&t, SENSE_KEY_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
 	ck_assert_uint_eq(t.sense[0], 0xf0);			/* VALID */
-	ck_assert_uint_eq(t_be32(&t.sense[3]), 700);		/* INFORMATION */
+	ck_assert_uint_eq(get_be32(&t.sense[3]), 700);		/* INFORMATION */
 	read10(1, 10, 2, &t);
 	ck_assert_uint_eq(env.buf[0], 'b');			/* not written */
 
@@ -388,7 +374,7 @@ START_TEST(test_caw_holds_range_lock)
 	write10(1, 20, 1, caw, &t1);
 	memset(caw + BS, 'z', BS);
 	memset(w, 'w', BS);
-	put64(&cdb[2], 20);
+	put_be64(&cdb[2], 20);
 	cdb[13] = 1;
 
 	/* Submit CAW, then a WRITE to the same block before the loop runs. */
@@ -433,8 +419,8 @@ static void get_lba_status(uint16_t lun, uint64_t lba, struct scsi_task *t)
 {
 	uint8_t cdb[16] = { 0x9e, 0x12 };
 
-	put64(&cdb[2], lba);
-	put32(&cdb[10], 4096);
+	put_be64(&cdb[2], lba);
+	put_be32(&cdb[10], 4096);
 	t_run(t, env.n1, lun, cdb, 16, NULL, 0, 4096);
 	ck_assert_int_eq(t->status, SCSI_STATUS_GOOD);
 }
@@ -450,17 +436,17 @@ START_TEST(test_unmap_get_lba_status)
 	write10(1, 0, 64, data, &t);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	get_lba_status(1, 0, &t);
-	ck_assert_uint_eq(t_be64(&env.buf[8]), 0);
-	ck_assert_uint_ge(t_be32(&env.buf[16]), 64);
+	ck_assert_uint_eq(get_be64(&env.buf[8]), 0);
+	ck_assert_uint_ge(get_be32(&env.buf[16]), 64);
 	ck_assert_uint_eq(env.buf[20], 0);			/* mapped */
 
-	put64(&list[8], 32);
-	put32(&list[16], 16);
+	put_be64(&list[8], 32);
+	put_be32(&list[16], 16);
 	t_run(&t, env.n1, 1, cdb, 10, list, sizeof(list), sizeof(list));
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	get_lba_status(1, 32, &t);
-	ck_assert_uint_eq(t_be64(&env.buf[8]), 32);
-	ck_assert_uint_ge(t_be32(&env.buf[16]), 16);
+	ck_assert_uint_eq(get_be64(&env.buf[8]), 32);
+	ck_assert_uint_ge(get_be32(&env.buf[16]), 16);
 	ck_assert_uint_eq(env.buf[20], 1);			/* deallocated */
 	read10(1, 32, 16, &t);
 	for (int i = 0; i < 16 * BS; i++) {
@@ -470,8 +456,8 @@ START_TEST(test_unmap_get_lba_status)
 	ck_assert_uint_eq(env.buf[0], 0x5a);
 
 	/* A descriptor past the end: LBA OUT OF RANGE, nothing unmapped. */
-	put64(&list[8], FILE_SIZE / BS - 1);
-	put32(&list[16], 2);
+	put_be64(&list[8], FILE_SIZE / BS - 1);
+	put_be32(&list[16], 2);
 	t_run(&t, env.n1, 1, cdb, 10, list, sizeof(list), sizeof(list));
 	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 	/* A parameter list shorter than its header says. */
@@ -482,8 +468,8 @@ START_TEST(test_unmap_get_lba_status)
 	{
 		uint8_t g[16] = { 0x9e, 0x12 };
 
-		put64(&g[2], FILE_SIZE / BS);
-		put32(&g[10], 24);
+		put_be64(&g[2], FILE_SIZE / BS);
+		put_be32(&g[10], 24);
 		t_run(&t, env.n1, 1, g, 16, NULL, 0, 24);
 		t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
 	}
@@ -497,8 +483,8 @@ START_TEST(test_write_same)
 	struct scsi_task t;
 
 	memset(pattern, 0x42, sizeof(pattern));
-	put64(&cdb[2], 100);
-	put32(&cdb[10], 3000);		/* more than one 1 MiB chunk */
+	put_be64(&cdb[2], 100);
+	put_be32(&cdb[10], 3000);		/* more than one 1 MiB chunk */
 	t_run(&t, env.n1, 1, cdb, 16, pattern, BS, BS);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	read10(1, 100 + 2999, 1, &t);
@@ -513,10 +499,10 @@ START_TEST(test_write_same)
 	get_lba_status(1, 104, &t);
 	ck_assert_uint_eq(env.buf[20], 1);
 	/* Zero blocks (WSNZ=1) and a wrong Data-Out size are refused. */
-	put32(&cdb[10], 0);
+	put_be32(&cdb[10], 0);
 	t_run(&t, env.n1, 1, cdb, 16, pattern, BS, BS);
 	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
-	put32(&cdb[10], 1);
+	put_be32(&cdb[10], 1);
 	t_run(&t, env.n1, 1, cdb, 16, pattern, BS, 2 * BS);
 	ck_assert_int_eq(t.status, SCSI_STATUS_CHECK_CONDITION);
 }
@@ -535,7 +521,7 @@ START_TEST(test_verify_bytchk)
 	data[3 * BS + 9] = 0;
 	t_run(&t, env.n1, 1, cdb, 10, data, sizeof(data), sizeof(data));
 	t_expect_sense(&t, SENSE_KEY_MISCOMPARE, ASC_MISCOMPARE_DURING_VERIFY);
-	ck_assert_uint_eq(t_be32(&t.sense[3]), 3 * BS + 9);
+	ck_assert_uint_eq(get_be32(&t.sense[3]), 3 * BS + 9);
 	/* BYTCHK 11b: one block compared against each. */
 	cdb[1] = 0x06;
 	t_run(&t, env.n1, 1, cdb, 10, data, BS, BS);
@@ -604,8 +590,8 @@ START_TEST(test_luns_changed)
 	/* REPORT LUNS lists 0, 1 and 300 (flat addressing) and clears 3F/0E. */
 	t_run(&t, env.n1, 0, rl, 12, NULL, 0, 256);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
-	ck_assert_uint_eq(t_be32(env.buf), 24);
-	ck_assert_uint_eq(t_be64(&env.buf[8 + 16]), scsi_lun_encode(300));
+	ck_assert_uint_eq(get_be32(env.buf), 24);
+	ck_assert_uint_eq(get_be64(&env.buf[8 + 16]), scsi_lun_encode(300));
 	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	t_run(&t, env.n2, 0, tur, 6, NULL, 0, 0);
@@ -686,7 +672,7 @@ START_TEST(test_d_sense_and_all_pages)
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	ck_assert_uint_eq(env.buf[4] & 1, 1);			/* LONGLBA */
 	ck_assert_uint_eq(env.buf[7], 16);
-	ck_assert_uint_eq(t_be64(&env.buf[8]), FILE_SIZE / BS);
+	ck_assert_uint_eq(get_be64(&env.buf[8]), FILE_SIZE / BS);
 	ck_assert_uint_eq(((unsigned int)env.buf[0] << 8 | env.buf[1]) + 2, t.xfer_len);
 	ck_assert_uint_eq(t.xfer_len, 8 + 16 + 20 + 12 + 32 + 12);
 
@@ -719,7 +705,7 @@ START_TEST(test_report_opcodes)
 
 	t_run(&t, env.n1, 0, all, 12, NULL, 0, 0x4000);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
-	len = t_be32(env.buf);
+	len = get_be32(env.buf);
 	ck_assert_uint_eq(len % 20, 0);		/* 8 + 12 with RCTD */
 	for (uint32_t off = 4; off < len + 4; off += 20) {
 		/* PR IN (4 service actions), PR OUT (8), RESERVE(6)/RELEASE(6) are listed. */
@@ -748,7 +734,7 @@ START_TEST(test_report_opcodes)
 
 	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
-	ck_assert_uint_eq(t_be32(env.buf), 12);
+	ck_assert_uint_eq(get_be32(env.buf), 12);
 	ck_assert_uint_eq(env.buf[4] & 0x0f, 0);	/* active/optimized */
 	ck_assert_uint_eq(env.buf[7], 1);		/* group 1 */
 	ck_assert_uint_eq(env.buf[15], 1);		/* relative port 1 */
@@ -799,7 +785,7 @@ START_TEST(test_direct_io)
 	memset(caw, 'q', BS);
 	t_run(&t, env.n1, 3, wcdb, 10, caw, BS, BS);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
-	put64(&ccdb[2], 5);
+	put_be64(&ccdb[2], 5);
 	ccdb[13] = 1;
 	memset(caw + BS, 'r', BS);
 	t_run(&t, env.n1, 3, ccdb, 16, caw, sizeof(caw), sizeof(caw));

@@ -15,6 +15,7 @@
 #include <qb/qbloop.h>
 
 #include "daemon/backing/backing.h"
+#include "daemon/byteorder.h"
 #include "daemon/scsi/scsi.h"
 #include "daemon/scsi/sense.h"
 
@@ -155,16 +156,6 @@ static inline void t_clear_ua(struct scsi_nexus *nexus, uint16_t lun)
 		}
 	}
 	ck_abort_msg("unit attentions do not clear");
-}
-
-static inline uint32_t t_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t t_be64(const uint8_t *p)
-{
-	return (uint64_t)t_be32(p) << 32 | t_be32(p + 4);
 }
 
 #endif
