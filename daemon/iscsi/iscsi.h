@@ -81,6 +81,7 @@ struct iscsi_session_info {
 	uint16_t connections;
 	const char *peer;		/* "addr:port" of the first connection */
 	bool discovery;
+	uint32_t tasks;			/* tasks in its pool (lazy, window-bounded) */
 };
 
 /* Does the I_T nexus of @initiator_port ("name,i,0x<isid>") match? */

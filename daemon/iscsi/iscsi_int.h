@@ -6,7 +6,8 @@
  *
  * Ownership (one owner per object, written on the field):
  *  - the server owns portals, target entries, sessions and connections;
- *  - a session owns its task pool (preallocated, sized by the CmdSN window)
+ *  - a session owns its task pool (grown lazily in chunks, bounded by the
+ *    CmdSN window, kept until the session ends)
  *    and borrows its connection(s) (ERL 0, MaxConnections=1: at most one);
  *  - a task owns its data buffer while in use (from the server's
  *    size-classed buffer pool) and an embedded transmit descriptor, so the
@@ -46,6 +47,9 @@
 #define ISCSI_SESSION_BUF_MAX (256u * 1024u * 1024u)
 /* Extra tasks per session for immediate commands (I bit), outside the window. */
 #define ISCSI_IMMEDIATE_TASKS 4u
+/* Tasks allocated at once when a session's free list runs dry (the pool grows
+ * lazily so an idle session holds none). */
+#define ISCSI_TASK_CHUNK 16u
 /* Stop reading from a connection while this many bytes wait to be sent. */
 #define ISCSI_TX_BACKLOG_MAX (8u * 1024u * 1024u)
 /* iovecs per writev(2) call. */
@@ -224,6 +228,13 @@ struct iscsi_conn {
 	struct qb_list_head tmf_pending; /* struct iscsi_tmf_pending.node */
 };
 
+/* A block of tasks of one session's pool; freed only with the session. */
+struct iscsi_task_chunk {
+	struct qb_list_head node; /* session->task_chunks */
+	uint32_t ntasks;
+	struct iscsi_task tasks[];
+};
+
 struct iscsi_session {
 	struct iscsi_server *server;
 	struct qb_list_head node;  /* server->sessions */
@@ -242,8 +253,9 @@ struct iscsi_session {
 	uint32_t max_cmdsn; /* last announced; never decreases */
 	uint32_t ttt_next;
 
-	struct iscsi_task *tasks_mem; /* owned array */
-	uint32_t ntasks;
+	struct qb_list_head task_chunks; /* owned struct iscsi_task_chunk */
+	uint32_t ntasks;		 /* tasks in all chunks */
+	uint32_t ntasks_max;		 /* queue_depth + ISCSI_IMMEDIATE_TASKS */
 	uint32_t window_free;	 /* free tasks for CmdSN-ordered commands */
 	uint64_t buf_bytes;	 /* data buffer bytes held by its tasks */
 	uint32_t immediate_free; /* free tasks reserved for immediate commands */

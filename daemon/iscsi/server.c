@@ -320,6 +320,7 @@ void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn 
 			.connections = (uint16_t)s->nconns,
 			.peer = "",
 			.discovery = s->discovery,
+			.tasks = s->ntasks,
 		};
 
 		memcpy(info.isid, s->isid, sizeof(info.isid));

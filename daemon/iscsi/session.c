@@ -3,13 +3,20 @@
  * iSCSI sessions (RFC 7143 §4.4, ERL 0, MaxConnections=1): TSIH allocation,
  * lookup for reinstatement, the CmdSN window (§4.2.2.1) and the task pool.
  *
- * CmdSN window: the session preallocates queue_depth tasks for commands in
+ * CmdSN window: the session may hold queue_depth tasks for commands in
  * CmdSN order plus ISCSI_IMMEDIATE_TASKS for immediate ones. MaxCmdSN is
  * ExpCmdSN + (free window tasks) + (commands already received ahead of a
  * gap) - 1, so every CmdSN the initiator may send finds a task, and the
  * announced MaxCmdSN never decreases (initiators ignore a smaller one).
  * Commands outside [ExpCmdSN, MaxCmdSN] are dropped silently; commands
  * ahead of ExpCmdSN wait on cmdsn_wait until the gap fills.
+ *
+ * Task pool: window_free/immediate_free count the tasks the session may
+ * still take, whether allocated or not. The pool starts empty and grows by
+ * ISCSI_TASK_CHUNK tasks when the free list is empty but a counter allows a
+ * task; since tasks in use never exceed ntasks_max, the pool never exceeds
+ * it either. Chunks stay until the session ends, so once the pool has grown
+ * to the initiator's working depth no command allocates.
  *
  * Teardown: a session whose connection is gone aborts its tasks; tasks with
  * backing I/O in flight cannot be cancelled, so the session struct (and the
@@ -68,6 +75,7 @@ int iscsi_session_create(struct iscsi_server *server, const char *initiator, con
 	}
 	s->server = server;
 	qb_list_init(&s->conns);
+	qb_list_init(&s->task_chunks);
 	qb_list_init(&s->free_tasks);
 	qb_list_init(&s->tasks);
 	qb_list_init(&s->cmdsn_wait);
@@ -84,20 +92,9 @@ int iscsi_session_create(struct iscsi_server *server, const char *initiator, con
 		free(s);
 		return -EBUSY;
 	}
-	s->ntasks = depth + ISCSI_IMMEDIATE_TASKS;
+	s->ntasks_max = depth + ISCSI_IMMEDIATE_TASKS;
 	s->window_free = depth;
 	s->immediate_free = ISCSI_IMMEDIATE_TASKS;
-	s->tasks_mem = calloc(s->ntasks, sizeof(*s->tasks_mem));
-	if (!s->tasks_mem) {
-		free(s);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < s->ntasks; i++) {
-		s->tasks_mem[i].session = s;
-		s->tasks_mem[i].buf_class = UINT32_MAX;
-		qb_list_init(&s->tasks_mem[i].pending);
-		qb_list_add_tail(&s->tasks_mem[i].node, &s->free_tasks);
-	}
 	if (target) {
 		char iport[ISCSI_PORT_NAME_MAX], tport[ISCSI_PORT_NAME_MAX];
 
@@ -107,7 +104,6 @@ int iscsi_session_create(struct iscsi_server *server, const char *initiator, con
 		snprintf(tport, sizeof(tport), "%s,t,0x%04x", target->name, server->cfg.tpgt);
 		rc = scsi_nexus_create(target->scsi, iport, tport, &s->nexus);
 		if (rc != 0) {
-			free(s->tasks_mem);
 			free(s);
 			return rc;
 		}
@@ -118,19 +114,50 @@ int iscsi_session_create(struct iscsi_server *server, const char *initiator, con
 	return 0;
 }
 
+/* Add one chunk of free tasks, at most up to ntasks_max. */
+static int session_tasks_grow(struct iscsi_session *s)
+{
+	struct iscsi_task_chunk *c;
+	uint32_t n = s->ntasks_max - s->ntasks;
+
+	if (n == 0) {
+		return -ENOSPC;
+	}
+	if (n > ISCSI_TASK_CHUNK) {
+		n = ISCSI_TASK_CHUNK;
+	}
+	c = calloc(1, sizeof(*c) + (size_t)n * sizeof(c->tasks[0]));
+	if (!c) {
+		return -ENOMEM;
+	}
+	c->ntasks = n;
+	for (uint32_t i = 0; i < n; i++) {
+		c->tasks[i].session = s;
+		c->tasks[i].buf_class = UINT32_MAX;
+		qb_list_init(&c->tasks[i].pending);
+		qb_list_add_tail(&c->tasks[i].node, &s->free_tasks);
+	}
+	qb_list_add_tail(&c->node, &s->task_chunks);
+	s->ntasks += n;
+	return 0;
+}
+
 void iscsi_session_destroy(struct iscsi_session *s)
 {
 	struct iscsi_server *server = s->server;
+	struct iscsi_task_chunk *c, *cn;
 	bool busy = false;
 
-	for (uint32_t i = 0; i < s->ntasks; i++) {
-		struct iscsi_task *t = &s->tasks_mem[i];
+	qb_list_for_each_entry(c, &s->task_chunks, node) {
+		for (uint32_t i = 0; i < c->ntasks; i++) {
+			struct iscsi_task *t = &c->tasks[i];
 
-		if (t->state == ISCSI_TASK_SCSI) {
-			busy = true;
-		} else if (t->buf_class != UINT32_MAX) {
-			iscsi_buf_put(server, t->scsi.buf, t->buf_class);
-			t->buf_class = UINT32_MAX;
+			if (t->state == ISCSI_TASK_SCSI) {
+				busy = true;
+			} else if (t->buf_class != UINT32_MAX) {
+				iscsi_buf_put(server, t->scsi.buf, t->buf_class);
+				t->buf_class = UINT32_MAX;
+			}
 		}
 	}
 	if (busy) {
@@ -147,7 +174,10 @@ void iscsi_session_destroy(struct iscsi_session *s)
 	}
 	qb_list_del(&s->node);
 	server->nsessions--;
-	free(s->tasks_mem);
+	qb_list_for_each_entry_safe(c, cn, &s->task_chunks, node) {
+		qb_list_del(&c->node);
+		free(c);
+	}
 	free(s);
 }
 
@@ -256,7 +286,7 @@ struct iscsi_task *iscsi_task_alloc(struct iscsi_session *s, bool immediate)
 	if (immediate ? s->immediate_free == 0 : s->window_free == 0) {
 		return NULL;
 	}
-	if (qb_list_empty(&s->free_tasks)) {
+	if (qb_list_empty(&s->free_tasks) && session_tasks_grow(s) != 0) {
 		return NULL;
 	}
 	t = qb_list_first_entry(&s->free_tasks, struct iscsi_task, node);

@@ -492,6 +492,75 @@ START_TEST(test_cmdsn_window)
 }
 END_TEST
 
+/* Task pool high-water marks seen by hook_task_pool (RFC 7143 §4.2.2.1 window). */
+static uint32_t pool_first = UINT32_MAX;
+static uint32_t pool_max;
+
+static void pool_sample(const struct iscsi_session_info *info, void *ctx)
+{
+	(void)ctx;
+	if (info->discovery || info->connections != 1) {
+		return;
+	}
+	if (pool_first == UINT32_MAX) {
+		pool_first = info->tasks;
+	}
+	if (info->tasks > pool_max) {
+		pool_max = info->tasks;
+	}
+}
+
+static void hook_task_pool(void)
+{
+	iscsi_server_foreach_session(server, pool_sample, NULL);
+}
+
+static void client_task_pool(void)
+{
+	struct client c;
+	static const uint8_t tur[6];
+	uint32_t base, n;
+
+	cl_login_ok(&c, 8);
+	cl_nop_echo(&c, "idle");
+	CL_CHECK(cl_silent(&c)); /* idle long enough for the server to sample */
+	cl_clear_ua(&c);
+	/* Fill the window announced in the last response (16, or 15 when it was
+	 * computed while that response's task was still held): all but the first
+	 * command wait behind a CmdSN gap, then the first releases them all. */
+	base = c.cmdsn;
+	n = get_be32(c.rsp + 32) - base + 1;
+	CL_CHECK(n >= 15 && n <= 16);
+	c.cmdsn = base + 1;
+	for (uint32_t i = 1; i < n; i++) {
+		cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
+	}
+	CL_CHECK(cl_silent(&c));
+	c.cmdsn = base;
+	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_SCSI_RSP);
+		CL_CHECK(c.rsp[3] == SCSI_STATUS_GOOD);
+	}
+	c.cmdsn = base + n;
+	cl_nop_echo(&c, "alive");
+}
+
+START_TEST(test_task_pool)
+{
+	pool_first = UINT32_MAX;
+	pool_max = 0;
+	server_hook = hook_task_pool;
+	run_client(client_task_pool);
+	/* An idle session holds no task; the pool grows to what the window
+	 * used (15 or 16 at once) and never allocates the 4 immediate-command
+	 * tasks no command needed, so it stays below queue_depth + 4. */
+	ck_assert_uint_eq(pool_first, 0);
+	ck_assert_uint_ge(pool_max, 15);
+	ck_assert_uint_lt(pool_max, 16 + 4);
+}
+END_TEST
+
 static void client_read_write(void)
 {
 	struct client c;
@@ -871,6 +940,7 @@ static Suite *iscsiconn_suite(void)
 	tcase_add_test(tc, test_login_nop_logout);
 	tcase_add_test(tc, test_bad_pdus);
 	tcase_add_test(tc, test_cmdsn_window);
+	tcase_add_test(tc, test_task_pool);
 	tcase_add_test(tc, test_read_write);
 	tcase_add_test(tc, test_tmf);
 	tcase_add_test(tc, test_abort_inflight);
