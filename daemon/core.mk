@@ -26,6 +26,7 @@ sbin_PROGRAMS += %reldir%/quorated
 	%reldir%/scsi/libscsi.a \
 	reservations/libreservations.a \
 	%reldir%/backing/libbacking.a \
+	%reldir%/libloop_pass.a \
 	$(LIBQB_LIBS) $(SQLITE_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(URING_LIBS) \
 	$(ISAL_LIBS) $(CRYPTO_LIBS)
 

@@ -10,3 +10,8 @@ include %reldir%/core.mk
 
 # Header-only helpers shared by daemon/iscsi and daemon/scsi (no library).
 EXTRA_DIST += %reldir%/byteorder.h
+
+# Work deferred to the end of a main-loop pass (batched submits and writes);
+# used by daemon/backing and daemon/iscsi, depends on nothing.
+noinst_LIBRARIES += %reldir%/libloop_pass.a
+%canon_reldir%_libloop_pass_a_SOURCES = %reldir%/loop_pass.h %reldir%/loop_pass.c

@@ -34,6 +34,13 @@ struct backing_ops {
 			  uint64_t *extent_len);
 };
 
+/* How a file store may be served at submit time (file.c, file_try_inline). */
+enum backing_inline {
+	BACKING_INLINE_NONE = 0, /* always io_uring (O_DIRECT, or RWF_NOWAIT refused) */
+	BACKING_INLINE_NOWAIT,	 /* page-cache hits via RWF_NOWAIT */
+	BACKING_INLINE_MEMORY,	 /* tmpfs/ramfs: copy, nothing to wait for */
+};
+
 struct backing {
 	const struct backing_ops *ops;
 	char *path;    /* owned copy, NULL for "null" */
@@ -46,6 +53,7 @@ struct backing {
 	bool can_discard;
 	bool discard_zeroes;
 	bool no_zero_range;    /* fallocate(ZERO_RANGE) said EOPNOTSUPP once */
+	enum backing_inline inline_io;
 	unsigned int inflight; /* submitted, done() not yet called */
 };
 

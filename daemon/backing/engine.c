@@ -6,11 +6,15 @@
  * completions, and requests that do not fit in the ring wait on a FIFO
  * pending list until completions free room (never dropped).
  *
- * The same eventfd also wakes the loop for requests completed without the
- * ring (the null store, errors found at submit time): they sit on the ready
- * list and the loop callback runs their done(). That keeps the promise of
- * backing.h that done() never runs inside backing_submit(), without a heap
- * allocation per request (qb_loop_job_add would allocate one).
+ * Batching (daemon/loop_pass.h): requests queued during a loop pass (say,
+ * the 20 commands read from one socket) reach the kernel with one
+ * io_uring_submit() when the pass ends. Requests completed without the ring
+ * (the null store, inline page-cache I/O, errors found at submit time) sit
+ * on the ready list; their done() runs at the end of the pass, so their
+ * responses join the same socket write. Outside a pass the eventfd wakes the
+ * loop for them instead. Either way backing.h's promise holds (done() never
+ * runs inside backing_submit()) without a heap allocation per request
+ * (qb_loop_job_add would allocate one).
  *
  * At most ENGINE_RING_ENTRIES requests are in the kernel at once, so the
  * completion queue (twice that size) can never overflow.
@@ -30,6 +34,7 @@
 
 #include "daemon/backing/backing_int.h"
 #include "daemon/log.h"
+#include "daemon/loop_pass.h"
 
 /* Submission queue depth; the kernel sizes the completion queue at twice this. */
 #define ENGINE_RING_ENTRIES 256
@@ -39,7 +44,7 @@ struct backing_engine {
 	struct io_uring ring;
 	int efd;	       /* completion/wake-up eventfd, polled by the loop */
 	bool kicked;	       /* efd written and not yet dispatched */
-	bool in_dispatch;      /* defer io_uring_submit() to the end of dispatch */
+	struct loop_deferred flush; /* end of pass: submit the ring, run the ready list */
 	unsigned int inflight; /* SQEs prepared and not yet reaped */
 	struct backing_io *pending_head, **pending_tail;
 	struct backing_io *ready_head, **ready_tail;
@@ -123,7 +128,9 @@ void backing_engine_start(struct backing_io *io)
 		list_append(&engine.pending_tail, io);
 		return;
 	}
-	if (!engine.in_dispatch) {
+	if (loop_pass_active()) {
+		loop_pass_defer(&engine.flush, LOOP_PASS_IO);
+	} else {
 		engine_submit_ring();
 	}
 }
@@ -132,7 +139,11 @@ void backing_engine_complete_later(struct backing_io *io, int result)
 {
 	io->result = result;
 	list_append(&engine.ready_tail, io);
-	engine_kick();
+	if (loop_pass_active()) {
+		loop_pass_defer(&engine.flush, LOOP_PASS_IO);
+	} else {
+		engine_kick();
+	}
 }
 
 static void engine_drain_pending(void)
@@ -163,15 +174,31 @@ static void engine_run_done(struct backing_io *list)
 	}
 }
 
+static void engine_run_ready(void)
+{
+	struct backing_io *ready = engine.ready_head;
+
+	engine.ready_head = NULL;
+	engine.ready_tail = &engine.ready_head;
+	engine_run_done(ready);
+}
+
+/* End of a loop pass: what done() callbacks queue joins the same pass. */
+static void engine_flush(struct loop_deferred *d)
+{
+	(void)d;
+	engine_submit_ring();
+	engine_run_ready();
+}
+
 /*
  * Loop callback: reap every available completion in one pass, refill the
- * ring from the pending list, submit once, then run done() callbacks (they
- * may submit more; those SQEs go out with a single io_uring_submit()).
+ * ring from the pending list, then run done() callbacks. What they submit
+ * goes to the kernel with a single io_uring_submit() when the pass ends.
  */
 static int32_t engine_dispatch(int32_t fd, int32_t revents, void *data)
 {
 	struct backing_io *finished = NULL, **finished_tail = &finished;
-	struct backing_io *ready;
 	struct io_uring_cqe *cqe;
 	unsigned int head, seen = 0;
 	uint64_t count;
@@ -183,7 +210,7 @@ static int32_t engine_dispatch(int32_t fd, int32_t revents, void *data)
 		log_err("backing: eventfd read: %s", strerror(errno));
 	}
 	engine.kicked = false;
-	engine.in_dispatch = true;
+	loop_pass_begin();
 
 	io_uring_for_each_cqe(&engine.ring, head, cqe) {
 		struct backing_io *io = io_uring_cqe_get_data(cqe);
@@ -198,17 +225,11 @@ static int32_t engine_dispatch(int32_t fd, int32_t revents, void *data)
 	}
 	io_uring_cq_advance(&engine.ring, seen);
 	engine_drain_pending();
-	engine_submit_ring();
-
-	ready = engine.ready_head;
-	engine.ready_head = NULL;
-	engine.ready_tail = &engine.ready_head;
+	loop_pass_defer(&engine.flush, LOOP_PASS_IO);
 
 	engine_run_done(finished);
-	engine_run_done(ready);
-
-	engine.in_dispatch = false;
-	engine_submit_ring();
+	engine_run_ready();
+	loop_pass_end();
 	return 0;
 }
 
@@ -227,6 +248,7 @@ int backing_engine_init(qb_loop_t *loop)
 	engine.loop = loop;
 	engine.pending_tail = &engine.pending_head;
 	engine.ready_tail = &engine.ready_head;
+	engine.flush.fn = engine_flush;
 
 	rc = posix_memalign(&engine.zero_buf, BACKING_BUF_ALIGN, BACKING_ZERO_BUF_SIZE);
 	if (rc) {
@@ -279,6 +301,7 @@ void backing_engine_fini(void)
 	if (engine.inflight || engine.pending_head || engine.ready_head) {
 		log_err("backing: engine stopped with I/O in flight");
 	}
+	loop_pass_cancel(&engine.flush);
 	qb_loop_poll_del(engine.loop, engine.efd);
 	io_uring_queue_exit(&engine.ring);
 	close(engine.efd);

@@ -9,13 +9,22 @@
  * so no length from the network sizes an allocation: data segments go into
  * the connection's receive buffer (sized by the MaxRecvDataSegmentLength we
  * declared) or straight into the task buffer they belong to.
+ * Bytes come from the socket through the server's shared staging buffer:
+ * one read(2) takes in everything waiting (often 20 or more PDUs) and the
+ * state machine copies each piece to its place; only large data segment
+ * pieces (ISCSI_RX_DIRECT_MIN) are read straight into place. A read that
+ * comes up short means the socket is empty: no read to see EAGAIN. If the
+ * loop must stop with bytes left (backpressure), they move to a buffer of
+ * the connection's own (rx_spill) and are consumed first when it resumes.
  *
  * Transmit: PDUs are struct iscsi_tx embedded in their owner (task or control
  * PDU) and queued FIFO. The queue drains with writev() batching many PDUs per
- * call: PDUs queued while the receive loop runs go out together when it ends,
- * others (backing-store completions, timers) at once; a partial write leaves
- * the rest queued with POLLOUT on. (Not a qb_loop job: libqb runs jobs only
- * after the next poll timeout, which added ~50 ms to every response.)
+ * call: what is queued during a loop pass (daemon/loop_pass.h: the receive
+ * callback, a batch of backing-store completions) goes out with one writev
+ * when the pass ends; outside a pass (timers) at once. A partial write
+ * leaves the rest queued with POLLOUT on. (Not a qb_loop job: libqb runs
+ * jobs only after the next poll timeout, which added ~50 ms to every
+ * response.)
  * StatSN is stamped when a PDU is queued, so queue order is StatSN order.
  * While more than ISCSI_TX_BACKLOG_MAX bytes wait, POLLIN is turned off.
  *
@@ -49,6 +58,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +69,6 @@
 #include "daemon/iscsi/login.h"
 #include "daemon/log.h"
 
-/* PDUs handled per readiness callback before yielding to other sockets. */
-#define CONN_RX_BURST 32u
 #define CTL_CACHE_MAX 16u
 #define NOP_TTT_BASE  0x80000000u /* ping TTTs; task TTTs stay below */
 
@@ -97,6 +105,26 @@ void iscsi_conn_reap_dead(struct iscsi_server *server)
 }
 
 static int32_t conn_io_cb(int32_t fd, int32_t revents, void *data);
+static void conn_rx(struct iscsi_conn *conn);
+
+static void conn_tx_flush_cb(struct loop_deferred *d)
+{
+	struct iscsi_conn *conn = (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, tx_flush));
+
+	if (conn->state != ISCSI_CONN_DEAD) {
+		iscsi_conn_tx_kick(conn);
+	}
+}
+
+static void conn_rx_resume_cb(struct loop_deferred *d)
+{
+	struct iscsi_conn *conn =
+		(struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, rx_resume));
+
+	if (conn->state != ISCSI_CONN_DEAD && !conn->rx_paused) {
+		conn_rx(conn);
+	}
+}
 
 static void conn_poll_update(struct iscsi_conn *conn)
 {
@@ -123,6 +151,10 @@ void iscsi_conn_update_rx(struct iscsi_conn *conn)
 	if (pause != conn->rx_paused) {
 		conn->rx_paused = pause;
 		conn_poll_update(conn);
+		/* Bytes already read will not raise POLLIN again. */
+		if (!pause && conn->rx_spill) {
+			loop_pass_defer(&conn->rx_resume, LOOP_PASS_TX);
+		}
 	}
 }
 
@@ -152,6 +184,10 @@ void iscsi_conn_close(struct iscsi_conn *conn, const char *why)
 		tx->sent_fn(conn, tx, false);
 	}
 	conn->tx_backlog = 0;
+	loop_pass_cancel(&conn->tx_flush);
+	loop_pass_cancel(&conn->rx_resume);
+	free(conn->rx_spill);
+	conn->rx_spill = NULL;
 	iscsi_tmf_conn_gone(conn);
 	if (conn->rx_task) {
 		conn->rx_task = NULL;
@@ -240,6 +276,8 @@ int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr
 	qb_list_init(&conn->ctl_free);
 	qb_list_init(&conn->sess_node);
 	qb_list_init(&conn->tmf_pending);
+	conn->tx_flush.fn = conn_tx_flush_cb;
+	conn->rx_resume.fn = conn_rx_resume_cb;
 	conn->rx_buf_cap = ISCSI_LOGIN_DSL_MAX;
 	conn->rx_buf = malloc(conn->rx_buf_cap);
 	if (!conn->rx_buf) {
@@ -307,12 +345,15 @@ void iscsi_conn_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx)
 	tx->queued = true;
 	qb_list_add_tail(&tx->node, &conn->tx_queue);
 	conn->tx_backlog += tx->hdr_len + tx->data_len + tx->trailer_len;
-	/* Batching: while the receive loop runs (tx_defer) or the queue is
-	 * being drained (in_kick), the PDU joins the next writev(); otherwise
-	 * (completion from the backing store, timers) it goes out now. */
-	if (!conn->tx_defer && !conn->in_kick && !conn->poll_out) {
-		iscsi_conn_tx_kick(conn);
-		return;
+	/* Batching: during a loop pass the PDU joins the writev() at its end;
+	 * while the queue drains (in_kick) or waits for POLLOUT it joins the
+	 * next one; otherwise (timers) it goes out now. */
+	if (!conn->in_kick && !conn->poll_out) {
+		if (!loop_pass_active()) {
+			iscsi_conn_tx_kick(conn);
+			return;
+		}
+		loop_pass_defer(&conn->tx_flush, LOOP_PASS_TX);
 	}
 	iscsi_conn_update_rx(conn);
 }
@@ -1056,6 +1097,89 @@ static ssize_t conn_readv(struct iscsi_conn *conn, struct iovec *iov, int n)
 	}
 }
 
+/* Copy up to the length of @iov from @src (advancing *off); @return bytes copied. */
+static size_t conn_copy_in(const uint8_t *src, uint32_t *off, uint32_t len, struct iovec *iov,
+			   int n)
+{
+	size_t done = 0;
+
+	for (int i = 0; i < n && *off < len; i++) {
+		size_t k = iov[i].iov_len;
+
+		if (k > len - *off) {
+			k = len - *off;
+		}
+		memcpy(iov[i].iov_base, src + *off, k);
+		*off += (uint32_t)k;
+		done += k;
+		if (k < iov[i].iov_len) {
+			break;
+		}
+	}
+	return done;
+}
+
+/*
+ * Fill @iov (the next piece the receive machine needs) from the spill, the
+ * server's staging buffer, or the socket. @return bytes, 0 if nothing now,
+ * -1 if the conn closed.
+ */
+static ssize_t conn_fill(struct iscsi_conn *conn, struct iovec *iov, int n)
+{
+	struct iscsi_server *srv = conn->server;
+	struct iovec stage;
+	size_t want = 0;
+	ssize_t r;
+
+	if (conn->rx_spill) {
+		size_t k = conn_copy_in(conn->rx_spill, &conn->rx_spill_off, conn->rx_spill_len,
+					iov, n);
+
+		if (conn->rx_spill_off == conn->rx_spill_len) {
+			free(conn->rx_spill);
+			conn->rx_spill = NULL;
+		}
+		return (ssize_t)k;
+	}
+	if (srv->rx_stage_off < srv->rx_stage_len) {
+		return (ssize_t)conn_copy_in(srv->rx_stage, &srv->rx_stage_off, srv->rx_stage_len,
+					     iov, n);
+	}
+	if (conn->rx_drained) {
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		want += iov[i].iov_len;
+	}
+	if (want >= ISCSI_RX_DIRECT_MIN) {
+		r = conn_readv(conn, iov, n);
+		if (r > 0 && (size_t)r < want) {
+			conn->rx_drained = true;
+		}
+		return r;
+	}
+	if (!srv->rx_stage) {
+		srv->rx_stage = malloc(ISCSI_RX_STAGE_SIZE);
+		if (!srv->rx_stage) {
+			/* Degrade to reading piece by piece. */
+			return conn_readv(conn, iov, n);
+		}
+	}
+	stage.iov_base = srv->rx_stage;
+	stage.iov_len = ISCSI_RX_STAGE_SIZE;
+	r = conn_readv(conn, &stage, 1);
+	if (r <= 0) {
+		return r;
+	}
+	conn->rx_reads++;
+	if ((size_t)r < ISCSI_RX_STAGE_SIZE) {
+		conn->rx_drained = true;
+	}
+	srv->rx_stage_off = 0;
+	srv->rx_stage_len = (uint32_t)r;
+	return (ssize_t)conn_copy_in(srv->rx_stage, &srv->rx_stage_off, srv->rx_stage_len, iov, n);
+}
+
 static bool conn_data_digest_ok(struct iscsi_conn *conn)
 {
 	uint32_t len = conn->rx_layout.data_len;
@@ -1081,7 +1205,7 @@ static int conn_rx_step(struct iscsi_conn *conn)
 	case ISCSI_RX_BHS:
 		iov[0].iov_base = conn->hdr + conn->rx_off;
 		iov[0].iov_len = ISCSI_BHS_LEN - conn->rx_off;
-		r = conn_readv(conn, iov, 1);
+		r = conn_fill(conn, iov, 1);
 		if (r <= 0) {
 			return (int)r;
 		}
@@ -1100,7 +1224,7 @@ static int conn_rx_step(struct iscsi_conn *conn)
 	case ISCSI_RX_HDR_REST:
 		iov[0].iov_base = conn->hdr + ISCSI_BHS_LEN + conn->rx_off;
 		iov[0].iov_len = conn->rx_layout.rest_header - conn->rx_off;
-		r = conn_readv(conn, iov, 1);
+		r = conn_fill(conn, iov, 1);
 		if (r <= 0) {
 			return (int)r;
 		}
@@ -1128,7 +1252,7 @@ static int conn_rx_step(struct iscsi_conn *conn)
 			if (iov[n].iov_len) {
 				n++;
 			}
-			r = conn_readv(conn, iov, n);
+			r = conn_fill(conn, iov, n);
 			if (r <= 0) {
 				return (int)r;
 			}
@@ -1153,25 +1277,50 @@ static int conn_rx_step(struct iscsi_conn *conn)
 	return -1;
 }
 
+/* Keep the staged bytes this connection did not consume (it paused). */
+static void conn_rx_keep_rest(struct iscsi_conn *conn)
+{
+	struct iscsi_server *srv = conn->server;
+	uint32_t off = srv->rx_stage_off, rest = srv->rx_stage_len - off;
+
+	srv->rx_stage_off = srv->rx_stage_len = 0;
+	if (rest == 0 || conn->state == ISCSI_CONN_DEAD) {
+		return;
+	}
+	/* The spill is consumed before the stage is filled: it is empty. */
+	conn->rx_spill = malloc(rest);
+	if (!conn->rx_spill) {
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	memcpy(conn->rx_spill, srv->rx_stage + off, rest);
+	conn->rx_spill_off = 0;
+	conn->rx_spill_len = rest;
+}
+
 static void conn_rx(struct iscsi_conn *conn)
 {
-	unsigned int pdus = 0;
-
-	conn->tx_defer++;
-	while (conn->state != ISCSI_CONN_DEAD && !conn->rx_paused && pdus < CONN_RX_BURST) {
-		enum iscsi_rx_state before = conn->rx_state;
-		int r = conn_rx_step(conn);
-
-		if (r <= 0) {
+	if (conn->in_rx) {
+		return;
+	}
+	conn->in_rx = true;
+	conn->rx_drained = false;
+	conn->rx_reads = 0;
+	while (conn->state != ISCSI_CONN_DEAD && !conn->rx_paused) {
+		/* Fairness: after ISCSI_RX_READS_MAX reads, finish what is
+		 * staged, then let other sockets run. */
+		if (conn->rx_reads >= ISCSI_RX_READS_MAX && !conn->rx_spill &&
+		    conn->server->rx_stage_off == conn->server->rx_stage_len) {
 			break;
 		}
-		if (before == ISCSI_RX_DATA && conn->rx_state == ISCSI_RX_BHS) {
-			pdus++;
+		if (conn_rx_step(conn) <= 0) {
+			break;
 		}
 	}
-	conn->tx_defer--;
-	if (conn->state != ISCSI_CONN_DEAD && !qb_list_empty(&conn->tx_queue)) {
-		iscsi_conn_tx_kick(conn);
+	conn_rx_keep_rest(conn);
+	conn->in_rx = false;
+	if (conn->state != ISCSI_CONN_DEAD && !conn->rx_paused && conn->rx_spill) {
+		loop_pass_defer(&conn->rx_resume, LOOP_PASS_TX);
 	}
 }
 
@@ -1184,6 +1333,7 @@ static int32_t conn_io_cb(int32_t fd, int32_t revents, void *data)
 	if (conn->state == ISCSI_CONN_DEAD) {
 		return 0;
 	}
+	loop_pass_begin();
 	if (revents & POLLOUT) {
 		iscsi_conn_tx_kick(conn);
 	}
@@ -1192,10 +1342,11 @@ static int32_t conn_io_cb(int32_t fd, int32_t revents, void *data)
 			if (revents & (POLLHUP | POLLERR)) {
 				iscsi_conn_close(conn, "peer closed");
 			}
-			return 0;
+		} else {
+			conn_rx(conn);
 		}
-		conn_rx(conn);
 	}
+	loop_pass_end();
 	return 0;
 }
 

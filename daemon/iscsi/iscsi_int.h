@@ -31,6 +31,7 @@
 #include "daemon/iscsi/pdu.h"
 #include "daemon/iscsi/pducheck.h"
 #include "daemon/iscsi/sendtargets.h"
+#include "daemon/loop_pass.h"
 #include "daemon/scsi/scsi.h"
 
 /* Largest Expected Data Transfer Length we serve in one command. Larger
@@ -52,6 +53,15 @@
 #define ISCSI_TASK_CHUNK 16u
 /* Stop reading from a connection while this many bytes wait to be sent. */
 #define ISCSI_TX_BACKLOG_MAX (8u * 1024u * 1024u)
+/* The server's shared receive staging buffer: one read(2) takes in every
+ * PDU a connection has waiting (20 commands of 48 bytes, or a few 4 KiB
+ * writes) instead of one readv per BHS and per data segment. */
+#define ISCSI_RX_STAGE_SIZE (256u * 1024u)
+/* A data segment piece at least this long is read straight into place
+ * (task buffer) instead of through the stage: large writes skip a copy. */
+#define ISCSI_RX_DIRECT_MIN (32u * 1024u)
+/* Socket reads per readiness callback before yielding to other sockets. */
+#define ISCSI_RX_READS_MAX 8u
 /* iovecs per writev(2) call. */
 #define ISCSI_TX_IOV_MAX 64u
 /* Peer strings: "[v6addr%scope]:port". */
@@ -203,8 +213,16 @@ struct iscsi_conn {
 	struct iscsi_task *rx_task; /* data segment goes into this task */
 	uint8_t *rx_buf;	    /* owned: non-SCSI data segments */
 	uint32_t rx_buf_cap;
-	unsigned int tx_defer; /* > 0: receive loop running, batch tx */
-	bool in_kick;	       /* draining the queue: no recursion */
+	/* Bytes read but not yet consumed when the receive loop had to stop
+	 * (backpressure): owned, freed once consumed. Usually NULL. */
+	uint8_t *rx_spill;
+	uint32_t rx_spill_off, rx_spill_len;
+	bool rx_drained;		 /* last read came up short: socket empty */
+	unsigned int rx_reads;		 /* socket reads in this callback */
+	bool in_rx;			 /* conn_rx running: no recursion */
+	struct loop_deferred rx_resume;	 /* process rx_spill after a pause */
+	bool in_kick;			 /* draining the queue: no recursion */
+	struct loop_deferred tx_flush;	 /* end of pass: write the queue */
 
 	/* Transmit queue. */
 	struct qb_list_head tx_queue;
@@ -317,6 +335,10 @@ struct iscsi_server {
 	uint32_t nsessions;
 	uint16_t tsih_next;
 	struct iscsi_buf_class bufs[ISCSI_BUF_CLASSES];
+	/* Receive staging (ISCSI_RX_STAGE_SIZE, allocated on first use): holds
+	 * one connection's bytes during its receive callback only. */
+	uint8_t *rx_stage;
+	uint32_t rx_stage_off, rx_stage_len;
 	bool destroying;
 };
 

@@ -24,5 +24,5 @@ TESTS += tests/unit/check_iscsiconn
 tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c
 tests_unit_check_iscsiconn_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_iscsiconn_LDADD = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
-	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a \
+	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/libloop_pass.a \
 	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)

@@ -154,6 +154,7 @@ void iscsi_server_destroy(struct iscsi_server *server)
 			free(server->bufs[i].free[j]);
 		}
 	}
+	free(server->rx_stage);
 	free(server);
 }
 

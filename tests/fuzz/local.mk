@@ -61,7 +61,7 @@ FUZZ_PROGS += %reldir%/fuzz_cdb
 %canon_reldir%_fuzz_cdb_CPPFLAGS = $(FUZZ_CPP)
 %canon_reldir%_fuzz_cdb_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_fuzz_cdb_LDFLAGS = $(FUZZ_LINK)
-%canon_reldir%_fuzz_cdb_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a \
+%canon_reldir%_fuzz_cdb_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/libloop_pass.a \
 	$(URING_LIBS) $(LIBQB_LIBS)
 
 if ENABLE_FUZZING
