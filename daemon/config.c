@@ -32,6 +32,9 @@
 #define CONFIG_QUEUE_DEPTH_MAX 4096
 #define CONFIG_TIMER_MAX_S 3600
 #define CONFIG_SESSIONS_MAX 65535
+/* [iscsi] busy_poll (microseconds): default and upper bound. */
+#define CONFIG_BUSY_POLL_DEFAULT_US 50
+#define CONFIG_BUSY_POLL_MAX_US 1000
 #define CONFIG_NODE_ID_MAX 65535	/* it becomes a 16-bit TPGT */
 #define PORT_MAX 65535
 
@@ -99,6 +102,7 @@ void config_init(struct config *cfg)
 		.nop_interval_s = 30,
 		.nop_timeout_s = 15,
 		.max_sessions = 64,
+		.busy_poll_us = CONFIG_BUSY_POLL_DEFAULT_US,
 	};
 }
 
@@ -242,6 +246,8 @@ static const struct config_num_key iscsi_num_keys[] = {
 	  offsetof(struct iscsi_server_config, nop_timeout_s) },
 	{ "max_sessions", 1, CONFIG_SESSIONS_MAX,
 	  offsetof(struct iscsi_server_config, max_sessions) },
+	{ "busy_poll", 0, CONFIG_BUSY_POLL_MAX_US,
+	  offsetof(struct iscsi_server_config, busy_poll_us) },
 };
 
 static int config_node_key(struct config_parse *p, const char *name, const char *value)

@@ -33,6 +33,7 @@
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/log.h"
+#include "daemon/loop_pass.h"
 #include "quorum/cluster.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/quorate/quorated.conf"
@@ -465,6 +466,11 @@ static int daemon_start(struct daemon *d)
 		log_perror(rc, "initialising the backing-store engine");
 		return rc;
 	}
+	rc = loop_pass_busy_poll_start(d->loop, d->cfg.iscsi.busy_poll_us);
+	if (rc < 0) {
+		log_perror(rc, "starting busy polling");
+		return rc;
+	}
 	rc = store_open(d->cfg.data_dir, &d->store);
 	if (rc < 0) {
 		log_perror(rc, "opening the database in '%s'", d->cfg.data_dir);
@@ -533,6 +539,7 @@ static void daemon_stop(struct daemon *d)
 	d->cluster = NULL;
 	store_close(d->store);
 	d->store = NULL;
+	loop_pass_busy_poll_stop();
 	backing_engine_fini();
 }
 

@@ -30,6 +30,7 @@ struct iscsi_server_config {
 	uint32_t nop_interval_s;	/* idle time before a NOP-In ping, 0 = never */
 	uint32_t nop_timeout_s;		/* no answer to a ping: drop the connection */
 	uint32_t max_sessions;		/* across all targets */
+	uint32_t busy_poll_us;		/* poll this long after activity instead of sleeping (loop_pass.h) */
 };
 
 /* CHAP secrets: one-way (initiator authenticates to us), and optionally mutual. */
