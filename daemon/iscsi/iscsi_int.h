@@ -132,6 +132,7 @@ struct iscsi_task {
 	uint32_t itt;
 	uint32_t cmdsn;
 	bool immediate;
+	bool slot_returned;		    /* window slot free again (final PDU queued) */
 	bool released;			    /* CmdSN order reached (or immediate) */
 	bool aborted;			    /* by TMF/logout: drop the response */
 	struct iscsi_tmf_pending *tmf_wait; /* a TMF answers once this task is gone */
@@ -397,6 +398,8 @@ void iscsi_session_cmdsn_advance(struct iscsi_session *session);
 uint32_t iscsi_session_max_cmdsn(struct iscsi_session *session);
 struct iscsi_task *iscsi_task_alloc(struct iscsi_session *session, bool immediate);
 void iscsi_task_free(struct iscsi_task *task);
+/* The task's final PDU is queued: its CmdSN window slot counts as free (session.c). */
+void iscsi_task_return_slot(struct iscsi_task *task);
 struct iscsi_task *iscsi_task_find_itt(struct iscsi_session *session, uint32_t itt);
 uint32_t iscsi_session_next_ttt(struct iscsi_session *session);
 /* Abort every task of @session matching @lun (all LUNs when @all_luns). */

@@ -26,3 +26,11 @@ tests_unit_check_iscsiconn_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_iscsiconn_LDADD = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
 	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/libloop_pass.a \
 	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
+# test_steady_state_no_alloc counts the heap calls of the statically linked
+# code: each wrapped function goes through a counting __wrap_X in the test.
+# strdup/strndup are wrapped themselves (glibc's own malloc call inside them
+# is not redirected); the libqb calls allocate inside libqb.
+tests_unit_check_iscsiconn_LDFLAGS = $(AM_LDFLAGS) \
+	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=reallocarray \
+	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup \
+	-Wl,--wrap=qb_loop_job_add,--wrap=qb_loop_timer_add,--wrap=qb_loop_poll_add

@@ -177,6 +177,7 @@ static void datain_queue_next(struct iscsi_task *task)
 		tx->hdr[1] |= ISCSI_DATAIN_FLAG_STATUS;
 		tx->hdr[3] = task->scsi.status;
 		task_set_residual(task, tx->hdr);
+		iscsi_task_return_slot(task);
 		iscsi_conn_stamp_sn(conn, tx->hdr, true);
 	} else {
 		iscsi_conn_stamp_sn(conn, tx->hdr, false);
@@ -224,6 +225,7 @@ static void task_queue_scsi_rsp(struct iscsi_task *task)
 	tx->hdr[2] = ISCSI_RESPONSE_COMPLETED;
 	tx->hdr[3] = task->scsi.status;
 	put_be32(tx->hdr + 16, task->itt);
+	iscsi_task_return_slot(task);
 	iscsi_conn_stamp_sn(conn, tx->hdr, true);
 	/* §11.4.6: ExpDataSN = R2T and Data-In PDUs sent for the command. */
 	put_be32(tx->hdr + 36, task->din_datasn + task->r2tsn);

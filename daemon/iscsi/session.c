@@ -11,12 +11,22 @@
  * Commands outside [ExpCmdSN, MaxCmdSN] are dropped silently; commands
  * ahead of ExpCmdSN wait on cmdsn_wait until the gap fills.
  *
+ * A task gives its window slot back when its final PDU (status) is queued,
+ * before that PDU is stamped, not when it is on the wire: the responses of
+ * one loop pass are queued together and written with one writev, and each
+ * must announce the slots of all of them, or a burst that filled the window
+ * would leave it closed with nothing left to reopen it. The initiator can
+ * use such a slot only once it has read that PDU, and by then the PDU and
+ * every one queued before it are written and their tasks freed (FIFO
+ * queue, sent_fn right after the writev); the pool may still grow to twice
+ * ntasks_max should a task be slower to go.
+ *
  * Task pool: window_free/immediate_free count the tasks the session may
  * still take, whether allocated or not. The pool starts empty and grows by
  * ISCSI_TASK_CHUNK tasks when the free list is empty but a counter allows a
- * task; since tasks in use never exceed ntasks_max, the pool never exceeds
- * it either. Chunks stay until the session ends, so once the pool has grown
- * to the initiator's working depth no command allocates.
+ * task; tasks holding a slot never exceed ntasks_max. Chunks stay until the
+ * session ends, so once the pool has grown to the initiator's working depth
+ * no command allocates.
  *
  * Teardown: a session whose connection is gone aborts its tasks; tasks with
  * backing I/O in flight cannot be cancelled, so the session struct (and the
@@ -114,11 +124,11 @@ int iscsi_session_create(struct iscsi_server *server, const char *initiator, con
 	return 0;
 }
 
-/* Add one chunk of free tasks, at most up to ntasks_max. */
+/* Add one chunk of free tasks, at most up to twice ntasks_max (see the top). */
 static int session_tasks_grow(struct iscsi_session *s)
 {
 	struct iscsi_task_chunk *c;
-	uint32_t n = s->ntasks_max - s->ntasks;
+	uint32_t n = 2u * s->ntasks_max - s->ntasks;
 
 	if (n == 0) {
 		return -ENOSPC;
@@ -301,6 +311,7 @@ struct iscsi_task *iscsi_task_alloc(struct iscsi_session *s, bool immediate)
 	t->conn = NULL;
 	t->state = ISCSI_TASK_RX;
 	t->immediate = immediate;
+	t->slot_returned = false;
 	t->released = false;
 	t->aborted = false;
 	t->tmf_wait = NULL;
@@ -349,12 +360,21 @@ void iscsi_task_free(struct iscsi_task *t)
 	t->state = ISCSI_TASK_FREE;
 	t->conn = NULL;
 	qb_list_add(&t->node, &s->free_tasks);
-	if (t->immediate) {
-		s->immediate_free++;
-	} else {
-		s->window_free++;
-	}
+	iscsi_task_return_slot(t);
 	iscsi_session_maybe_free(s);
+}
+
+void iscsi_task_return_slot(struct iscsi_task *t)
+{
+	if (t->slot_returned) {
+		return;
+	}
+	t->slot_returned = true;
+	if (t->immediate) {
+		t->session->immediate_free++;
+	} else {
+		t->session->window_free++;
+	}
 }
 
 struct iscsi_task *iscsi_task_find_itt(struct iscsi_session *s, uint32_t itt)

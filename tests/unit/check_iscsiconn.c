@@ -6,12 +6,20 @@
  * free port of 14150-14199, engineer B's range) and exits non-zero on the first unexpected
  * answer. Each test checks one documented reaction of conn.c, session.c,
  * scsi_cmd.c or tmf.c (see the comments at the top of those files).
+ *
+ * test_steady_state_no_alloc checks the data path's promise (iscsi_int.h,
+ * loop_pass.h, backing.h) that nothing is allocated per command once the
+ * pools are warm, by counting the heap calls of the statically linked
+ * project code (see "allocation counting" below).
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +34,7 @@
 #include "daemon/backing/backing.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/iscsi/pdu.h"
+#include "daemon/loop_pass.h"
 #include "daemon/scsi/scsi.h"
 
 /* Engineer B's port range; parallel runs of this test take different ports. */
@@ -40,6 +49,207 @@
 #define POLL_MS		10u
 #define DATA_MAX	(CLIENT_MRDSL + 1024u)
 
+/* ---------------------------------------------------- allocation counting */
+
+/*
+ * This binary is linked with -Wl,--wrap=malloc,... (daemon/iscsi/local.mk),
+ * so every call that the statically linked objects (libiscsi.a, libscsi.a,
+ * libbacking.a, libloop_pass.a, libreservations.a, this file and the static
+ * libcheck) make to one of the functions below reaches __wrap_X, which
+ * counts it and calls the real one (__real_X; under ASan that is the
+ * sanitizer's malloc, so counting works there too).
+ *
+ * --wrap rewrites only references in the objects being linked, never calls
+ * made inside shared libraries. So calls inside libc, libqb and liburing are
+ * not counted, which is what we want, but it also means glibc's strdup()
+ * calling its internal malloc is invisible to __wrap_malloc: strdup and
+ * strndup are wrapped themselves. For the same reason the libqb calls that
+ * allocate inside libqb (a job, a timer, a poll entry) are counted where our
+ * code calls them.
+ */
+enum alloc_fn {
+	ALLOC_MALLOC,
+	ALLOC_CALLOC,
+	ALLOC_REALLOC,
+	ALLOC_REALLOCARRAY,
+	ALLOC_POSIX_MEMALIGN,
+	ALLOC_ALIGNED_ALLOC,
+	ALLOC_STRDUP,
+	ALLOC_STRNDUP,
+	ALLOC_QB_JOB,
+	ALLOC_QB_TIMER,
+	ALLOC_QB_POLL,
+	ALLOC_FNS,
+};
+
+static const char *const alloc_fn_name[ALLOC_FNS] = {
+	[ALLOC_MALLOC] = "malloc",
+	[ALLOC_CALLOC] = "calloc",
+	[ALLOC_REALLOC] = "realloc",
+	[ALLOC_REALLOCARRAY] = "reallocarray",
+	[ALLOC_POSIX_MEMALIGN] = "posix_memalign",
+	[ALLOC_ALIGNED_ALLOC] = "aligned_alloc",
+	[ALLOC_STRDUP] = "strdup",
+	[ALLOC_STRNDUP] = "strndup",
+	[ALLOC_QB_JOB] = "qb_loop_job_add",
+	[ALLOC_QB_TIMER] = "qb_loop_timer_add",
+	[ALLOC_QB_POLL] = "qb_loop_poll_add",
+};
+
+/* The first distinct call sites after alloc_reset(), for the failure message. */
+#define ALLOC_SITES_MAX 8u
+
+static unsigned long alloc_calls[ALLOC_FNS];
+static struct {
+	enum alloc_fn fn;
+	void *ret;
+	unsigned long calls;
+} alloc_sites[ALLOC_SITES_MAX];
+static unsigned int alloc_nsites;
+/* > 0 while the test's own loop plumbing calls a wrapped function. */
+static unsigned int alloc_ignore;
+
+static void alloc_reset(void)
+{
+	memset(alloc_calls, 0, sizeof(alloc_calls));
+	alloc_nsites = 0;
+}
+
+static void alloc_note(enum alloc_fn fn, void *ret)
+{
+	if (alloc_ignore) {
+		return;
+	}
+	alloc_calls[fn]++;
+	for (unsigned int i = 0; i < alloc_nsites; i++) {
+		if (alloc_sites[i].ret == ret) {
+			alloc_sites[i].calls++;
+			return;
+		}
+	}
+	if (alloc_nsites < ALLOC_SITES_MAX) {
+		alloc_sites[alloc_nsites].fn = fn;
+		alloc_sites[alloc_nsites].ret = ret;
+		alloc_sites[alloc_nsites].calls = 1;
+		alloc_nsites++;
+	}
+}
+
+#define ALLOC_CALLER() __builtin_return_address(0)
+
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+void *__real_reallocarray(void *p, size_t n, size_t size);
+void *__wrap_reallocarray(void *p, size_t n, size_t size);
+int __real_posix_memalign(void **p, size_t align, size_t size);
+int __wrap_posix_memalign(void **p, size_t align, size_t size);
+void *__real_aligned_alloc(size_t align, size_t size);
+void *__wrap_aligned_alloc(size_t align, size_t size);
+char *__real_strdup(const char *s);
+char *__wrap_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+char *__wrap_strndup(const char *s, size_t n);
+int32_t __real_qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
+			       qb_loop_job_dispatch_fn fn);
+int32_t __wrap_qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
+			       qb_loop_job_dispatch_fn fn);
+int32_t __real_qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p, uint64_t ns, void *data,
+				 qb_loop_timer_dispatch_fn fn, qb_loop_timer_handle *out);
+int32_t __wrap_qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p, uint64_t ns, void *data,
+				 qb_loop_timer_dispatch_fn fn, qb_loop_timer_handle *out);
+int32_t __real_qb_loop_poll_add(qb_loop_t *l, enum qb_loop_priority p, int32_t fd, int32_t events,
+				void *data, qb_loop_poll_dispatch_fn fn);
+int32_t __wrap_qb_loop_poll_add(qb_loop_t *l, enum qb_loop_priority p, int32_t fd, int32_t events,
+				void *data, qb_loop_poll_dispatch_fn fn);
+
+void *__wrap_malloc(size_t size)
+{
+	alloc_note(ALLOC_MALLOC, ALLOC_CALLER());
+	return __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	alloc_note(ALLOC_CALLOC, ALLOC_CALLER());
+	return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t size)
+{
+	alloc_note(ALLOC_REALLOC, ALLOC_CALLER());
+	return __real_realloc(p, size);
+}
+
+void *__wrap_reallocarray(void *p, size_t n, size_t size)
+{
+	alloc_note(ALLOC_REALLOCARRAY, ALLOC_CALLER());
+	return __real_reallocarray(p, n, size);
+}
+
+int __wrap_posix_memalign(void **p, size_t align, size_t size)
+{
+	alloc_note(ALLOC_POSIX_MEMALIGN, ALLOC_CALLER());
+	return __real_posix_memalign(p, align, size);
+}
+
+void *__wrap_aligned_alloc(size_t align, size_t size)
+{
+	alloc_note(ALLOC_ALIGNED_ALLOC, ALLOC_CALLER());
+	return __real_aligned_alloc(align, size);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	alloc_note(ALLOC_STRDUP, ALLOC_CALLER());
+	return __real_strdup(s);
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+	alloc_note(ALLOC_STRNDUP, ALLOC_CALLER());
+	return __real_strndup(s, n);
+}
+
+int32_t __wrap_qb_loop_job_add(qb_loop_t *l, enum qb_loop_priority p, void *data,
+			       qb_loop_job_dispatch_fn fn)
+{
+	alloc_note(ALLOC_QB_JOB, ALLOC_CALLER());
+	return __real_qb_loop_job_add(l, p, data, fn);
+}
+
+int32_t __wrap_qb_loop_timer_add(qb_loop_t *l, enum qb_loop_priority p, uint64_t ns, void *data,
+				 qb_loop_timer_dispatch_fn fn, qb_loop_timer_handle *out)
+{
+	alloc_note(ALLOC_QB_TIMER, ALLOC_CALLER());
+	return __real_qb_loop_timer_add(l, p, ns, data, fn, out);
+}
+
+int32_t __wrap_qb_loop_poll_add(qb_loop_t *l, enum qb_loop_priority p, int32_t fd, int32_t events,
+				void *data, qb_loop_poll_dispatch_fn fn)
+{
+	alloc_note(ALLOC_QB_POLL, ALLOC_CALLER());
+	return __real_qb_loop_poll_add(l, p, fd, events, data, fn);
+}
+
+/* "file+0xoffset" of a return address, for addr2line -f -i -e file 0xoffset. */
+static void alloc_site_str(void *ret, char *buf, size_t len)
+{
+	Dl_info di;
+
+	if (dladdr(ret, &di) && di.dli_fname) {
+		const char *base = strrchr(di.dli_fname, '/');
+
+		snprintf(buf, len, "%s+0x%lx", base ? base + 1 : di.dli_fname,
+			 (unsigned long)((uintptr_t)ret - (uintptr_t)di.dli_fbase));
+	} else {
+		snprintf(buf, len, "%p", ret);
+	}
+}
+
 /* ------------------------------------------------------------ server side */
 
 static qb_loop_t *loop;
@@ -51,9 +261,9 @@ static pid_t client_pid;
 static int client_status;
 static void (*server_hook)(void);
 
-static void setup(void)
+/* The LU configuration every LUN of these tests starts from (LUN 0: null store). */
+static struct scsi_lu_config test_lu_config(void)
 {
-	struct scsi_port_info port = {.rel_port_id = 1, .tpg_id = 1};
 	struct scsi_lu_config lu = {
 		.backing = "null",
 		.size_bytes = TEST_LU_BYTES,
@@ -64,13 +274,22 @@ static void setup(void)
 		.product = "UNIT",
 		.revision = "0001",
 	};
+
+	return lu;
+}
+
+/* Server with a CmdSN window of @queue_depth and LUN 0 on the null store. */
+static void setup_server(uint32_t queue_depth)
+{
+	struct scsi_port_info port = {.rel_port_id = 1, .tpg_id = 1};
+	struct scsi_lu_config lu = test_lu_config();
 	struct iscsi_server_config cfg = {
 		.tpgt = 1,
 		.max_recv_dsl = 262144,
 		.max_burst = 262144,
 		.first_burst = 65536,
 		.max_outstanding_r2t = 1,
-		.queue_depth = 16,
+		.queue_depth = queue_depth,
 		.max_sessions = 8,
 	};
 
@@ -90,6 +309,11 @@ static void setup(void)
 	ck_assert_uint_le(test_port, TEST_PORT_LAST);
 	ck_assert_int_eq(iscsi_target_register(server, target, NULL), 0);
 	server_hook = NULL;
+}
+
+static void setup(void)
+{
+	setup_server(16);
 }
 
 static void stop_loop(void *data)
@@ -123,7 +347,10 @@ static void poll_child(void *data)
 	if (server_hook) {
 		server_hook();
 	}
+	/* The test's own timer is not the data path's allocation. */
+	alloc_ignore++;
 	qb_loop_timer_add(loop, QB_LOOP_LOW, POLL_MS * 1000000ull, NULL, poll_child, &th);
+	alloc_ignore--;
 }
 
 /* Run @client in a child process while the server loop runs here. */
@@ -930,6 +1157,593 @@ START_TEST(test_portal_parse)
 }
 END_TEST
 
+/*
+ * RFC 7143 §4.2.2.1: an initiator with nothing outstanding must be able to
+ * learn that the window reopened. A full window of READs on the null store
+ * completes in one loop pass, so every response is stamped while all the
+ * window's tasks are still held. The window the initiator then knows must
+ * be open, or the target must announce the reopening (NOP-In, ITT
+ * 0xffffffff, §11.19) by itself.
+ */
+static void client_window_reopens(void)
+{
+	struct client c;
+	uint8_t cdb[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+	uint32_t base, n, max_seen = 0;
+
+	cl_login_ok(&c, 0x12);
+	cl_clear_ua(&c);
+	cl_nop_echo(&c, "idle");
+	base = c.cmdsn;
+	n = get_be32(c.rsp + 32) - base + 1;
+	CL_CHECK(n == 16);
+	c.cmdsn = base + 1;
+	for (uint32_t i = 1; i < n; i++) {
+		cl_scsi(&c, cdb, sizeof(cdb), 8 * TEST_BLOCK, true, false, NULL, 0);
+	}
+	c.cmdsn = base;
+	cl_scsi(&c, cdb, sizeof(cdb), 8 * TEST_BLOCK, true, false, NULL, 0);
+	c.cmdsn = base + n;
+	for (uint32_t i = 0; i < n; i++) {
+		CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_DATA_IN);
+		CL_CHECK((c.rsp[1] & ISCSI_DATAIN_FLAG_STATUS) && c.rsp[3] == SCSI_STATUS_GOOD);
+		if ((int32_t)(get_be32(c.rsp + 32) - max_seen) > 0 || i == 0) {
+			max_seen = get_be32(c.rsp + 32);
+		}
+	}
+	if ((int32_t)(max_seen - c.cmdsn) < 0) {
+		fprintf(stderr, "client: window closed after the burst: MaxCmdSN %u, CmdSN %u\n",
+			max_seen, c.cmdsn);
+		/* Closed: the target must reopen it without being asked. */
+		CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_NOP_IN);
+		CL_CHECK(iscsi_bhs_itt(c.rsp) == ISCSI_RESERVED_TAG);
+		CL_CHECK((int32_t)(get_be32(c.rsp + 32) - c.cmdsn) >= 0);
+	}
+	cl_nop_echo(&c, "after");
+}
+
+START_TEST(test_window_reopens)
+{
+	run_client(client_window_reopens);
+}
+END_TEST
+
+/* ------------------------------------------- no allocation in steady state */
+
+/*
+ * The data path allocates nothing per command once its pools are warm
+ * (iscsi_int.h): the session's task pool, the server's size-classed buffer
+ * pool, each LU's I/O contexts (sbc.c), each connection's control PDU cache,
+ * the shared receive staging buffer; transmit descriptors are embedded and
+ * loop_pass/engine deferral uses embedded links. The client logs in, warms
+ * the pools, tells the server (a pipe, outside the iSCSI stream) that it is
+ * idle, which resets the counters, runs ALLOC_STEADY_CMDS more commands of
+ * the same mix, drains them and tells the server again. Between the two
+ * marks the server was busy with data-path work only, and no counted
+ * function may have been called.
+ *
+ * Warming is deterministic, not statistical: a pool never holds more than
+ * the peak number of objects in use at once, and that peak is bounded by the
+ * CmdSN window (ALLOC_QD tasks, each with at most one buffer and one I/O
+ * context) and by ALLOC_NOP_QD for NOP-Ins. For every command kind the
+ * warm-up sends a full window in one go with the first command held back, so
+ * the other ALLOC_QD - 1 wait behind the CmdSN gap holding their task and
+ * buffer, and the first one releases all of them into the SCSI layer in one
+ * pass: every pool reaches the bound the later mix can never exceed.
+ *
+ * LUNs cover every backing path of backing/file.c: 0 the null store, 1 a
+ * tmpfs file (copied at submit), 2 a file on disk through the page cache
+ * (RWF_NOWAIT, else io_uring), 3 the same with O_DIRECT (always io_uring);
+ * FUA writes take io_uring everywhere. Busy polling is on, as in quorated.
+ */
+#define ALLOC_QD	   32u /* queue_depth of this fixture: the CmdSN window */
+#define ALLOC_NOP_QD	   4u  /* NOP-Outs in flight at most */
+#define ALLOC_WARM_CMDS	   200u
+#define ALLOC_STEADY_CMDS  2000u
+#define ALLOC_BATCH_MAX	   8u  /* commands per send() in the mix */
+#define ALLOC_SLOTS	   64u /* client's ITT table, > ALLOC_QD + ALLOC_NOP_QD */
+#define ALLOC_LUNS	   4u
+#define ALLOC_LBA_STEPS	   4096u /* start LBAs: 4 KiB steps over the first 16 MiB */
+#define ALLOC_LEN_MAX	   262144u
+#define ALLOC_IMM_MAX	   65536u /* FirstBurstLength cl_login() negotiates */
+#define ALLOC_BUSY_POLL_US 50u
+#define ALLOC_NOP_DATA	   "steady"
+#define ALLOC_MARK_WARM	   'W' /* client idle after the warm-up: start counting */
+#define ALLOC_MARK_END	   'E' /* client idle after the measured run: stop */
+#define ALLOC_SYNC_MS	   3000
+#define SCSI_OP_READ10	   0x28
+#define SCSI_OP_WRITE10	   0x2a
+#define CDB_FUA		   0x08
+
+/* One command shape, sent to each of the ALLOC_LUNS LUNs. */
+struct alloc_shape {
+	bool write;
+	bool fua;
+	uint32_t len;
+	uint32_t imm; /* immediate data bytes; the rest is solicited by R2T */
+};
+
+static const struct alloc_shape alloc_shapes[] = {
+	{false, false, 4096, 0},      /* one Data-In, status collapsed */
+	{false, false, 65536, 0},     /* one Data-In of the client's MRDSL */
+	{false, false, 262144, 0},    /* four Data-In */
+	{true, false, 4096, 4096},    /* immediate data through the stage */
+	{true, false, 65536, 65536},  /* immediate data, FirstBurstLength */
+	{true, false, 65536, 0},      /* R2T, one Data-Out */
+	{true, false, 262144, 65536}, /* immediate + R2T for 192 KiB, three Data-Out */
+	{true, true, 4096, 4096},     /* FUA: io_uring with RWF_DSYNC on files */
+};
+
+#define ALLOC_SHAPES (sizeof(alloc_shapes) / sizeof(alloc_shapes[0]))
+#define ALLOC_KINDS  (ALLOC_SHAPES * ALLOC_LUNS)
+
+struct alloc_cmd {
+	bool busy;
+	bool nop;
+	uint16_t lun;
+	const struct alloc_shape *shape;
+	uint32_t itt;
+	uint32_t done;	 /* Data-In received, or write data sent */
+	uint32_t datasn; /* next Data-In DataSN */
+};
+
+struct alloc_client {
+	struct client c;
+	uint32_t max_cmdsn;
+	uint32_t cmds_out; /* SCSI commands without their status yet */
+	uint32_t nops_out;
+	uint32_t rng;
+	struct alloc_cmd cmd[ALLOC_SLOTS];
+};
+
+/* Server side: the pipes and what the counters said at each mark. */
+static int alloc_mark_fd[2] = {-1, -1}; /* client -> server */
+static int alloc_ack_fd[2] = {-1, -1};	/* server -> client */
+static unsigned long alloc_warm[ALLOC_FNS], alloc_steady[ALLOC_FNS];
+static unsigned int alloc_steady_nsites;
+static bool alloc_counting, alloc_counted;
+
+/* Client side: one send()'s worth of PDUs, and the data they carry. */
+static uint8_t alloc_tx[(ALLOC_QD + ALLOC_NOP_QD) * (ISCSI_BHS_LEN + ALLOC_IMM_MAX)];
+static uint8_t alloc_pattern[ALLOC_LEN_MAX];
+
+static uint32_t alloc_rand(struct alloc_client *a)
+{
+	/* Numerical Recipes LCG: the mix is the same on every run. */
+	a->rng = a->rng * 1664525u + 1013904223u;
+	return a->rng >> 8;
+}
+
+static void alloc_send(struct alloc_client *a, const uint8_t *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = send(a->c.fd, buf, len, 0);
+
+		CL_CHECK(w > 0);
+		buf += w;
+		len -= (size_t)w;
+	}
+}
+
+static struct alloc_cmd *alloc_slot_get(struct alloc_client *a)
+{
+	struct alloc_cmd *cmd;
+
+	do {
+		a->c.itt++;
+		cmd = &a->cmd[a->c.itt % ALLOC_SLOTS];
+	} while (cmd->busy || a->c.itt == ISCSI_RESERVED_TAG);
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->busy = true;
+	cmd->itt = a->c.itt;
+	return cmd;
+}
+
+/* Append a READ(10)/WRITE(10) with its immediate data at @off; @return the new end. */
+static size_t alloc_put_cmd(struct alloc_client *a, size_t off, uint16_t lun,
+			    const struct alloc_shape *sh)
+{
+	struct alloc_cmd *cmd = alloc_slot_get(a);
+	uint8_t *bhs = alloc_tx + off;
+	uint32_t lba = (alloc_rand(a) % ALLOC_LBA_STEPS) * (4096u / TEST_BLOCK);
+
+	CL_CHECK(off + ISCSI_BHS_LEN + sh->imm <= sizeof(alloc_tx));
+	cmd->lun = lun;
+	cmd->shape = sh;
+	cmd->done = sh->imm;
+	memset(bhs, 0, ISCSI_BHS_LEN);
+	bhs[0] = ISCSI_OP_SCSI_CMD;
+	/* F: InitialR2T=Yes, so no unsolicited Data-Out follows. */
+	bhs[1] = ISCSI_FLAG_FINAL | (sh->write ? ISCSI_CMD_FLAG_WRITE : ISCSI_CMD_FLAG_READ) |
+		 SCSI_TASK_SIMPLE;
+	put_be64(bhs + 8, (uint64_t)lun << 48);
+	put_be32(bhs + 16, cmd->itt);
+	put_be32(bhs + 20, sh->len);
+	put_be32(bhs + 24, a->c.cmdsn++);
+	bhs[32] = sh->write ? SCSI_OP_WRITE10 : SCSI_OP_READ10;
+	bhs[33] = sh->fua ? CDB_FUA : 0;
+	put_be32(bhs + 34, lba);
+	put_be16(bhs + 39, (uint16_t)(sh->len / TEST_BLOCK));
+	iscsi_bhs_set_data_len(bhs, sh->imm);
+	memcpy(bhs + ISCSI_BHS_LEN, alloc_pattern, sh->imm); /* multiple of 4: no pad */
+	a->cmds_out++;
+	return off + ISCSI_BHS_LEN + sh->imm;
+}
+
+/* Append an immediate NOP-Out (ping) at @off; @return the new end. */
+static size_t alloc_put_nop(struct alloc_client *a, size_t off)
+{
+	struct alloc_cmd *cmd = alloc_slot_get(a);
+	uint8_t *bhs = alloc_tx + off;
+	uint32_t len = sizeof(ALLOC_NOP_DATA) - 1;
+
+	CL_CHECK(off + ISCSI_BHS_LEN + ISCSI_PAD(len) <= sizeof(alloc_tx));
+	cmd->nop = true;
+	memset(bhs, 0, ISCSI_BHS_LEN + ISCSI_PAD(len));
+	bhs[0] = ISCSI_OP_NOP_OUT | ISCSI_FLAG_IMMEDIATE;
+	bhs[1] = ISCSI_FLAG_FINAL;
+	put_be32(bhs + 16, cmd->itt);
+	put_be32(bhs + 20, ISCSI_RESERVED_TAG);
+	put_be32(bhs + 24, a->c.cmdsn);
+	iscsi_bhs_set_data_len(bhs, len);
+	memcpy(bhs + ISCSI_BHS_LEN, ALLOC_NOP_DATA, len);
+	a->nops_out++;
+	return off + ISCSI_BHS_LEN + ISCSI_PAD(len);
+}
+
+/* Answer an R2T (§11.8) with Data-Out PDUs of at most CLIENT_MRDSL bytes. */
+static void alloc_data_out(struct alloc_client *a, struct alloc_cmd *cmd)
+{
+	const uint8_t *r2t = a->c.rsp;
+	uint32_t ttt = get_be32(r2t + 20), off = get_be32(r2t + 40), len = get_be32(r2t + 44);
+	size_t n = 0;
+
+	CL_CHECK(cmd->shape->write && off == cmd->done && len > 0 && len <= cmd->shape->len - off);
+	for (uint32_t sn = 0, sent = 0; sent < len; sn++) {
+		uint32_t piece = len - sent < CLIENT_MRDSL ? len - sent : CLIENT_MRDSL;
+		uint8_t *bhs = alloc_tx + n;
+
+		memset(bhs, 0, ISCSI_BHS_LEN);
+		bhs[0] = ISCSI_OP_DATA_OUT;
+		bhs[1] = sent + piece == len ? ISCSI_FLAG_FINAL : 0;
+		put_be64(bhs + 8, (uint64_t)cmd->lun << 48);
+		put_be32(bhs + 16, cmd->itt);
+		put_be32(bhs + 20, ttt);
+		put_be32(bhs + 36, sn);
+		put_be32(bhs + 40, off + sent);
+		iscsi_bhs_set_data_len(bhs, piece);
+		memcpy(bhs + ISCSI_BHS_LEN, alloc_pattern + off + sent, piece);
+		n += ISCSI_BHS_LEN + piece;
+		sent += piece;
+	}
+	cmd->done += len;
+	alloc_send(a, alloc_tx, n);
+}
+
+/* Receive and check one PDU; answer R2Ts. */
+static void alloc_recv_one(struct alloc_client *a)
+{
+	struct client *c = &a->c;
+	uint8_t op;
+	uint32_t itt, max;
+	struct alloc_cmd *cmd;
+
+	CL_CHECK(cl_recv(c));
+	op = iscsi_bhs_opcode(c->rsp);
+	itt = iscsi_bhs_itt(c->rsp);
+	cmd = &a->cmd[itt % ALLOC_SLOTS];
+	CL_CHECK(cmd->busy && cmd->itt == itt);
+	max = get_be32(c->rsp + 32);
+	if ((int32_t)(max - a->max_cmdsn) > 0) {
+		a->max_cmdsn = max;
+	}
+	switch (op) {
+	case ISCSI_OP_NOP_IN:
+		CL_CHECK(cmd->nop && c->dlen == sizeof(ALLOC_NOP_DATA) - 1 &&
+			 memcmp(c->data, ALLOC_NOP_DATA, c->dlen) == 0);
+		cmd->busy = false;
+		a->nops_out--;
+		return;
+	case ISCSI_OP_R2T:
+		CL_CHECK(!cmd->nop);
+		alloc_data_out(a, cmd);
+		return;
+	case ISCSI_OP_DATA_IN:
+		CL_CHECK(!cmd->nop && !cmd->shape->write);
+		CL_CHECK(get_be32(c->rsp + 36) == cmd->datasn++);
+		CL_CHECK(get_be32(c->rsp + 40) == cmd->done && c->dlen > 0);
+		cmd->done += c->dlen;
+		if (!(c->rsp[1] & ISCSI_DATAIN_FLAG_STATUS)) {
+			return;
+		}
+		CL_CHECK(c->rsp[3] == SCSI_STATUS_GOOD && cmd->done == cmd->shape->len);
+		CL_CHECK(!(c->rsp[1] & (ISCSI_RSP_FLAG_UNDERFLOW | ISCSI_RSP_FLAG_OVERFLOW)));
+		break;
+	case ISCSI_OP_SCSI_RSP:
+		CL_CHECK(!cmd->nop);
+		if (c->rsp[3] != SCSI_STATUS_GOOD) {
+			fprintf(stderr,
+				"client: lun %u op %s len %u: status 0x%02x sense %02x/%02x\n",
+				cmd->lun, cmd->shape->write ? "write" : "read", cmd->shape->len,
+				c->rsp[3], c->dlen > 4 ? c->data[2 + 12] : 0,
+				c->dlen > 4 ? c->data[2 + 13] : 0);
+		}
+		CL_CHECK(cmd->shape->write && c->rsp[2] == ISCSI_RESPONSE_COMPLETED);
+		CL_CHECK(c->rsp[3] == SCSI_STATUS_GOOD && cmd->done == cmd->shape->len);
+		break;
+	default:
+		CL_CHECK(!"unexpected PDU");
+	}
+	cmd->busy = false;
+	a->cmds_out--;
+}
+
+static void alloc_drain(struct alloc_client *a)
+{
+	while (a->cmds_out || a->nops_out) {
+		alloc_recv_one(a);
+	}
+}
+
+/* Idle, one NOP exchange: the answer carries the whole window again. */
+static void alloc_idle_window(struct alloc_client *a)
+{
+	alloc_send(a, alloc_tx, alloc_put_nop(a, 0));
+	alloc_drain(a);
+	CL_CHECK(a->max_cmdsn - a->c.cmdsn + 1 == ALLOC_QD);
+}
+
+/*
+ * ALLOC_QD commands of one kind at once, the first one sent last: the
+ * others wait behind the CmdSN gap (§4.2.2.1) holding task and buffer, and
+ * it releases them all into the SCSI layer in one pass.
+ */
+static void alloc_saturate(struct alloc_client *a, uint16_t lun, const struct alloc_shape *sh)
+{
+	uint32_t base;
+	size_t n = 0;
+
+	alloc_idle_window(a);
+	base = a->c.cmdsn;
+	a->c.cmdsn = base + 1;
+	for (uint32_t i = 1; i < ALLOC_QD; i++) {
+		n = alloc_put_cmd(a, n, lun, sh);
+	}
+	alloc_send(a, alloc_tx, n);
+	a->c.cmdsn = base;
+	alloc_send(a, alloc_tx, alloc_put_cmd(a, 0, lun, sh));
+	a->c.cmdsn = base + ALLOC_QD;
+	alloc_drain(a);
+}
+
+/*
+ * @n commands of random kinds in batches of 1..ALLOC_BATCH_MAX per send(),
+ * at most 8, 16 or 32 in flight (changing every 64 commands) and never
+ * beyond MaxCmdSN, a NOP-Out in about every fourth batch.
+ */
+static void alloc_mix(struct alloc_client *a, uint32_t n)
+{
+	static const uint32_t depths[] = {8, 16, ALLOC_QD};
+	uint32_t sent = 0, k = 0;
+
+	while (sent < n || a->cmds_out || a->nops_out) {
+		uint32_t depth = depths[(sent / 64) % (sizeof(depths) / sizeof(depths[0]))];
+		int32_t room = (int32_t)(a->max_cmdsn - a->c.cmdsn) + 1;
+		size_t len = 0;
+
+		if (sent < n && k == 0) {
+			k = 1 + alloc_rand(a) % ALLOC_BATCH_MAX;
+			k = k < n - sent ? k : n - sent;
+		}
+		if (sent < n && !a->cmds_out && !a->nops_out && (int32_t)k > room) {
+			/* Idle behind a window the last responses announced
+			 * (nearly) closed: they were stamped while the tasks
+			 * completed in the same pass were still held, and the
+			 * server announces nothing when they are freed. Ask
+			 * for the current MaxCmdSN with an immediate NOP-Out,
+			 * as initiators do. */
+			len = alloc_put_nop(a, 0);
+			alloc_send(a, alloc_tx, len);
+			alloc_recv_one(a);
+			CL_CHECK((int32_t)(a->max_cmdsn - a->c.cmdsn) + 1 >= (int32_t)k);
+			continue;
+		}
+		if (sent == n || a->cmds_out + k > depth || (int32_t)k > room) {
+			alloc_recv_one(a);
+			continue;
+		}
+		for (; k; k--, sent++) {
+			uint32_t kind = alloc_rand(a) % ALLOC_KINDS;
+
+			len = alloc_put_cmd(a, len, (uint16_t)(kind / ALLOC_SHAPES),
+					    &alloc_shapes[kind % ALLOC_SHAPES]);
+		}
+		if (alloc_rand(a) % 4 == 0 && a->nops_out < ALLOC_NOP_QD) {
+			len = alloc_put_nop(a, len);
+		}
+		alloc_send(a, alloc_tx, len);
+	}
+}
+
+/* Tell the server the client is idle; wait until it has seen it. */
+static void alloc_mark(char mark)
+{
+	struct pollfd pfd = {.fd = alloc_ack_fd[0], .events = POLLIN};
+	char ack;
+
+	CL_CHECK(write(alloc_mark_fd[1], &mark, 1) == 1);
+	CL_CHECK(poll(&pfd, 1, ALLOC_SYNC_MS) == 1);
+	CL_CHECK(read(alloc_ack_fd[0], &ack, 1) == 1 && ack == mark);
+}
+
+static void client_alloc(void)
+{
+	static struct alloc_client a;
+	struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(alloc_pattern); i++) {
+		alloc_pattern[i] = (uint8_t)(i * 7 + 3);
+	}
+	a.rng = 0x5eed;
+	cl_login_ok(&a.c, 0x11);
+	/* A send() into a server that stopped reading must fail, not hang. */
+	setsockopt(a.c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	a.max_cmdsn = get_be32(a.c.rsp + 32);
+	for (uint16_t lun = 0; lun < ALLOC_LUNS; lun++) {
+		static const uint8_t tur[6];
+		uint8_t bhs[ISCSI_BHS_LEN] = {0};
+		int i;
+
+		/* Power on / LUNs changed unit attentions, one TUR each. */
+		for (i = 0; i < 4; i++) {
+			bhs[0] = ISCSI_OP_SCSI_CMD;
+			bhs[1] = ISCSI_FLAG_FINAL | SCSI_TASK_SIMPLE;
+			put_be64(bhs + 8, (uint64_t)lun << 48);
+			put_be32(bhs + 16, ++a.c.itt);
+			put_be32(bhs + 24, a.c.cmdsn++);
+			memcpy(bhs + 32, tur, sizeof(tur));
+			cl_send(&a.c, bhs, NULL, 0);
+			CL_CHECK(cl_recv(&a.c) && iscsi_bhs_opcode(a.c.rsp) == ISCSI_OP_SCSI_RSP);
+			if (a.c.rsp[3] == SCSI_STATUS_GOOD) {
+				break;
+			}
+		}
+		CL_CHECK(i < 4);
+	}
+	a.max_cmdsn = get_be32(a.c.rsp + 32);
+	/* Warm-up: the control PDU cache (ALLOC_NOP_QD NOP-Ins queued in one
+	 * pass), then a full window of every kind, then the mix. */
+	for (uint32_t i = 0; i < ALLOC_NOP_QD; i++) {
+		n = alloc_put_nop(&a, n);
+	}
+	alloc_send(&a, alloc_tx, n);
+	alloc_drain(&a);
+	for (uint32_t kind = 0; kind < ALLOC_KINDS; kind++) {
+		alloc_saturate(&a, (uint16_t)(kind / ALLOC_SHAPES),
+			       &alloc_shapes[kind % ALLOC_SHAPES]);
+	}
+	alloc_mix(&a, ALLOC_WARM_CMDS);
+	alloc_mark(ALLOC_MARK_WARM);
+	alloc_mix(&a, ALLOC_STEADY_CMDS);
+	alloc_mark(ALLOC_MARK_END);
+	cl_nop_echo(&a.c, "done");
+}
+
+/* Server side of alloc_mark(): take the counters' state, acknowledge. */
+static int32_t alloc_mark_cb(int32_t fd, int32_t revents, void *data)
+{
+	char mark;
+	(void)revents;
+	(void)data;
+
+	if (read(fd, &mark, 1) != 1) {
+		return 0;
+	}
+	/* No ck_* here: the static libcheck allocates, and it would count. */
+	if (mark == ALLOC_MARK_WARM && !alloc_counting) {
+		memcpy(alloc_warm, alloc_calls, sizeof(alloc_warm));
+		alloc_reset();
+		alloc_counting = true;
+	} else if (mark == ALLOC_MARK_END && alloc_counting) {
+		memcpy(alloc_steady, alloc_calls, sizeof(alloc_steady));
+		alloc_steady_nsites = alloc_nsites;
+		alloc_counting = false;
+		alloc_counted = true;
+	}
+	if (write(alloc_ack_fd[1], &mark, 1) != 1) {
+		return 0; /* the client times out and fails */
+	}
+	return 0;
+}
+
+static void setup_alloc(void)
+{
+	static const struct {
+		uint16_t lun;
+		const char *dir;
+		bool direct_io;
+	} files[] = {
+		{1, "/dev/shm", false}, /* tmpfs: BACKING_INLINE_MEMORY */
+		{2, "/var/tmp", false}, /* disk, page cache: RWF_NOWAIT, else io_uring */
+		{3, "/var/tmp", true},	/* disk, O_DIRECT: io_uring */
+	};
+
+	setup_server(ALLOC_QD);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		struct scsi_lu_config lu = test_lu_config();
+		char path[64], serial[sizeof(lu.serial)];
+		int fd, rc;
+
+		snprintf(path, sizeof(path), "%s/quorate-check-iscsiconn-XXXXXX", files[i].dir);
+		fd = mkstemp(path);
+		ck_assert_msg(fd >= 0, "mkstemp %s: %s", path, strerror(errno));
+		close(fd);
+		snprintf(serial, sizeof(serial), "unit%u", (unsigned int)files[i].lun);
+		lu.backing = "file";
+		lu.path = path;
+		lu.direct_io = files[i].direct_io;
+		memcpy(lu.serial, serial, sizeof(serial));
+		rc = scsi_target_add_lu(target, files[i].lun, &lu);
+		/* The store keeps its descriptor; nothing is left behind. */
+		unlink(path);
+		ck_assert_msg(rc == 0, "LUN %u on %s: %s", files[i].lun, path, strerror(-rc));
+	}
+	ck_assert_int_eq(pipe2(alloc_mark_fd, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(alloc_ack_fd, O_CLOEXEC), 0);
+	ck_assert_int_eq(
+		qb_loop_poll_add(loop, QB_LOOP_HIGH, alloc_mark_fd[0], POLLIN, NULL, alloc_mark_cb),
+		0);
+	ck_assert_int_eq(loop_pass_busy_poll_start(loop, ALLOC_BUSY_POLL_US), 0);
+	alloc_counting = alloc_counted = false;
+}
+
+static void teardown_alloc(void)
+{
+	loop_pass_busy_poll_stop();
+	qb_loop_poll_del(loop, alloc_mark_fd[0]);
+	for (int i = 0; i < 2; i++) {
+		close(alloc_mark_fd[i]);
+		close(alloc_ack_fd[i]);
+	}
+	teardown();
+}
+
+START_TEST(test_steady_state_no_alloc)
+{
+	static char msg[2048];
+	unsigned long total = 0;
+	size_t len = 0;
+
+	alloc_reset();
+	run_client(client_alloc);
+	ck_assert_msg(alloc_counted, "the client never marked the end of the measured run");
+	/* The counters work: login and warm-up grew the pools. */
+	ck_assert_msg(alloc_warm[ALLOC_CALLOC] > 0 && alloc_warm[ALLOC_POSIX_MEMALIGN] > 0,
+		      "no allocation counted during login and warm-up (calloc %lu, "
+		      "posix_memalign %lu): is the binary linked with -Wl,--wrap=...?",
+		      alloc_warm[ALLOC_CALLOC], alloc_warm[ALLOC_POSIX_MEMALIGN]);
+	for (unsigned int f = 0; f < ALLOC_FNS; f++) {
+		total += alloc_steady[f];
+		if (alloc_steady[f]) {
+			len += (size_t)snprintf(msg + len, sizeof(msg) - len, " %s x%lu",
+						alloc_fn_name[f], alloc_steady[f]);
+		}
+	}
+	for (unsigned int i = 0; i < alloc_steady_nsites && len < sizeof(msg) - 128; i++) {
+		char site[128];
+
+		alloc_site_str(alloc_sites[i].ret, site, sizeof(site));
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s %s x%lu from %s",
+					i ? ";" : "; call sites (addr2line -f -i -e FILE OFFSET):",
+					alloc_fn_name[alloc_sites[i].fn], alloc_sites[i].calls,
+					site);
+	}
+	ck_assert_msg(total == 0, "%lu allocating calls in %u steady-state commands:%s", total,
+		      ALLOC_STEADY_CMDS, msg);
+}
+END_TEST
+
 static Suite *iscsiconn_suite(void)
 {
 	Suite *s = suite_create("iscsiconn");
@@ -949,6 +1763,13 @@ static Suite *iscsiconn_suite(void)
 	tcase_add_test(tc, test_admin_close);
 	tcase_add_test(tc, test_acl);
 	tcase_add_test(tc, test_portal_parse);
+	tcase_add_test(tc, test_window_reopens);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("alloc");
+	tcase_add_checked_fixture(tc, setup_alloc, teardown_alloc);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_steady_state_no_alloc);
 	suite_add_tcase(s, tc);
 	return s;
 }
