@@ -23,6 +23,8 @@ static struct {
 static unsigned int depth;
 static struct loop_deferred *head[LOOP_PASS_STAGES];
 static struct loop_deferred **tail[LOOP_PASS_STAGES] = {&head[LOOP_PASS_IO], &head[LOOP_PASS_TX]};
+/* What run_stage() still has to run of the list it detached (cancel looks here too). */
+static struct loop_deferred *running;
 
 void loop_pass_begin(void)
 {
@@ -37,16 +39,18 @@ bool loop_pass_active(void)
 /* Detach the list of @stage and run it; @return whether anything ran. */
 static bool run_stage(enum loop_pass_stage stage)
 {
-	struct loop_deferred *d = head[stage], *next;
+	struct loop_deferred *d;
 
-	if (!d) {
+	if (!head[stage]) {
 		return false;
 	}
+	running = head[stage];
 	head[stage] = NULL;
 	tail[stage] = &head[stage];
-	for (; d; d = next) {
-		/* fn may re-arm d (it then joins the fresh list): read next first. */
-		next = d->next;
+	/* fn may re-arm d (it then joins the fresh list) or cancel items
+	 * still on this one (loop_pass_cancel unlinks them from running). */
+	while ((d = running) != NULL) {
+		running = d->next;
 		d->next = NULL;
 		d->armed = false;
 		d->fn(d);
@@ -136,10 +140,15 @@ void loop_pass_end(void)
 		return;
 	}
 	busy_poll_touch();
-	/* Still "in the pass" while running: work armed now is batched too. */
+	/* Still "in the pass" while running: work armed now is batched too.
+	 * IO runs until it settles (a completion may submit more I/O that
+	 * completes at once), so its responses join the same writes. */
 	for (;;) {
-		bool ran = run_stage(LOOP_PASS_IO);
+		bool ran = false;
 
+		while (run_stage(LOOP_PASS_IO)) {
+			ran = true;
+		}
 		ran |= run_stage(LOOP_PASS_TX);
 		if (!ran) {
 			break;
@@ -165,12 +174,21 @@ void loop_pass_defer(struct loop_deferred *d, enum loop_pass_stage stage)
 
 void loop_pass_cancel(struct loop_deferred *d)
 {
+	struct loop_deferred **pp;
+
 	if (!d->armed) {
 		return;
 	}
+	/* Detached by the stage that is running now, not run yet. */
+	for (pp = &running; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			d->next = NULL;
+			d->armed = false;
+			return;
+		}
+	}
 	for (int s = 0; s < LOOP_PASS_STAGES; s++) {
-		struct loop_deferred **pp;
-
 		for (pp = &head[s]; *pp; pp = &(*pp)->next) {
 			if (*pp != d) {
 				continue;

@@ -11,9 +11,9 @@
  * one writev(), not 20 of each.
  *
  * Two stages run in order, repeatedly, until nothing is armed: the I/O stage
- * (backing-store submissions and completions) and then the transmit stage
- * (socket writes), so that completions found by the I/O stage join the same
- * write. Outside a pass (a timer, an IPC request) loop_pass_defer() runs the
+ * (backing-store submissions and completions), run until it arms nothing
+ * more, and then the transmit stage (socket writes), so that completions
+ * found by the I/O stage join the same write. Outside a pass (a timer, an IPC request) loop_pass_defer() runs the
  * work at once, so a caller that forgot to open a pass is slower, not stuck.
  *
  * Busy polling (loop_pass_busy_poll_start): for a short window after the

@@ -54,6 +54,7 @@ struct backing {
 	bool discard_zeroes;
 	bool no_zero_range;    /* fallocate(ZERO_RANGE) said EOPNOTSUPP once */
 	enum backing_inline inline_io;
+	bool no_nowait_write;  /* RWF_NOWAIT writes said EOPNOTSUPP (ext4): reads still try */
 	unsigned int inflight; /* submitted, done() not yet called */
 };
 

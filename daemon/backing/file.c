@@ -24,14 +24,15 @@
  * Inline fast path (file_try_inline): data already in memory is copied at
  * submit time instead of taking a trip through io_uring, whose worker
  * threads would add a thread wake-up and an eventfd round trip to every
- * 4 KiB command. It applies to READ/WRITE without O_DIRECT and without
- * FUA, on
+ * 4 KiB command. It applies to READ/WRITE of at most FILE_INLINE_MAX bytes
+ * without O_DIRECT and without FUA, on
  *  - memory file systems (tmpfs, ramfs): their pages are memory, a copy
  *    cannot wait for a disk, and they have no RWF_NOWAIT support to ask;
  *  - any other file through preadv2/pwritev2(RWF_NOWAIT), which copies only
  *    what the page cache holds and never waits; the rest continues through
  *    io_uring from io->done_bytes. A file system answering EOPNOTSUPP is
- *    not asked again.
+ *    not asked again in that direction (ext4 reads with RWF_NOWAIT but
+ *    refuses buffered writes: its writes must not cost the reads).
  * Either way the request completes through the engine's ready list, never
  * inside backing_submit().
  *
@@ -60,6 +61,11 @@
 
 #include "daemon/backing/backing_int.h"
 #include "daemon/log.h"
+
+/* Largest request copied inline: bigger copies go to io_uring's workers,
+ * which run them on another core while the loop serves the network
+ * (1 MiB reads from tmpfs: ~15% more throughput that way here). */
+#define FILE_INLINE_MAX (256u * 1024u)
 
 /* Largest transfer of one SQE: the SQE length field is 32 bits wide. */
 #define FILE_CHUNK_MAX (1024u * 1024u * 1024u)
@@ -291,7 +297,11 @@ static bool file_try_inline(struct backing *store, struct backing_io *io)
 {
 	int flags = store->inline_io == BACKING_INLINE_MEMORY ? 0 : RWF_NOWAIT;
 
-	if (io->fua || (io->op != BACKING_READ && io->op != BACKING_WRITE)) {
+	if (io->fua || (io->op != BACKING_READ && io->op != BACKING_WRITE) ||
+	    io->len > FILE_INLINE_MAX) {
+		return false;
+	}
+	if (io->op == BACKING_WRITE && flags && store->no_nowait_write) {
 		return false;
 	}
 	while (io->done_bytes < io->len) {
@@ -316,7 +326,11 @@ static bool file_try_inline(struct backing *store, struct backing_io *io)
 			continue;
 		}
 		if (n < 0 && errno == EOPNOTSUPP && flags) {
-			store->inline_io = BACKING_INLINE_NONE;
+			if (io->op == BACKING_WRITE) {
+				store->no_nowait_write = true;
+			} else {
+				store->inline_io = BACKING_INLINE_NONE;
+			}
 		}
 		/* EAGAIN (not cached), EOPNOTSUPP, or a real error: io_uring
 		 * retries from done_bytes and reports a real error itself. */

@@ -3,5 +3,6 @@
 include %reldir%/iscsi.mk
 include %reldir%/scsi.mk
 include %reldir%/backing.mk
+include %reldir%/loop_pass.mk
 include %reldir%/daemon.mk
 include %reldir%/reservations.mk
