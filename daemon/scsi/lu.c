@@ -275,7 +275,7 @@ static void lu_free(struct scsi_lu *lu)
 
 static bool target_busy(const struct scsi_target *target)
 {
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		if (target->lu_index[i] && target->lu_index[i]->inflight) {
 			return true;
 		}
@@ -294,7 +294,7 @@ static void target_put(struct scsi_target *target)
 	if (--target->refs || target_busy(target)) {
 		return;
 	}
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		if (target->lu_index[i]) {
 			lu_free(target->lu_index[i]);
 		}
@@ -316,7 +316,7 @@ void scsi_target_destroy(struct scsi_target *target)
 	 * back to the LUs' private state and apply nexus-loss events locally.
 	 */
 	scsi_target_set_pr_hooks(target, NULL);
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		if (target->lu_index[i]) {
 			scsi_lu_pr_attach(target, (uint16_t)i, NULL);
 		}
@@ -331,7 +331,7 @@ void scsi_target_set_alua_state(struct scsi_target *target, enum scsi_alua_state
 	}
 	target->alua_state = (uint8_t)state;
 	/* SPC-4 5.15.2.6: ASYMMETRIC ACCESS STATE CHANGED to every I_T nexus. */
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		if (target->lu_index[i]) {
 			scsi_ua_raise(target->lu_index[i], NULL, SCSI_UA_ALUA_CHANGED);
 		}
@@ -358,7 +358,7 @@ bool scsi_lun_exists(const struct scsi_target *target, uint64_t lun)
 /* REPORTED LUNS DATA HAS CHANGED to every nexus on every other LU (SPC-4 6.33). */
 static void target_luns_changed(struct scsi_target *target, uint16_t changed)
 {
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		if (i != changed && target->lu_index[i]) {
 			scsi_ua_raise(target->lu_index[i], NULL, SCSI_UA_LUNS_CHANGED);
 		}
@@ -421,6 +421,9 @@ int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct
 	}
 	target->lu_index[lun_id] = lu;
 	target->lu_count++;
+	if (lun_id >= target->lu_end) {
+		target->lu_end = lun_id + 1u;
+	}
 	target_luns_changed(target, lun_id);
 	return 0;
 }
@@ -438,6 +441,9 @@ int scsi_target_remove_lu(struct scsi_target *target, uint16_t lun_id)
 	}
 	target->lu_index[lun_id] = NULL;
 	target->lu_count--;
+	while (target->lu_end > 0 && !target->lu_index[target->lu_end - 1]) {
+		target->lu_end--;
+	}
 	lu_free(lu);
 	target_luns_changed(target, lun_id);
 	return 0;
@@ -464,7 +470,7 @@ int scsi_nexus_create(struct scsi_target *target, const char *initiator_port, co
 	    scsi_pr_nexus_init(n, target->port.rel_port_id) < 0) {
 		goto nomem;
 	}
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		if (target->lu_index[i] && !ua_get(target->lu_index[i], initiator_port)) {
 			goto nomem;
 		}
@@ -524,7 +530,7 @@ void scsi_nexus_lost(struct scsi_nexus *nexus)
 {
 	struct scsi_target *target = nexus->target;
 
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		struct scsi_lu *lu = target->lu_index[i];
 		struct scsi_ua_rec *r;
 
@@ -557,7 +563,7 @@ void scsi_nexus_destroy(struct scsi_nexus *nexus)
 	/* Drop records that carry nothing a new nexus would not get anyway. */
 	if (!nexus_name_live(target, nexus->initiator_port)) {
 		scsi_pr_nexus_lost(target, nexus);
-		for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		for (unsigned int i = 0; i < target->lu_end; i++) {
 			struct scsi_lu *lu = target->lu_index[i];
 			struct scsi_ua_rec **rp;
 
@@ -607,7 +613,7 @@ int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *b
 void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by)
 {
 	(void)by;
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		struct scsi_lu *lu = target->lu_index[i];
 
 		if (lu) {

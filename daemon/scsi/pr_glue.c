@@ -328,7 +328,7 @@ int spc_reserve_release6(struct scsi_task *task, const struct scsi_cmd_desc *des
 
 void scsi_pr_nexus_lost(struct scsi_target *target, const struct scsi_nexus *nexus)
 {
-	for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+	for (unsigned int i = 0; i < target->lu_end; i++) {
 		struct scsi_lu *lu = target->lu_index[i];
 		struct pr_op op;
 

@@ -249,6 +249,7 @@ struct scsi_target {
 	struct scsi_port_info port;
 	uint8_t alua_state;		/* enum scsi_alua_state */
 	struct scsi_lu **lu_index;	/* SCSI_LUN_MAX slots */
+	uint32_t lu_end;		/* one past the highest LUN in use: loops stop there */
 	unsigned int lu_count;
 	struct scsi_nexus *nexuses;
 	/*

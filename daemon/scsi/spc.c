@@ -354,7 +354,7 @@ int spc_report_luns(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	switch (task->cdb[2]) {
 	case RL_SELECT_ALL:
 	case RL_SELECT_ALL_ACCESSIBLE:
-		for (unsigned int i = 0; i < SCSI_LUN_MAX; i++) {
+		for (unsigned int i = 0; i < t->lu_end; i++) {
 			if (t->lu_index[i]) {
 				put_be64(&d[RL_HDR_LEN + 8 * n], scsi_lun_encode((uint16_t)i));
 				n++;

@@ -603,6 +603,18 @@ START_TEST(test_luns_changed)
 	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
 	ck_assert_int_eq(scsi_target_remove_lu(env.target, 300), 0);
 	ck_assert_uint_eq(scsi_target_lu_count(env.target), 2);
+	/* The highest LUN went: the lists stop lower, and grow again with a new top. */
+	rl[8] = 1;
+	rl[9] = 0;
+	t_run(&t, env.n1, 0, rl, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(get_be32(env.buf), 16);
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 16383, &cfg), 0);
+	t_run(&t, env.n1, 0, rl, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(get_be32(env.buf), 24);
+	ck_assert_uint_eq(get_be64(&env.buf[8 + 16]), scsi_lun_encode(16383));
+	ck_assert_int_eq(scsi_target_remove_lu(env.target, 16383), 0);
 }
 END_TEST
 
