@@ -70,6 +70,7 @@
 #include "daemon/log.h"
 
 #define CTL_CACHE_MAX 16u
+#define CTL_CACHE_CAP_FFP 512u /* largest buffer cached in full feature phase */
 #define NOP_TTT_BASE  0x80000000u /* ping TTTs; task TTTs stay below */
 
 #define conn_log(conn, lvl, fmt, ...) qb_log(lvl, "iscsi: %s: " fmt, (conn)->prefix, ##__VA_ARGS__)
@@ -462,7 +463,12 @@ static void ctl_sent(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok)
 	struct iscsi_ctl_pdu *c = qb_list_entry(tx, struct iscsi_ctl_pdu, tx);
 	(void)ok;
 
-	if (conn->state != ISCSI_CONN_DEAD && conn->ctl_free_count < CTL_CACHE_MAX) {
+	/* Login and Text responses need buffers of several KiB; an idle
+	 * session in full feature phase keeps none of them (memory per
+	 * session), only the small ones its NOP-Ins and TMF responses use. */
+	bool keep = conn->state == ISCSI_CONN_LOGIN || c->cap <= CTL_CACHE_CAP_FFP;
+
+	if (keep && conn->state != ISCSI_CONN_DEAD && conn->ctl_free_count < CTL_CACHE_MAX) {
 		qb_list_add(&c->free_node, &conn->ctl_free);
 		conn->ctl_free_count++;
 		return;
@@ -1359,12 +1365,16 @@ void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
 		cap = ISCSI_LOGIN_DSL_MAX;
 	}
 	if (cap > conn->rx_buf_cap) {
-		uint8_t *nb = realloc(conn->rx_buf, cap);
+		/* A fresh buffer, not realloc: the login data need not be kept,
+		 * and pages of a large buffer nobody wrote cost no memory (an
+		 * idle session never touches it). */
+		uint8_t *nb = malloc(cap);
 
 		if (!nb) {
 			iscsi_conn_close(conn, "out of memory");
 			return;
 		}
+		free(conn->rx_buf);
 		conn->rx_buf = nb;
 		conn->rx_buf_cap = cap;
 	}
