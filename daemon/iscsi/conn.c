@@ -374,7 +374,12 @@ void iscsi_conn_tx_kick(struct iscsi_conn *conn)
 	conn->in_kick = true;
 	conn_tx_drain(conn);
 	conn->in_kick = false;
-	if (conn->state == ISCSI_CONN_DEAD || conn->poll_out) {
+	if (conn->state == ISCSI_CONN_DEAD) {
+		return;
+	}
+	if (conn->poll_out) {
+		/* Part went out: read again once the backlog is back under the limit. */
+		iscsi_conn_update_rx(conn);
 		return;
 	}
 	if (conn->state == ISCSI_CONN_CLOSING || conn->state == ISCSI_CONN_LOGGED_OUT) {
@@ -473,6 +478,11 @@ static void ctl_sent(struct iscsi_conn *conn, struct iscsi_tx *tx, bool ok)
 		conn->ctl_free_count++;
 		return;
 	}
+	iscsi_ctl_discard(c);
+}
+
+void iscsi_ctl_discard(struct iscsi_ctl_pdu *c)
+{
 	free(c->buf);
 	free(c);
 }
@@ -552,14 +562,15 @@ void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8
 
 /* ------------------------------------------------------------------ NOP */
 
-static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt,
-			     const uint8_t *lun, const uint8_t *data, uint32_t len)
+/* A NOP-In with @data, not yet stamped nor queued; NULL if out of memory. */
+static struct iscsi_ctl_pdu *conn_build_nop_in(struct iscsi_conn *conn, uint32_t itt,
+					       uint32_t ttt, const uint8_t *lun,
+					       const uint8_t *data, uint32_t len)
 {
 	struct iscsi_ctl_pdu *c = iscsi_ctl_get(conn, len);
 
 	if (!c) {
-		iscsi_conn_close(conn, "out of memory");
-		return;
+		return NULL;
 	}
 	c->tx.hdr[0] = ISCSI_OP_NOP_IN;
 	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
@@ -568,14 +579,33 @@ static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt
 	}
 	put_be32(c->tx.hdr + 16, itt);
 	put_be32(c->tx.hdr + 20, ttt);
-	/* §11.19.2: StatSN advances only for a NOP-In that answers a NOP-Out;
-	 * a ping (ITT reserved) carries the current StatSN. */
-	iscsi_conn_stamp_sn(conn, c->tx.hdr, itt != ISCSI_RESERVED_TAG);
 	if (len) {
 		memcpy(c->buf, data, len);
 	}
 	c->tx.data_len = len;
+	return c;
+}
+
+void iscsi_conn_send_nop_answer(struct iscsi_conn *conn, struct iscsi_ctl_pdu *c)
+{
+	uint32_t itt = get_be32(c->tx.hdr + 16);
+
+	/* §11.19.2: StatSN advances only for a NOP-In that answers a NOP-Out;
+	 * a ping (ITT reserved) carries the current StatSN. */
+	iscsi_conn_stamp_sn(conn, c->tx.hdr, itt != ISCSI_RESERVED_TAG);
 	iscsi_conn_send_ctl(conn, c);
+}
+
+static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt,
+			     const uint8_t *lun, const uint8_t *data, uint32_t len)
+{
+	struct iscsi_ctl_pdu *c = conn_build_nop_in(conn, itt, ttt, lun, data, len);
+
+	if (!c) {
+		iscsi_conn_close(conn, "out of memory");
+		return;
+	}
+	iscsi_conn_send_nop_answer(conn, c);
 }
 
 static void nop_timer_cb(void *data)
@@ -615,13 +645,18 @@ static void nop_timer_cb(void *data)
 	nop_timer_arm(conn, cfg->nop_interval_s);
 }
 
-static void conn_rx_nop_out(struct iscsi_conn *conn)
+/* @ahead: a non-immediate NOP-Out whose CmdSN is ahead of a gap (conn_rx_pdu). */
+static void conn_rx_nop_out(struct iscsi_conn *conn, bool ahead)
 {
 	const uint8_t *bhs = conn->hdr;
 	uint32_t itt = iscsi_bhs_itt(bhs);
 	uint32_t ttt = get_be32(bhs + 20);
 	uint32_t len = conn->rx_layout.data_len;
 
+	if (ahead && (itt == ISCSI_RESERVED_TAG || ttt != ISCSI_RESERVED_TAG) &&
+	    iscsi_session_cmdsn_note_ahead(conn->session, get_be32(bhs + 24), NULL) < 0) {
+		return; /* nothing to answer: only its CmdSN counts */
+	}
 	if (itt == ISCSI_RESERVED_TAG) {
 		/* Answer to our ping (or a no-reply NOP-Out): §11.18.2. */
 		if (ttt == conn->nop_ttt) {
@@ -637,6 +672,19 @@ static void conn_rx_nop_out(struct iscsi_conn *conn)
 	/* §11.18: echo the ping data back (at most what the initiator accepts). */
 	if (len > conn->params.max_xmit_dsl) {
 		len = conn->params.max_xmit_dsl;
+	}
+	if (ahead) {
+		/* Answered when ExpCmdSN passes it, in CmdSN order (§4.2.2.1). */
+		struct iscsi_ctl_pdu *c =
+			conn_build_nop_in(conn, itt, ISCSI_RESERVED_TAG, bhs + 8, conn->rx_buf, len);
+
+		if (!c) {
+			iscsi_conn_close(conn, "out of memory");
+		} else if (iscsi_session_cmdsn_note_ahead(conn->session, get_be32(bhs + 24), c) < 0) {
+			conn_log(conn, LOG_DEBUG, "too many NOP-Outs ahead of a CmdSN gap, dropped");
+			iscsi_ctl_discard(c);
+		}
+		return;
 	}
 	conn_send_nop_in(conn, itt, ISCSI_RESERVED_TAG, bhs + 8, conn->rx_buf, len);
 }
@@ -1030,25 +1078,39 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 		iscsi_conn_send_reject(conn, ISCSI_REJECT_PROTOCOL_ERROR, conn->hdr);
 		return;
 	}
-	/* Non-immediate control PDUs take part in CmdSN ordering (§4.2.2.1);
-	 * we process them on arrival but advance ExpCmdSN when they are next. */
+	/* Non-immediate control PDUs take part in CmdSN ordering (§4.2.2.1):
+	 * we process them on arrival, but one ahead of a gap is noted and
+	 * ExpCmdSN passes it once the gap fills; a NOP-Out's answer waits
+	 * until then. */
 	if (op != ISCSI_OP_SCSI_CMD && op != ISCSI_OP_DATA_OUT && op != ISCSI_OP_SNACK_REQ &&
 	    !iscsi_bhs_immediate(conn->hdr) && conn->session) {
-		int r = iscsi_session_cmdsn_check(conn->session, get_be32(conn->hdr + 24));
+		uint32_t cmdsn = get_be32(conn->hdr + 24);
+		int r = iscsi_session_cmdsn_check(conn->session, cmdsn);
 
+		if (r > 0 && op == ISCSI_OP_NOP_OUT) {
+			conn_rx_nop_out(conn, true);
+			return;
+		}
+		if (r > 0 && iscsi_session_cmdsn_note_ahead(conn->session, cmdsn, NULL) < 0) {
+			r = -1;
+		}
 		if (r < 0) {
 			/* Outside the window: silently ignored (§4.2.2.1). */
-			conn_log(conn, LOG_DEBUG, "opcode 0x%02x cmdsn outside window, dropped",
-				 op);
+			conn_log(conn, LOG_DEBUG, "opcode 0x%02x cmdsn %u outside window, dropped",
+				 op, cmdsn);
 			return;
 		}
 		if (r == 0) {
 			iscsi_session_cmdsn_advance(conn->session);
+			iscsi_session_run_pending(conn->session);
+			if (conn->state == ISCSI_CONN_DEAD) {
+				return;
+			}
 		}
 	}
 	switch (op) {
 	case ISCSI_OP_NOP_OUT:
-		conn_rx_nop_out(conn);
+		conn_rx_nop_out(conn, false);
 		break;
 	case ISCSI_OP_SCSI_CMD:
 		iscsi_scsi_cmd_rx_done(conn);

@@ -48,6 +48,8 @@
 #define ISCSI_SESSION_BUF_MAX (256u * 1024u * 1024u)
 /* Extra tasks per session for immediate commands (I bit), outside the window. */
 #define ISCSI_IMMEDIATE_TASKS 4u
+/* CmdSNs of task-less PDUs (NOP-Out, Text...) remembered ahead of a gap. */
+#define ISCSI_SN_AHEAD_MAX 16u
 /* Tasks allocated at once when a session's free list runs dry (the pool grows
  * lazily so an idle session holds none). */
 #define ISCSI_TASK_CHUNK 16u
@@ -247,6 +249,12 @@ struct iscsi_conn {
 	struct qb_list_head tmf_pending; /* struct iscsi_tmf_pending.node */
 };
 
+/* A task-less PDU handled with its CmdSN ahead of a gap (session.c). */
+struct iscsi_sn_ahead {
+	uint32_t cmdsn;
+	struct iscsi_ctl_pdu *answer; /* owned: sent once ExpCmdSN passes, or NULL */
+};
+
 /* A block of tasks of one session's pool; freed only with the session. */
 struct iscsi_task_chunk {
 	struct qb_list_head node; /* session->task_chunks */
@@ -281,6 +289,8 @@ struct iscsi_session {
 	struct qb_list_head free_tasks;
 	struct qb_list_head tasks;	/* in use */
 	struct qb_list_head cmdsn_wait; /* released-pending, sorted by CmdSN */
+	struct iscsi_sn_ahead sn_ahead[ISCSI_SN_AHEAD_MAX]; /* iscsi_session_cmdsn_note_ahead() */
+	uint32_t n_sn_ahead;
 	bool closing;			/* being torn down: no new work */
 	unsigned int hold;		/* > 0: a caller walks the session, don't free */
 };
@@ -371,6 +381,10 @@ struct iscsi_ctl_pdu *iscsi_ctl_get(struct iscsi_conn *conn, uint32_t data_cap);
 void iscsi_conn_stamp_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
 void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8_t *bad_bhs);
 void iscsi_conn_send_ctl(struct iscsi_conn *conn, struct iscsi_ctl_pdu *pdu);
+/* Free a control PDU that was never queued (its connection may be gone). */
+void iscsi_ctl_discard(struct iscsi_ctl_pdu *pdu);
+/* Stamp the NOP-In answer @pdu (StatSN, ExpCmdSN, MaxCmdSN) and queue it. */
+void iscsi_conn_send_nop_answer(struct iscsi_conn *conn, struct iscsi_ctl_pdu *pdu);
 void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
 void iscsi_conn_update_rx(struct iscsi_conn *conn);
 void iscsi_conn_send_async_logout(struct iscsi_conn *conn);
@@ -395,6 +409,16 @@ void iscsi_session_detach(struct iscsi_session *session, struct iscsi_conn *conn
 /* CmdSN check for a non-immediate PDU: 0 in order, 1 queue (ahead), -1 drop. */
 int iscsi_session_cmdsn_check(struct iscsi_session *session, uint32_t cmdsn);
 void iscsi_session_cmdsn_advance(struct iscsi_session *session);
+/*
+ * A non-immediate PDU without a task (control PDU, a command a TMF declared
+ * received) was handled with @cmdsn ahead of ExpCmdSN: ExpCmdSN passes it
+ * once the gap before it fills (run_pending), and @answer (a NOP-In built
+ * but not stamped, or NULL) is sent then, so it carries an ExpCmdSN past
+ * its NOP-Out. @return 0, or -ENOSPC when ISCSI_SN_AHEAD_MAX are noted
+ * already (the caller drops the PDU; @answer stays the caller's).
+ */
+int iscsi_session_cmdsn_note_ahead(struct iscsi_session *session, uint32_t cmdsn,
+				   struct iscsi_ctl_pdu *answer);
 uint32_t iscsi_session_max_cmdsn(struct iscsi_session *session);
 struct iscsi_task *iscsi_task_alloc(struct iscsi_session *session, bool immediate);
 void iscsi_task_free(struct iscsi_task *task);

@@ -179,6 +179,12 @@ void iscsi_session_destroy(struct iscsi_session *s)
 		server->nsessions--;
 		return;
 	}
+	for (uint32_t i = 0; i < s->n_sn_ahead; i++) {
+		if (s->sn_ahead[i].answer) {
+			iscsi_ctl_discard(s->sn_ahead[i].answer);
+		}
+	}
+	s->n_sn_ahead = 0;
 	if (s->nexus) {
 		scsi_nexus_destroy(s->nexus);
 	}
@@ -246,6 +252,11 @@ int iscsi_session_cmdsn_check(struct iscsi_session *s, uint32_t cmdsn)
 		return 0;
 	}
 	if (sn_lt(s->exp_cmdsn, cmdsn) && sn_le(cmdsn, s->max_cmdsn)) {
+		for (uint32_t i = 0; i < s->n_sn_ahead; i++) {
+			if (s->sn_ahead[i].cmdsn == cmdsn) {
+				return -1; /* taken already (duplicate, or aborted by TMF) */
+			}
+		}
 		return 1;
 	}
 	return -1;
@@ -256,20 +267,63 @@ void iscsi_session_cmdsn_advance(struct iscsi_session *s)
 	s->exp_cmdsn++;
 }
 
-/* Release commands whose CmdSN is now next, in order. */
+int iscsi_session_cmdsn_note_ahead(struct iscsi_session *s, uint32_t cmdsn,
+				   struct iscsi_ctl_pdu *answer)
+{
+	if (s->n_sn_ahead == ISCSI_SN_AHEAD_MAX) {
+		return -ENOSPC;
+	}
+	s->sn_ahead[s->n_sn_ahead].cmdsn = cmdsn;
+	s->sn_ahead[s->n_sn_ahead].answer = answer;
+	s->n_sn_ahead++;
+	return 0;
+}
+
+/* Is ExpCmdSN noted as taken ahead of the gap? Then pass it and send its answer. */
+static bool session_pass_ahead(struct iscsi_session *s)
+{
+	for (uint32_t i = 0; i < s->n_sn_ahead; i++) {
+		struct iscsi_ctl_pdu *answer = s->sn_ahead[i].answer;
+		struct iscsi_conn *conn;
+
+		if (s->sn_ahead[i].cmdsn != s->exp_cmdsn) {
+			continue;
+		}
+		s->sn_ahead[i] = s->sn_ahead[--s->n_sn_ahead];
+		/* Past it before the answer is stamped (ExpCmdSN > its CmdSN). */
+		s->exp_cmdsn++;
+		if (answer) {
+			conn = qb_list_empty(&s->conns) ? NULL
+				: qb_list_first_entry(&s->conns, struct iscsi_conn, sess_node);
+			if (conn && conn->state == ISCSI_CONN_FULL_FEATURE) {
+				iscsi_conn_send_nop_answer(conn, answer);
+			} else {
+				iscsi_ctl_discard(answer);
+			}
+		}
+		return true;
+	}
+	return false;
+}
+
+/* Release commands whose CmdSN is now next, in order, passing the CmdSNs
+ * of control PDUs already handled ahead of the gap. */
 void iscsi_session_run_pending(struct iscsi_session *s)
 {
-	while (!qb_list_empty(&s->cmdsn_wait) && !s->closing) {
-		struct iscsi_task *t =
-			qb_list_first_entry(&s->cmdsn_wait, struct iscsi_task, pending);
+	while (!s->closing) {
+		struct iscsi_task *t = NULL;
 
-		if (t->cmdsn != s->exp_cmdsn) {
+		if (!qb_list_empty(&s->cmdsn_wait)) {
+			t = qb_list_first_entry(&s->cmdsn_wait, struct iscsi_task, pending);
+		}
+		if (t && t->cmdsn == s->exp_cmdsn) {
+			qb_list_del(&t->pending);
+			qb_list_init(&t->pending);
+			s->exp_cmdsn++;
+			iscsi_task_release(t);
+		} else if (!s->n_sn_ahead || !session_pass_ahead(s)) {
 			break;
 		}
-		qb_list_del(&t->pending);
-		qb_list_init(&t->pending);
-		s->exp_cmdsn++;
-		iscsi_task_release(t);
 	}
 }
 

@@ -130,7 +130,7 @@ static uint8_t tmf_abort_missing(struct iscsi_session *s, uint32_t ref_cmdsn)
 {
 	int r = iscsi_session_cmdsn_check(s, ref_cmdsn);
 
-	if (r < 0) {
+	if (r < 0 || (r > 0 && iscsi_session_cmdsn_note_ahead(s, ref_cmdsn, NULL) < 0)) {
 		return ISCSI_TMF_RSP_NO_TASK;
 	}
 	if (r == 0) {

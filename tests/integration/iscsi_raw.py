@@ -5,8 +5,10 @@ It speaks just enough of RFC 7143 to log in properly (security stage with
 AuthMethod None or CHAP/MD5 incl. mutual CHAP, operational stage with
 digest negotiation), send NOP-Out, SCSI commands with small Data-Out
 (immediate data) or Data-In, and Logout, and to build
-deliberately broken PDUs. Everything read from the target is parsed
-defensively: a test must fail with a message, never hang (socket timeouts)
+deliberately broken PDUs. For tests that drive the data path themselves
+(pipelined bursts, R2T-solicited Data-Out) it also builds PDUs as wire
+bytes without sending them (wire(), data_out_pdu()). Everything read from
+the target is parsed defensively: a test must fail with a message, never hang (socket timeouts)
 or crash on a short read.
 
 PDU layout: RFC 7143 §11 (BHS 48 bytes, §11.2.1); login §11.12/§11.13;
@@ -26,6 +28,7 @@ OP_NOP_OUT = 0x00
 OP_SCSI_CMD = 0x01
 OP_LOGIN_REQ = 0x03
 OP_TEXT_REQ = 0x04
+OP_DATA_OUT = 0x05
 OP_LOGOUT_REQ = 0x06
 # Target opcodes
 OP_NOP_IN = 0x20
@@ -34,6 +37,7 @@ OP_LOGIN_RSP = 0x23
 OP_TEXT_RSP = 0x24
 OP_DATA_IN = 0x25
 OP_LOGOUT_RSP = 0x26
+OP_R2T = 0x31
 OP_ASYNC = 0x32
 OP_REJECT = 0x3F
 
@@ -149,8 +153,20 @@ def bhs(opcode, flags=0, spec=b"\0\0", dsl=0, lun=b"\0" * 8, itt=0, rest=b""):
 class Conn:
     """One TCP connection to the target and its session counters."""
 
-    def __init__(self, host, port, timeout=10.0):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=10.0, rcvbuf=None):
+        if rcvbuf is None:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        else:
+            # SO_RCVBUF must be set before connect(): the TCP window scale
+            # is fixed in the SYN.
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect((host, port))
+            except OSError:
+                self.sock.close()
+                raise
         self.sock.settimeout(timeout)
         self.header_digest = False
         self.data_digest = False
@@ -177,6 +193,11 @@ class Conn:
         self.sock.sendall(data)
 
     def send_pdu(self, hdr, data=b"", bad_header_digest=False, bad_data_digest=False):
+        self.sock.sendall(self.wire(hdr, data, bad_header_digest, bad_data_digest))
+
+    def wire(self, hdr, data=b"", bad_header_digest=False, bad_data_digest=False):
+        """The bytes of one PDU as send_pdu() puts them on the wire (digests
+        as negotiated, data padded to 4 bytes)."""
         out = hdr
         if self.header_digest:
             d = crc32c(hdr)
@@ -191,7 +212,7 @@ class Conn:
                 if bad_data_digest:
                     d = bytes(b ^ 0xFF for b in d)
                 out += d
-        self.sock.sendall(out)
+        return out
 
     def _recv_exact(self, n):
         buf = b""
@@ -291,7 +312,10 @@ class Conn:
                ("MaxOutstandingR2T", "1"), ("DefaultTime2Wait", "2"),
                ("DefaultTime2Retain", "0"), ("DataPDUInOrder", "Yes"),
                ("DataSequenceInOrder", "Yes"), ("MaxConnections", "1")]
-        ops += list(extra_ops)
+        # @extra_ops replace the defaults above of the same name (a key
+        # offered twice is a login error, §6.2) and add the others.
+        extra = dict(extra_ops)
+        ops = [(k, extra.pop(k, v)) for k, v in ops] + list(extra.items())
         rsp = self.login_step(STAGE_OPERATIONAL, STAGE_FFP, True, ops)
         for _ in range(4):
             if rsp.status_class != STATUS_SUCCESS:
@@ -337,6 +361,13 @@ class Conn:
         hdr = bhs(OP_NOP_OUT | IMMEDIATE, FINAL, dsl=len(data), itt=itt,
                   rest=struct.pack(">III", RESERVED_TAG, self.cmdsn, self.expstatsn))
         return hdr, data
+
+    def data_out_pdu(self, itt, ttt, datasn, offset, dsl, final, lun=0):
+        """Data-Out header (§11.7): bytes 8-15 LUN, 20 TTT (0xffffffff for
+        unsolicited data), 28 ExpStatSN, 36 DataSN, 40 Buffer Offset."""
+        lun_bytes = struct.pack(">HHI", lun & 0x3FFF, 0, 0)
+        return bhs(OP_DATA_OUT, FINAL if final else 0, dsl=dsl, lun=lun_bytes, itt=itt,
+                   rest=struct.pack(">IIIIII", ttt, 0, self.expstatsn, 0, datasn, offset))
 
     def ping(self, data=b""):
         """NOP-Out -> NOP-In with the same ITT and data (§11.18, §11.19)."""

@@ -12,7 +12,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_lifecycle.sh \
 	%reldir%/int_direct.sh \
 	%reldir%/int_teardown.sh \
-	%reldir%/int_pr.py
+	%reldir%/int_pr.py \
+	%reldir%/int_pipeline.py
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
