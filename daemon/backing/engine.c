@@ -225,10 +225,10 @@ static int32_t engine_dispatch(int32_t fd, int32_t revents, void *data)
 	}
 	io_uring_cq_advance(&engine.ring, seen);
 	engine_drain_pending();
+	/* Submits the refill and runs the ready list when the pass ends. */
 	loop_pass_defer(&engine.flush, LOOP_PASS_IO);
 
 	engine_run_done(finished);
-	engine_run_ready();
 	loop_pass_end();
 	return 0;
 }

@@ -406,6 +406,8 @@ struct iscsi_session *iscsi_session_find(struct iscsi_server *server, const char
 struct iscsi_session *iscsi_session_find_tsih(struct iscsi_server *server, uint16_t tsih);
 void iscsi_session_attach(struct iscsi_session *session, struct iscsi_conn *conn);
 void iscsi_session_detach(struct iscsi_session *session, struct iscsi_conn *conn);
+/* The session's connection (ERL 0, MaxConnections=1), or NULL. */
+struct iscsi_conn *iscsi_session_conn(struct iscsi_session *session);
 /* CmdSN check for a non-immediate PDU: 0 in order, 1 queue (ahead), -1 drop. */
 int iscsi_session_cmdsn_check(struct iscsi_session *session, uint32_t cmdsn);
 void iscsi_session_cmdsn_advance(struct iscsi_session *session);

@@ -323,11 +323,11 @@ void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn 
 			.discovery = s->discovery,
 			.tasks = s->ntasks,
 		};
+		struct iscsi_conn *conn = iscsi_session_conn(s);
 
 		memcpy(info.isid, s->isid, sizeof(info.isid));
-		if (!qb_list_empty(&s->conns)) {
-			info.peer =
-				qb_list_first_entry(&s->conns, struct iscsi_conn, sess_node)->peer;
+		if (conn) {
+			info.peer = conn->peer;
 		}
 		fn(&info, ctx);
 	}

@@ -231,6 +231,12 @@ void iscsi_session_attach(struct iscsi_session *s, struct iscsi_conn *conn)
 	s->nconns++;
 }
 
+struct iscsi_conn *iscsi_session_conn(struct iscsi_session *s)
+{
+	return qb_list_empty(&s->conns) ? NULL
+					: qb_list_first_entry(&s->conns, struct iscsi_conn, sess_node);
+}
+
 void iscsi_session_detach(struct iscsi_session *s, struct iscsi_conn *conn)
 {
 	struct iscsi_task *t;
@@ -293,8 +299,7 @@ static bool session_pass_ahead(struct iscsi_session *s)
 		/* Past it before the answer is stamped (ExpCmdSN > its CmdSN). */
 		s->exp_cmdsn++;
 		if (answer) {
-			conn = qb_list_empty(&s->conns) ? NULL
-				: qb_list_first_entry(&s->conns, struct iscsi_conn, sess_node);
+			conn = iscsi_session_conn(s);
 			if (conn && conn->state == ISCSI_CONN_FULL_FEATURE) {
 				iscsi_conn_send_nop_answer(conn, answer);
 			} else {
