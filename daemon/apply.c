@@ -715,7 +715,8 @@ void daemon_deliver(uint64_t seq, uint32_t origin, const void *msg, size_t len, 
 			   mutation_kind_name(m->op.kind), store_errmsg(d->store));
 		if (vrc == 0) {
 			vrc = rc;
-			snprintf(err, sizeof(err), "database commit failed: %s", strerror(-rc));
+			snprintf(err, sizeof(err), "database commit failed: %s (%s)",
+				 store_errmsg(d->store), strerror(-rc));
 		}
 	} else if (vrc == 0) {
 		log_debug("seq %llu %s applied", (unsigned long long)seq,

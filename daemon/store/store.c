@@ -27,12 +27,19 @@
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_DB_MODE 0600		/* CHAP secrets inside */
+#define STORE_ERR_MAX 256
 
 struct store {
 	sqlite3 *db;			/* owned */
 	uint64_t applied_seq;		/* mirror of meta.applied_seq */
 	uint64_t epoch;			/* mirror of meta.epoch */
 	int version;			/* highest applied migration */
+	/*
+	 * The first SQLite error of the last failed operation. Kept apart from
+	 * sqlite3_errmsg(), which the clean-up after a failure (ROLLBACK)
+	 * overwrites with its own, unhelpful, message.
+	 */
+	char err[STORE_ERR_MAX];
 };
 
 /* Version 1: the first schema (DESIGN §4 minus PR tables, a later item). */
@@ -96,12 +103,74 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 
 const char *store_errmsg(struct store *store)
 {
-	return sqlite3_errmsg(store->db);
+	return store->err[0] != '\0' ? store->err : sqlite3_errmsg(store->db);
+}
+
+/* A primary SQLite result code as -errno; SQLITE_CONSTRAINT is the caller's. */
+static int store_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_TOOBIG:
+		return -E2BIG;
+	case SQLITE_INTERRUPT:
+		return -EINTR;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EUCLEAN;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	default:
+		return -EIO;
+	}
+}
+
+/*
+ * Record SQLite result @rc of the statement just run (only the first error of
+ * an operation is kept) and return it as -errno.
+ */
+static int store_fail(struct store *store, int rc)
+{
+	if (store->err[0] == '\0') {
+		snprintf(store->err, sizeof(store->err), "%s", sqlite3_errmsg(store->db));
+	}
+	return store_errno(rc);
 }
 
 static int store_exec(struct store *store, const char *sql)
 {
-	return sqlite3_exec(store->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_fail(store, rc);
+}
+
+/*
+ * Roll back the open transaction, if SQLite has not already done so: on
+ * SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM and SQLITE_BUSY it may roll back
+ * by itself, and a ROLLBACK then only fails with "no transaction is active".
+ */
+static void store_rollback(struct store *store)
+{
+	if (!sqlite3_get_autocommit(store->db)) {
+		store_exec(store, "ROLLBACK");
+	}
 }
 
 static int store_read_version(struct store *store)
@@ -112,14 +181,14 @@ static int store_read_version(struct store *store)
 	rc = sqlite3_prepare_v2(store->db, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		return -EIO;
+		return store_fail(store, rc);
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		store->version = sqlite3_column_int(st, 0);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -EIO;
+	return rc == SQLITE_ROW ? 0 : store_fail(store, rc);
 }
 
 static int store_migrate(struct store *store)
@@ -144,26 +213,28 @@ static int store_migrate(struct store *store)
 	while (store->version < STORE_SCHEMA_VERSION) {
 		int next = store->version + 1;
 
-		if (store_exec(store, "BEGIN IMMEDIATE") < 0) {
-			return -EIO;
+		rc = store_exec(store, "BEGIN IMMEDIATE");
+		if (rc < 0) {
+			return rc;
 		}
 		rc = store_exec(store, migrations[store->version]);
 		if (rc == 0) {
 			rc = sqlite3_prepare_v2(store->db,
 						"INSERT INTO schema_migrations (version, applied_at)"
 						" VALUES (?, strftime('%s','now'))",
-						-1, &st, NULL) == SQLITE_OK ? 0 : -EIO;
-			if (rc == 0) {
+						-1, &st, NULL);
+			if (rc == SQLITE_OK) {
 				sqlite3_bind_int(st, 1, next);
-				rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+				rc = sqlite3_step(st);
 				sqlite3_finalize(st);
 			}
+			rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
 		}
 		if (rc == 0) {
 			rc = store_exec(store, "COMMIT");
 		}
 		if (rc < 0) {
-			store_exec(store, "ROLLBACK");
+			store_rollback(store);
 			return rc;
 		}
 		store->version = next;
@@ -179,7 +250,7 @@ static int store_read_meta(struct store *store)
 	rc = sqlite3_prepare_v2(store->db, "SELECT applied_seq, epoch FROM meta WHERE id = 1", -1,
 				&st, NULL);
 	if (rc != SQLITE_OK) {
-		return -EIO;
+		return store_fail(store, rc);
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -187,7 +258,7 @@ static int store_read_meta(struct store *store)
 		store->epoch = (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -EIO;
+	return rc == SQLITE_ROW ? 0 : store_fail(store, rc);
 }
 
 /* Create the file ourselves so it is 0600 from its first byte; SQLite gives
@@ -226,9 +297,9 @@ int store_open(const char *dir, struct store **out)
 	if (store == NULL) {
 		return -ENOMEM;
 	}
-	if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK) {
-		rc = -EIO;
+	rc = sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = store_errno(rc);
 		goto fail;
 	}
 	sqlite3_busy_timeout(store->db, STORE_BUSY_TIMEOUT_MS);
@@ -341,8 +412,9 @@ static int store_load_rows(struct store *store, const char *sql,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		return -EIO;
+	rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_fail(store, rc);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		/* Zeroed first: records compare and hash byte for byte. */
@@ -355,7 +427,7 @@ static int store_load_rows(struct store *store, const char *sql,
 		}
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return rc == SQLITE_DONE ? 0 : store_fail(store, rc);
 }
 
 static void store_row_target(sqlite3_stmt *st, void *rec)
@@ -409,10 +481,11 @@ static int store_load_pr(struct store *store, const struct store_load_ops *ops, 
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(store->db,
-			       "SELECT target, lun, aptpl, snapshot FROM pr_state"
-			       " ORDER BY target, lun", -1, &st, NULL) != SQLITE_OK) {
-		return -EIO;
+	rc = sqlite3_prepare_v2(store->db,
+				"SELECT target, lun, aptpl, snapshot FROM pr_state"
+				" ORDER BY target, lun", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_fail(store, rc);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		memset(&p, 0, sizeof(p));
@@ -428,7 +501,7 @@ static int store_load_pr(struct store *store, const struct store_load_ops *ops, 
 		}
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return rc == SQLITE_DONE ? 0 : store_fail(store, rc);
 }
 
 static int store_pr_set(struct store *store, const struct store_pr *p)
@@ -436,21 +509,25 @@ static int store_pr_set(struct store *store, const struct store_pr *p)
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(store->db,
-			       "INSERT OR REPLACE INTO pr_state (target, lun, aptpl, snapshot)"
-			       " VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
-		return -EIO;
+	rc = sqlite3_prepare_v2(store->db,
+				"INSERT OR REPLACE INTO pr_state (target, lun, aptpl, snapshot)"
+				" VALUES (?, ?, ?, ?)", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_fail(store, rc);
 	}
 	sqlite3_bind_text(st, 1, p->target, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, p->lun);
 	sqlite3_bind_int(st, 3, p->aptpl ? 1 : 0);
 	sqlite3_bind_blob(st, 4, p->snapshot, (int)p->snapshot_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT) {
+		store_fail(store, rc);
+		sqlite3_finalize(st);
 		return -ENOENT;	/* no such LUN: the foreign key */
 	}
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
@@ -463,6 +540,7 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
 	} *rec;
 	int rc = 0;
 
+	store->err[0] = '\0';
 	rec = malloc(sizeof(*rec));
 	if (rec == NULL) {
 		return -ENOMEM;
@@ -510,19 +588,19 @@ static int store_run(struct store *store, const char *sql, bool want_change, int
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		return -EIO;
+	rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_fail(store, rc);
 	}
 	for (int i = 0; i < ntext; i++) {
 		sqlite3_bind_text(st, i + 1, text[i], -1, SQLITE_STATIC);
 	}
 	rc = sqlite3_step(st);
+	/* The message before finalize, which would reset it. */
+	rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT) {
-		return -EEXIST;
-	}
-	if (rc != SQLITE_DONE) {
-		return -EIO;
+	if (rc < 0) {
+		return rc;
 	}
 	if (want_change && sqlite3_changes(store->db) == 0) {
 		return -ENOENT;
@@ -541,7 +619,7 @@ static int store_lun_insert(struct store *store, const struct store_lun *l)
 				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		return -EIO;
+		return store_fail(store, rc);
 	}
 	sqlite3_bind_text(st, 1, l->target, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, l->lun);
@@ -557,12 +635,10 @@ static int store_lun_insert(struct store *store, const struct store_lun *l)
 	sqlite3_bind_int(st, 11, l->thin);
 	sqlite3_bind_int(st, 12, l->read_only);
 	rc = sqlite3_step(st);
+	/* Duplicate (target, lun) or no such target: SQLITE_CONSTRAINT -> -EEXIST. */
+	rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT) {
-		/* Duplicate (target, lun) or no such target. */
-		return -EEXIST;
-	}
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	return rc;
 }
 
 static int store_lun_delete(struct store *store, const struct store_lun *l)
@@ -641,27 +717,45 @@ int store_commit(struct store *store, uint64_t seq, const struct store_op *op)
 	sqlite3_stmt *st;
 	int rc;
 
+	store->err[0] = '\0';
 	if (seq <= store->applied_seq || seq > INT64_MAX) {
+		snprintf(store->err, sizeof(store->err), "sequence %llu is not after %llu",
+			 (unsigned long long)seq, (unsigned long long)store->applied_seq);
 		return -EINVAL;
 	}
-	if (store_exec(store, "BEGIN IMMEDIATE") < 0) {
-		return -EIO;
+	rc = store_exec(store, "BEGIN IMMEDIATE");
+	if (rc < 0) {
+		return rc;
 	}
 	rc = op != NULL ? store_apply_op(store, op) : 0;
 	if (rc == 0) {
-		rc = sqlite3_prepare_v2(store->db, "UPDATE meta SET applied_seq = ? WHERE id = 1",
-					-1, &st, NULL) == SQLITE_OK ? 0 : -EIO;
-		if (rc == 0) {
+		int src = sqlite3_prepare_v2(store->db,
+					     "UPDATE meta SET applied_seq = ? WHERE id = 1",
+					     -1, &st, NULL);
+
+		if (src == SQLITE_OK) {
 			sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-			rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -EIO;
+			src = sqlite3_step(st);
+			rc = src == SQLITE_DONE ? 0 : store_fail(store, src);
 			sqlite3_finalize(st);
+		} else {
+			rc = store_fail(store, src);
 		}
 	}
 	if (rc == 0) {
 		rc = store_exec(store, "COMMIT");
 	}
 	if (rc < 0) {
-		store_exec(store, "ROLLBACK");
+		store_rollback(store);
+		/*
+		 * Whatever SQLite did (rolled back by itself, or a COMMIT that
+		 * reported an error late), the mirror follows the database, so
+		 * the next commit is checked against what is really applied.
+		 */
+		if (sqlite3_get_autocommit(store->db)) {
+			/* On failure the mirror stays; store->err keeps the first error. */
+			store_read_meta(store);
+		}
 		return rc;
 	}
 	store->applied_seq = seq;

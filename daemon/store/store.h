@@ -105,7 +105,11 @@ struct store_op {
 
 struct store;
 
-/** Open (creating, migrating) DIR/quorate.db. @return 0 or -errno (-EIO for SQLite errors). */
+/**
+ * Open (creating, migrating) DIR/quorate.db. @return 0 or -errno; SQLite
+ * errors map to the nearest errno (SQLITE_FULL -ENOSPC, SQLITE_BUSY -EBUSY,
+ * SQLITE_READONLY -EROFS, SQLITE_CORRUPT -EUCLEAN, ... else -EIO).
+ */
 int store_open(const char *dir, struct store **out);
 /** Close; NULL is a no-op. */
 void store_close(struct store *store);
@@ -131,11 +135,18 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
  * Commit one applied mutation: @op (NULL or STORE_OP_NONE for none) and
  * meta.applied_seq = @seq in one transaction. @seq must be greater than the
  * current applied sequence. @return 0, -EINVAL (bad seq), -EEXIST/-ENOENT
- * (constraint), -EIO.
+ * (constraint), -ENOSPC (database or disk full), or another -errno as for
+ * store_open(). On failure nothing of @op is applied, store_errmsg() gives
+ * the first SQLite error, and store_applied_seq() is re-read from the
+ * database, so it always equals what the database has applied.
  */
 int store_commit(struct store *store, uint64_t seq, const struct store_op *op);
 
-/** The last SQLite error message, for logs (never contains secrets). */
+/**
+ * The first SQLite error of the last failed store_commit() or store_load()
+ * (not the clean-up's), else SQLite's last message; for logs (never contains
+ * secrets).
+ */
 const char *store_errmsg(struct store *store);
 
 #endif

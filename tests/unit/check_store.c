@@ -2,14 +2,20 @@
 /*
  * libstore against a real SQLite file in a fresh temporary directory:
  * migrations (fresh database gets v1, reopening is idempotent), file mode,
- * commits visible after reopen, and the applied-sequence rules.
+ * commits visible after reopen, and the applied-sequence rules; and a real
+ * full file system (a small tmpfs in a private mount namespace): the commit
+ * reports SQLite's first error as -ENOSPC, not the failed clean-up's.
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -370,6 +376,152 @@ START_TEST(test_pr_state_persists)
 }
 END_TEST
 
+/* ---- a full file system ---------------------------------------------------- */
+
+#define FULL_FS_SIZE "size=1m"		/* tmpfs rounds to pages: 256 of them */
+#define FULL_FS_MAX_COMMITS 2000
+#define FULL_FS_SKIP 77
+
+/* In the child: report @msg through @fd and exit 1. */
+static void __attribute__((noreturn)) full_fail(int fd, const char *msg)
+{
+	ssize_t n = write(fd, msg, strlen(msg));
+
+	(void)n;
+	_exit(1);
+}
+
+/* Read meta.applied_seq through a connection of our own. */
+static long long full_db_seq(const char *db_dir)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long seq = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", db_dir, STORE_DB_FILE);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT applied_seq FROM meta", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			seq = sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return seq;
+}
+
+/* The child: mount a small tmpfs on dir, fill it, commit until SQLite fails. */
+static void __attribute__((noreturn)) full_child(int fd)
+{
+	static char chunk[4096];
+	struct store_op *op = calloc(1, sizeof(*op));
+	char filler[128], msg[512];
+	struct store *s;
+	uint64_t seq = 0, before;
+	int ffd, rc = 0;
+
+	if (unshare(geteuid() == 0 ? CLONE_NEWNS : CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", dir, "tmpfs", 0, FULL_FS_SIZE) < 0) {
+		snprintf(msg, sizeof(msg), "no private tmpfs: %s", strerror(errno));
+		if (write(fd, msg, strlen(msg)) < 0) {
+			_exit(1);
+		}
+		_exit(FULL_FS_SKIP);
+	}
+	if (op == NULL || store_open(dir, &s) != 0) {
+		full_fail(fd, "store_open on the tmpfs failed");
+	}
+	op->kind = STORE_OP_TARGET_ADD;
+	snprintf(op->u.target.name, sizeof(op->u.target.name), "%s", tname);
+	if (store_commit(s, ++seq, op) != 0) {
+		full_fail(fd, "first commit failed");
+	}
+	/* Take every free block, so the next WAL frame has nowhere to go. */
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	ffd = open(filler, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (ffd < 0) {
+		full_fail(fd, "cannot create the filler");
+	}
+	memset(chunk, 0x5a, sizeof(chunk));
+	while (write(ffd, chunk, sizeof(chunk)) > 0) {
+	}
+	close(ffd);
+	/* Each CHAP row is a new row: a commit that needs space. */
+	memset(op, 0, sizeof(*op));
+	op->kind = STORE_OP_CHAP_SET;
+	snprintf(op->u.chap.user, sizeof(op->u.chap.user), "user");
+	memset(op->u.chap.secret, 'x', sizeof(op->u.chap.secret) - 1);
+	for (int i = 0; i < FULL_FS_MAX_COMMITS && rc == 0; i++) {
+		snprintf(op->u.chap.target, sizeof(op->u.chap.target), "iqn.2026-11.x:t%d", i);
+		rc = store_commit(s, ++seq, op);
+	}
+	if (rc != -ENOSPC) {
+		snprintf(msg, sizeof(msg), "commit on a full file system: %d (%s), errmsg '%s'; "
+			 "expected -ENOSPC", rc, strerror(-rc), store_errmsg(s));
+		full_fail(fd, msg);
+	}
+	if (strstr(store_errmsg(s), "full") == NULL) {
+		snprintf(msg, sizeof(msg), "errmsg '%s' does not say the disk is full",
+			 store_errmsg(s));
+		full_fail(fd, msg);
+	}
+	if ((long long)store_applied_seq(s) != full_db_seq(dir)) {
+		snprintf(msg, sizeof(msg), "applied seq %llu in memory, %lld in the database",
+			 (unsigned long long)store_applied_seq(s), full_db_seq(dir));
+		full_fail(fd, msg);
+	}
+	/* Space again: the connection has no transaction left open. */
+	before = store_applied_seq(s);
+	unlink(filler);
+	rc = store_commit(s, before + 1, op);
+	if (rc != 0) {
+		snprintf(msg, sizeof(msg), "commit after freeing space: %d (%s)", rc,
+			 store_errmsg(s));
+		full_fail(fd, msg);
+	}
+	store_close(s);
+	if (full_db_seq(dir) != (long long)before + 1) {
+		full_fail(fd, "the commit after freeing space is not in the database");
+	}
+	umount(dir);
+	free(op);
+	_exit(0);
+}
+
+START_TEST(test_full_disk_reports_enospc)
+{
+	char msg[512] = "";
+	int pfd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(pfd[0]);
+		full_child(pfd[1]);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], msg, sizeof(msg) - 1);
+	msg[n > 0 ? n : 0] = '\0';
+	close(pfd[0]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == FULL_FS_SKIP) {
+		/* Neither root nor user namespaces: nothing to mount on. */
+		fprintf(stderr, "check_store: full-disk test skipped: %s\n", msg);
+		return;
+	}
+	ck_assert_msg(WEXITSTATUS(status) == 0, "%s", msg);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -384,6 +536,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_seq_rules_and_failed_commit_rolls_back);
 	tcase_add_test(tc, test_target_delete_cascades);
 	tcase_add_test(tc, test_pr_state_persists);
+	tcase_add_test(tc, test_full_disk_reports_enospc);
 	suite_add_tcase(s, tc);
 	return s;
 }
