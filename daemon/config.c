@@ -5,12 +5,22 @@
  * first error. inih returns the line of the first failing handler call, which
  * is where that recorded message belongs, so errors read "FILE:LINE: msg".
  *
+ * The file is read whole (at most CONFIG_FILE_MAX bytes, a regular file, no
+ * NUL byte) and handed to inih one line at a time by config_reader(), which
+ * never splits a line: inih's own readers cut a line at its buffer size and
+ * parse the tail as a line of its own, which turned the end of a long comment
+ * into a live setting. A line that does not fit inih's buffer is an error;
+ * where libinih lets us size that buffer at run time (Debian's build does),
+ * it is CONFIG_LINE_MAX, enough for CONFIG_LISTEN_MAX portals on one line.
+ * A key given twice is an error too (the second would silently win).
+ *
  * Negotiation bounds follow RFC 7143 §13: MaxRecvDataSegmentLength,
  * MaxBurstLength and FirstBurstLength are 512..2^24-1 (13.12, 13.13, 13.14),
  * FirstBurstLength <= MaxBurstLength (13.14), MaxOutstandingR2T 1..65535
  * (13.17).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,12 +28,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <ini.h>
 #include <qb/qblog.h>
 
+#include <config.h>		/* autoconf: HAVE_DECL_INI_MAX_LINE */
 #include "daemon/config.h"
 
 #define ISCSI_DSL_MIN 512		/* RFC 7143 13.12 */
@@ -37,6 +49,18 @@
 #define CONFIG_BUSY_POLL_MAX_US 1000
 #define CONFIG_NODE_ID_MAX 65535	/* it becomes a 16-bit TPGT */
 #define PORT_MAX 65535
+/* Bounds of the file as read into memory, and of one line of it. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_LINE_MAX 4096
+/* Distinct keys remembered for the duplicate check (every known key fits). */
+#define CONFIG_SEEN_MAX 128
+#define CONFIG_SEEN_NAME_MAX 64
+
+struct config_seen {
+	char section[CONFIG_SEEN_NAME_MAX];
+	char name[CONFIG_SEEN_NAME_MAX];
+	int line;
+};
 
 struct config_parse {
 	struct config *cfg;
@@ -45,7 +69,10 @@ struct config_parse {
 	bool failed;
 	int line;			/* lines read so far (the current line) */
 	int err_line;			/* line of the first error */
-	FILE *file;
+	const char *text;		/* the whole file, NUL-terminated */
+	size_t pos;			/* next byte config_reader() hands out */
+	struct config_seen seen[CONFIG_SEEN_MAX];
+	unsigned int n_seen;
 	char msg[CONFIG_ERR_MAX];	/* first error, without FILE:LINE */
 };
 
@@ -300,6 +327,11 @@ static int config_node_key(struct config_parse *p, const char *name, const char 
 					   CONFIG_IPC_NAME_MAX);
 		}
 		snprintf(cfg->ipc_name, sizeof(cfg->ipc_name), "%s", value);
+	} else if (strcmp(name, "pid_file") == 0) {
+		if (value[0] != '/' || strlen(value) >= sizeof(cfg->pid_file)) {
+			return config_fail(p, "pid_file: must be an absolute path");
+		}
+		snprintf(cfg->pid_file, sizeof(cfg->pid_file), "%s", value);
 	} else {
 		return config_fail(p, "unknown key '%s' in [node]", name);
 	}
@@ -336,11 +368,39 @@ static int config_iscsi_key(struct config_parse *p, const char *name, const char
 	return config_fail(p, "unknown key '%s' in [iscsi]", name);
 }
 
+/* A key seen before in the same section is an error; else remember it. */
+static bool config_duplicate(struct config_parse *p, const char *section, const char *name)
+{
+	struct config_seen *e;
+
+	if (strlen(section) >= CONFIG_SEEN_NAME_MAX || strlen(name) >= CONFIG_SEEN_NAME_MAX) {
+		return false;	/* no such key: the key check reports it */
+	}
+	for (unsigned int i = 0; i < p->n_seen; i++) {
+		e = &p->seen[i];
+		if (strcmp(e->section, section) == 0 && strcmp(e->name, name) == 0) {
+			config_fail(p, "duplicate key '%s' in [%s] (first set at line %d)", name,
+				    section, e->line);
+			return true;
+		}
+	}
+	if (p->n_seen < CONFIG_SEEN_MAX) {
+		e = &p->seen[p->n_seen++];
+		snprintf(e->section, sizeof(e->section), "%s", section);
+		snprintf(e->name, sizeof(e->name), "%s", name);
+		e->line = p->line;
+	}
+	return false;
+}
+
 static int config_ini_handler(void *user, const char *section, const char *name,
 			      const char *value)
 {
 	struct config_parse *p = user;
 
+	if (config_duplicate(p, section, name)) {
+		return 0;
+	}
 	if (strcmp(section, "node") == 0) {
 		return config_node_key(p, name, value);
 	}
@@ -360,19 +420,31 @@ static bool config_section_known(const char *name, size_t len)
 }
 
 /*
- * inih's line reader, wrapped to count lines and to catch unknown section
- * headers even when the section has no keys (inih calls the key handler only).
+ * inih's line reader: one whole line of the file per call (or an error, never
+ * a part of a line), counting lines and catching unknown section headers even
+ * when the section has no keys (inih calls the key handler only).
  */
 static char *config_reader(char *buf, int size, void *stream)
 {
 	struct config_parse *p = stream;
-	char *line = fgets(buf, size, p->file);
+	const char *start = p->text + p->pos, *nl;
+	char *line = buf;
+	size_t len;
 	const char *s, *close;
 
-	if (line == NULL) {
+	if (*start == '\0' || p->failed) {
+		return NULL;	/* end of file, or stop at the first error */
+	}
+	nl = strchr(start, '\n');
+	len = nl != NULL ? (size_t)(nl - start) + 1 : strlen(start);
+	p->line++;
+	p->pos += len;
+	if (size <= 0 || len >= (size_t)size) {
+		config_fail(p, "line longer than %d bytes", size > 0 ? size - 1 : 0);
 		return NULL;
 	}
-	p->line++;
+	memcpy(buf, start, len);
+	buf[len] = '\0';
 	s = line + strspn(line, " \t");
 	if (*s == '[') {
 		close = strchr(s, ']');
@@ -383,19 +455,109 @@ static char *config_reader(char *buf, int size, void *stream)
 	return line;
 }
 
-static int config_parse_file(struct config_parse *p, char *err, size_t errlen)
+/* Let inih hold a line of CONFIG_LINE_MAX bytes where the library allows it. */
+static void config_ini_setup(void)
 {
-	int line;
+#if defined(HAVE_DECL_INI_MAX_LINE) && HAVE_DECL_INI_MAX_LINE
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_initial_alloc = CONFIG_LINE_MAX;
+	ini_max_line = CONFIG_LINE_MAX;
+	/* An indented line is a line of its own, not the previous value's tail. */
+	ini_allow_multiline = false;
+#endif
+}
 
-	p->file = fopen(p->path, "re");
-	if (p->file == NULL) {
-		int rc = -errno;
+/*
+ * Read @path whole into a NUL-terminated buffer (*@out, to free): a regular
+ * file of at most CONFIG_FILE_MAX bytes without a NUL byte.
+ */
+static int config_read_file(struct config_parse *p, char **out, char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	const char *nul;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc;
 
-		snprintf(err, errlen, "%s: cannot open: %s", p->path, strerror(errno));
+	fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot open: %s", p->path, strerror(-rc));
 		return rc;
 	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", p->path, strerror(-rc));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		snprintf(err, errlen, "%s: not a regular file%s", p->path,
+			 S_ISDIR(st.st_mode) ? " (a directory)" : "");
+		goto out;
+	}
+	buf = malloc(CONFIG_FILE_MAX + 1);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "%s: out of memory", p->path);
+		goto out;
+	}
+	/* One byte more than allowed, to tell "too big" from "exactly the limit". */
+	while (len <= CONFIG_FILE_MAX &&
+	       (n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			rc = -errno;
+			snprintf(err, errlen, "%s: read: %s", p->path, strerror(-rc));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len > CONFIG_FILE_MAX) {
+		rc = -EFBIG;
+		snprintf(err, errlen, "%s: larger than %d bytes", p->path, CONFIG_FILE_MAX);
+		goto out;
+	}
+	nul = memchr(buf, '\0', len);
+	if (nul != NULL) {
+		int line = 1;
+
+		for (const char *c = buf; c < nul; c++) {
+			line += *c == '\n';
+		}
+		rc = -EINVAL;
+		snprintf(err, errlen, "%s:%d: NUL byte in the file", p->path, line);
+		goto out;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static int config_parse_file(struct config_parse *p, char *err, size_t errlen)
+{
+	char *text = NULL;
+	int line, rc;
+
+	rc = config_read_file(p, &text, err, errlen);
+	if (rc < 0) {
+		return rc;
+	}
+	config_ini_setup();
+	p->text = text;
+	p->pos = 0;
 	line = ini_parse_stream(config_reader, p, config_ini_handler, p);
-	fclose(p->file);
+	p->text = NULL;
+	free(text);
 	if (p->failed && (line <= 0 || p->err_line <= line)) {
 		snprintf(err, errlen, "%s:%d: %s", p->path, p->err_line, p->msg);
 		return -EINVAL;

@@ -38,6 +38,7 @@ struct config {
 	enum config_cluster cluster;
 	int log_level;			/* syslog priority: LOG_ERR .. LOG_DEBUG, or LOG_TRACE */
 	char ipc_name[CONFIG_IPC_NAME_MAX + 1];
+	char pid_file[PATH_MAX];	/* "" unless configured */
 	/* [iscsi] */
 	char listen[CONFIG_LISTEN_MAX][CONFIG_PORTAL_MAX + 1];
 	unsigned int listen_count;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * quorated.conf parsing: a complete good file, the defaults, and each kind of
- * bad input with the FILE:LINE it must be reported at.
+ * bad input with the FILE:LINE it must be reported at; lines longer than
+ * inih's default 200 bytes (never split), duplicate keys, NUL bytes and a
+ * directory as the file.
  */
 #include <check.h>
 #include <errno.h>
@@ -15,15 +17,20 @@
 
 static char path[64];
 
-static void write_conf(const char *text)
+static void write_conf_len(const char *text, size_t len)
 {
 	int fd;
 
 	snprintf(path, sizeof(path), "/tmp/check_config.XXXXXX");
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
 	close(fd);
+}
+
+static void write_conf(const char *text)
+{
+	write_conf_len(text, strlen(text));
 }
 
 static void teardown(void)
@@ -202,6 +209,124 @@ START_TEST(test_portal_syntax)
 }
 END_TEST
 
+/* A comment longer than 200 bytes stays a comment: its tail is no setting. */
+START_TEST(test_long_comment_not_split)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX], text[1024];
+	char pad[400];
+
+	/* 1 + 198 bytes fill inih's default 200-byte line buffer exactly. */
+	memset(pad, 'x', 198);
+	pad[198] = '\0';
+	snprintf(text, sizeof(text), "[iscsi]\n#%slisten = 10.9.8.7:3260\nqueue_depth = 8\n", pad);
+	ck_assert_msg(parse(text, &cfg, err) == 0, "%s", err);
+	ck_assert_uint_eq(cfg.listen_count, 1);
+	ck_assert_str_eq(cfg.listen[0], "0.0.0.0:3260");
+	ck_assert_uint_eq(cfg.iscsi.queue_depth, 8);
+	teardown();
+	/* Longer still (several buffers' worth), and a value line after it. */
+	memset(pad, 'y', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	snprintf(text, sizeof(text), "[node]\n; %s name = tail\nname = real\n", pad);
+	ck_assert_msg(parse(text, &cfg, err) == 0, "%s", err);
+	ck_assert_str_eq(cfg.node_name, "real");
+}
+END_TEST
+
+/* 14 portals on one listen line (about 300 bytes), and the maximum, 16. */
+START_TEST(test_long_listen_line)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX], text[2048];
+	size_t off;
+
+	for (int n = 14; n <= CONFIG_LISTEN_MAX; n += CONFIG_LISTEN_MAX - 14) {
+		off = (size_t)snprintf(text, sizeof(text), "[iscsi]\nlisten = ");
+		for (int i = 0; i < n; i++) {
+			off += (size_t)snprintf(text + off, sizeof(text) - off, "%s192.168.100.%d:%d",
+						i > 0 ? ", " : "", 100 + i, 32600 + i);
+		}
+		snprintf(text + off, sizeof(text) - off, "\nqueue_depth = 16\n");
+		ck_assert_uint_gt(strlen(text), 250);
+		ck_assert_msg(parse(text, &cfg, err) == 0, "%d portals: %s", n, err);
+		ck_assert_uint_eq(cfg.listen_count, (unsigned int)n);
+		ck_assert_str_eq(cfg.listen[n - 1], n == 14 ? "192.168.100.113:32613"
+							    : "192.168.100.115:32615");
+		ck_assert_uint_eq(cfg.iscsi.queue_depth, 16);
+		teardown();
+	}
+}
+END_TEST
+
+/* A line too long even for the bigger buffer is an error, not two lines. */
+START_TEST(test_overlong_line_refused)
+{
+	static char text[8192];
+	size_t off = (size_t)snprintf(text, sizeof(text), "[node]\n# ");
+
+	memset(text + off, 'z', 6000);
+	snprintf(text + off + 6000, sizeof(text) - off - 6000, "\nname = x\n");
+	expect_error(text, 2, "line longer than");
+}
+END_TEST
+
+START_TEST(test_duplicate_keys)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	expect_error("[node]\nname = a\nname = b\n", 3,
+		     "duplicate key 'name' in [node] (first set at line 2)");
+	/* Also when the section is opened a second time. */
+	expect_error("[iscsi]\nlisten = 127.0.0.1:1\n[node]\nid = 2\n[iscsi]\n"
+		     "listen = 127.0.0.1:2\n", 6, "duplicate key 'listen' in [iscsi]");
+	/* The same key in two sections is two keys. */
+	ck_assert_msg(parse("[node]\nlog_level = debug\n[iscsi]\nqueue_depth = 4\n", &cfg, err) == 0,
+		      "%s", err);
+}
+END_TEST
+
+START_TEST(test_nul_byte_refused)
+{
+	static const char text[] = "[node]\nname = a\0b\nid = 2\n";
+	struct config cfg;
+	char err[CONFIG_ERR_MAX], where[96];
+
+	config_init(&cfg);
+	write_conf_len(text, sizeof(text) - 1);
+	ck_assert_int_eq(config_load(&cfg, path, err, sizeof(err)), -EINVAL);
+	snprintf(where, sizeof(where), "%s:2: ", path);
+	ck_assert_msg(strncmp(err, where, strlen(where)) == 0, "'%s'", err);
+	ck_assert_msg(strstr(err, "NUL") != NULL, "'%s'", err);
+}
+END_TEST
+
+START_TEST(test_directory_refused)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX], dir[] = "/tmp/check_config_dir.XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	config_init(&cfg);
+	ck_assert_int_eq(config_load(&cfg, dir, err, sizeof(err)), -EISDIR);
+	ck_assert_msg(strstr(err, dir) != NULL && strstr(err, "directory") != NULL, "'%s'", err);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(test_pid_file_key)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	ck_assert_msg(parse("[node]\npid_file = /run/quorated.pid\n", &cfg, err) == 0, "%s", err);
+	ck_assert_str_eq(cfg.pid_file, "/run/quorated.pid");
+	teardown();
+	expect_error("[node]\npid_file = run/q.pid\n", 2, "pid_file: must be an absolute path");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("config");
@@ -217,6 +342,13 @@ int main(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_reload_log_level_only);
 	tcase_add_test(tc, test_portal_syntax);
+	tcase_add_test(tc, test_long_comment_not_split);
+	tcase_add_test(tc, test_long_listen_line);
+	tcase_add_test(tc, test_overlong_line_refused);
+	tcase_add_test(tc, test_duplicate_keys);
+	tcase_add_test(tc, test_nul_byte_refused);
+	tcase_add_test(tc, test_directory_refused);
+	tcase_add_test(tc, test_pid_file_key);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
