@@ -14,7 +14,8 @@ sbin_PROGRAMS += %reldir%/quorated
 	%reldir%/main.c \
 	%reldir%/apply.c %reldir%/apply_pr.c \
 	%reldir%/admin.c
-%canon_reldir%_quorated_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS)
+%canon_reldir%_quorated_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS) \
+	$(SYSTEMD_CFLAGS)
 # Order: users before what they use (static libraries resolve left to right).
 %canon_reldir%_quorated_LDADD = \
 	%reldir%/libdaemoncore.a \
@@ -28,6 +29,6 @@ sbin_PROGRAMS += %reldir%/quorated
 	%reldir%/backing/libbacking.a \
 	%reldir%/libloop_pass.a \
 	$(LIBQB_LIBS) $(SQLITE_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(URING_LIBS) \
-	$(ISAL_LIBS) $(CRYPTO_LIBS)
+	$(ISAL_LIBS) $(CRYPTO_LIBS) $(SYSTEMD_LIBS)
 
 dist_man_MANS += %reldir%/quorated.8 %reldir%/quorated.conf.5

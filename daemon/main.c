@@ -2,11 +2,26 @@
 /*
  * quorated: start-up, signals and shutdown (DESIGN §5 fixes the command
  * line). Order of start-up:
- *   config -> data dir -> logging -> (daemonize) -> loop -> backing engine ->
- *   store -> iSCSI server -> model + running objects from the store ->
- *   portals -> cluster transport (loopback) -> IPC -> ready
+ *   config -> data dir -> logging -> data-dir lock -> (daemonize) -> loop ->
+ *   backing engine -> store -> iSCSI server -> model + running objects from
+ *   the store -> portals -> cluster transport (loopback) -> IPC -> pid file
+ *   -> ready
  * Targets are registered before the portals listen, so the first login
  * already sees every stored target.
+ *
+ * "Ready" is reported once, when portals and IPC are up: to systemd
+ * (sd_notify READY=1, when built with libsystemd) and, in background mode,
+ * to the process that was started, which waits for it on a pipe and exits 0
+ * only then; if start-up fails it exits 1, and the reason has been printed
+ * on its stderr (background mode logs warnings to stderr until ready). Paths
+ * given on the command line are made absolute first, since a daemon runs in
+ * "/".
+ *
+ * One data directory, one daemon: an exclusive flock(2) on
+ * DATA_DIR/quorated.lock, taken before anything touches the database and
+ * held for the daemon's life (the daemonized child inherits it), stops a
+ * second daemon from forking the database. The lock file holds the owner's
+ * PID, for the refusal message.
  *
  * Shutdown (SIGTERM/SIGINT): answer pending admin requests, ask every
  * initiator to log out (Async Message) and give them a short grace period,
@@ -19,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -27,6 +44,9 @@
 #include <qb/qbloop.h>
 
 #include <config.h>		/* autoconf (not daemon/config.h): PACKAGE_VERSION */
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 #include "daemon/backing/backing.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
@@ -38,6 +58,9 @@
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/quorate/quorated.conf"
 #define PID_FILE "quorated.pid"
+#define LOCK_FILE "quorated.lock"
+#define LOCK_FILE_MODE 0600
+#define READY_BYTE 'R'
 #define DATA_DIR_MODE 0700
 #define DEMO_TARGET "iqn.2026-11.org.quorate:demo"
 #define DEMO_LUN_FILE "demo-lun0.img"
@@ -53,20 +76,28 @@ static const char usage_text[] =
 	"  -c, --config FILE     node configuration (default " DEFAULT_CONFIG_FILE
 	" if it exists)\n"
 	"  -f, --foreground      stay in the foreground and log to stderr\n"
-	"                        (default: daemonize, log to syslog, write a pid file)\n"
-	"  -d, --data-dir DIR    state directory (overrides [node] data_dir)\n"
+	"                        (default: daemonize once started, log to syslog,\n"
+	"                        write a pid file)\n"
+	"  -d, --data-dir DIR    state directory (overrides [node] data_dir;\n"
+	"                        default " CONFIG_DEFAULT_DATA_DIR ")\n"
+	"  -p, --pid-file FILE   write the PID to FILE (overrides [node] pid_file;\n"
+	"                        default: DATA_DIR/" PID_FILE " in background mode,\n"
+	"                        none in the foreground)\n"
 	"  -l, --listen LIST     comma-separated HOST:PORT portals (overrides [iscsi] listen)\n"
 	"  -L, --log-level LEVEL err, warning, notice, info, debug or trace\n"
 	"  -i, --ipc-name NAME   admin IPC service name (overrides [node] ipc_name)\n"
 	"      --demo            when the database is empty, create target\n"
 	"                        " DEMO_TARGET " with LUN 0 on a 1 GiB sparse file\n"
 	"                        in the data directory, and print a 'ready:' line on stdout\n"
+	"      --check-config    check the configuration file (--config, or the\n"
+	"                        default) and the options, print any error as\n"
+	"                        FILE:LINE: message, and exit 0 if valid, else 1\n"
 	"  -V, --version         print the version and exit\n"
 	"  -h, --help            print this help and exit\n"
 	"\n"
 	"See quorated(8) and quorated.conf(5).\n";
 
-enum { OPT_DEMO = 256 };
+enum { OPT_DEMO = 256, OPT_CHECK_CONFIG };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -76,6 +107,8 @@ static const struct option long_opts[] = {
 	{ "log-level", required_argument, NULL, 'L' },
 	{ "ipc-name", required_argument, NULL, 'i' },
 	{ "demo", no_argument, NULL, OPT_DEMO },
+	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "pid-file", required_argument, NULL, 'p' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -84,6 +117,10 @@ static const struct option long_opts[] = {
 static struct daemon the_daemon;
 static qb_loop_timer_handle shutdown_timer;
 static uint64_t shutdown_waited_ns;
+static char config_path_abs[PATH_MAX];
+static int lock_fd = -1;		/* DATA_DIR/quorated.lock, held while we run */
+static int ready_fd = -1;		/* background: the waiting parent's pipe */
+static bool pid_file_written;
 
 /* ---- logging ------------------------------------------------------------- */
 
@@ -102,6 +139,22 @@ static void log_setup(struct daemon *d)
 	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, d->foreground ? QB_TRUE : QB_FALSE);
 	qb_log_format_set(QB_LOG_STDERR, "%t %p: %b");
 	log_apply_level(d);
+}
+
+/* ---- service manager --------------------------------------------------------- */
+
+/* Tell systemd (Type=notify) about a state change; a no-op elsewhere. */
+static void notify_systemd(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	int rc = sd_notify(0, state);
+
+	if (rc < 0) {
+		log_perror(rc, "sd_notify(%s)", state);
+	}
+#else
+	(void)state;
+#endif
 }
 
 /* ---- signals ------------------------------------------------------------- */
@@ -156,6 +209,7 @@ static int32_t on_sigterm(int32_t sig, void *data)
 		return 0;
 	}
 	d->stopping = true;
+	notify_systemd("STOPPING=1");
 	log_notice("%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	daemon_pending_abort(d, "daemon is shutting down");
 	if (d->iscsi != NULL && sessions_count(d) > 0) {
@@ -301,44 +355,151 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* The pid file: [node] pid_file / --pid-file, else DATA_DIR/quorated.pid
+ * in background mode only. @return its path, or NULL for none. */
+static const char *pidfile_path(struct daemon *d, char *buf, size_t len)
+{
+	if (d->cfg.pid_file[0] != '\0') {
+		return d->cfg.pid_file;
+	}
+	if (d->foreground ||
+	    snprintf(buf, len, "%s/%s", d->cfg.data_dir, PID_FILE) >= (int)len) {
+		return NULL;
+	}
+	return buf;
+}
+
+/* Written whole under a temporary name and renamed, so a reader never sees
+ * a partial PID. */
 static int write_pidfile(struct daemon *d)
 {
-	char path[PATH_MAX];
+	char buf[PATH_MAX], tmp[PATH_MAX + 8];
+	const char *path = pidfile_path(d, buf, sizeof(buf));
 	FILE *f;
+	int rc = 0;
 
-	if (snprintf(path, sizeof(path), "%s/%s", d->cfg.data_dir, PID_FILE) >=
-	    (int)sizeof(path)) {
+	if (path == NULL) {
+		return 0;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
 		return -ENAMETOOLONG;
 	}
-	f = fopen(path, "we");
+	f = fopen(tmp, "we");
 	if (f == NULL) {
 		return -errno;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0 ? 0 : -errno;
+	if (fprintf(f, "%ld\n", (long)getpid()) < 0) {
+		rc = -EIO;
+	}
+	if (fclose(f) != 0 && rc == 0) {
+		rc = -errno;
+	}
+	if (rc == 0 && rename(tmp, path) < 0) {
+		rc = -errno;
+	}
+	if (rc < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	pid_file_written = true;
+	return 0;
 }
 
 static void remove_pidfile(struct daemon *d)
 {
-	char path[PATH_MAX];
+	char buf[PATH_MAX];
+	const char *path = pidfile_path(d, buf, sizeof(buf));
 
-	if (snprintf(path, sizeof(path), "%s/%s", d->cfg.data_dir, PID_FILE) <
-	    (int)sizeof(path)) {
+	if (pid_file_written && path != NULL) {
 		unlink(path);
 	}
 }
 
+/*
+ * Lock the data directory for this daemon's life (see the top of the file).
+ * @return 0, or -EBUSY (another daemon holds it; said why) or -errno.
+ */
+static int data_dir_lock(struct daemon *d)
+{
+	char path[PATH_MAX], owner[32] = "";
+	ssize_t n;
+
+	if (snprintf(path, sizeof(path), "%s/%s", d->cfg.data_dir, LOCK_FILE) >=
+	    (int)sizeof(path)) {
+		return -ENAMETOOLONG;
+	}
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, LOCK_FILE_MODE);
+	if (lock_fd < 0) {
+		int rc = -errno;
+
+		log_perror(rc, "opening the lock file '%s'", path);
+		return rc;
+	}
+	if (flock(lock_fd, LOCK_EX | LOCK_NB) == 0) {
+		return 0;
+	}
+	if (errno != EWOULDBLOCK) {
+		int rc = -errno;
+
+		log_perror(rc, "locking '%s'", path);
+		return rc;
+	}
+	n = pread(lock_fd, owner, sizeof(owner) - 1, 0);
+	owner[n > 0 ? n : 0] = '\0';
+	owner[strcspn(owner, "\n")] = '\0';
+	log_err("data directory '%s' is in use by another quorated (pid %s, lock %s); "
+		"refusing to start", d->cfg.data_dir, owner[0] != '\0' ? owner : "unknown", path);
+	close(lock_fd);
+	lock_fd = -1;
+	return -EBUSY;
+}
+
+/* Record our PID (after daemonizing, it changed) in the lock file. */
+static void data_dir_lock_record_pid(void)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(lock_fd, 0) < 0 || pwrite(lock_fd, buf, (size_t)len, 0) != len) {
+		log_perror(-errno, "writing the PID to the lock file");
+	}
+}
+
+/*
+ * Fork into the background. The process that was started stays until the
+ * daemon reports readiness on a pipe (daemon_ready()): then it exits 0; when
+ * the pipe closes without that byte, start-up failed and it exits 1. stdout
+ * and stderr stay connected until then, so start-up errors reach the caller.
+ */
 static int daemonize(void)
 {
-	pid_t pid = fork();
-	int fd;
+	int pfd[2], status;
+	pid_t pid;
+	char c;
+	ssize_t n;
 
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		return -errno;
+	}
+	pid = fork();
 	if (pid < 0) {
 		return -errno;
 	}
 	if (pid > 0) {
-		_exit(EXIT_SUCCESS);
+		close(pfd[1]);
+		/* The first child exits at once (after the second fork). */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+		}
+		do {
+			n = read(pfd[0], &c, 1);
+		} while (n < 0 && errno == EINTR);
+		if (n == 1 && c == READY_BYTE) {
+			_exit(EXIT_SUCCESS);
+		}
+		fprintf(stderr, "quorated: start-up failed (see the messages above)\n");
+		_exit(EXIT_FAILURE);
 	}
+	close(pfd[0]);
 	if (setsid() < 0) {
 		return -errno;
 	}
@@ -353,6 +514,33 @@ static int daemonize(void)
 	if (chdir("/") < 0) {
 		return -errno;
 	}
+	ready_fd = pfd[1];
+	return 0;
+}
+
+/* Start-up is complete: say so to systemd and to a waiting parent, then
+ * detach from the caller's terminal. */
+static void daemon_ready(struct daemon *d)
+{
+	char state[64];
+	int fd;
+
+	if (d->foreground) {
+		notify_systemd("READY=1");
+		return;
+	}
+	snprintf(state, sizeof(state), "READY=1\nMAINPID=%ld", (long)getpid());
+	notify_systemd(state);
+	if (ready_fd >= 0) {
+		char c = READY_BYTE;
+
+		if (write(ready_fd, &c, 1) != 1) {
+			log_perror(-errno, "reporting readiness to the parent");
+		}
+		close(ready_fd);
+		ready_fd = -1;
+	}
+	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, QB_FALSE);
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);
@@ -362,17 +550,31 @@ static int daemonize(void)
 			close(fd);
 		}
 	}
-	return 0;
+}
+
+/* @path as an absolute path (relative to the current directory) in @out. */
+static int path_absolute(const char *path, char *out, size_t len)
+{
+	char cwd[PATH_MAX];
+
+	if (path[0] == '/') {
+		return snprintf(out, len, "%s", path) < (int)len ? 0 : -ENAMETOOLONG;
+	}
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		return -errno;
+	}
+	return snprintf(out, len, "%s/%s", cwd, path) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
 	const char *config_path = NULL, *data_dir = NULL, *listen = NULL, *level = NULL;
-	const char *ipc_name = NULL;
+	const char *ipc_name = NULL, *pid_file = NULL;
 	char err[CONFIG_ERR_MAX];
+	bool check_config = false;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "c:fd:l:L:i:Vh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fd:l:L:i:p:Vh", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
@@ -395,6 +597,12 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		case OPT_DEMO:
 			d->demo = true;
 			break;
+		case OPT_CHECK_CONFIG:
+			check_config = true;
+			break;
+		case 'p':
+			pid_file = optarg;
+			break;
 		case 'V':
 			printf("quorated %s\n", PACKAGE_VERSION);
 			exit(EXIT_SUCCESS);
@@ -412,7 +620,8 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		return -EINVAL;
 	}
 	config_init(&d->cfg);
-	if (config_path == NULL && !d->demo && access(DEFAULT_CONFIG_FILE, R_OK) == 0) {
+	if (config_path == NULL && !d->demo &&
+	    (check_config || access(DEFAULT_CONFIG_FILE, R_OK) == 0)) {
 		config_path = DEFAULT_CONFIG_FILE;
 	}
 	if (config_path != NULL) {
@@ -421,14 +630,24 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			fprintf(stderr, "quorated: %s\n", err);
 			return rc;
 		}
-		d->config_path = config_path;
+		/* Absolute: SIGHUP re-reads it after the daemon moved to "/". */
+		if (realpath(config_path, config_path_abs) == NULL) {
+			fprintf(stderr, "quorated: %s: %s\n", config_path, strerror(errno));
+			return -errno;
+		}
+		d->config_path = config_path_abs;
 	}
 	if (data_dir != NULL) {
-		if (strlen(data_dir) >= sizeof(d->cfg.data_dir)) {
+		/* Made canonical once it exists (main()); absolute already here. */
+		if (path_absolute(data_dir, d->cfg.data_dir, sizeof(d->cfg.data_dir)) < 0) {
 			fprintf(stderr, "quorated: --data-dir: path too long\n");
 			return -EINVAL;
 		}
-		snprintf(d->cfg.data_dir, sizeof(d->cfg.data_dir), "%s", data_dir);
+	}
+	if (pid_file != NULL &&
+	    path_absolute(pid_file, d->cfg.pid_file, sizeof(d->cfg.pid_file)) < 0) {
+		fprintf(stderr, "quorated: --pid-file: path too long\n");
+		return -EINVAL;
 	}
 	if (listen != NULL && config_set_listen(&d->cfg, listen, err, sizeof(err)) < 0) {
 		fprintf(stderr, "quorated: --listen: %s\n", err);
@@ -450,6 +669,10 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			return -EINVAL;
 		}
 		d->cfg.log_level = rc;
+	}
+	if (check_config) {
+		printf("%s: configuration OK\n", config_path);
+		exit(EXIT_SUCCESS);
 	}
 	return 0;
 }
@@ -557,18 +780,35 @@ int main(int argc, char **argv)
 			strerror(-rc));
 		return EXIT_FAILURE;
 	}
+	{
+		char canon[PATH_MAX];
+
+		if (realpath(d->cfg.data_dir, canon) == NULL) {
+			fprintf(stderr, "quorated: data directory '%s': %s\n", d->cfg.data_dir,
+				strerror(errno));
+			return EXIT_FAILURE;
+		}
+		snprintf(d->cfg.data_dir, sizeof(d->cfg.data_dir), "%s", canon);
+	}
 	log_setup(d);
+	if (!d->foreground) {
+		/* Until ready, warnings and errors also go to the caller's stderr. */
+		qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, QB_TRUE);
+		qb_log_filter_ctl(QB_LOG_STDERR, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*",
+				  LOG_WARNING);
+	}
+	if (data_dir_lock(d) < 0) {
+		qb_log_fini();
+		return EXIT_FAILURE;
+	}
 	if (!d->foreground) {
 		rc = daemonize();
 		if (rc < 0) {
 			log_perror(rc, "daemonizing");
 			return EXIT_FAILURE;
 		}
-		rc = write_pidfile(d);
-		if (rc < 0) {
-			log_perror(rc, "writing the pid file");
-		}
 	}
+	data_dir_lock_record_pid();
 	/* Peers that vanish must not kill us; sockets report EPIPE instead. */
 	signal(SIGPIPE, SIG_IGN);
 	d->started = time(NULL);
@@ -583,14 +823,21 @@ int main(int argc, char **argv)
 
 	rc = daemon_start(d);
 	if (rc == 0) {
+		rc = write_pidfile(d);
+		if (rc < 0) {
+			log_perror(rc, "writing the pid file");
+		}
+	}
+	if (rc == 0) {
+		daemon_ready(d);
 		qb_loop_run(d->loop);
 	}
 	daemon_stop(d);
 	qb_loop_destroy(d->loop);
-	if (!d->foreground) {
-		remove_pidfile(d);
-	}
+	remove_pidfile(d);
 	log_notice("quorated stopped");
 	qb_log_fini();
+	/* The lock goes last: nothing of ours touches the data directory now. */
+	close(lock_fd);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

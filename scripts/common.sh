@@ -8,7 +8,7 @@
 QUORATE_PKGS="build-essential autoconf automake libtool pkg-config libqb-dev
 	libcorosync-common-dev libcpg-dev libvotequorum-dev libcmap-dev libinih-dev
 	check libsqlite3-dev liburing-dev libisal-dev libssl-dev libjson-c-dev
-	libiscsi-bin qemu-utils qemu-block-extra python3 sqlite3"
+	libiscsi-bin qemu-utils qemu-block-extra python3 sqlite3 libsystemd-dev"
 
 say()
 {
