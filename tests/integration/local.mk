@@ -14,7 +14,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_teardown.sh \
 	%reldir%/int_pr.py \
 	%reldir%/int_pipeline.py \
-	%reldir%/int_daemon.sh
+	%reldir%/int_daemon.sh \
+	%reldir%/int_packaging.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
