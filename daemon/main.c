@@ -483,7 +483,11 @@ static int daemonize(void)
 	}
 	pid = fork();
 	if (pid < 0) {
-		return -errno;
+		int rc = -errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return rc;
 	}
 	if (pid > 0) {
 		close(pfd[1]);
@@ -620,8 +624,10 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		return -EINVAL;
 	}
 	config_init(&d->cfg);
-	if (config_path == NULL && !d->demo &&
-	    (check_config || access(DEFAULT_CONFIG_FILE, R_OK) == 0)) {
+	/* --check-config checks the default file even if it is missing or
+	 * --demo is given: "no file" is then the error it reports. */
+	if (config_path == NULL &&
+	    (check_config || (!d->demo && access(DEFAULT_CONFIG_FILE, R_OK) == 0))) {
 		config_path = DEFAULT_CONFIG_FILE;
 	}
 	if (config_path != NULL) {
