@@ -973,6 +973,82 @@ START_TEST(test_direct_io)
 }
 END_TEST
 
+/*
+ * REPORT TARGET PORT GROUPS, both header forms byte for byte (SPC-4 6.37):
+ * the length-only header, and the extended one (PARAMETER DATA FORMAT
+ * 001b, what Linux's scsi_dh_alua asks for) whose byte 4 carries FORMAT
+ * TYPE 001b in bits 6..4 (0x10) and byte 5 the IMPLICIT TRANSITION TIME.
+ */
+START_TEST(test_rtpg_header_forms)
+{
+	static const uint8_t short_ao[16] = {
+		0x00, 0x00, 0x00, 0x0c,	/* RETURN DATA LENGTH */
+		0x80, 0x09, 0x00, 0x01,	/* PREF, Active/optimized; U_SUP AO_SUP; group 1 */
+		0x00, 0x02, 0x00, 0x01,	/* status: altered by implicit behaviour; 1 port */
+		0x00, 0x00, 0x00, 0x01,	/* relative target port 1 */
+	};
+	static const uint8_t ext_ao[20] = {
+		0x00, 0x00, 0x00, 0x10,	/* RETURN DATA LENGTH */
+		0x10, 0x00, 0x00, 0x00,	/* FORMAT TYPE 001b; implicit transition time 0 */
+		0x80, 0x09, 0x00, 0x01,
+		0x00, 0x02, 0x00, 0x01,
+		0x00, 0x00, 0x00, 0x01,
+	};
+	uint8_t rtpg[12] = { 0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	uint8_t want[20];
+	struct scsi_task t;
+
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(short_ao));
+	ck_assert_mem_eq(env.buf, short_ao, sizeof(short_ao));
+
+	rtpg[1] = 0x0a | 0x20;		/* PARAMETER DATA FORMAT 001b */
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(ext_ao));
+	ck_assert_mem_eq(env.buf, ext_ao, sizeof(ext_ao));
+
+	/* Unavailable: only the state changes, in both forms. */
+	scsi_target_set_alua_state(env.target, SCSI_ALUA_UNAVAILABLE);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED);
+	memcpy(want, ext_ao, sizeof(ext_ao));
+	want[8] = 0x83;
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(ext_ao));
+	ck_assert_mem_eq(env.buf, want, sizeof(ext_ao));
+	rtpg[1] = 0x0a;
+	memcpy(want, short_ao, sizeof(short_ao));
+	want[4] = 0x83;
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(short_ao));
+	ck_assert_mem_eq(env.buf, want, sizeof(short_ao));
+	scsi_target_set_alua_state(env.target, SCSI_ALUA_ACTIVE_OPTIMIZED);
+	t_clear_ua(env.n1, 0);
+
+	/* A short allocation length truncates the extended form. */
+	rtpg[1] = 0x0a | 0x20;
+	put_be32(&rtpg[6], 6);
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 6);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, 6);
+	ck_assert_mem_eq(env.buf, ext_ao, 6);
+	/* Other PARAMETER DATA FORMAT codes are reserved: invalid field, byte 1 bit 7. */
+	rtpg[1] = 0x0a | 0x40;
+	put_be32(&rtpg[6], 256);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+}
+END_TEST
+
 /* An inquorate node: port group Unavailable, media access NOT READY 04/0C. */
 START_TEST(test_alua_unavailable)
 {
@@ -1190,6 +1266,7 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_read_only_lu);
 	tcase_add_test(tc, test_direct_io);
 	tcase_add_test(tc, test_alua_unavailable);
+	tcase_add_test(tc, test_rtpg_header_forms);
 	tcase_add_test(tc, test_target_destroy_in_flight);
 	tcase_add_test(tc, test_last_nexus_dropped_in_done);
 	tcase_add_test(tc, test_nexus_same_name_overlap);
