@@ -29,8 +29,10 @@
  * release unlinks in O(1).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/log.h"
 #include "daemon/scsi/scsi_int.h"
@@ -49,6 +51,9 @@
 #define CDB_RC16_PMI 0x01
 #define RW6_LEN_ZERO_MEANS 256	/* SBC-3 5.15: READ(6)/WRITE(6) length 0 is 256 blocks */
 #define RW6_LBA_MSB_MASK 0x1f	/* READ(6)/WRITE(6): LBA bits 20..16 in byte 1 */
+
+/* At most one backing error warning per LU in this many seconds. */
+#define SBC_ERR_LOG_INTERVAL_S 10u
 
 enum sbc_bytchk {
 	BYTCHK_NONE = 0,	/* verify the medium only */
@@ -275,16 +280,57 @@ static void sbc_complete(struct scsi_task *task)
 	scsi_task_finish(task);
 }
 
-static void sbc_fail_errno(struct scsi_task *task, int err, bool writing)
+static const char *backing_op_name(enum backing_op op)
 {
-	log_debug("scsi: backing I/O failed on LU %u: %s", task->priv.lu->id, strerror(-err));
-	if (err == -EROFS || err == -EPERM) {
-		scsi_task_sense(task, SENSE_KEY_DATA_PROTECT, ASC_WRITE_PROTECTED);
-	} else if (writing) {
-		scsi_task_sense(task, SENSE_KEY_MEDIUM_ERROR, ASC_WRITE_ERROR);
-	} else {
-		scsi_task_sense(task, SENSE_KEY_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
+	switch (op) {
+	case BACKING_READ:
+		return "read";
+	case BACKING_WRITE:
+		return "write";
+	case BACKING_FLUSH:
+		return "flush";
+	case BACKING_DISCARD:
+		return "discard";
+	case BACKING_WRITE_ZEROES:
+		return "write zeroes";
 	}
+	return "request";
+}
+
+/*
+ * A failed backing request is something the administrator must see (a
+ * full file system, a failing disk), but a busy initiator retrying can fail
+ * thousands of commands a second: one warning per LU per
+ * SBC_ERR_LOG_INTERVAL_S, counting the ones left out.
+ */
+static void sbc_log_backing_error(struct scsi_lu *lu, const struct backing_io *bio, int err)
+{
+	struct timespec now;
+	uint64_t now_ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (lu->err_log_next_ns && now_ns < lu->err_log_next_ns) {
+		lu->err_log_suppressed++;
+		return;
+	}
+	lu->err_log_next_ns = now_ns + (uint64_t)SBC_ERR_LOG_INTERVAL_S * 1000000000u;
+	log_warn("scsi: LUN %u (\"%s\"): backing %s of %" PRIu64 " bytes at offset %" PRIu64
+		 " failed: %s (errno %d); %u more not logged in the last %u s",
+		 lu->id, lu->path ? lu->path : lu->backing_kind, backing_op_name(bio->op),
+		 bio->len, bio->offset, strerror(-err), -err, lu->err_log_suppressed,
+		 SBC_ERR_LOG_INTERVAL_S);
+	lu->err_log_suppressed = 0;
+}
+
+static void sbc_fail_errno(struct scsi_task *task, const struct backing_io *bio)
+{
+	uint8_t key;
+	uint16_t asc;
+
+	sbc_log_backing_error(task->priv.lu, bio, bio->result);
+	scsi_sense_from_errno(bio->result, bio->op != BACKING_READ, &key, &asc);
+	scsi_task_sense(task, key, asc);
 	sbc_complete(task);
 }
 
@@ -293,7 +339,7 @@ static void sbc_io_done(struct backing_io *bio)
 	struct scsi_task *task = bio->priv;
 
 	if (bio->result < 0) {
-		sbc_fail_errno(task, bio->result, bio->op != BACKING_READ);
+		sbc_fail_errno(task, bio);
 		return;
 	}
 	task->priv.stage++;

@@ -229,6 +229,8 @@ struct scsi_lu {
 	struct scsi_ua_rec *ua;
 	unsigned int ua_records_pending;	/* records with pending != 0 */
 	struct scsi_io_ctx *io_free;
+	uint64_t err_log_next_ns;	/* backing errors: next warning allowed (monotonic) */
+	unsigned int err_log_suppressed; /* errors not logged since the last warning */
 	struct scsi_io_ctx *locks;
 	unsigned int lock_writers;	/* holders in lu->locks that are not readers */
 	struct scsi_task *lock_wait_head;

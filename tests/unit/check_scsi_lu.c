@@ -5,15 +5,25 @@
  * io_uring backing engine. Checks INQUIRY/VPD contents, READ CAPACITY,
  * WRITE/READ round trips, COMPARE AND WRITE (match and miscompare), UNMAP
  * with GET LBA STATUS, unit attention sequencing across nexuses, MODE
- * SELECT round trips and the Data-Out length rules.
+ * SELECT round trips and the Data-Out length rules, REPORT TARGET PORT
+ * GROUPS byte for byte, reads against overlapping in-flight writes (never
+ * torn), and a thin LU on a full tmpfs (7/27/07 and one logged warning).
  */
+#include "config.h"
+
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <syslog.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <qb/qblog.h>
 
 #include "daemon/scsi/scsi_int.h"
 #include "tests/unit/check_scsi_util.h"
@@ -1238,6 +1248,132 @@ START_TEST(test_nexus_loss_ua)
 }
 END_TEST
 
+/* ---- a thin LU on a full file system ---- */
+
+/*
+ * LU 2 is a sparse 4 MiB file on a 256 KiB tmpfs mounted in a private
+ * mount namespace of this test process (gone with it, even on a crash).
+ * Warnings are captured through a libqb custom log target.
+ */
+#define FULL_FS_OPTS "size=256k,mode=0700"
+#define FULL_LU_SIZE (4u << 20)
+
+static char full_dir[64];
+static char full_path[96];
+static bool full_mounted;
+static int32_t full_log_target = -1;
+static unsigned int full_warnings;
+static char full_last_warning[512];
+
+static void full_log(int32_t target, struct qb_log_callsite *cs, struct timespec *ts,
+		     const char *msg)
+{
+	(void)target;
+	(void)ts;
+	if (cs->priority <= LOG_WARNING && strstr(msg, "backing")) {
+		full_warnings++;
+		snprintf(full_last_warning, sizeof(full_last_warning), "%s", msg);
+	}
+}
+
+static void full_setup(void)
+{
+	struct scsi_lu_config cfg;
+	int fd;
+
+	full_mounted = false;
+	strcpy(full_dir, "/var/tmp/check_scsi_full.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(full_dir));
+	/* Before any thread exists (io_uring's workers): unshare needs that. */
+	if (unshare(CLONE_NEWNS) == 0 || unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0) {
+		(void)mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+		full_mounted = mount("check_scsi_full", full_dir, "tmpfs", 0, FULL_FS_OPTS) == 0;
+	}
+	qb_log_init("check_scsi_lu", LOG_USER, LOG_WARNING);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	full_log_target = qb_log_custom_open(full_log, NULL, NULL, NULL);
+	ck_assert_int_ge(full_log_target, 0);
+	qb_log_filter_ctl(full_log_target, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
+	qb_log_ctl(full_log_target, QB_LOG_CONF_ENABLED, QB_TRUE);
+	full_warnings = 0;
+
+	t_setup_target();
+	snprintf(full_path, sizeof(full_path), "%s/thin.img", full_dir);
+	fd = open(full_path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	t_lu_config(&cfg, "file", full_path, FULL_LU_SIZE);
+	strcpy(cfg.serial, "QT0003");
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	t_add_nexuses();
+	t_clear_ua(env.n1, 2);
+}
+
+static void full_teardown(void)
+{
+	t_teardown();
+	qb_log_fini();
+	unlink(full_path);
+	if (full_mounted) {
+		umount(full_dir);
+	}
+	rmdir(full_dir);
+}
+
+/*
+ * Writing a thin LU until its file system is full: the write that finds no
+ * space fails with DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT
+ * (7/27/07), not MEDIUM ERROR; one warning names the LUN and the errno, and
+ * further failures within the interval are not logged again. Blocks
+ * written before stay readable.
+ */
+START_TEST(test_full_fs_space_allocation_failed)
+{
+	static uint8_t data[128 * BS];
+	struct scsi_task t;
+	uint32_t lba = 0;
+	unsigned int writes = 0;
+
+	if (!full_mounted) {
+		fprintf(stderr, "check_scsi_lu: cannot mount a tmpfs (no root, no user "
+				"namespaces): test_full_fs_space_allocation_failed skipped\n");
+		return;
+	}
+	memset(data, 0x5a, sizeof(data));
+	for (;;) {
+		ck_assert_msg(lba < FULL_LU_SIZE / BS, "4 MiB written to a 256 KiB file system");
+		write10(2, lba, 128, data, &t);
+		if (t.status != SCSI_STATUS_GOOD) {
+			break;
+		}
+		lba += 128;
+		writes++;
+	}
+	ck_assert_uint_gt(writes, 0);
+	t_expect_sense(&t, SENSE_KEY_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT);
+	ck_assert_uint_eq(full_warnings, 1);
+	ck_assert_msg(strstr(full_last_warning, "LUN 2") &&
+			      strstr(full_last_warning, strerror(ENOSPC)) &&
+			      strstr(full_last_warning, "errno 28"),
+		      "warning: %s", full_last_warning);
+
+	/* The same through io_uring (FUA), three times: still one warning. */
+	for (int i = 0; i < 3; i++) {
+		uint8_t cdb[10] = { 0x2a, 0x08 };
+
+		put_be32(&cdb[2], lba + 1024);
+		cdb[8] = 128;
+		t_run(&t, env.n1, 2, cdb, 10, data, sizeof(data), sizeof(data));
+		t_expect_sense(&t, SENSE_KEY_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT);
+	}
+	ck_assert_uint_eq(full_warnings, 1);
+
+	read10(2, 0, 128, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_mem_eq(env.buf, data, sizeof(data));
+}
+END_TEST
+
 static Suite *lu_suite(void)
 {
 	Suite *s = suite_create("scsi_lu");
@@ -1271,6 +1407,12 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_last_nexus_dropped_in_done);
 	tcase_add_test(tc, test_nexus_same_name_overlap);
 	tcase_add_test(tc, test_nexus_loss_ua);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("full_fs");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, full_setup, full_teardown);
+	tcase_add_test(tc, test_full_fs_space_allocation_failed);
 	suite_add_tcase(s, tc);
 	return s;
 }
