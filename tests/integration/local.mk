@@ -13,7 +13,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_direct.sh \
 	%reldir%/int_teardown.sh \
 	%reldir%/int_pr.py \
-	%reldir%/int_pipeline.py
+	%reldir%/int_pipeline.py \
+	%reldir%/int_torn.py
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
