@@ -17,8 +17,9 @@
  *    store does not: a buffered pread copying a page cache page while a
  *    pwrite from an io_uring worker fills it can return a torn block
  *    (seen on ext4). Readers share with readers, not with writers.
- *  - WRITE (WRITE, WRITE SAME): writers share with writers (the file system
- *    serialises overlapping writes itself) but not with readers.
+ *  - WRITE (WRITE, WRITE SAME): writers share with writers, as before
+ *    (overlapping SIMPLE writes have no order, SAM-5; a buffered pwrite is
+ *    applied under the file's inode lock), but not with readers.
  *  - EXCL (COMPARE AND WRITE, ORWRITE): SBC-3 5.3, atomic with respect to
  *    every other access to the same blocks.
  * A request that conflicts with a held lock, or with a request already
@@ -30,6 +31,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -307,6 +309,7 @@ static void sbc_log_backing_error(struct scsi_lu *lu, const struct backing_io *b
 {
 	struct timespec now;
 	uint64_t now_ns;
+	char more[64] = "";
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
@@ -315,11 +318,14 @@ static void sbc_log_backing_error(struct scsi_lu *lu, const struct backing_io *b
 		return;
 	}
 	lu->err_log_next_ns = now_ns + (uint64_t)SBC_ERR_LOG_INTERVAL_S * 1000000000u;
+	if (lu->err_log_suppressed) {
+		snprintf(more, sizeof(more), "; %u more since the last warning",
+			 lu->err_log_suppressed);
+	}
 	log_warn("scsi: LUN %u (\"%s\"): backing %s of %" PRIu64 " bytes at offset %" PRIu64
-		 " failed: %s (errno %d); %u more not logged in the last %u s",
+		 " failed: %s (errno %d)%s",
 		 lu->id, lu->path ? lu->path : lu->backing_kind, backing_op_name(bio->op),
-		 bio->len, bio->offset, strerror(-err), -err, lu->err_log_suppressed,
-		 SBC_ERR_LOG_INTERVAL_S);
+		 bio->len, bio->offset, strerror(-err), -err, more);
 	lu->err_log_suppressed = 0;
 }
 
