@@ -10,15 +10,31 @@
  * a non-zero pattern, UNMAP with several descriptors) reuses the same
  * struct backing_io for each step.
  *
- * LBA range locks (SBC-3 5.3: COMPARE AND WRITE is atomic with respect to
- * other writes to the same blocks): writers take a shared lock on their
- * range, COMPARE AND WRITE and ORWRITE take an exclusive one. A request
- * that conflicts, or arrives while others wait, queues in FIFO order on
- * the LU and starts when the locks ahead of it are released.
+ * LBA range locks, in three modes:
+ *  - READ (READ, VERIFY): a block is read whole, never half before and half
+ *    after a concurrent write to it. Disks guarantee that and shared-disk
+ *    cluster software (heartbeat and lock sectors) relies on it, but the
+ *    store does not: a buffered pread copying a page cache page while a
+ *    pwrite from an io_uring worker fills it can return a torn block
+ *    (seen on ext4). Readers share with readers, not with writers.
+ *  - WRITE (WRITE, WRITE SAME): writers share with writers, as before
+ *    (overlapping SIMPLE writes have no order, SAM-5; a buffered pwrite is
+ *    applied under the file's inode lock), but not with readers.
+ *  - EXCL (COMPARE AND WRITE, ORWRITE): SBC-3 5.3, atomic with respect to
+ *    every other access to the same blocks.
+ * A request that conflicts with a held lock, or with a request already
+ * waiting, queues on the LU; overlapping requests start in arrival order,
+ * others do not wait for each other. The common case costs no walk and no
+ * allocation: a reader checks the held locks only while a writer holds one
+ * (lu->lock_writers), the wait list only while it is not empty, and a
+ * release unlinks in O(1).
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/log.h"
 #include "daemon/scsi/scsi_int.h"
@@ -37,6 +53,9 @@
 #define CDB_RC16_PMI 0x01
 #define RW6_LEN_ZERO_MEANS 256	/* SBC-3 5.15: READ(6)/WRITE(6) length 0 is 256 blocks */
 #define RW6_LBA_MSB_MASK 0x1f	/* READ(6)/WRITE(6): LBA bits 20..16 in byte 1 */
+
+/* At most one backing error warning per LU in this many seconds. */
+#define SBC_ERR_LOG_INTERVAL_S 10u
 
 enum sbc_bytchk {
 	BYTCHK_NONE = 0,	/* verify the medium only */
@@ -134,12 +153,30 @@ static size_t scratch_len(const struct scsi_lu *lu, uint64_t nblocks)
 
 /* ---- range locks ---- */
 
-static bool lock_conflicts(const struct scsi_lu *lu, uint64_t lba, uint64_t count, bool excl)
+enum sbc_lock_mode {
+	LOCK_READ,
+	LOCK_WRITE,
+	LOCK_EXCL,
+};
+
+/* Sentinel for sbc_go(): the command takes no range lock (UNMAP, FLUSH). */
+#define LOCK_NONE (-1)
+
+static bool lock_modes_conflict(uint8_t a, uint8_t b)
 {
+	return a == LOCK_EXCL || b == LOCK_EXCL || a != b;
+}
+
+static bool lock_conflicts(const struct scsi_lu *lu, uint64_t lba, uint64_t count, uint8_t mode)
+{
+	/* Readers only conflict with writers: none held, nothing to walk. */
+	if (mode == LOCK_READ && !lu->lock_writers) {
+		return false;
+	}
 	for (const struct scsi_io_ctx *l = lu->locks; l; l = l->lock_next) {
 		bool overlap = lba < l->lock_lba + l->lock_count && l->lock_lba < lba + count;
 
-		if (overlap && (excl || l->lock_excl)) {
+		if (overlap && lock_modes_conflict(mode, l->lock_mode)) {
 			return true;
 		}
 	}
@@ -149,39 +186,87 @@ static bool lock_conflicts(const struct scsi_lu *lu, uint64_t lba, uint64_t coun
 static void lock_insert(struct scsi_lu *lu, struct scsi_io_ctx *io)
 {
 	io->lock_next = lu->locks;
+	if (lu->locks) {
+		lu->locks->lock_pprev = &io->lock_next;
+	}
+	io->lock_pprev = &lu->locks;
 	lu->locks = io;
+	if (io->lock_mode != LOCK_READ) {
+		lu->lock_writers++;
+	}
+}
+
+/*
+ * Does a request for [@lba, +@count) in @mode conflict with a waiter queued
+ * ahead of @stop (NULL: with any waiter)? Overlapping requests start in
+ * arrival order, so a stream of readers cannot starve a waiting writer.
+ */
+static bool wait_conflicts(const struct scsi_lu *lu, const struct scsi_task *stop, uint64_t lba,
+			   uint64_t count, uint8_t mode)
+{
+	for (const struct scsi_task *t = lu->lock_wait_head; t && t != stop; t = t->priv.next) {
+		const struct scsi_io_ctx *w = t->priv.io;
+		bool overlap = lba < w->lock_lba + w->lock_count && w->lock_lba < lba + count;
+
+		if (overlap && lock_modes_conflict(mode, w->lock_mode)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Grant the lock to every waiter that conflicts neither with a holder nor
+ * with a waiter ahead of it, then run their first steps. The list is
+ * settled before any step runs: a step may end its task and so come back
+ * here.
+ */
+static void lock_start_waiters(struct scsi_lu *lu)
+{
+	struct scsi_task *start = NULL, **start_tail = &start;
+	struct scsi_task **pp = &lu->lock_wait_head, *prev = NULL, *t;
+
+	while ((t = *pp) != NULL) {
+		struct scsi_io_ctx *w = t->priv.io;
+
+		if (lock_conflicts(lu, w->lock_lba, w->lock_count, w->lock_mode) ||
+		    wait_conflicts(lu, t, w->lock_lba, w->lock_count, w->lock_mode)) {
+			prev = t;
+			pp = &t->priv.next;
+			continue;
+		}
+		*pp = t->priv.next;
+		if (lu->lock_wait_tail == t) {
+			lu->lock_wait_tail = prev;
+		}
+		t->priv.next = NULL;
+		lock_insert(lu, w);
+		*start_tail = t;
+		start_tail = &t->priv.next;
+	}
+	while ((t = start) != NULL) {
+		start = t->priv.next;
+		t->priv.next = NULL;
+		sbc_step(t);
+	}
 }
 
 static void lock_release(struct scsi_lu *lu, struct scsi_io_ctx *io)
 {
-	struct scsi_io_ctx **pp;
-
 	if (!io->lock_count) {
 		return;
 	}
-	for (pp = &lu->locks; *pp; pp = &(*pp)->lock_next) {
-		if (*pp == io) {
-			*pp = io->lock_next;
-			break;
-		}
+	*io->lock_pprev = io->lock_next;
+	if (io->lock_next) {
+		io->lock_next->lock_pprev = io->lock_pprev;
 	}
+	io->lock_next = NULL;
+	io->lock_pprev = NULL;
 	io->lock_count = 0;
-	/* Start waiters in arrival order until one still conflicts. */
-	while (lu->lock_wait_head) {
-		struct scsi_task *t = lu->lock_wait_head;
-		struct scsi_io_ctx *w = t->priv.io;
-
-		if (lock_conflicts(lu, w->lock_lba, w->lock_count, w->lock_excl)) {
-			break;
-		}
-		lu->lock_wait_head = t->priv.next;
-		if (!lu->lock_wait_head) {
-			lu->lock_wait_tail = NULL;
-		}
-		t->priv.next = NULL;
-		lock_insert(lu, w);
-		sbc_step(t);
+	if (io->lock_mode != LOCK_READ) {
+		lu->lock_writers--;
 	}
+	lock_start_waiters(lu);
 }
 
 /* ---- completion ---- */
@@ -197,16 +282,61 @@ static void sbc_complete(struct scsi_task *task)
 	scsi_task_finish(task);
 }
 
-static void sbc_fail_errno(struct scsi_task *task, int err, bool writing)
+static const char *backing_op_name(enum backing_op op)
 {
-	log_debug("scsi: backing I/O failed on LU %u: %s", task->priv.lu->id, strerror(-err));
-	if (err == -EROFS || err == -EPERM) {
-		scsi_task_sense(task, SENSE_KEY_DATA_PROTECT, ASC_WRITE_PROTECTED);
-	} else if (writing) {
-		scsi_task_sense(task, SENSE_KEY_MEDIUM_ERROR, ASC_WRITE_ERROR);
-	} else {
-		scsi_task_sense(task, SENSE_KEY_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR);
+	switch (op) {
+	case BACKING_READ:
+		return "read";
+	case BACKING_WRITE:
+		return "write";
+	case BACKING_FLUSH:
+		return "flush";
+	case BACKING_DISCARD:
+		return "discard";
+	case BACKING_WRITE_ZEROES:
+		return "write zeroes";
 	}
+	return "request";
+}
+
+/*
+ * A failed backing request is something the administrator must see (a
+ * full file system, a failing disk), but a busy initiator retrying can fail
+ * thousands of commands a second: one warning per LU per
+ * SBC_ERR_LOG_INTERVAL_S, counting the ones left out.
+ */
+static void sbc_log_backing_error(struct scsi_lu *lu, const struct backing_io *bio, int err)
+{
+	struct timespec now;
+	uint64_t now_ns;
+	char more[64] = "";
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	if (lu->err_log_next_ns && now_ns < lu->err_log_next_ns) {
+		lu->err_log_suppressed++;
+		return;
+	}
+	lu->err_log_next_ns = now_ns + (uint64_t)SBC_ERR_LOG_INTERVAL_S * 1000000000u;
+	if (lu->err_log_suppressed) {
+		snprintf(more, sizeof(more), "; %u more since the last warning",
+			 lu->err_log_suppressed);
+	}
+	log_warn("scsi: LUN %u (\"%s\"): backing %s of %" PRIu64 " bytes at offset %" PRIu64
+		 " failed: %s (errno %d)%s",
+		 lu->id, lu->path ? lu->path : lu->backing_kind, backing_op_name(bio->op),
+		 bio->len, bio->offset, strerror(-err), -err, more);
+	lu->err_log_suppressed = 0;
+}
+
+static void sbc_fail_errno(struct scsi_task *task, const struct backing_io *bio)
+{
+	uint8_t key;
+	uint16_t asc;
+
+	sbc_log_backing_error(task->priv.lu, bio, bio->result);
+	scsi_sense_from_errno(bio->result, bio->op != BACKING_READ, &key, &asc);
+	scsi_task_sense(task, key, asc);
 	sbc_complete(task);
 }
 
@@ -215,7 +345,7 @@ static void sbc_io_done(struct backing_io *bio)
 	struct scsi_task *task = bio->priv;
 
 	if (bio->result < 0) {
-		sbc_fail_errno(task, bio->result, bio->op != BACKING_READ);
+		sbc_fail_errno(task, bio);
 		return;
 	}
 	task->priv.stage++;
@@ -246,10 +376,6 @@ static void sbc_submit(struct scsi_task *task, enum backing_op op, uint64_t offs
 	(void)backing_submit(task->priv.lu->store, bio);
 }
 
-#define LOCK_NONE (-1)
-#define LOCK_SHARED 0
-#define LOCK_EXCL 1
-
 /*
  * First half of starting a media command: take an I/O context with at
  * least @scratch_len bytes of scratch and record the command's range.
@@ -279,8 +405,8 @@ static struct scsi_io_ctx *sbc_prepare(struct scsi_task *task, enum sbc_kind kin
 }
 
 /*
- * Second half: take the range lock (@lock: LOCK_NONE, LOCK_SHARED or
- * LOCK_EXCL) or queue for it, and run step @first_step. @return SCSI_EXEC_ASYNC.
+ * Second half: take the range lock (@lock: LOCK_NONE or an enum
+ * sbc_lock_mode) or queue for it, and run step @first_step. @return SCSI_EXEC_ASYNC.
  */
 static int sbc_go(struct scsi_task *task, int lock, unsigned int first_step)
 {
@@ -293,8 +419,10 @@ static int sbc_go(struct scsi_task *task, int lock, unsigned int first_step)
 	if (lock != LOCK_NONE && count) {
 		io->lock_lba = task->priv.lba;
 		io->lock_count = count;
-		io->lock_excl = lock == LOCK_EXCL;
-		if (lu->lock_wait_head || lock_conflicts(lu, io->lock_lba, count, io->lock_excl)) {
+		io->lock_mode = (uint8_t)lock;
+		if (lock_conflicts(lu, io->lock_lba, count, io->lock_mode) ||
+		    (lu->lock_wait_head &&
+		     wait_conflicts(lu, NULL, io->lock_lba, count, io->lock_mode))) {
 			if (lu->lock_wait_tail) {
 				lu->lock_wait_tail->priv.next = task;
 			} else {
@@ -689,7 +817,7 @@ int sbc_read(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	if (!sbc_prepare(task, SBC_IO_READ, lba, nblocks, 0)) {
 		return SCSI_EXEC_DONE;
 	}
-	return sbc_go(task, LOCK_NONE, 0);
+	return sbc_go(task, LOCK_READ, 0);
 }
 
 int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
@@ -731,7 +859,7 @@ int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 			 orwrite ? scratch_len(task->priv.lu, nblocks) : 0)) {
 		return SCSI_EXEC_DONE;
 	}
-	return sbc_go(task, orwrite ? LOCK_EXCL : LOCK_SHARED, 0);
+	return sbc_go(task, orwrite ? LOCK_EXCL : LOCK_WRITE, 0);
 }
 
 int sbc_verify(struct scsi_task *task, const struct scsi_cmd_desc *desc)
@@ -765,7 +893,7 @@ int sbc_verify(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	if (!sbc_prepare(task, SBC_IO_VERIFY, lba, nblocks, scratch_len(lu, nblocks))) {
 		return SCSI_EXEC_DONE;
 	}
-	return sbc_go(task, LOCK_NONE, 0);
+	return sbc_go(task, LOCK_READ, 0);
 }
 
 int sbc_compare_and_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
@@ -856,7 +984,7 @@ int sbc_write_same(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 		if (!sbc_prepare(task, SBC_IO_WRITE_SAME, lba, nblocks, 0)) {
 			return SCSI_EXEC_DONE;
 		}
-		return sbc_go(task, LOCK_SHARED, discard ? WS_DISCARD : WS_ZEROES);
+		return sbc_go(task, LOCK_WRITE, discard ? WS_DISCARD : WS_ZEROES);
 	}
 	io = sbc_prepare(task, SBC_IO_WRITE_SAME, lba, nblocks, scratch_len(lu, nblocks));
 	if (!io) {
@@ -866,7 +994,7 @@ int sbc_write_same(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	for (size_t off = 0; off + bs <= io->scratch_cap; off += bs) {
 		memcpy(io->scratch + off, task->buf, bs);
 	}
-	return sbc_go(task, LOCK_SHARED, 0);
+	return sbc_go(task, LOCK_WRITE, 0);
 }
 
 int sbc_unmap(struct scsi_task *task, const struct scsi_cmd_desc *desc)

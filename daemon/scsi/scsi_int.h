@@ -204,9 +204,10 @@ struct scsi_io_ctx {
 	struct scsi_task *task;
 	struct scsi_io_ctx *next_free;
 	struct scsi_io_ctx *lock_next;	/* in lu->locks while holding a range lock */
+	struct scsi_io_ctx **lock_pprev; /* the pointer to us in lu->locks: O(1) release */
 	uint64_t lock_lba;
 	uint64_t lock_count;
-	bool lock_excl;			/* COMPARE AND WRITE: excludes every writer */
+	uint8_t lock_mode;		/* enum sbc_lock_mode (sbc.c) */
 	uint8_t *scratch;		/* read-back buffer (VERIFY, CAW, ORWRITE) */
 	size_t scratch_cap;
 };
@@ -228,7 +229,10 @@ struct scsi_lu {
 	struct scsi_ua_rec *ua;
 	unsigned int ua_records_pending;	/* records with pending != 0 */
 	struct scsi_io_ctx *io_free;
+	uint64_t err_log_next_ns;	/* backing errors: next warning allowed (monotonic) */
+	unsigned int err_log_suppressed; /* errors not logged since the last warning */
 	struct scsi_io_ctx *locks;
+	unsigned int lock_writers;	/* holders in lu->locks that are not readers */
 	struct scsi_task *lock_wait_head;
 	struct scsi_task *lock_wait_tail;
 	struct pr_state pr_own;		/* private PR state until the daemon attaches its own */

@@ -101,6 +101,26 @@ void scsi_sense_field_pointer(struct scsi_sense_info *si, bool in_cdb, unsigned 
 	si->sks[2] = byte & 0xff;
 }
 
+void scsi_sense_from_errno(int err, bool writing, uint8_t *key, uint16_t *asc_ascq)
+{
+	switch (err) {
+	case -ENOSPC:
+	case -EDQUOT:
+		*key = SENSE_KEY_DATA_PROTECT;
+		*asc_ascq = ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT;
+		return;
+	case -EROFS:
+	case -EPERM:
+		*key = SENSE_KEY_DATA_PROTECT;
+		*asc_ascq = ASC_WRITE_PROTECTED;
+		return;
+	default:
+		*key = SENSE_KEY_MEDIUM_ERROR;
+		*asc_ascq = writing ? ASC_WRITE_ERROR : ASC_UNRECOVERED_READ_ERROR;
+		return;
+	}
+}
+
 int scsi_sense_parse(const uint8_t *buf, size_t len, uint8_t *key, uint16_t *asc_ascq)
 {
 	if (len < SENSE_DESC_HDR_LEN) {

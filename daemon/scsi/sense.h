@@ -45,6 +45,7 @@ enum scsi_asc_ascq {
 	ASC_INVALID_FIELD_IN_PARAMETER_LIST = SCSI_ASC(0x26, 0x00),
 	ASC_PARAMETER_VALUE_INVALID = SCSI_ASC(0x26, 0x02),
 	ASC_WRITE_PROTECTED = SCSI_ASC(0x27, 0x00),
+	ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT = SCSI_ASC(0x27, 0x07),	/* SBC-3 4.7.3.6 */
 	ASC_POWER_ON_RESET_OR_BDR = SCSI_ASC(0x29, 0x00),
 	ASC_POWER_ON_OCCURRED = SCSI_ASC(0x29, 0x01),
 	ASC_SCSI_BUS_RESET_OCCURRED = SCSI_ASC(0x29, 0x02),
@@ -104,6 +105,16 @@ size_t scsi_sense_build(uint8_t *buf, size_t cap, bool descriptor, const struct 
 
 /** Fill @si's sense-key-specific bytes with a field pointer (@byte, @bit; @bit < 0: none). */
 void scsi_sense_field_pointer(struct scsi_sense_info *si, bool in_cdb, unsigned int byte, int bit);
+
+/**
+ * Sense for a backing store error @err (-errno) of a media command
+ * (@writing: the command changes the medium). Out of space (ENOSPC, EDQUOT
+ * on a thin file) is DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT
+ * (7/27/07, SBC-3 4.7.3.6), which initiators treat as "out of space, pause"
+ * rather than a bad medium; a read-only store is 7/27/00; anything else (EIO...)
+ * is a MEDIUM ERROR, WRITE ERROR (3/0C/00) or UNRECOVERED READ ERROR (3/11/00).
+ */
+void scsi_sense_from_errno(int err, bool writing, uint8_t *key, uint16_t *asc_ascq);
 
 /** Parse key and ASC/ASCQ back from fixed or descriptor sense. @return 0 or -EINVAL. */
 int scsi_sense_parse(const uint8_t *buf, size_t len, uint8_t *key, uint16_t *asc_ascq);

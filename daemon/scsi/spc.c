@@ -142,14 +142,26 @@ enum {
 #define RSOC_TIMEOUTS_LEN 12
 #define RSOC_TIMEOUTS_PAGE_LEN 0x0a
 
-/* REPORT TARGET PORT GROUPS (SPC-4 6.37). */
-#define RTPG_FORMAT_MASK 0xe0
-#define RTPG_FORMAT_EXTENDED 0x20
+/*
+ * REPORT TARGET PORT GROUPS (SPC-4 6.37). The CDB's PARAMETER DATA FORMAT
+ * (byte 1 bits 7..5) and the extended header's FORMAT TYPE (byte 4 bits
+ * 6..4) hold the same code 001b at different bit positions.
+ */
+#define RTPG_CDB_FORMAT_MASK 0xe0
+#define RTPG_CDB_FORMAT_EXTENDED 0x20	/* 001b << 5 */
+#define RTPG_HDR_FORMAT_EXTENDED 0x10	/* 001b << 4 */
+#define RTPG_EXT_HDR_LEN 8
 #define RTPG_PREF 0x80
 #define RTPG_STATE_MASK 0x0f
 #define RTPG_SUP_AO 0x01
 #define RTPG_SUP_U 0x08
 #define RTPG_STATUS_IMPLICIT 0x02
+/*
+ * IMPLICIT TRANSITION TIME: 0, "not specified". A node's group goes
+ * between Active/Optimized and Unavailable at once when quorum changes; it
+ * never reports Transitioning (T_SUP=0), so an initiator has no transition
+ * to time out.
+ */
 #define RTPG_IMPLICIT_TRANSITION_S 0
 
 /* START STOP UNIT (SBC-3 5.25). */
@@ -762,20 +774,20 @@ int spc_report_tpgs(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 {
 	const struct scsi_target *t = task->nexus->target;
 	uint32_t alloc = get_be32(&task->cdb[6]);
-	bool ext = (task->cdb[1] & RTPG_FORMAT_MASK) == RTPG_FORMAT_EXTENDED;
+	bool ext = (task->cdb[1] & RTPG_CDB_FORMAT_MASK) == RTPG_CDB_FORMAT_EXTENDED;
 	uint8_t *d = t->resp;
 	size_t off;
 
 	(void)desc;
-	if ((task->cdb[1] & RTPG_FORMAT_MASK) && !ext) {
+	if ((task->cdb[1] & RTPG_CDB_FORMAT_MASK) && !ext) {
 		return scsi_task_invalid_field(task, true, 1, 7);
 	}
 	memset(d, 0, 32);
 	off = 4;
 	if (ext) {
-		d[4] = RTPG_FORMAT_EXTENDED;
+		d[4] = RTPG_HDR_FORMAT_EXTENDED;
 		d[5] = RTPG_IMPLICIT_TRANSITION_S;
-		off = 8;
+		off = RTPG_EXT_HDR_LEN;
 	}
 	/* One group per node: this node's, active/optimized or unavailable (DESIGN 3). */
 	d[off] = RTPG_PREF | (t->alua_state & RTPG_STATE_MASK);

@@ -15,7 +15,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_pr.py \
 	%reldir%/int_pipeline.py \
 	%reldir%/int_daemon.sh \
-	%reldir%/int_packaging.sh
+	%reldir%/int_packaging.sh \
+	%reldir%/int_torn.py
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

@@ -5,14 +5,25 @@
  * io_uring backing engine. Checks INQUIRY/VPD contents, READ CAPACITY,
  * WRITE/READ round trips, COMPARE AND WRITE (match and miscompare), UNMAP
  * with GET LBA STATUS, unit attention sequencing across nexuses, MODE
- * SELECT round trips and the Data-Out length rules.
+ * SELECT round trips and the Data-Out length rules, REPORT TARGET PORT
+ * GROUPS byte for byte, reads against overlapping in-flight writes (never
+ * torn), and a thin LU on a full tmpfs (7/27/07 and one logged warning).
  */
+#include "config.h"
+
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <syslog.h>
+#include <sys/mount.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <qb/qblog.h>
 
 #include "daemon/scsi/scsi_int.h"
 #include "tests/unit/check_scsi_util.h"
@@ -410,6 +421,161 @@ START_TEST(test_caw_holds_range_lock)
 	/* The write queued behind the CAW, so it landed last. */
 	read10(1, 20, 1, &t1);
 	ck_assert_uint_eq(env.buf[0], 'w');
+}
+END_TEST
+
+/* ---- reads against concurrent writes (torn blocks) ---- */
+
+static unsigned int rw_done_count;
+
+static void rw_done(struct scsi_task *task)
+{
+	(void)task;
+	rw_done_count++;
+	qb_loop_stop(env.loop);
+}
+
+/* Submit a 10-byte READ/WRITE of @n blocks at @lba of LU 1, not waited for. */
+static void rw_start(struct scsi_task *t, uint8_t opcode, bool fua, uint32_t lba, uint16_t n,
+		     uint8_t *buf)
+{
+	memset(t, 0, sizeof(*t));
+	t->nexus = opcode == 0x2a ? env.n1 : env.n2;
+	t->lun = UINT64_C(1) << 48;
+	t->cdb[0] = opcode;
+	t->cdb[1] = fua ? 0x08 : 0;
+	put_be32(&t->cdb[2], lba);
+	put_be16(&t->cdb[7], n);
+	t->cdb_len = 16;
+	t->attr = SCSI_TASK_SIMPLE;
+	t->expected_len = n * BS;
+	t->buf = buf;
+	t->buf_cap = n * BS;
+	if (opcode == 0x2a) {
+		t->data_out = true;
+		t->data_out_len = n * BS;
+	} else {
+		t->data_in = true;
+	}
+	t->done = rw_done;
+	scsi_task_submit(t);
+}
+
+static void rw_wait(unsigned int n)
+{
+	while (rw_done_count < n) {
+		qb_loop_run(env.loop);
+	}
+}
+
+/*
+ * A READ submitted while a WRITE of the same block is in flight (FUA: the
+ * file store always sends it through io_uring) must not reach the store
+ * until the write completes: a page-cache read copied inline meanwhile
+ * returns the old block, or half of each when it races the worker's copy.
+ * It waits on the LU's range lock and returns the new block; a READ of
+ * another block does not wait.
+ */
+START_TEST(test_read_waits_for_overlapping_write)
+{
+	static uint8_t wbuf[BS] __attribute__((aligned(BACKING_BUF_ALIGN)));
+	static uint8_t rbuf[BS] __attribute__((aligned(BACKING_BUF_ALIGN)));
+	static uint8_t obuf[BS] __attribute__((aligned(BACKING_BUF_ALIGN)));
+	struct scsi_lu *lu = env.target->lu_index[1];
+	struct scsi_task tw, tr, to;
+	struct scsi_task t;
+
+	ck_assert_ptr_nonnull(lu);
+	memset(wbuf, 'a', BS);
+	write10(1, 30, 1, wbuf, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	for (int i = 0; i < 16; i++) {
+		uint8_t pat = (uint8_t)('b' + i);
+
+		read10(1, 30, 1, &t);	/* the old block is in the page cache */
+		memset(wbuf, pat, BS);
+		memset(rbuf, 0xee, BS);
+		rw_done_count = 0;
+		rw_start(&tw, 0x2a, true, 30, 1, wbuf);
+		rw_start(&tr, 0x28, false, 30, 1, rbuf);
+		ck_assert_msg(lu->lock_wait_head == &tr,
+			      "round %d: the overlapping READ went to the store during the WRITE", i);
+		rw_start(&to, 0x28, false, 31, 1, obuf);
+		ck_assert_msg(lu->lock_wait_head == &tr && tr.priv.next == NULL,
+			      "round %d: a READ of another block waits", i);
+		rw_wait(3);
+		ck_assert_int_eq(tw.status, SCSI_STATUS_GOOD);
+		ck_assert_int_eq(tr.status, SCSI_STATUS_GOOD);
+		ck_assert_int_eq(to.status, SCSI_STATUS_GOOD);
+		ck_assert_msg(memcmp(rbuf, wbuf, BS) == 0,
+			      "round %d: READ returned %02x..%02x, not the block written before it", i,
+			      rbuf[0], rbuf[BS - 1]);
+		ck_assert_ptr_null(lu->locks);
+		ck_assert_ptr_null(lu->lock_wait_head);
+	}
+}
+END_TEST
+
+/*
+ * Stress: a 256 KiB range is rewritten with whole-range patterns through
+ * io_uring's workers (FUA) while READs of it are copied inline from the
+ * page cache, started at varying delays so that some land inside the
+ * worker's copy. Every 512-byte block read must be one pattern, never a
+ * mix of the two (blocks of one READ may differ: it is not atomic as a
+ * whole).
+ */
+#define STRESS_ROUNDS 3000
+#define STRESS_BLOCKS 512u
+#define STRESS_LBA 4096u
+
+static void spin_ns(long ns)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	} while ((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec) < ns);
+}
+
+START_TEST(test_read_never_torn)
+{
+	uint8_t *wbuf[2], *rbuf;
+	struct scsi_task tw, tr;
+	unsigned int torn = 0, reads = 0;
+	size_t len = STRESS_BLOCKS * BS;
+
+	wbuf[0] = aligned_alloc(BACKING_BUF_ALIGN, len);
+	wbuf[1] = aligned_alloc(BACKING_BUF_ALIGN, len);
+	rbuf = aligned_alloc(BACKING_BUF_ALIGN, len);
+	ck_assert(wbuf[0] && wbuf[1] && rbuf);
+	memset(wbuf[0], 0x55, len);
+	memset(wbuf[1], 0xaa, len);
+	for (int round = 0; round < STRESS_ROUNDS; round++) {
+		rw_done_count = 0;
+		memset(rbuf, 0xee, len);
+		rw_start(&tw, 0x2a, true, STRESS_LBA, STRESS_BLOCKS, wbuf[round & 1]);
+		spin_ns((round % 50) * 1000L);
+		rw_start(&tr, 0x28, false, STRESS_LBA, STRESS_BLOCKS, rbuf);
+		rw_wait(2);
+		ck_assert_int_eq(tw.status, SCSI_STATUS_GOOD);
+		ck_assert_int_eq(tr.status, SCSI_STATUS_GOOD);
+		if (round == 0) {
+			continue;	/* the range held zeroes before */
+		}
+		reads++;
+		for (size_t b = 0; b < len; b += BS) {
+			if (memchr(rbuf + b, rbuf[b] ^ 0x55 ^ 0xaa, BS) ||
+			    (rbuf[b] != 0x55 && rbuf[b] != 0xaa)) {
+				torn++;
+				break;
+			}
+		}
+	}
+	free(wbuf[0]);
+	free(wbuf[1]);
+	free(rbuf);
+	ck_assert_msg(torn == 0, "%u of %u reads returned a torn block", torn, reads);
 }
 END_TEST
 
@@ -817,6 +983,82 @@ START_TEST(test_direct_io)
 }
 END_TEST
 
+/*
+ * REPORT TARGET PORT GROUPS, both header forms byte for byte (SPC-4 6.37):
+ * the length-only header, and the extended one (PARAMETER DATA FORMAT
+ * 001b, what Linux's scsi_dh_alua asks for) whose byte 4 carries FORMAT
+ * TYPE 001b in bits 6..4 (0x10) and byte 5 the IMPLICIT TRANSITION TIME.
+ */
+START_TEST(test_rtpg_header_forms)
+{
+	static const uint8_t short_ao[16] = {
+		0x00, 0x00, 0x00, 0x0c,	/* RETURN DATA LENGTH */
+		0x80, 0x09, 0x00, 0x01,	/* PREF, Active/optimized; U_SUP AO_SUP; group 1 */
+		0x00, 0x02, 0x00, 0x01,	/* status: altered by implicit behaviour; 1 port */
+		0x00, 0x00, 0x00, 0x01,	/* relative target port 1 */
+	};
+	static const uint8_t ext_ao[20] = {
+		0x00, 0x00, 0x00, 0x10,	/* RETURN DATA LENGTH */
+		0x10, 0x00, 0x00, 0x00,	/* FORMAT TYPE 001b; implicit transition time 0 */
+		0x80, 0x09, 0x00, 0x01,
+		0x00, 0x02, 0x00, 0x01,
+		0x00, 0x00, 0x00, 0x01,
+	};
+	uint8_t rtpg[12] = { 0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
+	uint8_t want[20];
+	struct scsi_task t;
+
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(short_ao));
+	ck_assert_mem_eq(env.buf, short_ao, sizeof(short_ao));
+
+	rtpg[1] = 0x0a | 0x20;		/* PARAMETER DATA FORMAT 001b */
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(ext_ao));
+	ck_assert_mem_eq(env.buf, ext_ao, sizeof(ext_ao));
+
+	/* Unavailable: only the state changes, in both forms. */
+	scsi_target_set_alua_state(env.target, SCSI_ALUA_UNAVAILABLE);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED);
+	memcpy(want, ext_ao, sizeof(ext_ao));
+	want[8] = 0x83;
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(ext_ao));
+	ck_assert_mem_eq(env.buf, want, sizeof(ext_ao));
+	rtpg[1] = 0x0a;
+	memcpy(want, short_ao, sizeof(short_ao));
+	want[4] = 0x83;
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, sizeof(short_ao));
+	ck_assert_mem_eq(env.buf, want, sizeof(short_ao));
+	scsi_target_set_alua_state(env.target, SCSI_ALUA_ACTIVE_OPTIMIZED);
+	t_clear_ua(env.n1, 0);
+
+	/* A short allocation length truncates the extended form. */
+	rtpg[1] = 0x0a | 0x20;
+	put_be32(&rtpg[6], 6);
+	memset(env.buf, 0xee, 64);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 6);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(t.data_in_len, 6);
+	ck_assert_mem_eq(env.buf, ext_ao, 6);
+	/* Other PARAMETER DATA FORMAT codes are reserved: invalid field, byte 1 bit 7. */
+	rtpg[1] = 0x0a | 0x40;
+	put_be32(&rtpg[6], 256);
+	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_FIELD_IN_CDB);
+}
+END_TEST
+
 /* An inquorate node: port group Unavailable, media access NOT READY 04/0C. */
 START_TEST(test_alua_unavailable)
 {
@@ -1006,6 +1248,132 @@ START_TEST(test_nexus_loss_ua)
 }
 END_TEST
 
+/* ---- a thin LU on a full file system ---- */
+
+/*
+ * LU 2 is a sparse 4 MiB file on a 256 KiB tmpfs mounted in a private
+ * mount namespace of this test process (gone with it, even on a crash).
+ * Warnings are captured through a libqb custom log target.
+ */
+#define FULL_FS_OPTS "size=256k,mode=0700"
+#define FULL_LU_SIZE (4u << 20)
+
+static char full_dir[64];
+static char full_path[96];
+static bool full_mounted;
+static int32_t full_log_target = -1;
+static unsigned int full_warnings;
+static char full_last_warning[512];
+
+static void full_log(int32_t target, struct qb_log_callsite *cs, struct timespec *ts,
+		     const char *msg)
+{
+	(void)target;
+	(void)ts;
+	if (cs->priority <= LOG_WARNING && strstr(msg, "backing")) {
+		full_warnings++;
+		snprintf(full_last_warning, sizeof(full_last_warning), "%s", msg);
+	}
+}
+
+static void full_setup(void)
+{
+	struct scsi_lu_config cfg;
+	int fd;
+
+	full_mounted = false;
+	strcpy(full_dir, "/var/tmp/check_scsi_full.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(full_dir));
+	/* Before any thread exists (io_uring's workers): unshare needs that. */
+	if (unshare(CLONE_NEWNS) == 0 || unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0) {
+		(void)mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+		full_mounted = mount("check_scsi_full", full_dir, "tmpfs", 0, FULL_FS_OPTS) == 0;
+	}
+	qb_log_init("check_scsi_lu", LOG_USER, LOG_WARNING);
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
+	full_log_target = qb_log_custom_open(full_log, NULL, NULL, NULL);
+	ck_assert_int_ge(full_log_target, 0);
+	qb_log_filter_ctl(full_log_target, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", LOG_DEBUG);
+	qb_log_ctl(full_log_target, QB_LOG_CONF_ENABLED, QB_TRUE);
+	full_warnings = 0;
+
+	t_setup_target();
+	snprintf(full_path, sizeof(full_path), "%s/thin.img", full_dir);
+	fd = open(full_path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	t_lu_config(&cfg, "file", full_path, FULL_LU_SIZE);
+	strcpy(cfg.serial, "QT0003");
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	t_add_nexuses();
+	t_clear_ua(env.n1, 2);
+}
+
+static void full_teardown(void)
+{
+	t_teardown();
+	qb_log_fini();
+	unlink(full_path);
+	if (full_mounted) {
+		umount(full_dir);
+	}
+	rmdir(full_dir);
+}
+
+/*
+ * Writing a thin LU until its file system is full: the write that finds no
+ * space fails with DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT
+ * (7/27/07), not MEDIUM ERROR; one warning names the LUN and the errno, and
+ * further failures within the interval are not logged again. Blocks
+ * written before stay readable.
+ */
+START_TEST(test_full_fs_space_allocation_failed)
+{
+	static uint8_t data[128 * BS];
+	struct scsi_task t;
+	uint32_t lba = 0;
+	unsigned int writes = 0;
+
+	if (!full_mounted) {
+		fprintf(stderr, "check_scsi_lu: cannot mount a tmpfs (no root, no user "
+				"namespaces): test_full_fs_space_allocation_failed skipped\n");
+		return;
+	}
+	memset(data, 0x5a, sizeof(data));
+	for (;;) {
+		ck_assert_msg(lba < FULL_LU_SIZE / BS, "4 MiB written to a 256 KiB file system");
+		write10(2, lba, 128, data, &t);
+		if (t.status != SCSI_STATUS_GOOD) {
+			break;
+		}
+		lba += 128;
+		writes++;
+	}
+	ck_assert_uint_gt(writes, 0);
+	t_expect_sense(&t, SENSE_KEY_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT);
+	ck_assert_uint_eq(full_warnings, 1);
+	ck_assert_msg(strstr(full_last_warning, "LUN 2") &&
+			      strstr(full_last_warning, strerror(ENOSPC)) &&
+			      strstr(full_last_warning, "errno 28"),
+		      "warning: %s", full_last_warning);
+
+	/* The same through io_uring (FUA), three times: still one warning. */
+	for (int i = 0; i < 3; i++) {
+		uint8_t cdb[10] = { 0x2a, 0x08 };
+
+		put_be32(&cdb[2], lba + 1024);
+		cdb[8] = 128;
+		t_run(&t, env.n1, 2, cdb, 10, data, sizeof(data), sizeof(data));
+		t_expect_sense(&t, SENSE_KEY_DATA_PROTECT, ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT);
+	}
+	ck_assert_uint_eq(full_warnings, 1);
+
+	read10(2, 0, 128, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_mem_eq(env.buf, data, sizeof(data));
+}
+END_TEST
+
 static Suite *lu_suite(void)
 {
 	Suite *s = suite_create("scsi_lu");
@@ -1020,6 +1388,8 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_rw_errors);
 	tcase_add_test(tc, test_compare_and_write);
 	tcase_add_test(tc, test_caw_holds_range_lock);
+	tcase_add_test(tc, test_read_waits_for_overlapping_write);
+	tcase_add_test(tc, test_read_never_torn);
 	tcase_add_test(tc, test_unmap_get_lba_status);
 	tcase_add_test(tc, test_write_same);
 	tcase_add_test(tc, test_verify_bytchk);
@@ -1032,10 +1402,17 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_read_only_lu);
 	tcase_add_test(tc, test_direct_io);
 	tcase_add_test(tc, test_alua_unavailable);
+	tcase_add_test(tc, test_rtpg_header_forms);
 	tcase_add_test(tc, test_target_destroy_in_flight);
 	tcase_add_test(tc, test_last_nexus_dropped_in_done);
 	tcase_add_test(tc, test_nexus_same_name_overlap);
 	tcase_add_test(tc, test_nexus_loss_ua);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("full_fs");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, full_setup, full_teardown);
+	tcase_add_test(tc, test_full_fs_space_allocation_failed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -112,6 +112,42 @@ START_TEST(test_descriptor_minimal_and_small_cap)
 }
 END_TEST
 
+/*
+ * Backing store errors: out of space (thin file on a full file system,
+ * quota) is DATA PROTECT, SPACE ALLOCATION FAILED WRITE PROTECT 7/27/07
+ * (SBC-3 4.7.3.6); EIO stays a MEDIUM ERROR.
+ */
+START_TEST(test_sense_from_errno)
+{
+	static const struct {
+		int err;
+		bool writing;
+		uint8_t key;
+		uint16_t asc;
+	} cases[] = {
+		{ -ENOSPC, true, SENSE_KEY_DATA_PROTECT, 0x2707 },
+		{ -EDQUOT, true, SENSE_KEY_DATA_PROTECT, 0x2707 },
+		{ -ENOSPC, false, SENSE_KEY_DATA_PROTECT, 0x2707 },
+		{ -EIO, true, SENSE_KEY_MEDIUM_ERROR, 0x0c00 },
+		{ -EIO, false, SENSE_KEY_MEDIUM_ERROR, 0x1100 },
+		{ -EROFS, true, SENSE_KEY_DATA_PROTECT, 0x2700 },
+		{ -EPERM, true, SENSE_KEY_DATA_PROTECT, 0x2700 },
+	};
+
+	ck_assert_uint_eq(ASC_SPACE_ALLOC_FAILED_WRITE_PROTECT, 0x2707);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t key = 0xff;
+		uint16_t asc = 0xffff;
+
+		scsi_sense_from_errno(cases[i].err, cases[i].writing, &key, &asc);
+		ck_assert_msg(key == cases[i].key && asc == cases[i].asc,
+			      "errno %d (%s): %x/%04x, want %x/%04x", -cases[i].err,
+			      cases[i].writing ? "write" : "read", key, asc, cases[i].key,
+			      cases[i].asc);
+	}
+}
+END_TEST
+
 static Suite *sense_suite(void)
 {
 	Suite *s = suite_create("scsi_sense");
@@ -121,6 +157,7 @@ static Suite *sense_suite(void)
 	tcase_add_test(tc, test_fixed_info_and_pointer);
 	tcase_add_test(tc, test_descriptor);
 	tcase_add_test(tc, test_descriptor_minimal_and_small_cap);
+	tcase_add_test(tc, test_sense_from_errno);
 	suite_add_tcase(s, tc);
 	return s;
 }
