@@ -37,6 +37,7 @@
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/iscsi/iscsi.h"
+#include "daemon/iscsi/name.h"
 #include "daemon/log.h"
 #include "daemon/mutation.h"
 #include "quorum/cluster.h"
@@ -278,6 +279,48 @@ struct admin_ctx {
 	char err[ADMIN_ERR_MAX];
 };
 
+/*
+ * iSCSI name arg @key in its canonical form (RFC 3722 maps names to lower
+ * case: "EUI.02004567A425678D" is eui.02004567a425678d). What was mapped is
+ * said in the reply's "notes" (*@result, created on demand). -EINVAL with
+ * the reason in a->err for a name that is not an iSCSI name.
+ */
+static int arg_iscsi_name(struct admin_ctx *a, const char *key, char *out, size_t cap,
+			  struct json_object **result)
+{
+	char given[STORE_NAME_MAX + 1], note[2 * STORE_NAME_MAX + 96];
+	struct json_object *notes;
+	const char *why;
+
+	if (arg_str(a->args, key, true, given, sizeof(given), a->err) < 0) {
+		return -EINVAL;
+	}
+	switch (iscsi_name_normalise(given, out, cap, &why)) {
+	case ISCSI_NAME_CANONICAL:
+		return 0;
+	case ISCSI_NAME_NORMALISED:
+		break;
+	default:
+		snprintf(a->err, ADMIN_ERR_MAX, "'%.*s' is not a valid iSCSI name: %s", 200, given,
+			 why);
+		return -EINVAL;
+	}
+	if (*result == NULL) {
+		*result = json_object_new_object();
+	}
+	if (*result == NULL) {
+		return 0;
+	}
+	if (!json_object_object_get_ex(*result, "notes", &notes)) {
+		notes = json_object_new_array();
+		json_object_object_add(*result, "notes", notes);
+	}
+	snprintf(note, sizeof(note), "iSCSI name '%s' normalised to '%s' (case-insensitive, RFC 3722)",
+		 given, out);
+	json_object_array_add(notes, json_object_new_string(note));
+	return 0;
+}
+
 static void cmd_status(struct admin_ctx *a)
 {
 	struct daemon *d = a->d;
@@ -311,14 +354,16 @@ static void cmd_status(struct admin_ctx *a)
 static void cmd_target_create(struct admin_ctx *a)
 {
 	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct json_object *res = NULL;
 
-	if (arg_str(a->args, "name", true, op.u.target.name, sizeof(op.u.target.name), a->err) < 0 ||
+	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0 ||
 	    arg_str(a->args, "alias", false, op.u.target.alias, sizeof(op.u.target.alias),
 		    a->err) == -EINVAL) {
+		json_object_put(res);
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
-	admin_propose(a->d, a->req, &op, NULL);
+	admin_propose(a->d, a->req, &op, res);
 }
 
 static void cmd_target_delete(struct admin_ctx *a)
@@ -604,14 +649,16 @@ static void cmd_lun_list(struct admin_ctx *a)
 static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
 {
 	struct store_op op = { .kind = kind };
+	struct json_object *res = NULL;
 
-	if (arg_str(a->args, "target", true, op.u.acl.target, sizeof(op.u.acl.target), a->err) < 0 ||
-	    arg_str(a->args, "initiator", true, op.u.acl.initiator, sizeof(op.u.acl.initiator),
-		    a->err) < 0) {
+	if (arg_iscsi_name(a, "target", op.u.acl.target, sizeof(op.u.acl.target), &res) < 0 ||
+	    arg_iscsi_name(a, "initiator", op.u.acl.initiator, sizeof(op.u.acl.initiator),
+			   &res) < 0) {
+		json_object_put(res);
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
-	admin_propose(a->d, a->req, &op, NULL);
+	admin_propose(a->d, a->req, &op, res);
 }
 
 static void cmd_acl_add(struct admin_ctx *a)
