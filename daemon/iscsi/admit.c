@@ -10,10 +10,11 @@
  *    failure is logged once per ADMIT_ACCEPT_LOG_MS. At start-up the soft
  *    RLIMIT_NOFILE is raised to the hard limit (iscsi_raise_fd_limit()).
  *  - Connections that have not finished login hold a descriptor and buffers
- *    without having proved anything: at most max_login_connections of them;
- *    beyond that a new connection is closed as soon as it is accepted (the
- *    initiator retries), so they cannot exhaust the descriptors logged-in
- *    sessions and new logins need.
+ *    without having proved anything: at most max_login_connections of them,
+ *    and a quarter of that from one source address; beyond that a new
+ *    connection is closed as soon as it is accepted (the initiator retries),
+ *    so they cannot exhaust the descriptors logged-in sessions and new
+ *    logins need, and one address cannot take all the slots.
  *  - Discovery sessions are counted apart from normal sessions, up to
  *    max_discovery_sessions (max_sessions counts normal sessions only), and
  *    one that sent nothing but NOP-Outs for discovery_idle_timeout seconds
@@ -49,6 +50,7 @@
 #define ADMIT_SWEEP_MS 1000u		/* idle discovery session check */
 #define ADMIT_LOG_BURST 5u
 #define ADMIT_LOG_INTERVAL_MS 10000u
+#define ADMIT_LOGIN_ADDR_SHARE 4u	/* one address: 1/4 of max_login_connections */
 #define ADMIT_AUTH_FREE_FAILURES 3u	/* typos cost nothing */
 #define ADMIT_AUTH_BASE_MS 1000u	/* first back-off */
 #define ADMIT_AUTH_FORGET_MS (15u * 60u * 1000u) /* failures older than this are forgotten */
@@ -99,6 +101,16 @@ void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *initiato
 }
 
 /* ------------------------------------------------------------- descriptors */
+
+/* The address part of "addr:port" / "[v6]:port". */
+static void peer_addr(const char *peer, char *out, size_t cap)
+{
+	const char *colon = strrchr(peer, ':');
+	size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
+
+	snprintf(out, cap, "%.*s", (int)n, peer);
+}
+
 
 void iscsi_raise_fd_limit(void)
 {
@@ -165,23 +177,33 @@ bool iscsi_admit_accept_failed(struct iscsi_portal *portal, int err)
 
 bool iscsi_admit_conn(struct iscsi_server *server, const char *peer)
 {
+	uint32_t cap = server->cfg.max_login_connections;
+	uint32_t per_addr = cap / ADMIT_LOGIN_ADDR_SHARE > 0 ? cap / ADMIT_LOGIN_ADDR_SHARE : 1;
+	char addr[ISCSI_ADDR_STR_MAX], caddr[ISCSI_ADDR_STR_MAX];
 	struct iscsi_conn *c;
-	uint32_t n = 0;
+	uint32_t n = 0, n_addr = 0;
 
-	if (server->cfg.max_login_connections == 0) {
+	if (cap == 0) {
 		return true;
 	}
+	peer_addr(peer, addr, sizeof(addr));
 	qb_list_for_each_entry(c, &server->conns, node) {
-		if (c->state == ISCSI_CONN_LOGIN) {
-			n++;
+		if (c->state != ISCSI_CONN_LOGIN) {
+			continue;
+		}
+		n++;
+		peer_addr(c->peer, caddr, sizeof(caddr));
+		if (strcmp(caddr, addr) == 0) {
+			n_addr++;
 		}
 	}
-	if (n < server->cfg.max_login_connections) {
+	if (n < cap && n_addr < per_addr) {
 		return true;
 	}
 	admit_log(server, LOG_NOTICE,
-		  "[%s] connection refused: %" PRIu32 " connections have not finished login "
-		  "(max_login_connections)", peer, n);
+		  "[%s] connection refused: %" PRIu32 " connections (%" PRIu32 " from this "
+		  "address) have not finished login (max_login_connections %" PRIu32
+		  ", %" PRIu32 " per address)", peer, n, n_addr, cap, per_addr);
 	return false;
 }
 
@@ -238,14 +260,6 @@ void iscsi_admit_discovery_started(struct iscsi_conn *conn)
 
 /* ------------------------------------------------------------ CHAP back-off */
 
-/* The address part of "addr:port" / "[v6]:port". */
-static void peer_addr(const char *peer, char *out, size_t cap)
-{
-	const char *colon = strrchr(peer, ':');
-	size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
-
-	snprintf(out, cap, "%.*s", (int)n, peer);
-}
 
 static struct iscsi_auth_fail *auth_find(struct iscsi_admit *a, char kind, const char *key,
 					 bool create, uint64_t now)

@@ -14,8 +14,9 @@ Cases (each starts its own daemon; ADMISSION_CASES=a,b,... runs a subset):
               connections keep arriving: it must not spin (CPU time over a
               few seconds stays low) nor flood its log, and once the
               connections are gone a new login works.
-  logincap    max_login_connections: a connection beyond the cap is closed
-              at once; logins work again when the others go.
+  logincap    max_login_connections: a connection beyond the cap (or beyond
+              a quarter of it from one address) is closed at once; logins
+              work again when the others go.
   backoff     repeated wrong CHAP secrets: after a few failures further
               attempts (from that initiator, and from that address under
               another name) are refused unverified for a growing back-off,
@@ -279,10 +280,11 @@ def case_fds():
     socks = []
     try:
         lines0 = d.text().count("\n")
-        # Twice the daemon's descriptors: it runs out long before these end.
-        for _ in range(2 * nofile):
-            s = socket.create_connection((HOST, d.port), timeout=5)
-            socks.append(s)
+        # Twice the daemon's descriptors: it runs out long before these end
+        # (from 8 addresses: the per-address share of max_login_connections
+        # must not stop them first).
+        for i in range(2 * nofile):
+            socks.append(connect_from(d, "127.0.0.%d" % (2 + i % 8)))
         time.sleep(0.5)
         expect(d.proc.poll() is None, "quorated died when it ran out of descriptors")
         hz = os.sysconf("SC_CLK_TCK")
@@ -327,19 +329,37 @@ def wait_eof(s, timeout):
         return True
 
 
+def connect_from(d, src):
+    """A TCP connection to the daemon from loopback address @src."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.bind((src, 0))
+    s.connect((HOST, d.port))
+    return s
+
+
 def case_logincap():
-    d = Daemon("logincap", "max_login_connections = 4")
+    d = Daemon("logincap", "max_login_connections = 8")
     idle = []
     try:
         d.target(OPEN_TGT)
-        for _ in range(4):
-            idle.append(socket.create_connection((HOST, d.port), timeout=5))
+        # A quarter of the cap per source address: 2 from 127.0.0.2.
+        idle += [connect_from(d, "127.0.0.2") for _ in range(2)]
         time.sleep(0.5)
-        extra = socket.create_connection((HOST, d.port), timeout=5)
-        expect(wait_eof(extra, 3), "a 5th connection in the login phase was not closed "
-               "with max_login_connections = 4")
+        extra = connect_from(d, "127.0.0.2")
+        expect(wait_eof(extra, 3), "a 3rd unfinished login from one address was not closed "
+               "with max_login_connections = 8")
         extra.close()
-        log("ok: the 5th connection in the login phase is closed at once")
+        log("ok: one address holds at most a quarter of the login slots")
+        # All 8 slots taken from four addresses: a 9th address is refused too.
+        for src in ("127.0.0.3", "127.0.0.4", "127.0.0.5"):
+            idle += [connect_from(d, src) for _ in range(2)]
+        time.sleep(0.5)
+        extra = connect_from(d, "127.0.0.6")
+        expect(wait_eof(extra, 3), "a 9th connection in the login phase was not closed "
+               "with max_login_connections = 8")
+        extra.close()
+        log("ok: the 9th connection in the login phase is closed at once")
         for s in idle:
             s.close()
         idle = []
