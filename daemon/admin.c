@@ -321,6 +321,20 @@ static int arg_iscsi_name(struct admin_ctx *a, const char *key, char *out, size_
 	return 0;
 }
 
+/* A target name used for a lookup: in canonical form when it is a valid
+ * iSCSI name (an invalid one then simply names no target). */
+static int arg_target_name(struct admin_ctx *a, bool required, char *out, size_t cap)
+{
+	char canon[STORE_NAME_MAX + 1];
+	int rc = arg_str(a->args, "target", required, out, cap, a->err);
+
+	if (rc == 0 && iscsi_name_normalise(out, canon, sizeof(canon), NULL) ==
+			       ISCSI_NAME_NORMALISED) {
+		snprintf(out, cap, "%s", canon);
+	}
+	return rc;
+}
+
 static void cmd_status(struct admin_ctx *a)
 {
 	struct daemon *d = a->d;
@@ -369,9 +383,11 @@ static void cmd_target_create(struct admin_ctx *a)
 static void cmd_target_delete(struct admin_ctx *a)
 {
 	struct store_op op = { .kind = STORE_OP_TARGET_DEL };
+	struct json_object *res = NULL;
 	unsigned int n;
 
-	if (arg_str(a->args, "name", true, op.u.target.name, sizeof(op.u.target.name), a->err) < 0) {
+	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0) {
+		json_object_put(res);
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
@@ -381,9 +397,10 @@ static void cmd_target_delete(struct admin_ctx *a)
 		ipc_request_reply_err(a->req, "target '%s' has %u session(s) on this node; "
 					      "close them first or use --force",
 				      op.u.target.name, n);
+		json_object_put(res);
 		return;
 	}
-	admin_propose(a->d, a->req, &op, NULL);
+	admin_propose(a->d, a->req, &op, res);
 }
 
 static void cmd_target_list(struct admin_ctx *a)
@@ -493,7 +510,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	char naa[2 * STORE_NAA_LEN + 1], uuid[37];
 	int rc;
 
-	if (arg_str(a->args, "target", true, l->target, sizeof(l->target), a->err) < 0) {
+	if (arg_target_name(a, true, l->target, sizeof(l->target)) < 0) {
 		goto fail;
 	}
 	t = daemon_target_find(a->d, l->target);
@@ -577,7 +594,7 @@ static void cmd_lun_delete(struct admin_ctx *a)
 	struct store_op op = { .kind = STORE_OP_LUN_DEL };
 	uint64_t v;
 
-	if (arg_str(a->args, "target", true, op.u.lun.target, sizeof(op.u.lun.target), a->err) < 0 ||
+	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
 	    arg_u64(a->args, "lun", true, SCSI_LUN_ID_MAX, &v, a->err) < 0) {
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
@@ -589,7 +606,7 @@ static void cmd_lun_delete(struct admin_ctx *a)
 /* Optional "target" filter of the list commands; replies and returns false on error. */
 static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 {
-	int rc = arg_str(a->args, "target", false, target, cap, a->err);
+	int rc = arg_target_name(a, false, target, cap);
 
 	if (rc == -EINVAL) {
 		ipc_request_reply_err(a->req, "%s", a->err);
@@ -699,7 +716,7 @@ static void cmd_acl_list(struct admin_ctx *a)
 static int chap_target_arg(struct admin_ctx *a, char *target, size_t cap)
 {
 	bool discovery = arg_bool(a->args, "discovery");
-	int rc = arg_str(a->args, "target", false, target, cap, a->err);
+	int rc = arg_target_name(a, false, target, cap);
 
 	if (rc == -EINVAL) {
 		return rc;

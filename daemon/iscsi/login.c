@@ -17,6 +17,12 @@
  *    discovery service) requires it, None otherwise; an initiator that
  *    skips the security stage of a target that requires CHAP fails with
  *    0x0201 (§7.4.1? §12: authentication is the target's call);
+ *  - InitiatorName and TargetName are used in their canonical lower-case
+ *    form (name.h, RFC 3722); what was mapped is reported to the caller;
+ *  - before a CHAP response is checked the server may refuse it unchecked
+ *    (env->chap_attempt: its back-off after failures) and learns the
+ *    verdict (env->chap_result); with cfg.require_mutual an initiator that
+ *    skips the mutual half of a target with a mutual secret fails (0x0201);
  *  - every other key goes through keys.c (§13);
  *  - text spanning PDUs (C=1) is accumulated and acknowledged with empty
  *    responses; a response above the 8192-byte login limit (§13.12) is sent

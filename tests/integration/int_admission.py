@@ -451,14 +451,15 @@ def case_names():
         p = d.ctl("target", "create", "IQN.2026-11.ORG.QUORATE:CAPS")
         expect("normalised" in p.stdout and "iqn.2026-11.org.quorate:caps" in p.stdout,
                "target create does not say what it normalised: %r" % p.stdout)
-        d.ctl("lun", "create", "iqn.2026-11.org.quorate:caps", "--lun", "0", "--backing",
+        # Lookups by name take any case too.
+        d.ctl("lun", "create", "Iqn.2026-11.Org.Quorate:Caps", "--lun", "0", "--backing",
               "null", "--size", "64M")
         for name in ("eui.02004567A425678D", "naa.52004567BA64678D",
                      "IQN.2026-11.ORG.QUORATE:UPPER"):
             p = d.ctl("acl", "add", "iqn.2026-11.org.quorate:caps", name)
             expect("normalised" in p.stdout and name.lower() in p.stdout,
                    "acl add %s: reply does not name the normalised form: %r" % (name, p.stdout))
-        p = d.ctl("--json", "acl", "list")
+        p = d.ctl("--json", "acl", "list", "IQN.2026-11.ORG.QUORATE:CAPS")
         for name in ("eui.02004567a425678d", "naa.52004567ba64678d",
                      "iqn.2026-11.org.quorate:upper"):
             expect(name in p.stdout, "acl list lacks %s: %s" % (name, p.stdout))
