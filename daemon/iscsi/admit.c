@@ -111,7 +111,6 @@ static void peer_addr(const char *peer, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)n, peer);
 }
 
-
 void iscsi_raise_fd_limit(void)
 {
 	struct rlimit rl;
@@ -122,6 +121,9 @@ void iscsi_raise_fd_limit(void)
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		log_info("iscsi: open file limit raised to %llu", (unsigned long long)rl.rlim_cur);
+	} else {
+		log_notice("iscsi: cannot raise the open file limit to %llu: %s",
+			   (unsigned long long)rl.rlim_max, strerror(errno));
 	}
 }
 
