@@ -285,6 +285,20 @@ static bool jbool(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
 }
 
+/* What the daemon changed in the input ("notes": iSCSI names it normalised). */
+static void print_notes(struct json_object *result)
+{
+	struct json_object *notes;
+
+	if (result == NULL || !json_object_object_get_ex(result, "notes", &notes) ||
+	    !json_object_is_type(notes, json_type_array)) {
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(notes); i++) {
+		printf("note: %s\n", json_object_get_string(json_object_array_get_idx(notes, i)));
+	}
+}
+
 /* Run @cmd; print JSON or call @print for humans. */
 static int ctl_run(struct cli *cli, const char *cmd, struct json_object *args,
 		   void (*print)(struct json_object *result))
@@ -301,6 +315,9 @@ static int ctl_run(struct cli *cli, const char *cmd, struct json_object *args,
 				    : "{}");
 	} else if (print != NULL) {
 		print(result);
+	}
+	if (!cli->json) {
+		print_notes(result);
 	}
 	json_object_put(result);
 	return fflush(stdout) == 0 ? 0 : EXIT_REFUSED;

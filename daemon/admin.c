@@ -37,6 +37,7 @@
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/iscsi/iscsi.h"
+#include "daemon/iscsi/name.h"
 #include "daemon/log.h"
 #include "daemon/mutation.h"
 #include "quorum/cluster.h"
@@ -278,6 +279,62 @@ struct admin_ctx {
 	char err[ADMIN_ERR_MAX];
 };
 
+/*
+ * iSCSI name arg @key in its canonical form (RFC 3722 maps names to lower
+ * case: "EUI.02004567A425678D" is eui.02004567a425678d). What was mapped is
+ * said in the reply's "notes" (*@result, created on demand). -EINVAL with
+ * the reason in a->err for a name that is not an iSCSI name.
+ */
+static int arg_iscsi_name(struct admin_ctx *a, const char *key, char *out, size_t cap,
+			  struct json_object **result)
+{
+	char given[STORE_NAME_MAX + 1], note[2 * STORE_NAME_MAX + 96];
+	struct json_object *notes;
+	const char *why;
+
+	if (arg_str(a->args, key, true, given, sizeof(given), a->err) < 0) {
+		return -EINVAL;
+	}
+	switch (iscsi_name_normalise(given, out, cap, &why)) {
+	case ISCSI_NAME_CANONICAL:
+		return 0;
+	case ISCSI_NAME_NORMALISED:
+		break;
+	default:
+		snprintf(a->err, ADMIN_ERR_MAX, "'%.*s' is not a valid iSCSI name: %s", 200, given,
+			 why);
+		return -EINVAL;
+	}
+	if (*result == NULL) {
+		*result = json_object_new_object();
+	}
+	if (*result == NULL) {
+		return 0;
+	}
+	if (!json_object_object_get_ex(*result, "notes", &notes)) {
+		notes = json_object_new_array();
+		json_object_object_add(*result, "notes", notes);
+	}
+	snprintf(note, sizeof(note), "iSCSI name '%s' normalised to '%s' (case-insensitive, RFC 3722)",
+		 given, out);
+	json_object_array_add(notes, json_object_new_string(note));
+	return 0;
+}
+
+/* A target name used for a lookup: in canonical form when it is a valid
+ * iSCSI name (an invalid one then simply names no target). */
+static int arg_target_name(struct admin_ctx *a, bool required, char *out, size_t cap)
+{
+	char canon[STORE_NAME_MAX + 1];
+	int rc = arg_str(a->args, "target", required, out, cap, a->err);
+
+	if (rc == 0 && iscsi_name_normalise(out, canon, sizeof(canon), NULL) ==
+			       ISCSI_NAME_NORMALISED) {
+		snprintf(out, cap, "%s", canon);
+	}
+	return rc;
+}
+
 static void cmd_status(struct admin_ctx *a)
 {
 	struct daemon *d = a->d;
@@ -311,22 +368,26 @@ static void cmd_status(struct admin_ctx *a)
 static void cmd_target_create(struct admin_ctx *a)
 {
 	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct json_object *res = NULL;
 
-	if (arg_str(a->args, "name", true, op.u.target.name, sizeof(op.u.target.name), a->err) < 0 ||
+	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0 ||
 	    arg_str(a->args, "alias", false, op.u.target.alias, sizeof(op.u.target.alias),
 		    a->err) == -EINVAL) {
+		json_object_put(res);
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
-	admin_propose(a->d, a->req, &op, NULL);
+	admin_propose(a->d, a->req, &op, res);
 }
 
 static void cmd_target_delete(struct admin_ctx *a)
 {
 	struct store_op op = { .kind = STORE_OP_TARGET_DEL };
+	struct json_object *res = NULL;
 	unsigned int n;
 
-	if (arg_str(a->args, "name", true, op.u.target.name, sizeof(op.u.target.name), a->err) < 0) {
+	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0) {
+		json_object_put(res);
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
@@ -336,9 +397,10 @@ static void cmd_target_delete(struct admin_ctx *a)
 		ipc_request_reply_err(a->req, "target '%s' has %u session(s) on this node; "
 					      "close them first or use --force",
 				      op.u.target.name, n);
+		json_object_put(res);
 		return;
 	}
-	admin_propose(a->d, a->req, &op, NULL);
+	admin_propose(a->d, a->req, &op, res);
 }
 
 static void cmd_target_list(struct admin_ctx *a)
@@ -448,7 +510,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	char naa[2 * STORE_NAA_LEN + 1], uuid[37];
 	int rc;
 
-	if (arg_str(a->args, "target", true, l->target, sizeof(l->target), a->err) < 0) {
+	if (arg_target_name(a, true, l->target, sizeof(l->target)) < 0) {
 		goto fail;
 	}
 	t = daemon_target_find(a->d, l->target);
@@ -532,7 +594,7 @@ static void cmd_lun_delete(struct admin_ctx *a)
 	struct store_op op = { .kind = STORE_OP_LUN_DEL };
 	uint64_t v;
 
-	if (arg_str(a->args, "target", true, op.u.lun.target, sizeof(op.u.lun.target), a->err) < 0 ||
+	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
 	    arg_u64(a->args, "lun", true, SCSI_LUN_ID_MAX, &v, a->err) < 0) {
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
@@ -544,7 +606,7 @@ static void cmd_lun_delete(struct admin_ctx *a)
 /* Optional "target" filter of the list commands; replies and returns false on error. */
 static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 {
-	int rc = arg_str(a->args, "target", false, target, cap, a->err);
+	int rc = arg_target_name(a, false, target, cap);
 
 	if (rc == -EINVAL) {
 		ipc_request_reply_err(a->req, "%s", a->err);
@@ -604,14 +666,16 @@ static void cmd_lun_list(struct admin_ctx *a)
 static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
 {
 	struct store_op op = { .kind = kind };
+	struct json_object *res = NULL;
 
-	if (arg_str(a->args, "target", true, op.u.acl.target, sizeof(op.u.acl.target), a->err) < 0 ||
-	    arg_str(a->args, "initiator", true, op.u.acl.initiator, sizeof(op.u.acl.initiator),
-		    a->err) < 0) {
+	if (arg_iscsi_name(a, "target", op.u.acl.target, sizeof(op.u.acl.target), &res) < 0 ||
+	    arg_iscsi_name(a, "initiator", op.u.acl.initiator, sizeof(op.u.acl.initiator),
+			   &res) < 0) {
+		json_object_put(res);
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
-	admin_propose(a->d, a->req, &op, NULL);
+	admin_propose(a->d, a->req, &op, res);
 }
 
 static void cmd_acl_add(struct admin_ctx *a)
@@ -652,7 +716,7 @@ static void cmd_acl_list(struct admin_ctx *a)
 static int chap_target_arg(struct admin_ctx *a, char *target, size_t cap)
 {
 	bool discovery = arg_bool(a->args, "discovery");
-	int rc = arg_str(a->args, "target", false, target, cap, a->err);
+	int rc = arg_target_name(a, false, target, cap);
 
 	if (rc == -EINVAL) {
 		return rc;

@@ -30,6 +30,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/iscsi/iscsi.h"
+#include "daemon/iscsi/name.h"
 #include "daemon/log.h"
 #include "daemon/mutation.h"
 #include "daemon/scsi/scsi_pr.h"
@@ -99,38 +100,10 @@ static bool daemon_naa_in_use(struct daemon *d, const uint8_t *naa)
 	return false;
 }
 
-/*
- * RFC 7143 4.2.7.1-4.2.7.2: "iqn." names, "eui." + 16 hex digits, "naa." +
- * 16 or 32 hex digits; after stringprep only lower-case ASCII letters,
- * digits, '-', '.' and ':' remain; at most 223 bytes.
- */
+/* Names in the replicated state are canonical (the admin path maps them first). */
 bool daemon_iscsi_name_valid(const char *name)
 {
-	size_t len = strlen(name);
-	const char *p;
-
-	if (len == 0 || len > STORE_NAME_MAX) {
-		return false;
-	}
-	for (p = name; *p != '\0'; p++) {
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-		      *p == '.' || *p == ':')) {
-			return false;
-		}
-	}
-	if (strncmp(name, "iqn.", 4) == 0) {
-		/* iqn.yyyy-mm.<reversed domain>[:...] */
-		return len > 12 && name[8] == '-' && name[11] == '.' &&
-		       strspn(name + 4, "0123456789") == 4 && strspn(name + 9, "0123456789") == 2;
-	}
-	if (strncmp(name, "eui.", 4) == 0) {
-		return len == 4 + 16 && strspn(name + 4, "0123456789abcdef") == 16;
-	}
-	if (strncmp(name, "naa.", 4) == 0) {
-		return (len == 4 + 16 || len == 4 + 32) &&
-		       strspn(name + 4, "0123456789abcdef") == len - 4;
-	}
-	return false;
+	return iscsi_name_is_canonical(name);
 }
 
 /* ---- validation (deterministic) ---------------------------------------- */

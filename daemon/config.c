@@ -48,6 +48,14 @@
 #define CONFIG_BUSY_POLL_DEFAULT_US 50
 #define CONFIG_BUSY_POLL_MAX_US 1000
 #define CONFIG_NODE_ID_MAX 65535	/* it becomes a 16-bit TPGT */
+/* Admission ([iscsi], quorated.conf(5)): a discovery session lasts
+ * milliseconds, so 16 at once is plenty for a rack rebooting together; 128
+ * logins in progress cover 32 hosts with 4 paths each logging in at once. */
+#define CONFIG_DISCOVERY_SESSIONS_DEFAULT 16
+#define CONFIG_DISCOVERY_IDLE_DEFAULT_S 30
+#define CONFIG_LOGIN_CONNS_DEFAULT 128
+#define CONFIG_LOGIN_CONNS_MAX 65535
+#define CONFIG_CHAP_BACKOFF_DEFAULT_S 60
 #define PORT_MAX 65535
 /* Bounds of the file as read into memory, and of one line of it. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -130,6 +138,11 @@ void config_init(struct config *cfg)
 		.nop_timeout_s = 15,
 		.max_sessions = 64,
 		.busy_poll_us = CONFIG_BUSY_POLL_DEFAULT_US,
+		.max_discovery_sessions = CONFIG_DISCOVERY_SESSIONS_DEFAULT,
+		.discovery_idle_timeout_s = CONFIG_DISCOVERY_IDLE_DEFAULT_S,
+		.max_login_connections = CONFIG_LOGIN_CONNS_DEFAULT,
+		.chap_backoff_max_s = CONFIG_CHAP_BACKOFF_DEFAULT_S,
+		.require_mutual_chap = 0,
 	};
 }
 
@@ -275,6 +288,16 @@ static const struct config_num_key iscsi_num_keys[] = {
 	  offsetof(struct iscsi_server_config, max_sessions) },
 	{ "busy_poll", 0, CONFIG_BUSY_POLL_MAX_US,
 	  offsetof(struct iscsi_server_config, busy_poll_us) },
+	{ "max_discovery_sessions", 0, CONFIG_SESSIONS_MAX,
+	  offsetof(struct iscsi_server_config, max_discovery_sessions) },
+	{ "discovery_idle_timeout", 0, CONFIG_TIMER_MAX_S,
+	  offsetof(struct iscsi_server_config, discovery_idle_timeout_s) },
+	{ "max_login_connections", 0, CONFIG_LOGIN_CONNS_MAX,
+	  offsetof(struct iscsi_server_config, max_login_connections) },
+	{ "chap_backoff_max", 0, CONFIG_TIMER_MAX_S,
+	  offsetof(struct iscsi_server_config, chap_backoff_max_s) },
+	{ "require_mutual_chap", 0, 1,
+	  offsetof(struct iscsi_server_config, require_mutual_chap) },
 };
 
 static int config_node_key(struct config_parse *p, const char *name, const char *value)

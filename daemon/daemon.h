@@ -105,7 +105,7 @@ void daemon_model_free(struct daemon *d);
 struct daemon_target *daemon_target_find(struct daemon *d, const char *name);
 struct daemon_lun *daemon_lun_find(struct daemon_target *t, uint16_t lun);
 struct daemon_chap *daemon_chap_find(struct daemon *d, const char *target);
-/** Is @name an iSCSI name we accept (RFC 7143 4.2.7: iqn., eui., naa.)? */
+/** Is @name a valid iSCSI name in canonical form (daemon/iscsi/name.h)? */
 bool daemon_iscsi_name_valid(const char *name);
 
 /*

@@ -708,6 +708,7 @@ static int daemon_start(struct daemon *d)
 	log_info("database '%s/%s': schema v%d, applied seq %llu", d->cfg.data_dir,
 		 STORE_DB_FILE, store_schema_version(d->store),
 		 (unsigned long long)store_applied_seq(d->store));
+	iscsi_raise_fd_limit();
 	rc = iscsi_server_create(d->loop, &d->cfg.iscsi, &d->iscsi);
 	if (rc < 0) {
 		log_perror(rc, "creating the iSCSI server");

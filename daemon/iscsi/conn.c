@@ -1036,6 +1036,9 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 	uint8_t op = iscsi_bhs_opcode(conn->hdr);
 
 	conn->last_rx_ms = iscsi_now_ms();
+	if (op != ISCSI_OP_NOP_OUT) {
+		conn->last_request_ms = conn->last_rx_ms;
+	}
 	if (err != ISCSI_PDU_OK) {
 		uint8_t reason = iscsi_pdu_err_reject_reason(err);
 

@@ -51,7 +51,10 @@ static int login_lookup_target(void *ctx, const char *target, const char *initia
 	if (!iscsi_target_acl_allows(t, initiator)) {
 		return -EACCES;
 	}
-	if (server->cfg.max_sessions && server->nsessions >= server->cfg.max_sessions &&
+	/* Normal sessions only: discovery ones have their own limit. A
+	 * reinstatement replaces a session and needs no new slot. */
+	if (server->cfg.max_sessions &&
+	    server->nsessions - server->ndiscovery >= server->cfg.max_sessions &&
 	    !iscsi_session_find(server, initiator, (const uint8_t *)conn->hdr + 8, target)) {
 		return -EBUSY;
 	}
@@ -63,11 +66,25 @@ static int login_lookup_target(void *ctx, const char *target, const char *initia
 static int login_lookup_discovery(void *ctx, const char *initiator, struct iscsi_login_auth *out)
 {
 	struct iscsi_conn *conn = ctx;
+	int rc = iscsi_admit_discovery(conn->server, conn->peer);
 	(void)initiator;
 
+	if (rc != 0) {
+		return rc;
+	}
 	auth_from_store(&conn->server->discovery_chap, out);
 	out->target_alias = NULL;
 	return 0;
+}
+
+static int login_chap_attempt(void *ctx, const char *initiator)
+{
+	return iscsi_admit_chap_attempt(ctx, initiator);
+}
+
+static void login_chap_result(void *ctx, const char *initiator, bool ok)
+{
+	iscsi_admit_chap_result(ctx, initiator, ok);
 }
 
 static int login_check_session(void *ctx, uint16_t tsih, const uint8_t *isid, uint16_t cid,
@@ -90,6 +107,8 @@ static const struct iscsi_login_env login_env = {
 	.lookup_target = login_lookup_target,
 	.lookup_discovery = login_lookup_discovery,
 	.check_session = login_check_session,
+	.chap_attempt = login_chap_attempt,
+	.chap_result = login_chap_result,
 };
 
 void iscsi_conn_login_init(struct iscsi_conn *conn)
@@ -100,6 +119,7 @@ void iscsi_conn_login_init(struct iscsi_conn *conn)
 		.tpgt = server->cfg.tpgt,
 		.cmd_window = server->cfg.queue_depth,
 		.stat_sn = LOGIN_FIRST_STAT_SN,
+		.require_mutual = server->cfg.require_mutual_chap != 0,
 	};
 
 	conn->login = NULL;
@@ -163,7 +183,28 @@ static int login_finish(struct iscsi_conn *conn, uint8_t *rsp)
 	conn->stat_sn = iscsi_login_next_stat_sn(login);
 	iscsi_login_rsp_set_tsih(rsp, s->tsih);
 	iscsi_session_attach(s, conn);
+	if (discovery) {
+		iscsi_admit_discovery_started(conn);
+	}
 	return 0;
+}
+
+/* Say which names the login mapped to their canonical form (RFC 3722). */
+static void login_log_normalised(struct iscsi_conn *conn)
+{
+	const char *given = iscsi_login_initiator_name_given(conn->login);
+
+	if (given) {
+		log_notice("iscsi: [%s] InitiatorName '%s' normalised to '%s' (iSCSI names are "
+			   "case-insensitive, RFC 3722)", conn->peer, given,
+			   iscsi_login_initiator_name(conn->login));
+	}
+	given = iscsi_login_target_name_given(conn->login);
+	if (given) {
+		log_notice("iscsi: [%s] TargetName '%s' normalised to '%s' (iSCSI names are "
+			   "case-insensitive, RFC 3722)", conn->peer, given,
+			   iscsi_login_target_name(conn->login));
+	}
 }
 
 void iscsi_conn_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs, const uint8_t *data,
@@ -184,13 +225,15 @@ void iscsi_conn_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs, const uin
 		iscsi_conn_send_ctl(conn, c);
 		return;
 	case ISCSI_LOGIN_FAIL:
-		log_notice("iscsi: [%s] login of '%s' failed: status 0x%04x: %s", conn->peer,
-			   iscsi_login_initiator_name(conn->login), iscsi_login_status(conn->login),
-			   iscsi_login_reason(conn->login));
+		/* Rate-limited: a peer must not be able to flood the log. */
+		iscsi_admit_log_login_failure(conn, iscsi_login_initiator_name(conn->login),
+					      iscsi_login_status(conn->login),
+					      iscsi_login_reason(conn->login));
 		iscsi_conn_send_ctl(conn, c);
 		iscsi_conn_close_after_tx(conn);
 		return;
 	case ISCSI_LOGIN_DONE:
+		login_log_normalised(conn);
 		if (login_finish(conn, c->tx.hdr) != 0) {
 			c->tx.data_len = 0;
 			iscsi_conn_send_ctl(conn, c);

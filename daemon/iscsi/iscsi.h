@@ -29,8 +29,14 @@ struct iscsi_server_config {
 	uint32_t queue_depth;		/* CmdSN window per session (MaxCmdSN - ExpCmdSN + 1) */
 	uint32_t nop_interval_s;	/* idle time before a NOP-In ping, 0 = never */
 	uint32_t nop_timeout_s;		/* no answer to a ping: drop the connection */
-	uint32_t max_sessions;		/* across all targets */
+	uint32_t max_sessions;		/* normal sessions, across all targets */
 	uint32_t busy_poll_us;		/* poll this long after activity instead of sleeping (loop_pass.h) */
+	/* Admission (admit.c); 0 turns each off. */
+	uint32_t max_discovery_sessions;	/* counted apart from max_sessions */
+	uint32_t discovery_idle_timeout_s;	/* close a discovery session idle this long */
+	uint32_t max_login_connections;	/* connections that have not finished login */
+	uint32_t chap_backoff_max_s;	/* longest back-off after failed CHAP */
+	uint32_t require_mutual_chap;	/* 1: refuse one-way CHAP where a mutual secret is set */
 };
 
 /* CHAP secrets: one-way (initiator authenticates to us), and optionally mutual. */
@@ -40,6 +46,9 @@ struct iscsi_chap_cred {
 	const char *mutual_user;	/* our CHAP_N for mutual CHAP, or NULL */
 	const char *mutual_secret;	/* our secret for mutual CHAP, or NULL */
 };
+
+/** Raise the soft RLIMIT_NOFILE to the hard limit (each connection is a descriptor). */
+void iscsi_raise_fd_limit(void);
 
 int iscsi_server_create(qb_loop_t *loop, const struct iscsi_server_config *cfg, struct iscsi_server **out);
 /**

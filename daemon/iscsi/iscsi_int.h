@@ -239,6 +239,7 @@ struct iscsi_conn {
 	bool nop_outstanding;
 	uint32_t nop_ttt;
 	uint64_t last_rx_ms;
+	uint64_t last_request_ms; /* last PDU but a NOP-Out (idle discovery sessions) */
 
 	/* Login phase (engineer A's state machine); NULL afterwards. */
 	struct iscsi_login *login;
@@ -328,6 +329,36 @@ struct iscsi_portal {
 	bool wildcard;
 };
 
+/* At most @burst lines per @interval_ms (admit.c). */
+struct iscsi_log_limit {
+	uint64_t window_start;
+	uint32_t in_window;
+	uint64_t suppressed; /* refused since the last line that passed */
+};
+
+/* Failed CHAP authentications of one initiator name ('i') or source address ('a'). */
+#define ISCSI_AUTH_TRACK 256u
+struct iscsi_auth_fail {
+	char kind; /* '\0': free slot */
+	char key[ISCSI_NAME_BUF];
+	uint32_t failures; /* in a row */
+	uint64_t last_ms;  /* of the last failure */
+	uint64_t until_ms; /* no CHAP verification before this */
+};
+
+/* Admission state of the server (admit.c). */
+struct iscsi_admit {
+	bool accept_paused; /* listeners out of the loop after EMFILE & co. */
+	qb_loop_timer_handle accept_timer;
+	bool accept_timer_armed;
+	uint64_t accept_log_ms;
+	uint64_t accept_failures;
+	qb_loop_timer_handle sweep_timer; /* idle discovery sessions */
+	bool sweep_armed;
+	struct iscsi_log_limit login_log;
+	struct iscsi_auth_fail auth[ISCSI_AUTH_TRACK];
+};
+
 struct iscsi_buf_class {
 	void *free[ISCSI_BUF_CACHE_MAX];
 	uint32_t nfree;
@@ -343,7 +374,9 @@ struct iscsi_server {
 	struct qb_list_head conns;
 	struct qb_list_head dead_conns; /* closed, freed by iscsi_conn_reap_dead() */
 	struct iscsi_chap_store discovery_chap;
-	uint32_t nsessions;
+	uint32_t nsessions;  /* all sessions, discovery ones included */
+	uint32_t ndiscovery; /* discovery sessions (max_discovery_sessions) */
+	struct iscsi_admit admit;
 	uint16_t tsih_next;
 	struct iscsi_buf_class bufs[ISCSI_BUF_CLASSES];
 	/* Receive staging (ISCSI_RX_STAGE_SIZE, allocated on first use): holds
@@ -363,8 +396,30 @@ uint64_t iscsi_now_ms(void);
 
 /* portal.c */
 void iscsi_portal_close_all(struct iscsi_server *server);
+int32_t iscsi_portal_accept_cb(int32_t fd, int32_t revents, void *data);
 /* Format a socket address as "addr:port" ("[v6]:port"). */
 void iscsi_sockaddr_str(const struct sockaddr *sa, char *out, size_t len);
+
+/* admit.c: admission of connections and logins */
+bool iscsi_log_limit_pass(struct iscsi_log_limit *l, uint32_t burst, uint32_t interval_ms,
+			  uint64_t *suppressed);
+/* accept4() failed with @err: true if it was for want of resources (the
+ * listeners pause for a while); false for errors the caller handles. */
+bool iscsi_admit_accept_failed(struct iscsi_portal *portal, int err);
+/* May one more connection in the login phase be taken (max_login_connections)? */
+bool iscsi_admit_conn(struct iscsi_server *server, const char *peer);
+/* May one more discovery session start? 0 or -EBUSY. */
+int iscsi_admit_discovery(struct iscsi_server *server, const char *peer);
+/* A discovery session started on @conn: idle time counts from now. */
+void iscsi_admit_discovery_started(struct iscsi_conn *conn);
+/* May @conn verify a CHAP response of @initiator now? 0 or -EAGAIN (back-off). */
+int iscsi_admit_chap_attempt(struct iscsi_conn *conn, const char *initiator);
+/* A CHAP response of @initiator on @conn was verified: right (@ok) or wrong. */
+void iscsi_admit_chap_result(struct iscsi_conn *conn, const char *initiator, bool ok);
+/* Log a failed login, rate-limited. */
+void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *initiator,
+				   uint16_t status, const char *reason);
+void iscsi_admit_fini(struct iscsi_server *server);
 
 /* conn.c */
 int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr *peer,

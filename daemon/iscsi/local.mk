@@ -9,6 +9,7 @@ noinst_LIBRARIES += %reldir%/libiscsi.a
 	%reldir%/iscsi_int.h \
 	%reldir%/server.c \
 	%reldir%/portal.c \
+	%reldir%/admit.c \
 	%reldir%/conn.c \
 	%reldir%/conn_login.c \
 	%reldir%/session.c \

@@ -17,6 +17,12 @@
  *    discovery service) requires it, None otherwise; an initiator that
  *    skips the security stage of a target that requires CHAP fails with
  *    0x0201 (§7.4.1? §12: authentication is the target's call);
+ *  - InitiatorName and TargetName are used in their canonical lower-case
+ *    form (name.h, RFC 3722); what was mapped is reported to the caller;
+ *  - before a CHAP response is checked the server may refuse it unchecked
+ *    (env->chap_attempt: its back-off after failures) and learns the
+ *    verdict (env->chap_result); with cfg.require_mutual an initiator that
+ *    skips the mutual half of a target with a mutual secret fails (0x0201);
  *  - every other key goes through keys.c (§13);
  *  - text spanning PDUs (C=1) is accumulated and acknowledged with empty
  *    responses; a response above the 8192-byte login limit (§13.12) is sent
@@ -34,6 +40,7 @@
 
 #include "daemon/iscsi/chap.h"
 #include "daemon/iscsi/login.h"
+#include "daemon/iscsi/name.h"
 #include "daemon/iscsi/pdu.h"
 
 /* Login Request/Response BHS offsets (§11.12, §11.13). */
@@ -90,9 +97,12 @@ struct iscsi_login {
 	uint32_t stat_sn;		/* StatSN of the next response */
 	uint8_t stage;			/* enum iscsi_login_stage we are in */
 
-	char initiator_name[ISCSI_NAME_MAX + 1];
+	char initiator_name[ISCSI_NAME_MAX + 1];	/* canonical form (name.h) */
 	char initiator_alias[ALIAS_MAX];
 	char target_name[ISCSI_NAME_MAX + 1];
+	/* The names as sent when they were not canonical, else "". */
+	char initiator_given[ISCSI_NAME_MAX + 1];
+	char target_given[ISCSI_NAME_MAX + 1];
 
 	/* What the server told us about the target or discovery service. */
 	bool chap_required;
@@ -183,6 +193,16 @@ const char *iscsi_login_initiator_alias(const struct iscsi_login *login)
 const char *iscsi_login_target_name(const struct iscsi_login *login)
 {
 	return login->target_name;
+}
+
+const char *iscsi_login_initiator_name_given(const struct iscsi_login *login)
+{
+	return login->initiator_given[0] != '\0' ? login->initiator_given : NULL;
+}
+
+const char *iscsi_login_target_name_given(const struct iscsi_login *login)
+{
+	return login->target_given[0] != '\0' ? login->target_given : NULL;
 }
 
 void iscsi_login_isid(const struct iscsi_login *login, uint8_t isid[ISCSI_ISID_LEN])
@@ -292,6 +312,22 @@ static uint16_t lookup_status(int err)
 	}
 }
 
+/*
+ * iSCSI names are case-insensitive (RFC 3722 maps them to lower case): a
+ * valid name is used in its canonical form from here on (ACL, I_T nexus
+ * names, PR registrations), the name as sent kept in @given for the log.
+ * A name that is no valid iSCSI name stays as sent, as it always did.
+ */
+static void name_canonical(char *name, char *given)
+{
+	char canon[ISCSI_NAME_MAX + 1];
+
+	if (iscsi_name_normalise(name, canon, sizeof(canon), NULL) == ISCSI_NAME_NORMALISED) {
+		memcpy(given, name, strlen(name) + 1);
+		memcpy(name, canon, strlen(canon) + 1);
+	}
+}
+
 static bool take_auth(struct iscsi_login *login, const struct iscsi_login_auth *auth)
 {
 	login->chap_required = auth->chap_required;
@@ -342,6 +378,7 @@ static bool login_identify(struct iscsi_login *login, const struct iscsi_text_li
 	if (!copy_str(login->initiator_name, sizeof(login->initiator_name), iname)) {
 		return fail(login, ISCSI_LOGIN_INITIATOR_ERROR, "InitiatorName too long");
 	}
+	name_canonical(login->initiator_name, login->initiator_given);
 	if (login->neg.session_type == ISCSI_SESSION_NORMAL) {
 		/* §13.4: TargetName MUST be in the first request of a Normal session. */
 		if (tname == NULL || tname[0] == '\0') {
@@ -350,6 +387,7 @@ static bool login_identify(struct iscsi_login *login, const struct iscsi_text_li
 		if (!copy_str(login->target_name, sizeof(login->target_name), tname)) {
 			return fail(login, ISCSI_LOGIN_NOT_FOUND, "TargetName too long");
 		}
+		name_canonical(login->target_name, login->target_given);
 		err = login->env->lookup_target(login->ctx, login->target_name,
 						login->initiator_name, &auth);
 	} else if (login->env->lookup_discovery != NULL) {
@@ -483,10 +521,26 @@ static bool login_authenticate(struct iscsi_login *login, const struct sec_keys 
 		if (k->chap_a != NULL) {
 			return fail(login, ISCSI_LOGIN_INITIATOR_ERROR, "CHAP out of order");
 		}
+		if (login->env->chap_attempt != NULL &&
+		    login->env->chap_attempt(login->ctx, login->initiator_name) != 0) {
+			return fail(login, ISCSI_LOGIN_SERVICE_UNAVAILABLE,
+				    "chap: back-off after failed authentications");
+		}
 		err = iscsi_chap_verify(&login->chap, k->chap_n, k->chap_r, login->chap_user,
 					login->chap_secret);
+		if (login->env->chap_result != NULL &&
+		    (err == ISCSI_CHAP_OK || err == ISCSI_CHAP_ERR_USER ||
+		     err == ISCSI_CHAP_ERR_RESPONSE)) {
+			login->env->chap_result(login->ctx, login->initiator_name,
+						err == ISCSI_CHAP_OK);
+		}
 		if (err != ISCSI_CHAP_OK) {
 			return chap_fail(login, err);
+		}
+		if (login->cfg.require_mutual && login->has_mutual && k->chap_i == NULL &&
+		    k->chap_c == NULL) {
+			return fail(login, ISCSI_LOGIN_AUTH_FAILED,
+				    "chap: mutual CHAP required but the initiator did not ask for it");
 		}
 		if (k->chap_i != NULL || k->chap_c != NULL) {
 			/* A shared secret for both directions would let the

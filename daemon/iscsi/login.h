@@ -84,6 +84,15 @@ struct iscsi_login_env {
 	 */
 	int (*check_session)(void *ctx, uint16_t tsih, const uint8_t *isid, uint16_t cid,
 			     const char *initiator, const char *target);
+	/*
+	 * A CHAP response of @initiator is about to be verified: 0 goes ahead;
+	 * -EAGAIN refuses the login unverified with 0x0301 (the server's
+	 * back-off after failed authentications). May be NULL.
+	 */
+	int (*chap_attempt)(void *ctx, const char *initiator);
+	/* A CHAP response (CHAP_N + CHAP_R) was checked: right (@ok) or a wrong
+	 * user or response. May be NULL. */
+	void (*chap_result)(void *ctx, const char *initiator, bool ok);
 };
 
 struct iscsi_login_config {
@@ -91,6 +100,9 @@ struct iscsi_login_config {
 	uint16_t tpgt;			/* TargetPortalGroupTag we declare */
 	uint32_t cmd_window;		/* MaxCmdSN = ExpCmdSN + cmd_window - 1 (>= 1) */
 	uint32_t stat_sn;		/* StatSN of our first response */
+	/* Where a mutual secret is configured, refuse an initiator that does
+	 * not ask for the target's half (RFC 7143 lets it skip it). */
+	bool require_mutual;
 };
 
 enum iscsi_login_step {
@@ -118,6 +130,10 @@ enum iscsi_session_type iscsi_login_session_type(const struct iscsi_login *login
 const char *iscsi_login_initiator_name(const struct iscsi_login *login);	/* "" if none yet */
 const char *iscsi_login_initiator_alias(const struct iscsi_login *login);	/* "" if none */
 const char *iscsi_login_target_name(const struct iscsi_login *login);	/* "" for discovery */
+/** The InitiatorName / TargetName as sent when the login mapped it to its
+ * canonical form (RFC 3722, lower case), else NULL. */
+const char *iscsi_login_initiator_name_given(const struct iscsi_login *login);
+const char *iscsi_login_target_name_given(const struct iscsi_login *login);
 void iscsi_login_isid(const struct iscsi_login *login, uint8_t isid[ISCSI_ISID_LEN]);
 uint16_t iscsi_login_tsih(const struct iscsi_login *login);	/* TSIH the initiator sent */
 uint16_t iscsi_login_cid(const struct iscsi_login *login);

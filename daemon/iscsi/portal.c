@@ -93,7 +93,7 @@ static int portal_parse(const char *host_port, char *host, size_t host_len, char
 	return 0;
 }
 
-static int32_t portal_accept_cb(int32_t fd, int32_t revents, void *data)
+int32_t iscsi_portal_accept_cb(int32_t fd, int32_t revents, void *data)
 {
 	struct iscsi_portal *p = data;
 	(void)revents;
@@ -111,7 +111,10 @@ static int32_t portal_accept_cb(int32_t fd, int32_t revents, void *data)
 			if (errno == EINTR) {
 				continue;
 			}
-			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			/* Out of descriptors: the listener stays readable, so
+			 * it leaves the loop for a while (admit.c). */
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    !iscsi_admit_accept_failed(p, errno)) {
 				log_warn("iscsi: accept on %s: %s", p->addr, strerror(errno));
 			}
 			break;
@@ -121,6 +124,15 @@ static int32_t portal_accept_cb(int32_t fd, int32_t revents, void *data)
 		if (getsockname(cfd, (struct sockaddr *)&local, &llen) != 0) {
 			close(cfd);
 			continue;
+		}
+		if (!p->server->destroying) {
+			char peer_str[ISCSI_ADDR_STR_MAX];
+
+			iscsi_sockaddr_str((struct sockaddr *)&peer, peer_str, sizeof(peer_str));
+			if (!iscsi_admit_conn(p->server, peer_str)) {
+				close(cfd);
+				continue;
+			}
 		}
 		if (iscsi_conn_create(p->server, cfd, (struct sockaddr *)&peer,
 				      (struct sockaddr *)&local, llen) != 0) {
@@ -184,7 +196,7 @@ int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
 		p->wildcard = IN6_IS_ADDR_UNSPECIFIED(
 			&((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr);
 	}
-	rc = qb_loop_poll_add(server->loop, QB_LOOP_MED, fd, POLLIN, p, portal_accept_cb);
+	rc = qb_loop_poll_add(server->loop, QB_LOOP_MED, fd, POLLIN, p, iscsi_portal_accept_cb);
 	if (rc != 0) {
 		close(fd);
 		free(p);
@@ -202,7 +214,9 @@ void iscsi_portal_close_all(struct iscsi_server *server)
 	struct iscsi_portal *p, *pn;
 
 	qb_list_for_each_entry_safe(p, pn, &server->portals, node) {
-		qb_loop_poll_del(server->loop, p->fd);
+		if (!server->admit.accept_paused) {
+			qb_loop_poll_del(server->loop, p->fd);
+		}
 		close(p->fd);
 		qb_list_del(&p->node);
 		free(p);

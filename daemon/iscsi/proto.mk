@@ -12,6 +12,7 @@ noinst_LIBRARIES += %reldir%/libiscsiproto.a
 	%reldir%/keys.c %reldir%/params.h \
 	%reldir%/chap.c %reldir%/chap.h \
 	%reldir%/login.c %reldir%/login.h \
+	%reldir%/name.c %reldir%/name.h \
 	%reldir%/sendtargets.c %reldir%/sendtargets.h
 # Link line for anything that uses libiscsiproto.a.
 ISCSIPROTO_LIBS = $(top_builddir)/daemon/iscsi/libiscsiproto.a $(ISAL_LIBS) $(CRYPTO_LIBS)

@@ -135,6 +135,7 @@ void iscsi_server_destroy(struct iscsi_server *server)
 	}
 	iscsi_server_logout_all(server);
 	server->destroying = true;
+	iscsi_admit_fini(server);
 	iscsi_portal_close_all(server);
 	qb_list_for_each_entry_safe(c, cn, &server->conns, node) {
 		/* Best effort: push the Async Message out before closing. */
@@ -281,9 +282,9 @@ bool iscsi_target_acl_allows(const struct iscsi_target_entry *t, const char *ini
 		return true;
 	}
 	qb_list_for_each_entry(a, &t->acl, node) {
-		/* §4.2.7.1: iSCSI names compare case-insensitively only after
-		 * stringprep normalisation, which makes them lower case; we
-		 * compare exactly what the normalised forms would be. */
+		/* iSCSI names are case-insensitive (RFC 3722): ACL entries
+		 * and valid login names are both in canonical (lower-case)
+		 * form (name.h); case is ignored for any other name too. */
 		if (strcasecmp(a->name, initiator) == 0) {
 			return true;
 		}

@@ -76,7 +76,12 @@ int iscsi_session_create(struct iscsi_server *server, const char *initiator, con
 	uint32_t depth = server->cfg.queue_depth;
 	int rc;
 
-	if (server->cfg.max_sessions && server->nsessions >= server->cfg.max_sessions) {
+	/* Discovery sessions have their own limit (admit.c): anonymous
+	 * discovery must not take the slots of normal sessions. */
+	if (target == NULL ? server->cfg.max_discovery_sessions &&
+				     server->ndiscovery >= server->cfg.max_discovery_sessions :
+			     server->cfg.max_sessions &&
+				     server->nsessions - server->ndiscovery >= server->cfg.max_sessions) {
 		return -EBUSY;
 	}
 	s = calloc(1, sizeof(*s));
@@ -120,6 +125,9 @@ int iscsi_session_create(struct iscsi_server *server, const char *initiator, con
 	}
 	qb_list_add_tail(&s->node, &server->sessions);
 	server->nsessions++;
+	if (s->discovery) {
+		server->ndiscovery++;
+	}
 	*out = s;
 	return 0;
 }
@@ -177,6 +185,9 @@ void iscsi_session_destroy(struct iscsi_session *s)
 		log_warn("iscsi: session tsih %u freed with tasks in flight", s->tsih);
 		qb_list_del(&s->node);
 		server->nsessions--;
+		if (s->discovery) {
+			server->ndiscovery--;
+		}
 		return;
 	}
 	for (uint32_t i = 0; i < s->n_sn_ahead; i++) {
@@ -190,6 +201,9 @@ void iscsi_session_destroy(struct iscsi_session *s)
 	}
 	qb_list_del(&s->node);
 	server->nsessions--;
+	if (s->discovery) {
+		server->ndiscovery--;
+	}
 	qb_list_for_each_entry_safe(c, cn, &s->task_chunks, node) {
 		qb_list_del(&c->node);
 		free(c);

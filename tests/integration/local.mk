@@ -1,5 +1,5 @@
 # tests/integration: each test starts its own quorated from the build tree on
-# 127.0.0.1 (ports 14500-14599, see lib.sh) and drives it with real initiators
+# 127.0.0.1 (ports 14500-14609, see lib.sh) and drives it with real initiators
 # (libiscsi tools, iscsi-test-cu, qemu-img/qemu-io, raw python sockets). Exit
 # 77 = skipped because a tool is missing. int_libiscsi.sh is listed first so
 # that `make check -j` starts the longest test early.
@@ -16,7 +16,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_pipeline.py \
 	%reldir%/int_daemon.sh \
 	%reldir%/int_packaging.sh \
-	%reldir%/int_torn.py
+	%reldir%/int_torn.py \
+	%reldir%/int_admission.py
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \

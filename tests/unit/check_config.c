@@ -196,6 +196,34 @@ START_TEST(test_reload_log_level_only)
 }
 END_TEST
 
+/* [iscsi] admission keys (daemon/iscsi/admit.c): defaults and bounds. */
+START_TEST(test_admission_keys)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	config_init(&cfg);
+	ck_assert_uint_eq(cfg.iscsi.max_discovery_sessions, 16);
+	ck_assert_uint_eq(cfg.iscsi.discovery_idle_timeout_s, 30);
+	ck_assert_uint_eq(cfg.iscsi.max_login_connections, 128);
+	ck_assert_uint_eq(cfg.iscsi.chap_backoff_max_s, 60);
+	ck_assert_uint_eq(cfg.iscsi.require_mutual_chap, 0);
+	ck_assert_int_eq(parse("[iscsi]\nmax_discovery_sessions = 0\ndiscovery_idle_timeout = 5\n"
+			       "max_login_connections = 10\nchap_backoff_max = 0\n"
+			       "require_mutual_chap = 1\n",
+			       &cfg, err),
+			 0);
+	ck_assert_uint_eq(cfg.iscsi.max_discovery_sessions, 0);
+	ck_assert_uint_eq(cfg.iscsi.discovery_idle_timeout_s, 5);
+	ck_assert_uint_eq(cfg.iscsi.max_login_connections, 10);
+	ck_assert_uint_eq(cfg.iscsi.chap_backoff_max_s, 0);
+	ck_assert_uint_eq(cfg.iscsi.require_mutual_chap, 1);
+	expect_error("[iscsi]\nrequire_mutual_chap = 2\n", 2, "require_mutual_chap: '2'");
+	expect_error("[iscsi]\nchap_backoff_max = 3601\n", 2, "chap_backoff_max");
+	expect_error("[iscsi]\nmax_login_connections = 65536\n", 2, "max_login_connections");
+}
+END_TEST
+
 START_TEST(test_portal_syntax)
 {
 	ck_assert(config_portal_valid("0.0.0.0:3260"));
@@ -357,6 +385,7 @@ int main(void)
 	tcase_add_test(tc, test_nul_byte_refused);
 	tcase_add_test(tc, test_directory_refused);
 	tcase_add_test(tc, test_pid_file_key);
+	tcase_add_test(tc, test_admission_keys);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

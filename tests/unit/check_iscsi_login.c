@@ -71,10 +71,34 @@ static int check_session(void *ctx, uint16_t tsih, const uint8_t *isid, uint16_t
 	return tsih == 0x55 ? -EBUSY : -ENOENT;
 }
 
+/* The server's CHAP back-off, as the login sees it. */
+static int chap_attempt_rc;
+static unsigned int chap_ok, chap_bad;
+
+static int chap_attempt(void *ctx, const char *initiator)
+{
+	(void)ctx;
+	ck_assert_str_eq(initiator, INI);
+	return chap_attempt_rc;
+}
+
+static void chap_result(void *ctx, const char *initiator, bool ok)
+{
+	(void)ctx;
+	ck_assert_str_eq(initiator, INI);
+	if (ok) {
+		chap_ok++;
+	} else {
+		chap_bad++;
+	}
+}
+
 static const struct iscsi_login_env env = {
 	.lookup_target = lookup_target,
 	.lookup_discovery = lookup_discovery,
 	.check_session = check_session,
+	.chap_attempt = chap_attempt,
+	.chap_result = chap_result,
 };
 
 static struct iscsi_login *login;
@@ -91,6 +115,8 @@ static void setup(void)
 	iscsi_params_init_limits(&cfg.limits);
 	discovery_chap = false;
 	req_tsih = 0;
+	chap_attempt_rc = 0;
+	chap_ok = chap_bad = 0;
 	ck_assert_int_eq(iscsi_login_create(&env, NULL, &cfg, &login), 0);
 }
 
@@ -298,6 +324,106 @@ START_TEST(test_chap_wrong_secret)
 	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_FAIL);
 	ck_assert_uint_eq(status(), ISCSI_LOGIN_AUTH_FAILED);
 	ck_assert_ptr_null(strstr(iscsi_login_reason(login), "alicesecret1"));
+}
+END_TEST
+
+/* A wrong response is reported to the server; while it backs off, the
+ * response is not even checked (0x0301, service unavailable). */
+START_TEST(test_chap_backoff_hooks)
+{
+	char hex[80], req[512];
+	int n;
+
+	chap_start(TGT_CHAP);
+	chap_answer("wrongsecret!", hex, sizeof(hex));
+	n = snprintf(req, sizeof(req), "CHAP_N=alice%cCHAP_R=%s%c", 0, hex, 0);
+	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_FAIL);
+	ck_assert_uint_eq(chap_bad, 1);
+	ck_assert_uint_eq(chap_ok, 0);
+
+	teardown();
+	setup();
+	chap_attempt_rc = -EAGAIN;
+	chap_start(TGT_CHAP);
+	chap_answer("alicesecret1", hex, sizeof(hex));
+	n = snprintf(req, sizeof(req), "CHAP_N=alice%cCHAP_R=%s%c", 0, hex, 0);
+	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_FAIL);
+	ck_assert_uint_eq(status(), ISCSI_LOGIN_SERVICE_UNAVAILABLE);
+	ck_assert_uint_eq(chap_ok + chap_bad, 0);
+
+	teardown();
+	setup();
+	chap_start(TGT_CHAP);
+	chap_answer("alicesecret1", hex, sizeof(hex));
+	n = snprintf(req, sizeof(req), "CHAP_N=alice%cCHAP_R=%s%c", 0, hex, 0);
+	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_CONTINUE);
+	ck_assert_uint_eq(status(), ISCSI_LOGIN_SUCCESS);
+	ck_assert_uint_eq(chap_ok, 1);
+}
+END_TEST
+
+/* require_mutual: with a mutual secret configured, one-way CHAP is refused. */
+START_TEST(test_chap_require_mutual)
+{
+	struct iscsi_login_config cfg = { .tpgt = 3, .cmd_window = 32, .stat_sn = 1000,
+					  .require_mutual = true };
+	char hex[80], req[512];
+	int n;
+
+	iscsi_login_destroy(login);
+	iscsi_params_init_limits(&cfg.limits);
+	ck_assert_int_eq(iscsi_login_create(&env, NULL, &cfg, &login), 0);
+	chap_start(TGT_CHAP);
+	chap_answer("alicesecret1", hex, sizeof(hex));
+	n = snprintf(req, sizeof(req), "CHAP_N=alice%cCHAP_R=%s%c", 0, hex, 0);
+	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_FAIL);
+	ck_assert_uint_eq(status(), ISCSI_LOGIN_AUTH_FAILED);
+	ck_assert_ptr_nonnull(strstr(iscsi_login_reason(login), "mutual"));
+
+	iscsi_login_destroy(login);
+	ck_assert_int_eq(iscsi_login_create(&env, NULL, &cfg, &login), 0);
+	chap_start(TGT_CHAP);
+	chap_answer("alicesecret1", hex, sizeof(hex));
+	n = snprintf(req, sizeof(req), "CHAP_N=alice%cCHAP_R=%s%cCHAP_I=9%cCHAP_C=0x0102030405%c",
+		     0, hex, 0, 0, 0);
+	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_CONTINUE);
+	ck_assert_uint_eq(status(), ISCSI_LOGIN_SUCCESS);
+	ck_assert_ptr_nonnull(key("CHAP_R"));
+}
+END_TEST
+
+/* RFC 3722: names are case-insensitive; the login carries the canonical
+ * (lower-case) form and says what it was given. */
+START_TEST(test_names_normalised)
+{
+	char req[256];
+	int n = snprintf(req, sizeof(req),
+			 "InitiatorName=IQN.1994-05.COM.Example:HOST1%cTargetName=%s%c"
+			 "AuthMethod=None%c", 0, "IQN.2026-11.ORG.QUORATE:ACL", 0, 0);
+
+	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_CONTINUE);
+	ck_assert_uint_eq(status(), ISCSI_LOGIN_SUCCESS);
+	ck_assert_str_eq(iscsi_login_initiator_name(login), INI);
+	ck_assert_str_eq(iscsi_login_target_name(login), TGT_ACL);
+	ck_assert_str_eq(iscsi_login_initiator_name_given(login), "IQN.1994-05.COM.Example:HOST1");
+	ck_assert_str_eq(iscsi_login_target_name_given(login), "IQN.2026-11.ORG.QUORATE:ACL");
+
+	/* Canonical names: nothing to report. A name that is not an iSCSI
+	 * name is kept as sent. */
+	teardown();
+	setup();
+	n = snprintf(req, sizeof(req), "InitiatorName=%s%cTargetName=%s%cAuthMethod=None%c", INI,
+		     0, TGT, 0, 0);
+	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_CONTINUE);
+	ck_assert_ptr_null(iscsi_login_initiator_name_given(login));
+	ck_assert_ptr_null(iscsi_login_target_name_given(login));
+	teardown();
+	setup();
+	n = snprintf(req, sizeof(req), "InitiatorName=Not_A_Name%cTargetName=%s%cAuthMethod=None%c",
+		     0, TGT, 0, 0);
+	ck_assert_int_eq(send_req(SEC_TO_OP, req, (uint32_t)n), ISCSI_LOGIN_CONTINUE);
+	ck_assert_str_eq(iscsi_login_initiator_name(login), "Not_A_Name");
+	ck_assert_ptr_null(iscsi_login_initiator_name_given(login));
 }
 END_TEST
 
@@ -641,6 +767,9 @@ int main(void)
 	tcase_add_test(tc, test_chap_mutual);
 	tcase_add_test(tc, test_chap_wrong_secret);
 	tcase_add_test(tc, test_chap_reflected);
+	tcase_add_test(tc, test_chap_backoff_hooks);
+	tcase_add_test(tc, test_chap_require_mutual);
+	tcase_add_test(tc, test_names_normalised);
 	tcase_add_test(tc, test_chap_required_not_offered);
 	tcase_add_test(tc, test_chap_required_security_skipped);
 	tcase_add_test(tc, test_chap_bad_algorithm);

@@ -6,9 +6,11 @@ ISCSI_CHECK_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 ISCSI_CHECK_LDADD = daemon/iscsi/libiscsiproto.a $(ISAL_LIBS) $(CRYPTO_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += %reldir%/check_iscsi_digest %reldir%/check_iscsi_text \
-	%reldir%/check_iscsi_keys %reldir%/check_iscsi_chap %reldir%/check_iscsi_login
+	%reldir%/check_iscsi_keys %reldir%/check_iscsi_chap %reldir%/check_iscsi_login \
+	%reldir%/check_iscsi_name
 TESTS += %reldir%/check_iscsi_digest %reldir%/check_iscsi_text \
-	%reldir%/check_iscsi_keys %reldir%/check_iscsi_chap %reldir%/check_iscsi_login
+	%reldir%/check_iscsi_keys %reldir%/check_iscsi_chap %reldir%/check_iscsi_login \
+	%reldir%/check_iscsi_name
 
 %canon_reldir%_check_iscsi_digest_SOURCES = %reldir%/check_iscsi_digest.c
 %canon_reldir%_check_iscsi_digest_CFLAGS = $(ISCSI_CHECK_CFLAGS)
@@ -25,3 +27,6 @@ TESTS += %reldir%/check_iscsi_digest %reldir%/check_iscsi_text \
 %canon_reldir%_check_iscsi_login_SOURCES = %reldir%/check_iscsi_login.c
 %canon_reldir%_check_iscsi_login_CFLAGS = $(ISCSI_CHECK_CFLAGS)
 %canon_reldir%_check_iscsi_login_LDADD = $(ISCSI_CHECK_LDADD)
+%canon_reldir%_check_iscsi_name_SOURCES = %reldir%/check_iscsi_name.c
+%canon_reldir%_check_iscsi_name_CFLAGS = $(ISCSI_CHECK_CFLAGS)
+%canon_reldir%_check_iscsi_name_LDADD = $(ISCSI_CHECK_LDADD)
