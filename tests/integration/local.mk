@@ -13,9 +13,18 @@ INTEGRATION_TESTS = \
 	%reldir%/int_direct.sh \
 	%reldir%/int_teardown.sh \
 	%reldir%/int_pr.py \
-	%reldir%/int_pipeline.py
+	%reldir%/int_pipeline.py \
+	%reldir%/int_admin_ipc.sh \
+	%reldir%/int_admin_lun.sh \
+	%reldir%/int_admin_chap.py
 
 TESTS += $(INTEGRATION_TESTS)
+
+# A libqb server impersonating quorated's admin IPC name (int_admin_ipc.sh).
+check_PROGRAMS += %reldir%/ipc_impostor
+%canon_reldir%_ipc_impostor_SOURCES = %reldir%/ipc_impostor.c
+%canon_reldir%_ipc_impostor_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_ipc_impostor_LDADD = $(LIBQB_LIBS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	%reldir%/lib.sh \
 	%reldir%/iscsi_raw.py \
