@@ -17,9 +17,10 @@
  * OUI, standing in until the project has a registered company id.
  *
  * Secrets: CHAP secrets arrive in the request JSON, go into the mutation
- * and never into a log line or a reply. RFC 7143 §12.1.3 wants them hard
- * to guess and Windows' initiator takes 12 to 16 bytes, so a secret shorter
- * than CHAP_SECRET_MIN is refused unless "force" is given.
+ * and never into a log line or a reply. A short secret falls to an offline
+ * dictionary attack on a sniffed exchange (RFC 7143 §12.1.3) and Windows'
+ * initiator takes 12 to 16 bytes only, so a secret shorter than
+ * CHAP_SECRET_MIN is refused unless "force" is given.
  *
  * lun.create is all or nothing: every check the apply step or the backing
  * store would make later (target, free LUN number, path rules, size, and
@@ -69,7 +70,7 @@
 #define SCSI_LUN_ID_MAX 16383
 #define DEFAULT_BLOCK_SIZE 512
 #define NEW_FILE_MODE 0600
-#define CHAP_SECRET_MIN 12			/* RFC 7143 §12.1.3 advice; Windows' minimum */
+#define CHAP_SECRET_MIN 12			/* Windows' minimum, and ours */
 #define CHAP_SECRET_WINDOWS_MAX 16		/* Windows' initiator refuses longer ones */
 
 /* ---- identity -------------------------------------------------------------- */
@@ -1001,9 +1002,9 @@ static int chap_secret_check(const char *what, const char *secret, bool force,
 
 	if (n < CHAP_SECRET_MIN && !force) {
 		snprintf(err, ADMIN_ERR_MAX, "the %s is %zu bytes; at least %d are required "
-			 "(RFC 7143 §12.1.3; Windows initiators need %d to %d bytes); use --force "
-			 "to set it anyway", what, n, CHAP_SECRET_MIN, CHAP_SECRET_MIN,
-			 CHAP_SECRET_WINDOWS_MAX);
+			 "(Windows initiators need %d to %d bytes; short secrets fall to "
+			 "dictionary attacks); use --force to set it anyway", what, n,
+			 CHAP_SECRET_MIN, CHAP_SECRET_MIN, CHAP_SECRET_WINDOWS_MAX);
 		return -EINVAL;
 	}
 	if (n < CHAP_SECRET_MIN || n > CHAP_SECRET_WINDOWS_MAX) {

@@ -16,7 +16,7 @@ INTEGRATION_TESTS = \
 	%reldir%/int_pipeline.py \
 	%reldir%/int_admin_ipc.sh \
 	%reldir%/int_admin_lun.sh \
-	%reldir%/int_admin_chap.py
+	%reldir%/int_admin_chap.sh
 
 TESTS += $(INTEGRATION_TESTS)
 
@@ -29,5 +29,6 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	%reldir%/lib.sh \
 	%reldir%/iscsi_raw.py \
 	%reldir%/reinstate.py \
+	%reldir%/pty_answer.py \
 	%reldir%/libiscsi_compare.py \
 	%reldir%/libiscsi-expected-failures.txt
