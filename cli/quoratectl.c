@@ -1002,8 +1002,7 @@ static void daemon_user_set(struct cli *cli, const char *user)
 static void print_cmd_help(const struct cmd_spec *c)
 {
 	printf("usage: quoratectl [--json] [--ipc NAME] [--daemon-user USER] %s%s%s %s\n\n%s\n",
-	       c->group,
-	       c->verb ? " " : "", c->verb ? c->verb : "", c->usage, c->help);
+	       c->group, c->verb ? " " : "", c->verb ? c->verb : "", c->usage, c->help);
 }
 
 static void print_help(void)

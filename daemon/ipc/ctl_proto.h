@@ -2,7 +2,10 @@
 /*
  * The admin protocol between quoratectl and quorated: the only daemon header
  * the CLI may include (DESIGN §2). Transport is a libqb IPC service named by
- * the config's ipc_name (default "quorated"); only root may connect.
+ * the config's ipc_name (default "quorated"). The daemon admits root, its
+ * own uid and members of [node] admin_group; the CLI checks the server's
+ * uid before sending (root, its own, or --daemon-user), since anybody can
+ * bind the abstract socket name first.
  *
  * One request, one response. A request is a struct qb_ipc_request_header
  * (id CTL_MSG_REQUEST, size = whole message) followed by a NUL-terminated
@@ -18,11 +21,14 @@
  *   target.list         -
  *   lun.create          target, lun (int), backing ("file"|"null"), path?,
  *                       size (int bytes, 0 = file size), block_size (512|4096),
- *                       direct, thin, read_only (bools)
+ *                       direct, thin, read_only, grow (bools); the result
+ *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
+ *                       (an OFFLINE LUN has "offline_reason")
  *   acl.add / acl.remove  target, initiator   acl.list        target?
  *   chap.set            target | discovery (bool), user, secret,
- *                       mutual_user?, mutual_secret?
+ *                       mutual_user?, mutual_secret?, force (bool)
+ * A result object may carry "warnings": an array of strings for stderr.
  *   chap.clear          target | discovery (bool)
  *   chap.list           -  (users only, never secrets)
  *   session.list        -                     session.close   tsih (int)
