@@ -16,11 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-#include <qb/qbipcc.h>
 #include <qb/qbipcs.h>
 
 #include "daemon/ipc/ctl_proto.h"
@@ -28,7 +29,6 @@
 #include "daemon/log.h"
 
 #define IPC_ERR_MAX 512
-#define IPC_PROBE_MSG_MAX 4096		/* buffer size asked for by the name-taken probe */
 #define IPC_NGROUPS_MAX 1024		/* supplementary groups looked at per client */
 
 struct ipc_server {
@@ -114,8 +114,8 @@ static int32_t ipc_conn_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 	}
 	if (s->have_admin_gid && ipc_uid_in_group(uid, gid, s->admin_gid)) {
 		/* The client maps the daemon's shared-memory files: let the group in. */
-		qb_ipcs_connection_auth_set(c, -1, s->admin_gid, S_IRUSR | S_IWUSR | S_IRGRP |
-								     S_IWGRP);
+		qb_ipcs_connection_auth_set(c, (uid_t)-1, s->admin_gid,
+					    S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP);
 		return 0;
 	}
 	log_warn("ipc: refusing connection from uid %u (admitted: root, uid %u%s)",
@@ -310,28 +310,39 @@ static int32_t ipc_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 }
 
 /*
- * The abstract socket name is taken: say by whom. Connecting as a client
- * sends nothing but libqb's handshake; the kernel vouches for the peer's
- * credentials.
+ * The abstract socket name is taken: say by whom. The kernel records the
+ * listener's credentials (SO_PEERCRED); a non-blocking connect that sends
+ * nothing cannot be stalled by a hostile holder, unlike a libqb handshake.
+ * libqb binds "\0NAME" padded with NULs to the whole sun_path; if that ever
+ * changes, the probe fails and the message just names no holder.
  */
 static void ipc_report_name_taken(const char *name)
 {
-	qb_ipcc_connection_t *c = qb_ipcc_connect(name, IPC_PROBE_MSG_MAX);
-	pid_t pid = 0;
-	uid_t uid = 0;
-	gid_t gid = 0;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int fd = -1;
+	bool known = false;
 
-	if (c != NULL && qb_ipcc_auth_get(c, &pid, &uid, &gid) == 0) {
+	if (strlen(name) + 1 < sizeof(sa.sun_path)) {
+		memcpy(sa.sun_path + 1, name, strlen(name));
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		known = true;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (known) {
 		log_err("ipc: the IPC service name '%s' is already served by pid %ld (uid %u): "
 			"another quorated with the same ipc_name, or a process impersonating "
 			"it; stop it or choose another [node] ipc_name / --ipc-name",
-			name, (long)pid, (unsigned int)uid);
+			name, (long)cred.pid, (unsigned int)cred.uid);
 	} else {
 		log_err("ipc: the IPC service name '%s' is already in use by another process; "
 			"stop it or choose another [node] ipc_name / --ipc-name", name);
-	}
-	if (c != NULL) {
-		qb_ipcc_disconnect(c);
 	}
 }
 
