@@ -213,29 +213,16 @@ static void uid_describe(uid_t uid, char *out, size_t cap)
 	}
 }
 
-/*
- * May we talk to the process serving the IPC name? Anybody can bind an
- * abstract socket name first; the kernel's record of the server's uid (libqb
- * receives it with SO_PASSCRED during the handshake) tells quorated from an
- * impostor. Nothing but the handshake has been sent when this runs.
- */
-static int ctl_server_check(struct cli *cli, qb_ipcc_connection_t *c)
+static bool ctl_uid_trusted(const struct cli *cli, uid_t uid)
 {
-	pid_t pid = 0;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	int32_t rc = qb_ipcc_auth_get(c, &pid, &uid, &gid);
+	return uid == 0 || uid == getuid() || uid == geteuid() ||
+	       (cli->have_daemon_uid && uid == cli->daemon_uid);
+}
+
+static int ctl_refuse_server(const struct cli *cli, pid_t pid, uid_t uid)
+{
 	char who[96], want[192];
 
-	if (rc < 0) {
-		fprintf(stderr, "quoratectl: cannot learn who serves IPC '%s': %s; not sending "
-				"the request\n", cli->ipc_name, strerror((int)-rc));
-		return -EPERM;
-	}
-	if (uid == 0 || uid == getuid() || uid == geteuid() ||
-	    (cli->have_daemon_uid && uid == cli->daemon_uid)) {
-		return 0;
-	}
 	uid_describe(uid, who, sizeof(who));
 	snprintf(want, sizeof(want), "root or your own uid %u", (unsigned int)getuid());
 	if (cli->have_daemon_uid) {
@@ -247,6 +234,47 @@ static int ctl_server_check(struct cli *cli, qb_ipcc_connection_t *c)
 			"quorated (if the daemon really runs as that user, pass --daemon-user)\n",
 		cli->ipc_name, (long)pid, who, want);
 	return -EPERM;
+}
+
+/*
+ * Before libqb's handshake: who listens on the name? An untrusted listener
+ * gets no handshake at all (libqb's client would map files it created).
+ * Unknown (nobody listens, or libqb's naming changed): qb_ipcc_connect()
+ * reports the former, ctl_server_check() still guards the latter.
+ */
+static int ctl_listener_check(const struct cli *cli)
+{
+	struct ucred cred;
+
+	if (ctl_ipc_listener_cred(cli->ipc_name, &cred) < 0 || ctl_uid_trusted(cli, cred.uid)) {
+		return 0;
+	}
+	return ctl_refuse_server(cli, cred.pid, cred.uid);
+}
+
+/*
+ * May we talk to the process serving this connection? Anybody can bind an
+ * abstract socket name first; the kernel's record of the server's uid (libqb
+ * receives it with SO_PASSCRED during the handshake) tells quorated from an
+ * impostor. Nothing but the handshake has been sent when this runs; this is
+ * the authoritative check, on the connection the request will use.
+ */
+static int ctl_server_check(const struct cli *cli, qb_ipcc_connection_t *c)
+{
+	pid_t pid = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int32_t rc = qb_ipcc_auth_get(c, &pid, &uid, &gid);
+
+	if (rc < 0) {
+		fprintf(stderr, "quoratectl: cannot learn who serves IPC '%s': %s; not sending "
+				"the request\n", cli->ipc_name, strerror((int)-rc));
+		return -EPERM;
+	}
+	if (ctl_uid_trusted(cli, uid)) {
+		return 0;
+	}
+	return ctl_refuse_server(cli, pid, uid);
 }
 
 /* Send {"version", "cmd", "args"}; on success *result is the "result" member. */
@@ -270,6 +298,9 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	len = strlen(text) + 1;
 	if (sizeof(hdr) + len > CTL_MSG_MAX) {
 		fprintf(stderr, "quoratectl: request too large\n");
+		goto out;
+	}
+	if (ctl_listener_check(cli) < 0) {
 		goto out;
 	}
 	c = qb_ipcc_connect(cli->ipc_name, CTL_MSG_MAX);

@@ -36,6 +36,13 @@
 #ifndef QUORATE_DAEMON_IPC_CTL_PROTO_H
 #define QUORATE_DAEMON_IPC_CTL_PROTO_H
 
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <qb/qbipc_common.h>
 
 #define CTL_PROTO_VERSION 1
@@ -46,5 +53,37 @@ enum ctl_msg_id {
 	CTL_MSG_REQUEST = QB_IPC_MSG_USER_START + 1,
 	CTL_MSG_RESPONSE = QB_IPC_MSG_USER_START + 2,
 };
+
+/*
+ * Who listens on the IPC service @name? libqb binds the abstract address
+ * "\0NAME" padded with NULs to the whole sun_path; SO_PEERCRED on a
+ * connection to it yields the listener's pid and uid as the kernel recorded
+ * them at listen(). Non-blocking and sending nothing, so a hostile listener
+ * can neither stall the caller nor learn anything. @return 0, or -errno
+ * (-ECONNREFUSED or -ENOENT: nobody listens; any error if libqb's naming
+ * ever changes, so callers must not rely on it alone).
+ */
+static inline int ctl_ipc_listener_cred(const char *name, struct ucred *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = sizeof(*out);
+	size_t n = strlen(name);
+	int fd, rc = 0;
+
+	if (n + 1 >= sizeof(sa.sun_path)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path + 1, name, n);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, out, &len) < 0) {
+		rc = -errno;
+	}
+	close(fd);
+	return rc;
+}
 
 #endif

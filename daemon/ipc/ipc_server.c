@@ -16,10 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <qb/qbipcs.h>
@@ -309,33 +307,12 @@ static int32_t ipc_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 	return 0;
 }
 
-/*
- * The abstract socket name is taken: say by whom. The kernel records the
- * listener's credentials (SO_PEERCRED); a non-blocking connect that sends
- * nothing cannot be stalled by a hostile holder, unlike a libqb handshake.
- * libqb binds "\0NAME" padded with NULs to the whole sun_path; if that ever
- * changes, the probe fails and the message just names no holder.
- */
+/* The abstract socket name is taken: say by whom (see ctl_ipc_listener_cred()). */
 static void ipc_report_name_taken(const char *name)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	int fd = -1;
-	bool known = false;
 
-	if (strlen(name) + 1 < sizeof(sa.sun_path)) {
-		memcpy(sa.sun_path + 1, name, strlen(name));
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	}
-	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		known = true;
-	}
-	if (fd >= 0) {
-		close(fd);
-	}
-	if (known) {
+	if (ctl_ipc_listener_cred(name, &cred) == 0) {
 		log_err("ipc: the IPC service name '%s' is already served by pid %ld (uid %u): "
 			"another quorated with the same ipc_name, or a process impersonating "
 			"it; stop it or choose another [node] ipc_name / --ipc-name",
