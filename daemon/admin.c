@@ -32,8 +32,9 @@
  * is created by the daemon itself, not through here) or in a system tree
  * (/etc, /usr, ...); no file or block device that already backs a LUN,
  * compared by st_dev/st_ino (st_rdev for devices) so links and other names
- * are caught; only regular files and block devices; and an existing file
- * is never extended unless "grow" is given.
+ * are caught; only regular files and block devices, and no block device
+ * this host uses (mounted, LVM/RAID member: an exclusive open fails); and
+ * an existing file is never extended unless "grow" is given.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -520,8 +521,13 @@ static int lun_check_location(struct daemon *d, const char *canon, const struct 
 	return 0;
 }
 
-/* Open the store as the LUN will (backing/file.c) so its failure is this command's. */
-static int lun_open_probe(const struct store_lun *l, char *err)
+/*
+ * Open the store as the LUN will (backing/file.c) so its failure is this
+ * command's. A block device is also opened exclusively once: that fails
+ * with EBUSY while this host uses it (a mounted file system on it or on one
+ * of its partitions, an LVM or RAID member), which no LUN may export.
+ */
+static int lun_open_probe(const struct store_lun *l, bool blkdev, char *err)
 {
 	int flags = (l->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	int fd;
@@ -529,11 +535,17 @@ static int lun_open_probe(const struct store_lun *l, char *err)
 	if (l->direct_io) {
 		flags |= O_DIRECT;
 	}
+	if (blkdev) {
+		flags |= O_EXCL;
+	}
 	fd = open(l->path, flags);
 	if (fd < 0) {
 		int rc = -errno;
 
-		if (rc == -EINVAL && l->direct_io) {
+		if (rc == -EBUSY && blkdev) {
+			snprintf(err, ADMIN_ERR_MAX, "%.150s is in use on this host (a mounted file "
+				 "system, LVM or RAID member); refusing to export it", l->path);
+		} else if (rc == -EINVAL && l->direct_io) {
 			snprintf(err, ADMIN_ERR_MAX, "cannot open %.150s: its file system does not "
 				 "support O_DIRECT (--direct)", l->path);
 		} else {
@@ -664,7 +676,7 @@ static int lun_prepare_file(struct daemon *d, struct store_lun *l, bool grow,
 			 l->path);
 		return -EINVAL;
 	}
-	rc = lun_open_probe(l, err);
+	rc = lun_open_probe(l, exists && S_ISBLK(st.st_mode), err);
 	if (rc < 0) {
 		if (*action == LUN_FILE_CREATED) {
 			unlink(l->path);

@@ -92,6 +92,37 @@ printf '%s\n' "$QT_OUT" | grep -q "grew backing file" || qt_fail "no word of gro
 grep -q "extended backing file '$F/b.img' from 1048576 to 2097152" "$QT_LOG" ||
 	qt_fail "the daemon did not log the extension"
 
+# A block device this host uses (here: a mounted loop device) is refused;
+# unmounted, it is accepted. Needs root and loop devices; skipped otherwise.
+LOOP=
+loop_cleanup()
+{
+	mountpoint -q "$F/mnt" 2>/dev/null && umount "$F/mnt"
+	[ -n "$LOOP" ] && losetup -d "$LOOP" 2>/dev/null
+	LOOP=
+}
+# lib.sh's EXIT trap, after the loop device is gone (even when a check fails).
+trap 'rc=$?; loop_cleanup; (exit $rc); qt_cleanup' EXIT
+if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null &&
+	truncate -s 16M "$F/loop.img" && LOOP=$(losetup -f --show "$F/loop.img" 2>/dev/null); then
+	mkdir -p "$F/mnt"
+	if mkfs.ext4 -q "$LOOP" && mount "$LOOP" "$F/mnt"; then
+		expect_refused "a mounted block device" "in use on this host" \
+			lun create "$T" --lun 5 --path "$LOOP"
+		umount "$F/mnt"
+		qt_check "the unmounted block device" qt_ctl lun create "$T" --lun 5 --path "$LOOP"
+		expect_refused "the same device again" "already backs LUN 5" \
+			lun create "$T" --lun 6 --path "$LOOP"
+		qt_check "delete the block-device LUN" qt_ctl lun delete "$T" 5
+	else
+		qt_log "cannot make or mount a file system on $LOOP: block-device checks skipped"
+	fi
+	loop_cleanup
+else
+	LOOP=
+	qt_log "no loop device: block-device checks skipped"
+fi
+
 # ---- item 15: all or nothing -------------------------------------------------
 expect_refused "a duplicate LUN number" "already has LUN 0" \
 	lun create "$T" --lun 0 --path "$F/dup.img" --size 1M
