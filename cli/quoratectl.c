@@ -980,9 +980,9 @@ static const struct cmd_spec cmds[] = {
 	  "Refused paths: anything in the daemon's data directory or in /etc, /usr, /boot,\n"
 	  "/proc, /sys and the other system trees, a file or device that already backs a\n"
 	  "LUN, a block device in use on this host (mounted, LVM/RAID member), and anything\n"
-	  "but a regular file or block device. The file is opened as the\n"
-	  "LUN will be before anything is committed; a file the command created is removed\n"
-	  "again when it fails.\n"
+	  "but a regular file or block device. The file is opened as the LUN will be\n"
+	  "before anything is committed; a file the command created is removed again when\n"
+	  "it fails.\n"
 	  "--direct opens the store with O_DIRECT (needed for shared disks), --thin enables\n"
 	  "UNMAP, --read-only write-protects the LUN.",
 	  run_lun_create },
