@@ -6,17 +6,26 @@
  * as one JSON document on stdout. Exit status: 0 success, 1 the daemon
  * refused or could not be reached (one line on stderr), 2 usage error.
  *
- * CHAP secrets are read from --secret-file or stdin by default; --secret on
- * the command line works but is visible in ps(1) and shell history.
+ * CHAP secrets are read from --secret-file or stdin by default (with echo
+ * off and asked twice on a terminal); --secret on the command line works but
+ * is visible in ps(1) and shell history.
+ *
+ * The IPC name is an abstract socket anybody can bind first, so before a
+ * request (which may carry a secret) is sent, the server's credentials, as
+ * the kernel reports them, must show root, our own uid or --daemon-user.
+ * Numbers on the command line are decimal: "010" is 10, "0x20" is refused.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -29,11 +38,14 @@
 #define EXIT_USAGE 2
 #define IPC_TIMEOUT_MS 60000
 #define SECRET_MAX 255
+#define UID_DECIMAL_MAX 4294967294ULL	/* (uid_t)-1 is "no uid" */
 #define KIB 1024ULL
 
 struct cli {
 	bool json;
 	const char *ipc_name;
+	bool have_daemon_uid;
+	uid_t daemon_uid;		/* --daemon-user: also trusted as the server */
 };
 
 struct cmd_spec {
@@ -170,6 +182,7 @@ static int parse_size(const char *s, uint64_t *out)
 	return *out <= INT64_MAX ? 0 : -ERANGE;
 }
 
+/* A decimal number: leading zeros are not octal, "0x" is not hex. */
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
@@ -179,7 +192,7 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 		return -EINVAL;
 	}
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v > max) {
 		return -EINVAL;
 	}
@@ -188,6 +201,81 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 }
 
 /* ---- IPC ------------------------------------------------------------------ */
+
+static void uid_describe(uid_t uid, char *out, size_t cap)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL) {
+		snprintf(out, cap, "uid %u (%s)", (unsigned int)uid, pw->pw_name);
+	} else {
+		snprintf(out, cap, "uid %u", (unsigned int)uid);
+	}
+}
+
+static bool ctl_uid_trusted(const struct cli *cli, uid_t uid)
+{
+	return uid == 0 || uid == getuid() || uid == geteuid() ||
+	       (cli->have_daemon_uid && uid == cli->daemon_uid);
+}
+
+static int ctl_refuse_server(const struct cli *cli, pid_t pid, uid_t uid)
+{
+	char who[96], want[192];
+
+	uid_describe(uid, who, sizeof(who));
+	snprintf(want, sizeof(want), "root or your own uid %u", (unsigned int)getuid());
+	if (cli->have_daemon_uid) {
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), " or uid %u",
+			 (unsigned int)cli->daemon_uid);
+	}
+	fprintf(stderr, "quoratectl: refusing to talk to IPC '%s': it is served by pid %ld "
+			"running as %s, not by %s; another process may be impersonating "
+			"quorated (if the daemon really runs as that user, pass --daemon-user)\n",
+		cli->ipc_name, (long)pid, who, want);
+	return -EPERM;
+}
+
+/*
+ * Before libqb's handshake: who listens on the name? An untrusted listener
+ * gets no handshake at all (libqb's client would map files it created).
+ * Unknown (nobody listens, or libqb's naming changed): qb_ipcc_connect()
+ * reports the former, ctl_server_check() still guards the latter.
+ */
+static int ctl_listener_check(const struct cli *cli)
+{
+	struct ucred cred;
+
+	if (ctl_ipc_listener_cred(cli->ipc_name, &cred) < 0 || ctl_uid_trusted(cli, cred.uid)) {
+		return 0;
+	}
+	return ctl_refuse_server(cli, cred.pid, cred.uid);
+}
+
+/*
+ * May we talk to the process serving this connection? Anybody can bind an
+ * abstract socket name first; the kernel's record of the server's uid (libqb
+ * receives it with SO_PASSCRED during the handshake) tells quorated from an
+ * impostor. Nothing but the handshake has been sent when this runs; this is
+ * the authoritative check, on the connection the request will use.
+ */
+static int ctl_server_check(const struct cli *cli, qb_ipcc_connection_t *c)
+{
+	pid_t pid = 0;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int32_t rc = qb_ipcc_auth_get(c, &pid, &uid, &gid);
+
+	if (rc < 0) {
+		fprintf(stderr, "quoratectl: cannot learn who serves IPC '%s': %s; not sending "
+				"the request\n", cli->ipc_name, strerror((int)-rc));
+		return -EPERM;
+	}
+	if (ctl_uid_trusted(cli, uid)) {
+		return 0;
+	}
+	return ctl_refuse_server(cli, pid, uid);
+}
 
 /* Send {"version", "cmd", "args"}; on success *result is the "result" member. */
 static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
@@ -212,12 +300,20 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 		fprintf(stderr, "quoratectl: request too large\n");
 		goto out;
 	}
+	if (ctl_listener_check(cli) < 0) {
+		goto out;
+	}
 	c = qb_ipcc_connect(cli->ipc_name, CTL_MSG_MAX);
 	if (c == NULL) {
 		fprintf(stderr, "quoratectl: cannot connect to quorated (IPC '%s'): %s\n",
-			cli->ipc_name, errno == EACCES ? "permission denied (root only)"
+			cli->ipc_name, errno == EACCES ? "permission denied (the daemon "
+					"admits root, its own user and its admin_group)"
 				: errno == ECONNREFUSED || errno == ENOENT ? "is the daemon running?"
 				: strerror(errno));
+		goto out;
+	}
+	if (ctl_server_check(cli, c) < 0) {
+		qb_ipcc_disconnect(c);
 		goto out;
 	}
 	buf = malloc(CTL_MSG_MAX);
@@ -303,11 +399,19 @@ static void print_notes(struct json_object *result)
 static int ctl_run(struct cli *cli, const char *cmd, struct json_object *args,
 		   void (*print)(struct json_object *result))
 {
-	struct json_object *result = NULL;
+	struct json_object *result = NULL, *warnings;
 	int rc = ctl_call(cli, cmd, args, &result);
 
 	if (rc != 0) {
 		return rc;
+	}
+	if (result != NULL && json_object_is_type(result, json_type_object) &&
+	    json_object_object_get_ex(result, "warnings", &warnings) &&
+	    json_object_is_type(warnings, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(warnings); i++) {
+			fprintf(stderr, "quoratectl: warning: %s\n",
+				json_object_get_string(json_object_array_get_idx(warnings, i)));
+		}
 	}
 	if (cli->json) {
 		puts(result != NULL ? json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY |
@@ -390,11 +494,22 @@ static void print_luns(struct json_object *r)
 		printf("%-40s %5" PRId64 " %-7s %10s %5" PRId64 " %-7s %-32s %s\n", jstr(l, "target"),
 		       jint(l, "lun"), jstr(l, "backing"), size, jint(l, "block_size"),
 		       jbool(l, "online") ? "online" : "OFFLINE", jstr(l, "serial"), flags);
+		if (!jbool(l, "online")) {
+			printf("%45s offline: %s\n", "", jstr(l, "offline_reason"));
+		}
 	}
 }
 
 static void print_lun_created(struct json_object *r)
 {
+	const char *file = jstr(r, "file");
+
+	if (strcmp(file, "created") == 0) {
+		printf("created sparse backing file %s\n", jstr(r, "path"));
+	} else if (strcmp(file, "grown") == 0) {
+		printf("grew backing file %s from %" PRId64 " bytes\n", jstr(r, "path"),
+		       jint(r, "old_size"));
+	}
 	printf("created LUN %" PRId64 " of %s (serial %s, naa.%s), seq %" PRId64 "\n",
 	       jint(r, "lun"), jstr(r, "target"), jstr(r, "serial"), jstr(r, "naa"),
 	       jint(r, "seq"));
@@ -498,13 +613,13 @@ static int run_target_list(struct cli *cli, int argc, char **argv)
 static int run_lun_create(struct cli *cli, int argc, char **argv)
 {
 	const char *lun = NULL, *backing = NULL, *path = NULL, *size = NULL, *bs = NULL;
-	bool direct = false, thin = false, ro = false;
+	bool direct = false, thin = false, ro = false, grow = false;
 	const struct opt_def defs[] = {
 		{ "lun", true, &lun, NULL },	   { "backing", true, &backing, NULL },
 		{ "path", true, &path, NULL },	   { "size", true, &size, NULL },
 		{ "block-size", true, &bs, NULL }, { "direct", false, NULL, &direct },
 		{ "thin", false, NULL, &thin },	   { "read-only", false, NULL, &ro },
-		{ NULL, 0, 0, 0 },
+		{ "grow", false, NULL, &grow },	   { NULL, 0, 0, 0 },
 	};
 	char *pos[1];
 	struct json_object *args;
@@ -561,6 +676,7 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	json_object_object_add(args, "direct", json_object_new_boolean(direct));
 	json_object_object_add(args, "thin", json_object_new_boolean(thin));
 	json_object_object_add(args, "read_only", json_object_new_boolean(ro));
+	json_object_object_add(args, "grow", json_object_new_boolean(grow));
 	return ctl_run(cli, "lun.create", args, print_lun_created);
 }
 
@@ -650,6 +766,75 @@ static int secret_read(FILE *f, char *out, size_t cap, const char *what)
 	return 0;
 }
 
+static struct termios tty_saved;
+
+/* A signal while echo is off must not leave the terminal mute. */
+static void tty_restore_and_raise(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* Prompt on the terminal and read one line with echo off. */
+static int secret_prompt(const char *prompt, char *out, size_t cap, const char *what)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
+	struct sigaction sa = { .sa_handler = tty_restore_and_raise }, old[5];
+	struct termios quiet;
+	int rc;
+
+	if (tcgetattr(STDIN_FILENO, &tty_saved) < 0) {
+		fprintf(stderr, "quoratectl: reading the terminal settings: %s\n", strerror(errno));
+		return -errno;
+	}
+	quiet = tty_saved;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaction(sigs[i], &sa, &old[i]);
+	}
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0) {
+		rc = -errno;
+		fprintf(stderr, "quoratectl: turning terminal echo off: %s\n", strerror(errno));
+	} else {
+		fputs(prompt, stderr);
+		fflush(stderr);
+		rc = secret_read(stdin, out, cap, what);
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &tty_saved);
+		/* The user's Enter was not echoed either. */
+		fputc('\n', stderr);
+	}
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaction(sigs[i], &old[i], NULL);
+	}
+	return rc;
+}
+
+/* On a terminal: ask twice, with echo off; the two answers must match. */
+static int secret_ask(char *out, size_t cap, const char *what)
+{
+	char again[SECRET_MAX + 2], prompt[64];
+	int rc;
+
+	snprintf(prompt, sizeof(prompt), "%s: ", what);
+	rc = secret_prompt(prompt, out, cap, what);
+	if (rc < 0) {
+		return rc;
+	}
+	snprintf(prompt, sizeof(prompt), "Retype %s: ", what);
+	rc = secret_prompt(prompt, again, sizeof(again), what);
+	if (rc == 0 && strcmp(out, again) != 0) {
+		fprintf(stderr, "quoratectl: the two %ss do not match; nothing changed\n", what);
+		rc = -EINVAL;
+	}
+	explicit_bzero(again, sizeof(again));
+	if (rc < 0) {
+		explicit_bzero(out, cap);
+	}
+	return rc;
+}
+
 static int secret_from(const char *file, const char *argv_value, char *out, size_t cap,
 		       const char *what)
 {
@@ -666,7 +851,7 @@ static int secret_from(const char *file, const char *argv_value, char *out, size
 	}
 	if (file == NULL || strcmp(file, "-") == 0) {
 		if (isatty(STDIN_FILENO)) {
-			fprintf(stderr, "%s: ", what);
+			return secret_ask(out, cap, what);
 		}
 		return secret_read(stdin, out, cap, what);
 	}
@@ -697,9 +882,10 @@ static int run_chap_set(struct cli *cli, int argc, char **argv)
 {
 	const char *user = NULL, *secret_file = NULL, *secret = NULL;
 	const char *muser = NULL, *msecret_file = NULL, *msecret = NULL;
-	bool discovery = false;
+	bool discovery = false, force = false;
 	const struct opt_def defs[] = {
 		{ "discovery", false, NULL, &discovery },
+		{ "force", false, NULL, &force },
 		{ "user", true, &user, NULL },
 		{ "secret-file", true, &secret_file, NULL },
 		{ "secret", true, &secret, NULL },
@@ -721,11 +907,14 @@ static int run_chap_set(struct cli *cli, int argc, char **argv)
 	if (muser == NULL && (msecret != NULL || msecret_file != NULL)) {
 		usage_error("a mutual secret needs --mutual-user");
 	}
+	/* Two secrets from one pipe cannot be told apart; a terminal asks for each. */
 	if (muser != NULL && msecret == NULL && msecret_file == NULL &&
-	    (secret_file == NULL || strcmp(secret_file, "-") == 0) && secret == NULL) {
+	    (secret_file == NULL || strcmp(secret_file, "-") == 0) && secret == NULL &&
+	    !isatty(STDIN_FILENO)) {
 		usage_error("with --mutual-user, give the secrets through files or --secret");
 	}
 	json_object_object_add(args, "user", json_object_new_string(user));
+	json_object_object_add(args, "force", json_object_new_boolean(force));
 	if (secret_from(secret_file, secret, sec, sizeof(sec), "CHAP secret") < 0) {
 		json_object_put(args);
 		return EXIT_REFUSED;
@@ -798,12 +987,19 @@ static const struct cmd_spec cmds[] = {
 	  run_target_delete },
 	{ "target", "list", "", "List targets.", run_target_list },
 	{ "lun", "create",
-	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE]\n"
+	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE] [--grow]\n"
 	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]",
 	  "Add a LUN (default: the lowest free number) backed by a file or block device\n"
 	  "(--backing file, the default; a missing file is created sparse with --size;\n"
 	  "without --size the file's or device's size is used) or by the null store\n"
 	  "(--backing null, --size required). SIZE takes K/M/G/T suffixes (powers of 1024).\n"
+	  "A --size larger than an existing file is refused unless --grow extends it.\n"
+	  "Refused paths: anything in the daemon's data directory or in /etc, /usr, /boot,\n"
+	  "/proc, /sys and the other system trees, a file or device that already backs a\n"
+	  "LUN, a block device in use on this host (mounted, LVM/RAID member), and anything\n"
+	  "but a regular file or block device. The file is opened as the LUN will be\n"
+	  "before anything is committed; a file the command created is removed again when\n"
+	  "it fails.\n"
 	  "--direct opens the store with O_DIRECT (needed for shared disks), --thin enables\n"
 	  "UNMAP, --read-only write-protects the LUN.",
 	  run_lun_create },
@@ -818,11 +1014,14 @@ static const struct cmd_spec cmds[] = {
 	{ "acl", "list", "[TARGET]", "List ACL entries.", run_acl_list },
 	{ "chap", "set",
 	  "(TARGET | --discovery) --user USER [--secret-file FILE | --secret SECRET]\n"
-	  "                      [--mutual-user USER (--mutual-secret-file FILE | --mutual-secret SECRET)]",
+	  "                      [--mutual-user USER (--mutual-secret-file FILE | --mutual-secret SECRET)]\n"
+	  "                      [--force]",
 	  "Require CHAP for logins to TARGET, or for discovery sessions. The secret is read\n"
-	  "from --secret-file, or from the first line of stdin. --secret puts it on the\n"
-	  "command line, where other users can see it in ps(1): avoid it. With\n"
-	  "--mutual-user the target also authenticates itself to the initiator.",
+	  "from --secret-file, or from the first line of stdin (on a terminal: asked twice,\n"
+	  "not echoed). --secret puts it on the command line, where other users can see it\n"
+	  "in ps(1): avoid it. With --mutual-user the target also authenticates itself to\n"
+	  "the initiator. Secrets shorter than 12 bytes are refused unless --force (Windows\n"
+	  "initiators need 12 to 16 bytes; longer ones are accepted with a warning).",
 	  run_chap_set },
 	{ "chap", "clear", "(TARGET | --discovery)", "Stop requiring CHAP.", run_chap_clear },
 	{ "chap", "list", "", "List CHAP users (secrets are never shown).", run_chap_list },
@@ -833,20 +1032,41 @@ static const struct cmd_spec cmds[] = {
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
+/* --daemon-user USER: a user name or a decimal uid. */
+static void daemon_user_set(struct cli *cli, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	uint64_t v;
+
+	if (pw != NULL) {
+		cli->daemon_uid = pw->pw_uid;
+	} else if (parse_uint(user, UID_DECIMAL_MAX, &v) == 0) {
+		cli->daemon_uid = (uid_t)v;
+	} else {
+		usage_error("--daemon-user: no user '%s'", user);
+	}
+	cli->have_daemon_uid = true;
+}
+
 static void print_cmd_help(const struct cmd_spec *c)
 {
-	printf("usage: quoratectl [--json] [--ipc NAME] %s%s%s %s\n\n%s\n", c->group,
-	       c->verb ? " " : "", c->verb ? c->verb : "", c->usage, c->help);
+	printf("usage: quoratectl [--json] [--ipc NAME] [--daemon-user USER] %s%s%s %s\n\n%s\n",
+	       c->group, c->verb ? " " : "", c->verb ? c->verb : "", c->usage, c->help);
 }
 
 static void print_help(void)
 {
-	puts("usage: quoratectl [--json] [--ipc NAME] SUBCOMMAND [ARGS...]\n"
-	     "Administer a running quorated over its local IPC service (root only).\n\n"
+	puts("usage: quoratectl [--json] [--ipc NAME] [--daemon-user USER] SUBCOMMAND [ARGS...]\n"
+	     "Administer a running quorated over its local IPC service. The daemon admits\n"
+	     "root, the user it runs as and members of its [node] admin_group; quoratectl\n"
+	     "talks only to a daemon running as root, as the invoking user or as\n"
+	     "--daemon-user (anything else may be an impostor).\n\n"
 	     "options:\n"
 	     "  --json        print the result as one JSON document on stdout\n"
 	     "  --ipc NAME    IPC service name (default \"" CTL_IPC_NAME_DEFAULT "\", the\n"
 	     "                [node] ipc_name of the daemon's config)\n"
+	     "  --daemon-user USER\n"
+	     "                also trust a daemon running as USER (name or decimal uid)\n"
 	     "  --version     print the version\n"
 	     "  --help        this help; 'quoratectl SUBCOMMAND --help' for one subcommand\n\n"
 	     "subcommands:");
@@ -855,7 +1075,8 @@ static void print_help(void)
 		       cmds[i].verb ? cmds[i].verb : "", cmds[i].usage[0] ? " " : "",
 		       cmds[i].usage);
 	}
-	puts("\nExit status: 0 success, 1 refused or daemon unreachable, 2 usage error.\n"
+	puts("\nNumbers (LUN, TSIH, sizes) are decimal: 010 is 10.\n"
+	     "Exit status: 0 success, 1 refused or daemon unreachable, 2 usage error.\n"
 	     "See quoratectl(8).");
 }
 
@@ -873,6 +1094,10 @@ int main(int argc, char **argv)
 			cli.ipc_name = argv[++i];
 		} else if (strncmp(argv[i], "--ipc=", 6) == 0) {
 			cli.ipc_name = argv[i] + 6;
+		} else if (strcmp(argv[i], "--daemon-user") == 0 && i + 1 < argc) {
+			daemon_user_set(&cli, argv[++i]);
+		} else if (strncmp(argv[i], "--daemon-user=", 14) == 0) {
+			daemon_user_set(&cli, argv[i] + 14);
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			print_help();
 			return 0;

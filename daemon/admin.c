@@ -17,10 +17,29 @@
  * OUI, standing in until the project has a registered company id.
  *
  * Secrets: CHAP secrets arrive in the request JSON, go into the mutation
- * and never into a log line or a reply.
+ * and never into a log line or a reply. A short secret falls to an offline
+ * dictionary attack on a sniffed exchange (RFC 7143 §12.1.3) and Windows'
+ * initiator takes 12 to 16 bytes only, so a secret shorter than
+ * CHAP_SECRET_MIN is refused unless "force" is given.
+ *
+ * lun.create is all or nothing: every check the apply step or the backing
+ * store would make later (target, free LUN number, path rules, size, and
+ * opening the file as the LUN will) runs before the mutation is proposed,
+ * and a backing file this command created is removed again if the
+ * mutation is refused. Path rules, on the canonical path (symlinks
+ * resolved): nothing inside the data directory (the database, its -wal and
+ * -shm files and whatever else the daemon keeps there; the demo LUN's file
+ * is created by the daemon itself, not through here) or in a system tree
+ * (/etc, /usr, ...); no file or block device that already backs a LUN,
+ * compared by st_dev/st_ino (st_rdev for devices) so links and other names
+ * are caught; only regular files and block devices, and no block device
+ * this host uses (mounted, LVM/RAID member: an exclusive open fails); and
+ * an existing file is never extended unless "grow" is given.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -53,6 +72,8 @@
 #define SCSI_LUN_ID_MAX 16383
 #define DEFAULT_BLOCK_SIZE 512
 #define NEW_FILE_MODE 0600
+#define CHAP_SECRET_MIN 12			/* Windows' minimum, and ours */
+#define CHAP_SECRET_WINDOWS_MAX 16		/* Windows' initiator refuses longer ones */
 
 /* ---- identity -------------------------------------------------------------- */
 
@@ -194,19 +215,29 @@ static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const
 	ipc_request_reply_ok(p->req, p->result);
 }
 
-static void admin_propose(struct daemon *d, struct ipc_request *req, const struct store_op *op,
-			  struct json_object *result)
+/* @return 0, or -errno after replying with the error (@result is freed). */
+static int admin_propose_with(struct daemon *d, struct ipc_request *req,
+			      const struct store_op *op, struct json_object *result,
+			      void (*done)(struct daemon *d, struct daemon_pending *p, int rc,
+					   const char *err))
 {
-	int rc = daemon_propose(d, op, req, admin_done);
+	int rc = daemon_propose(d, op, req, done);
 
 	if (rc < 0) {
 		json_object_put(result);
 		ipc_request_reply_err(req, "cannot propose the change: %s",
 				      rc == -EAGAIN ? "node is not quorate" : strerror(-rc));
-		return;
+		return rc;
 	}
 	/* daemon_propose() linked the pending entry first in the list. */
 	d->pending->result = result;
+	return 0;
+}
+
+static void admin_propose(struct daemon *d, struct ipc_request *req, const struct store_op *op,
+			  struct json_object *result)
+{
+	admin_propose_with(d, req, op, result, admin_done);
 }
 
 void daemon_pending_abort(struct daemon *d, const char *why)
@@ -431,22 +462,208 @@ static void cmd_target_list(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, arr);
 }
 
-/* Node-local preparation of a file-backed LUN: create or size the file. */
-static int lun_prepare_file(struct store_lun *l, char *err)
+/* Trees of the operating system's own files: never a LUN's backing store. */
+static const char *const lun_system_trees[] = {
+	"/etc", "/usr", "/boot", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	"/proc", "/sys",
+};
+
+/* Is canonical @path @tree itself or below it? */
+static bool path_is_under(const char *path, const char *tree)
 {
-	struct stat st;
-	uint64_t dev_size;
+	size_t n = strlen(tree);
+
+	if (n == 1 && tree[0] == '/') {
+		return true;
+	}
+	return strncmp(path, tree, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+/*
+ * Canonical form of @path, which need not exist yet (then its directory
+ * must): symlinks and "." / ".." resolved.
+ */
+static int path_canonical(const char *path, char *out, size_t cap)
+{
+	char *r = realpath(path, NULL), dir[PATH_MAX], base[NAME_MAX + 1];
+	int n;
+
+	if (r == NULL) {
+		if (errno != ENOENT || strlen(path) >= sizeof(dir)) {
+			return -errno;
+		}
+		snprintf(dir, sizeof(dir), "%s", path);
+		snprintf(base, sizeof(base), "%s", basename(dir));
+		snprintf(dir, sizeof(dir), "%s", path);
+		r = realpath(dirname(dir), NULL);
+		if (r == NULL) {
+			return -errno;
+		}
+		n = snprintf(out, cap, "%s/%s", strcmp(r, "/") == 0 ? "" : r, base);
+	} else {
+		n = snprintf(out, cap, "%s", r);
+	}
+	free(r);
+	return n < (int)cap ? 0 : -ENAMETOOLONG;
+}
+
+/* Do @a and @b name one medium? Devices by device number, files by inode. */
+static bool stat_same_medium(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode)) {
+		return a->st_rdev == b->st_rdev;
+	}
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Refuse a path that already backs a LUN (@st: NULL when the path does not exist). */
+static int lun_check_unused(struct daemon *d, const char *canon, const struct stat *st,
+			    char *err)
+{
+	for (struct daemon_target *t = d->targets; t != NULL; t = t->next) {
+		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+			char other[PATH_MAX];
+			struct stat ost;
+			bool same;
+
+			if (strcmp(l->rec.backing, "file") != 0) {
+				continue;
+			}
+			if (stat(l->rec.path, &ost) == 0) {
+				same = st != NULL && stat_same_medium(st, &ost);
+			} else {
+				/* The other LUN's file is missing now: compare names. */
+				same = path_canonical(l->rec.path, other, sizeof(other)) == 0
+					       ? strcmp(other, canon) == 0
+					       : strcmp(l->rec.path, canon) == 0;
+			}
+			if (same) {
+				snprintf(err, ADMIN_ERR_MAX, "%.100s already backs LUN %u of "
+					 "target '%.60s'; one medium must not be two LUNs",
+					 canon, l->rec.lun, t->rec.name);
+				return -EBUSY;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Refuse the data directory, system trees, and links to the database. */
+static int lun_check_location(struct daemon *d, const char *canon, const struct stat *st,
+			      char *err)
+{
+	static const char *const db_suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char data[PATH_MAX], db[PATH_MAX + 32];
+	struct stat dst;
+
+	if (path_canonical(d->cfg.data_dir, data, sizeof(data)) == 0 &&
+	    path_is_under(canon, data)) {
+		snprintf(err, ADMIN_ERR_MAX, "%.80s is inside the daemon's data directory "
+			 "%.60s (its database lives there); keep backing files elsewhere",
+			 canon, data);
+		return -EPERM;
+	}
+	for (size_t i = 0; i < sizeof(lun_system_trees) / sizeof(lun_system_trees[0]); i++) {
+		if (path_is_under(canon, lun_system_trees[i])) {
+			snprintf(err, ADMIN_ERR_MAX, "%.150s is in the system tree %s; refusing "
+				 "to export it as a LUN", canon, lun_system_trees[i]);
+			return -EPERM;
+		}
+	}
+	/* A hard link elsewhere to the database is the database. */
+	for (size_t i = 0; st != NULL && i < sizeof(db_suffixes) / sizeof(db_suffixes[0]); i++) {
+		snprintf(db, sizeof(db), "%s/%s%s", d->cfg.data_dir, STORE_DB_FILE,
+			 db_suffixes[i]);
+		if (stat(db, &dst) == 0 && stat_same_medium(st, &dst)) {
+			snprintf(err, ADMIN_ERR_MAX, "%.150s is the daemon's database file %s%s",
+				 canon, STORE_DB_FILE, db_suffixes[i]);
+			return -EPERM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Open the store as the LUN will (backing/file.c) so its failure is this
+ * command's. A block device is also opened exclusively once: that fails
+ * with EBUSY while this host uses it (a mounted file system on it or on one
+ * of its partitions, an LVM or RAID member), which no LUN may export.
+ */
+static int lun_open_probe(const struct store_lun *l, bool blkdev, char *err)
+{
+	int flags = (l->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
 	int fd;
 
+	if (l->direct_io) {
+		flags |= O_DIRECT;
+	}
+	if (blkdev) {
+		flags |= O_EXCL;
+	}
+	fd = open(l->path, flags);
+	if (fd < 0) {
+		int rc = -errno;
+
+		if (rc == -EBUSY && blkdev) {
+			snprintf(err, ADMIN_ERR_MAX, "%.150s is in use on this host (a mounted file "
+				 "system, LVM or RAID member); refusing to export it", l->path);
+		} else if (rc == -EINVAL && l->direct_io) {
+			snprintf(err, ADMIN_ERR_MAX, "cannot open %.150s: its file system does not "
+				 "support O_DIRECT (--direct)", l->path);
+		} else {
+			snprintf(err, ADMIN_ERR_MAX, "cannot open %.150s %s: %s", l->path,
+				 l->read_only ? "read-only" : "read-write", strerror(-rc));
+		}
+		return rc;
+	}
+	close(fd);
+	return 0;
+}
+
+enum lun_file_action {
+	LUN_FILE_EXISTING,
+	LUN_FILE_CREATED,
+	LUN_FILE_GROWN,
+};
+
+/*
+ * Node-local preparation of a file-backed LUN: check the path, then create
+ * the file or extend it (only with @grow), and open it once. On failure a
+ * file created here is removed again. @old_size: the size before growing.
+ */
+static int lun_prepare_file(struct daemon *d, struct store_lun *l, bool grow,
+			    enum lun_file_action *action, uint64_t *old_size, char *err)
+{
+	char canon[PATH_MAX];
+	struct stat st;
+	uint64_t dev_size;
+	bool exists;
+	int fd, rc;
+
+	*action = LUN_FILE_EXISTING;
 	if (l->path[0] != '/') {
 		snprintf(err, ADMIN_ERR_MAX, "--path must be an absolute path");
 		return -EINVAL;
 	}
-	if (stat(l->path, &st) < 0) {
-		if (errno != ENOENT) {
-			snprintf(err, ADMIN_ERR_MAX, "%.200s: %s", l->path, strerror(errno));
-			return -errno;
-		}
+	rc = path_canonical(l->path, canon, sizeof(canon));
+	if (rc < 0) {
+		snprintf(err, ADMIN_ERR_MAX, "%.200s: %s", l->path, strerror(-rc));
+		return rc;
+	}
+	exists = stat(canon, &st) == 0;
+	if (!exists && errno != ENOENT) {
+		rc = -errno;
+		snprintf(err, ADMIN_ERR_MAX, "%.200s: %s", l->path, strerror(-rc));
+		return rc;
+	}
+	rc = lun_check_location(d, canon, exists ? &st : NULL, err);
+	if (rc == 0) {
+		rc = lun_check_unused(d, canon, exists ? &st : NULL, err);
+	}
+	if (rc < 0) {
+		return rc;
+	}
+	if (!exists) {
 		if (l->size_bytes == 0 || l->size_bytes % l->block_size != 0) {
 			snprintf(err, ADMIN_ERR_MAX, "%.150s does not exist; give --size (a multiple "
 						     "of the block size) to create it", l->path);
@@ -455,9 +672,8 @@ static int lun_prepare_file(struct store_lun *l, char *err)
 		/* A new file is created sparse: ftruncate allocates nothing. */
 		fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, NEW_FILE_MODE);
 		if (fd < 0 || ftruncate(fd, (off_t)l->size_bytes) < 0) {
-			int rc = -errno;
-
-			snprintf(err, ADMIN_ERR_MAX, "creating %.200s: %s", l->path, strerror(errno));
+			rc = -errno;
+			snprintf(err, ADMIN_ERR_MAX, "creating %.200s: %s", l->path, strerror(-rc));
 			if (fd >= 0) {
 				close(fd);
 				unlink(l->path);
@@ -465,20 +681,45 @@ static int lun_prepare_file(struct store_lun *l, char *err)
 			return rc;
 		}
 		close(fd);
-		log_info("created sparse backing file '%s' (%llu bytes)", l->path,
-			 (unsigned long long)l->size_bytes);
-		return 0;
-	}
-	if (S_ISREG(st.st_mode)) {
+		*action = LUN_FILE_CREATED;
+	} else if (S_ISREG(st.st_mode)) {
 		if (l->size_bytes == 0) {
 			l->size_bytes = (uint64_t)st.st_size - (uint64_t)st.st_size % l->block_size;
+			if (l->size_bytes == 0) {
+				snprintf(err, ADMIN_ERR_MAX, "%.150s is smaller than one block; give "
+					 "--size and --grow to extend it", l->path);
+				return -EINVAL;
+			}
+		} else if (l->size_bytes % l->block_size != 0) {
+			snprintf(err, ADMIN_ERR_MAX, "--size must be a multiple of the block size %u",
+				 l->block_size);
+			return -EINVAL;
+		} else if (l->size_bytes > (uint64_t)st.st_size) {
+			if (!grow) {
+				snprintf(err, ADMIN_ERR_MAX, "--size %" PRIu64 " is larger than the "
+					 "existing %.150s (%lld bytes); give --grow to extend it",
+					 l->size_bytes, l->path, (long long)st.st_size);
+				return -EFBIG;
+			}
+			fd = open(l->path, O_WRONLY | O_CLOEXEC);
+			if (fd < 0 || ftruncate(fd, (off_t)l->size_bytes) < 0) {
+				rc = -errno;
+				snprintf(err, ADMIN_ERR_MAX, "extending %.200s: %s", l->path,
+					 strerror(-rc));
+				if (fd >= 0) {
+					close(fd);
+				}
+				return rc;
+			}
+			close(fd);
+			*old_size = (uint64_t)st.st_size;
+			*action = LUN_FILE_GROWN;
 		}
 	} else if (S_ISBLK(st.st_mode)) {
 		fd = open(l->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || ioctl(fd, BLKGETSIZE64, &dev_size) < 0) {
-			int rc = -errno;
-
-			snprintf(err, ADMIN_ERR_MAX, "%.200s: %s", l->path, strerror(errno));
+			rc = -errno;
+			snprintf(err, ADMIN_ERR_MAX, "%.200s: %s", l->path, strerror(-rc));
 			if (fd >= 0) {
 				close(fd);
 			}
@@ -497,7 +738,65 @@ static int lun_prepare_file(struct store_lun *l, char *err)
 			 l->path);
 		return -EINVAL;
 	}
+	rc = lun_open_probe(l, exists && S_ISBLK(st.st_mode), err);
+	if (rc < 0) {
+		if (*action == LUN_FILE_CREATED) {
+			unlink(l->path);
+		}
+		return rc;
+	}
+	if (*action == LUN_FILE_CREATED) {
+		log_info("lun create: created sparse backing file '%s' (%" PRIu64 " bytes) for "
+			 "target '%s' LUN %u", l->path, l->size_bytes, l->target, l->lun);
+	} else if (*action == LUN_FILE_GROWN) {
+		log_info("lun create: extended backing file '%s' from %" PRIu64 " to %" PRIu64
+			 " bytes (--grow) for target '%s' LUN %u", l->path, *old_size,
+			 l->size_bytes, l->target, l->lun);
+	} else {
+		log_info("lun create: using existing %s '%s' (%" PRIu64 " bytes) for target '%s' "
+			 "LUN %u", S_ISBLK(st.st_mode) ? "block device" : "file", l->path,
+			 l->size_bytes, l->target, l->lun);
+	}
 	return 0;
+}
+
+/*
+ * lun.create's completion: a refused mutation takes the file this command
+ * created with it; a LUN committed but not online here is reported as the
+ * failure it is.
+ */
+static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
+{
+	struct json_object *r = p->result;
+	const char *file = "", *path = "", *target = "";
+	struct daemon_target *t;
+	struct daemon_lun *l = NULL;
+	struct json_object *v;
+
+	if (r != NULL) {
+		file = json_object_object_get_ex(r, "file", &v) ? json_object_get_string(v) : "";
+		path = json_object_object_get_ex(r, "path", &v) ? json_object_get_string(v) : "";
+		target = json_object_object_get_ex(r, "target", &v) ? json_object_get_string(v)
+								     : "";
+	}
+	if (rc < 0 && strcmp(file, "created") == 0 && path[0] == '/') {
+		if (unlink(path) == 0) {
+			log_info("lun create refused (%s): removed the backing file '%s' it had "
+				 "created", err[0] != '\0' ? err : strerror(-rc), path);
+		}
+	}
+	if (rc == 0 && r != NULL && json_object_object_get_ex(r, "lun", &v)) {
+		t = daemon_target_find(d, target);
+		l = t != NULL ? daemon_lun_find(t, (uint16_t)json_object_get_int(v)) : NULL;
+	}
+	if (l != NULL && !l->online && p->req != NULL) {
+		ipc_request_reply_err(p->req, "LUN %u of '%s' was created (seq %" PRIu64 ") but is "
+				      "OFFLINE on this node: %s; 'lun delete' removes it",
+				      l->rec.lun, target, p->seq, l->offline_reason);
+		json_object_put(p->result);
+		return;
+	}
+	admin_done(d, p, rc, err);
 }
 
 static void cmd_lun_create(struct admin_ctx *a)
@@ -506,7 +805,8 @@ static void cmd_lun_create(struct admin_ctx *a)
 	struct store_lun *l = &op.u.lun;
 	struct daemon_target *t;
 	struct json_object *res;
-	uint64_t v;
+	enum lun_file_action action = LUN_FILE_EXISTING;
+	uint64_t v, old_size = 0;
 	char naa[2 * STORE_NAA_LEN + 1], uuid[37];
 	int rc;
 
@@ -526,6 +826,16 @@ static void cmd_lun_create(struct admin_ctx *a)
 		/* Lowest free LUN number. */
 		for (v = 0; v <= SCSI_LUN_ID_MAX && daemon_lun_find(t, (uint16_t)v) != NULL; v++) {
 		}
+		if (v > SCSI_LUN_ID_MAX) {
+			snprintf(a->err, sizeof(a->err), "target '%s' has no free LUN number",
+				 l->target);
+			goto fail;
+		}
+	} else if (daemon_lun_find(t, (uint16_t)v) != NULL) {
+		/* Checked again by apply; here so that nothing is created for nothing. */
+		snprintf(a->err, sizeof(a->err), "target '%s' already has LUN %" PRIu64,
+			 l->target, v);
+		goto fail;
 	}
 	l->lun = (uint16_t)v;
 	rc = arg_str(a->args, "backing", false, l->backing, sizeof(l->backing), a->err);
@@ -556,7 +866,8 @@ static void cmd_lun_create(struct admin_ctx *a)
 			snprintf(a->err, sizeof(a->err), "file backing needs --path");
 			goto fail;
 		}
-		if (lun_prepare_file(l, a->err) < 0) {
+		if (lun_prepare_file(a->d, l, arg_bool(a->args, "grow"), &action, &old_size,
+				     a->err) < 0) {
 			goto fail;
 		}
 	} else if (strcmp(l->backing, "null") == 0) {
@@ -572,6 +883,9 @@ static void cmd_lun_create(struct admin_ctx *a)
 	rc = daemon_lun_identity_generate(l);
 	if (rc < 0) {
 		snprintf(a->err, sizeof(a->err), "generating a UUID: %s", strerror(-rc));
+		if (action == LUN_FILE_CREATED) {
+			unlink(l->path);
+		}
 		goto fail;
 	}
 	hex_format(naa, l->naa, sizeof(l->naa));
@@ -583,7 +897,24 @@ static void cmd_lun_create(struct admin_ctx *a)
 	json_object_object_add(res, "uuid", json_object_new_string(uuid));
 	json_object_object_add(res, "naa", json_object_new_string(naa));
 	json_object_object_add(res, "serial", json_object_new_string(l->serial));
-	admin_propose(a->d, a->req, &op, res);
+	if (strcmp(l->backing, "file") == 0) {
+		static const char *const names[] = {
+			[LUN_FILE_EXISTING] = "existing",
+			[LUN_FILE_CREATED] = "created",
+			[LUN_FILE_GROWN] = "grown",
+		};
+
+		json_object_object_add(res, "path", json_object_new_string(l->path));
+		json_object_object_add(res, "file", json_object_new_string(names[action]));
+		if (action == LUN_FILE_GROWN) {
+			json_object_object_add(res, "old_size",
+					       json_object_new_int64((int64_t)old_size));
+		}
+	}
+	if (admin_propose_with(a->d, a->req, &op, res, admin_lun_done) < 0 &&
+	    action == LUN_FILE_CREATED) {
+		unlink(l->path);
+	}
 	return;
 fail:
 	ipc_request_reply_err(a->req, "%s", a->err);
@@ -657,6 +988,10 @@ static void cmd_lun_list(struct admin_ctx *a)
 			json_object_object_add(o, "naa", json_object_new_string(naa));
 			json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
 			json_object_object_add(o, "online", json_object_new_boolean(l->online));
+			if (!l->online) {
+				json_object_object_add(o, "offline_reason",
+						       json_object_new_string(l->offline_reason));
+			}
 			json_object_array_add(arr, o);
 		}
 	}
@@ -731,13 +1066,42 @@ static int chap_target_arg(struct admin_ctx *a, char *target, size_t cap)
 	return 0;
 }
 
+/*
+ * Refuse a too-short secret unless forced; note in @warnings what Windows
+ * initiators will not accept. Lengths only: the secret itself is never echoed.
+ */
+static int chap_secret_check(const char *what, const char *secret, bool force,
+			     struct json_object *warnings, char *err)
+{
+	size_t n = strlen(secret);
+	char msg[ADMIN_ERR_MAX];
+
+	if (n < CHAP_SECRET_MIN && !force) {
+		snprintf(err, ADMIN_ERR_MAX, "the %s is %zu bytes; at least %d are required "
+			 "(Windows initiators need %d to %d bytes; short secrets fall to "
+			 "dictionary attacks); use --force to set it anyway", what, n,
+			 CHAP_SECRET_MIN, CHAP_SECRET_MIN, CHAP_SECRET_WINDOWS_MAX);
+		return -EINVAL;
+	}
+	if (n < CHAP_SECRET_MIN || n > CHAP_SECRET_WINDOWS_MAX) {
+		snprintf(msg, sizeof(msg), "the %s is %zu bytes; Windows initiators accept only "
+			 "%d to %d bytes", what, n, CHAP_SECRET_MIN, CHAP_SECRET_WINDOWS_MAX);
+		json_object_array_add(warnings, json_object_new_string(msg));
+	}
+	return 0;
+}
+
 static void cmd_chap_set(struct admin_ctx *a)
 {
 	struct store_op *op = calloc(1, sizeof(*op));	/* holds a secret: wiped below */
+	struct json_object *result = json_object_new_object(), *warnings = json_object_new_array();
+	bool force = arg_bool(a->args, "force");
 	struct store_chap *c;
 
 	if (op == NULL) {
 		ipc_request_reply_err(a->req, "out of memory");
+		json_object_put(result);
+		json_object_put(warnings);
 		return;
 	}
 	op->kind = STORE_OP_CHAP_SET;
@@ -748,11 +1112,20 @@ static void cmd_chap_set(struct admin_ctx *a)
 	    arg_str(a->args, "mutual_user", false, c->mutual_user, sizeof(c->mutual_user),
 		    a->err) == -EINVAL ||
 	    arg_str(a->args, "mutual_secret", false, c->mutual_secret, sizeof(c->mutual_secret),
-		    a->err) == -EINVAL) {
+		    a->err) == -EINVAL ||
+	    chap_secret_check("CHAP secret", c->secret, force, warnings, a->err) < 0 ||
+	    (c->mutual_secret[0] != '\0' &&
+	     chap_secret_check("mutual CHAP secret", c->mutual_secret, force, warnings,
+			       a->err) < 0)) {
 		ipc_request_reply_err(a->req, "%s", a->err);
+		json_object_put(result);
 	} else {
-		admin_propose(a->d, a->req, op, NULL);
+		if (json_object_array_length(warnings) > 0) {
+			json_object_object_add(result, "warnings", json_object_get(warnings));
+		}
+		admin_propose(a->d, a->req, op, result);
 	}
+	json_object_put(warnings);
 	explicit_bzero(op, sizeof(*op));
 	free(op);
 }

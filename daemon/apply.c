@@ -321,15 +321,20 @@ static void run_lun_open(struct daemon *d, struct daemon_target *t, struct daemo
 	snprintf(cfg.revision, sizeof(cfg.revision), "%s", QUORATE_REVISION);
 	if (t->scsi == NULL) {
 		log_err("target '%s' LUN %u: offline (target not running)", t->rec.name, l->rec.lun);
+		snprintf(l->offline_reason, sizeof(l->offline_reason), "target not running");
 		return;
 	}
 	rc = scsi_target_add_lu(t->scsi, l->rec.lun, &cfg);
 	if (rc < 0) {
 		log_perror(rc, "target '%s' LUN %u: cannot open %s backing '%s', LUN offline",
 			   t->rec.name, l->rec.lun, l->rec.backing, l->rec.path);
+		/* The daemon log has the details; this line is for 'lun list'. */
+		snprintf(l->offline_reason, sizeof(l->offline_reason),
+			 "cannot open the %s backing store: %s", l->rec.backing, strerror(-rc));
 		return;
 	}
 	l->online = true;
+	l->offline_reason[0] = '\0';
 	/* The SCSI layer reads the model's PR state; only apply writes it. */
 	scsi_lu_pr_attach(t->scsi, l->rec.lun, &l->pr);
 	log_info("target '%s' LUN %u online (%s '%s', %llu bytes)", t->rec.name, l->rec.lun,

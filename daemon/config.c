@@ -355,6 +355,13 @@ static int config_node_key(struct config_parse *p, const char *name, const char 
 			return config_fail(p, "pid_file: must be an absolute path");
 		}
 		snprintf(cfg->pid_file, sizeof(cfg->pid_file), "%s", value);
+	} else if (strcmp(name, "admin_group") == 0) {
+		/* Resolved when the IPC service starts (the group may come later). */
+		if (strlen(value) > CONFIG_GROUP_NAME_MAX || strchr(value, ':') != NULL) {
+			return config_fail(p, "admin_group: must be a group name of at most %d "
+					      "characters", CONFIG_GROUP_NAME_MAX);
+		}
+		snprintf(cfg->admin_group, sizeof(cfg->admin_group), "%s", value);
 	} else {
 		return config_fail(p, "unknown key '%s' in [node]", name);
 	}

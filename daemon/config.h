@@ -17,6 +17,7 @@
 
 #define CONFIG_NODE_NAME_MAX 63
 #define CONFIG_IPC_NAME_MAX 63
+#define CONFIG_GROUP_NAME_MAX 63
 #define CONFIG_LISTEN_MAX 16		/* portals per node */
 #define CONFIG_PORTAL_MAX 63		/* "[v6addr]:port" */
 #define CONFIG_ERR_MAX 512
@@ -39,6 +40,7 @@ struct config {
 	int log_level;			/* syslog priority: LOG_ERR .. LOG_DEBUG, or LOG_TRACE */
 	char ipc_name[CONFIG_IPC_NAME_MAX + 1];
 	char pid_file[PATH_MAX];	/* "" unless configured */
+	char admin_group[CONFIG_GROUP_NAME_MAX + 1];	/* "": root and the daemon's uid only */
 	/* [iscsi] */
 	char listen[CONFIG_LISTEN_MAX][CONFIG_PORTAL_MAX + 1];
 	unsigned int listen_count;

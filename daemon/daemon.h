@@ -36,6 +36,7 @@ struct daemon_lun {
 	struct daemon_lun *next;	/* sorted by rec.lun */
 	struct store_lun rec;
 	bool online;			/* added to the scsi_target on this node */
+	char offline_reason[128];	/* why not online, for 'lun list' */
 	struct pr_state pr;		/* replicated PR state; the online LU borrows it */
 };
 

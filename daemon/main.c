@@ -733,7 +733,8 @@ static int daemon_start(struct daemon *d)
 		log_perror(rc, "starting the standalone cluster transport");
 		return rc;
 	}
-	rc = ipc_server_create(d->loop, d->cfg.ipc_name, daemon_admin_request, d, &d->ipc);
+	rc = ipc_server_create(d->loop, d->cfg.ipc_name, d->cfg.admin_group, daemon_admin_request,
+			       d, &d->ipc);
 	if (rc < 0) {
 		log_perror(rc, "starting the IPC service '%s'", d->cfg.ipc_name);
 		return rc;

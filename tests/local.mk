@@ -11,7 +11,8 @@ AM_TESTS_ENVIRONMENT = \
 	QUORATED='$(abs_top_builddir)/daemon/quorated'; \
 	QUORATECTL='$(abs_top_builddir)/cli/quoratectl'; \
 	QT_SRCDIR='$(abs_top_srcdir)/tests/integration'; \
-	export QUORATED QUORATECTL QT_SRCDIR;
+	QT_IMPOSTOR='$(abs_top_builddir)/tests/integration/ipc_impostor'; \
+	export QUORATED QUORATECTL QT_SRCDIR QT_IMPOSTOR;
 
 include %reldir%/unit/local.mk
 include %reldir%/integration/local.mk

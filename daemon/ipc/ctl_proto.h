@@ -2,7 +2,10 @@
 /*
  * The admin protocol between quoratectl and quorated: the only daemon header
  * the CLI may include (DESIGN §2). Transport is a libqb IPC service named by
- * the config's ipc_name (default "quorated"); only root may connect.
+ * the config's ipc_name (default "quorated"). The daemon admits root, its
+ * own uid and members of [node] admin_group; the CLI checks the server's
+ * uid before sending (root, its own, or --daemon-user), since anybody can
+ * bind the abstract socket name first.
  *
  * One request, one response. A request is a struct qb_ipc_request_header
  * (id CTL_MSG_REQUEST, size = whole message) followed by a NUL-terminated
@@ -18,17 +21,27 @@
  *   target.list         -
  *   lun.create          target, lun (int), backing ("file"|"null"), path?,
  *                       size (int bytes, 0 = file size), block_size (512|4096),
- *                       direct, thin, read_only (bools)
+ *                       direct, thin, read_only, grow (bools); the result
+ *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
+ *                       (an OFFLINE LUN has "offline_reason")
  *   acl.add / acl.remove  target, initiator   acl.list        target?
  *   chap.set            target | discovery (bool), user, secret,
- *                       mutual_user?, mutual_secret?
+ *                       mutual_user?, mutual_secret?, force (bool)
+ * A result object may carry "warnings": an array of strings for stderr.
  *   chap.clear          target | discovery (bool)
  *   chap.list           -  (users only, never secrets)
  *   session.list        -                     session.close   tsih (int)
  */
 #ifndef QUORATE_DAEMON_IPC_CTL_PROTO_H
 #define QUORATE_DAEMON_IPC_CTL_PROTO_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <qb/qbipc_common.h>
 
@@ -40,5 +53,37 @@ enum ctl_msg_id {
 	CTL_MSG_REQUEST = QB_IPC_MSG_USER_START + 1,
 	CTL_MSG_RESPONSE = QB_IPC_MSG_USER_START + 2,
 };
+
+/*
+ * Who listens on the IPC service @name? libqb binds the abstract address
+ * "\0NAME" padded with NULs to the whole sun_path; SO_PEERCRED on a
+ * connection to it yields the listener's pid and uid as the kernel recorded
+ * them at listen(). Non-blocking and sending nothing, so a hostile listener
+ * can neither stall the caller nor learn anything. @return 0, or -errno
+ * (-ECONNREFUSED or -ENOENT: nobody listens; any error if libqb's naming
+ * ever changes, so callers must not rely on it alone).
+ */
+static inline int ctl_ipc_listener_cred(const char *name, struct ucred *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len = sizeof(*out);
+	size_t n = strlen(name);
+	int fd, rc = 0;
+
+	if (n + 1 >= sizeof(sa.sun_path)) {
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path + 1, name, n);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, out, &len) < 0) {
+		rc = -errno;
+	}
+	close(fd);
+	return rc;
+}
 
 #endif

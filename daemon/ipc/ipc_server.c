@@ -9,11 +9,16 @@
  * Requests are rare admin actions, so they are plain heap objects.
  */
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <qb/qbipcs.h>
 
@@ -22,12 +27,16 @@
 #include "daemon/log.h"
 
 #define IPC_ERR_MAX 512
+#define IPC_NGROUPS_MAX 1024		/* supplementary groups looked at per client */
 
 struct ipc_server {
 	qb_loop_t *loop;		/* borrowed */
 	qb_ipcs_service_t *service;	/* owned */
 	ipc_request_fn fn;
 	void *ctx;
+	uid_t self_uid;			/* the daemon's effective uid: always admitted */
+	bool have_admin_gid;
+	gid_t admin_gid;		/* [node] admin_group: its members are admitted */
 };
 
 struct ipc_conn {
@@ -66,16 +75,51 @@ static int32_t ipc_job_add(enum qb_loop_priority p, void *data, qb_loop_job_disp
 	return qb_loop_job_add(ipc_the_server->loop, p, data, fn);
 }
 
+/* Is @uid (primary group @gid) a member of the admin group? */
+static bool ipc_uid_in_group(uid_t uid, gid_t gid, gid_t group)
+{
+	gid_t groups[IPC_NGROUPS_MAX];
+	int n = IPC_NGROUPS_MAX;
+	struct passwd *pw;
+
+	if (gid == group) {
+		return true;
+	}
+	/* Supplementary groups come from the user database, as login(1) sets them. */
+	pw = getpwuid(uid);
+	if (pw == NULL || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0) {
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		if (groups[i] == group) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int32_t ipc_conn_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
-	(void)c;
-	(void)gid;
-	/* Admin actions change targets and read CHAP users: root only. */
-	if (uid != 0) {
-		log_warn("ipc: refusing connection from uid %u (root only)", (unsigned int)uid);
-		return -EACCES;
+	struct ipc_server *s = ipc_the_server;
+
+	/*
+	 * Admin actions change targets and set CHAP secrets: root, the user
+	 * the daemon runs as (who owns its data anyway), and members of the
+	 * configured admin group.
+	 */
+	if (uid == 0 || uid == s->self_uid) {
+		return 0;
 	}
-	return 0;
+	if (s->have_admin_gid && ipc_uid_in_group(uid, gid, s->admin_gid)) {
+		/* The client maps the daemon's shared-memory files: let the group in. */
+		qb_ipcs_connection_auth_set(c, (uid_t)-1, s->admin_gid,
+					    S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP);
+		return 0;
+	}
+	log_warn("ipc: refusing connection from uid %u (admitted: root, uid %u%s)",
+		 (unsigned int)uid, (unsigned int)s->self_uid,
+		 s->have_admin_gid ? " and the admin group" : "");
+	return -EACCES;
 }
 
 static void ipc_conn_created(qb_ipcs_connection_t *c)
@@ -263,8 +307,24 @@ static int32_t ipc_msg_process(qb_ipcs_connection_t *c, void *data, size_t size)
 	return 0;
 }
 
-int ipc_server_create(qb_loop_t *loop, const char *name, ipc_request_fn fn, void *ctx,
-		      struct ipc_server **out)
+/* The abstract socket name is taken: say by whom (see ctl_ipc_listener_cred()). */
+static void ipc_report_name_taken(const char *name)
+{
+	struct ucred cred;
+
+	if (ctl_ipc_listener_cred(name, &cred) == 0) {
+		log_err("ipc: the IPC service name '%s' is already served by pid %ld (uid %u): "
+			"another quorated with the same ipc_name, or a process impersonating "
+			"it; stop it or choose another [node] ipc_name / --ipc-name",
+			name, (long)cred.pid, (unsigned int)cred.uid);
+	} else {
+		log_err("ipc: the IPC service name '%s' is already in use by another process; "
+			"stop it or choose another [node] ipc_name / --ipc-name", name);
+	}
+}
+
+int ipc_server_create(qb_loop_t *loop, const char *name, const char *admin_group,
+		      ipc_request_fn fn, void *ctx, struct ipc_server **out)
 {
 	static struct qb_ipcs_service_handlers handlers = {
 		.connection_accept = ipc_conn_accept,
@@ -292,6 +352,18 @@ int ipc_server_create(qb_loop_t *loop, const char *name, ipc_request_fn fn, void
 	server->loop = loop;
 	server->fn = fn;
 	server->ctx = ctx;
+	server->self_uid = geteuid();
+	if (admin_group != NULL && admin_group[0] != '\0') {
+		struct group *gr = getgrnam(admin_group);
+
+		if (gr == NULL) {
+			log_err("ipc: admin_group '%s': no such group", admin_group);
+			free(server);
+			return -ENOENT;
+		}
+		server->have_admin_gid = true;
+		server->admin_gid = gr->gr_gid;
+	}
 	server->service = qb_ipcs_create(name, 0, QB_IPC_NATIVE, &handlers);
 	if (server->service == NULL) {
 		rc = -errno != 0 ? -errno : -EINVAL;
@@ -301,6 +373,9 @@ int ipc_server_create(qb_loop_t *loop, const char *name, ipc_request_fn fn, void
 	ipc_the_server = server;
 	qb_ipcs_poll_handlers_set(server->service, &poll_handlers);
 	rc = qb_ipcs_run(server->service);
+	if (rc == -EADDRINUSE) {
+		ipc_report_name_taken(name);
+	}
 	if (rc < 0) {
 		/* qb_ipcs_run() already dropped the service's reference on failure. */
 		ipc_the_server = NULL;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The daemon side of the admin protocol (ctl_proto.h): a qb_ipcs service on
- * the daemon's qb_loop that admits root only, parses each request into a
+ * the daemon's qb_loop that admits root, the daemon's own uid and members of
+ * an optional admin group, parses each request into a
  * json-c object and hands it to the daemon's handler. The handler answers
  * with ipc_request_reply(), now or later (a mutation completes only after it
  * was delivered and applied). If the client went away meanwhile, the reply
@@ -26,9 +27,13 @@ struct ipc_request;
 typedef void (*ipc_request_fn)(struct ipc_request *req, const char *cmd, struct json_object *args,
 			       void *ctx);
 
-/** Start serving @name. @return 0 or -errno. */
-int ipc_server_create(qb_loop_t *loop, const char *name, ipc_request_fn fn, void *ctx,
-		      struct ipc_server **out);
+/**
+ * Start serving @name; also admit members of @admin_group (NULL or "": none).
+ * @return 0, -EADDRINUSE when another process serves @name (logged with its
+ * pid and uid), -ENOENT for an unknown group, or another -errno.
+ */
+int ipc_server_create(qb_loop_t *loop, const char *name, const char *admin_group,
+		      ipc_request_fn fn, void *ctx, struct ipc_server **out);
 /** Stop serving; pending requests are dropped without a reply. NULL is a no-op. */
 void ipc_server_destroy(struct ipc_server *server);
 

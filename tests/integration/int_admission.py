@@ -28,7 +28,7 @@ Cases (each starts its own daemon; ADMISSION_CASES=a,b,... runs a subset):
               by the admin commands (normalised to lower case, said in the
               reply) and a login in upper case matches the lower-case ACL.
 
-Port: QT_PORT_BASE (default 14500) + 100 (first free of ten). Exit 0 pass,
+Port: QT_PORT_BASE (default 14500) + 130 (first free of ten). Exit 0 pass,
 1 fail.
 """
 import os
@@ -47,7 +47,7 @@ sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspat
 import iscsi_raw as r  # noqa: E402
 
 HOST = "127.0.0.1"
-PORT_OFFSET = 100
+PORT_OFFSET = 130
 INIT1 = "iqn.2026-11.org.quorate:init1"
 INIT2 = "iqn.2026-11.org.quorate:init2"
 OPEN_TGT = "iqn.2026-11.org.quorate:open"

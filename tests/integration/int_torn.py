@@ -14,7 +14,7 @@ of one READ may differ from each other (a READ is not atomic as a whole).
 Runs for STRESS_S seconds (or until a torn block is seen); afterwards the
 daemon must still be alive and exit 0 on SIGTERM.
 
-Port: QT_PORT_BASE (default 14500) + 95. Exit 0 pass, 1 fail.
+Port: QT_PORT_BASE (default 14500) + 140. Exit 0 pass, 1 fail.
 """
 import os
 import shutil
@@ -32,7 +32,7 @@ import iscsi_raw as r  # noqa: E402
 
 HOST = m.HOST
 TARGET = m.TARGET
-PORT_OFFSET = 95
+PORT_OFFSET = 140
 BLOCK = 512
 LBA = 2048
 NBLOCKS = 128                   # 64 KiB: within FirstBurstLength, sent as immediate data

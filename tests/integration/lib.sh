@@ -7,7 +7,7 @@
 #
 # Invariants:
 # - every process a test starts is tracked by PID and stopped by PID;
-# - ports come from engineer F's range (QT_PORT_BASE, default 14500); each
+# - ports come from QT_PORT_BASE (default 14500); each
 #   test owns ten ports starting at base + its offset, so tests run in
 #   parallel under `make check -j`;
 # - the daemon must still be alive when a test ends unless the test stopped

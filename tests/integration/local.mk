@@ -1,5 +1,5 @@
 # tests/integration: each test starts its own quorated from the build tree on
-# 127.0.0.1 (ports 14500-14609, see lib.sh) and drives it with real initiators
+# 127.0.0.1 (ports 14500-14699, see lib.sh; each test owns ten from its offset) and drives it with real initiators
 # (libiscsi tools, iscsi-test-cu, qemu-img/qemu-io, raw python sockets). Exit
 # 77 = skipped because a tool is missing. int_libiscsi.sh is listed first so
 # that `make check -j` starts the longest test early.
@@ -17,12 +17,22 @@ INTEGRATION_TESTS = \
 	%reldir%/int_daemon.sh \
 	%reldir%/int_packaging.sh \
 	%reldir%/int_torn.py \
-	%reldir%/int_admission.py
+	%reldir%/int_admission.py \
+	%reldir%/int_admin_ipc.sh \
+	%reldir%/int_admin_lun.sh \
+	%reldir%/int_admin_chap.sh
 
 TESTS += $(INTEGRATION_TESTS)
+
+# A libqb server impersonating quorated's admin IPC name (int_admin_ipc.sh).
+check_PROGRAMS += %reldir%/ipc_impostor
+%canon_reldir%_ipc_impostor_SOURCES = %reldir%/ipc_impostor.c
+%canon_reldir%_ipc_impostor_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_ipc_impostor_LDADD = $(LIBQB_LIBS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	%reldir%/lib.sh \
 	%reldir%/iscsi_raw.py \
 	%reldir%/reinstate.py \
+	%reldir%/pty_answer.py \
 	%reldir%/libiscsi_compare.py \
 	%reldir%/libiscsi-expected-failures.txt
