@@ -31,6 +31,7 @@ struct iscsi_server_config {
 	uint32_t nop_timeout_s;		/* no answer to a ping: drop the connection */
 	uint32_t max_sessions;		/* across all targets */
 	uint32_t busy_poll_us;		/* poll this long after activity instead of sleeping (loop_pass.h) */
+	bool allow_cold_reset;		/* honour TMF TARGET COLD RESET (drops every session) */
 };
 
 /* CHAP secrets: one-way (initiator authenticates to us), and optionally mutual. */

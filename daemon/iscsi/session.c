@@ -394,6 +394,7 @@ struct iscsi_task *iscsi_task_alloc(struct iscsi_session *s, bool immediate)
 void iscsi_task_free(struct iscsi_task *t)
 {
 	struct iscsi_session *s = t->session;
+	struct iscsi_tmf_pending *w;
 
 	if (t->conn && t->conn->rx_task == t) {
 		/* Still receiving its data: drain the rest into the conn buffer. */
@@ -407,12 +408,8 @@ void iscsi_task_free(struct iscsi_task *t)
 		t->buf_class = UINT32_MAX;
 		t->scsi.buf = NULL;
 	}
-	if (t->tmf_wait) {
-		struct iscsi_tmf_pending *w = t->tmf_wait;
-
-		t->tmf_wait = NULL;
-		iscsi_tmf_task_gone(w);
-	}
+	w = t->tmf_wait;
+	t->tmf_wait = NULL;
 	qb_list_del(&t->pending);
 	qb_list_init(&t->pending);
 	qb_list_del(&t->node);
@@ -420,6 +417,17 @@ void iscsi_task_free(struct iscsi_task *t)
 	t->conn = NULL;
 	qb_list_add(&t->node, &s->free_tasks);
 	iscsi_task_return_slot(t);
+	if (w) {
+		/*
+		 * Only now, with the task back in the pool: the TMF response
+		 * this releases may end the connection or session, and that
+		 * must find a consistent task list. The hold keeps the session
+		 * until we are done with it here.
+		 */
+		s->hold++;
+		iscsi_tmf_task_gone(w);
+		s->hold--;
+	}
 	iscsi_session_maybe_free(s);
 }
 

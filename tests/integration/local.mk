@@ -13,12 +13,14 @@ INTEGRATION_TESTS = \
 	%reldir%/int_direct.sh \
 	%reldir%/int_teardown.sh \
 	%reldir%/int_pr.py \
-	%reldir%/int_pipeline.py
+	%reldir%/int_pipeline.py \
+	%reldir%/int_tmf_reset.py
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	%reldir%/lib.sh \
 	%reldir%/iscsi_raw.py \
+	%reldir%/qt_daemon.py \
 	%reldir%/reinstate.py \
 	%reldir%/libiscsi_compare.py \
 	%reldir%/libiscsi-expected-failures.txt
