@@ -14,7 +14,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_teardown.sh \
 	%reldir%/int_pr.py \
 	%reldir%/int_pipeline.py \
-	%reldir%/int_tmf_reset.py
+	%reldir%/int_tmf_reset.py \
+	%reldir%/int_mutate.py
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
