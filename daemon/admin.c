@@ -190,6 +190,11 @@ static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const
 		p->result = json_object_new_object();
 	}
 	json_object_object_add(p->result, "seq", json_object_new_int64((int64_t)p->seq));
+	if (json_object_object_get_ex(p->result, "sessions_ended", NULL)) {
+		/* An ACL change: how many sessions of this node it ended. */
+		json_object_object_add(p->result, "sessions_ended",
+				       json_object_new_int64((int64_t)d->sessions_ended));
+	}
 	ipc_request_reply_ok(p->req, p->result);
 }
 
@@ -604,6 +609,7 @@ static void cmd_lun_list(struct admin_ctx *a)
 static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
 {
 	struct store_op op = { .kind = kind };
+	struct json_object *result;
 
 	if (arg_str(a->args, "target", true, op.u.acl.target, sizeof(op.u.acl.target), a->err) < 0 ||
 	    arg_str(a->args, "initiator", true, op.u.acl.initiator, sizeof(op.u.acl.initiator),
@@ -611,7 +617,10 @@ static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
-	admin_propose(a->d, a->req, &op, NULL);
+	/* Filled in by admin_done() from what the apply step ended. */
+	result = json_object_new_object();
+	json_object_object_add(result, "sessions_ended", json_object_new_int(0));
+	admin_propose(a->d, a->req, &op, result);
 }
 
 static void cmd_acl_add(struct admin_ctx *a)

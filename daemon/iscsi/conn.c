@@ -764,6 +764,12 @@ static void conn_rx_logout(struct iscsi_conn *conn)
 
 void iscsi_conn_send_async_logout(struct iscsi_conn *conn)
 {
+	/* Shutdown: the daemon goes away after a short grace period. */
+	iscsi_conn_request_logout(conn, 1);
+}
+
+void iscsi_conn_request_logout(struct iscsi_conn *conn, uint16_t wait_s)
+{
 	struct iscsi_ctl_pdu *c;
 
 	if (conn->async_sent || conn->state != ISCSI_CONN_FULL_FEATURE) {
@@ -781,7 +787,7 @@ void iscsi_conn_send_async_logout(struct iscsi_conn *conn)
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
 	c->tx.hdr[36] = ISCSI_ASYNC_LOGOUT_REQUEST;
 	/* §11.9.1: Parameter3 = seconds the initiator has to log out. */
-	put_be16(c->tx.hdr + 42, 1);
+	put_be16(c->tx.hdr + 42, wait_s);
 	iscsi_conn_send_ctl(conn, c);
 }
 

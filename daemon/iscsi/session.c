@@ -158,6 +158,10 @@ void iscsi_session_destroy(struct iscsi_session *s)
 	struct iscsi_task_chunk *c, *cn;
 	bool busy = false;
 
+	if (s->evict_timer_armed) {
+		qb_loop_timer_del(server->loop, s->evict_timer);
+		s->evict_timer_armed = false;
+	}
 	qb_list_for_each_entry(c, &s->task_chunks, node) {
 		for (uint32_t i = 0; i < c->ntasks; i++) {
 			struct iscsi_task *t = &c->tasks[i];
@@ -551,4 +555,48 @@ void iscsi_session_shutdown(struct iscsi_session *s, const char *why)
 		iscsi_conn_close(c, why);
 	}
 	iscsi_session_maybe_free(s);
+}
+
+/* The initiator did not log out in time after its Asynchronous Message. */
+static void session_evict_timer_cb(void *data)
+{
+	struct iscsi_session *s = data;
+
+	s->evict_timer_armed = false;
+	loop_pass_begin();
+	iscsi_session_shutdown(s, "no logout after the ACL stopped admitting the initiator");
+	loop_pass_end();
+}
+
+unsigned int iscsi_target_end_unadmitted(struct iscsi_server *server, const char *target_name)
+{
+	struct iscsi_session *s, *sn;
+	unsigned int n = 0;
+
+	qb_list_for_each_entry_safe(s, sn, &server->sessions, node) {
+		struct iscsi_conn *conn;
+
+		if (!s->target || s->closing || s->evicting ||
+		    strcmp(s->target->name, target_name) != 0 ||
+		    iscsi_target_acl_allows(s->target, s->initiator_name)) {
+			continue;
+		}
+		n++;
+		s->evicting = true;
+		log_notice("iscsi: session tsih %u of '%s' to '%s': the ACL no longer admits the "
+			   "initiator; asking it to log out within %u s",
+			   s->tsih, s->initiator_name, target_name, ISCSI_ACL_LOGOUT_WAIT_S);
+		conn = iscsi_session_conn(s);
+		if (conn && conn->state == ISCSI_CONN_FULL_FEATURE) {
+			iscsi_conn_request_logout(conn, ISCSI_ACL_LOGOUT_WAIT_S);
+		}
+		if (qb_loop_timer_add(server->loop, QB_LOOP_LOW,
+				      (uint64_t)ISCSI_ACL_LOGOUT_WAIT_S * 1000000000ull, s,
+				      session_evict_timer_cb, &s->evict_timer) == 0) {
+			s->evict_timer_armed = true;
+		} else {
+			iscsi_session_shutdown(s, "the ACL no longer admits the initiator");
+		}
+	}
+	return n;
 }

@@ -15,7 +15,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_pr.py \
 	%reldir%/int_pipeline.py \
 	%reldir%/int_tmf_reset.py \
-	%reldir%/int_mutate.py
+	%reldir%/int_mutate.py \
+	%reldir%/int_acl_evict.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
