@@ -1195,6 +1195,64 @@ START_TEST(test_admin_close)
 }
 END_TEST
 
+/*
+ * Issue 8 item 19: the first ACL entry shuts out a logged-in initiator. Its
+ * session gets an Asynchronous Message asking for logout within 5 s
+ * (AsyncEvent 1, Parameter3), new commands get Reject "waiting for logout",
+ * and a logout then ends it; a new login is refused.
+ */
+static unsigned int evict_ended = UINT32_MAX;
+
+static void hook_acl_evict(void)
+{
+	uint16_t tsih = 0;
+
+	iscsi_server_foreach_session(server, count_session, &tsih);
+	if (tsih && evict_ended == UINT32_MAX) {
+		ck_assert_int_eq(
+			iscsi_target_acl_add(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"), 0);
+		evict_ended = iscsi_target_end_unadmitted(server, TEST_TARGET);
+		/* Asked once: a second call ends nothing more. */
+		ck_assert_uint_eq(iscsi_target_end_unadmitted(server, TEST_TARGET), 0);
+	}
+}
+
+static void client_acl_evict(void)
+{
+	const uint8_t isid[6] = {0x80, 0x12, 0x34, 0x56, 0x00, 0x0b};
+	static const uint8_t tur[6];
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
+	struct client c;
+
+	cl_login_ok(&c, 0x0b);
+	CL_CHECK(cl_recv(&c));
+	CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_ASYNC_MSG);
+	CL_CHECK(c.rsp[36] == ISCSI_ASYNC_LOGOUT_REQUEST);
+	CL_CHECK(get_be16(c.rsp + 42) == 5);
+	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
+	cl_expect_reject(&c, ISCSI_REJECT_WAITING_FOR_LOGOUT, ISCSI_OP_SCSI_CMD);
+	bhs[0] = ISCSI_OP_LOGOUT_REQ | ISCSI_FLAG_IMMEDIATE;
+	bhs[1] = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	put_be32(bhs + 16, ++c.itt);
+	put_be32(bhs + 24, c.cmdsn);
+	cl_send(&c, bhs, NULL, 0);
+	CL_CHECK(cl_recv(&c));
+	CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_LOGOUT_RSP && c.rsp[2] == ISCSI_LOGOUT_RSP_OK);
+	CL_CHECK(cl_closed(&c));
+	close(c.fd);
+	cl_connect(&c);
+	CL_CHECK(cl_login(&c, isid, 0) == ISCSI_LOGIN_FORBIDDEN);
+}
+
+START_TEST(test_acl_evict)
+{
+	evict_ended = UINT32_MAX;
+	server_hook = hook_acl_evict;
+	run_client(client_acl_evict);
+	ck_assert_uint_eq(evict_ended, 1);
+}
+END_TEST
+
 static void client_acl(void)
 {
 	const uint8_t isid[6] = {0x80, 0x12, 0x34, 0x56, 0x00, 0x0a};
@@ -1839,6 +1897,7 @@ static Suite *iscsiconn_suite(void)
 	tcase_add_test(tc, test_reinstatement);
 	tcase_add_test(tc, test_admin_close);
 	tcase_add_test(tc, test_acl);
+	tcase_add_test(tc, test_acl_evict);
 	tcase_add_test(tc, test_portal_parse);
 	tcase_add_test(tc, test_window_reopens);
 	suite_add_tcase(s, tc);
