@@ -14,7 +14,8 @@
  * their callbacks run until nothing is ready; timers only fire when the
  * input asks for it (NOP-In pings, login timeout).
  *
- * Input: byte 0 picks the login's digests and data keys, then records:
+ * Input: byte 0 picks the login's digests and data keys (bits 0..6) and
+ * whether TARGET COLD RESET is allowed (bit 7 clear), then records:
  *   byte k: action = k & 7:
  *     0..4  a PDU: 48 bytes of BHS follow (zero padded at the end of the
  *           input), then its data segment (DataSegmentLength & 0x1ffff
@@ -553,8 +554,6 @@ static void fuzz_init(void)
 		.nop_interval_s = 5,
 		.nop_timeout_s = 5,
 		.max_sessions = 4,
-		/* Exercised by the inputs: the reset behind in-flight I/O (issue 8). */
-		.allow_cold_reset = true,
 	};
 	int fd;
 
@@ -599,6 +598,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1) {
 		return 0;
 	}
+	/* Both answers to TARGET COLD RESET: refused, or every session dropped. */
+	server->cfg.allow_cold_reset = !(data[0] & 0x80);
 	memset(&c, 0, sizeof(c));
 	c.cmdsn = 1;
 	c.itt = 1;
