@@ -447,6 +447,18 @@ static void print_applied(struct json_object *r)
 	printf("ok (applied at seq %" PRId64 ")\n", jint(r, "seq"));
 }
 
+static void print_acl_applied(struct json_object *r)
+{
+	int64_t n = jint(r, "sessions_ended");
+
+	printf("ok (applied at seq %" PRId64 ")", jint(r, "seq"));
+	if (n > 0) {
+		printf("; %" PRId64 " session%s no longer admitted: asked to log out, "
+		       "closed if they have not within a few seconds", n, n == 1 ? "" : "s");
+	}
+	printf("\n");
+}
+
 static void print_status(struct json_object *r)
 {
 	printf("node:         %s (id %" PRId64 ")\n", jstr(r, "node"), jint(r, "node_id"));
@@ -726,7 +738,7 @@ static int run_acl_change(struct cli *cli, int argc, char **argv, const char *cm
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));
 	json_object_object_add(args, "initiator", json_object_new_string(pos[1]));
-	return ctl_run(cli, cmd, args, print_applied);
+	return ctl_run(cli, cmd, args, print_acl_applied);
 }
 
 static int run_acl_add(struct cli *cli, int argc, char **argv)
@@ -1008,9 +1020,13 @@ static const struct cmd_spec cmds[] = {
 	{ "lun", "list", "[TARGET]", "List LUNs with their identity and state.", run_lun_list },
 	{ "acl", "add", "TARGET INITIATOR",
 	  "Allow INITIATOR (an iSCSI name) to log in to TARGET. A target with at least one\n"
-	  "ACL entry admits only the listed initiators.",
+	  "ACL entry admits only the listed initiators: sessions of others are asked to\n"
+	  "log out and closed after 5 s.",
 	  run_acl_add },
-	{ "acl", "remove", "TARGET INITIATOR", "Remove an ACL entry.", run_acl_remove },
+	{ "acl", "remove", "TARGET INITIATOR",
+	  "Remove an ACL entry. The initiator's sessions (unless the ACL is now empty) are\n"
+	  "asked to log out and closed after 5 s.",
+	  run_acl_remove },
 	{ "acl", "list", "[TARGET]", "List ACL entries.", run_acl_list },
 	{ "chap", "set",
 	  "(TARGET | --discovery) --user USER [--secret-file FILE | --secret SECRET]\n"

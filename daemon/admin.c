@@ -212,6 +212,11 @@ static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const
 		p->result = json_object_new_object();
 	}
 	json_object_object_add(p->result, "seq", json_object_new_int64((int64_t)p->seq));
+	if (json_object_object_get_ex(p->result, "sessions_ended", NULL)) {
+		/* An ACL change: how many sessions of this node it ended. */
+		json_object_object_add(p->result, "sessions_ended",
+				       json_object_new_int64((int64_t)d->sessions_ended));
+	}
 	ipc_request_reply_ok(p->req, p->result);
 }
 
@@ -1010,6 +1015,11 @@ static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
+	/* Filled in by admin_done() from what the apply step ended. */
+	if (res == NULL) {
+		res = json_object_new_object();
+	}
+	json_object_object_add(res, "sessions_ended", json_object_new_int(0));
 	admin_propose(a->d, a->req, &op, res);
 }
 

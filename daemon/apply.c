@@ -483,6 +483,8 @@ static void run_acl_add(struct daemon *d, const struct store_acl *rec)
 			log_perror(rc, "target '%s': adding '%s' to the ACL", rec->target,
 				   rec->initiator);
 		}
+		/* The first entry shuts out every initiator not listed. */
+		d->sessions_ended = iscsi_target_end_unadmitted(d->iscsi, rec->target);
 	}
 }
 
@@ -510,6 +512,7 @@ static void run_acl_del(struct daemon *d, const struct store_acl *rec)
 			log_perror(rc, "target '%s': removing '%s' from the ACL", rec->target,
 				   rec->initiator);
 		}
+		d->sessions_ended = iscsi_target_end_unadmitted(d->iscsi, rec->target);
 	}
 }
 
@@ -579,6 +582,7 @@ static void run_target_del(struct daemon *d, const char *name)
 
 static void run_op(struct daemon *d, const struct store_op *op)
 {
+	d->sessions_ended = 0;
 	switch (op->kind) {
 	case STORE_OP_TARGET_ADD:
 		run_target_add(d, &op->u.target);

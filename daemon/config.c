@@ -261,6 +261,25 @@ static int config_fail(struct config_parse *p, const char *fmt, ...)
 	return 0;	/* inih: this line is an error */
 }
 
+/* "true"/"yes"/"on"/"1" or "false"/"no"/"off"/"0". */
+static int config_bool(const char *value, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 /* A numeric key of [iscsi]: its name, bounds and field. */
 struct config_num_key {
 	const char *name;
@@ -379,6 +398,12 @@ static int config_iscsi_key(struct config_parse *p, const char *name, const char
 	if (strcmp(name, "listen") == 0) {
 		if (config_set_listen(cfg, value, err, sizeof(err)) < 0) {
 			return config_fail(p, "listen: %s", err);
+		}
+		return 1;
+	}
+	if (strcmp(name, "allow_cold_reset") == 0) {
+		if (config_bool(value, &cfg->iscsi.allow_cold_reset) < 0) {
+			return config_fail(p, "allow_cold_reset: '%s' is not true or false", value);
 		}
 		return 1;
 	}

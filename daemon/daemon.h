@@ -94,6 +94,8 @@ struct daemon {
 
 	bool ready_printed;
 	bool stopping;
+	/* Sessions of this node the last applied ACL change ended (admin reply). */
+	unsigned int sessions_ended;
 };
 
 /* apply.c */

@@ -31,7 +31,10 @@
  * Lifetime: iscsi_conn_close() tears the connection down at once (socket,
  * queue, session link) but frees the struct from a loop job, so callers up
  * the stack may still look at conn->state (ISCSI_CONN_DEAD) after calls that
- * can close.
+ * can close. Code that runs inside a completion or a free path (a TMF
+ * response, a Reject followed by a close) never closes: it calls
+ * iscsi_conn_close_after_tx(), which only marks the connection; the close
+ * happens when the queue has drained at the end of the loop pass.
  *
  * Reactions to bad input (deterministic; tests rely on them):
  *  - peer closes or BHS truncated: close quietly;
@@ -233,8 +236,20 @@ void iscsi_conn_close_after_tx(struct iscsi_conn *conn)
 	conn->state = ISCSI_CONN_CLOSING;
 	/* Read nothing more; the queue drains, then the socket closes. */
 	conn->rx_paused = true;
+	/*
+	 * Never drain here: draining the last PDU closes the connection, which
+	 * ends the session and frees its tasks, and callers are deep in a
+	 * receive, a backing-store completion or a task's free path (a TMF
+	 * response released by the last aborted task) that still use them.
+	 * The drain runs at the end of the loop pass, or, outside a pass, from
+	 * the socket's POLLOUT callback on the next loop iteration.
+	 */
+	if (loop_pass_active()) {
+		loop_pass_defer(&conn->tx_flush, LOOP_PASS_TX);
+	} else {
+		conn->poll_out = true;
+	}
 	conn_poll_update(conn);
-	iscsi_conn_tx_kick(conn);
 }
 
 static void nop_timer_cb(void *data);
@@ -749,6 +764,12 @@ static void conn_rx_logout(struct iscsi_conn *conn)
 
 void iscsi_conn_send_async_logout(struct iscsi_conn *conn)
 {
+	/* Shutdown: the daemon goes away after a short grace period. */
+	iscsi_conn_request_logout(conn, 1);
+}
+
+void iscsi_conn_request_logout(struct iscsi_conn *conn, uint16_t wait_s)
+{
 	struct iscsi_ctl_pdu *c;
 
 	if (conn->async_sent || conn->state != ISCSI_CONN_FULL_FEATURE) {
@@ -766,7 +787,7 @@ void iscsi_conn_send_async_logout(struct iscsi_conn *conn)
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
 	c->tx.hdr[36] = ISCSI_ASYNC_LOGOUT_REQUEST;
 	/* §11.9.1: Parameter3 = seconds the initiator has to log out. */
-	put_be16(c->tx.hdr + 42, 1);
+	put_be16(c->tx.hdr + 42, wait_s);
 	iscsi_conn_send_ctl(conn, c);
 }
 

@@ -37,6 +37,7 @@ struct iscsi_server_config {
 	uint32_t max_login_connections;	/* connections that have not finished login */
 	uint32_t chap_backoff_max_s;	/* longest back-off after failed CHAP */
 	uint32_t require_mutual_chap;	/* 1: refuse one-way CHAP where a mutual secret is set */
+	bool allow_cold_reset;		/* honour TMF TARGET COLD RESET (drops every session) */
 };
 
 /* CHAP secrets: one-way (initiator authenticates to us), and optionally mutual. */
@@ -79,6 +80,15 @@ int iscsi_target_unregister(struct iscsi_server *server, const char *target_name
  */
 int iscsi_target_acl_add(struct iscsi_server *server, const char *target_name, const char *initiator_name);
 int iscsi_target_acl_remove(struct iscsi_server *server, const char *target_name, const char *initiator_name);
+/**
+ * End the sessions of @target_name whose initiator its ACL no longer admits
+ * (after acl add/remove): each gets an Asynchronous Message asking for
+ * logout within ISCSI_ACL_LOGOUT_WAIT_S seconds (RFC 7143 §11.9.1,
+ * AsyncEvent 1, Parameter3), its new SCSI commands are rejected with
+ * "Waiting for Logout", and it is closed when that time has passed.
+ * @return the number of sessions being ended.
+ */
+unsigned int iscsi_target_end_unadmitted(struct iscsi_server *server, const char *target_name);
 /** Require CHAP for @target_name (NULL: for discovery sessions); @cred NULL turns it off. */
 int iscsi_chap_set(struct iscsi_server *server, const char *target_name, const struct iscsi_chap_cred *cred);
 

@@ -71,6 +71,11 @@
 #define ISCSI_NAME_BUF	   224u /* §4.2.7.1: names up to 223 bytes, plus NUL */
 /* "name,i,0x" + 12 hex digits of ISID. */
 #define ISCSI_PORT_NAME_MAX (ISCSI_NAME_BUF + 24u)
+/* Seconds an initiator the ACL stopped admitting has to log out (Parameter3
+ * of its Asynchronous Message) before the target closes the session. Long
+ * enough for an initiator to finish the logout exchange, short enough that
+ * an initiator ignoring it loses access promptly. */
+#define ISCSI_ACL_LOGOUT_WAIT_S 5u
 /* A login must complete within this time (seconds). */
 #define ISCSI_LOGIN_TIMEOUT_S 30u
 
@@ -293,6 +298,9 @@ struct iscsi_session {
 	struct iscsi_sn_ahead sn_ahead[ISCSI_SN_AHEAD_MAX]; /* iscsi_session_cmdsn_note_ahead() */
 	uint32_t n_sn_ahead;
 	bool closing;			/* being torn down: no new work */
+	bool evicting;			/* the ACL no longer admits it: logout requested */
+	bool evict_timer_armed;
+	qb_loop_timer_handle evict_timer; /* closes it if the initiator does not log out */
 	unsigned int hold;		/* > 0: a caller walks the session, don't free */
 };
 
@@ -443,6 +451,8 @@ void iscsi_conn_send_nop_answer(struct iscsi_conn *conn, struct iscsi_ctl_pdu *p
 void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
 void iscsi_conn_update_rx(struct iscsi_conn *conn);
 void iscsi_conn_send_async_logout(struct iscsi_conn *conn);
+/* Asynchronous Message AsyncEvent 1: log out within @wait_s seconds (§11.9.1). */
+void iscsi_conn_request_logout(struct iscsi_conn *conn, uint16_t wait_s);
 
 /* conn_login.c: login phase glue around engineer A's state machine */
 void iscsi_conn_login_init(struct iscsi_conn *conn);

@@ -27,6 +27,7 @@
  * after the rest of the data; that data is dropped as above.)
  *
  * SCSI Command checks (the CmdSN still counts as received):
+ *  - the session was asked to log out (ACL): Reject 0Ch (waiting for logout);
  *  - ITT 0xffffffff, malformed AHS, CDB over 32 bytes: Reject 09h;
  *  - immediate data without the W bit, with ImmediateData=No, beyond EDTL
  *    or FirstBurstLength; F=0 when no unsolicited Data-Out may follow:
@@ -449,6 +450,12 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 		if (order == 0) {
 			iscsi_session_cmdsn_advance(s);
 		}
+	}
+	if (s->evicting) {
+		/* §11.9.1: logout was requested (the ACL no longer admits the
+		 * initiator); new commands get "Waiting for Logout". */
+		conn->rx_reject = ISCSI_REJECT_WAITING_FOR_LOGOUT;
+		return;
 	}
 	/* Framing is fine; these break the command itself: Reject (§11.17). */
 	if (itt == ISCSI_RESERVED_TAG ||

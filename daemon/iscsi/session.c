@@ -166,6 +166,10 @@ void iscsi_session_destroy(struct iscsi_session *s)
 	struct iscsi_task_chunk *c, *cn;
 	bool busy = false;
 
+	if (s->evict_timer_armed) {
+		qb_loop_timer_del(server->loop, s->evict_timer);
+		s->evict_timer_armed = false;
+	}
 	qb_list_for_each_entry(c, &s->task_chunks, node) {
 		for (uint32_t i = 0; i < c->ntasks; i++) {
 			struct iscsi_task *t = &c->tasks[i];
@@ -408,6 +412,7 @@ struct iscsi_task *iscsi_task_alloc(struct iscsi_session *s, bool immediate)
 void iscsi_task_free(struct iscsi_task *t)
 {
 	struct iscsi_session *s = t->session;
+	struct iscsi_tmf_pending *w;
 
 	if (t->conn && t->conn->rx_task == t) {
 		/* Still receiving its data: drain the rest into the conn buffer. */
@@ -421,12 +426,8 @@ void iscsi_task_free(struct iscsi_task *t)
 		t->buf_class = UINT32_MAX;
 		t->scsi.buf = NULL;
 	}
-	if (t->tmf_wait) {
-		struct iscsi_tmf_pending *w = t->tmf_wait;
-
-		t->tmf_wait = NULL;
-		iscsi_tmf_task_gone(w);
-	}
+	w = t->tmf_wait;
+	t->tmf_wait = NULL;
 	qb_list_del(&t->pending);
 	qb_list_init(&t->pending);
 	qb_list_del(&t->node);
@@ -434,6 +435,17 @@ void iscsi_task_free(struct iscsi_task *t)
 	t->conn = NULL;
 	qb_list_add(&t->node, &s->free_tasks);
 	iscsi_task_return_slot(t);
+	if (w) {
+		/*
+		 * Only now, with the task back in the pool: the TMF response
+		 * this releases may end the connection or session, and that
+		 * must find a consistent task list. The hold keeps the session
+		 * until we are done with it here.
+		 */
+		s->hold++;
+		iscsi_tmf_task_gone(w);
+		s->hold--;
+	}
 	iscsi_session_maybe_free(s);
 }
 
@@ -557,4 +569,48 @@ void iscsi_session_shutdown(struct iscsi_session *s, const char *why)
 		iscsi_conn_close(c, why);
 	}
 	iscsi_session_maybe_free(s);
+}
+
+/* The initiator did not log out in time after its Asynchronous Message. */
+static void session_evict_timer_cb(void *data)
+{
+	struct iscsi_session *s = data;
+
+	s->evict_timer_armed = false;
+	loop_pass_begin();
+	iscsi_session_shutdown(s, "no logout after the ACL stopped admitting the initiator");
+	loop_pass_end();
+}
+
+unsigned int iscsi_target_end_unadmitted(struct iscsi_server *server, const char *target_name)
+{
+	struct iscsi_session *s, *sn;
+	unsigned int n = 0;
+
+	qb_list_for_each_entry_safe(s, sn, &server->sessions, node) {
+		struct iscsi_conn *conn;
+
+		if (!s->target || s->closing || s->evicting ||
+		    strcmp(s->target->name, target_name) != 0 ||
+		    iscsi_target_acl_allows(s->target, s->initiator_name)) {
+			continue;
+		}
+		n++;
+		s->evicting = true;
+		log_notice("iscsi: session tsih %u of '%s' to '%s': the ACL no longer admits the "
+			   "initiator; asking it to log out within %u s",
+			   s->tsih, s->initiator_name, target_name, ISCSI_ACL_LOGOUT_WAIT_S);
+		conn = iscsi_session_conn(s);
+		if (conn && conn->state == ISCSI_CONN_FULL_FEATURE) {
+			iscsi_conn_request_logout(conn, ISCSI_ACL_LOGOUT_WAIT_S);
+		}
+		if (qb_loop_timer_add(server->loop, QB_LOOP_LOW,
+				      (uint64_t)ISCSI_ACL_LOGOUT_WAIT_S * 1000000000ull, s,
+				      session_evict_timer_cb, &s->evict_timer) == 0) {
+			s->evict_timer_armed = true;
+		} else {
+			iscsi_session_shutdown(s, "the ACL no longer admits the initiator");
+		}
+	}
+	return n;
 }

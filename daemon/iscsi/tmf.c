@@ -20,9 +20,16 @@
  *  ABORT TASK SET      this session's tasks on the LUN; UA 2F/00 to others.
  *  CLEAR TASK SET      every session's tasks on the LUN of this target.
  *  LUN RESET           every session's tasks on the LUN; UA 29/03.
- *  TARGET WARM RESET   every session's tasks on the target; UA 29/02.
- *  TARGET COLD RESET   as warm (UA 29/01), then every session of the target
- *                      is dropped (this one after its response is sent).
+ *  TARGET WARM RESET   every session's tasks on the target; UA 29/02 and
+ *                      the LUs' reset effects (SPC-2 reservations released,
+ *                      PREVENT cleared). Sessions stay (SAM-5 6.3.2: a
+ *                      target reset resets the LUs, not the I_T nexuses).
+ *  TARGET COLD RESET   Function authorization failed unless the server's
+ *                      allow_cold_reset is set (one initiator must not drop
+ *                      every other initiator's sessions; LIO refuses it the
+ *                      same way by default). When allowed: as warm (UA
+ *                      29/01), then every session of the target is dropped
+ *                      (this one after its response is sent).
  *  CLEAR ACA           Function not supported (no ACA, NACA=1 is refused).
  *  TASK REASSIGN       Task allegiance reassignment not supported (ERL 0).
  *  other functions     Function rejected.
@@ -196,8 +203,15 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 			response = ISCSI_TMF_RSP_NO_LUN;
 		}
 		break;
-	case ISCSI_TMF_TARGET_WARM_RESET:
-	case ISCSI_TMF_TARGET_COLD_RESET: {
+	case ISCSI_TMF_TARGET_COLD_RESET:
+		if (!server->cfg.allow_cold_reset) {
+			log_notice("iscsi: %s: TARGET COLD RESET refused (allow_cold_reset is off)",
+				   conn->prefix);
+			response = ISCSI_TMF_RSP_AUTH_FAILED;
+			break;
+		}
+		/* fall through */
+	case ISCSI_TMF_TARGET_WARM_RESET: {
 		bool cold = function == ISCSI_TMF_TARGET_COLD_RESET;
 
 		tmf_abort_all_sessions(server, target, true, 0, w);

@@ -64,6 +64,20 @@ FUZZ_PROGS += %reldir%/fuzz_cdb
 %canon_reldir%_fuzz_cdb_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/libloop_pass.a \
 	$(URING_LIBS) $(LIBQB_LIBS)
 
+# Connection/session/TMF target (issue 8): a real struct iscsi_server and
+# connection over a socketpair, the real SCSI layer on the null store and a
+# tmpfs file; the qb_loop calls are wrapped into the target's own loop.
+FUZZ_PROGS += %reldir%/fuzz_conn
+%canon_reldir%_fuzz_conn_SOURCES = $(FUZZ_DRIVER) %reldir%/fuzz_conn.c
+%canon_reldir%_fuzz_conn_CPPFLAGS = $(FUZZ_CPP)
+%canon_reldir%_fuzz_conn_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_fuzz_conn_LDFLAGS = $(FUZZ_LINK) \
+	-Wl,--wrap=qb_loop_poll_add,--wrap=qb_loop_poll_mod,--wrap=qb_loop_poll_del \
+	-Wl,--wrap=qb_loop_timer_add,--wrap=qb_loop_timer_del
+%canon_reldir%_fuzz_conn_LDADD = daemon/iscsi/libiscsi.a $(ISCSIPROTO_LIBS) \
+	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/libloop_pass.a \
+	$(URING_LIBS) $(LIBQB_LIBS)
+
 if ENABLE_FUZZING
 noinst_PROGRAMS += $(FUZZ_PROGS)
 else

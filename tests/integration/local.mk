@@ -1,8 +1,15 @@
 # tests/integration: each test starts its own quorated from the build tree on
-# 127.0.0.1 (ports 14500-14699, see lib.sh; each test owns ten from its offset) and drives it with real initiators
-# (libiscsi tools, iscsi-test-cu, qemu-img/qemu-io, raw python sockets). Exit
-# 77 = skipped because a tool is missing. int_libiscsi.sh is listed first so
-# that `make check -j` starts the longest test early.
+# 127.0.0.1 and drives it with real initiators (libiscsi tools, iscsi-test-cu,
+# qemu-img/qemu-io, raw python sockets). Exit 77 = skipped because a tool is
+# missing. int_libiscsi.sh is listed first so that `make check -j` starts the
+# longest test early.
+#
+# Ports: each test owns the ten ports from QT_PORT_BASE (default 14500) + its
+# offset, so tests run in parallel. Offsets in use: discovery 0, libiscsi 10,
+# qemu 20, malformed 30, chap_acl 40, lifecycle 50, direct 60, teardown 70,
+# pr 80, pipeline 90, admin_ipc 100, admin_lun 110, admin_chap 120,
+# admission 130, torn 140, daemon 150, tmf_reset 160, mutate 170,
+# acl_evict 180.
 INTEGRATION_TESTS = \
 	%reldir%/int_libiscsi.sh \
 	%reldir%/int_discovery.sh \
@@ -20,7 +27,10 @@ INTEGRATION_TESTS = \
 	%reldir%/int_admission.py \
 	%reldir%/int_admin_ipc.sh \
 	%reldir%/int_admin_lun.sh \
-	%reldir%/int_admin_chap.sh
+	%reldir%/int_admin_chap.sh \
+	%reldir%/int_tmf_reset.py \
+	%reldir%/int_mutate.py \
+	%reldir%/int_acl_evict.sh
 
 TESTS += $(INTEGRATION_TESTS)
 
@@ -32,6 +42,7 @@ check_PROGRAMS += %reldir%/ipc_impostor
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	%reldir%/lib.sh \
 	%reldir%/iscsi_raw.py \
+	%reldir%/qt_daemon.py \
 	%reldir%/reinstate.py \
 	%reldir%/pty_answer.py \
 	%reldir%/libiscsi_compare.py \

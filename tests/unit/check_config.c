@@ -80,6 +80,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_le(cfg.iscsi.first_burst, cfg.iscsi.max_burst);
 	ck_assert_uint_ge(cfg.iscsi.max_recv_dsl, 512);
 	ck_assert_uint_eq(cfg.iscsi.busy_poll_us, 50);
+	ck_assert(!cfg.iscsi.allow_cold_reset);
 	ck_assert(cfg.node_name[0] != '\0');
 }
 END_TEST
@@ -108,7 +109,8 @@ START_TEST(test_good_file)
 			       "nop_interval = 0\n"
 			       "nop_timeout = 20\n"
 			       "max_sessions = 16\n"
-			       "busy_poll = 0\n",
+			       "busy_poll = 0\n"
+			       "allow_cold_reset = true\n",
 			       &cfg, err),
 			 0);
 	ck_assert_str_eq(cfg.node_name, "node-a");
@@ -129,6 +131,7 @@ START_TEST(test_good_file)
 	ck_assert_uint_eq(cfg.iscsi.nop_timeout_s, 20);
 	ck_assert_uint_eq(cfg.iscsi.max_sessions, 16);
 	ck_assert_uint_eq(cfg.iscsi.busy_poll_us, 0);
+	ck_assert(cfg.iscsi.allow_cold_reset);
 }
 END_TEST
 
@@ -155,6 +158,7 @@ START_TEST(test_bad_values)
 	expect_error("[iscsi]\nmax_outstanding_r2t = 0\n", 2, "max_outstanding_r2t");
 	expect_error("[iscsi]\nfrob = 1\n", 2, "unknown key 'frob' in [iscsi]");
 	expect_error("[iscsi]\nbusy_poll = 1001\n", 2, "busy_poll");
+	expect_error("[iscsi]\nallow_cold_reset = maybe\n", 2, "allow_cold_reset");
 	expect_error("[node\nname = x\n", 1, "syntax error");
 	/* The first error wins. */
 	expect_error("[node]\nname = ok\nlog_level = x\nbogus = y\n", 3, "log_level");

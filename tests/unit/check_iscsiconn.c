@@ -278,6 +278,9 @@ static struct scsi_lu_config test_lu_config(void)
 	return lu;
 }
 
+/* TARGET COLD RESET allowed for the next setup_server() (test_cold_reset_inflight). */
+static bool setup_allow_cold_reset;
+
 /* Server with a CmdSN window of @queue_depth and LUN 0 on the null store. */
 static void setup_server(uint32_t queue_depth)
 {
@@ -291,6 +294,7 @@ static void setup_server(uint32_t queue_depth)
 		.max_outstanding_r2t = 1,
 		.queue_depth = queue_depth,
 		.max_sessions = 8,
+		.allow_cold_reset = setup_allow_cold_reset,
 	};
 
 	signal(SIGPIPE, SIG_IGN);
@@ -313,6 +317,13 @@ static void setup_server(uint32_t queue_depth)
 
 static void setup(void)
 {
+	setup_allow_cold_reset = false;
+	setup_server(16);
+}
+
+static void setup_cold_reset(void)
+{
+	setup_allow_cold_reset = true;
 	setup_server(16);
 }
 
@@ -879,6 +890,9 @@ static void client_tmf(void)
 		{0x30, 0, ISCSI_TMF_RSP_REJECTED},
 	};
 
+	struct client other;
+
+	cl_login_ok(&other, 6);
 	cl_login_ok(&c, 5);
 	cl_clear_ua(&c);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -895,19 +909,82 @@ static void client_tmf(void)
 		CL_CHECK(iscsi_bhs_itt(c.rsp) == c.itt);
 		CL_CHECK(c.rsp[2] == cases[i].response);
 	}
-	/* Cold reset: complete, then the connection is dropped. */
+	/* Cold reset is not allowed by default: refused, nothing dropped. */
 	bhs[1] = ISCSI_FLAG_FINAL | ISCSI_TMF_TARGET_COLD_RESET;
 	put_be64(bhs + 8, 0);
 	put_be32(bhs + 16, ++c.itt);
 	cl_send(&c, bhs, NULL, 0);
 	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_TMF_RSP);
-	CL_CHECK(c.rsp[2] == ISCSI_TMF_RSP_COMPLETE);
-	CL_CHECK(cl_closed(&c));
+	CL_CHECK(c.rsp[2] == ISCSI_TMF_RSP_AUTH_FAILED);
+	cl_nop_echo(&c, "after cold reset");
+	/* The warm reset left the other initiator's session up (SAM-5: it
+	 * resets the LUs, not the nexuses); it sees the reset's UA. */
+	cl_nop_echo(&other, "other session");
+	{
+		static const uint8_t tur[6];
+
+		cl_scsi(&other, tur, sizeof(tur), 0, false, false, NULL, 0);
+		CL_CHECK(cl_recv(&other) && iscsi_bhs_opcode(other.rsp) == ISCSI_OP_SCSI_RSP);
+		CL_CHECK(other.rsp[3] == SCSI_STATUS_CHECK_CONDITION);
+	}
 }
 
 START_TEST(test_tmf)
 {
 	run_client(client_tmf);
+}
+END_TEST
+
+/*
+ * Issue 8 item 1: a command in flight in the backing store and TARGET COLD
+ * RESET in one segment. The aborted READ's completion releases the held-back
+ * TMF response, which closes the connection after sending: that close must
+ * not run inside the completion (it freed the task and the session under
+ * it: use-after-free). With allow_cold_reset the reset answers, every
+ * session of the target is dropped, and the server goes on serving.
+ */
+static void client_cold_reset_inflight(void)
+{
+	struct client c, other, after;
+	uint8_t pdus[2 * ISCSI_BHS_LEN] = {0};
+	uint8_t *rd = pdus, *tmf = pdus + ISCSI_BHS_LEN;
+
+	cl_login_ok(&other, 10);
+	cl_login_ok(&c, 9);
+	cl_clear_ua(&c);
+	for (int round = 0; round < 2; round++) {
+		rd[0] = ISCSI_OP_SCSI_CMD;
+		rd[1] = ISCSI_FLAG_FINAL | ISCSI_CMD_FLAG_READ | SCSI_TASK_SIMPLE;
+		put_be32(rd + 16, ++c.itt);
+		put_be32(rd + 20, 512 * 1024);
+		put_be32(rd + 24, c.cmdsn++);
+		rd[32] = 0x28;
+		put_be16(rd + 32 + 7, (512 * 1024) / TEST_BLOCK);
+		tmf[0] = ISCSI_OP_TMF_REQ | ISCSI_FLAG_IMMEDIATE;
+		tmf[1] = ISCSI_FLAG_FINAL | ISCSI_TMF_TARGET_COLD_RESET;
+		put_be32(tmf + 16, ++c.itt);
+		put_be32(tmf + 20, ISCSI_RESERVED_TAG);
+		put_be32(tmf + 24, c.cmdsn);
+		CL_CHECK(send(c.fd, pdus, sizeof(pdus), 0) == sizeof(pdus));
+		CL_CHECK(cl_recv(&c));
+		CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_TMF_RSP);
+		CL_CHECK(c.rsp[2] == ISCSI_TMF_RSP_COMPLETE);
+		CL_CHECK(cl_closed(&c));
+		CL_CHECK(cl_closed(&other));
+		close(c.fd);
+		close(other.fd);
+		/* Still serving. */
+		cl_login_ok(&other, 10);
+		cl_login_ok(&c, 9);
+		cl_clear_ua(&c);
+	}
+	cl_login_ok(&after, 11);
+	cl_nop_echo(&after, "alive");
+}
+
+START_TEST(test_cold_reset_inflight)
+{
+	run_client(client_cold_reset_inflight);
 }
 END_TEST
 
@@ -1115,6 +1192,64 @@ START_TEST(test_admin_close)
 {
 	server_hook = hook_close_session;
 	run_client(client_admin_close);
+}
+END_TEST
+
+/*
+ * Issue 8 item 19: the first ACL entry shuts out a logged-in initiator. Its
+ * session gets an Asynchronous Message asking for logout within 5 s
+ * (AsyncEvent 1, Parameter3), new commands get Reject "waiting for logout",
+ * and a logout then ends it; a new login is refused.
+ */
+static unsigned int evict_ended = UINT32_MAX;
+
+static void hook_acl_evict(void)
+{
+	uint16_t tsih = 0;
+
+	iscsi_server_foreach_session(server, count_session, &tsih);
+	if (tsih && evict_ended == UINT32_MAX) {
+		ck_assert_int_eq(
+			iscsi_target_acl_add(server, TEST_TARGET, "iqn.2026-11.org.quorate:other"), 0);
+		evict_ended = iscsi_target_end_unadmitted(server, TEST_TARGET);
+		/* Asked once: a second call ends nothing more. */
+		ck_assert_uint_eq(iscsi_target_end_unadmitted(server, TEST_TARGET), 0);
+	}
+}
+
+static void client_acl_evict(void)
+{
+	const uint8_t isid[6] = {0x80, 0x12, 0x34, 0x56, 0x00, 0x0b};
+	static const uint8_t tur[6];
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
+	struct client c;
+
+	cl_login_ok(&c, 0x0b);
+	CL_CHECK(cl_recv(&c));
+	CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_ASYNC_MSG);
+	CL_CHECK(c.rsp[36] == ISCSI_ASYNC_LOGOUT_REQUEST);
+	CL_CHECK(get_be16(c.rsp + 42) == 5);
+	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
+	cl_expect_reject(&c, ISCSI_REJECT_WAITING_FOR_LOGOUT, ISCSI_OP_SCSI_CMD);
+	bhs[0] = ISCSI_OP_LOGOUT_REQ | ISCSI_FLAG_IMMEDIATE;
+	bhs[1] = ISCSI_FLAG_FINAL | ISCSI_LOGOUT_CLOSE_SESSION;
+	put_be32(bhs + 16, ++c.itt);
+	put_be32(bhs + 24, c.cmdsn);
+	cl_send(&c, bhs, NULL, 0);
+	CL_CHECK(cl_recv(&c));
+	CL_CHECK(iscsi_bhs_opcode(c.rsp) == ISCSI_OP_LOGOUT_RSP && c.rsp[2] == ISCSI_LOGOUT_RSP_OK);
+	CL_CHECK(cl_closed(&c));
+	close(c.fd);
+	cl_connect(&c);
+	CL_CHECK(cl_login(&c, isid, 0) == ISCSI_LOGIN_FORBIDDEN);
+}
+
+START_TEST(test_acl_evict)
+{
+	evict_ended = UINT32_MAX;
+	server_hook = hook_acl_evict;
+	run_client(client_acl_evict);
+	ck_assert_uint_eq(evict_ended, 1);
 }
 END_TEST
 
@@ -1762,8 +1897,15 @@ static Suite *iscsiconn_suite(void)
 	tcase_add_test(tc, test_reinstatement);
 	tcase_add_test(tc, test_admin_close);
 	tcase_add_test(tc, test_acl);
+	tcase_add_test(tc, test_acl_evict);
 	tcase_add_test(tc, test_portal_parse);
 	tcase_add_test(tc, test_window_reopens);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cold_reset");
+	tcase_add_checked_fixture(tc, setup_cold_reset, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_cold_reset_inflight);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("alloc");
