@@ -57,7 +57,7 @@
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/iscsi/name.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 #include "daemon/mutation.h"
 #include "quorum/cluster.h"
 

@@ -30,7 +30,7 @@
 
 #include "daemon/daemon.h"
 #include "daemon/iscsi/iscsi.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 #include "daemon/mutation.h"
 #include "daemon/scsi/scsi_pr.h"
 #include "quorum/cluster.h"

@@ -10,7 +10,6 @@ noinst_LIBRARIES += %reldir%/libdaemoncore.a
 sbin_PROGRAMS += %reldir%/quorated
 %canon_reldir%_quorated_SOURCES = \
 	%reldir%/daemon.h \
-	%reldir%/log.h \
 	%reldir%/main.c \
 	%reldir%/apply.c %reldir%/apply_pr.c \
 	%reldir%/admin.c
@@ -27,7 +26,7 @@ sbin_PROGRAMS += %reldir%/quorated
 	%reldir%/scsi/libscsi.a \
 	reservations/libreservations.a \
 	%reldir%/backing/libbacking.a \
-	%reldir%/libloop_pass.a \
+	%reldir%/base/libloop_pass.a \
 	$(LIBQB_LIBS) $(SQLITE_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(URING_LIBS) \
 	$(ISAL_LIBS) $(CRYPTO_LIBS) $(SYSTEMD_LIBS)
 

@@ -52,8 +52,8 @@
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/iscsi/iscsi.h"
-#include "daemon/log.h"
-#include "daemon/loop_pass.h"
+#include "daemon/base/log.h"
+#include "daemon/base/loop_pass.h"
 #include "quorum/cluster.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/quorate/quorated.conf"

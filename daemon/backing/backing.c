@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "daemon/backing/backing_int.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 /* SBC-3 logical block sizes quorated exports. */
 #define BACKING_BLOCK_SIZE_512 512u

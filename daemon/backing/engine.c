@@ -6,7 +6,7 @@
  * completions, and requests that do not fit in the ring wait on a FIFO
  * pending list until completions free room (never dropped).
  *
- * Batching (daemon/loop_pass.h): requests queued during a loop pass (say,
+ * Batching (daemon/base/loop_pass.h): requests queued during a loop pass (say,
  * the 20 commands read from one socket) reach the kernel with one
  * io_uring_submit() when the pass ends. Requests completed without the ring
  * (the null store, inline page-cache I/O, errors found at submit time) sit
@@ -33,8 +33,8 @@
 #include <sys/eventfd.h>
 
 #include "daemon/backing/backing_int.h"
-#include "daemon/log.h"
-#include "daemon/loop_pass.h"
+#include "daemon/base/log.h"
+#include "daemon/base/loop_pass.h"
 
 /* Submission queue depth; the kernel sizes the completion queue at twice this. */
 #define ENGINE_RING_ENTRIES 256

@@ -60,7 +60,7 @@
 #include <sys/uio.h>
 
 #include "daemon/backing/backing_int.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 /* Largest request copied inline: bigger copies go to io_uring's workers,
  * which run them on another core while the loop serves the network

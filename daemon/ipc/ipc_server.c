@@ -24,7 +24,7 @@
 
 #include "daemon/ipc/ctl_proto.h"
 #include "daemon/ipc/ipc_server.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 #define IPC_ERR_MAX 512
 #define IPC_NGROUPS_MAX 1024		/* supplementary groups looked at per client */

@@ -43,7 +43,7 @@
 #include <sys/resource.h>
 
 #include "daemon/iscsi/iscsi_int.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 #define ADMIT_ACCEPT_PAUSE_MS 1000u	/* listeners off after EMFILE & co. */
 #define ADMIT_ACCEPT_LOG_MS 10000u	/* one line per this about it */

@@ -19,7 +19,7 @@
  *
  * Transmit: PDUs are struct iscsi_tx embedded in their owner (task or control
  * PDU) and queued FIFO. The queue drains with writev() batching many PDUs per
- * call: what is queued during a loop pass (daemon/loop_pass.h: the receive
+ * call: what is queued during a loop pass (daemon/base/loop_pass.h: the receive
  * callback, a batch of backing-store completions) goes out with one writev
  * when the pass ends; outside a pass (timers) at once. A partial write
  * leaves the rest queued with POLLOUT on. (Not a qb_loop job: libqb runs
@@ -70,7 +70,7 @@
 
 #include "daemon/iscsi/iscsi_int.h"
 #include "daemon/iscsi/login.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 #define CTL_CACHE_MAX 16u
 #define CTL_CACHE_CAP_FFP 512u /* largest buffer cached in full feature phase */

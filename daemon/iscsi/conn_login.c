@@ -24,7 +24,7 @@
 
 #include "daemon/iscsi/iscsi_int.h"
 #include "daemon/iscsi/login.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 #define LOGIN_STATUS_OFFSET 36 /* §11.13: Status-Class, Status-Detail */
 #define LOGIN_FIRST_STAT_SN 1u

@@ -31,7 +31,7 @@
 #include "daemon/iscsi/pdu.h"
 #include "daemon/iscsi/pducheck.h"
 #include "daemon/iscsi/sendtargets.h"
-#include "daemon/loop_pass.h"
+#include "daemon/base/loop_pass.h"
 #include "daemon/scsi/scsi.h"
 
 /* Largest Expected Data Transfer Length we serve in one command. Larger

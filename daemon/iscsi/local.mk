@@ -25,7 +25,7 @@ TESTS += tests/unit/check_iscsiconn
 tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c
 tests_unit_check_iscsiconn_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_iscsiconn_LDADD = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
-	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/libloop_pass.a \
+	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \
 	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
 # test_steady_state_no_alloc counts the heap calls of the statically linked
 # code: each wrapped function goes through a counting __wrap_X in the test.

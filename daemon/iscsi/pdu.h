@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/byteorder.h"
+#include "daemon/base/byteorder.h"
 
 #define ISCSI_BHS_LEN 48
 #define ISCSI_DIGEST_LEN 4

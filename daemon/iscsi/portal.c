@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "daemon/iscsi/iscsi_int.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 #define PORTAL_BACKLOG 128
 

@@ -41,7 +41,7 @@
 #include <string.h>
 
 #include "daemon/iscsi/iscsi_int.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 #include "daemon/scsi/sense.h"
 
 /* iSCSI-specific additional sense codes (SPC-4 Annex D, RFC 7143 §11.4.7.2). */

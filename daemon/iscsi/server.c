@@ -16,7 +16,7 @@
 
 #include "daemon/backing/backing.h"
 #include "daemon/iscsi/iscsi_int.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 uint64_t iscsi_now_ms(void)
 {

@@ -39,7 +39,7 @@
 #include <string.h>
 
 #include "daemon/iscsi/iscsi_int.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 /* RFC 1982 serial number arithmetic on 32-bit sequence numbers. */
 static bool sn_lt(uint32_t a, uint32_t b)

@@ -39,7 +39,7 @@
 #include <string.h>
 
 #include "daemon/iscsi/iscsi_int.h"
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 
 #define TMF_FUNCTION_MASK 0x7f
 

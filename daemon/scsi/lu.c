@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 #include "daemon/scsi/scsi_int.h"
 
 /* SAM-5 4.7: single-level LUN, peripheral (00b) or flat space (01b) addressing. */

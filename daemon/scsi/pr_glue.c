@@ -23,7 +23,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 #include "daemon/scsi/scsi_int.h"
 
 /* ---- state and identity ---- */

@@ -36,7 +36,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon/log.h"
+#include "daemon/base/log.h"
 #include "daemon/scsi/scsi_int.h"
 
 /* CDB fields (SBC-3 5.x). */

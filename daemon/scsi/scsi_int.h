@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "daemon/backing/backing.h"
-#include "daemon/byteorder.h"
+#include "daemon/base/byteorder.h"
 #include "daemon/scsi/scsi.h"
 #include "daemon/scsi/scsi_pr.h"
 #include "daemon/scsi/sense.h"

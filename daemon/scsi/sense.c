@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "daemon/byteorder.h"
+#include "daemon/base/byteorder.h"
 #include "daemon/scsi/sense.h"
 
 /* Fixed format byte offsets (SPC-4 4.5.3, table 41). */

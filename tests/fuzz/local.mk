@@ -61,7 +61,7 @@ FUZZ_PROGS += %reldir%/fuzz_cdb
 %canon_reldir%_fuzz_cdb_CPPFLAGS = $(FUZZ_CPP)
 %canon_reldir%_fuzz_cdb_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_fuzz_cdb_LDFLAGS = $(FUZZ_LINK)
-%canon_reldir%_fuzz_cdb_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/libloop_pass.a \
+%canon_reldir%_fuzz_cdb_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \
 	$(URING_LIBS) $(LIBQB_LIBS)
 
 # Connection/session/TMF target (issue 8): a real struct iscsi_server and
@@ -75,7 +75,7 @@ FUZZ_PROGS += %reldir%/fuzz_conn
 	-Wl,--wrap=qb_loop_poll_add,--wrap=qb_loop_poll_mod,--wrap=qb_loop_poll_del \
 	-Wl,--wrap=qb_loop_timer_add,--wrap=qb_loop_timer_del
 %canon_reldir%_fuzz_conn_LDADD = daemon/iscsi/libiscsi.a $(ISCSIPROTO_LIBS) \
-	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/libloop_pass.a \
+	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \
 	$(URING_LIBS) $(LIBQB_LIBS)
 
 if ENABLE_FUZZING

@@ -32,7 +32,7 @@
 #include <qb/qbloop.h>
 
 #include "daemon/backing/backing.h"
-#include "daemon/loop_pass.h"
+#include "daemon/base/loop_pass.h"
 
 #define KIB		   1024u
 #define MIB		   (1024u * 1024u)

@@ -34,7 +34,7 @@
 #include "daemon/backing/backing.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/iscsi/pdu.h"
-#include "daemon/loop_pass.h"
+#include "daemon/base/loop_pass.h"
 #include "daemon/scsi/scsi.h"
 
 /* Engineer B's port range; parallel runs of this test take different ports. */

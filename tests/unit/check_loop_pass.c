@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Unit tests of daemon/loop_pass: deferred work (when it runs, in which
+ * Unit tests of daemon/base/loop_pass: deferred work (when it runs, in which
  * order, exactly once, cancel) and busy polling on a real qb_loop.
  *
  * Each test runs in its own process (Check's fork mode), so the module's
@@ -32,7 +32,7 @@
 #include <check.h>
 #include <qb/qbloop.h>
 
-#include "daemon/loop_pass.h"
+#include "daemon/base/loop_pass.h"
 
 #define NSEC_PER_MSEC 1000000ull
 #define USEC_PER_MSEC 1000u

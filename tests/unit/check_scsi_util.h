@@ -15,7 +15,7 @@
 #include <qb/qbloop.h>
 
 #include "daemon/backing/backing.h"
-#include "daemon/byteorder.h"
+#include "daemon/base/byteorder.h"
 #include "daemon/scsi/scsi.h"
 #include "daemon/scsi/sense.h"
 

@@ -15,4 +15,4 @@ TESTS += %reldir%/check_pr_scsi
 %canon_reldir%_check_pr_scsi_CPPFLAGS = $(AM_CPPFLAGS) -DPR_TEST_WITH_SCSI_TABLE
 %canon_reldir%_check_pr_scsi_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_check_pr_scsi_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a \
-	daemon/backing/libbacking.a daemon/libloop_pass.a $(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
+	daemon/backing/libbacking.a daemon/base/libloop_pass.a $(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)

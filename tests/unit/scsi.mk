@@ -2,7 +2,7 @@
 # + libreservations (+ liburing through libbacking) and libqb, so a reach into another module
 # fails to link. LUs run on the null store and on temp files with a real loop.
 SCSI_TEST_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
-SCSI_TEST_LDADD = daemon/scsi/libscsi.a daemon/backing/libbacking.a daemon/libloop_pass.a reservations/libreservations.a \
+SCSI_TEST_LDADD = daemon/scsi/libscsi.a daemon/backing/libbacking.a daemon/base/libloop_pass.a reservations/libreservations.a \
 	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
 
 check_PROGRAMS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_lu

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 
-#include "daemon/loop_pass.h"
+#include "daemon/base/loop_pass.h"
 
 /* Busy polling: the eventfd is readable while the window is open. */
 static struct {
