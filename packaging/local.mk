@@ -1,5 +1,5 @@
-# packaging/: systemd unit and node configuration, installed by make
-# install. Both are generated so their paths follow ./configure; pass
+# packaging/: systemd unit, node configuration, tmpfiles entry and bash
+# completion, installed by make install; make deb and make rpm (below). Both are generated so their paths follow ./configure; pass
 # systemdunitdir=DIR to make to install the unit elsewhere. The node
 # configuration goes in twice: quorated.conf.example, and quorated.conf
 # when there is none yet (an administrator's file is never overwritten), so
