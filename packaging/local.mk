@@ -31,7 +31,7 @@ packaging_subst = sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sys
 	if test "$(localstatedir)" = /var; then \
 		state='StateDirectory=quorate'; \
 	else \
-		state='\# StateDirectory=: none, data_dir is not under /var/lib'; \
+		state='\# StateDirectory=: none, data_dir is not under /var/lib; make install\n\# creates it, and ProtectSystem= must leave it writable.\nReadWritePaths=-$(localstatedir)/lib/quorate'; \
 	fi && \
 	$(packaging_subst) -e "s|@STATE_DIRECTORY[@]|$$state|" \
 		$(srcdir)/%reldir%/quorated.service.in > $@.tmp && mv $@.tmp $@
@@ -51,8 +51,22 @@ packaging_subst = sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sys
 	$(AM_V_GEN)$(MKDIR_P) $(@D) && \
 	$(packaging_subst) $(srcdir)/%reldir%/quorated.conf.example.in > $@.tmp && mv $@.tmp $@
 
-install-data-hook: install-quorated-conf
-uninstall-hook: uninstall-quorated-conf
+install-data-hook: install-quorated-conf install-quorated-datadir
+uninstall-hook: uninstall-quorated-conf uninstall-quorated-datadir
+
+# Outside /var/lib the unit has no StateDirectory= and its ProtectSystem=full
+# makes /usr read-only, so data_dir (/usr/local/var/lib/quorate by default)
+# must exist before the unit starts: the unit lists it in ReadWritePaths=.
+install-quorated-datadir:
+	@if test "$(localstatedir)" != /var; then \
+		echo " $(MKDIR_P) -m 0700 '$(DESTDIR)$(localstatedir)/lib/quorate'"; \
+		$(MKDIR_P) -m 0700 "$(DESTDIR)$(localstatedir)/lib/quorate"; \
+	fi
+
+uninstall-quorated-datadir:
+	@if test "$(localstatedir)" != /var; then \
+		rmdir "$(DESTDIR)$(localstatedir)/lib/quorate" 2>/dev/null || :; \
+	fi
 
 install-quorated-conf:
 	@if test -e "$(DESTDIR)$(quorateconfdir)/quorated.conf"; then \
@@ -69,7 +83,8 @@ uninstall-quorated-conf:
 		rm -f "$(DESTDIR)$(quorateconfdir)/quorated.conf"; \
 	fi
 
-.PHONY: install-quorated-conf uninstall-quorated-conf
+.PHONY: install-quorated-conf uninstall-quorated-conf install-quorated-datadir \
+	uninstall-quorated-datadir
 
 # make deb: the Debian binary package, built from the tarball of make dist
 # with packaging/debian as debian/ and a changelog entry for configure.ac's
