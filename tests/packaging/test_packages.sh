@@ -17,9 +17,10 @@
 #     (0700) and the unit's systemd-analyze security exposure (< 5.0);
 #  5. starts the installed quorated with the packaged config, a scratch data
 #     directory and a loopback port, under the unit's capability bounding
-#     set, no_new_privs and umask, creates a target and LUNs with CHAP and
-#     ACLs using the command lines of docs/deploy-ha-pair.md, logs in with
-#     iscsi-inq, stops the daemon by PID;
+#     set, no_new_privs, umask, and ProtectSystem/ProtectHome/PrivateTmp
+#     (emulated with a mount namespace), creates a target and LUNs with CHAP
+#     and ACLs using the command lines of docs/deploy-ha-pair.md, logs in
+#     with iscsi-inq, stops the daemon by PID;
 #  6. runs the guide's corosync, qnetd and qdevice commands in private mount
 #     namespaces (a tmpfs over /etc/corosync: the machine's files are never
 #     touched) and checks the example corosync.conf files with corosync -t;
@@ -56,6 +57,7 @@ VERSION=$(sed -n 's/^PACKAGE_VERSION = //p' "$BUILD/Makefile")
 WORK=$QT_DIR
 PKG_INSTALLED=0
 POLICY_RCD=
+RUNDIR=
 
 pkg_cleanup()
 {
@@ -69,6 +71,7 @@ pkg_cleanup()
 			qt_log "cleanup: apt-get purge quorate failed (see $WORK/purge-cleanup.log)"
 	fi
 	[ -n "$POLICY_RCD" ] && rm -f "$POLICY_RCD"
+	[ -n "$RUNDIR" ] && rm -rf "$RUNDIR"
 	(exit "$rc")
 	qt_cleanup
 }
@@ -187,7 +190,8 @@ qt_log "ok: rpm: config(noreplace), %license, systemd scriptlets, quorated $VERS
 # Names of files of ours anywhere in the system before the installation.
 find_ours()
 {
-	find /etc /usr /lib /var/lib -xdev \( -path /var/lib/apt/lists -o -path /var/lib/docker \) \
+	find /etc /usr /lib /var/lib -xdev \( -path /var/lib/apt/lists -o -path /var/lib/docker \
+		-o -path "/var/lib/qt-pkgtest.*" \) \
 		-prune -o -name '*quorat*' -print 2>/dev/null | sort
 }
 find_ours >"$WORK/before"
@@ -219,37 +223,62 @@ guide_run "quorated --check-config" >/dev/null 2>&1
 qt_log "ok: installed quorated $VERSION accepts the packaged config"
 
 # --- 5. run the installed quorated as the unit would ------------------------
-# The unit's capability bounding set, no_new_privs and umask (setpriv
-# applies the first two; systemd as PID 1 is not needed for those).
+# Without systemd as PID 1, the unit's settings that util-linux can apply
+# are applied to its ExecStart=: the capability bounding set,
+# no_new_privs and umask (setpriv), and ProtectSystem=full, ProtectHome=yes
+# and PrivateTmp=yes as a private mount namespace (unshare: /usr, /boot,
+# /efi and /etc read-only, empty /home, /root and /run/user, private /tmp
+# and /var/tmp). The data directory and the backing files are in
+# /var/lib, as they would be under the unit (the work directory is in
+# /var/tmp, which the daemon does not see).
+for s in 'NoNewPrivileges=yes' 'ProtectSystem=full' 'ProtectHome=yes' 'PrivateTmp=yes'; do
+	grep -qx "$s" "$UNIT" || qt_fail "the unit lost $s (update this emulation)"
+done
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr 'A-Z ' 'a-z\n' | sed -n 's/^cap_/+/p' |
 	paste -sd, -)
 umask_unit=$(sed -n 's/^UMask=//p' "$UNIT")
-grep -q '^NoNewPrivileges=yes$' "$UNIT" || qt_fail "the unit lost NoNewPrivileges=yes"
 [ -n "$caps" ] && [ -n "$umask_unit" ] || qt_fail "no CapabilityBoundingSet= or UMask= in $UNIT"
 exec_start=$(sed -n 's/^ExecStart=//p' "$UNIT")
+RUNDIR=$(mktemp -d /var/lib/qt-pkgtest.XXXXXX) || qt_fail "mktemp in /var/lib"
 cat >"$WORK/as-unit" <<EOF
 #!/bin/sh
+exec unshare --mount --propagation slave sh -c '
+set -e
+for d in /usr /boot /efi /etc; do
+	[ -d \$d ] || continue
+	mount --bind \$d \$d
+	mount -o remount,bind,ro \$d
+done
+for d in /home /root /run/user; do
+	[ ! -d \$d ] || mount -t tmpfs -o ro,mode=0755 tmpfs \$d
+done
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 umask $umask_unit
 exec setpriv --bounding-set=-all,$caps --inh-caps=-all --no-new-privs $exec_start "\$@"
+' as-unit "\$@"
 EOF
 chmod +x "$WORK/as-unit"
 QUORATED=$WORK/as-unit
 qt_daemon_start 'quorated .* ready: node' --config /etc/quorate/quorated.conf \
-	--data-dir "$WORK/data" --listen "127.0.0.1:$QT_PORT" ||
+	--data-dir "$RUNDIR/data" --listen "127.0.0.1:$QT_PORT" ||
 	qt_fail "the installed quorated did not start with the packaged config"
-grep -q "^CapBnd:.*" "/proc/$QT_DAEMON_PID/status" &&
-	[ "$(sed -n 's/^CapBnd:[[:space:]]*//p' "/proc/$QT_DAEMON_PID/status")" != \
-		"$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)" ] ||
+[ "$(sed -n 's/^CapBnd:[[:space:]]*//p' "/proc/$QT_DAEMON_PID/status")" != \
+	"$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)" ] ||
 	qt_fail "quorated does not run with the unit's bounding set"
-qt_log "ok: installed quorated (pid $QT_DAEMON_PID) ready with the packaged config, bounding set $caps"
+[ "$(readlink "/proc/$QT_DAEMON_PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] ||
+	qt_fail "quorated does not run in a mount namespace of its own"
+[ "$(stat -c %a "$RUNDIR/data")" = 700 ] || qt_fail "data directory not created mode 0700"
+qt_log "ok: installed quorated (pid $QT_DAEMON_PID) ready with the packaged config," \
+	"bounding set $caps, ProtectSystem/ProtectHome/PrivateTmp emulated"
 
 # The guide's target, LUN, ACL and CHAP lines, against this daemon.
 quoratectl()
 {
 	timeout 60 /usr/sbin/quoratectl --ipc "$QT_IPC" "$@"
 }
-WITNESS_DEV=$WORK/witness.img
-CSV_DEV=$WORK/csv.img
+WITNESS_DEV=$RUNDIR/witness.img
+CSV_DEV=$RUNDIR/csv.img
 truncate -s 64M "$WITNESS_DEV" "$CSV_DEV"
 cd "$WORK" || exit 1
 guide_run 'IQN=iqn.2026-12.com.example:hyperv'
@@ -275,6 +304,10 @@ timeout 60 iscsi-inq -i "$HV1" "iscsi://127.0.0.1:$QT_PORT/$IQN/0" >/dev/null 2>
 	qt_fail "a login without CHAP succeeded"
 timeout 60 iscsi-inq -i iqn.2026-11.org.quorate:other "$url/0" >/dev/null 2>&1 &&
 	qt_fail "a login from an initiator not in the ACL succeeded"
+# As under the unit, a backing file in /var/tmp is not visible (PrivateTmp).
+truncate -s 16M "$WORK/in-var-tmp.img"
+quoratectl lun create "$IQN" --lun 2 --path "$WORK/in-var-tmp.img" >/dev/null 2>&1 &&
+	qt_fail "a backing file in /var/tmp was accepted: the PrivateTmp emulation is not in effect"
 qt_daemon_stop TERM
 [ "$QT_DAEMON_STATUS" = 0 ] || qt_fail "quorated exited with $QT_DAEMON_STATUS on SIGTERM"
 qt_log "ok: target, LUNs (O_DIRECT), ACL and CHAP as in the guide; iscsi-inq logs in; stopped by PID"
