@@ -51,6 +51,11 @@ if dpkg-query -W -f='${Status}\n' quorate 2>/dev/null | grep -q 'installed'; the
 		"(apt-get purge quorate first)"
 fi
 
+# The unit's mount settings and the guide's corosync steps run in private
+# mount namespaces.
+unshare --mount --propagation private true 2>/dev/null ||
+	qt_skip "no mount namespaces here (unshare --mount failed)"
+
 qt_init packages 190
 VERSION=$(sed -n 's/^PACKAGE_VERSION = //p' "$BUILD/Makefile")
 [ -n "$VERSION" ] || qt_fail "no PACKAGE_VERSION in $BUILD/Makefile"
@@ -90,11 +95,14 @@ pkg_make()
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$BUILD" "$@"
 }
 
-# guide_has LINE: the guide shows LINE verbatim (leading blanks ignored).
+# guide_has LINE: the guide shows LINE verbatim (leading blanks ignored);
+# guide_covered (at the end) checks that every line of its sh blocks was
+# seen here.
 guide_has()
 {
 	sed 's/^[[:space:]]*//' "$GUIDE" | grep -qxF -- "$1" ||
 		qt_fail "docs/deploy-ha-pair.md no longer shows: $1"
+	printf '%s\n' "$1" >>"$WORK/guide-seen"
 }
 
 # guide_run LINE: guide_has LINE, then run it in this shell.
@@ -206,6 +214,10 @@ t0=$(date +%s)
 (cd "$DEB_DIR" && guide_run "apt-get install ./quorate_${VERSION}-1_$ARCH.deb") \
 	>"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; qt_fail "apt-get install"; }
 qt_log "ok: apt-get install ./quorate_${VERSION}-1_$ARCH.deb ($(($(date +%s) - t0)) s)"
+# The guide's other packages (scripts/test has installed them already).
+for l in 'apt-get install corosync corosync-qdevice' 'apt-get install corosync-qnetd'; do
+	guide_run "$l" >>"$WORK/install.log" 2>&1
+done
 dpkg-query -W -f='${Conffiles}\n' quorate | grep -q '^ */etc/quorate/quorated.conf ' ||
 	qt_fail "/etc/quorate/quorated.conf is not a conffile"
 if command -v systemd-tmpfiles >/dev/null; then
@@ -342,8 +354,6 @@ ns_run()
 	unshare --mount --propagation private bash "$WORK/$1.sh" >"$WORK/$1.log" 2>&1 ||
 		{ tail -n 30 "$WORK/$1.log" >&2; qt_fail "guide steps '$1' failed (log: $WORK/$1.log)"; }
 }
-unshare --mount --propagation private true 2>/dev/null ||
-	qt_skip "no mount namespaces here (unshare --mount failed)"
 
 ns_script corosync
 ns_add corosync 'corosync-keygen'
@@ -382,6 +392,19 @@ qt_log "ok: qnetd CA, node1 request, signing, import and p12 export, node2 impor
 # The machine's /etc/corosync is untouched.
 [ ! -e /etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12 ] ||
 	qt_log "note: this machine has its own qdevice certificate (not ours)"
+
+# Every command line in the guide's sh blocks was run above, except those
+# that need systemd as PID 1 (systemctl), other hosts (scp) or Fedora/RHEL
+# (dnf); the guide says which ones the tests do not run.
+while read -r l; do
+	grep -qxF -- "$l" "$WORK/guide-seen" && continue
+	case $l in
+	"systemctl "* | "scp "* | "dnf "*) continue ;;
+	esac
+	qt_fail "docs/deploy-ha-pair.md shows '$l', which this test does not run"
+done < <(awk '/^```sh$/ { b = 1; next } /^```/ { b = 0 } b' "$GUIDE" | sed 's/^[[:space:]]*//' |
+	grep -v '^$')
+qt_log "ok: every Linux command line of docs/deploy-ha-pair.md was run"
 
 # --- 7. purge ---------------------------------------------------------------
 dpkg-query -L quorate | sort >"$WORK/files"
