@@ -44,13 +44,15 @@ QT_SRCDIR=$REPO/tests/integration
 
 [ "$(id -u)" = 0 ] || qt_skip "not root: installing a .deb needs root"
 qt_require make dpkg-buildpackage dh lintian rpmbuild rpmlint rpm2cpio cpio \
-	systemd-analyze apt-get iscsi-inq setpriv unshare corosync corosync-keygen \
+	systemd-analyze apt-get iscsi-inq qemu-io setpriv unshare corosync corosync-keygen \
 	corosync-qnetd-certutil corosync-qdevice-net-certutil
 if dpkg-query -W -f='${Status}\n' quorate 2>/dev/null | grep -q 'installed'; then
 	qt_fail "a quorate package is installed on this machine: not replacing it" \
 		"(apt-get purge quorate first)"
 fi
 
+/usr/bin/python3 -c 'import seccomp' 2>/dev/null ||
+	qt_skip "python3-seccomp not installed (the unit's system call filter)"
 # The unit's mount settings and the guide's corosync steps run in private
 # mount namespaces.
 unshare --mount --propagation private true 2>/dev/null ||
@@ -235,12 +237,14 @@ guide_run "quorated --check-config" >/dev/null 2>&1
 qt_log "ok: installed quorated $VERSION accepts the packaged config"
 
 # --- 5. run the installed quorated as the unit would ------------------------
-# Without systemd as PID 1, the unit's settings that util-linux can apply
-# are applied to its ExecStart=: the capability bounding set,
-# no_new_privs and umask (setpriv), and ProtectSystem=full, ProtectHome=yes
-# and PrivateTmp=yes as a private mount namespace (unshare: /usr, /boot,
-# /efi and /etc read-only, empty /home, /root and /run/user, private /tmp
-# and /var/tmp). The data directory and the backing files are in
+# Without systemd as PID 1, what util-linux and libseccomp can apply of the
+# unit is applied to its ExecStart=: the capability bounding set,
+# no_new_privs and umask (setpriv); ProtectSystem=full, ProtectHome=yes and
+# PrivateTmp=yes as a private mount namespace (unshare: /usr, /boot, /efi
+# and /etc read-only, empty /home, /root and /run/user, private /tmp and
+# /var/tmp); SystemCallFilter=, SystemCallErrorNumber=,
+# MemoryDenyWriteExecute= and RestrictAddressFamilies= as a seccomp filter
+# (unit_seccomp.py). The data directory and the backing files are in
 # /var/lib, as they would be under the unit (the work directory is in
 # /var/tmp, which the daemon does not see).
 for s in 'NoNewPrivileges=yes' 'ProtectSystem=full' 'ProtectHome=yes' 'PrivateTmp=yes'; do
@@ -267,9 +271,12 @@ done
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
 umask $umask_unit
-exec setpriv --bounding-set=-all,$caps --inh-caps=-all --no-new-privs $exec_start "\$@"
+exec setpriv --bounding-set=-all,$caps --inh-caps=-all --no-new-privs \\
+	/usr/bin/python3 $RUNDIR/unit_seccomp.py $UNIT $exec_start "\$@"
 ' as-unit "\$@"
 EOF
+# Copied: the repository may be under /root or /home, hidden by ProtectHome.
+cp "$REPO/tests/packaging/unit_seccomp.py" "$RUNDIR/"
 chmod +x "$WORK/as-unit"
 QUORATED=$WORK/as-unit
 qt_daemon_start 'quorated .* ready: node' --config /etc/quorate/quorated.conf \
@@ -280,9 +287,12 @@ qt_daemon_start 'quorated .* ready: node' --config /etc/quorate/quorated.conf \
 	qt_fail "quorated does not run with the unit's bounding set"
 [ "$(readlink "/proc/$QT_DAEMON_PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] ||
 	qt_fail "quorated does not run in a mount namespace of its own"
+grep -q '^Seccomp:[[:space:]]*2$' "/proc/$QT_DAEMON_PID/status" ||
+	qt_fail "quorated does not run under a seccomp filter"
 [ "$(stat -c %a "$RUNDIR/data")" = 700 ] || qt_fail "data directory not created mode 0700"
 qt_log "ok: installed quorated (pid $QT_DAEMON_PID) ready with the packaged config," \
-	"bounding set $caps, ProtectSystem/ProtectHome/PrivateTmp emulated"
+	"bounding set $caps, ProtectSystem/ProtectHome/PrivateTmp and the system call" \
+	"filter emulated"
 
 # The guide's target, LUN, ACL and CHAP lines, against this daemon.
 quoratectl()
@@ -312,6 +322,11 @@ HV1=iqn.1991-05.com.microsoft:hv1.example.com
 url="iscsi://hyperv%$CHAP_SECRET@127.0.0.1:$QT_PORT/$IQN"
 qt_check "iscsi-inq logs in with CHAP as hv1 (LUN 0)" iscsi-inq -i "$HV1" "$url/0"
 qt_check "iscsi-inq logs in with CHAP as hv1 (LUN 1)" iscsi-inq -i "$HV1" "$url/1"
+# Data through io_uring and O_DIRECT, under the filter.
+img="driver=iscsi,transport=tcp,portal=127.0.0.1:$QT_PORT,target=$IQN,lun=1"
+img="$img,initiator-name=$HV1,user=hyperv,password=$CHAP_SECRET"
+qt_check "qemu-io writes and reads back a pattern on LUN 1" qemu-io --image-opts "$img" \
+	-c "write -P 0x5a 0 1M" -c "read -P 0x5a 0 1M" -c "write -P 0xa5 63M 1M" -c "read -P 0xa5 63M 1M"
 timeout 60 iscsi-inq -i "$HV1" "iscsi://127.0.0.1:$QT_PORT/$IQN/0" >/dev/null 2>&1 &&
 	qt_fail "a login without CHAP succeeded"
 timeout 60 iscsi-inq -i iqn.2026-11.org.quorate:other "$url/0" >/dev/null 2>&1 &&
