@@ -17,7 +17,8 @@ dist_bashcompletion_DATA = %reldir%/completion/quoratectl
 EXTRA_DIST += %reldir%/quorated.service.in %reldir%/quorated.conf.example.in \
 	%reldir%/quorate.tmpfiles.in %reldir%/README.md %reldir%/examples \
 	%reldir%/debian %reldir%/rpm/quorate.spec.in %reldir%/rpm/quorate.spec \
-	%reldir%/rpm/macros.debian %reldir%/rpm/rpmlint.toml COPYING NEWS
+	%reldir%/rpm/macros.debian %reldir%/rpm/rpmlint.toml COPYING NEWS \
+	tests/packaging/test_packages.sh tests/packaging/unit_seccomp.py
 CLEANFILES += %reldir%/quorated.service %reldir%/quorated.conf.example \
 	%reldir%/quorate.conf
 DISTCLEANFILES = %reldir%/rpm/quorate.spec

@@ -98,7 +98,7 @@ pkg_make()
 }
 
 # guide_has LINE: the guide shows LINE verbatim (leading blanks ignored);
-# guide_covered (at the end) checks that every line of its sh blocks was
+# the check before the purge makes sure every line of its sh blocks was
 # seen here.
 guide_has()
 {
