@@ -4,11 +4,17 @@
 # that are missing (and only those, so a rerun costs nothing), and build out
 # of tree. Sourced, not run. Expects REPO (the repository root).
 
-# Build dependencies, the initiators the tests drive, and tools they use.
+# Build dependencies, the initiators the tests drive, and tools they use;
+# the last two lines: building and checking the packages (make deb, make
+# rpm, lintian, rpmlint, systemd-analyze, the unit's seccomp filter) and the
+# deployment guide's corosync, qnetd and qdevice commands
+# (tests/packaging/test_packages.sh).
 QUORATE_PKGS="build-essential autoconf automake libtool pkg-config libqb-dev
 	libcorosync-common-dev libcpg-dev libvotequorum-dev libcmap-dev libinih-dev
 	check libsqlite3-dev liburing-dev libisal-dev libssl-dev libjson-c-dev
-	libiscsi-bin qemu-utils qemu-block-extra python3 sqlite3 libsystemd-dev"
+	libiscsi-bin qemu-utils qemu-block-extra python3 sqlite3 libsystemd-dev
+	debhelper lintian rpm rpmlint systemd python3-seccomp corosync corosync-qdevice
+	corosync-qnetd"
 
 say()
 {
