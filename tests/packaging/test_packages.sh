@@ -58,7 +58,7 @@ fi
 unshare --mount --propagation private true 2>/dev/null ||
 	qt_skip "no mount namespaces here (unshare --mount failed)"
 
-qt_init packages 190
+qt_init packages 250
 VERSION=$(sed -n 's/^PACKAGE_VERSION = //p' "$BUILD/Makefile")
 [ -n "$VERSION" ] || qt_fail "no PACKAGE_VERSION in $BUILD/Makefile"
 WORK=$QT_DIR
