@@ -40,3 +40,19 @@ const char *cluster_transport_name(const struct cluster *cluster)
 {
 	return cluster->ops->name;
 }
+
+bool cluster_is_serving(const struct cluster *cluster)
+{
+	return cluster->serving;
+}
+
+void cluster_serving_set(struct cluster *cluster, bool serving)
+{
+	if (cluster->serving == serving) {
+		return;
+	}
+	cluster->serving = serving;
+	if (cluster->cb.serving != NULL) {
+		cluster->cb.serving(serving, cluster->ctx);
+	}
+}

@@ -22,6 +22,10 @@ struct cluster {
 	void *ctx;				/* borrowed: passed to every callback */
 	uint32_t node_id;
 	bool quorate;
+	bool serving;				/* cluster_serving_set() only */
 };
+
+/** A transport's serving state changed or not: record it, call back on a change. */
+void cluster_serving_set(struct cluster *cluster, bool serving);
 
 #endif
