@@ -4,7 +4,9 @@
  * proposal is copied onto a FIFO and delivered later from the qb_loop (one
  * loop job drains the queue), never from inside cluster_propose(), so the
  * daemon runs the very same propose -> deliver -> apply path as it will with
- * Corosync, including the "completion happens later" shape.
+ * Corosync, including the "completion happens later" shape. It announces
+ * membership, quorum and then serving from its first loop pass (a test may
+ * hold serving back: cluster_loopback_set_serving()).
  *
  * Invariants: deliveries happen in proposal order; sequence numbers are
  * applied_seq + 1, + 2, ... with no gap; at most one drain job is queued.

@@ -9,8 +9,8 @@
  * Unavailable.
  *
  * DESIGN §3: node N is ALUA target port group N with relative target port N.
- * Standalone the table holds one group. The cluster transport (issue 10)
- * sets the other nodes' groups with scsi_alua_group_set(), and the daemon's
+ * Standalone the table holds one group. The Corosync transport will set
+ * the other nodes' groups with scsi_alua_group_set(), and the daemon's
  * serving signal drives this node's group through scsi_alua_set_serving().
  *
  * Unit attentions (our reading of SPC-4 5.15.2.5, implicit transitions):
