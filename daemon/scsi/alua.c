@@ -36,6 +36,15 @@ static bool alua_group_valid(const struct scsi_alua_group *g)
 	return true;
 }
 
+/* Field by field: the struct has padding, which memcmp() would compare. */
+static bool alua_group_equal(const struct scsi_alua_group *a, const struct scsi_alua_group *b)
+{
+	return a->tpg_id == b->tpg_id && a->state == b->state && a->preferred == b->preferred &&
+	       a->port_count == b->port_count &&
+	       memcmp(a->rel_port_ids, b->rel_port_ids,
+		      a->port_count * sizeof(a->rel_port_ids[0])) == 0;
+}
+
 /* Index of @tpg_id, or of the slot it would take (ascending order) when absent. */
 static unsigned int alua_find(const struct scsi_alua_table *t, uint16_t tpg_id, bool *found)
 {
@@ -52,9 +61,6 @@ static void alua_table_init(struct scsi_alua_table *t, const struct scsi_alua_gr
 {
 	memset(t, 0, sizeof(*t));
 	t->groups[0] = *local;
-	/* Unused port slots are zero so that a replaced group compares equal. */
-	memset(&t->groups[0].rel_port_ids[local->port_count], 0,
-	       sizeof(local->rel_port_ids[0]) * (SCSI_ALUA_GROUP_PORTS_MAX - local->port_count));
 	t->count = 1;
 	t->local_tpg = local->tpg_id;
 	t->local_state = local->state;
@@ -101,19 +107,15 @@ void scsi_alua_table_destroy(struct scsi_alua_table *table)
 
 int scsi_alua_group_set(struct scsi_alua_table *table, const struct scsi_alua_group *g)
 {
-	struct scsi_alua_group copy;
 	bool found;
 	unsigned int i;
 
 	if (!g || !alua_group_valid(g)) {
 		return -EINVAL;
 	}
-	copy = *g;
-	memset(&copy.rel_port_ids[g->port_count], 0,
-	       sizeof(g->rel_port_ids[0]) * (SCSI_ALUA_GROUP_PORTS_MAX - g->port_count));
 	i = alua_find(table, g->tpg_id, &found);
 	if (found) {
-		if (memcmp(&table->groups[i], &copy, sizeof(copy)) == 0) {
+		if (alua_group_equal(&table->groups[i], g)) {
 			return 0;
 		}
 	} else {
@@ -124,9 +126,9 @@ int scsi_alua_group_set(struct scsi_alua_table *table, const struct scsi_alua_gr
 			(table->count - i) * sizeof(table->groups[0]));
 		table->count++;
 	}
-	table->groups[i] = copy;
-	if (copy.tpg_id == table->local_tpg) {
-		table->local_state = copy.state;
+	table->groups[i] = *g;
+	if (g->tpg_id == table->local_tpg) {
+		table->local_state = g->state;
 	}
 	alua_changed(table);
 	return 0;
