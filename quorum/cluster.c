@@ -48,6 +48,8 @@ bool cluster_is_serving(const struct cluster *cluster)
 
 void cluster_serving_set(struct cluster *cluster, bool serving)
 {
+	/* DESIGN §3: an inquorate node never serves, whatever else holds. */
+	serving = serving && cluster->quorate;
 	if (cluster->serving == serving) {
 		return;
 	}

@@ -25,7 +25,11 @@ struct cluster {
 	bool serving;				/* cluster_serving_set() only */
 };
 
-/** A transport's serving state changed or not: record it, call back on a change. */
+/**
+ * A transport's serving state (quorate && synced && its own conditions):
+ * record it, call back on a change. Never true while !cluster->quorate: a
+ * transport losing quorum sets quorate false and then calls this.
+ */
 void cluster_serving_set(struct cluster *cluster, bool serving);
 
 #endif

@@ -121,10 +121,11 @@ struct scsi_lu_config {
  * The port through which a target is reached on this node (DESIGN §3: node N
  * exports target portal group tag N, ALUA target port group N, relative
  * target port id N), and the node's ALUA port-group table the target
- * borrows (alua.h): it must outlive the target or the next
- * scsi_target_destroy(), and its own group must be @tpg_id with
- * @rel_port_id among its ports. NULL: a private table holding only this
- * port's group, Active/Optimized (tests, tools).
+ * borrows (alua.h): its own group must be @tpg_id with @rel_port_id among
+ * its ports (else scsi_target_create() fails with -EINVAL). After
+ * scsi_target_destroy(), or when the table is destroyed first, the target
+ * keeps a private copy of its own group in its last state. NULL: a private
+ * table holding only this port's group, Active/Optimized (tests, tools).
  */
 struct scsi_port_info {
 	uint16_t rel_port_id;
