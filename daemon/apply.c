@@ -267,6 +267,7 @@ static void run_target_add(struct daemon *d, const struct store_target *rec)
 	struct scsi_port_info port = {
 		.rel_port_id = (uint16_t)d->cfg.node_id,
 		.tpg_id = (uint16_t)d->cfg.node_id,
+		.alua = d->alua,
 	};
 	struct daemon_target *t = calloc(1, sizeof(*t)), **pp;
 	int rc;

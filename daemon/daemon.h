@@ -29,6 +29,7 @@ struct ipc_server;
 struct ipc_request;
 struct cluster;
 struct json_object;
+struct scsi_alua_table;
 struct daemon;
 struct mutation;
 
@@ -86,6 +87,7 @@ struct daemon {
 	struct cluster *cluster;		/* owned */
 	struct iscsi_server *iscsi;		/* owned */
 	struct ipc_server *ipc;			/* owned */
+	struct scsi_alua_table *alua;		/* owned: ALUA port groups, borrowed by targets */
 
 	struct daemon_target *targets;		/* owned model, sorted by name */
 	struct daemon_chap *chaps;		/* owned; target "" = discovery */

@@ -3,11 +3,16 @@
  * quorated: start-up, signals and shutdown (DESIGN §5 fixes the command
  * line). Order of start-up:
  *   config -> data dir -> logging -> data-dir lock -> (daemonize) -> loop ->
- *   backing engine -> store -> iSCSI server -> model + running objects from
- *   the store -> portals -> cluster transport (loopback) -> IPC -> pid file
- *   -> ready
+ *   backing engine -> store -> iSCSI server -> ALUA port group table (this
+ *   node's group Unavailable) -> model + running objects from the store ->
+ *   portals -> cluster transport (loopback) -> IPC -> pid file -> ready
  * Targets are registered before the portals listen, so the first login
- * already sees every stored target.
+ * already sees every stored target. Media access waits for the transport's
+ * serving signal (quorate and synced; the loopback gives it on its first
+ * loop pass): until then this node's port group is Unavailable and media
+ * commands fail with NOT READY, 04h/0Ch, which MPIO answers by using
+ * another node's path, rather than 04h/01h (becoming ready), which
+ * initiators retry on the same path.
  *
  * "Ready" is reported once, when portals and IPC are up: to systemd
  * (sd_notify READY=1, when built with libsystemd) and, in background mode,
@@ -54,6 +59,7 @@
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/base/log.h"
 #include "daemon/base/loop_pass.h"
+#include "daemon/scsi/alua.h"
 #include "quorum/cluster.h"
 
 #define DEFAULT_CONFIG_FILE SYSCONFDIR "/quorate/quorated.conf"
@@ -683,10 +689,46 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The transport's serving signal (quorum/cluster.h): this node's ALUA group
+ * follows it, Active/Optimized while serving and Unavailable otherwise.
+ */
+static void daemon_serving(bool serving, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	scsi_alua_set_serving(d->alua, serving);
+	if (serving) {
+		log_notice("serving: port group %u Active/Optimized", d->cfg.node_id);
+	} else {
+		log_warn("not serving: port group %u Unavailable, media access refused",
+			 d->cfg.node_id);
+	}
+}
+
+/*
+ * This node's target port group (DESIGN §3: group N, relative port N),
+ * Unavailable until the transport says the node serves: portals may listen
+ * and initiators log in before, but media access and PR OUT wait.
+ */
+static int daemon_alua_create(struct daemon *d)
+{
+	const struct scsi_alua_group own = {
+		.tpg_id = (uint16_t)d->cfg.node_id,
+		.state = SCSI_ALUA_UNAVAILABLE,
+		.preferred = true,
+		.port_count = 1,
+		.rel_port_ids = { (uint16_t)d->cfg.node_id },
+	};
+
+	return scsi_alua_table_create(&own, &d->alua);
+}
+
 static int daemon_start(struct daemon *d)
 {
 	static const struct cluster_callbacks cluster_cb = {
 		.deliver = daemon_deliver,
+		.serving = daemon_serving,
 	};
 	int rc;
 
@@ -712,6 +754,11 @@ static int daemon_start(struct daemon *d)
 	rc = iscsi_server_create(d->loop, &d->cfg.iscsi, &d->iscsi);
 	if (rc < 0) {
 		log_perror(rc, "creating the iSCSI server");
+		return rc;
+	}
+	rc = daemon_alua_create(d);
+	if (rc < 0) {
+		log_perror(rc, "creating the ALUA port group table");
 		return rc;
 	}
 	rc = daemon_load(d);
@@ -766,6 +813,8 @@ static void daemon_stop(struct daemon *d)
 	}
 	/* No session remains, so no task is in flight on any LU. */
 	daemon_model_free(d);
+	scsi_alua_table_destroy(d->alua);
+	d->alua = NULL;
 	cluster_destroy(d->cluster);
 	d->cluster = NULL;
 	store_close(d->store);

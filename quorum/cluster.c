@@ -40,3 +40,21 @@ const char *cluster_transport_name(const struct cluster *cluster)
 {
 	return cluster->ops->name;
 }
+
+bool cluster_is_serving(const struct cluster *cluster)
+{
+	return cluster->serving;
+}
+
+void cluster_serving_set(struct cluster *cluster, bool serving)
+{
+	/* DESIGN §3: an inquorate node never serves, whatever else holds. */
+	serving = serving && cluster->quorate;
+	if (cluster->serving == serving) {
+		return;
+	}
+	cluster->serving = serving;
+	if (cluster->cb.serving != NULL) {
+		cluster->cb.serving(serving, cluster->ctx);
+	}
+}

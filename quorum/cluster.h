@@ -46,13 +46,21 @@ struct cluster_callbacks {
 	 */
 	int (*snapshot_get)(void **buf, size_t *len, uint64_t *seq, void *ctx);
 	int (*snapshot_put)(const void *buf, size_t len, uint64_t seq, void *ctx);
+
+	/*
+	 * Serving (DESIGN §3): this node may serve media access and accept
+	 * PR OUT. serving = quorate && synced with the members (and, with
+	 * Corosync, a fresh lease). Called from the loop on every change;
+	 * the node starts not serving. May be NULL.
+	 */
+	void (*serving)(bool serving, void *ctx);
 };
 
 /*
  * The standalone transport: a single-member, always-quorate cluster whose
  * node id is @node_id. Deliveries continue numbering after @applied_seq (the
- * last sequence the node's store applied). The membership and quorum
- * callbacks run once from the loop after creation.
+ * last sequence the node's store applied). The membership, quorum and
+ * serving callbacks run once from the loop after creation.
  */
 int cluster_loopback_create(qb_loop_t *loop, uint32_t node_id, uint64_t applied_seq,
 			    const struct cluster_callbacks *cb, void *ctx, struct cluster **out);
@@ -71,5 +79,19 @@ uint32_t cluster_node_id(const struct cluster *cluster);
 bool cluster_is_quorate(const struct cluster *cluster);
 /** Name of the transport ("standalone", "corosync"), for status output. */
 const char *cluster_transport_name(const struct cluster *cluster);
+
+/* ---- serving ---- */
+
+/** Does this node serve now (the last value the serving callback got)? */
+bool cluster_is_serving(const struct cluster *cluster);
+
+/*
+ * Tests: the loopback serves from its first loop pass after creation;
+ * cluster_loopback_set_serving(false) right after creation holds that back
+ * (the node stays quorate, not serving) and (true) releases it. The change
+ * is signalled from a later loop pass, never from inside this call.
+ * @return 0 or -errno.
+ */
+int cluster_loopback_set_serving(struct cluster *cluster, bool serving);
 
 #endif

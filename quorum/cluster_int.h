@@ -22,6 +22,14 @@ struct cluster {
 	void *ctx;				/* borrowed: passed to every callback */
 	uint32_t node_id;
 	bool quorate;
+	bool serving;				/* cluster_serving_set() only */
 };
+
+/**
+ * A transport's serving state (quorate && synced && its own conditions):
+ * record it, call back on a change. Never true while !cluster->quorate: a
+ * transport losing quorum sets quorate false and then calls this.
+ */
+void cluster_serving_set(struct cluster *cluster, bool serving);
 
 #endif

@@ -4,7 +4,9 @@
  * proposal is copied onto a FIFO and delivered later from the qb_loop (one
  * loop job drains the queue), never from inside cluster_propose(), so the
  * daemon runs the very same propose -> deliver -> apply path as it will with
- * Corosync, including the "completion happens later" shape.
+ * Corosync, including the "completion happens later" shape. It announces
+ * membership, quorum and then serving from its first loop pass (a test may
+ * hold serving back: cluster_loopback_set_serving()).
  *
  * Invariants: deliveries happen in proposal order; sequence numbers are
  * applied_seq + 1, + 2, ... with no gap; at most one drain job is queued.
@@ -28,6 +30,8 @@ struct loopback {
 	uint64_t seq;			/* last sequence delivered */
 	bool drain_queued;		/* a loop job will drain the FIFO */
 	bool started_queued;		/* initial membership/quorum job pending */
+	bool serving_held;		/* tests: cluster_loopback_set_serving(false) */
+	bool serving_queued;		/* a loop job will signal the serving state */
 	bool *alive;			/* cleared by destroy while draining */
 };
 
@@ -59,6 +63,8 @@ static void loopback_drain(void *data)
 	lb->alive = NULL;
 }
 
+static const struct cluster_ops loopback_ops;
+
 static void loopback_started(void *data)
 {
 	struct loopback *lb = data;
@@ -71,6 +77,37 @@ static void loopback_started(void *data)
 	if (lb->base.cb.quorum != NULL) {
 		lb->base.cb.quorum(true, lb->base.ctx);
 	}
+	/* Alone, quorate and synced with itself: serving from the first pass. */
+	cluster_serving_set(&lb->base, !lb->serving_held);
+}
+
+static void loopback_serving(void *data)
+{
+	struct loopback *lb = data;
+
+	lb->serving_queued = false;
+	cluster_serving_set(&lb->base, !lb->serving_held);
+}
+
+int cluster_loopback_set_serving(struct cluster *cluster, bool serving)
+{
+	struct loopback *lb = (struct loopback *)cluster;
+	int rc;
+
+	if (cluster->ops != &loopback_ops) {
+		return -EINVAL;
+	}
+	lb->serving_held = !serving;
+	/* Before the first pass loopback_started() signals it; afterwards a job does. */
+	if (lb->started_queued || lb->serving_queued) {
+		return 0;
+	}
+	rc = qb_loop_job_add(cluster->loop, QB_LOOP_HIGH, lb, loopback_serving);
+	if (rc < 0) {
+		return rc;
+	}
+	lb->serving_queued = true;
+	return 0;
 }
 
 static int loopback_propose(struct cluster *cluster, const void *msg, size_t len)
@@ -107,6 +144,9 @@ static void loopback_destroy(struct cluster *cluster)
 	}
 	if (lb->started_queued) {
 		qb_loop_job_del(cluster->loop, QB_LOOP_HIGH, lb, loopback_started);
+	}
+	if (lb->serving_queued) {
+		qb_loop_job_del(cluster->loop, QB_LOOP_HIGH, lb, loopback_serving);
 	}
 	if (lb->alive != NULL) {
 		*lb->alive = false;

@@ -1,6 +1,8 @@
 # daemon/scsi: the SCSI layer (SPC-4/SBC-3 command table, handlers, sense, UAs).
 noinst_LIBRARIES += %reldir%/libscsi.a
 %canon_reldir%_libscsi_a_SOURCES = \
+	%reldir%/alua.h \
+	%reldir%/alua.c \
 	%reldir%/scsi.h \
 	%reldir%/scsi_int.h \
 	%reldir%/sense.h \

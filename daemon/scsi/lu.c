@@ -5,7 +5,7 @@
  * scsi_task_submit() decides, in this order (SAM-5 5.14 / SPC-4 4.6.4):
  * addressability of the LUN, a pending unit attention, whether the opcode is
  * supported, reserved CDB bits (from the table's usage mask), the port
- * group's access state (Unavailable when this node lost quorum), the
+ * group's access state (Unavailable while this node is not serving), the
  * reservation check (pr_check_access, SPC-4 5.13.1), write protection, and
  * only then runs the handler. A handler either answers at once or starts
  * backing I/O and finishes from the loop through scsi_task_finish().
@@ -229,6 +229,7 @@ int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port
 		       struct scsi_target **out)
 {
 	struct scsi_target *t;
+	int rc;
 
 	if (!name || !port || !out) {
 		return -EINVAL;
@@ -240,15 +241,17 @@ int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port
 	t->loop = loop;
 	t->refs = 1;	/* the creator's, dropped by scsi_target_destroy() */
 	t->port = *port;
+	t->port.alua = NULL;	/* borrowed through t->alua only */
 	t->name = strdup(name);
 	t->lu_index = calloc(SCSI_LUN_MAX, sizeof(*t->lu_index));
 	t->resp = malloc(SCSI_RESP_MAX);
-	if (!t->name || !t->lu_index || !t->resp) {
+	rc = !t->name || !t->lu_index || !t->resp ? -ENOMEM : scsi_alua_attach(t, port->alua);
+	if (rc < 0) {
 		free(t->name);
 		free(t->lu_index);
 		free(t->resp);
 		free(t);
-		return -ENOMEM;
+		return rc;
 	}
 	*out = t;
 	return 0;
@@ -311,9 +314,10 @@ void scsi_target_destroy(struct scsi_target *target)
 		return;
 	}
 	/*
-	 * The owner frees what it lent us (PR state, its propose hook) right
-	 * after this call, while sessions may still drain on the target: go
-	 * back to the LUs' private state and apply nexus-loss events locally.
+	 * The owner frees what it lent us (PR state, its propose hook, the
+	 * ALUA table) right after this call, while sessions may still drain
+	 * on the target: go back to the LUs' private state, apply nexus-loss
+	 * events locally, and keep the own port group's last state.
 	 */
 	scsi_target_set_pr_hooks(target, NULL);
 	for (unsigned int i = 0; i < target->lu_end; i++) {
@@ -321,21 +325,8 @@ void scsi_target_destroy(struct scsi_target *target)
 			scsi_lu_pr_attach(target, (uint16_t)i, NULL);
 		}
 	}
+	scsi_alua_detach(target);
 	target_put(target);
-}
-
-void scsi_target_set_alua_state(struct scsi_target *target, enum scsi_alua_state state)
-{
-	if (target->alua_state == state) {
-		return;
-	}
-	target->alua_state = (uint8_t)state;
-	/* SPC-4 5.15.2.6: ASYMMETRIC ACCESS STATE CHANGED to every I_T nexus. */
-	for (unsigned int i = 0; i < target->lu_end; i++) {
-		if (target->lu_index[i]) {
-			scsi_ua_raise(target->lu_index[i], NULL, SCSI_UA_ALUA_CHANGED);
-		}
-	}
 }
 
 const char *scsi_target_name(const struct scsi_target *target)
@@ -774,7 +765,7 @@ static int task_dispatch(struct scsi_task *task)
 		return scsi_task_invalid_field(task, true, (unsigned int)byte, bit);
 	}
 	/* SPC-4 5.15.2.4.5: an Unavailable port answers only the basic commands. */
-	if (target->alua_state == SCSI_ALUA_UNAVAILABLE && !(desc->flags & SCSI_CMD_F_ALUA_OK)) {
+	if (target->alua->local_state == SCSI_ALUA_UNAVAILABLE && !(desc->flags & SCSI_CMD_F_ALUA_OK)) {
 		return scsi_task_sense(task, SENSE_KEY_NOT_READY,
 				       ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
 	}

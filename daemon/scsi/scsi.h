@@ -32,6 +32,8 @@
 
 #include <qb/qbloop.h>
 
+#include "daemon/scsi/alua.h"
+
 #define SCSI_CDB_MAX 32		/* 16-byte CDBs plus an extended-CDB AHS */
 #define SCSI_SENSE_MAX 252	/* SPC-4 4.5.1: at most 252 bytes of sense */
 
@@ -118,28 +120,22 @@ struct scsi_lu_config {
 /*
  * The port through which a target is reached on this node (DESIGN §3: node N
  * exports target portal group tag N, ALUA target port group N, relative
- * target port id N).
+ * target port id N), and the node's ALUA port-group table the target
+ * borrows (alua.h): its own group must be @tpg_id with @rel_port_id among
+ * its ports (else scsi_target_create() fails with -EINVAL). After
+ * scsi_target_destroy(), or when the table is destroyed first, the target
+ * keeps a private copy of its own group in its last state. NULL: a private
+ * table holding only this port's group, Active/Optimized (tests, tools).
  */
 struct scsi_port_info {
 	uint16_t rel_port_id;
 	uint16_t tpg_id;
-};
-
-/*
- * Asymmetric access state of this node's target port group (SPC-4
- * 5.15.2.4; DESIGN 3: an inquorate node reports Unavailable and fails media
- * access with NOT READY, 04h/0Ch, so MPIO moves to a quorate node).
- */
-enum scsi_alua_state {
-	SCSI_ALUA_ACTIVE_OPTIMIZED = 0x0,
-	SCSI_ALUA_UNAVAILABLE = 0x3,
+	struct scsi_alua_table *alua;
 };
 
 /** Create a target named @name (an iSCSI name). @return 0 or -errno. */
 int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port_info *port,
 		       struct scsi_target **out);
-/** Set the target's port group state; a change raises 2A/06 on every nexus of every LU. */
-void scsi_target_set_alua_state(struct scsi_target *target, enum scsi_alua_state state);
 /**
  * Release the creator's hold on a target. The target is reference-counted:
  * each live nexus holds it, and so does each task in flight, so its LUs

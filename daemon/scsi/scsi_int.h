@@ -23,6 +23,7 @@
 
 #include "daemon/backing/backing.h"
 #include "daemon/base/byteorder.h"
+#include "daemon/scsi/alua.h"
 #include "daemon/scsi/scsi.h"
 #include "daemon/scsi/scsi_pr.h"
 #include "daemon/scsi/sense.h"
@@ -247,11 +248,26 @@ struct scsi_nexus {
 	struct pr_nexus pr_id;		/* the same names as the PR engine's I_T nexus identity */
 };
 
+/*
+ * The ALUA port-group table (alua.h). Groups are kept in ascending id order,
+ * which is the order RTPG lists them in on every node. local_state mirrors
+ * this node's group's state so the dispatcher's check is one load.
+ */
+struct scsi_alua_table {
+	struct scsi_alua_group groups[SCSI_ALUA_GROUPS_MAX];
+	unsigned int count;
+	uint16_t local_tpg;
+	uint8_t local_state;		/* enum scsi_alua_state */
+	struct scsi_target *targets;	/* borrowers, linked through alua_next */
+};
+
 struct scsi_target {
 	qb_loop_t *loop;
 	char *name;
-	struct scsi_port_info port;
-	uint8_t alua_state;		/* enum scsi_alua_state */
+	struct scsi_port_info port;	/* port.alua is not kept: see alua */
+	struct scsi_alua_table *alua;	/* in force: the daemon's (borrowed) or alua_own */
+	struct scsi_alua_table alua_own; /* only this port's group: no table given, or after destroy */
+	struct scsi_target *alua_next;	/* in alua->targets */
 	struct scsi_lu **lu_index;	/* SCSI_LUN_MAX slots */
 	uint32_t lu_end;		/* one past the highest LUN in use: loops stop there */
 	unsigned int lu_count;
@@ -296,6 +312,12 @@ int scsi_ua_take(struct scsi_lu *lu, const struct scsi_nexus *nexus, bool clear)
 /** Clear one specific UA of @nexus on @lu (REPORT LUNS clears 3F/0E). */
 void scsi_ua_clear(struct scsi_lu *lu, const struct scsi_nexus *nexus, enum scsi_ua ua);
 uint16_t scsi_ua_asc(enum scsi_ua ua);
+
+/* The ALUA table's borrowers (alua.c). */
+/** Attach @target to @table (NULL: its private table from target->port). @return 0 or -EINVAL. */
+int scsi_alua_attach(struct scsi_target *target, struct scsi_alua_table *table);
+/** Go back to the private table, keeping the own group's current state. */
+void scsi_alua_detach(struct scsi_target *target);
 
 /** Decode a SAM LUN (single level, peripheral or flat); -1 if not addressable. */
 int scsi_lun_decode(uint64_t lun);

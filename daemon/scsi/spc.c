@@ -156,9 +156,11 @@ enum {
 #define RTPG_SUP_AO 0x01
 #define RTPG_SUP_U 0x08
 #define RTPG_STATUS_IMPLICIT 0x02
+#define RTPG_GROUP_DESC_LEN 8
+#define RTPG_PORT_DESC_LEN 4
 /*
  * IMPLICIT TRANSITION TIME: 0, "not specified". A node's group goes
- * between Active/Optimized and Unavailable at once when quorum changes; it
+ * between Active/Optimized and Unavailable at once when serving changes; it
  * never reports Transitioning (T_SUP=0), so an initiator has no transition
  * to time out.
  */
@@ -770,9 +772,28 @@ int spc_report_opcodes(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 
 /* ---- REPORT TARGET PORT GROUPS ---- */
 
+/* One target port group descriptor (SPC-4 6.37, table 287); @return its length. */
+static size_t rtpg_group(uint8_t *d, const struct scsi_alua_group *g)
+{
+	memset(d, 0, RTPG_GROUP_DESC_LEN);
+	d[0] = (g->preferred ? RTPG_PREF : 0) | (g->state & RTPG_STATE_MASK);
+	d[1] = RTPG_SUP_AO | RTPG_SUP_U;
+	put_be16(&d[2], g->tpg_id);
+	d[5] = RTPG_STATUS_IMPLICIT;
+	d[7] = g->port_count;		/* TARGET PORT COUNT */
+	for (unsigned int i = 0; i < g->port_count; i++) {
+		uint8_t *p = &d[RTPG_GROUP_DESC_LEN + i * RTPG_PORT_DESC_LEN];
+
+		memset(p, 0, RTPG_PORT_DESC_LEN);
+		put_be16(&p[2], g->rel_port_ids[i]);
+	}
+	return RTPG_GROUP_DESC_LEN + (size_t)g->port_count * RTPG_PORT_DESC_LEN;
+}
+
 int spc_report_tpgs(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 {
 	const struct scsi_target *t = task->nexus->target;
+	const struct scsi_alua_table *alua = t->alua;
 	uint32_t alloc = get_be32(&task->cdb[6]);
 	bool ext = (task->cdb[1] & RTPG_CDB_FORMAT_MASK) == RTPG_CDB_FORMAT_EXTENDED;
 	uint8_t *d = t->resp;
@@ -782,21 +803,17 @@ int spc_report_tpgs(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	if ((task->cdb[1] & RTPG_CDB_FORMAT_MASK) && !ext) {
 		return scsi_task_invalid_field(task, true, 1, 7);
 	}
-	memset(d, 0, 32);
+	memset(d, 0, RTPG_EXT_HDR_LEN);
 	off = 4;
 	if (ext) {
 		d[4] = RTPG_HDR_FORMAT_EXTENDED;
 		d[5] = RTPG_IMPLICIT_TRANSITION_S;
 		off = RTPG_EXT_HDR_LEN;
 	}
-	/* One group per node: this node's, active/optimized or unavailable (DESIGN 3). */
-	d[off] = RTPG_PREF | (t->alua_state & RTPG_STATE_MASK);
-	d[off + 1] = RTPG_SUP_AO | RTPG_SUP_U;
-	put_be16(&d[off + 2], t->port.tpg_id);
-	d[off + 5] = RTPG_STATUS_IMPLICIT;
-	d[off + 7] = 1;		/* TARGET PORT COUNT */
-	put_be16(&d[off + 10], t->port.rel_port_id);
-	off += 12;
+	/* Every group of the node-wide table, ascending by id: the same list on every node. */
+	for (unsigned int i = 0; i < alua->count; i++) {
+		off += rtpg_group(&d[off], &alua->groups[i]);
+	}
 	put_be32(&d[0], (uint32_t)(off - 4));
 	return scsi_task_data_in(task, d, (uint32_t)off, alloc);
 }

@@ -3,7 +3,9 @@
  * The standalone loopback behind quorum/cluster.h: deliveries come from the
  * loop (never inside cluster_propose), in proposal order, numbered after the
  * stored applied sequence without gaps; membership and quorum are announced;
- * a deliver callback may propose again; destroy drops the undelivered.
+ * a deliver callback may propose again; destroy drops the undelivered;
+ * the serving signal comes from the first loop pass (after quorum), and a
+ * test hold keeps it back until released, again signalled from the loop.
  */
 #include <check.h>
 #include <errno.h>
@@ -28,6 +30,9 @@ struct seen {
 	uint32_t member;
 	int quorum_calls;
 	bool quorate;
+	int serving_calls;
+	bool serving;
+	int quorum_calls_at_serving;	/* quorum is announced before serving */
 	int repropose;		/* how many follow-ups a delivery proposes */
 	int stop_after;
 };
@@ -72,10 +77,23 @@ static void on_quorum(bool quorate, void *ctx)
 	s->quorate = quorate;
 }
 
+static void on_serving(bool serving, void *ctx)
+{
+	struct seen *s = ctx;
+
+	if (s->in_propose) {
+		s->delivered_inside_propose = true;
+	}
+	s->serving_calls++;
+	s->serving = serving;
+	s->quorum_calls_at_serving = s->quorum_calls;
+}
+
 static const struct cluster_callbacks cbs = {
 	.deliver = on_deliver,
 	.membership = on_members,
 	.quorum = on_quorum,
+	.serving = on_serving,
 };
 
 static void propose(struct seen *s, const char *text)
@@ -156,6 +174,64 @@ START_TEST(test_propose_from_deliver)
 }
 END_TEST
 
+/* Run the jobs the loop has queued (the loopback's are high priority), then stop. */
+static void run_jobs(struct seen *s)
+{
+	ck_assert_int_eq(qb_loop_job_add(s->loop, QB_LOOP_LOW, s->loop, timeout_stop), 0);
+	qb_loop_run(s->loop);
+}
+
+START_TEST(test_serving_signal)
+{
+	struct seen s = { 0 };
+
+	s.loop = qb_loop_create();
+	ck_assert_int_eq(cluster_loopback_create(s.loop, 3, 0, &cbs, &s, &s.cluster), 0);
+	ck_assert(!cluster_is_serving(s.cluster));
+	run_jobs(&s);
+	ck_assert_int_eq(s.serving_calls, 1);
+	ck_assert(s.serving && cluster_is_serving(s.cluster));
+	ck_assert_int_eq(s.quorum_calls_at_serving, 1);
+
+	/* A hold, then a release: each signalled once, from the loop. */
+	s.in_propose = true;
+	ck_assert_int_eq(cluster_loopback_set_serving(s.cluster, false), 0);
+	ck_assert_int_eq(cluster_loopback_set_serving(s.cluster, false), 0);
+	s.in_propose = false;
+	ck_assert(cluster_is_serving(s.cluster));
+	run_jobs(&s);
+	ck_assert_int_eq(s.serving_calls, 2);
+	ck_assert(!s.serving && !cluster_is_serving(s.cluster));
+	ck_assert(cluster_is_quorate(s.cluster));
+	ck_assert_int_eq(cluster_loopback_set_serving(s.cluster, true), 0);
+	run_jobs(&s);
+	ck_assert_int_eq(s.serving_calls, 3);
+	ck_assert(s.serving);
+	/* A pending signal dies with the cluster. */
+	ck_assert_int_eq(cluster_loopback_set_serving(s.cluster, false), 0);
+	cluster_destroy(s.cluster);
+	run_jobs(&s);
+	ck_assert_int_eq(s.serving_calls, 3);
+	ck_assert(!s.delivered_inside_propose);
+
+	/* Held from creation: quorate after the first pass, never serving. */
+	s.serving_calls = 0;
+	s.quorum_calls = 0;
+	ck_assert_int_eq(cluster_loopback_create(s.loop, 3, 0, &cbs, &s, &s.cluster), 0);
+	ck_assert_int_eq(cluster_loopback_set_serving(s.cluster, false), 0);
+	run_jobs(&s);
+	ck_assert_int_eq(s.quorum_calls, 1);
+	ck_assert_int_eq(s.serving_calls, 0);
+	ck_assert(!cluster_is_serving(s.cluster));
+	ck_assert_int_eq(cluster_loopback_set_serving(s.cluster, true), 0);
+	run_jobs(&s);
+	ck_assert_int_eq(s.serving_calls, 1);
+	ck_assert(cluster_is_serving(s.cluster));
+	cluster_destroy(s.cluster);
+	qb_loop_destroy(s.loop);
+}
+END_TEST
+
 START_TEST(test_bad_sizes_and_destroy_drops)
 {
 	struct seen s = { .stop_after = 1000 };
@@ -188,6 +264,7 @@ int main(void)
 	tcase_add_test(tc, test_order_and_sequence);
 	tcase_add_test(tc, test_propose_from_deliver);
 	tcase_add_test(tc, test_bad_sizes_and_destroy_drops);
+	tcase_add_test(tc, test_serving_signal);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

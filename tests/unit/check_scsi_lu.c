@@ -1022,7 +1022,7 @@ START_TEST(test_rtpg_header_forms)
 	ck_assert_mem_eq(env.buf, ext_ao, sizeof(ext_ao));
 
 	/* Unavailable: only the state changes, in both forms. */
-	scsi_target_set_alua_state(env.target, SCSI_ALUA_UNAVAILABLE);
+	scsi_alua_set_serving(env.alua, false);
 	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
 	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED);
 	memcpy(want, ext_ao, sizeof(ext_ao));
@@ -1040,7 +1040,7 @@ START_TEST(test_rtpg_header_forms)
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	ck_assert_uint_eq(t.data_in_len, sizeof(short_ao));
 	ck_assert_mem_eq(env.buf, want, sizeof(short_ao));
-	scsi_target_set_alua_state(env.target, SCSI_ALUA_ACTIVE_OPTIMIZED);
+	scsi_alua_set_serving(env.alua, true);
 	t_clear_ua(env.n1, 0);
 
 	/* A short allocation length truncates the extended form. */
@@ -1059,7 +1059,7 @@ START_TEST(test_rtpg_header_forms)
 }
 END_TEST
 
-/* An inquorate node: port group Unavailable, media access NOT READY 04/0C. */
+/* A node not serving: port group Unavailable, media access NOT READY 04/0C. */
 START_TEST(test_alua_unavailable)
 {
 	uint8_t tur[6] = { 0 };
@@ -1067,7 +1067,7 @@ START_TEST(test_alua_unavailable)
 	uint8_t rtpg[12] = { 0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
 	struct scsi_task t;
 
-	scsi_target_set_alua_state(env.target, SCSI_ALUA_UNAVAILABLE);
+	scsi_alua_set_serving(env.alua, false);
 	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
 	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED);
 	t_run(&t, env.n1, 0, tur, 6, NULL, 0, 0);
@@ -1079,7 +1079,7 @@ START_TEST(test_alua_unavailable)
 	t_run(&t, env.n1, 0, rtpg, 12, NULL, 0, 256);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	ck_assert_uint_eq(env.buf[4] & 0x0f, SCSI_ALUA_UNAVAILABLE);
-	scsi_target_set_alua_state(env.target, SCSI_ALUA_ACTIVE_OPTIMIZED);
+	scsi_alua_set_serving(env.alua, true);
 	t_clear_ua(env.n1, 0);
 	read10(0, 0, 1, &t);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);

@@ -26,6 +26,7 @@
 
 struct t_env {
 	qb_loop_t *loop;
+	struct scsi_alua_table *alua;	/* the node-wide table the target borrows */
 	struct scsi_target *target;
 	struct scsi_nexus *n1;
 	struct scsi_nexus *n2;
@@ -64,11 +65,17 @@ static inline void t_lu_config(struct scsi_lu_config *cfg, const char *backing, 
 
 static inline void t_setup_target(void)
 {
+	static const struct scsi_alua_group own = {
+		.tpg_id = 1, .state = SCSI_ALUA_ACTIVE_OPTIMIZED, .preferred = true,
+		.port_count = 1, .rel_port_ids = { 1 },
+	};
 	struct scsi_port_info port = { .rel_port_id = 1, .tpg_id = 1 };
 
 	env.loop = qb_loop_create();
 	ck_assert_ptr_nonnull(env.loop);
 	ck_assert_int_eq(backing_engine_init(env.loop), 0);
+	ck_assert_int_eq(scsi_alua_table_create(&own, &env.alua), 0);
+	port.alua = env.alua;
 	ck_assert_int_eq(scsi_target_create(env.loop, "iqn.2026-11.org.quorate:test", &port,
 					    &env.target), 0);
 	/* Like the transport's pool: aligned for O_DIRECT stores. */
@@ -88,6 +95,7 @@ static inline void t_teardown(void)
 	scsi_nexus_destroy(env.n1);
 	scsi_nexus_destroy(env.n2);
 	scsi_target_destroy(env.target);
+	scsi_alua_table_destroy(env.alua);
 	backing_engine_fini();
 	qb_loop_destroy(env.loop);
 	free(env.buf);

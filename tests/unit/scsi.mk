@@ -20,3 +20,10 @@ TESTS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_l
 %canon_reldir%_check_scsi_lu_SOURCES = %reldir%/check_scsi_lu.c %reldir%/check_scsi_util.h
 %canon_reldir%_check_scsi_lu_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_lu_LDADD = $(SCSI_TEST_LDADD)
+
+# The ALUA table with the real loopback transport's serving signal: + libquorum.
+check_PROGRAMS += %reldir%/check_scsi_alua
+TESTS += %reldir%/check_scsi_alua
+%canon_reldir%_check_scsi_alua_SOURCES = %reldir%/check_scsi_alua.c %reldir%/check_scsi_util.h
+%canon_reldir%_check_scsi_alua_CFLAGS = $(SCSI_TEST_CFLAGS)
+%canon_reldir%_check_scsi_alua_LDADD = quorum/libquorum.a $(SCSI_TEST_LDADD)
