@@ -429,27 +429,50 @@ void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *initiato
 				   uint16_t status, const char *reason);
 void iscsi_admit_fini(struct iscsi_server *server);
 
-/* conn.c */
+/* Log a line about @conn, prefixed with its initiator, ISID, TSIH, CID and
+ * peer (callers include daemon/base/log.h). */
+#define iscsi_conn_log(conn, lvl, fmt, ...) \
+	qb_log(lvl, "iscsi: %s: " fmt, (conn)->prefix, ##__VA_ARGS__)
+
+/* conn.c: connection lifecycle and the receive state machine */
 int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr *peer,
 		      const struct sockaddr *local, socklen_t local_len);
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_close_after_tx(struct iscsi_conn *conn);
 void iscsi_conn_reap_dead(struct iscsi_server *server);
+void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
+void iscsi_conn_update_rx(struct iscsi_conn *conn);
+/* Register the socket for POLLIN (unless paused) and POLLOUT (if wanted). */
+void iscsi_conn_poll_update(struct iscsi_conn *conn);
+
+/* conn_tx.c: the transmit queue */
+void iscsi_conn_tx_init(struct iscsi_conn *conn);
+/* The connection closes: fail every queued PDU (its sent_fn gets @ok false). */
+void iscsi_conn_tx_fini(struct iscsi_conn *conn);
 void iscsi_conn_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
 void iscsi_conn_tx_kick(struct iscsi_conn *conn);
 /* Fill hdr digest / pad / data digest of @tx from its BHS and data. */
 void iscsi_conn_tx_prepare(struct iscsi_conn *conn, struct iscsi_tx *tx);
+
+/* conn_ctl.c: NOP, Text, Logout, Async Message, Reject */
 struct iscsi_ctl_pdu *iscsi_ctl_get(struct iscsi_conn *conn, uint32_t data_cap);
+/* Free a control PDU that was never queued (its connection may be gone). */
+void iscsi_ctl_discard(struct iscsi_ctl_pdu *pdu);
+/* The connection closes: free its cached control PDUs. */
+void iscsi_conn_ctl_fini(struct iscsi_conn *conn);
 /* Stamp StatSN/ExpCmdSN/MaxCmdSN into a response BHS (bytes 24..35). */
 void iscsi_conn_stamp_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
 void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8_t *bad_bhs);
 void iscsi_conn_send_ctl(struct iscsi_conn *conn, struct iscsi_ctl_pdu *pdu);
-/* Free a control PDU that was never queued (its connection may be gone). */
-void iscsi_ctl_discard(struct iscsi_ctl_pdu *pdu);
 /* Stamp the NOP-In answer @pdu (StatSN, ExpCmdSN, MaxCmdSN) and queue it. */
 void iscsi_conn_send_nop_answer(struct iscsi_conn *conn, struct iscsi_ctl_pdu *pdu);
-void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
-void iscsi_conn_update_rx(struct iscsi_conn *conn);
+/* (Re)arm the ping / login timer for @seconds; 0 stops it. */
+void iscsi_conn_nop_timer_arm(struct iscsi_conn *conn, uint32_t seconds);
+/* A complete NOP-Out is in conn->hdr / conn->rx_buf; @ahead: its CmdSN is
+ * ahead of a gap (answered when the gap fills). */
+void iscsi_conn_rx_nop_out(struct iscsi_conn *conn, bool ahead);
+void iscsi_conn_rx_logout(struct iscsi_conn *conn);
+void iscsi_conn_rx_text(struct iscsi_conn *conn);
 void iscsi_conn_send_async_logout(struct iscsi_conn *conn);
 /* Asynchronous Message AsyncEvent 1: log out within @wait_s seconds (§11.9.1). */
 void iscsi_conn_request_logout(struct iscsi_conn *conn, uint16_t wait_s);

@@ -11,6 +11,8 @@ noinst_LIBRARIES += %reldir%/libiscsi.a
 	%reldir%/portal.c \
 	%reldir%/admit.c \
 	%reldir%/conn.c \
+	%reldir%/conn_tx.c \
+	%reldir%/conn_ctl.c \
 	%reldir%/conn_login.c \
 	%reldir%/session.c \
 	%reldir%/scsi_cmd.c \
