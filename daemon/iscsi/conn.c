@@ -282,27 +282,33 @@ static void conn_login_phase_violation(struct iscsi_conn *conn)
 		iscsi_conn_close(conn, "out of memory");
 		return;
 	}
-	c->tx.hdr[0] = ISCSI_OP_LOGIN_RSP;
-	memcpy(c->tx.hdr + 8, conn->hdr + 8, ISCSI_ISID_LEN + 2);
-	put_be32(c->tx.hdr + 16, iscsi_bhs_itt(conn->hdr));
-	put_be32(c->tx.hdr + 24, conn->stat_sn);
-	c->tx.hdr[36] = ISCSI_LOGIN_INVALID_DURING_LOGIN >> 8;
-	c->tx.hdr[37] = ISCSI_LOGIN_INVALID_DURING_LOGIN & 0xff;
+	iscsi_bhs_set_opcode(c->tx.hdr, ISCSI_OP_LOGIN_RSP);
+	iscsi_bhs_set_isid(c->tx.hdr, iscsi_bhs_isid(conn->hdr));
+	iscsi_bhs_set_tsih(c->tx.hdr, iscsi_bhs_tsih(conn->hdr));
+	iscsi_bhs_set_itt(c->tx.hdr, iscsi_bhs_itt(conn->hdr));
+	iscsi_bhs_set_statsn(c->tx.hdr, conn->stat_sn);
+	iscsi_bhs_set_login_status(c->tx.hdr, ISCSI_LOGIN_INVALID_DURING_LOGIN);
 	iscsi_conn_send_ctl(conn, c);
 	iscsi_conn_close_after_tx(conn);
 }
 
-/* The BHS is in; check it and decide where the rest goes. @return 0 or -1 (stop). */
-static int conn_rx_bhs(struct iscsi_conn *conn)
+/* What a received PDU is checked against in the connection's current phase. */
+static struct iscsi_pdu_limits conn_pdu_limits(const struct iscsi_conn *conn)
 {
-	struct iscsi_pdu_limits lim = {
+	return (struct iscsi_pdu_limits){
 		.login_phase = conn->state == ISCSI_CONN_LOGIN,
 		.header_digest = conn->params.header_digest == ISCSI_DIGEST_CRC32C,
 		.data_digest = conn->params.data_digest == ISCSI_DIGEST_CRC32C,
 		.max_recv_dsl = conn->params.max_recv_dsl,
 	};
+}
+
+/* The BHS is in; check it and decide where the rest goes. @return 0 or -1 (stop). */
+static int conn_rx_bhs(struct iscsi_conn *conn)
+{
+	struct iscsi_pdu_limits lim = conn_pdu_limits(conn);
 	enum iscsi_pdu_err err = iscsi_pdu_check(conn->hdr, &lim, &conn->rx_layout);
-	uint32_t limit = lim.login_phase ? ISCSI_LOGIN_DSL_MAX : lim.max_recv_dsl;
+	uint32_t limit = iscsi_pdu_dsl_limit(&lim);
 
 	if (conn->rx_layout.data_len > limit || err == ISCSI_PDU_ERR_DSL) {
 		iscsi_conn_log(conn, LOG_NOTICE, "DataSegmentLength %u above our limit %u",
@@ -329,12 +335,7 @@ static int conn_rx_bhs(struct iscsi_conn *conn)
 /* BHS + AHS + header digest are in. @return 0 or -1 (stop). */
 static int conn_rx_header(struct iscsi_conn *conn)
 {
-	struct iscsi_pdu_limits lim = {
-		.login_phase = conn->state == ISCSI_CONN_LOGIN,
-		.header_digest = conn->params.header_digest == ISCSI_DIGEST_CRC32C,
-		.data_digest = conn->params.data_digest == ISCSI_DIGEST_CRC32C,
-		.max_recv_dsl = conn->params.max_recv_dsl,
-	};
+	struct iscsi_pdu_limits lim = conn_pdu_limits(conn);
 	enum iscsi_pdu_err err;
 	uint8_t op = iscsi_bhs_opcode(conn->hdr);
 
@@ -369,10 +370,7 @@ static int conn_rx_header(struct iscsi_conn *conn)
 /* A complete PDU is in. */
 static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 {
-	struct iscsi_pdu_limits lim = {
-		.login_phase = conn->state == ISCSI_CONN_LOGIN,
-		.max_recv_dsl = conn->params.max_recv_dsl,
-	};
+	struct iscsi_pdu_limits lim = conn_pdu_limits(conn);
 	struct iscsi_pdu_layout layout;
 	enum iscsi_pdu_err err = iscsi_pdu_check(conn->hdr, &lim, &layout);
 	uint8_t op = iscsi_bhs_opcode(conn->hdr);
@@ -412,10 +410,9 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 	if (conn->state != ISCSI_CONN_FULL_FEATURE) {
 		return;
 	}
-	/* ExpStatSN (bytes 28..31 of initiator PDUs): acknowledgement only at
-	 * ERL 0; nothing to retransmit. */
+	/* ExpStatSN: acknowledgement only at ERL 0; nothing to retransmit. */
 	if (op != ISCSI_OP_DATA_OUT) {
-		conn->exp_stat_sn = get_be32(conn->hdr + 28);
+		conn->exp_stat_sn = iscsi_bhs_exp_statsn(conn->hdr);
 	}
 	if (conn->session && conn->session->discovery && op != ISCSI_OP_TEXT_REQ &&
 	    op != ISCSI_OP_LOGOUT_REQ && op != ISCSI_OP_NOP_OUT) {
@@ -429,7 +426,7 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 	 * until then. */
 	if (op != ISCSI_OP_SCSI_CMD && op != ISCSI_OP_DATA_OUT && op != ISCSI_OP_SNACK_REQ &&
 	    !iscsi_bhs_immediate(conn->hdr) && conn->session) {
-		uint32_t cmdsn = get_be32(conn->hdr + 24);
+		uint32_t cmdsn = iscsi_bhs_cmdsn(conn->hdr);
 		int r = iscsi_session_cmdsn_check(conn->session, cmdsn);
 
 		if (r > 0 && op == ISCSI_OP_NOP_OUT) {

@@ -125,13 +125,13 @@ void iscsi_conn_stamp_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_sta
 {
 	struct iscsi_session *s = conn->session;
 
-	put_be32(bhs + 24, conn->stat_sn);
+	iscsi_bhs_set_statsn(bhs, conn->stat_sn);
 	if (advance_statsn) {
 		conn->stat_sn++;
 	}
 	if (s) {
-		put_be32(bhs + 28, s->exp_cmdsn);
-		put_be32(bhs + 32, iscsi_session_max_cmdsn(s));
+		iscsi_bhs_set_exp_cmdsn(bhs, s->exp_cmdsn);
+		iscsi_bhs_set_max_cmdsn(bhs, iscsi_session_max_cmdsn(s));
 	}
 }
 
@@ -146,10 +146,10 @@ void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8
 		iscsi_conn_close(conn, "out of memory");
 		return;
 	}
-	c->tx.hdr[0] = ISCSI_OP_REJECT;
-	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
-	c->tx.hdr[2] = reason;
-	put_be32(c->tx.hdr + 16, ISCSI_RESERVED_TAG);
+	iscsi_bhs_set_opcode(c->tx.hdr, ISCSI_OP_REJECT);
+	iscsi_bhs_set_flags(c->tx.hdr, ISCSI_FLAG_FINAL);
+	iscsi_bhs_set_reject_reason(c->tx.hdr, reason);
+	iscsi_bhs_set_itt(c->tx.hdr, ISCSI_RESERVED_TAG);
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
 	memcpy(c->buf, bad_bhs, ISCSI_BHS_LEN);
 	c->tx.data_len = ISCSI_BHS_LEN;
@@ -160,7 +160,7 @@ void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8
 
 /* A NOP-In with @data, not yet stamped nor queued; NULL if out of memory. */
 static struct iscsi_ctl_pdu *conn_build_nop_in(struct iscsi_conn *conn, uint32_t itt,
-					       uint32_t ttt, const uint8_t *lun,
+					       uint32_t ttt, uint64_t lun,
 					       const uint8_t *data, uint32_t len)
 {
 	struct iscsi_ctl_pdu *c = iscsi_ctl_get(conn, len);
@@ -168,13 +168,11 @@ static struct iscsi_ctl_pdu *conn_build_nop_in(struct iscsi_conn *conn, uint32_t
 	if (!c) {
 		return NULL;
 	}
-	c->tx.hdr[0] = ISCSI_OP_NOP_IN;
-	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
-	if (lun) {
-		memcpy(c->tx.hdr + 8, lun, 8);
-	}
-	put_be32(c->tx.hdr + 16, itt);
-	put_be32(c->tx.hdr + 20, ttt);
+	iscsi_bhs_set_opcode(c->tx.hdr, ISCSI_OP_NOP_IN);
+	iscsi_bhs_set_flags(c->tx.hdr, ISCSI_FLAG_FINAL);
+	iscsi_bhs_set_lun(c->tx.hdr, lun);
+	iscsi_bhs_set_itt(c->tx.hdr, itt);
+	iscsi_bhs_set_ttt(c->tx.hdr, ttt);
 	if (len) {
 		memcpy(c->buf, data, len);
 	}
@@ -184,7 +182,7 @@ static struct iscsi_ctl_pdu *conn_build_nop_in(struct iscsi_conn *conn, uint32_t
 
 void iscsi_conn_send_nop_answer(struct iscsi_conn *conn, struct iscsi_ctl_pdu *c)
 {
-	uint32_t itt = get_be32(c->tx.hdr + 16);
+	uint32_t itt = iscsi_bhs_itt(c->tx.hdr);
 
 	/* §11.19.2: StatSN advances only for a NOP-In that answers a NOP-Out;
 	 * a ping (ITT reserved) carries the current StatSN. */
@@ -193,7 +191,7 @@ void iscsi_conn_send_nop_answer(struct iscsi_conn *conn, struct iscsi_ctl_pdu *c
 }
 
 static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt,
-			     const uint8_t *lun, const uint8_t *data, uint32_t len)
+			     uint64_t lun, const uint8_t *data, uint32_t len)
 {
 	struct iscsi_ctl_pdu *c = conn_build_nop_in(conn, itt, ttt, lun, data, len);
 
@@ -231,7 +229,7 @@ static void nop_timer_cb(void *data)
 		/* §11.19: a target ping, TTT != 0xffffffff, ITT reserved. */
 		conn->nop_ttt = NOP_TTT_BASE | (conn->nop_ttt + 1u);
 		conn->nop_outstanding = true;
-		conn_send_nop_in(conn, ISCSI_RESERVED_TAG, conn->nop_ttt, NULL, NULL, 0);
+		conn_send_nop_in(conn, ISCSI_RESERVED_TAG, conn->nop_ttt, 0, NULL, 0);
 		if (conn->state == ISCSI_CONN_DEAD) {
 			return;
 		}
@@ -246,11 +244,11 @@ void iscsi_conn_rx_nop_out(struct iscsi_conn *conn, bool ahead)
 {
 	const uint8_t *bhs = conn->hdr;
 	uint32_t itt = iscsi_bhs_itt(bhs);
-	uint32_t ttt = get_be32(bhs + 20);
+	uint32_t ttt = iscsi_bhs_ttt(bhs);
 	uint32_t len = conn->rx_layout.data_len;
 
 	if (ahead && (itt == ISCSI_RESERVED_TAG || ttt != ISCSI_RESERVED_TAG) &&
-	    iscsi_session_cmdsn_note_ahead(conn->session, get_be32(bhs + 24), NULL) < 0) {
+	    iscsi_session_cmdsn_note_ahead(conn->session, iscsi_bhs_cmdsn(bhs), NULL) < 0) {
 		return; /* nothing to answer: only its CmdSN counts */
 	}
 	if (itt == ISCSI_RESERVED_TAG) {
@@ -272,17 +270,18 @@ void iscsi_conn_rx_nop_out(struct iscsi_conn *conn, bool ahead)
 	if (ahead) {
 		/* Answered when ExpCmdSN passes it, in CmdSN order (§4.2.2.1). */
 		struct iscsi_ctl_pdu *c =
-			conn_build_nop_in(conn, itt, ISCSI_RESERVED_TAG, bhs + 8, conn->rx_buf, len);
+			conn_build_nop_in(conn, itt, ISCSI_RESERVED_TAG, iscsi_bhs_lun(bhs), conn->rx_buf,
+					  len);
 
 		if (!c) {
 			iscsi_conn_close(conn, "out of memory");
-		} else if (iscsi_session_cmdsn_note_ahead(conn->session, get_be32(bhs + 24), c) < 0) {
+		} else if (iscsi_session_cmdsn_note_ahead(conn->session, iscsi_bhs_cmdsn(bhs), c) < 0) {
 			iscsi_conn_log(conn, LOG_DEBUG, "too many NOP-Outs ahead of a CmdSN gap, dropped");
 			iscsi_ctl_discard(c);
 		}
 		return;
 	}
-	conn_send_nop_in(conn, itt, ISCSI_RESERVED_TAG, bhs + 8, conn->rx_buf, len);
+	conn_send_nop_in(conn, itt, ISCSI_RESERVED_TAG, iscsi_bhs_lun(bhs), conn->rx_buf, len);
 }
 
 /* --------------------------------------------------------------- Logout */
@@ -290,8 +289,8 @@ void iscsi_conn_rx_nop_out(struct iscsi_conn *conn, bool ahead)
 void iscsi_conn_rx_logout(struct iscsi_conn *conn)
 {
 	const uint8_t *bhs = conn->hdr;
-	uint8_t reason = bhs[1] & 0x7f;
-	uint16_t cid = get_be16(bhs + 20);
+	uint8_t reason = iscsi_bhs_logout_reason(bhs);
+	uint16_t cid = iscsi_bhs_cid(bhs);
 	uint8_t response = ISCSI_LOGOUT_RSP_OK;
 	struct iscsi_ctl_pdu *c;
 
@@ -317,15 +316,15 @@ void iscsi_conn_rx_logout(struct iscsi_conn *conn)
 		iscsi_conn_close(conn, "out of memory");
 		return;
 	}
-	c->tx.hdr[0] = ISCSI_OP_LOGOUT_RSP;
-	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
-	c->tx.hdr[2] = response;
-	put_be32(c->tx.hdr + 16, iscsi_bhs_itt(bhs));
+	iscsi_bhs_set_opcode(c->tx.hdr, ISCSI_OP_LOGOUT_RSP);
+	iscsi_bhs_set_flags(c->tx.hdr, ISCSI_FLAG_FINAL);
+	iscsi_bhs_set_response(c->tx.hdr, response);
+	iscsi_bhs_set_itt(c->tx.hdr, iscsi_bhs_itt(bhs));
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
 	if (response == ISCSI_LOGOUT_RSP_OK) {
 		/* §11.15.4/5: ERL 0 keeps no state: Time2Wait, Time2Retain 0. */
-		put_be16(c->tx.hdr + 40, 0);
-		put_be16(c->tx.hdr + 42, 0);
+		iscsi_bhs_set_time2wait(c->tx.hdr, 0);
+		iscsi_bhs_set_time2retain(c->tx.hdr, 0);
 		/* §11.14: in-flight tasks of the connection are terminated; their
 		 * responses are not sent. */
 		if (conn->session) {
@@ -361,14 +360,14 @@ void iscsi_conn_request_logout(struct iscsi_conn *conn, uint16_t wait_s)
 		return;
 	}
 	conn->async_sent = true;
-	c->tx.hdr[0] = ISCSI_OP_ASYNC_MSG;
-	c->tx.hdr[1] = ISCSI_FLAG_FINAL;
-	put_be64(c->tx.hdr + 8, 0);
-	put_be32(c->tx.hdr + 16, ISCSI_RESERVED_TAG);
+	iscsi_bhs_set_opcode(c->tx.hdr, ISCSI_OP_ASYNC_MSG);
+	iscsi_bhs_set_flags(c->tx.hdr, ISCSI_FLAG_FINAL);
+	iscsi_bhs_set_lun(c->tx.hdr, 0);
+	iscsi_bhs_set_itt(c->tx.hdr, ISCSI_RESERVED_TAG);
 	iscsi_conn_stamp_sn(conn, c->tx.hdr, true);
-	c->tx.hdr[36] = ISCSI_ASYNC_LOGOUT_REQUEST;
+	iscsi_bhs_set_async_event(c->tx.hdr, ISCSI_ASYNC_LOGOUT_REQUEST);
 	/* §11.9.1: Parameter3 = seconds the initiator has to log out. */
-	put_be16(c->tx.hdr + 42, wait_s);
+	iscsi_bhs_set_async_param3(c->tx.hdr, wait_s);
 	iscsi_conn_send_ctl(conn, c);
 }
 
