@@ -683,6 +683,26 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The portals SendTargets reports: standalone, this node's configured
+ * portals with TPGT = node id, serving. (The cluster transport adds the
+ * other nodes' portals and their serving flags.)
+ */
+static int daemon_discovery_feed(struct daemon *d)
+{
+	struct iscsi_discovery_portal portals[CONFIG_LISTEN_MAX];
+
+	for (unsigned int i = 0; i < d->cfg.listen_count; i++) {
+		portals[i] = (struct iscsi_discovery_portal){
+			.node_id = d->cfg.node_id,
+			.address = d->cfg.listen[i],
+			.tpgt = d->cfg.iscsi.tpgt,
+			.serving = true,
+		};
+	}
+	return iscsi_discovery_set_portals(d->iscsi, d->cfg.node_id, portals, d->cfg.listen_count);
+}
+
 static int daemon_start(struct daemon *d)
 {
 	static const struct cluster_callbacks cluster_cb = {
@@ -726,6 +746,11 @@ static int daemon_start(struct daemon *d)
 			return rc;
 		}
 		log_info("listening on %s", d->cfg.listen[i]);
+	}
+	rc = daemon_discovery_feed(d);
+	if (rc < 0) {
+		log_perror(rc, "setting the portals SendTargets reports");
+		return rc;
 	}
 	rc = cluster_loopback_create(d->loop, d->cfg.node_id, store_applied_seq(d->store),
 				     &cluster_cb, d, &d->cluster);

@@ -20,7 +20,6 @@
  * Reject, and a malformed one closes the connection after the Reject.
  */
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,87 +434,14 @@ void iscsi_conn_rx_text(struct iscsi_conn *conn)
 	}
 }
 
-/*
- * SendTargets (§13.3, Appendix C): each target the initiator may see, with
- * the portal this connection came in on (its local address, which is what a
- * wildcard listener must report) and every other registered portal, all with
- * our TPGT.
- */
+/* SendTargets (§13.3, Appendix C): the portal table's answer (discovery.c). */
 static int conn_sendtargets(void *ctx, const char *value, struct iscsi_text_builder *out)
 {
 	struct iscsi_conn *conn = ctx;
-	struct iscsi_server *server = conn->server;
-	enum { ST_MAX_ADDR = 16, ST_MAX_TARGETS = 256 };
-	char addrs[ST_MAX_ADDR][ISCSI_ADDR_STR_MAX + 8];
-	const char *addr_ptrs[ST_MAX_ADDR];
-	unsigned int naddr = 0, ntgt = 0;
-	struct iscsi_st_target *targets;
-	struct iscsi_target_entry *t;
-	struct iscsi_portal *p;
-	char local[ISCSI_ADDR_STR_MAX];
-	int rc;
+	struct iscsi_session *s = conn->session;
 
-	iscsi_sockaddr_str((const struct sockaddr *)&conn->local_addr, local, sizeof(local));
-	snprintf(addrs[naddr], sizeof(addrs[0]), "%s,%u", local, server->cfg.tpgt);
-	addr_ptrs[naddr] = addrs[naddr];
-	naddr++;
-	qb_list_for_each_entry(p, &server->portals, node) {
-		char a[ISCSI_ADDR_STR_MAX];
-		bool dup = false;
-
-		if (naddr == ST_MAX_ADDR) {
-			break;
-		}
-		if (p->wildcard) {
-			/* Reachable at the address this connection used, on the
-			 * wildcard portal's port. */
-			struct sockaddr_storage at = conn->local_addr;
-			uint16_t port =
-				p->sa.ss_family == AF_INET
-					? ((const struct sockaddr_in *)(const void *)&p->sa)
-						  ->sin_port
-					: ((const struct sockaddr_in6 *)(const void *)&p->sa)
-						  ->sin6_port;
-
-			if (at.ss_family == AF_INET) {
-				((struct sockaddr_in *)(void *)&at)->sin_port = port;
-			} else {
-				((struct sockaddr_in6 *)(void *)&at)->sin6_port = port;
-			}
-			iscsi_sockaddr_str((const struct sockaddr *)&at, a, sizeof(a));
-		} else {
-			iscsi_sockaddr_str((const struct sockaddr *)&p->sa, a, sizeof(a));
-		}
-		snprintf(addrs[naddr], sizeof(addrs[0]), "%s,%u", a, server->cfg.tpgt);
-		for (unsigned int i = 0; i < naddr; i++) {
-			dup = dup || strcmp(addrs[i], addrs[naddr]) == 0;
-		}
-		if (!dup) {
-			addr_ptrs[naddr] = addrs[naddr];
-			naddr++;
-		}
-	}
-	targets = calloc(ST_MAX_TARGETS, sizeof(*targets));
-	if (!targets) {
-		return -ENOMEM;
-	}
-	qb_list_for_each_entry(t, &server->targets, node) {
-		if (ntgt == ST_MAX_TARGETS) {
-			break;
-		}
-		if (!conn->session || !iscsi_target_acl_allows(t, conn->session->initiator_name)) {
-			continue;
-		}
-		targets[ntgt].name = t->name;
-		targets[ntgt].addresses = addr_ptrs;
-		targets[ntgt].n_addresses = naddr;
-		ntgt++;
-	}
-	rc = iscsi_sendtargets_build(
-		value,
-		conn->session && conn->session->discovery ? ISCSI_SESSION_DISCOVERY
-							  : ISCSI_SESSION_NORMAL,
-		conn->session ? conn->session->target_name : "", targets, ntgt, out);
-	free(targets);
-	return rc;
+	return iscsi_discovery_sendtargets(
+		conn->server, &conn->local_addr, s ? s->initiator_name : NULL,
+		s && s->discovery ? ISCSI_SESSION_DISCOVERY : ISCSI_SESSION_NORMAL,
+		s ? s->target_name : "", value, out);
 }

@@ -337,6 +337,23 @@ struct iscsi_portal {
 	bool wildcard;
 };
 
+/* One portal of the SendTargets table (discovery.c), resolved when fed. */
+struct iscsi_discovery_entry {
+	uint32_t node_id;
+	uint16_t tpgt;
+	bool serving;
+	bool wildcard; /* 0.0.0.0 / [::]: only this node's is reported (at the local address) */
+	struct sockaddr_storage sa;
+};
+
+/* The SendTargets table the daemon feeds (discovery.c). */
+struct iscsi_discovery {
+	bool fed; /* false: the server's own portals stand for this node */
+	uint32_t local_node_id;
+	struct iscsi_discovery_entry *entries; /* owned, n of them, in the order fed */
+	unsigned int n;
+};
+
 /* At most @burst lines per @interval_ms (admit.c). */
 struct iscsi_log_limit {
 	uint64_t window_start;
@@ -382,6 +399,7 @@ struct iscsi_server {
 	struct qb_list_head conns;
 	struct qb_list_head dead_conns; /* closed, freed by iscsi_conn_reap_dead() */
 	struct iscsi_chap_store discovery_chap;
+	struct iscsi_discovery discovery; /* portals SendTargets reports */
 	uint32_t nsessions;  /* all sessions, discovery ones included */
 	uint32_t ndiscovery; /* discovery sessions (max_discovery_sessions) */
 	struct iscsi_admit admit;
@@ -407,6 +425,22 @@ void iscsi_portal_close_all(struct iscsi_server *server);
 int32_t iscsi_portal_accept_cb(int32_t fd, int32_t revents, void *data);
 /* Format a socket address as "addr:port" ("[v6]:port"). */
 void iscsi_sockaddr_str(const struct sockaddr *sa, char *out, size_t len);
+/* Resolve "HOST:PORT" / "[v6]:PORT" as a portal listens on it; *@wildcard for
+ * 0.0.0.0 / [::] (an empty host or "*" is [::]). @return 0 or -EINVAL. */
+int iscsi_portal_resolve(const char *host_port, struct sockaddr_storage *sa, bool *wildcard);
+
+/* discovery.c: the portals SendTargets reports */
+void iscsi_discovery_fini(struct iscsi_discovery *d);
+/*
+ * Append the SendTargets answer for @value (§13.3, Appendix C) on a
+ * connection that came in at @local, for @initiator (NULL: no target is
+ * visible) in a session of @type whose target is @session_target ("" for
+ * discovery). @return 0, -ENOSPC or -ENOMEM.
+ */
+int iscsi_discovery_sendtargets(struct iscsi_server *server,
+				const struct sockaddr_storage *local, const char *initiator,
+				enum iscsi_session_type type, const char *session_target,
+				const char *value, struct iscsi_text_builder *out);
 
 /* admit.c: admission of connections and logins */
 bool iscsi_log_limit_pass(struct iscsi_log_limit *l, uint32_t burst, uint32_t interval_ms,

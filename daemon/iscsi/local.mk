@@ -14,6 +14,7 @@ noinst_LIBRARIES += %reldir%/libiscsi.a
 	%reldir%/conn_tx.c \
 	%reldir%/conn_ctl.c \
 	%reldir%/conn_login.c \
+	%reldir%/discovery.c \
 	%reldir%/session.c \
 	%reldir%/scsi_cmd.c \
 	%reldir%/tmf.c
@@ -37,3 +38,13 @@ tests_unit_check_iscsiconn_LDFLAGS = $(AM_LDFLAGS) \
 	-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=reallocarray \
 	-Wl,--wrap=posix_memalign,--wrap=aligned_alloc,--wrap=strdup,--wrap=strndup \
 	-Wl,--wrap=qb_loop_job_add,--wrap=qb_loop_timer_add,--wrap=qb_loop_poll_add
+
+# The portal table behind SendTargets (discovery.c) against a real server and
+# real targets, without sockets.
+check_PROGRAMS += tests/unit/check_iscsi_discovery
+TESTS += tests/unit/check_iscsi_discovery
+tests_unit_check_iscsi_discovery_SOURCES = tests/unit/check_iscsi_discovery.c
+tests_unit_check_iscsi_discovery_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_iscsi_discovery_LDADD = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
+	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \
+	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
