@@ -20,6 +20,11 @@ noinst_LIBRARIES += %reldir%/libiscsi.a
 	%reldir%/tmf.c
 %canon_reldir%_libiscsi_a_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
 
+# Link line of the unit tests of libiscsi.a: the server with the real SCSI layer.
+ISCSI_SERVER_TEST_LIBS = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
+	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \
+	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
+
 # Unit tests of libiscsi.a (engineer B): the server on a real loop with the
 # real SCSI layer on a null store, driven by a forked raw-PDU client over
 # loopback (first free TCP port of 14150-14199).
@@ -27,9 +32,7 @@ check_PROGRAMS += tests/unit/check_iscsiconn
 TESTS += tests/unit/check_iscsiconn
 tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c
 tests_unit_check_iscsiconn_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_iscsiconn_LDADD = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
-	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \
-	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
+tests_unit_check_iscsiconn_LDADD = $(ISCSI_SERVER_TEST_LIBS)
 # test_steady_state_no_alloc counts the heap calls of the statically linked
 # code: each wrapped function goes through a counting __wrap_X in the test.
 # strdup/strndup are wrapped themselves (glibc's own malloc call inside them
@@ -45,6 +48,4 @@ check_PROGRAMS += tests/unit/check_iscsi_discovery
 TESTS += tests/unit/check_iscsi_discovery
 tests_unit_check_iscsi_discovery_SOURCES = tests/unit/check_iscsi_discovery.c
 tests_unit_check_iscsi_discovery_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_check_iscsi_discovery_LDADD = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
-	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \
-	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
+tests_unit_check_iscsi_discovery_LDADD = $(ISCSI_SERVER_TEST_LIBS)

@@ -27,6 +27,9 @@
 #define INIT_TWO "iqn.2026-12.org.quorate:init-two"
 #define LOCAL_NODE 1u
 #define OTHER_NODE 2u
+/* The portals feed_two_nodes() gives this node and the other one. */
+#define HERE  "TargetAddress=192.0.2.1:3260,1\n"
+#define THERE "TargetAddress=198.51.100.2:3260,2\nTargetAddress=[2001:db8::2]:3261,2\n"
 
 static qb_loop_t *loop;
 static struct iscsi_server *server;
@@ -124,25 +127,13 @@ START_TEST(test_other_node_listed_with_its_tpgt)
 	struct sockaddr_storage local = addr4("192.0.2.1", 3260);
 
 	feed_two_nodes(true);
-	ck_assert_str_eq(ask_all(&local, INIT_ONE), "TargetName=" TGT_A "\n"
-						    "TargetAddress=192.0.2.1:3260,1\n"
-						    "TargetAddress=198.51.100.2:3260,2\n"
-						    "TargetAddress=[2001:db8::2]:3261,2\n"
-						    "TargetName=" TGT_B "\n"
-						    "TargetAddress=192.0.2.1:3260,1\n"
-						    "TargetAddress=198.51.100.2:3260,2\n"
-						    "TargetAddress=[2001:db8::2]:3261,2\n");
+	ck_assert_str_eq(ask_all(&local, INIT_ONE),
+			 "TargetName=" TGT_A "\n" HERE THERE "TargetName=" TGT_B "\n" HERE THERE);
 	/* One target by name (Discovery session) and the session's own (Normal). */
 	ck_assert_str_eq(ask(&local, INIT_ONE, ISCSI_SESSION_DISCOVERY, "", TGT_B),
-			 "TargetName=" TGT_B "\n"
-			 "TargetAddress=192.0.2.1:3260,1\n"
-			 "TargetAddress=198.51.100.2:3260,2\n"
-			 "TargetAddress=[2001:db8::2]:3261,2\n");
+			 "TargetName=" TGT_B "\n" HERE THERE);
 	ck_assert_str_eq(ask(&local, INIT_ONE, ISCSI_SESSION_NORMAL, TGT_A, ""),
-			 "TargetName=" TGT_A "\n"
-			 "TargetAddress=192.0.2.1:3260,1\n"
-			 "TargetAddress=198.51.100.2:3260,2\n"
-			 "TargetAddress=[2001:db8::2]:3261,2\n");
+			 "TargetName=" TGT_A "\n" HERE THERE);
 }
 END_TEST
 
@@ -150,10 +141,7 @@ END_TEST
 START_TEST(test_not_serving_not_listed)
 {
 	struct sockaddr_storage local = addr4("192.0.2.1", 3260);
-	const char *only_here = "TargetName=" TGT_A "\n"
-				"TargetAddress=192.0.2.1:3260,1\n"
-				"TargetName=" TGT_B "\n"
-				"TargetAddress=192.0.2.1:3260,1\n";
+	const char *only_here = "TargetName=" TGT_A "\n" HERE "TargetName=" TGT_B "\n" HERE;
 
 	feed_two_nodes(false);
 	ck_assert_str_eq(ask_all(&local, INIT_ONE), only_here);
@@ -167,9 +155,7 @@ START_TEST(test_not_serving_not_listed)
 	ck_assert_int_eq(iscsi_discovery_set_serving(server, OTHER_NODE, true), 0);
 	ck_assert_int_eq(iscsi_discovery_set_serving(server, LOCAL_NODE, false), 0);
 	ck_assert_str_eq(ask(&local, INIT_ONE, ISCSI_SESSION_DISCOVERY, "", TGT_A),
-			 "TargetName=" TGT_A "\n"
-			 "TargetAddress=198.51.100.2:3260,2\n"
-			 "TargetAddress=[2001:db8::2]:3261,2\n");
+			 "TargetName=" TGT_A "\n" THERE);
 }
 END_TEST
 
@@ -177,10 +163,7 @@ END_TEST
 START_TEST(test_acl_hides_targets)
 {
 	struct sockaddr_storage local = addr4("192.0.2.1", 3260);
-	const char *b_only = "TargetName=" TGT_B "\n"
-			     "TargetAddress=192.0.2.1:3260,1\n"
-			     "TargetAddress=198.51.100.2:3260,2\n"
-			     "TargetAddress=[2001:db8::2]:3261,2\n";
+	const char *b_only = "TargetName=" TGT_B "\n" HERE THERE;
 
 	feed_two_nodes(true);
 	ck_assert_int_eq(iscsi_target_acl_add(server, TGT_A, INIT_TWO), 0);
