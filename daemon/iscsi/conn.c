@@ -312,7 +312,7 @@ static int conn_rx_bhs(struct iscsi_conn *conn)
 
 	if (conn->rx_layout.data_len > limit || err == ISCSI_PDU_ERR_DSL) {
 		iscsi_conn_log(conn, LOG_NOTICE, "DataSegmentLength %u above our limit %u",
-			 conn->rx_layout.data_len, limit);
+			       conn->rx_layout.data_len, limit);
 		if (lim.login_phase) {
 			iscsi_conn_close(conn, "oversized login PDU");
 		} else {
@@ -438,8 +438,8 @@ static void conn_rx_pdu(struct iscsi_conn *conn, bool digest_ok)
 		}
 		if (r < 0) {
 			/* Outside the window: silently ignored (§4.2.2.1). */
-			iscsi_conn_log(conn, LOG_DEBUG, "opcode 0x%02x cmdsn %u outside window, dropped",
-				 op, cmdsn);
+			iscsi_conn_log(conn, LOG_DEBUG,
+				       "opcode 0x%02x cmdsn %u outside window, dropped", op, cmdsn);
 			return;
 		}
 		if (r == 0) {
@@ -784,10 +784,11 @@ void iscsi_conn_enter_full_feature(struct iscsi_conn *conn)
 	}
 	conn->state = ISCSI_CONN_FULL_FEATURE;
 	conn_update_prefix(conn);
-	iscsi_conn_log(conn, LOG_INFO, "full feature phase (%s session to '%s', hd=%s dd=%s mrdsl=%u/%u)",
-		 conn->session->discovery ? "discovery" : "normal", conn->session->target_name,
-		 conn->params.header_digest ? "crc32c" : "none",
-		 conn->params.data_digest ? "crc32c" : "none", conn->params.max_recv_dsl,
-		 conn->params.max_xmit_dsl);
+	iscsi_conn_log(conn, LOG_INFO,
+		       "full feature phase (%s session to '%s', hd=%s dd=%s mrdsl=%u/%u)",
+		       conn->session->discovery ? "discovery" : "normal",
+		       conn->session->target_name, conn->params.header_digest ? "crc32c" : "none",
+		       conn->params.data_digest ? "crc32c" : "none", conn->params.max_recv_dsl,
+		       conn->params.max_xmit_dsl);
 	iscsi_conn_nop_timer_arm(conn, conn->server->cfg.nop_interval_s);
 }

@@ -27,9 +27,9 @@
 #include "daemon/iscsi/iscsi_int.h"
 #include "daemon/base/log.h"
 
-#define CTL_CACHE_MAX 16u
-#define CTL_CACHE_CAP_FFP 512u /* largest buffer cached in full feature phase */
-#define NOP_TTT_BASE  0x80000000u /* ping TTTs; task TTTs stay below */
+#define CTL_CACHE_MAX	  16u
+#define CTL_CACHE_CAP_FFP 512u	      /* largest buffer cached in full feature phase */
+#define NOP_TTT_BASE	  0x80000000u /* ping TTTs; task TTTs stay below */
 
 static void nop_timer_cb(void *data);
 
@@ -140,7 +140,7 @@ void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8
 	struct iscsi_ctl_pdu *c = iscsi_ctl_get(conn, ISCSI_BHS_LEN);
 
 	iscsi_conn_log(conn, LOG_NOTICE, "reject opcode 0x%02x itt 0x%08x: reason 0x%02x",
-		 iscsi_bhs_opcode(bad_bhs), iscsi_bhs_itt(bad_bhs), reason);
+		       iscsi_bhs_opcode(bad_bhs), iscsi_bhs_itt(bad_bhs), reason);
 	if (!c) {
 		iscsi_conn_close(conn, "out of memory");
 		return;
@@ -158,9 +158,8 @@ void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8
 /* ------------------------------------------------------------------ NOP */
 
 /* A NOP-In with @data, not yet stamped nor queued; NULL if out of memory. */
-static struct iscsi_ctl_pdu *conn_build_nop_in(struct iscsi_conn *conn, uint32_t itt,
-					       uint32_t ttt, uint64_t lun,
-					       const uint8_t *data, uint32_t len)
+static struct iscsi_ctl_pdu *conn_build_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt,
+					       uint64_t lun, const uint8_t *data, uint32_t len)
 {
 	struct iscsi_ctl_pdu *c = iscsi_ctl_get(conn, len);
 
@@ -189,8 +188,8 @@ void iscsi_conn_send_nop_answer(struct iscsi_conn *conn, struct iscsi_ctl_pdu *c
 	iscsi_conn_send_ctl(conn, c);
 }
 
-static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt,
-			     uint64_t lun, const uint8_t *data, uint32_t len)
+static void conn_send_nop_in(struct iscsi_conn *conn, uint32_t itt, uint32_t ttt, uint64_t lun,
+			     const uint8_t *data, uint32_t len)
 {
 	struct iscsi_ctl_pdu *c = conn_build_nop_in(conn, itt, ttt, lun, data, len);
 
@@ -232,7 +231,8 @@ static void nop_timer_cb(void *data)
 		if (conn->state == ISCSI_CONN_DEAD) {
 			return;
 		}
-		iscsi_conn_nop_timer_arm(conn, cfg->nop_timeout_s ? cfg->nop_timeout_s : cfg->nop_interval_s);
+		iscsi_conn_nop_timer_arm(conn, cfg->nop_timeout_s ? cfg->nop_timeout_s
+								  : cfg->nop_interval_s);
 		return;
 	}
 	iscsi_conn_nop_timer_arm(conn, cfg->nop_interval_s);
@@ -268,14 +268,15 @@ void iscsi_conn_rx_nop_out(struct iscsi_conn *conn, bool ahead)
 	}
 	if (ahead) {
 		/* Answered when ExpCmdSN passes it, in CmdSN order (§4.2.2.1). */
-		struct iscsi_ctl_pdu *c =
-			conn_build_nop_in(conn, itt, ISCSI_RESERVED_TAG, iscsi_bhs_lun(bhs), conn->rx_buf,
-					  len);
+		struct iscsi_ctl_pdu *c = conn_build_nop_in(conn, itt, ISCSI_RESERVED_TAG,
+							    iscsi_bhs_lun(bhs), conn->rx_buf, len);
 
 		if (!c) {
 			iscsi_conn_close(conn, "out of memory");
-		} else if (iscsi_session_cmdsn_note_ahead(conn->session, iscsi_bhs_cmdsn(bhs), c) < 0) {
-			iscsi_conn_log(conn, LOG_DEBUG, "too many NOP-Outs ahead of a CmdSN gap, dropped");
+		} else if (iscsi_session_cmdsn_note_ahead(conn->session, iscsi_bhs_cmdsn(bhs), c) <
+			   0) {
+			iscsi_conn_log(conn, LOG_DEBUG,
+				       "too many NOP-Outs ahead of a CmdSN gap, dropped");
 			iscsi_ctl_discard(c);
 		}
 		return;

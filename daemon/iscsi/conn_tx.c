@@ -24,7 +24,8 @@
 
 static void conn_tx_flush_cb(struct loop_deferred *d)
 {
-	struct iscsi_conn *conn = (struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, tx_flush));
+	struct iscsi_conn *conn =
+		(struct iscsi_conn *)((char *)d - offsetof(struct iscsi_conn, tx_flush));
 
 	if (conn->state != ISCSI_CONN_DEAD) {
 		iscsi_conn_tx_kick(conn);

@@ -181,8 +181,8 @@ static void list_build(struct iscsi_server *server, const struct sockaddr_storag
 		return;
 	}
 	for (unsigned int i = 0; i < d->n; i++) {
-		local_serving = local_serving ||
-				(d->entries[i].node_id == d->local_node_id && d->entries[i].serving);
+		local_serving = local_serving || (d->entries[i].node_id == d->local_node_id &&
+						  d->entries[i].serving);
 	}
 	if (local_serving) {
 		list_add(l, local, server->cfg.tpgt);
@@ -200,10 +200,10 @@ static void list_build(struct iscsi_server *server, const struct sockaddr_storag
 	}
 }
 
-int iscsi_discovery_sendtargets(struct iscsi_server *server,
-				const struct sockaddr_storage *local, const char *initiator,
-				enum iscsi_session_type type, const char *session_target,
-				const char *value, struct iscsi_text_builder *out)
+int iscsi_discovery_sendtargets(struct iscsi_server *server, const struct sockaddr_storage *local,
+				const char *initiator, enum iscsi_session_type type,
+				const char *session_target, const char *value,
+				struct iscsi_text_builder *out)
 {
 	struct discovery_list l = {.cap = ISCSI_DISCOVERY_PORTALS_MAX + 1u};
 	struct iscsi_st_target *targets;

@@ -21,10 +21,10 @@
 #include "daemon/iscsi/iscsi_int.h"
 #include "daemon/scsi/scsi.h"
 
-#define TGT_A	 "iqn.2026-12.org.quorate:a"
-#define TGT_B	 "iqn.2026-12.org.quorate:b"
-#define INIT_ONE "iqn.2026-12.org.quorate:init-one"
-#define INIT_TWO "iqn.2026-12.org.quorate:init-two"
+#define TGT_A	   "iqn.2026-12.org.quorate:a"
+#define TGT_B	   "iqn.2026-12.org.quorate:b"
+#define INIT_ONE   "iqn.2026-12.org.quorate:init-one"
+#define INIT_TWO   "iqn.2026-12.org.quorate:init-two"
 #define LOCAL_NODE 1u
 #define OTHER_NODE 2u
 /* The portals feed_two_nodes() gives this node and the other one. */
@@ -81,8 +81,8 @@ static const char *ask(const struct sockaddr_storage *local, const char *initiat
 	struct iscsi_text_builder b;
 
 	iscsi_text_builder_init(&b, answer_buf, sizeof(answer_buf));
-	ck_assert_int_eq(iscsi_discovery_sendtargets(server, local, initiator, type,
-						     session_target, value, &b),
+	ck_assert_int_eq(iscsi_discovery_sendtargets(server, local, initiator, type, session_target,
+						     value, &b),
 			 0);
 	ck_assert(!b.overflow);
 	for (uint32_t i = 0; i < b.len; i++) {
