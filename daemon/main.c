@@ -698,6 +698,8 @@ static void daemon_serving(bool serving, void *ctx)
 	struct daemon *d = ctx;
 
 	scsi_alua_set_serving(d->alua, serving);
+	/* Fed with this node's portals before the transport starts. */
+	(void)iscsi_discovery_set_serving(d->iscsi, d->cfg.node_id, serving);
 	if (serving) {
 		log_notice("serving: port group %u Active/Optimized", d->cfg.node_id);
 	} else {
@@ -722,6 +724,27 @@ static int daemon_alua_create(struct daemon *d)
 	};
 
 	return scsi_alua_table_create(&own, &d->alua);
+}
+
+/*
+ * The portals SendTargets reports: standalone, this node's configured
+ * portals with TPGT = node id, listed once the serving signal arrives
+ * (daemon_serving), like its ALUA group. (The cluster transport adds the
+ * other nodes' portals and their serving flags.)
+ */
+static int daemon_discovery_feed(struct daemon *d)
+{
+	struct iscsi_discovery_portal portals[CONFIG_LISTEN_MAX];
+
+	for (unsigned int i = 0; i < d->cfg.listen_count; i++) {
+		portals[i] = (struct iscsi_discovery_portal){
+			.node_id = d->cfg.node_id,
+			.address = d->cfg.listen[i],
+			.tpgt = d->cfg.iscsi.tpgt,
+			.serving = false,
+		};
+	}
+	return iscsi_discovery_set_portals(d->iscsi, d->cfg.node_id, portals, d->cfg.listen_count);
 }
 
 static int daemon_start(struct daemon *d)
@@ -773,6 +796,11 @@ static int daemon_start(struct daemon *d)
 			return rc;
 		}
 		log_info("listening on %s", d->cfg.listen[i]);
+	}
+	rc = daemon_discovery_feed(d);
+	if (rc < 0) {
+		log_perror(rc, "setting the portals SendTargets reports");
+		return rc;
 	}
 	rc = cluster_loopback_create(d->loop, d->cfg.node_id, store_applied_seq(d->store),
 				     &cluster_cb, d, &d->cluster);

@@ -26,7 +26,6 @@
 #include "daemon/iscsi/login.h"
 #include "daemon/base/log.h"
 
-#define LOGIN_STATUS_OFFSET 36 /* §11.13: Status-Class, Status-Detail */
 #define LOGIN_FIRST_STAT_SN 1u
 
 static void auth_from_store(const struct iscsi_chap_store *c, struct iscsi_login_auth *out)
@@ -55,7 +54,7 @@ static int login_lookup_target(void *ctx, const char *target, const char *initia
 	 * reinstatement replaces a session and needs no new slot. */
 	if (server->cfg.max_sessions &&
 	    server->nsessions - server->ndiscovery >= server->cfg.max_sessions &&
-	    !iscsi_session_find(server, initiator, (const uint8_t *)conn->hdr + 8, target)) {
+	    !iscsi_session_find(server, initiator, iscsi_bhs_isid(conn->hdr), target)) {
 		return -EBUSY;
 	}
 	auth_from_store(&t->chap, out);
@@ -136,10 +135,9 @@ void iscsi_conn_login_fini(struct iscsi_conn *conn)
 
 static void login_set_status(uint8_t *rsp, uint16_t status)
 {
-	rsp[LOGIN_STATUS_OFFSET] = (uint8_t)(status >> 8);
-	rsp[LOGIN_STATUS_OFFSET + 1] = (uint8_t)status;
+	iscsi_bhs_set_login_status(rsp, status);
 	/* §11.13.1: a failed login response has T=0 and no next stage. */
-	rsp[1] &= (uint8_t) ~(ISCSI_LOGIN_FLAG_TRANSIT | ISCSI_LOGIN_NSG_MASK);
+	iscsi_bhs_clear_flags(rsp, ISCSI_LOGIN_FLAG_TRANSIT | ISCSI_LOGIN_NSG_MASK);
 }
 
 /* The login is complete: create or reinstate the session. @return 0 or -errno. */

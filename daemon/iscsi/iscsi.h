@@ -69,6 +69,37 @@ void iscsi_server_logout_all(struct iscsi_server *server);
 /** Listen on "HOST:PORT" ("[v6]:PORT", "0.0.0.0:3260"). @return 0 or -errno. */
 int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port);
 
+/*
+ * The portals SendTargets reports (RFC 7143 §13.3; discovery.c): one row
+ * per portal of every node, which the daemon feeds. For each target the
+ * initiator may see (ACL), the answer lists the portals of every serving
+ * node as TargetAddress=addr:port,tpgt: this node first (starting with the
+ * address the connection came in on; a wildcard portal of this node is
+ * reported at that address with its own port), then the other nodes in
+ * the order fed (a wildcard portal of another node is not reported). Until
+ * the first feed the server's own portals stand for this node, serving.
+ */
+#define ISCSI_DISCOVERY_PORTALS_MAX 256u
+
+struct iscsi_discovery_portal {
+	uint32_t node_id;
+	const char *address;		/* "HOST:PORT" or "[v6]:PORT", as a portal listens */
+	uint16_t tpgt;			/* this node's must be the server config's tpgt */
+	bool serving;			/* false: the node's portals are not reported */
+};
+
+/**
+ * Replace the whole table with @n portals (copied; addresses resolved now).
+ * @local_node_id names this node among them. @return 0, -EINVAL (an address
+ * that does not resolve, this node's portal with another TPGT), -E2BIG
+ * (more than ISCSI_DISCOVERY_PORTALS_MAX) or -ENOMEM; on error the previous
+ * table stays.
+ */
+int iscsi_discovery_set_portals(struct iscsi_server *server, uint32_t local_node_id,
+				const struct iscsi_discovery_portal *portals, unsigned int n);
+/** Mark every portal of @node_id serving or not. @return 0 or -ENOENT (no such node fed). */
+int iscsi_discovery_set_serving(struct iscsi_server *server, uint32_t node_id, bool serving);
+
 /** Serve @target (borrowed) under its name; @alias may be NULL. @return 0 or -errno. */
 int iscsi_target_register(struct iscsi_server *server, struct scsi_target *target, const char *alias);
 int iscsi_target_unregister(struct iscsi_server *server, const char *target_name);

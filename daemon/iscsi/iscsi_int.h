@@ -337,6 +337,23 @@ struct iscsi_portal {
 	bool wildcard;
 };
 
+/* One portal of the SendTargets table (discovery.c), resolved when fed. */
+struct iscsi_discovery_entry {
+	uint32_t node_id;
+	uint16_t tpgt;
+	bool serving;
+	bool wildcard; /* 0.0.0.0 / [::]: only this node's is reported (at the local address) */
+	struct sockaddr_storage sa;
+};
+
+/* The SendTargets table the daemon feeds (discovery.c). */
+struct iscsi_discovery {
+	bool fed; /* false: the server's own portals stand for this node */
+	uint32_t local_node_id;
+	struct iscsi_discovery_entry *entries; /* owned, n of them, in the order fed */
+	unsigned int n;
+};
+
 /* At most @burst lines per @interval_ms (admit.c). */
 struct iscsi_log_limit {
 	uint64_t window_start;
@@ -382,6 +399,7 @@ struct iscsi_server {
 	struct qb_list_head conns;
 	struct qb_list_head dead_conns; /* closed, freed by iscsi_conn_reap_dead() */
 	struct iscsi_chap_store discovery_chap;
+	struct iscsi_discovery discovery; /* portals SendTargets reports */
 	uint32_t nsessions;  /* all sessions, discovery ones included */
 	uint32_t ndiscovery; /* discovery sessions (max_discovery_sessions) */
 	struct iscsi_admit admit;
@@ -407,6 +425,22 @@ void iscsi_portal_close_all(struct iscsi_server *server);
 int32_t iscsi_portal_accept_cb(int32_t fd, int32_t revents, void *data);
 /* Format a socket address as "addr:port" ("[v6]:port"). */
 void iscsi_sockaddr_str(const struct sockaddr *sa, char *out, size_t len);
+/* Resolve "HOST:PORT" / "[v6]:PORT" as a portal listens on it; *@wildcard for
+ * 0.0.0.0 / [::] (an empty host or "*" is [::]). @return 0 or -EINVAL. */
+int iscsi_portal_resolve(const char *host_port, struct sockaddr_storage *sa, bool *wildcard);
+
+/* discovery.c: the portals SendTargets reports */
+void iscsi_discovery_fini(struct iscsi_discovery *d);
+/*
+ * Append the SendTargets answer for @value (§13.3, Appendix C) on a
+ * connection that came in at @local, for @initiator (NULL: no target is
+ * visible) in a session of @type whose target is @session_target ("" for
+ * discovery). @return 0, -ENOSPC or -ENOMEM.
+ */
+int iscsi_discovery_sendtargets(struct iscsi_server *server,
+				const struct sockaddr_storage *local, const char *initiator,
+				enum iscsi_session_type type, const char *session_target,
+				const char *value, struct iscsi_text_builder *out);
 
 /* admit.c: admission of connections and logins */
 bool iscsi_log_limit_pass(struct iscsi_log_limit *l, uint32_t burst, uint32_t interval_ms,
@@ -429,27 +463,50 @@ void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *initiato
 				   uint16_t status, const char *reason);
 void iscsi_admit_fini(struct iscsi_server *server);
 
-/* conn.c */
+/* Log a line about @conn, prefixed with its initiator, ISID, TSIH, CID and
+ * peer (callers include daemon/base/log.h). */
+#define iscsi_conn_log(conn, lvl, fmt, ...) \
+	qb_log(lvl, "iscsi: %s: " fmt, (conn)->prefix, ##__VA_ARGS__)
+
+/* conn.c: connection lifecycle and the receive state machine */
 int iscsi_conn_create(struct iscsi_server *server, int fd, const struct sockaddr *peer,
 		      const struct sockaddr *local, socklen_t local_len);
 void iscsi_conn_close(struct iscsi_conn *conn, const char *why);
 void iscsi_conn_close_after_tx(struct iscsi_conn *conn);
 void iscsi_conn_reap_dead(struct iscsi_server *server);
+void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
+void iscsi_conn_update_rx(struct iscsi_conn *conn);
+/* Register the socket for POLLIN (unless paused) and POLLOUT (if wanted). */
+void iscsi_conn_poll_update(struct iscsi_conn *conn);
+
+/* conn_tx.c: the transmit queue */
+void iscsi_conn_tx_init(struct iscsi_conn *conn);
+/* The connection closes: fail every queued PDU (its sent_fn gets @ok false). */
+void iscsi_conn_tx_fini(struct iscsi_conn *conn);
 void iscsi_conn_tx_queue(struct iscsi_conn *conn, struct iscsi_tx *tx);
 void iscsi_conn_tx_kick(struct iscsi_conn *conn);
 /* Fill hdr digest / pad / data digest of @tx from its BHS and data. */
 void iscsi_conn_tx_prepare(struct iscsi_conn *conn, struct iscsi_tx *tx);
+
+/* conn_ctl.c: NOP, Text, Logout, Async Message, Reject */
 struct iscsi_ctl_pdu *iscsi_ctl_get(struct iscsi_conn *conn, uint32_t data_cap);
+/* Free a control PDU that was never queued (its connection may be gone). */
+void iscsi_ctl_discard(struct iscsi_ctl_pdu *pdu);
+/* The connection closes: free its cached control PDUs. */
+void iscsi_conn_ctl_fini(struct iscsi_conn *conn);
 /* Stamp StatSN/ExpCmdSN/MaxCmdSN into a response BHS (bytes 24..35). */
 void iscsi_conn_stamp_sn(struct iscsi_conn *conn, uint8_t *bhs, bool advance_statsn);
 void iscsi_conn_send_reject(struct iscsi_conn *conn, uint8_t reason, const uint8_t *bad_bhs);
 void iscsi_conn_send_ctl(struct iscsi_conn *conn, struct iscsi_ctl_pdu *pdu);
-/* Free a control PDU that was never queued (its connection may be gone). */
-void iscsi_ctl_discard(struct iscsi_ctl_pdu *pdu);
 /* Stamp the NOP-In answer @pdu (StatSN, ExpCmdSN, MaxCmdSN) and queue it. */
 void iscsi_conn_send_nop_answer(struct iscsi_conn *conn, struct iscsi_ctl_pdu *pdu);
-void iscsi_conn_enter_full_feature(struct iscsi_conn *conn);
-void iscsi_conn_update_rx(struct iscsi_conn *conn);
+/* (Re)arm the ping / login timer for @seconds; 0 stops it. */
+void iscsi_conn_nop_timer_arm(struct iscsi_conn *conn, uint32_t seconds);
+/* A complete NOP-Out is in conn->hdr / conn->rx_buf; @ahead: its CmdSN is
+ * ahead of a gap (answered when the gap fills). */
+void iscsi_conn_rx_nop_out(struct iscsi_conn *conn, bool ahead);
+void iscsi_conn_rx_logout(struct iscsi_conn *conn);
+void iscsi_conn_rx_text(struct iscsi_conn *conn);
 void iscsi_conn_send_async_logout(struct iscsi_conn *conn);
 /* Asynchronous Message AsyncEvent 1: log out within @wait_s seconds (§11.9.1). */
 void iscsi_conn_request_logout(struct iscsi_conn *conn, uint16_t wait_s);

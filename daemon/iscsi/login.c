@@ -44,19 +44,6 @@
 #include "daemon/iscsi/pdu.h"
 
 /* Login Request/Response BHS offsets (§11.12, §11.13). */
-#define LOGIN_OFF_FLAGS 1
-#define LOGIN_OFF_VERSION_MAX 2
-#define LOGIN_OFF_VERSION_MIN 3	/* VersionActive in the response */
-#define LOGIN_OFF_ISID 8
-#define LOGIN_OFF_TSIH 14
-#define LOGIN_OFF_ITT 16
-#define LOGIN_OFF_CID 20
-#define LOGIN_OFF_CMDSN 24
-#define LOGIN_OFF_STATSN 24
-#define LOGIN_OFF_EXPCMDSN 28
-#define LOGIN_OFF_MAXCMDSN 32
-#define LOGIN_OFF_STATUS_CLASS 36
-#define LOGIN_OFF_STATUS_DETAIL 37
 #define LOGIN_STAGE_RESERVED 2		/* §11.12.3: stage 2 is reserved */
 
 #define LOGIN_RSP_TEXT_MAX 16384u	/* all our answers to one request */
@@ -167,7 +154,7 @@ void iscsi_login_destroy(struct iscsi_login *login)
 
 void iscsi_login_rsp_set_tsih(uint8_t *rsp_bhs, uint16_t tsih)
 {
-	put_be16(rsp_bhs + LOGIN_OFF_TSIH, tsih);
+	iscsi_bhs_set_tsih(rsp_bhs, tsih);
 }
 
 const struct iscsi_params *iscsi_login_params(const struct iscsi_login *login)
@@ -271,7 +258,7 @@ static void build_bhs(struct iscsi_login *login, const uint8_t *req, uint8_t *rs
 	uint8_t flags = (uint8_t)(login->stage << ISCSI_LOGIN_CSG_SHIFT);
 
 	memset(rsp, 0, ISCSI_BHS_LEN);
-	rsp[0] = ISCSI_OP_LOGIN_RSP;
+	iscsi_bhs_set_opcode(rsp, ISCSI_OP_LOGIN_RSP);
 	if (login->status == ISCSI_LOGIN_SUCCESS) {
 		if (transit) {
 			flags |= ISCSI_LOGIN_FLAG_TRANSIT | (nsg & ISCSI_LOGIN_NSG_MASK);
@@ -280,19 +267,17 @@ static void build_bhs(struct iscsi_login *login, const uint8_t *req, uint8_t *rs
 			flags |= ISCSI_LOGIN_FLAG_CONTINUE;
 		}
 	}
-	rsp[LOGIN_OFF_FLAGS] = flags;
-	rsp[LOGIN_OFF_VERSION_MAX] = ISCSI_VERSION;
-	rsp[LOGIN_OFF_VERSION_MIN] = ISCSI_VERSION;
+	iscsi_bhs_set_flags(rsp, flags);
+	iscsi_bhs_set_versions(rsp, ISCSI_VERSION, ISCSI_VERSION);
 	iscsi_bhs_set_data_len(rsp, dsl);
-	memcpy(rsp + LOGIN_OFF_ISID, req + LOGIN_OFF_ISID, ISCSI_ISID_LEN);
-	memcpy(rsp + LOGIN_OFF_TSIH, req + LOGIN_OFF_TSIH, sizeof(uint16_t));
-	memcpy(rsp + LOGIN_OFF_ITT, req + LOGIN_OFF_ITT, sizeof(uint32_t));
-	put_be32(rsp + LOGIN_OFF_STATSN, login->stat_sn++);
+	iscsi_bhs_set_isid(rsp, iscsi_bhs_isid(req));
+	iscsi_bhs_set_tsih(rsp, iscsi_bhs_tsih(req));
+	iscsi_bhs_set_itt(rsp, iscsi_bhs_itt(req));
+	iscsi_bhs_set_statsn(rsp, login->stat_sn++);
 	/* Login Requests are immediate and do not advance CmdSN (§6.3). */
-	put_be32(rsp + LOGIN_OFF_EXPCMDSN, login->cmd_sn);
-	put_be32(rsp + LOGIN_OFF_MAXCMDSN, login->cmd_sn + login->cfg.cmd_window - 1);
-	rsp[LOGIN_OFF_STATUS_CLASS] = (uint8_t)(login->status >> 8);
-	rsp[LOGIN_OFF_STATUS_DETAIL] = (uint8_t)login->status;
+	iscsi_bhs_set_exp_cmdsn(rsp, login->cmd_sn);
+	iscsi_bhs_set_max_cmdsn(rsp, login->cmd_sn + login->cfg.cmd_window - 1);
+	iscsi_bhs_set_login_status(rsp, login->status);
 }
 
 /* Map the server's -errno to a login status (see login.h). */
@@ -688,7 +673,7 @@ enum iscsi_login_step iscsi_login_step(struct iscsi_login *login, const uint8_t 
 				       const uint8_t *data, uint32_t len, uint8_t *rsp_bhs,
 				       uint8_t *rsp_data, uint32_t rsp_cap, uint32_t *rsp_len)
 {
-	uint8_t flags = req_bhs[LOGIN_OFF_FLAGS];
+	uint8_t flags = iscsi_bhs_flags(req_bhs);
 	bool transit = (flags & ISCSI_LOGIN_FLAG_TRANSIT) != 0;
 	bool cont = (flags & ISCSI_LOGIN_FLAG_CONTINUE) != 0;
 	uint8_t csg = (flags & ISCSI_LOGIN_CSG_MASK) >> ISCSI_LOGIN_CSG_SHIFT;
@@ -705,15 +690,15 @@ enum iscsi_login_step iscsi_login_step(struct iscsi_login *login, const uint8_t 
 		return respond_fail(login, req_bhs, rsp_bhs, rsp_len);
 	}
 	if (login->state == LOGIN_FIRST) {
-		memcpy(login->isid, req_bhs + LOGIN_OFF_ISID, ISCSI_ISID_LEN);
-		login->tsih = get_be16(req_bhs + LOGIN_OFF_TSIH);
-		login->cid = get_be16(req_bhs + LOGIN_OFF_CID);
-		login->cmd_sn = get_be32(req_bhs + LOGIN_OFF_CMDSN);
+		memcpy(login->isid, iscsi_bhs_isid(req_bhs), ISCSI_ISID_LEN);
+		login->tsih = iscsi_bhs_tsih(req_bhs);
+		login->cid = iscsi_bhs_cid(req_bhs);
+		login->cmd_sn = iscsi_bhs_cmdsn(req_bhs);
 		login->stage = csg;
 		iscsi_neg_init(&login->neg, &login->cfg.limits, login->tsih == 0);
 		login->state = LOGIN_RUNNING;
 		/* §11.12.4: we speak version 0 only. */
-		if (req_bhs[LOGIN_OFF_VERSION_MIN] != ISCSI_VERSION) {
+		if (iscsi_bhs_version_min(req_bhs) != ISCSI_VERSION) {
 			fail(login, ISCSI_LOGIN_UNSUPPORTED_VERSION, "unsupported version");
 			return respond_fail(login, req_bhs, rsp_bhs, rsp_len);
 		}
@@ -727,9 +712,8 @@ enum iscsi_login_step iscsi_login_step(struct iscsi_login *login, const uint8_t 
 		return respond_fail(login, req_bhs, rsp_bhs, rsp_len);
 	}
 	/* §11.12.5-§11.12.7: the connection's identity may not change mid-login. */
-	if (memcmp(login->isid, req_bhs + LOGIN_OFF_ISID, ISCSI_ISID_LEN) != 0 ||
-	    login->tsih != get_be16(req_bhs + LOGIN_OFF_TSIH) ||
-	    login->cid != get_be16(req_bhs + LOGIN_OFF_CID)) {
+	if (memcmp(login->isid, iscsi_bhs_isid(req_bhs), ISCSI_ISID_LEN) != 0 ||
+	    login->tsih != iscsi_bhs_tsih(req_bhs) || login->cid != iscsi_bhs_cid(req_bhs)) {
 		fail(login, ISCSI_LOGIN_INITIATOR_ERROR, "ISID/TSIH/CID changed during login");
 		return respond_fail(login, req_bhs, rsp_bhs, rsp_len);
 	}

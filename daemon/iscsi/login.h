@@ -41,9 +41,9 @@
 #include <stdint.h>
 
 #include "daemon/iscsi/params.h"
+#include "daemon/iscsi/pdu.h"
 
 #define ISCSI_NAME_MAX 223		/* RFC 3722 §3.2: iSCSI names up to 223 bytes */
-#define ISCSI_ISID_LEN 6
 #define ISCSI_VERSION 0x00		/* §11.12.4: VersionMax/VersionMin 0 */
 
 struct iscsi_login;

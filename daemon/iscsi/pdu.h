@@ -165,10 +165,43 @@ enum iscsi_reject_reason {
 #define ISCSI_AHS_EXTENDED_CDB 1
 #define ISCSI_AHS_BIDI_READ_LEN 2
 
+/*
+ * BHS fields by their RFC 7143 names. Every byte offset into a BHS in
+ * daemon/iscsi/ goes through these, so a field is named where it is read
+ * or written. Several fields share an offset according to the opcode
+ * (bytes 20..23 are the TTT, the CID, the ExpectedDataTransferLength or
+ * the Referenced Task Tag); each gets its own accessor with the offset
+ * written once here.
+ */
+#define ISCSI_BHS_OFF_FLAGS	     1	/* byte 1: F bit, opcode-specific flags */
+#define ISCSI_BHS_OFF_BYTE2	     2	/* Response, Reject Reason, VersionMax */
+#define ISCSI_BHS_OFF_BYTE3	     3	/* Status, VersionMin / VersionActive */
+#define ISCSI_BHS_OFF_LUN	     8	/* §11.2.1.4 LUN, or ISID in Login PDUs */
+#define ISCSI_BHS_OFF_TSIH	     14 /* §11.12.6, Login PDUs */
+#define ISCSI_BHS_OFF_ITT	     16
+#define ISCSI_BHS_OFF_TTT	     20 /* also CID (Login, Logout), EDTL, RTT */
+#define ISCSI_BHS_OFF_SN	     24 /* CmdSN (requests), StatSN (responses) */
+#define ISCSI_BHS_OFF_EXP_SN	     28 /* ExpStatSN (requests), ExpCmdSN (responses) */
+#define ISCSI_BHS_OFF_MAX_CMDSN	     32 /* MaxCmdSN; RefCmdSN in TMF requests; CDB */
+#define ISCSI_BHS_OFF_DATASN	     36 /* DataSN, R2TSN, ExpDataSN, Login Status, AsyncEvent */
+#define ISCSI_BHS_OFF_BUFFER_OFFSET 40 /* Buffer Offset; Time2Wait; Async Parameter2 */
+#define ISCSI_BHS_OFF_TIME2RETAIN   42 /* Time2Retain (Logout); Async Parameter3 */
+#define ISCSI_BHS_OFF_RESIDUAL	     44 /* Residual Count; R2T Desired Data Transfer Length */
+#define ISCSI_ISID_LEN		     6	/* §11.12.5 */
+/* Byte 1 without the F bit: TMF Function (§11.5.1), Logout Reason Code (§11.14.1). */
+#define ISCSI_BHS_FUNCTION_MASK     0x7f
+#define ISCSI_BHS_CDB_LEN	     16 /* §11.3.5: CDB bytes 32..47 */
+
 /* Fields common to every BHS (§11.2.1). */
 static inline uint8_t iscsi_bhs_opcode(const uint8_t *bhs)
 {
 	return bhs[0] & ISCSI_OPCODE_MASK;
+}
+
+/* Byte 0 of a PDU we send: the opcode (target opcodes have no I bit). */
+static inline void iscsi_bhs_set_opcode(uint8_t *bhs, uint8_t opcode)
+{
+	bhs[0] = opcode;
 }
 
 static inline bool iscsi_bhs_immediate(const uint8_t *bhs)
@@ -176,9 +209,30 @@ static inline bool iscsi_bhs_immediate(const uint8_t *bhs)
 	return (bhs[0] & ISCSI_FLAG_IMMEDIATE) != 0;
 }
 
+/* Byte 1: the F bit and the opcode-specific flags. */
+static inline uint8_t iscsi_bhs_flags(const uint8_t *bhs)
+{
+	return bhs[ISCSI_BHS_OFF_FLAGS];
+}
+
+static inline void iscsi_bhs_set_flags(uint8_t *bhs, uint8_t flags)
+{
+	bhs[ISCSI_BHS_OFF_FLAGS] = flags;
+}
+
+static inline void iscsi_bhs_add_flags(uint8_t *bhs, uint8_t flags)
+{
+	bhs[ISCSI_BHS_OFF_FLAGS] |= flags;
+}
+
+static inline void iscsi_bhs_clear_flags(uint8_t *bhs, uint8_t flags)
+{
+	bhs[ISCSI_BHS_OFF_FLAGS] &= (uint8_t)~flags;
+}
+
 static inline bool iscsi_bhs_final(const uint8_t *bhs)
 {
-	return (bhs[1] & ISCSI_FLAG_FINAL) != 0;
+	return (bhs[ISCSI_BHS_OFF_FLAGS] & ISCSI_FLAG_FINAL) != 0;
 }
 
 /* TotalAHSLength in bytes. */
@@ -199,12 +253,227 @@ static inline void iscsi_bhs_set_data_len(uint8_t *bhs, uint32_t len)
 
 static inline uint64_t iscsi_bhs_lun(const uint8_t *bhs)
 {
-	return get_be64(bhs + 8);
+	return get_be64(bhs + ISCSI_BHS_OFF_LUN);
+}
+
+static inline void iscsi_bhs_set_lun(uint8_t *bhs, uint64_t lun)
+{
+	put_be64(bhs + ISCSI_BHS_OFF_LUN, lun);
 }
 
 static inline uint32_t iscsi_bhs_itt(const uint8_t *bhs)
 {
-	return get_be32(bhs + 16);
+	return get_be32(bhs + ISCSI_BHS_OFF_ITT);
+}
+
+static inline void iscsi_bhs_set_itt(uint8_t *bhs, uint32_t itt)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_ITT, itt);
+}
+
+/* Target Transfer Tag: NOP (§11.18, §11.19), Text (§11.10), R2T, Data. */
+static inline uint32_t iscsi_bhs_ttt(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_TTT);
+}
+
+static inline void iscsi_bhs_set_ttt(uint8_t *bhs, uint32_t ttt)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_TTT, ttt);
+}
+
+/* Requests: CmdSN (bytes 24..27), ExpStatSN (28..31). */
+static inline uint32_t iscsi_bhs_cmdsn(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_SN);
+}
+
+static inline uint32_t iscsi_bhs_exp_statsn(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_EXP_SN);
+}
+
+/* Responses: StatSN (24..27), ExpCmdSN (28..31), MaxCmdSN (32..35). */
+static inline uint32_t iscsi_bhs_statsn(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_SN);
+}
+
+static inline void iscsi_bhs_set_statsn(uint8_t *bhs, uint32_t statsn)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_SN, statsn);
+}
+
+static inline void iscsi_bhs_set_exp_cmdsn(uint8_t *bhs, uint32_t exp_cmdsn)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_EXP_SN, exp_cmdsn);
+}
+
+static inline void iscsi_bhs_set_max_cmdsn(uint8_t *bhs, uint32_t max_cmdsn)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_MAX_CMDSN, max_cmdsn);
+}
+
+/* SCSI Command (§11.3): ExpectedDataTransferLength and the CDB. */
+static inline uint32_t iscsi_bhs_edtl(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_TTT);
+}
+
+static inline const uint8_t *iscsi_bhs_cdb(const uint8_t *bhs)
+{
+	return bhs + ISCSI_BHS_OFF_MAX_CMDSN;
+}
+
+/* SCSI Response (§11.4.1, §11.4.2) and TMF/Logout Response: byte 2, byte 3. */
+static inline void iscsi_bhs_set_response(uint8_t *bhs, uint8_t response)
+{
+	bhs[ISCSI_BHS_OFF_BYTE2] = response;
+}
+
+static inline void iscsi_bhs_set_status(uint8_t *bhs, uint8_t status)
+{
+	bhs[ISCSI_BHS_OFF_BYTE3] = status;
+}
+
+/* Reject (§11.17.1): Reason. */
+static inline void iscsi_bhs_set_reject_reason(uint8_t *bhs, uint8_t reason)
+{
+	bhs[ISCSI_BHS_OFF_BYTE2] = reason;
+}
+
+/* Data-In, Data-Out (§11.7): DataSN, Buffer Offset; R2T (§11.8): R2TSN. */
+static inline uint32_t iscsi_bhs_datasn(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_DATASN);
+}
+
+static inline void iscsi_bhs_set_datasn(uint8_t *bhs, uint32_t datasn)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_DATASN, datasn);
+}
+
+static inline void iscsi_bhs_set_r2tsn(uint8_t *bhs, uint32_t r2tsn)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_DATASN, r2tsn);
+}
+
+/* SCSI Response (§11.4.6): ExpDataSN. */
+static inline void iscsi_bhs_set_exp_datasn(uint8_t *bhs, uint32_t exp_datasn)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_DATASN, exp_datasn);
+}
+
+static inline uint32_t iscsi_bhs_buffer_offset(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_BUFFER_OFFSET);
+}
+
+static inline void iscsi_bhs_set_buffer_offset(uint8_t *bhs, uint32_t offset)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_BUFFER_OFFSET, offset);
+}
+
+/* SCSI Response, Data-In (§11.4.5): Residual Count. */
+static inline void iscsi_bhs_set_residual_count(uint8_t *bhs, uint32_t count)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_RESIDUAL, count);
+}
+
+/* R2T (§11.8.4): Desired Data Transfer Length. */
+static inline void iscsi_bhs_set_desired_data_len(uint8_t *bhs, uint32_t len)
+{
+	put_be32(bhs + ISCSI_BHS_OFF_RESIDUAL, len);
+}
+
+/* Task Management Function Request (§11.5): Function, Referenced Task Tag, RefCmdSN. */
+static inline uint8_t iscsi_bhs_tmf_function(const uint8_t *bhs)
+{
+	return bhs[ISCSI_BHS_OFF_FLAGS] & ISCSI_BHS_FUNCTION_MASK;
+}
+
+static inline uint32_t iscsi_bhs_rtt(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_TTT);
+}
+
+static inline uint32_t iscsi_bhs_ref_cmdsn(const uint8_t *bhs)
+{
+	return get_be32(bhs + ISCSI_BHS_OFF_MAX_CMDSN);
+}
+
+/* Logout Request (§11.14): Reason Code and CID. Login Request: CID (§11.12.7). */
+static inline uint8_t iscsi_bhs_logout_reason(const uint8_t *bhs)
+{
+	return bhs[ISCSI_BHS_OFF_FLAGS] & ISCSI_BHS_FUNCTION_MASK;
+}
+
+static inline uint16_t iscsi_bhs_cid(const uint8_t *bhs)
+{
+	return get_be16(bhs + ISCSI_BHS_OFF_TTT);
+}
+
+/* Logout Response (§11.15.4, §11.15.5): Time2Wait, Time2Retain. */
+static inline void iscsi_bhs_set_time2wait(uint8_t *bhs, uint16_t seconds)
+{
+	put_be16(bhs + ISCSI_BHS_OFF_BUFFER_OFFSET, seconds);
+}
+
+static inline void iscsi_bhs_set_time2retain(uint8_t *bhs, uint16_t seconds)
+{
+	put_be16(bhs + ISCSI_BHS_OFF_TIME2RETAIN, seconds);
+}
+
+/* Asynchronous Message (§11.9): AsyncEvent and Parameter3. */
+static inline void iscsi_bhs_set_async_event(uint8_t *bhs, uint8_t event)
+{
+	bhs[ISCSI_BHS_OFF_DATASN] = event;
+}
+
+static inline void iscsi_bhs_set_async_param3(uint8_t *bhs, uint16_t value)
+{
+	put_be16(bhs + ISCSI_BHS_OFF_TIME2RETAIN, value);
+}
+
+/* Login Request/Response (§11.12, §11.13): versions, ISID, TSIH, Status. */
+static inline uint8_t iscsi_bhs_version_min(const uint8_t *bhs)
+{
+	return bhs[ISCSI_BHS_OFF_BYTE3];
+}
+
+static inline void iscsi_bhs_set_versions(uint8_t *bhs, uint8_t version_max,
+					  uint8_t version_active)
+{
+	bhs[ISCSI_BHS_OFF_BYTE2] = version_max;
+	bhs[ISCSI_BHS_OFF_BYTE3] = version_active;
+}
+
+static inline const uint8_t *iscsi_bhs_isid(const uint8_t *bhs)
+{
+	return bhs + ISCSI_BHS_OFF_LUN;
+}
+
+static inline void iscsi_bhs_set_isid(uint8_t *bhs, const uint8_t *isid)
+{
+	for (unsigned int i = 0; i < ISCSI_ISID_LEN; i++) {
+		bhs[ISCSI_BHS_OFF_LUN + i] = isid[i];
+	}
+}
+
+static inline uint16_t iscsi_bhs_tsih(const uint8_t *bhs)
+{
+	return get_be16(bhs + ISCSI_BHS_OFF_TSIH);
+}
+
+static inline void iscsi_bhs_set_tsih(uint8_t *bhs, uint16_t tsih)
+{
+	put_be16(bhs + ISCSI_BHS_OFF_TSIH, tsih);
+}
+
+/* Status-Class (byte 36) and Status-Detail (byte 37) as (class << 8) | detail. */
+static inline void iscsi_bhs_set_login_status(uint8_t *bhs, uint16_t status)
+{
+	put_be16(bhs + ISCSI_BHS_OFF_DATASN, status);
 }
 
 /* CRC32C as the iSCSI digests use it (§11.1, RFC 3720 App. B): initial

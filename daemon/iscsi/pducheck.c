@@ -59,7 +59,7 @@ enum iscsi_pdu_err iscsi_pdu_check(const uint8_t *bhs, const struct iscsi_pdu_li
 	uint8_t op = iscsi_bhs_opcode(bhs);
 	uint32_t ahs = iscsi_bhs_ahs_len(bhs);
 	uint32_t dsl = iscsi_bhs_data_len(bhs);
-	uint32_t limit = lim->login_phase ? ISCSI_LOGIN_DSL_MAX : lim->max_recv_dsl;
+	uint32_t limit = iscsi_pdu_dsl_limit(lim);
 	bool hd = !lim->login_phase && lim->header_digest;
 	bool dd = !lim->login_phase && lim->data_digest;
 

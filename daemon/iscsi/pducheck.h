@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/iscsi/params.h"
 #include "daemon/iscsi/pdu.h"
 
 #define ISCSI_AHS_MAX_BYTES (255u * 4u)	/* TotalAHSLength is one byte of words */
@@ -44,6 +45,12 @@ struct iscsi_pdu_limits {
 	bool data_digest;
 	uint32_t max_recv_dsl;		/* our declared MaxRecvDataSegmentLength */
 };
+
+/* Longest data segment we accept: 8192 during login (§13.12), then what we declared. */
+static inline uint32_t iscsi_pdu_dsl_limit(const struct iscsi_pdu_limits *lim)
+{
+	return lim->login_phase ? ISCSI_LOGIN_DSL_MAX : lim->max_recv_dsl;
+}
 
 const char *iscsi_pdu_err_str(enum iscsi_pdu_err err);
 /** Reject reason (§11.17.1) for an error, 0 if the connection must close instead. */

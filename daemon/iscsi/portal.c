@@ -7,7 +7,7 @@
  * "[v6addr]:port" and "v4addr:port" are accepted; an empty host or "*" means
  * the IPv6 wildcard with IPv4-mapped addresses. A wildcard portal is
  * remembered as such so that SendTargets reports the address a connection
- * actually came in on instead of 0.0.0.0.
+ * actually came in on instead of 0.0.0.0 (discovery.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -142,7 +142,7 @@ int32_t iscsi_portal_accept_cb(int32_t fd, int32_t revents, void *data)
 	return 0;
 }
 
-int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
+int iscsi_portal_resolve(const char *host_port, struct sockaddr_storage *sa, bool *wildcard)
 {
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -151,10 +151,9 @@ int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
 	};
 	struct addrinfo *res = NULL;
 	char host[256], port[16];
-	struct iscsi_portal *p;
-	int one = 1, rc, fd;
+	int rc;
 
-	if (!server || !host_port || strlen(host_port) >= ISCSI_ADDR_STR_MAX) {
+	if (!host_port || strlen(host_port) >= ISCSI_ADDR_STR_MAX) {
 		return -EINVAL;
 	}
 	rc = portal_parse(host_port, host, sizeof(host), port, sizeof(port));
@@ -166,47 +165,67 @@ int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
 		log_err("iscsi: portal '%s': %s", host_port, gai_strerror(rc));
 		return -EINVAL;
 	}
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	memset(sa, 0, sizeof(*sa));
+	memcpy(sa, res->ai_addr, res->ai_addrlen);
+	if (res->ai_family == AF_INET) {
+		*wildcard = ((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr.s_addr ==
+			    htonl(INADDR_ANY);
+	} else {
+		*wildcard = IN6_IS_ADDR_UNSPECIFIED(
+			&((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr);
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
+{
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	struct iscsi_portal *p;
+	bool wildcard;
+	int one = 1, rc, fd;
+
+	if (!server) {
+		return -EINVAL;
+	}
+	rc = iscsi_portal_resolve(host_port, &sa, &wildcard);
+	if (rc) {
+		return rc;
+	}
+	sa_len = sa.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		rc = -errno;
-		goto out;
+		return -errno;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, PORTAL_BACKLOG) != 0) {
+	if (bind(fd, (const struct sockaddr *)&sa, sa_len) != 0 ||
+	    listen(fd, PORTAL_BACKLOG) != 0) {
 		rc = -errno;
 		log_perror(rc, "iscsi: listen on '%s'", host_port);
 		close(fd);
-		goto out;
+		return rc;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
 		close(fd);
-		rc = -ENOMEM;
-		goto out;
+		return -ENOMEM;
 	}
 	p->server = server;
 	p->fd = fd;
 	snprintf(p->addr, sizeof(p->addr), "%s", host_port);
-	memcpy(&p->sa, res->ai_addr, res->ai_addrlen);
-	p->sa_len = res->ai_addrlen;
-	if (res->ai_family == AF_INET) {
-		p->wildcard = ((struct sockaddr_in *)(void *)res->ai_addr)->sin_addr.s_addr ==
-			      htonl(INADDR_ANY);
-	} else {
-		p->wildcard = IN6_IS_ADDR_UNSPECIFIED(
-			&((struct sockaddr_in6 *)(void *)res->ai_addr)->sin6_addr);
-	}
+	p->sa = sa;
+	p->sa_len = sa_len;
+	p->wildcard = wildcard;
 	rc = qb_loop_poll_add(server->loop, QB_LOOP_MED, fd, POLLIN, p, iscsi_portal_accept_cb);
 	if (rc != 0) {
 		close(fd);
 		free(p);
-		goto out;
+		return rc;
 	}
 	qb_list_add_tail(&p->node, &server->portals);
 	log_info("iscsi: listening on %s", host_port);
-out:
-	freeaddrinfo(res);
-	return rc;
+	return 0;
 }
 
 void iscsi_portal_close_all(struct iscsi_server *server)

@@ -51,8 +51,6 @@
 #define ASC_DATA_OFFSET_ERROR	       SCSI_ASC(0x4b, 0x05)
 #define ASC_PROTOCOL_SERVICE_CRC_ERROR SCSI_ASC(0x47, 0x05)
 
-#define CMD_CDB_OFFSET	32 /* §11.3: CDB at bytes 32..47 */
-#define CMD_CDB_BHS_LEN 16
 
 static void task_progress(struct iscsi_task *task);
 static void task_send_response(struct iscsi_task *task);
@@ -129,11 +127,11 @@ static void task_set_residual(const struct iscsi_task *task, uint8_t *bhs)
 	/* §11.4.5: overflow when the command wanted more than EDTL,
 	 * underflow when it wanted less. */
 	if (xfer > edtl) {
-		bhs[1] |= ISCSI_RSP_FLAG_OVERFLOW;
-		put_be32(bhs + 44, xfer - edtl);
+		iscsi_bhs_add_flags(bhs, ISCSI_RSP_FLAG_OVERFLOW);
+		iscsi_bhs_set_residual_count(bhs, xfer - edtl);
 	} else if (xfer < edtl) {
-		bhs[1] |= ISCSI_RSP_FLAG_UNDERFLOW;
-		put_be32(bhs + 44, edtl - xfer);
+		iscsi_bhs_add_flags(bhs, ISCSI_RSP_FLAG_UNDERFLOW);
+		iscsi_bhs_set_residual_count(bhs, edtl - xfer);
 	}
 }
 
@@ -163,26 +161,26 @@ static void datain_queue_next(struct iscsi_task *task)
 	last = task->din_off + len == task->din_len;
 	burst_end = last || task->din_burst + len == burst;
 	memset(tx->hdr, 0, sizeof(tx->hdr));
-	tx->hdr[0] = ISCSI_OP_DATA_IN;
+	iscsi_bhs_set_opcode(tx->hdr, ISCSI_OP_DATA_IN);
 	if (burst_end) {
 		/* §11.7.1: F ends each input sequence of at most MaxBurstLength. */
-		tx->hdr[1] |= ISCSI_FLAG_FINAL;
+		iscsi_bhs_add_flags(tx->hdr, ISCSI_FLAG_FINAL);
 	}
-	put_be64(tx->hdr + 8, task->scsi.lun);
-	put_be32(tx->hdr + 16, task->itt);
-	put_be32(tx->hdr + 20, ISCSI_RESERVED_TAG);
-	put_be32(tx->hdr + 36, task->din_datasn++);
-	put_be32(tx->hdr + 40, task->din_off);
+	iscsi_bhs_set_lun(tx->hdr, task->scsi.lun);
+	iscsi_bhs_set_itt(tx->hdr, task->itt);
+	iscsi_bhs_set_ttt(tx->hdr, ISCSI_RESERVED_TAG);
+	iscsi_bhs_set_datasn(tx->hdr, task->din_datasn++);
+	iscsi_bhs_set_buffer_offset(tx->hdr, task->din_off);
 	if (last && task->din_status) {
 		/* §11.7.4: status in the last Data-In (S bit), residuals with it. */
-		tx->hdr[1] |= ISCSI_DATAIN_FLAG_STATUS;
-		tx->hdr[3] = task->scsi.status;
+		iscsi_bhs_add_flags(tx->hdr, ISCSI_DATAIN_FLAG_STATUS);
+		iscsi_bhs_set_status(tx->hdr, task->scsi.status);
 		task_set_residual(task, tx->hdr);
 		iscsi_task_return_slot(task);
 		iscsi_conn_stamp_sn(conn, tx->hdr, true);
 	} else {
 		iscsi_conn_stamp_sn(conn, tx->hdr, false);
-		put_be32(tx->hdr + 24, 0); /* StatSN reserved without S */
+		iscsi_bhs_set_statsn(tx->hdr, 0); /* reserved without S */
 	}
 	tx->data = task->scsi.buf + task->din_off;
 	tx->data_len = len;
@@ -221,15 +219,15 @@ static void task_queue_scsi_rsp(struct iscsi_task *task)
 	struct iscsi_tx *tx = &task->tx;
 
 	memset(tx->hdr, 0, sizeof(tx->hdr));
-	tx->hdr[0] = ISCSI_OP_SCSI_RSP;
-	tx->hdr[1] = ISCSI_FLAG_FINAL;
-	tx->hdr[2] = ISCSI_RESPONSE_COMPLETED;
-	tx->hdr[3] = task->scsi.status;
-	put_be32(tx->hdr + 16, task->itt);
+	iscsi_bhs_set_opcode(tx->hdr, ISCSI_OP_SCSI_RSP);
+	iscsi_bhs_set_flags(tx->hdr, ISCSI_FLAG_FINAL);
+	iscsi_bhs_set_response(tx->hdr, ISCSI_RESPONSE_COMPLETED);
+	iscsi_bhs_set_status(tx->hdr, task->scsi.status);
+	iscsi_bhs_set_itt(tx->hdr, task->itt);
 	iscsi_task_return_slot(task);
 	iscsi_conn_stamp_sn(conn, tx->hdr, true);
 	/* §11.4.6: ExpDataSN = R2T and Data-In PDUs sent for the command. */
-	put_be32(tx->hdr + 36, task->din_datasn + task->r2tsn);
+	iscsi_bhs_set_exp_datasn(tx->hdr, task->din_datasn + task->r2tsn);
 	task_set_residual(task, tx->hdr);
 	tx->data_len = 0;
 	tx->data = task->rsp_data;
@@ -348,16 +346,16 @@ static void task_send_r2ts(struct iscsi_task *task)
 		task->r2t_outstanding++;
 		tx = &r->tx;
 		memset(tx->hdr, 0, sizeof(tx->hdr));
-		tx->hdr[0] = ISCSI_OP_R2T;
-		tx->hdr[1] = ISCSI_FLAG_FINAL;
-		put_be64(tx->hdr + 8, task->scsi.lun);
-		put_be32(tx->hdr + 16, task->itt);
-		put_be32(tx->hdr + 20, r->ttt);
+		iscsi_bhs_set_opcode(tx->hdr, ISCSI_OP_R2T);
+		iscsi_bhs_set_flags(tx->hdr, ISCSI_FLAG_FINAL);
+		iscsi_bhs_set_lun(tx->hdr, task->scsi.lun);
+		iscsi_bhs_set_itt(tx->hdr, task->itt);
+		iscsi_bhs_set_ttt(tx->hdr, r->ttt);
 		/* §11.8: R2T carries the next StatSN but does not advance it. */
 		iscsi_conn_stamp_sn(conn, tx->hdr, false);
-		put_be32(tx->hdr + 36, task->r2tsn++);
-		put_be32(tx->hdr + 40, r->off);
-		put_be32(tx->hdr + 44, r->len);
+		iscsi_bhs_set_r2tsn(tx->hdr, task->r2tsn++);
+		iscsi_bhs_set_buffer_offset(tx->hdr, r->off);
+		iscsi_bhs_set_desired_data_len(tx->hdr, r->len);
 		tx->data = NULL;
 		tx->data_len = 0;
 		tx->sent_fn = r2t_sent;
@@ -421,12 +419,12 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	struct iscsi_session *s = conn->session;
 	const uint8_t *bhs = conn->hdr;
 	bool immediate = iscsi_bhs_immediate(bhs);
-	uint8_t flags = bhs[1];
+	uint8_t flags = iscsi_bhs_flags(bhs);
 	bool rd = flags & ISCSI_CMD_FLAG_READ, wr = flags & ISCSI_CMD_FLAG_WRITE;
 	bool final = flags & ISCSI_FLAG_FINAL;
 	uint32_t itt = iscsi_bhs_itt(bhs);
-	uint32_t edtl = get_be32(bhs + 20);
-	uint32_t cmdsn = get_be32(bhs + 24);
+	uint32_t edtl = iscsi_bhs_edtl(bhs);
+	uint32_t cmdsn = iscsi_bhs_cmdsn(bhs);
 	uint32_t dsl = conn->rx_layout.data_len;
 	struct iscsi_ahs_info ahs = {0};
 	struct iscsi_task *task;
@@ -460,7 +458,7 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	/* Framing is fine; these break the command itself: Reject (§11.17). */
 	if (itt == ISCSI_RESERVED_TAG ||
 	    iscsi_pdu_ahs_parse(conn->hdr + ISCSI_BHS_LEN, conn->rx_layout.ahs_len, &ahs) != 0 ||
-	    ahs.ext_cdb_len > SCSI_CDB_MAX - CMD_CDB_BHS_LEN) {
+	    ahs.ext_cdb_len > SCSI_CDB_MAX - ISCSI_BHS_CDB_LEN) {
 		conn->rx_reject = ISCSI_REJECT_INVALID_PDU_FIELD;
 		return;
 	}
@@ -488,11 +486,11 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	task->immediate = immediate;
 	task->scsi.nexus = s->nexus;
 	task->scsi.lun = iscsi_bhs_lun(bhs);
-	memcpy(task->scsi.cdb, bhs + CMD_CDB_OFFSET, CMD_CDB_BHS_LEN);
-	task->scsi.cdb_len = CMD_CDB_BHS_LEN;
+	memcpy(task->scsi.cdb, iscsi_bhs_cdb(bhs), ISCSI_BHS_CDB_LEN);
+	task->scsi.cdb_len = ISCSI_BHS_CDB_LEN;
 	if (ahs.ext_cdb) {
-		memcpy(task->scsi.cdb + CMD_CDB_BHS_LEN, ahs.ext_cdb, ahs.ext_cdb_len);
-		task->scsi.cdb_len = (uint8_t)(CMD_CDB_BHS_LEN + ahs.ext_cdb_len);
+		memcpy(task->scsi.cdb + ISCSI_BHS_CDB_LEN, ahs.ext_cdb, ahs.ext_cdb_len);
+		task->scsi.cdb_len = (uint8_t)(ISCSI_BHS_CDB_LEN + ahs.ext_cdb_len);
 	}
 	task->scsi.attr = flags & ISCSI_CMD_ATTR_MASK;
 	task->scsi.tag = itt;
@@ -642,9 +640,9 @@ void iscsi_data_out_rx_bhs(struct iscsi_conn *conn)
 	struct iscsi_session *s = conn->session;
 	const uint8_t *bhs = conn->hdr;
 	uint32_t itt = iscsi_bhs_itt(bhs);
-	uint32_t ttt = get_be32(bhs + 20);
-	uint32_t datasn = get_be32(bhs + 36);
-	uint32_t off = get_be32(bhs + 40);
+	uint32_t ttt = iscsi_bhs_ttt(bhs);
+	uint32_t datasn = iscsi_bhs_datasn(bhs);
+	uint32_t off = iscsi_bhs_buffer_offset(bhs);
 	uint32_t dsl = conn->rx_layout.data_len;
 	struct iscsi_task *task;
 

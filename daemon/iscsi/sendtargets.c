@@ -14,10 +14,7 @@
 #include "daemon/iscsi/pdu.h"
 #include "daemon/iscsi/sendtargets.h"
 
-/* Text Request/Response BHS offsets (§11.10, §11.11). */
-#define TEXT_OFF_FLAGS 1
-#define TEXT_OFF_ITT 16
-#define TEXT_OFF_TTT 20
+/* Text Request/Response byte 1: C bit (§11.10.2, §11.11.2). */
 #define TEXT_FLAG_CONTINUE 0x40
 
 #define ST_ALL "All"
@@ -108,12 +105,12 @@ static void build_rsp_bhs(uint8_t *rsp, bool final, bool cont, uint32_t itt, uin
 			  uint32_t dsl)
 {
 	memset(rsp, 0, ISCSI_BHS_LEN);
-	rsp[0] = ISCSI_OP_TEXT_RSP;
-	rsp[TEXT_OFF_FLAGS] = (uint8_t)((final ? ISCSI_FLAG_FINAL : 0) |
-					(cont ? TEXT_FLAG_CONTINUE : 0));
+	iscsi_bhs_set_opcode(rsp, ISCSI_OP_TEXT_RSP);
+	iscsi_bhs_set_flags(rsp, (uint8_t)((final ? ISCSI_FLAG_FINAL : 0) |
+					   (cont ? TEXT_FLAG_CONTINUE : 0)));
 	iscsi_bhs_set_data_len(rsp, dsl);
-	put_be32(rsp + TEXT_OFF_ITT, itt);
-	put_be32(rsp + TEXT_OFF_TTT, ttt);
+	iscsi_bhs_set_itt(rsp, itt);
+	iscsi_bhs_set_ttt(rsp, ttt);
 }
 
 static enum iscsi_text_step send_piece(struct iscsi_text_exchange *x,
@@ -174,9 +171,9 @@ enum iscsi_text_step iscsi_text_exchange_step(struct iscsi_text_exchange *x,
 					      uint8_t *reject_reason)
 {
 	bool final = iscsi_bhs_final(req_bhs);
-	bool cont = (req_bhs[TEXT_OFF_FLAGS] & TEXT_FLAG_CONTINUE) != 0;
+	bool cont = (iscsi_bhs_flags(req_bhs) & TEXT_FLAG_CONTINUE) != 0;
 	uint32_t itt = iscsi_bhs_itt(req_bhs);
-	uint32_t ttt = get_be32(req_bhs + TEXT_OFF_TTT);
+	uint32_t ttt = iscsi_bhs_ttt(req_bhs);
 	struct iscsi_text_builder b;
 	struct iscsi_text_list list;
 

@@ -10,7 +10,8 @@
  *  - accumulates a request that spans several PDUs (C=1) and answers each
  *    intermediate PDU with an empty Text Response (F=0, valid TTT);
  *  - answers SendTargets through a callback that the server implements
- *    with iscsi_sendtargets_build() over the targets the initiator may see;
+ *    (discovery.c) with iscsi_sendtargets_build() over the targets the
+ *    initiator may see and the portals of every serving node;
  *  - answers other keys with iscsi_neg_key() in the full-feature phase
  *    (MaxRecvDataSegmentLength may be re-declared; leading-only keys get
  *    Reject);

@@ -150,6 +150,7 @@ void iscsi_server_destroy(struct iscsi_server *server)
 		iscsi_target_unregister(server, t->name);
 	}
 	chap_store_clear(&server->discovery_chap);
+	iscsi_discovery_fini(&server->discovery);
 	for (uint32_t i = 0; i < ISCSI_BUF_CLASSES; i++) {
 		for (uint32_t j = 0; j < server->bufs[i].nfree; j++) {
 			free(server->bufs[i].free[j]);

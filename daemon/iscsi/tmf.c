@@ -41,8 +41,6 @@
 #include "daemon/iscsi/iscsi_int.h"
 #include "daemon/base/log.h"
 
-#define TMF_FUNCTION_MASK 0x7f
-
 /*
  * A TMF response held back until the aborted tasks that the SCSI layer still
  * holds have come back (SAM-5 7.1: "function complete" means the tasks are
@@ -125,9 +123,9 @@ static struct iscsi_tmf_pending *tmf_pending_create(struct iscsi_conn *conn, con
 	}
 	w->conn = conn;
 	w->waiting = 1; /* held by iscsi_tmf_rx() until it answers */
-	w->pdu->tx.hdr[0] = ISCSI_OP_TMF_RSP;
-	w->pdu->tx.hdr[1] = ISCSI_FLAG_FINAL;
-	put_be32(w->pdu->tx.hdr + 16, iscsi_bhs_itt(req));
+	iscsi_bhs_set_opcode(w->pdu->tx.hdr, ISCSI_OP_TMF_RSP);
+	iscsi_bhs_set_flags(w->pdu->tx.hdr, ISCSI_FLAG_FINAL);
+	iscsi_bhs_set_itt(w->pdu->tx.hdr, iscsi_bhs_itt(req));
 	qb_list_add_tail(&w->node, &conn->tmf_pending);
 	return w;
 }
@@ -153,10 +151,10 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 {
 	struct iscsi_session *s = conn->session;
 	const uint8_t *req = conn->hdr;
-	uint8_t function = req[1] & TMF_FUNCTION_MASK;
+	uint8_t function = iscsi_bhs_tmf_function(req);
 	uint64_t lun = iscsi_bhs_lun(req);
-	uint32_t rtt = get_be32(req + 20);
-	uint32_t ref_cmdsn = get_be32(req + 32);
+	uint32_t rtt = iscsi_bhs_rtt(req);
+	uint32_t ref_cmdsn = iscsi_bhs_ref_cmdsn(req);
 	struct iscsi_target_entry *target = s ? s->target : NULL;
 	struct iscsi_server *server = conn->server;
 	uint8_t response = ISCSI_TMF_RSP_COMPLETE;
@@ -242,7 +240,7 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 	}
 answer:
 	if (w->pdu) {
-		w->pdu->tx.hdr[2] = response;
+		iscsi_bhs_set_response(w->pdu->tx.hdr, response);
 	}
 	iscsi_tmf_task_gone(w); /* drop our hold: answers now unless tasks are in flight */
 }
