@@ -351,7 +351,7 @@ static void file_submit(struct backing *store, struct backing_io *io)
 	backing_engine_start(io);
 }
 
-void backing_file_prep(struct backing_io *io, struct io_uring_sqe *sqe)
+static void file_prep(struct backing_io *io, struct io_uring_sqe *sqe)
 {
 	const struct backing *store = io->store;
 	uint64_t pos = io->offset + io->done_bytes;
@@ -390,7 +390,7 @@ void backing_file_prep(struct backing_io *io, struct io_uring_sqe *sqe)
 	}
 }
 
-bool backing_file_complete(struct backing_io *io, int res)
+static bool file_complete(struct backing_io *io, int res)
 {
 	bool transfer = io->op == BACKING_READ || io->op == BACKING_WRITE ||
 			(io->flags & BACKING_IO_ZERO_FILL);
@@ -469,4 +469,6 @@ const struct backing_ops backing_file_ops = {
 	.close = file_close,
 	.submit = file_submit,
 	.map_status = file_map_status,
+	.prep = file_prep,
+	.complete = file_complete,
 };
