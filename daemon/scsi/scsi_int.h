@@ -111,6 +111,8 @@ enum scsi_resv_class {
 	SCSI_RESV_CONFLICT = PR_CLASS_CONFLICT,
 	/* PERSISTENT RESERVE IN/OUT: decided by the PR engine itself */
 	SCSI_RESV_PR = PR_CLASS_PR,
+	/* RESERVE(6)/RELEASE(6) (SPC-2 5.5.1): decided by the PR engine itself */
+	SCSI_RESV_SPC2 = PR_CLASS_SPC2,
 };
 
 /* Command flags. */

@@ -26,6 +26,7 @@ _Static_assert((int)PR_CLASS_READ == (int)SCSI_RESV_READ, "class READ");
 _Static_assert((int)PR_CLASS_WRITE == (int)SCSI_RESV_WRITE, "class WRITE");
 _Static_assert((int)PR_CLASS_CONFLICT == (int)SCSI_RESV_CONFLICT, "class CONFLICT");
 _Static_assert((int)PR_CLASS_PR == (int)SCSI_RESV_PR, "class PR");
+_Static_assert((int)PR_CLASS_SPC2 == (int)SCSI_RESV_SPC2, "class SPC2");
 #endif
 
 #define OP_PR_OUT 0x5f
@@ -1496,7 +1497,7 @@ START_TEST(test_scsi_table_access)
 	for (unsigned int i = 0; i < scsi_cmd_table_len; i++) {
 		const struct scsi_cmd_desc *d = &scsi_cmd_table[i];
 		int cls = spec_class(d->opcode);
-		int want_col = cls == PR_CLASS_SPC2 ? (int)SCSI_RESV_PR : cls;
+		int want_col = cls;
 
 		if (d->opcode == 0x9e && d->sa == 0x12) {
 			cls = want_col = PR_CLASS_READ; /* GET LBA STATUS reads metadata */
