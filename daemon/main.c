@@ -683,11 +683,35 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	return 0;
 }
 
+/* The [iscsi] settings as the iSCSI server takes them (config.c knows nothing of daemon/iscsi). */
+static void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_config *out)
+{
+	*out = (struct iscsi_server_config){
+		.tpgt = c->tpgt,
+		.max_recv_dsl = c->max_recv_dsl,
+		.max_burst = c->max_burst,
+		.first_burst = c->first_burst,
+		.max_outstanding_r2t = c->max_outstanding_r2t,
+		.queue_depth = c->queue_depth,
+		.nop_interval_s = c->nop_interval_s,
+		.nop_timeout_s = c->nop_timeout_s,
+		.max_sessions = c->max_sessions,
+		.busy_poll_us = c->busy_poll_us,
+		.max_discovery_sessions = c->max_discovery_sessions,
+		.discovery_idle_timeout_s = c->discovery_idle_timeout_s,
+		.max_login_connections = c->max_login_connections,
+		.chap_backoff_max_s = c->chap_backoff_max_s,
+		.require_mutual_chap = c->require_mutual_chap,
+		.allow_cold_reset = c->allow_cold_reset,
+	};
+}
+
 static int daemon_start(struct daemon *d)
 {
 	static const struct cluster_callbacks cluster_cb = {
 		.deliver = daemon_deliver,
 	};
+	struct iscsi_server_config iscsi_cfg;
 	int rc;
 
 	rc = backing_engine_init(d->loop);
@@ -709,7 +733,8 @@ static int daemon_start(struct daemon *d)
 		 STORE_DB_FILE, store_schema_version(d->store),
 		 (unsigned long long)store_applied_seq(d->store));
 	iscsi_raise_fd_limit();
-	rc = iscsi_server_create(d->loop, &d->cfg.iscsi, &d->iscsi);
+	daemon_iscsi_config(&d->cfg.iscsi, &iscsi_cfg);
+	rc = iscsi_server_create(d->loop, &iscsi_cfg, &d->iscsi);
 	if (rc < 0) {
 		log_perror(rc, "creating the iSCSI server");
 		return rc;

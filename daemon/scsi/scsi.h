@@ -32,6 +32,14 @@
 
 #include <qb/qbloop.h>
 
+/*
+ * Alignment of the data buffers a transport hands to the SCSI layer: what
+ * the backing stores opened with direct_io (O_DIRECT) need. Equal to
+ * BACKING_BUF_ALIGN (checked in scsi_int.h), named here so a transport
+ * allocates its buffers without reaching into daemon/backing.
+ */
+#define SCSI_BUF_ALIGN 4096
+
 #define SCSI_CDB_MAX 32		/* 16-byte CDBs plus an extended-CDB AHS */
 #define SCSI_SENSE_MAX 252	/* SPC-4 4.5.1: at most 252 bytes of sense */
 

@@ -28,6 +28,8 @@
 #include "daemon/scsi/sense.h"
 #include "reservations/pr.h"
 
+_Static_assert(SCSI_BUF_ALIGN == BACKING_BUF_ALIGN, "scsi.h names the backing stores' alignment");
+
 #define SCSI_LUN_MAX 16384		/* flat / peripheral addressing: 14 bits (SAM-5 4.7) */
 #define SCSI_RESP_MAX (16 + 8 * SCSI_LUN_MAX)	/* largest parameter data we build (REPORT LUNS) */
 #define SCSI_CDB_USAGE_MAX 16
