@@ -18,6 +18,7 @@
 #define QUORATE_DAEMON_STORE_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define STORE_DB_FILE "quorate.db"
