@@ -51,6 +51,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
+#include "daemon/lun_file.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/base/log.h"
 #include "daemon/base/loop_pass.h"
@@ -65,7 +66,6 @@
 #define DEMO_TARGET "iqn.2026-11.org.quorate:demo"
 #define DEMO_LUN_FILE "demo-lun0.img"
 #define DEMO_LUN_SIZE (1ULL << 30)		/* 1 GiB, sparse */
-#define DEMO_BLOCK_SIZE 512
 #define SHUTDOWN_GRACE_NS (2ULL * 1000000000ULL)
 #define SHUTDOWN_POLL_NS (100ULL * 1000000ULL)
 
@@ -272,7 +272,9 @@ static void demo_target_done(struct daemon *d, struct daemon_pending *p, int rc,
 static int demo_setup(struct daemon *d)
 {
 	struct store_op *tgt, *lun;
-	int fd, rc;
+	struct lun_file_result file;
+	char err[256];
+	int rc;
 
 	if (d->targets != NULL) {
 		if (daemon_target_find(d, DEMO_TARGET) == NULL) {
@@ -294,27 +296,22 @@ static int demo_setup(struct daemon *d)
 
 	lun->kind = STORE_OP_LUN_ADD;
 	snprintf(lun->u.lun.target, sizeof(lun->u.lun.target), "%s", DEMO_TARGET);
-	snprintf(lun->u.lun.backing, sizeof(lun->u.lun.backing), "file");
+	snprintf(lun->u.lun.backing, sizeof(lun->u.lun.backing), "%s", LUN_BACKING_FILE);
 	if (snprintf(lun->u.lun.path, sizeof(lun->u.lun.path), "%s/%s", d->cfg.data_dir,
 		     DEMO_LUN_FILE) >= (int)sizeof(lun->u.lun.path)) {
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
 	lun->u.lun.size_bytes = DEMO_LUN_SIZE;
-	lun->u.lun.block_size = DEMO_BLOCK_SIZE;
+	lun->u.lun.block_size = LUN_BLOCK_SIZE_DEFAULT;
 	lun->u.lun.thin = true;
-	/* Sparse: ftruncate extends without allocating blocks. */
-	fd = open(lun->u.lun.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)DEMO_LUN_SIZE) < 0) {
-		rc = -errno;
-		log_perror(rc, "demo: creating '%s'", lun->u.lun.path);
-		if (fd >= 0) {
-			close(fd);
-		}
+	/* Created sparse, or an earlier demo's file (extended if it is smaller). */
+	rc = lun_file_prepare(&lun->u.lun, true, &file, err, sizeof(err));
+	if (rc < 0) {
+		log_err("demo: %s", err);
 		goto out;
 	}
-	close(fd);
-	rc = daemon_lun_identity_generate(&lun->u.lun);
+	rc = lun_identity_generate(&lun->u.lun);
 	if (rc == 0) {
 		/* Proposals are delivered in order: the target exists before the LUN. */
 		rc = daemon_propose(d, tgt, NULL, demo_target_done);

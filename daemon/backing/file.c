@@ -60,6 +60,7 @@
 #include <sys/uio.h>
 
 #include "daemon/backing/backing_int.h"
+#include "daemon/base/domain.h"
 #include "daemon/base/log.h"
 
 /* Largest request copied inline: bigger copies go to io_uring's workers,
@@ -464,7 +465,7 @@ static int file_map_status(struct backing *store, uint64_t offset, bool *mapped,
 }
 
 const struct backing_ops backing_file_ops = {
-	.kind = "file",
+	.kind = LUN_BACKING_FILE,
 	.open = file_open,
 	.close = file_close,
 	.submit = file_submit,

@@ -22,7 +22,7 @@ noinst_LIBRARIES += %reldir%/libiscsi.a
 # loopback (first free TCP port of 14150-14199).
 check_PROGRAMS += tests/unit/check_iscsiconn
 TESTS += tests/unit/check_iscsiconn
-tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c
+tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c $(CHECK_MAIN)
 tests_unit_check_iscsiconn_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_iscsiconn_LDADD = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
 	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \

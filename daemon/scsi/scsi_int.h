@@ -23,6 +23,7 @@
 
 #include "daemon/backing/backing.h"
 #include "daemon/base/byteorder.h"
+#include "daemon/base/domain.h"
 #include "daemon/scsi/scsi.h"
 #include "daemon/scsi/scsi_pr.h"
 #include "daemon/scsi/sense.h"
@@ -30,7 +31,7 @@
 
 _Static_assert(SCSI_BUF_ALIGN == BACKING_BUF_ALIGN, "scsi.h names the backing stores' alignment");
 
-#define SCSI_LUN_MAX 16384		/* flat / peripheral addressing: 14 bits (SAM-5 4.7) */
+#define SCSI_LUN_MAX (LUN_ID_MAX + 1)	/* size of the LUN index (daemon/base/domain.h) */
 #define SCSI_RESP_MAX (16 + 8 * SCSI_LUN_MAX)	/* largest parameter data we build (REPORT LUNS) */
 #define SCSI_CDB_USAGE_MAX 16
 #define SCSI_SA_MAX 0x1f		/* service action: byte 1 bits 4..0 */

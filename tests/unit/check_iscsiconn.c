@@ -36,6 +36,7 @@
 #include "daemon/iscsi/pdu.h"
 #include "daemon/base/loop_pass.h"
 #include "daemon/scsi/scsi.h"
+#include "tests/unit/check_main.h"
 
 /* Engineer B's port range; parallel runs of this test take different ports. */
 #define TEST_PORT_FIRST 14150
@@ -1879,7 +1880,7 @@ START_TEST(test_steady_state_no_alloc)
 }
 END_TEST
 
-static Suite *iscsiconn_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsiconn");
 	TCase *tc = tcase_create("server");
@@ -1914,15 +1915,4 @@ static Suite *iscsiconn_suite(void)
 	tcase_add_test(tc, test_steady_state_no_alloc);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(iscsiconn_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "reservations/pr.h"
+#include "tests/unit/check_main.h"
 
 #ifdef PR_TEST_WITH_SCSI_TABLE
 /*
@@ -1556,7 +1557,7 @@ START_TEST(test_scsi_table_access)
 END_TEST
 #endif
 
-static Suite *pr_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("reservations");
 	TCase *tc = tcase_create("pr");
@@ -1586,15 +1587,4 @@ static Suite *pr_suite(void)
 #endif
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(pr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

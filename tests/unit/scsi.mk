@@ -8,15 +8,15 @@ SCSI_TEST_LDADD = daemon/scsi/libscsi.a daemon/backing/libbacking.a daemon/base/
 check_PROGRAMS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_lu
 TESTS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_lu
 
-%canon_reldir%_check_scsi_cdb_SOURCES = %reldir%/check_scsi_cdb.c %reldir%/check_scsi_util.h
+%canon_reldir%_check_scsi_cdb_SOURCES = %reldir%/check_scsi_cdb.c %reldir%/check_scsi_util.h $(CHECK_MAIN)
 %canon_reldir%_check_scsi_cdb_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_cdb_LDADD = $(SCSI_TEST_LDADD)
 
-%canon_reldir%_check_scsi_sense_SOURCES = %reldir%/check_scsi_sense.c
+%canon_reldir%_check_scsi_sense_SOURCES = %reldir%/check_scsi_sense.c $(CHECK_MAIN)
 %canon_reldir%_check_scsi_sense_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_sense_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a \
 	$(CHECK_LIBS)
 
-%canon_reldir%_check_scsi_lu_SOURCES = %reldir%/check_scsi_lu.c %reldir%/check_scsi_util.h
+%canon_reldir%_check_scsi_lu_SOURCES = %reldir%/check_scsi_lu.c %reldir%/check_scsi_util.h $(CHECK_MAIN)
 %canon_reldir%_check_scsi_lu_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_lu_LDADD = $(SCSI_TEST_LDADD)
