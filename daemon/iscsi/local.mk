@@ -17,7 +17,7 @@ noinst_LIBRARIES += %reldir%/libiscsi.a
 	%reldir%/tmf.c
 %canon_reldir%_libiscsi_a_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
 
-# Unit tests of libiscsi.a (engineer B): the server on a real loop with the
+# Unit tests of libiscsi.a: the server on a real loop with the
 # real SCSI layer on a null store, driven by a forked raw-PDU client over
 # loopback (first free TCP port of 14150-14199).
 check_PROGRAMS += tests/unit/check_iscsiconn

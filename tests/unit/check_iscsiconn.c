@@ -3,8 +3,8 @@
  * Unit tests of the iSCSI server (daemon/iscsi/libiscsi.a) against the real
  * SCSI layer on a null backing store: the server runs on a qb_loop in the
  * test process, a forked client speaks raw PDUs over loopback TCP (the first
- * free port of 14150-14199, engineer B's range) and exits non-zero on the first unexpected
- * answer. Each test checks one documented reaction of conn.c, session.c,
+ * free port of 14150-14199, this test's range) and exits non-zero on the first
+ * unexpected answer. Each test checks one documented reaction of conn.c, session.c,
  * scsi_cmd.c or tmf.c (see the comments at the top of those files).
  *
  * test_steady_state_no_alloc checks the data path's promise (iscsi_int.h,
@@ -38,7 +38,7 @@
 #include "daemon/scsi/scsi.h"
 #include "tests/unit/check_main.h"
 
-/* Engineer B's port range; parallel runs of this test take different ports. */
+/* This test's port range; parallel runs of it take different ports. */
 #define TEST_PORT_FIRST 14150
 #define TEST_PORT_LAST	14199
 #define TEST_TARGET	"iqn.2026-11.org.quorate:unit"
