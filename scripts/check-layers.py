@@ -25,7 +25,10 @@ the number of cross-module cycles of each graph, and the file pairs of one
 module that include or call each other.
 
 Usage: check-layers.py [--src TOP] [--build BUILDDIR] [--no-link] [--table FILE]
+       check-layers.py --self-test
 Exit 0 when the code keeps to the table, 1 when it does not, 2 on bad input.
+--self-test runs the check on small made-up trees (includes only) and exits
+0 when it passes the good one and fails each bad one for the right reason.
 """
 import argparse
 import fnmatch
@@ -174,7 +177,55 @@ def cycles(nodes, edges):
     return found
 
 
+SELF_TESTS = [
+    # (name, table lines, {file: text}, expected substring of a failure or None)
+    ("good", ["low daemon/base/ : -", "high daemon/ : low"],
+     {"daemon/a.c": '#include "daemon/base/b.h"\n', "daemon/base/b.h": ""}, None),
+    ("upward include", ["low daemon/base/ : -", "high daemon/ : low"],
+     {"daemon/a.h": "", "daemon/base/b.c": '#include "daemon/a.h"\n'},
+     "daemon/base/b.c (low) includes daemon/a.h (high)"),
+    ("header-only reach past a layer",
+     ["low daemon/base/ : -", "mid daemon/scsi/ : low", "high daemon/iscsi/ : mid"],
+     {"daemon/iscsi/s.c": '#include "daemon/base/b.h"\n', "daemon/base/b.h": ""},
+     "daemon/iscsi/s.c (high) includes daemon/base/b.h (low)"),
+    ("file list before its folder",
+     ["pure daemon/iscsi/p.[ch] : -", "rest daemon/iscsi/ : pure"],
+     {"daemon/iscsi/p.c": '#include "daemon/iscsi/r.h"\n', "daemon/iscsi/r.h": ""},
+     "daemon/iscsi/p.c (pure) includes daemon/iscsi/r.h (rest)"),
+    ("cycle in the table", ["a daemon/base/ : b", "b daemon/ : a"], {}, "the table has a cycle"),
+    ("allowance", ["low daemon/base/ : -", "high daemon/ : low",
+                   "allow daemon/base/b.c -> daemon/a.h : being moved"],
+     {"daemon/a.h": "", "daemon/base/b.c": '#include "daemon/a.h"\n'}, None),
+    ("stale allowance", ["low daemon/base/ : -", "high daemon/ : low",
+                         "allow daemon/base/b.c -> daemon/a.h : being moved"],
+     {"daemon/base/b.c": ""}, "matches no edge"),
+    ("unmapped file", ["low daemon/base/ : -"], {"daemon/x.c": ""}, "belongs to no module"),
+]
+
+
+def self_test():
+    import tempfile
+    failed = 0
+    for name, table, files, want in SELF_TESTS:
+        with tempfile.TemporaryDirectory() as top:
+            for f, text in files.items():
+                os.makedirs(os.path.join(top, os.path.dirname(f)), exist_ok=True)
+                open(os.path.join(top, f), "w").write(text)
+            tfile = os.path.join(top, "table.md")
+            open(tfile, "w").write("```layers\n" + "\n".join(table) + "\n```\n")
+            r = subprocess.run([sys.executable, os.path.abspath(__file__), "--src", top,
+                                "--table", tfile, "--no-link"], capture_output=True, text=True)
+            ok = r.returncode == 0 if want is None else (r.returncode == 1 and want in r.stdout)
+            print("self-test %-32s %s" % (name, "ok" if ok else "FAILED"))
+            if not ok:
+                print(r.stdout + r.stderr)
+                failed += 1
+    return 1 if failed else 0
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--src", default=os.path.dirname(here))
@@ -203,6 +254,7 @@ def main():
         graphs["call"] = call_edges(top, os.path.abspath(args.build))
 
     used_allows = set()
+    all_medges = set()
     for kind, edges in graphs.items():
         medges = set()
         for a, b, sym in edges:
@@ -220,6 +272,7 @@ def main():
             what = "includes" if kind == "include" else "calls %s in" % sym
             bad.append("%s (%s) %s %s (%s): %s may use only %s" %
                        (a, ma, what, b, mb, ma, " ".join(sorted(may[ma])) or "nothing"))
+        all_medges |= medges
         cyc = cycles(names, medges)
         print("%s graph: %d module edges, %d cross-module cycles" % (kind, len(medges), len(cyc)))
         for c in cyc:
@@ -231,6 +284,11 @@ def main():
         print("%s graph: %d file pairs within a module that reach each other" % (kind, len(pairs)))
         for a, b in pairs:
             print("  %s <-> %s" % (a, b))
+    cyc = cycles(names, all_medges)
+    print("include+call graph: %d cross-module cycles" % len(cyc))
+    for c in cyc:
+        print("  cycle: " + " -> ".join(c + [c[0]]))
+        bad.append("modules reach each other: %s" % " -> ".join(c + [c[0]]))
     for al in allows:
         if al not in used_allows:
             bad.append("allowance %s -> %s matches no edge: remove it" % (al[0], al[1]))
