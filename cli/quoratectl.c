@@ -643,14 +643,15 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));
 	if (lun != NULL) {
-		if (parse_uint(lun, 16383, &v) < 0) {
-			usage_error("--lun: '%s' is not a LUN number (0..16383)", lun);
+		if (parse_uint(lun, LUN_ID_MAX, &v) < 0) {
+			usage_error("--lun: '%s' is not a LUN number (0..%u)", lun, LUN_ID_MAX);
 		}
 		json_object_object_add(args, "lun", json_object_new_int64((int64_t)v));
 	}
 	if (backing != NULL) {
-		if (strcmp(backing, "file") != 0 && strcmp(backing, "null") != 0) {
-			usage_error("--backing must be 'file' or 'null'");
+		if (!lun_backing_kind_valid(backing)) {
+			usage_error("--backing must be '%s' or '%s'", LUN_BACKING_FILE,
+				    LUN_BACKING_NULL);
 		}
 		json_object_object_add(args, "backing", json_object_new_string(backing));
 	}
@@ -680,8 +681,9 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 		json_object_object_add(args, "size", json_object_new_int64((int64_t)v));
 	}
 	if (bs != NULL) {
-		if (parse_uint(bs, UINT32_MAX, &v) < 0 || (v != 512 && v != 4096)) {
-			usage_error("--block-size must be 512 or 4096");
+		if (parse_uint(bs, UINT32_MAX, &v) < 0 || !lun_block_size_valid(v)) {
+			usage_error("--block-size must be %u or %u", LUN_BLOCK_SIZE_512,
+				    LUN_BLOCK_SIZE_4096);
 		}
 		json_object_object_add(args, "block_size", json_object_new_int64((int64_t)v));
 	}
@@ -701,8 +703,8 @@ static int run_lun_delete(struct cli *cli, int argc, char **argv)
 	if (opts_parse(argc, argv, NULL, pos, 2) != 2) {
 		usage_error("need a target name and a LUN number");
 	}
-	if (parse_uint(pos[1], 16383, &v) < 0) {
-		usage_error("'%s' is not a LUN number (0..16383)", pos[1]);
+	if (parse_uint(pos[1], LUN_ID_MAX, &v) < 0) {
+		usage_error("'%s' is not a LUN number (0..%u)", pos[1], LUN_ID_MAX);
 	}
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));

@@ -8,13 +8,8 @@
  * apply() has validated and committed the mutation (DESIGN §1), from the
  * pending request's done() callback.
  *
- * LUN identity (generated here, on the proposer, so apply stays
- * deterministic): a random version-4 UUID; the unit serial number is its 32
- * hex digits; the NAA designator is NAA 6 (IEEE Registered Extended, SPC-4
- * 7.8.6.6.5): 4 bits NAA = 6, 24 bits IEEE company id, then the first 100
- * bits of the UUID as vendor specific identifier and extension.
- * QUORATE_IEEE_OUI_PLACEHOLDER is AC-DE-48, the IEEE's example/private
- * OUI, standing in until the project has a registered company id.
+ * A new LUN's identity and backing file are prepared here, on the proposer,
+ * so apply stays deterministic (daemon/lun_file.c, shared with --demo).
  *
  * Secrets: CHAP secrets arrive in the request JSON, go into the mutation
  * and never into a log line or a reply. A short secret falls to an offline
@@ -41,95 +36,36 @@
 #include <libgen.h>
 #include <limits.h>
 #include <inttypes.h>
-#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include <config.h>		/* autoconf (not daemon/config.h): PACKAGE_VERSION */
+#include "daemon/base/domain.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/iscsi/name.h"
 #include "daemon/base/log.h"
+#include "daemon/lun_file.h"
 #include "daemon/mutation.h"
 #include "quorum/cluster.h"
 
-#define QUORATE_IEEE_OUI_PLACEHOLDER 0xACDE48u	/* placeholder: IEEE example OUI */
-#define NAA_IEEE_REGISTERED_EXTENDED 0x6	/* SPC-4 Table 467 */
-#define NAA_OUI_BITS 24
-#define NAA_HEAD_BITS 28			/* NAA nibble + OUI */
-#define NAA_UUID_BITS 100
-#define UUID_VERSION_4 0x40
-#define UUID_VARIANT_RFC4122 0x80
 #define ADMIN_ERR_MAX 256
-#define SCSI_LUN_ID_MAX 16383
-#define DEFAULT_BLOCK_SIZE 512
-#define NEW_FILE_MODE 0600
 #define CHAP_SECRET_MIN 12			/* Windows' minimum, and ours */
 #define CHAP_SECRET_WINDOWS_MAX 16		/* Windows' initiator refuses longer ones */
 
-/* ---- identity -------------------------------------------------------------- */
-
-static void bit_set(uint8_t *buf, unsigned int bit, bool v)
-{
-	uint8_t mask = (uint8_t)(0x80u >> (bit % 8));
-
-	if (v) {
-		buf[bit / 8] |= mask;
-	} else {
-		buf[bit / 8] &= (uint8_t)~mask;
-	}
-}
-
-static bool bit_get(const uint8_t *buf, unsigned int bit)
-{
-	return (buf[bit / 8] & (0x80u >> (bit % 8))) != 0;
-}
-
-int daemon_lun_identity_generate(struct store_lun *l)
-{
-	uint32_t head = (NAA_IEEE_REGISTERED_EXTENDED << NAA_OUI_BITS) |
-			QUORATE_IEEE_OUI_PLACEHOLDER;
-
-	if (getrandom(l->uuid, sizeof(l->uuid), 0) != (ssize_t)sizeof(l->uuid)) {
-		return -errno != 0 ? -errno : -EIO;
-	}
-	/* RFC 4122 4.4: version 4 (random), variant 10xx. */
-	l->uuid[6] = (uint8_t)((l->uuid[6] & 0x0f) | UUID_VERSION_4);
-	l->uuid[8] = (uint8_t)((l->uuid[8] & 0x3f) | UUID_VARIANT_RFC4122);
-	memset(l->naa, 0, sizeof(l->naa));
-	for (unsigned int i = 0; i < NAA_HEAD_BITS; i++) {
-		bit_set(l->naa, i, (head >> (NAA_HEAD_BITS - 1 - i)) & 1);
-	}
-	for (unsigned int i = 0; i < NAA_UUID_BITS; i++) {
-		bit_set(l->naa, NAA_HEAD_BITS + i, bit_get(l->uuid, i));
-	}
-	for (size_t i = 0; i < sizeof(l->uuid); i++) {
-		snprintf(l->serial + 2 * i, 3, "%02x", l->uuid[i]);
-	}
-	return 0;
-}
+/* ---- formatting ---------------------------------------------------------- */
 
 static void hex_format(char *out, const uint8_t *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 	}
-}
-
-static void uuid_format(char out[37], const uint8_t *u)
-{
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
-		 u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-		 u[14], u[15]);
 }
 
 /* ---- argument helpers ------------------------------------------------------ */
@@ -531,7 +467,7 @@ static int lun_check_unused(struct daemon *d, const char *canon, const struct st
 			struct stat ost;
 			bool same;
 
-			if (strcmp(l->rec.backing, "file") != 0) {
+			if (strcmp(l->rec.backing, LUN_BACKING_FILE) != 0) {
 				continue;
 			}
 			if (stat(l->rec.path, &ost) == 0) {
@@ -589,63 +525,19 @@ static int lun_check_location(struct daemon *d, const char *canon, const struct 
 }
 
 /*
- * Open the store as the LUN will (backing/file.c) so its failure is this
- * command's. A block device is also opened exclusively once: that fails
- * with EBUSY while this host uses it (a mounted file system on it or on one
- * of its partitions, an LVM or RAID member), which no LUN may export.
- */
-static int lun_open_probe(const struct store_lun *l, bool blkdev, char *err)
-{
-	int flags = (l->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-	int fd;
-
-	if (l->direct_io) {
-		flags |= O_DIRECT;
-	}
-	if (blkdev) {
-		flags |= O_EXCL;
-	}
-	fd = open(l->path, flags);
-	if (fd < 0) {
-		int rc = -errno;
-
-		if (rc == -EBUSY && blkdev) {
-			snprintf(err, ADMIN_ERR_MAX, "%.150s is in use on this host (a mounted file "
-				 "system, LVM or RAID member); refusing to export it", l->path);
-		} else if (rc == -EINVAL && l->direct_io) {
-			snprintf(err, ADMIN_ERR_MAX, "cannot open %.150s: its file system does not "
-				 "support O_DIRECT (--direct)", l->path);
-		} else {
-			snprintf(err, ADMIN_ERR_MAX, "cannot open %.150s %s: %s", l->path,
-				 l->read_only ? "read-only" : "read-write", strerror(-rc));
-		}
-		return rc;
-	}
-	close(fd);
-	return 0;
-}
-
-enum lun_file_action {
-	LUN_FILE_EXISTING,
-	LUN_FILE_CREATED,
-	LUN_FILE_GROWN,
-};
-
-/*
  * Node-local preparation of a file-backed LUN: check the path, then create
- * the file or extend it (only with @grow), and open it once. On failure a
- * file created here is removed again. @old_size: the size before growing.
+ * the file or extend it (only with @grow), and open it once
+ * (lun_file_prepare). On failure a file created here is removed again.
  */
 static int lun_prepare_file(struct daemon *d, struct store_lun *l, bool grow,
-			    enum lun_file_action *action, uint64_t *old_size, char *err)
+			    struct lun_file_result *res, char *err)
 {
 	char canon[PATH_MAX];
 	struct stat st;
-	uint64_t dev_size;
 	bool exists;
-	int fd, rc;
+	int rc;
 
-	*action = LUN_FILE_EXISTING;
+	res->action = LUN_FILE_EXISTING;
 	if (l->path[0] != '/') {
 		snprintf(err, ADMIN_ERR_MAX, "--path must be an absolute path");
 		return -EINVAL;
@@ -665,101 +557,22 @@ static int lun_prepare_file(struct daemon *d, struct store_lun *l, bool grow,
 	if (rc == 0) {
 		rc = lun_check_unused(d, canon, exists ? &st : NULL, err);
 	}
+	if (rc == 0) {
+		rc = lun_file_prepare(l, grow, res, err, ADMIN_ERR_MAX);
+	}
 	if (rc < 0) {
 		return rc;
 	}
-	if (!exists) {
-		if (l->size_bytes == 0 || l->size_bytes % l->block_size != 0) {
-			snprintf(err, ADMIN_ERR_MAX, "%.150s does not exist; give --size (a multiple "
-						     "of the block size) to create it", l->path);
-			return -EINVAL;
-		}
-		/* A new file is created sparse: ftruncate allocates nothing. */
-		fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, NEW_FILE_MODE);
-		if (fd < 0 || ftruncate(fd, (off_t)l->size_bytes) < 0) {
-			rc = -errno;
-			snprintf(err, ADMIN_ERR_MAX, "creating %.200s: %s", l->path, strerror(-rc));
-			if (fd >= 0) {
-				close(fd);
-				unlink(l->path);
-			}
-			return rc;
-		}
-		close(fd);
-		*action = LUN_FILE_CREATED;
-	} else if (S_ISREG(st.st_mode)) {
-		if (l->size_bytes == 0) {
-			l->size_bytes = (uint64_t)st.st_size - (uint64_t)st.st_size % l->block_size;
-			if (l->size_bytes == 0) {
-				snprintf(err, ADMIN_ERR_MAX, "%.150s is smaller than one block; give "
-					 "--size and --grow to extend it", l->path);
-				return -EINVAL;
-			}
-		} else if (l->size_bytes % l->block_size != 0) {
-			snprintf(err, ADMIN_ERR_MAX, "--size must be a multiple of the block size %u",
-				 l->block_size);
-			return -EINVAL;
-		} else if (l->size_bytes > (uint64_t)st.st_size) {
-			if (!grow) {
-				snprintf(err, ADMIN_ERR_MAX, "--size %" PRIu64 " is larger than the "
-					 "existing %.150s (%lld bytes); give --grow to extend it",
-					 l->size_bytes, l->path, (long long)st.st_size);
-				return -EFBIG;
-			}
-			fd = open(l->path, O_WRONLY | O_CLOEXEC);
-			if (fd < 0 || ftruncate(fd, (off_t)l->size_bytes) < 0) {
-				rc = -errno;
-				snprintf(err, ADMIN_ERR_MAX, "extending %.200s: %s", l->path,
-					 strerror(-rc));
-				if (fd >= 0) {
-					close(fd);
-				}
-				return rc;
-			}
-			close(fd);
-			*old_size = (uint64_t)st.st_size;
-			*action = LUN_FILE_GROWN;
-		}
-	} else if (S_ISBLK(st.st_mode)) {
-		fd = open(l->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || ioctl(fd, BLKGETSIZE64, &dev_size) < 0) {
-			rc = -errno;
-			snprintf(err, ADMIN_ERR_MAX, "%.200s: %s", l->path, strerror(-rc));
-			if (fd >= 0) {
-				close(fd);
-			}
-			return rc;
-		}
-		close(fd);
-		if (l->size_bytes == 0) {
-			l->size_bytes = dev_size - dev_size % l->block_size;
-		} else if (l->size_bytes > dev_size) {
-			snprintf(err, ADMIN_ERR_MAX, "--size exceeds the device size %" PRIu64,
-				 dev_size);
-			return -EINVAL;
-		}
-	} else {
-		snprintf(err, ADMIN_ERR_MAX, "%.200s is neither a regular file nor a block device",
-			 l->path);
-		return -EINVAL;
-	}
-	rc = lun_open_probe(l, exists && S_ISBLK(st.st_mode), err);
-	if (rc < 0) {
-		if (*action == LUN_FILE_CREATED) {
-			unlink(l->path);
-		}
-		return rc;
-	}
-	if (*action == LUN_FILE_CREATED) {
+	if (res->action == LUN_FILE_CREATED) {
 		log_info("lun create: created sparse backing file '%s' (%" PRIu64 " bytes) for "
 			 "target '%s' LUN %u", l->path, l->size_bytes, l->target, l->lun);
-	} else if (*action == LUN_FILE_GROWN) {
+	} else if (res->action == LUN_FILE_GROWN) {
 		log_info("lun create: extended backing file '%s' from %" PRIu64 " to %" PRIu64
-			 " bytes (--grow) for target '%s' LUN %u", l->path, *old_size,
+			 " bytes (--grow) for target '%s' LUN %u", l->path, res->old_size,
 			 l->size_bytes, l->target, l->lun);
 	} else {
 		log_info("lun create: using existing %s '%s' (%" PRIu64 " bytes) for target '%s' "
-			 "LUN %u", S_ISBLK(st.st_mode) ? "block device" : "file", l->path,
+			 "LUN %u", res->blkdev ? "block device" : "file", l->path,
 			 l->size_bytes, l->target, l->lun);
 	}
 	return 0;
@@ -810,9 +623,9 @@ static void cmd_lun_create(struct admin_ctx *a)
 	struct store_lun *l = &op.u.lun;
 	struct daemon_target *t;
 	struct json_object *res;
-	enum lun_file_action action = LUN_FILE_EXISTING;
-	uint64_t v, old_size = 0;
-	char naa[2 * STORE_NAA_LEN + 1], uuid[37];
+	struct lun_file_result file = { .action = LUN_FILE_EXISTING };
+	uint64_t v;
+	char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
 	int rc;
 
 	if (arg_target_name(a, true, l->target, sizeof(l->target)) < 0) {
@@ -823,15 +636,15 @@ static void cmd_lun_create(struct admin_ctx *a)
 		snprintf(a->err, sizeof(a->err), "no target '%s'", l->target);
 		goto fail;
 	}
-	rc = arg_u64(a->args, "lun", false, SCSI_LUN_ID_MAX, &v, a->err);
+	rc = arg_u64(a->args, "lun", false, LUN_ID_MAX, &v, a->err);
 	if (rc == -EINVAL) {
 		goto fail;
 	}
 	if (rc == -ENOENT) {
 		/* Lowest free LUN number. */
-		for (v = 0; v <= SCSI_LUN_ID_MAX && daemon_lun_find(t, (uint16_t)v) != NULL; v++) {
+		for (v = 0; v <= LUN_ID_MAX && daemon_lun_find(t, (uint16_t)v) != NULL; v++) {
 		}
-		if (v > SCSI_LUN_ID_MAX) {
+		if (v > LUN_ID_MAX) {
 			snprintf(a->err, sizeof(a->err), "target '%s' has no free LUN number",
 				 l->target);
 			goto fail;
@@ -848,7 +661,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 		goto fail;
 	}
 	if (rc == -ENOENT) {
-		snprintf(l->backing, sizeof(l->backing), "file");
+		snprintf(l->backing, sizeof(l->backing), "%s", LUN_BACKING_FILE);
 	}
 	if (arg_str(a->args, "path", false, l->path, sizeof(l->path), a->err) == -EINVAL ||
 	    arg_u64(a->args, "size", false, INT64_MAX, &l->size_bytes, a->err) == -EINVAL) {
@@ -858,24 +671,24 @@ static void cmd_lun_create(struct admin_ctx *a)
 	if (rc == -EINVAL) {
 		goto fail;
 	}
-	l->block_size = rc == -ENOENT ? DEFAULT_BLOCK_SIZE : (uint32_t)v;
-	if (l->block_size != 512 && l->block_size != 4096) {
-		snprintf(a->err, sizeof(a->err), "--block-size must be 512 or 4096");
+	l->block_size = rc == -ENOENT ? LUN_BLOCK_SIZE_DEFAULT : (uint32_t)v;
+	if (!lun_block_size_valid(l->block_size)) {
+		snprintf(a->err, sizeof(a->err), "--block-size must be %u or %u",
+			 LUN_BLOCK_SIZE_512, LUN_BLOCK_SIZE_4096);
 		goto fail;
 	}
 	l->direct_io = arg_bool(a->args, "direct");
 	l->thin = arg_bool(a->args, "thin");
 	l->read_only = arg_bool(a->args, "read_only");
-	if (strcmp(l->backing, "file") == 0) {
+	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
 		if (l->path[0] == '\0') {
 			snprintf(a->err, sizeof(a->err), "file backing needs --path");
 			goto fail;
 		}
-		if (lun_prepare_file(a->d, l, arg_bool(a->args, "grow"), &action, &old_size,
-				     a->err) < 0) {
+		if (lun_prepare_file(a->d, l, arg_bool(a->args, "grow"), &file, a->err) < 0) {
 			goto fail;
 		}
-	} else if (strcmp(l->backing, "null") == 0) {
+	} else if (strcmp(l->backing, LUN_BACKING_NULL) == 0) {
 		if (l->size_bytes == 0) {
 			snprintf(a->err, sizeof(a->err), "null backing needs --size");
 			goto fail;
@@ -885,16 +698,16 @@ static void cmd_lun_create(struct admin_ctx *a)
 			 l->backing);
 		goto fail;
 	}
-	rc = daemon_lun_identity_generate(l);
+	rc = lun_identity_generate(l);
 	if (rc < 0) {
 		snprintf(a->err, sizeof(a->err), "generating a UUID: %s", strerror(-rc));
-		if (action == LUN_FILE_CREATED) {
+		if (file.action == LUN_FILE_CREATED) {
 			unlink(l->path);
 		}
 		goto fail;
 	}
 	hex_format(naa, l->naa, sizeof(l->naa));
-	uuid_format(uuid, l->uuid);
+	lun_uuid_format(uuid, l->uuid);
 	res = json_object_new_object();
 	json_object_object_add(res, "target", json_object_new_string(l->target));
 	json_object_object_add(res, "lun", json_object_new_int(l->lun));
@@ -902,7 +715,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	json_object_object_add(res, "uuid", json_object_new_string(uuid));
 	json_object_object_add(res, "naa", json_object_new_string(naa));
 	json_object_object_add(res, "serial", json_object_new_string(l->serial));
-	if (strcmp(l->backing, "file") == 0) {
+	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
 		static const char *const names[] = {
 			[LUN_FILE_EXISTING] = "existing",
 			[LUN_FILE_CREATED] = "created",
@@ -910,14 +723,14 @@ static void cmd_lun_create(struct admin_ctx *a)
 		};
 
 		json_object_object_add(res, "path", json_object_new_string(l->path));
-		json_object_object_add(res, "file", json_object_new_string(names[action]));
-		if (action == LUN_FILE_GROWN) {
+		json_object_object_add(res, "file", json_object_new_string(names[file.action]));
+		if (file.action == LUN_FILE_GROWN) {
 			json_object_object_add(res, "old_size",
-					       json_object_new_int64((int64_t)old_size));
+					       json_object_new_int64((int64_t)file.old_size));
 		}
 	}
 	if (admin_propose_with(a->d, a->req, &op, res, admin_lun_done) < 0 &&
-	    action == LUN_FILE_CREATED) {
+	    file.action == LUN_FILE_CREATED) {
 		unlink(l->path);
 	}
 	return;
@@ -931,7 +744,7 @@ static void cmd_lun_delete(struct admin_ctx *a)
 	uint64_t v;
 
 	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
-	    arg_u64(a->args, "lun", true, SCSI_LUN_ID_MAX, &v, a->err) < 0) {
+	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return;
 	}
@@ -973,10 +786,10 @@ static void cmd_lun_list(struct admin_ctx *a)
 		}
 		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
 			struct json_object *o = json_object_new_object();
-			char naa[2 * STORE_NAA_LEN + 1], uuid[37];
+			char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
 
 			hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
-			uuid_format(uuid, l->rec.uuid);
+			lun_uuid_format(uuid, l->rec.uuid);
 			json_object_object_add(o, "target", json_object_new_string(t->rec.name));
 			json_object_object_add(o, "lun", json_object_new_int(l->rec.lun));
 			json_object_object_add(o, "backing", json_object_new_string(l->rec.backing));

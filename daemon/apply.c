@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "daemon/base/domain.h"
 #include "daemon/daemon.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/iscsi/name.h"
@@ -37,9 +38,6 @@
 #include "quorum/cluster.h"
 
 #define APPLY_ERR_MAX 256
-#define SCSI_LUN_ID_MAX 16383		/* SAM-5 4.7.3: single level, peripheral/flat space */
-#define SCSI_BLOCK_512 512
-#define SCSI_BLOCK_4096 4096
 
 /* INQUIRY identity (SPC-4 6.6.2); the same on every node, so constants. */
 #define QUORATE_T10_VENDOR "QUORATE"
@@ -129,29 +127,29 @@ static int apply_validate_lun(struct daemon *d, const struct store_lun *l, char 
 	if (t == NULL) {
 		return apply_fail(err, errlen, -ENOENT, "no target '%s'", l->target);
 	}
-	if (l->lun > SCSI_LUN_ID_MAX) {
-		return apply_fail(err, errlen, -EINVAL, "LUN %u out of range 0..%d", l->lun,
-				  SCSI_LUN_ID_MAX);
+	if (!lun_id_valid(l->lun)) {
+		return apply_fail(err, errlen, -EINVAL, "LUN %u out of range 0..%u", l->lun,
+				  LUN_ID_MAX);
 	}
 	if (daemon_lun_find(t, l->lun) != NULL) {
 		return apply_fail(err, errlen, -EEXIST, "target '%s' already has LUN %u",
 				  l->target, l->lun);
 	}
-	if (strcmp(l->backing, "file") == 0) {
+	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
 		if (l->path[0] != '/') {
 			return apply_fail(err, errlen, -EINVAL,
 					  "file backing needs an absolute path");
 		}
-	} else if (strcmp(l->backing, "null") == 0) {
+	} else if (strcmp(l->backing, LUN_BACKING_NULL) == 0) {
 		if (l->path[0] != '\0') {
 			return apply_fail(err, errlen, -EINVAL, "null backing takes no path");
 		}
 	} else {
 		return apply_fail(err, errlen, -EINVAL, "unknown backing '%s'", l->backing);
 	}
-	if (l->block_size != SCSI_BLOCK_512 && l->block_size != SCSI_BLOCK_4096) {
-		return apply_fail(err, errlen, -EINVAL, "block size %u (want 512 or 4096)",
-				  l->block_size);
+	if (!lun_block_size_valid(l->block_size)) {
+		return apply_fail(err, errlen, -EINVAL, "block size %u (want %u or %u)",
+				  l->block_size, LUN_BLOCK_SIZE_512, LUN_BLOCK_SIZE_4096);
 	}
 	if (l->size_bytes == 0 || l->size_bytes % l->block_size != 0 ||
 	    l->size_bytes > INT64_MAX) {

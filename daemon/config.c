@@ -127,7 +127,7 @@ void config_init(struct config *cfg)
 	snprintf(cfg->ipc_name, sizeof(cfg->ipc_name), "%s", CONFIG_DEFAULT_IPC_NAME);
 	snprintf(cfg->listen[0], sizeof(cfg->listen[0]), "%s", CONFIG_DEFAULT_LISTEN);
 	cfg->listen_count = 1;
-	cfg->iscsi = (struct iscsi_server_config){
+	cfg->iscsi = (struct config_iscsi){
 		.tpgt = 1,
 		.max_recv_dsl = 262144,
 		.max_burst = 1048576,
@@ -285,38 +285,38 @@ struct config_num_key {
 	const char *name;
 	uint32_t min;
 	uint32_t max;
-	size_t offset;			/* in struct iscsi_server_config */
+	size_t offset;			/* in struct config_iscsi */
 };
 
 static const struct config_num_key iscsi_num_keys[] = {
 	{ "max_recv_data_segment_length", ISCSI_DSL_MIN, ISCSI_DSL_MAX,
-	  offsetof(struct iscsi_server_config, max_recv_dsl) },
+	  offsetof(struct config_iscsi, max_recv_dsl) },
 	{ "max_burst_length", ISCSI_DSL_MIN, ISCSI_DSL_MAX,
-	  offsetof(struct iscsi_server_config, max_burst) },
+	  offsetof(struct config_iscsi, max_burst) },
 	{ "first_burst_length", ISCSI_DSL_MIN, ISCSI_DSL_MAX,
-	  offsetof(struct iscsi_server_config, first_burst) },
+	  offsetof(struct config_iscsi, first_burst) },
 	{ "max_outstanding_r2t", 1, ISCSI_R2T_MAX,
-	  offsetof(struct iscsi_server_config, max_outstanding_r2t) },
+	  offsetof(struct config_iscsi, max_outstanding_r2t) },
 	{ "queue_depth", 1, CONFIG_QUEUE_DEPTH_MAX,
-	  offsetof(struct iscsi_server_config, queue_depth) },
+	  offsetof(struct config_iscsi, queue_depth) },
 	{ "nop_interval", 0, CONFIG_TIMER_MAX_S,
-	  offsetof(struct iscsi_server_config, nop_interval_s) },
+	  offsetof(struct config_iscsi, nop_interval_s) },
 	{ "nop_timeout", 1, CONFIG_TIMER_MAX_S,
-	  offsetof(struct iscsi_server_config, nop_timeout_s) },
+	  offsetof(struct config_iscsi, nop_timeout_s) },
 	{ "max_sessions", 1, CONFIG_SESSIONS_MAX,
-	  offsetof(struct iscsi_server_config, max_sessions) },
+	  offsetof(struct config_iscsi, max_sessions) },
 	{ "busy_poll", 0, CONFIG_BUSY_POLL_MAX_US,
-	  offsetof(struct iscsi_server_config, busy_poll_us) },
+	  offsetof(struct config_iscsi, busy_poll_us) },
 	{ "max_discovery_sessions", 0, CONFIG_SESSIONS_MAX,
-	  offsetof(struct iscsi_server_config, max_discovery_sessions) },
+	  offsetof(struct config_iscsi, max_discovery_sessions) },
 	{ "discovery_idle_timeout", 0, CONFIG_TIMER_MAX_S,
-	  offsetof(struct iscsi_server_config, discovery_idle_timeout_s) },
+	  offsetof(struct config_iscsi, discovery_idle_timeout_s) },
 	{ "max_login_connections", 0, CONFIG_LOGIN_CONNS_MAX,
-	  offsetof(struct iscsi_server_config, max_login_connections) },
+	  offsetof(struct config_iscsi, max_login_connections) },
 	{ "chap_backoff_max", 0, CONFIG_TIMER_MAX_S,
-	  offsetof(struct iscsi_server_config, chap_backoff_max_s) },
+	  offsetof(struct config_iscsi, chap_backoff_max_s) },
 	{ "require_mutual_chap", 0, 1,
-	  offsetof(struct iscsi_server_config, require_mutual_chap) },
+	  offsetof(struct config_iscsi, require_mutual_chap) },
 };
 
 static int config_node_key(struct config_parse *p, const char *name, const char *value)

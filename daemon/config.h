@@ -13,8 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/iscsi/iscsi.h"
-
 #define CONFIG_NODE_NAME_MAX 63
 #define CONFIG_IPC_NAME_MAX 63
 #define CONFIG_GROUP_NAME_MAX 63
@@ -31,6 +29,30 @@ enum config_cluster {
 	CONFIG_CLUSTER_COROSYNC,	/* CPG; not yet supported */
 };
 
+/*
+ * [iscsi] tunables as read from the file. The daemon hands them to
+ * iscsi_server_create() as its struct iscsi_server_config (daemon/main.c),
+ * so parsing the file needs nothing of daemon/iscsi.
+ */
+struct config_iscsi {
+	uint16_t tpgt;			/* target portal group tag of this node */
+	uint32_t max_recv_dsl;		/* MaxRecvDataSegmentLength we declare */
+	uint32_t max_burst;		/* upper bound we accept for MaxBurstLength */
+	uint32_t first_burst;		/* upper bound for FirstBurstLength */
+	uint32_t max_outstanding_r2t;
+	uint32_t queue_depth;		/* CmdSN window per session */
+	uint32_t nop_interval_s;	/* idle time before a NOP-In ping, 0 = never */
+	uint32_t nop_timeout_s;		/* no answer to a ping: drop the connection */
+	uint32_t max_sessions;		/* normal sessions, across all targets */
+	uint32_t busy_poll_us;		/* poll this long after activity instead of sleeping */
+	uint32_t max_discovery_sessions;
+	uint32_t discovery_idle_timeout_s;
+	uint32_t max_login_connections;
+	uint32_t chap_backoff_max_s;
+	uint32_t require_mutual_chap;
+	bool allow_cold_reset;
+};
+
 struct config {
 	/* [node] */
 	char node_name[CONFIG_NODE_NAME_MAX + 1];
@@ -44,7 +66,7 @@ struct config {
 	/* [iscsi] */
 	char listen[CONFIG_LISTEN_MAX][CONFIG_PORTAL_MAX + 1];
 	unsigned int listen_count;
-	struct iscsi_server_config iscsi;
+	struct config_iscsi iscsi;
 };
 
 /** Fill @cfg with the defaults (node name = host name). */

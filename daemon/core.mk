@@ -1,10 +1,12 @@
 # daemon/core.mk: quorated itself. libdaemoncore.a holds the daemon's pure,
-# unit-tested parts (config parsing, mutation codec) so the Check binaries can
-# link them without the iSCSI/SCSI stack; main/apply/admin wire everything.
+# unit-tested parts (config parsing, mutation codec, a new LUN's identity and
+# backing file) so the Check binaries can link them without the iSCSI/SCSI
+# stack; main/apply/admin wire everything.
 noinst_LIBRARIES += %reldir%/libdaemoncore.a
 %canon_reldir%_libdaemoncore_a_SOURCES = \
 	%reldir%/config.h %reldir%/config.c \
-	%reldir%/mutation.h %reldir%/mutation.c
+	%reldir%/mutation.h %reldir%/mutation.c \
+	%reldir%/lun_file.h %reldir%/lun_file.c
 %canon_reldir%_libdaemoncore_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(LIBQB_CFLAGS)
 
 sbin_PROGRAMS += %reldir%/quorated

@@ -138,8 +138,6 @@ void daemon_pr_pending_fail(struct daemon *d);
 /** The IPC request handler (ipc_request_fn). */
 void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_object *args,
 			  void *ctx);
-/** Fill a new LUN record's identity (UUID v4, NAA-6, serial) on the proposer. @return 0 or -errno. */
-int daemon_lun_identity_generate(struct store_lun *l);
 /** Reply to every pending admin request with an error (shutdown); PR commands stay. */
 void daemon_pending_abort(struct daemon *d, const char *why);
 

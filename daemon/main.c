@@ -56,6 +56,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
+#include "daemon/lun_file.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/base/log.h"
 #include "daemon/base/loop_pass.h"
@@ -71,7 +72,6 @@
 #define DEMO_TARGET "iqn.2026-11.org.quorate:demo"
 #define DEMO_LUN_FILE "demo-lun0.img"
 #define DEMO_LUN_SIZE (1ULL << 30)		/* 1 GiB, sparse */
-#define DEMO_BLOCK_SIZE 512
 #define SHUTDOWN_GRACE_NS (2ULL * 1000000000ULL)
 #define SHUTDOWN_POLL_NS (100ULL * 1000000ULL)
 
@@ -278,7 +278,9 @@ static void demo_target_done(struct daemon *d, struct daemon_pending *p, int rc,
 static int demo_setup(struct daemon *d)
 {
 	struct store_op *tgt, *lun;
-	int fd, rc;
+	struct lun_file_result file;
+	char err[256];
+	int rc;
 
 	if (d->targets != NULL) {
 		if (daemon_target_find(d, DEMO_TARGET) == NULL) {
@@ -300,27 +302,22 @@ static int demo_setup(struct daemon *d)
 
 	lun->kind = STORE_OP_LUN_ADD;
 	snprintf(lun->u.lun.target, sizeof(lun->u.lun.target), "%s", DEMO_TARGET);
-	snprintf(lun->u.lun.backing, sizeof(lun->u.lun.backing), "file");
+	snprintf(lun->u.lun.backing, sizeof(lun->u.lun.backing), "%s", LUN_BACKING_FILE);
 	if (snprintf(lun->u.lun.path, sizeof(lun->u.lun.path), "%s/%s", d->cfg.data_dir,
 		     DEMO_LUN_FILE) >= (int)sizeof(lun->u.lun.path)) {
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
 	lun->u.lun.size_bytes = DEMO_LUN_SIZE;
-	lun->u.lun.block_size = DEMO_BLOCK_SIZE;
+	lun->u.lun.block_size = LUN_BLOCK_SIZE_DEFAULT;
 	lun->u.lun.thin = true;
-	/* Sparse: ftruncate extends without allocating blocks. */
-	fd = open(lun->u.lun.path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)DEMO_LUN_SIZE) < 0) {
-		rc = -errno;
-		log_perror(rc, "demo: creating '%s'", lun->u.lun.path);
-		if (fd >= 0) {
-			close(fd);
-		}
+	/* Created sparse, or an earlier demo's file (extended if it is smaller). */
+	rc = lun_file_prepare(&lun->u.lun, true, &file, err, sizeof(err));
+	if (rc < 0) {
+		log_err("demo: %s", err);
 		goto out;
 	}
-	close(fd);
-	rc = daemon_lun_identity_generate(&lun->u.lun);
+	rc = lun_identity_generate(&lun->u.lun);
 	if (rc == 0) {
 		/* Proposals are delivered in order: the target exists before the LUN. */
 		rc = daemon_propose(d, tgt, NULL, demo_target_done);
@@ -747,12 +744,36 @@ static int daemon_discovery_feed(struct daemon *d)
 	return iscsi_discovery_set_portals(d->iscsi, d->cfg.node_id, portals, d->cfg.listen_count);
 }
 
+/* The [iscsi] settings as the iSCSI server takes them (config.c knows nothing of daemon/iscsi). */
+static void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_config *out)
+{
+	*out = (struct iscsi_server_config){
+		.tpgt = c->tpgt,
+		.max_recv_dsl = c->max_recv_dsl,
+		.max_burst = c->max_burst,
+		.first_burst = c->first_burst,
+		.max_outstanding_r2t = c->max_outstanding_r2t,
+		.queue_depth = c->queue_depth,
+		.nop_interval_s = c->nop_interval_s,
+		.nop_timeout_s = c->nop_timeout_s,
+		.max_sessions = c->max_sessions,
+		.busy_poll_us = c->busy_poll_us,
+		.max_discovery_sessions = c->max_discovery_sessions,
+		.discovery_idle_timeout_s = c->discovery_idle_timeout_s,
+		.max_login_connections = c->max_login_connections,
+		.chap_backoff_max_s = c->chap_backoff_max_s,
+		.require_mutual_chap = c->require_mutual_chap,
+		.allow_cold_reset = c->allow_cold_reset,
+	};
+}
+
 static int daemon_start(struct daemon *d)
 {
 	static const struct cluster_callbacks cluster_cb = {
 		.deliver = daemon_deliver,
 		.serving = daemon_serving,
 	};
+	struct iscsi_server_config iscsi_cfg;
 	int rc;
 
 	rc = backing_engine_init(d->loop);
@@ -774,7 +795,8 @@ static int daemon_start(struct daemon *d)
 		 STORE_DB_FILE, store_schema_version(d->store),
 		 (unsigned long long)store_applied_seq(d->store));
 	iscsi_raise_fd_limit();
-	rc = iscsi_server_create(d->loop, &d->cfg.iscsi, &d->iscsi);
+	daemon_iscsi_config(&d->cfg.iscsi, &iscsi_cfg);
+	rc = iscsi_server_create(d->loop, &iscsi_cfg, &d->iscsi);
 	if (rc < 0) {
 		log_perror(rc, "creating the iSCSI server");
 		return rc;

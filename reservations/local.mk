@@ -1,4 +1,4 @@
-# reservations/: the pure SPC-4 persistent-reservation engine (engineer G).
+# reservations/: the pure SPC-4 persistent-reservation engine.
 # libc only: no libqb, no I/O, no logging, no clock, no globals. The unit
 # test links this library and Check alone, so any other dependency fails to
 # link (docs/ARCHITECTURE.md, DESIGN.md §2).

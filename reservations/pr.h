@@ -96,9 +96,9 @@ enum pr_type {
 
 /*
  * Reservation-conflict class of a command (SPC-4 5.13.1 table 66, SBC-3 4.17
- * table 13). Values 0..4 equal daemon/scsi's enum scsi_resv_class, so the
- * SCSI layer passes its table column through; it maps RESERVE(6)/RELEASE(6)
- * (class SCSI_RESV_PR in its table) to PR_CLASS_SPC2.
+ * table 13). The values equal daemon/scsi's enum scsi_resv_class, so the
+ * SCSI layer passes its table column through (RESERVE(6)/RELEASE(6) rows
+ * carry PR_CLASS_SPC2).
  */
 enum pr_class {
 	PR_CLASS_ALLOWED = 0,  /* allowed under every reservation (INQUIRY, TUR, ...) */

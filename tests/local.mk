@@ -1,7 +1,7 @@
 # tests/: Check unit tests (one binary per module), integration tests against a
 # running quorated, and fuzz targets whose saved corpus is replayed by make check.
 #
-# Shared test-harness glue (engineer F): scripts run through bash or python3
+# Shared test-harness glue: scripts run through bash or python3
 # by extension; every test sees the build tree's programs in its environment,
 # so an out-of-tree build tests its own binaries.
 TEST_EXTENSIONS = .sh .py
@@ -17,3 +17,4 @@ AM_TESTS_ENVIRONMENT = \
 include %reldir%/unit/local.mk
 include %reldir%/integration/local.mk
 include %reldir%/fuzz/local.mk
+include %reldir%/static/local.mk

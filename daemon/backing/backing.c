@@ -17,11 +17,8 @@
 #include <string.h>
 
 #include "daemon/backing/backing_int.h"
+#include "daemon/base/domain.h"
 #include "daemon/base/log.h"
-
-/* SBC-3 logical block sizes quorated exports. */
-#define BACKING_BLOCK_SIZE_512 512u
-#define BACKING_BLOCK_SIZE_4K  4096u
 
 static const struct backing_ops *const backing_kinds[] = {
 	&backing_file_ops,
@@ -59,9 +56,9 @@ int backing_open(const char *kind, const struct backing_params *params, struct b
 		log_err("backing: unknown store kind \"%s\"", kind);
 		return -EINVAL;
 	}
-	if (params->block_size != BACKING_BLOCK_SIZE_512 &&
-	    params->block_size != BACKING_BLOCK_SIZE_4K) {
-		log_err("backing: block size %u is not 512 or 4096", params->block_size);
+	if (!lun_block_size_valid(params->block_size)) {
+		log_err("backing: block size %u is not %u or %u", params->block_size,
+			LUN_BLOCK_SIZE_512, LUN_BLOCK_SIZE_4096);
 		return -EINVAL;
 	}
 	store = calloc(1, sizeof(*store));
@@ -228,7 +225,7 @@ static int null_map_status(struct backing *store, uint64_t offset, bool *mapped,
 }
 
 const struct backing_ops backing_null_ops = {
-	.kind = "null",
+	.kind = LUN_BACKING_NULL,
 	.open = null_open,
 	.close = null_close,
 	.submit = null_submit,

@@ -32,6 +32,15 @@ struct backing_ops {
 	void (*submit)(struct backing *store, struct backing_io *io);
 	int (*map_status)(struct backing *store, uint64_t offset, bool *mapped,
 			  uint64_t *extent_len);
+	/*
+	 * Kinds served through the engine's io_uring (backing_engine_start):
+	 * fill @sqe for the next step of @io, and account a completion of @res
+	 * (true if @io is finished, io->result set; false to resubmit). The
+	 * engine reaches a kind only through these, so engine.c calls nothing
+	 * in file.c; NULL for kinds that never start engine I/O.
+	 */
+	void (*prep)(struct backing_io *io, struct io_uring_sqe *sqe);
+	bool (*complete)(struct backing_io *io, int res);
 };
 
 /* How a file store may be served at submit time (file.c, file_try_inline). */
@@ -69,10 +78,5 @@ void backing_engine_start(struct backing_io *io);
 void backing_engine_complete_later(struct backing_io *io, int result);
 /* The shared, BACKING_BUF_ALIGN-aligned buffer of BACKING_ZERO_BUF_SIZE zero bytes. */
 const void *backing_engine_zero_buf(void);
-
-/* file.c: fill @sqe for the next step of @io. */
-void backing_file_prep(struct backing_io *io, struct io_uring_sqe *sqe);
-/* Account a completion of @res; true if @io is finished (io->result set), false to resubmit. */
-bool backing_file_complete(struct backing_io *io, int res);
 
 #endif

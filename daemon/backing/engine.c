@@ -116,7 +116,7 @@ static bool engine_try_ring(struct backing_io *io)
 	if (!sqe) {
 		return false;
 	}
-	backing_file_prep(io, sqe);
+	io->store->ops->prep(io, sqe);
 	io_uring_sqe_set_data(sqe, io);
 	engine.inflight++;
 	return true;
@@ -217,7 +217,7 @@ static int32_t engine_dispatch(int32_t fd, int32_t revents, void *data)
 
 		seen++;
 		engine.inflight--;
-		if (backing_file_complete(io, cqe->res)) {
+		if (io->store->ops->complete(io, cqe->res)) {
 			list_append(&finished_tail, io);
 		} else if (engine.pending_head || !engine_try_ring(io)) {
 			list_append(&engine.pending_tail, io);

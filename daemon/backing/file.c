@@ -60,6 +60,7 @@
 #include <sys/uio.h>
 
 #include "daemon/backing/backing_int.h"
+#include "daemon/base/domain.h"
 #include "daemon/base/log.h"
 
 /* Largest request copied inline: bigger copies go to io_uring's workers,
@@ -351,7 +352,7 @@ static void file_submit(struct backing *store, struct backing_io *io)
 	backing_engine_start(io);
 }
 
-void backing_file_prep(struct backing_io *io, struct io_uring_sqe *sqe)
+static void file_prep(struct backing_io *io, struct io_uring_sqe *sqe)
 {
 	const struct backing *store = io->store;
 	uint64_t pos = io->offset + io->done_bytes;
@@ -390,7 +391,7 @@ void backing_file_prep(struct backing_io *io, struct io_uring_sqe *sqe)
 	}
 }
 
-bool backing_file_complete(struct backing_io *io, int res)
+static bool file_complete(struct backing_io *io, int res)
 {
 	bool transfer = io->op == BACKING_READ || io->op == BACKING_WRITE ||
 			(io->flags & BACKING_IO_ZERO_FILL);
@@ -464,9 +465,11 @@ static int file_map_status(struct backing *store, uint64_t offset, bool *mapped,
 }
 
 const struct backing_ops backing_file_ops = {
-	.kind = "file",
+	.kind = LUN_BACKING_FILE,
 	.open = file_open,
 	.close = file_close,
 	.submit = file_submit,
 	.map_status = file_map_status,
+	.prep = file_prep,
+	.complete = file_complete,
 };

@@ -15,12 +15,13 @@
  * Request:  {"version": 1, "cmd": "lun.create", "args": {...}}
  * Response: {"ok": true, "result": <any>}  or  {"ok": false, "error": "one line"}
  *
- * Commands and their args (all names are strings unless noted):
+ * Commands and their args (all names are strings unless noted; the rules of
+ * LUN numbers, block sizes and backing kinds are daemon/base/domain.h):
  *   status              -
  *   target.create       name, alias?          target.delete   name
  *   target.list         -
- *   lun.create          target, lun (int), backing ("file"|"null"), path?,
- *                       size (int bytes, 0 = file size), block_size (512|4096),
+ *   lun.create          target, lun (int, 0..LUN_ID_MAX), backing (LUN_BACKING_*), path?,
+ *                       size (int bytes, 0 = file size), block_size (lun_block_size_valid),
  *                       direct, thin, read_only, grow (bools); the result
  *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
@@ -44,6 +45,8 @@
 #include <unistd.h>
 
 #include <qb/qbipc_common.h>
+
+#include "daemon/base/domain.h"
 
 #define CTL_PROTO_VERSION 1
 #define CTL_IPC_NAME_DEFAULT "quorated"

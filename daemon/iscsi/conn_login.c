@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Login phase of a connection: the glue between the socket side (conn.c)
- * and engineer A's pure login state machine (login.c). This file answers
+ * and libiscsiproto's pure login state machine (login.c). This file answers
  * the state machine's questions from the server's registry (targets, ACLs,
  * CHAP credentials, existing sessions) and, when the login completes,
  * creates the session (RFC 7143 §6.3, §4.4):

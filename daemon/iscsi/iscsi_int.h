@@ -186,7 +186,7 @@ enum iscsi_rx_state {
 	ISCSI_RX_DATA,	   /* data + pad + data digest */
 };
 
-struct iscsi_login; /* engineer A's login state machine (login.h) */
+struct iscsi_login; /* the pure login state machine (login.h) */
 
 struct iscsi_conn {
 	struct iscsi_server *server;
@@ -246,9 +246,9 @@ struct iscsi_conn {
 	uint64_t last_rx_ms;
 	uint64_t last_request_ms; /* last PDU but a NOP-Out (idle discovery sessions) */
 
-	/* Login phase (engineer A's state machine); NULL afterwards. */
+	/* Login phase (login.h's state machine); NULL afterwards. */
 	struct iscsi_login *login;
-	/* Text Request/Response exchange (§11.10, §11.11), engineer A's codec. */
+	/* Text Request/Response exchange (§11.10, §11.11), text.h's codec. */
 	struct iscsi_text_exchange text;
 	bool text_ready;
 	bool async_sent;		 /* shutdown Async Message queued */
@@ -511,7 +511,7 @@ void iscsi_conn_send_async_logout(struct iscsi_conn *conn);
 /* Asynchronous Message AsyncEvent 1: log out within @wait_s seconds (§11.9.1). */
 void iscsi_conn_request_logout(struct iscsi_conn *conn, uint16_t wait_s);
 
-/* conn_login.c: login phase glue around engineer A's state machine */
+/* conn_login.c: login phase glue around login.h's state machine */
 void iscsi_conn_login_init(struct iscsi_conn *conn);
 void iscsi_conn_login_fini(struct iscsi_conn *conn);
 /* A complete Login Request PDU (bhs + data) arrived. */

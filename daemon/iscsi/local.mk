@@ -25,12 +25,12 @@ ISCSI_SERVER_TEST_LIBS = %reldir%/libiscsi.a $(ISCSIPROTO_LIBS) \
 	daemon/scsi/libscsi.a reservations/libreservations.a daemon/backing/libbacking.a daemon/base/libloop_pass.a \
 	$(URING_LIBS) $(LIBQB_LIBS) $(CHECK_LIBS)
 
-# Unit tests of libiscsi.a (engineer B): the server on a real loop with the
+# Unit tests of libiscsi.a: the server on a real loop with the
 # real SCSI layer on a null store, driven by a forked raw-PDU client over
 # loopback (first free TCP port of 14150-14199).
 check_PROGRAMS += tests/unit/check_iscsiconn
 TESTS += tests/unit/check_iscsiconn
-tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c
+tests_unit_check_iscsiconn_SOURCES = tests/unit/check_iscsiconn.c $(CHECK_MAIN)
 tests_unit_check_iscsiconn_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_iscsiconn_LDADD = $(ISCSI_SERVER_TEST_LIBS)
 # test_steady_state_no_alloc counts the heap calls of the statically linked
@@ -46,6 +46,6 @@ tests_unit_check_iscsiconn_LDFLAGS = $(AM_LDFLAGS) \
 # real targets, without sockets.
 check_PROGRAMS += tests/unit/check_iscsi_discovery
 TESTS += tests/unit/check_iscsi_discovery
-tests_unit_check_iscsi_discovery_SOURCES = tests/unit/check_iscsi_discovery.c
+tests_unit_check_iscsi_discovery_SOURCES = tests/unit/check_iscsi_discovery.c $(CHECK_MAIN)
 tests_unit_check_iscsi_discovery_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_iscsi_discovery_LDADD = $(ISCSI_SERVER_TEST_LIBS)

@@ -6,7 +6,7 @@
  *
  * Invariants: target names are unique; a target's ACL list empty means "every
  * initiator"; CHAP secrets are copied and wiped on removal, and never logged.
- * Buffers in the pool are BACKING_BUF_ALIGN-aligned so that O_DIRECT stores
+ * Buffers in the pool are SCSI_BUF_ALIGN-aligned so that O_DIRECT stores
  * can use them directly; a class holds buffers of exactly its size.
  */
 #include <errno.h>
@@ -14,7 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "daemon/backing/backing.h"
 #include "daemon/iscsi/iscsi_int.h"
 #include "daemon/base/log.h"
 
@@ -369,7 +368,7 @@ int iscsi_buf_get(struct iscsi_server *server, uint32_t len, uint8_t **buf, uint
 	}
 	if (server->bufs[c].nfree) {
 		p = server->bufs[c].free[--server->bufs[c].nfree];
-	} else if (posix_memalign(&p, BACKING_BUF_ALIGN, size) != 0) {
+	} else if (posix_memalign(&p, SCSI_BUF_ALIGN, size) != 0) {
 		return -ENOMEM;
 	}
 	*buf = p;

@@ -711,13 +711,8 @@ void scsi_task_finish(struct scsi_task *task)
 bool scsi_resv_allows(const struct scsi_lu *lu, const struct scsi_nexus *nexus,
 		      const struct scsi_cmd_desc *desc)
 {
-	enum pr_class cls = (enum pr_class)desc->resv;
-
-	/* enum scsi_resv_class is enum pr_class; SPC-2 RESERVE/RELEASE have their own. */
-	if (desc->opcode == OP_RESERVE6 || desc->opcode == OP_RELEASE6) {
-		cls = PR_CLASS_SPC2;
-	}
-	return pr_check_access(lu->pr, &nexus->pr_id, cls);
+	/* enum scsi_resv_class is enum pr_class: the table's column passes through. */
+	return pr_check_access(lu->pr, &nexus->pr_id, (enum pr_class)desc->resv);
 }
 
 /* ---- dispatch ---- */

@@ -34,6 +34,14 @@
 
 #include "daemon/scsi/alua.h"
 
+/*
+ * Alignment of the data buffers a transport hands to the SCSI layer: what
+ * the backing stores opened with direct_io (O_DIRECT) need. Equal to
+ * BACKING_BUF_ALIGN (checked in scsi_int.h), named here so a transport
+ * allocates its buffers without reaching into daemon/backing.
+ */
+#define SCSI_BUF_ALIGN 4096
+
 #define SCSI_CDB_MAX 32		/* 16-byte CDBs plus an extended-CDB AHS */
 #define SCSI_SENSE_MAX 252	/* SPC-4 4.5.1: at most 252 bytes of sense */
 
@@ -102,10 +110,10 @@ struct scsi_task {
  * the replicated LUN record so they are identical through every node.
  */
 struct scsi_lu_config {
-	const char *backing;		/* "file" or "null" */
+	const char *backing;		/* LUN_BACKING_FILE or LUN_BACKING_NULL */
 	const char *path;		/* file or block device; NULL for null */
 	uint64_t size_bytes;		/* 0: size of the file/device */
-	uint32_t block_size;		/* 512 or 4096 */
+	uint32_t block_size;		/* lun_block_size_valid() */
 	bool direct_io;			/* O_DIRECT on the backing file */
 	bool thin;			/* UNMAP/WRITE SAME UNMAP punch holes */
 	bool read_only;
@@ -147,7 +155,7 @@ int scsi_target_create(qb_loop_t *loop, const char *name, const struct scsi_port
 void scsi_target_destroy(struct scsi_target *target);
 const char *scsi_target_name(const struct scsi_target *target);
 
-/** Open the backing store and add LUN @lun_id (0..16383). @return 0 or -errno. */
+/** Open the backing store and add LUN @lun_id (0..LUN_ID_MAX). @return 0 or -errno. */
 int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg);
 /** Remove a LUN; -EBUSY while tasks run on it. Other nexuses see REPORTED LUNS DATA HAS CHANGED. */
 int scsi_target_remove_lu(struct scsi_target *target, uint16_t lun_id);

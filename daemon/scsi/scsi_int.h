@@ -24,12 +24,15 @@
 #include "daemon/backing/backing.h"
 #include "daemon/base/byteorder.h"
 #include "daemon/scsi/alua.h"
+#include "daemon/base/domain.h"
 #include "daemon/scsi/scsi.h"
 #include "daemon/scsi/scsi_pr.h"
 #include "daemon/scsi/sense.h"
 #include "reservations/pr.h"
 
-#define SCSI_LUN_MAX 16384		/* flat / peripheral addressing: 14 bits (SAM-5 4.7) */
+_Static_assert(SCSI_BUF_ALIGN == BACKING_BUF_ALIGN, "scsi.h names the backing stores' alignment");
+
+#define SCSI_LUN_MAX (LUN_ID_MAX + 1)	/* size of the LUN index (daemon/base/domain.h) */
 #define SCSI_RESP_MAX (16 + 8 * SCSI_LUN_MAX)	/* largest parameter data we build (REPORT LUNS) */
 #define SCSI_CDB_USAGE_MAX 16
 #define SCSI_SA_MAX 0x1f		/* service action: byte 1 bits 4..0 */
@@ -112,6 +115,8 @@ enum scsi_resv_class {
 	SCSI_RESV_CONFLICT = PR_CLASS_CONFLICT,
 	/* PERSISTENT RESERVE IN/OUT: decided by the PR engine itself */
 	SCSI_RESV_PR = PR_CLASS_PR,
+	/* RESERVE(6)/RELEASE(6) (SPC-2 5.5.1): decided by the PR engine itself */
+	SCSI_RESV_SPC2 = PR_CLASS_SPC2,
 };
 
 /* Command flags. */

@@ -29,6 +29,15 @@
 #define STORE_DB_MODE 0600		/* CHAP secrets inside */
 #define STORE_ERR_MAX 256
 
+/*
+ * A domain rule written into the schema as SQL text (daemon/base/domain.h).
+ * Applied migrations must never change: the value is a plain literal, so
+ * this yields the very text migration 1 always had; check_store asserts the
+ * constraint and the header agree.
+ */
+#define STORE_STR_(x) #x
+#define STORE_STR(x) STORE_STR_(x)
+
 struct store {
 	sqlite3 *db;			/* owned */
 	uint64_t applied_seq;		/* mirror of meta.applied_seq */
@@ -54,7 +63,7 @@ static const char migration_v1[] =
 	"  PRIMARY KEY (node, address));"
 	"CREATE TABLE luns ("
 	"  target TEXT NOT NULL REFERENCES targets(name) ON DELETE CASCADE,"
-	"  lun INTEGER NOT NULL CHECK (lun BETWEEN 0 AND 16383),"
+	"  lun INTEGER NOT NULL CHECK (lun BETWEEN 0 AND " STORE_STR(LUN_ID_MAX) "),"
 	"  uuid BLOB NOT NULL,"
 	"  naa BLOB NOT NULL,"
 	"  serial TEXT NOT NULL,"

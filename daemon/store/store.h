@@ -18,7 +18,10 @@
 #define QUORATE_DAEMON_STORE_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "daemon/base/domain.h"
 
 #define STORE_DB_FILE "quorate.db"
 #define STORE_SCHEMA_VERSION 2		/* highest migration this build knows */
@@ -26,7 +29,7 @@
 #define STORE_NAME_MAX 223		/* RFC 7143 4.2.7.1: iSCSI names are at most 223 bytes */
 #define STORE_ALIAS_MAX 255		/* RFC 7143 13.6: TargetAlias is a text value */
 #define STORE_PATH_MAX 4095
-#define STORE_BACKING_MAX 15		/* backing kind: "file", "null" */
+#define STORE_BACKING_MAX LUN_BACKING_KIND_MAX
 #define STORE_SERIAL_MAX 32		/* fits scsi_lu_config.serial[33] */
 #define STORE_CHAP_MAX 255		/* CHAP_N / secret length we accept */
 #define STORE_UUID_LEN 16

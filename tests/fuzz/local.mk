@@ -6,7 +6,7 @@
 #  - --enable-fuzzing (CC=clang): each target links libFuzzer instead and is
 #    built, not run, by make:
 #      CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link,address,undefined" \
-#        /work/main/configure --enable-fuzzing
+#        $SRCDIR/configure --enable-fuzzing
 #      make tests/fuzz/fuzz_login
 #      tests/fuzz/fuzz_login -max_total_time=120 $SRCDIR/tests/fuzz/corpus/fuzz_login
 #
@@ -44,7 +44,7 @@ FUZZ_CPP = $(AM_CPPFLAGS) -DFUZZ_CORPUS_ROOT='"$(abs_top_srcdir)/%reldir%/corpus
 %canon_reldir%_fuzz_login_LDFLAGS = $(FUZZ_LINK)
 %canon_reldir%_fuzz_login_LDADD = $(ISCSIPROTO_LIBS)
 
-# PR engine targets (engineer G): libreservations.a alone.
+# PR engine targets: libreservations.a alone.
 FUZZ_PROGS += %reldir%/fuzz_pr_params %reldir%/fuzz_pr_seq
 %canon_reldir%_fuzz_pr_params_SOURCES = $(FUZZ_DRIVER) %reldir%/fuzz_pr_params.c %reldir%/fuzz_pr_check.h
 %canon_reldir%_fuzz_pr_params_CPPFLAGS = $(FUZZ_CPP)
@@ -55,7 +55,7 @@ FUZZ_PROGS += %reldir%/fuzz_pr_params %reldir%/fuzz_pr_seq
 %canon_reldir%_fuzz_pr_seq_LDFLAGS = $(FUZZ_LINK)
 %canon_reldir%_fuzz_pr_seq_LDADD = reservations/libreservations.a
 
-# SCSI layer target (engineer C): libscsi.a on the null store of libbacking.a.
+# SCSI layer target: libscsi.a on the null store of libbacking.a.
 FUZZ_PROGS += %reldir%/fuzz_cdb
 %canon_reldir%_fuzz_cdb_SOURCES = $(FUZZ_DRIVER) %reldir%/fuzz_cdb.c
 %canon_reldir%_fuzz_cdb_CPPFLAGS = $(FUZZ_CPP)

@@ -33,6 +33,7 @@
 
 #include "daemon/backing/backing.h"
 #include "daemon/base/loop_pass.h"
+#include "tests/unit/check_main.h"
 
 #define KIB		   1024u
 #define MIB		   (1024u * 1024u)
@@ -1151,7 +1152,7 @@ START_TEST(test_submit_refused)
 }
 END_TEST
 
-static Suite *backing_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("backing");
 	TCase *tc = tcase_create("stores");
@@ -1180,15 +1181,4 @@ static Suite *backing_suite(void)
 	tcase_add_test(tc, test_submit_refused);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(backing_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

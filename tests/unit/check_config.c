@@ -15,6 +15,7 @@
 
 #include <config.h>		/* autoconf: HAVE_DECL_INI_MAX_LINE */
 #include "daemon/config.h"
+#include "tests/unit/check_main.h"
 
 static char path[64];
 
@@ -367,12 +368,10 @@ START_TEST(test_pid_file_key)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_defaults);
@@ -391,9 +390,5 @@ int main(void)
 	tcase_add_test(tc, test_pid_file_key);
 	tcase_add_test(tc, test_admission_keys);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/iscsi/chap.h"
+#include "tests/unit/check_main.h"
 
 static const uint8_t chal3[3] = { 1, 2, 3 };
 
@@ -177,12 +178,10 @@ START_TEST(test_err_strings_have_no_secrets)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsi_chap");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_hash_vectors);
 	tcase_add_test(tc, test_decode);
@@ -191,9 +190,5 @@ int main(void)
 	tcase_add_test(tc, test_mutual);
 	tcase_add_test(tc, test_err_strings_have_no_secrets);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

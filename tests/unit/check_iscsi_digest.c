@@ -10,6 +10,7 @@
 
 #include "daemon/iscsi/pdu.h"
 #include "daemon/iscsi/pducheck.h"
+#include "tests/unit/check_main.h"
 
 static void check_vector(const uint8_t *data, size_t len, const uint8_t wire[4])
 {
@@ -155,12 +156,10 @@ START_TEST(test_ahs_parse)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsi_digest");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_rfc3720_vectors);
 	tcase_add_test(tc, test_update_matches_one_shot);
@@ -168,9 +167,5 @@ int main(void)
 	tcase_add_test(tc, test_digest_ok);
 	tcase_add_test(tc, test_ahs_parse);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

@@ -18,6 +18,7 @@
 
 #include <qb/qbloop.h>
 
+#include "tests/unit/check_main.h"
 #include "daemon/iscsi/iscsi_int.h"
 #include "daemon/scsi/scsi.h"
 
@@ -223,7 +224,7 @@ START_TEST(test_bad_feed_keeps_table)
 }
 END_TEST
 
-static Suite *discovery_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsi_discovery");
 	TCase *tc = tcase_create("sendtargets");
@@ -237,15 +238,4 @@ static Suite *discovery_suite(void)
 	tcase_add_test(tc, test_bad_feed_keeps_table);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(discovery_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "daemon/iscsi/params.h"
+#include "tests/unit/check_main.h"
 
 static struct iscsi_neg neg;
 static uint8_t rspbuf[4096];
@@ -275,12 +276,10 @@ START_TEST(test_nospace)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsi_keys");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, NULL);
 	tcase_add_test(tc, test_digest_lists);
@@ -299,9 +298,5 @@ int main(void)
 	tcase_add_test(tc, test_finish_and_sanitize);
 	tcase_add_test(tc, test_nospace);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

@@ -14,6 +14,7 @@
 #include "daemon/iscsi/login.h"
 #include "daemon/iscsi/pdu.h"
 #include "daemon/iscsi/sendtargets.h"
+#include "tests/unit/check_main.h"
 
 #define TGT "iqn.2026-11.org.quorate:demo"
 #define TGT_CHAP "iqn.2026-11.org.quorate:chap"
@@ -752,12 +753,10 @@ START_TEST(test_sendtargets_build_rules)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsi_login");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_normal_login_no_auth);
@@ -783,9 +782,5 @@ int main(void)
 	tcase_add_test(tc, test_sendtargets);
 	tcase_add_test(tc, test_sendtargets_build_rules);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

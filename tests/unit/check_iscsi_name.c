@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "daemon/iscsi/name.h"
+#include "tests/unit/check_main.h"
 
 static enum iscsi_name_result norm(const char *in, char *out)
 {
@@ -99,20 +100,14 @@ START_TEST(test_invalid)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsi_name");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_rfc7143_examples);
 	tcase_add_test(tc, test_upper_case);
 	tcase_add_test(tc, test_invalid);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return s;
 }

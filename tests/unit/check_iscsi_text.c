@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon/iscsi/text.h"
+#include "tests/unit/check_main.h"
 
 #define T(s) (s), sizeof(s) - 1	/* literal with its embedded NULs, without the final one */
 
@@ -121,12 +122,10 @@ START_TEST(test_builder)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsi_text");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_parse_basic);
 	tcase_add_test(tc, test_parse_errors);
@@ -134,9 +133,5 @@ int main(void)
 	tcase_add_test(tc, test_accum_split_pair);
 	tcase_add_test(tc, test_builder);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return s;
 }

@@ -3,8 +3,8 @@
  * Unit tests of the iSCSI server (daemon/iscsi/libiscsi.a) against the real
  * SCSI layer on a null backing store: the server runs on a qb_loop in the
  * test process, a forked client speaks raw PDUs over loopback TCP (the first
- * free port of 14150-14199, engineer B's range) and exits non-zero on the first unexpected
- * answer. Each test checks one documented reaction of conn.c, session.c,
+ * free port of 14150-14199, this test's range) and exits non-zero on the first
+ * unexpected answer. Each test checks one documented reaction of conn.c, session.c,
  * scsi_cmd.c or tmf.c (see the comments at the top of those files).
  *
  * test_steady_state_no_alloc checks the data path's promise (iscsi_int.h,
@@ -36,8 +36,9 @@
 #include "daemon/iscsi/pdu.h"
 #include "daemon/base/loop_pass.h"
 #include "daemon/scsi/scsi.h"
+#include "tests/unit/check_main.h"
 
-/* Engineer B's port range; parallel runs of this test take different ports. */
+/* This test's port range; parallel runs of it take different ports. */
 #define TEST_PORT_FIRST 14150
 #define TEST_PORT_LAST	14199
 #define TEST_TARGET	"iqn.2026-11.org.quorate:unit"
@@ -1879,7 +1880,7 @@ START_TEST(test_steady_state_no_alloc)
 }
 END_TEST
 
-static Suite *iscsiconn_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("iscsiconn");
 	TCase *tc = tcase_create("server");
@@ -1914,15 +1915,4 @@ static Suite *iscsiconn_suite(void)
 	tcase_add_test(tc, test_steady_state_no_alloc);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(iscsiconn_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

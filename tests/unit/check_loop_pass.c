@@ -33,6 +33,7 @@
 #include <qb/qbloop.h>
 
 #include "daemon/base/loop_pass.h"
+#include "tests/unit/check_main.h"
 
 #define NSEC_PER_MSEC 1000000ull
 #define USEC_PER_MSEC 1000u
@@ -764,7 +765,7 @@ START_TEST(test_busy_poll_pass_extends_window)
 }
 END_TEST
 
-static Suite *loop_pass_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("loop_pass");
 	TCase *tc = tcase_create("defer");
@@ -791,15 +792,4 @@ static Suite *loop_pass_suite(void)
 	tcase_add_test(tb, test_busy_poll_pass_extends_window);
 	suite_add_tcase(s, tb);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(loop_pass_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

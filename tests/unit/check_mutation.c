@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon/mutation.h"
+#include "tests/unit/check_main.h"
 
 static struct mutation samples[8];
 
@@ -214,12 +215,10 @@ START_TEST(test_pr_set_round_trip)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("mutation");
 	TCase *tc = tcase_create("codec");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_round_trip, 0, 8);
 	tcase_add_test(tc, test_big_endian_layout);
@@ -227,9 +226,5 @@ int main(void)
 	tcase_add_test(tc, test_garbage_never_crashes);
 	tcase_add_test(tc, test_pr_set_round_trip);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

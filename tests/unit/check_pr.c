@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "reservations/pr.h"
+#include "tests/unit/check_main.h"
 
 #ifdef PR_TEST_WITH_SCSI_TABLE
 /*
@@ -26,6 +27,7 @@ _Static_assert((int)PR_CLASS_READ == (int)SCSI_RESV_READ, "class READ");
 _Static_assert((int)PR_CLASS_WRITE == (int)SCSI_RESV_WRITE, "class WRITE");
 _Static_assert((int)PR_CLASS_CONFLICT == (int)SCSI_RESV_CONFLICT, "class CONFLICT");
 _Static_assert((int)PR_CLASS_PR == (int)SCSI_RESV_PR, "class PR");
+_Static_assert((int)PR_CLASS_SPC2 == (int)SCSI_RESV_SPC2, "class SPC2");
 #endif
 
 #define OP_PR_OUT 0x5f
@@ -1496,7 +1498,7 @@ START_TEST(test_scsi_table_access)
 	for (unsigned int i = 0; i < scsi_cmd_table_len; i++) {
 		const struct scsi_cmd_desc *d = &scsi_cmd_table[i];
 		int cls = spec_class(d->opcode);
-		int want_col = cls == PR_CLASS_SPC2 ? (int)SCSI_RESV_PR : cls;
+		int want_col = cls;
 
 		if (d->opcode == 0x9e && d->sa == 0x12) {
 			cls = want_col = PR_CLASS_READ; /* GET LBA STATUS reads metadata */
@@ -1555,7 +1557,7 @@ START_TEST(test_scsi_table_access)
 END_TEST
 #endif
 
-static Suite *pr_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("reservations");
 	TCase *tc = tcase_create("pr");
@@ -1585,15 +1587,4 @@ static Suite *pr_suite(void)
 #endif
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(pr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "quorum/cluster.h"
+#include "tests/unit/check_main.h"
 
 #define MAX_SEEN 64
 
@@ -254,21 +255,15 @@ START_TEST(test_bad_sizes_and_destroy_drops)
 }
 END_TEST
 
-int main(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("quorum");
 	TCase *tc = tcase_create("loopback");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_order_and_sequence);
 	tcase_add_test(tc, test_propose_from_deliver);
 	tcase_add_test(tc, test_bad_sizes_and_destroy_drops);
 	tcase_add_test(tc, test_serving_signal);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return s;
 }

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/check_main.h"
 #include "daemon/scsi/scsi_int.h"
 #include "quorum/cluster.h"
 #include "tests/unit/check_scsi_util.h"
@@ -501,7 +502,7 @@ START_TEST(test_loopback_serves_first_pass)
 }
 END_TEST
 
-static Suite *alua_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("scsi_alua");
 	TCase *tc = tcase_create("alua");
@@ -516,15 +517,4 @@ static Suite *alua_suite(void)
 	tcase_add_test(tc, test_loopback_serves_first_pass);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(alua_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

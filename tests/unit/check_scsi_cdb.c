@@ -13,6 +13,7 @@
 
 #include "daemon/scsi/scsi_int.h"
 #include "tests/unit/check_scsi_util.h"
+#include "tests/unit/check_main.h"
 
 /* Expected direction per opcode (SPC-4 / SBC-3), independent of the table. */
 static const struct {
@@ -197,7 +198,7 @@ START_TEST(test_unsupported_and_missing_lun)
 }
 END_TEST
 
-static Suite *cdb_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("scsi_cdb");
 	TCase *tc = tcase_create("table");
@@ -213,15 +214,4 @@ static Suite *cdb_suite(void)
 	tcase_add_test(td, test_unsupported_and_missing_lun);
 	suite_add_tcase(s, td);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(cdb_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

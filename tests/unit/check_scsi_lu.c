@@ -27,6 +27,7 @@
 
 #include "daemon/scsi/scsi_int.h"
 #include "tests/unit/check_scsi_util.h"
+#include "tests/unit/check_main.h"
 
 #define BS 512
 #define FILE_SIZE (8u << 20)
@@ -1374,7 +1375,7 @@ START_TEST(test_full_fs_space_allocation_failed)
 }
 END_TEST
 
-static Suite *lu_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("scsi_lu");
 	TCase *tc = tcase_create("lu");
@@ -1415,15 +1416,4 @@ static Suite *lu_suite(void)
 	tcase_add_test(tc, test_full_fs_space_allocation_failed);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(lu_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon/scsi/sense.h"
+#include "tests/unit/check_main.h"
 
 START_TEST(test_fixed_basic)
 {
@@ -148,7 +149,7 @@ START_TEST(test_sense_from_errno)
 }
 END_TEST
 
-static Suite *sense_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("scsi_sense");
 	TCase *tc = tcase_create("build");
@@ -160,15 +161,4 @@ static Suite *sense_suite(void)
 	tcase_add_test(tc, test_sense_from_errno);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(sense_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

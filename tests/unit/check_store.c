@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "daemon/store/store.h"
+#include "tests/unit/check_main.h"
 
 static char dir[64];
 
@@ -322,6 +323,32 @@ START_TEST(test_target_delete_cascades)
 }
 END_TEST
 
+/*
+ * The luns table's CHECK constraint is daemon/base/domain.h's LUN range: the
+ * schema text names LUN_ID_MAX, LUN_ID_MAX commits, one more is refused.
+ */
+START_TEST(test_schema_lun_range_is_the_domain_rule)
+{
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	char sql[160];
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	fill_lun(&op);
+	op.u.lun.lun = LUN_ID_MAX;
+	ck_assert_int_eq(store_commit(s, 2, &op), 0);
+	op.u.lun.lun = LUN_ID_MAX + 1;
+	ck_assert_int_lt(store_commit(s, 3, &op), 0);
+	ck_assert_uint_eq(store_applied_seq(s), 2);
+	store_close(s);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM sqlite_master WHERE name = 'luns' AND "
+		 "sql LIKE '%%CHECK (lun BETWEEN 0 AND %u)%%'", LUN_ID_MAX);
+	ck_assert_int_eq(count_rows(sql), 1);
+}
+END_TEST
+
 /* Migration 2: the PR snapshot of a LU commits with the sequence and goes with its LUN. */
 START_TEST(test_pr_state_persists)
 {
@@ -522,7 +549,7 @@ START_TEST(test_full_disk_reports_enospc)
 }
 END_TEST
 
-static Suite *store_suite(void)
+Suite *check_suite(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("sqlite");
@@ -535,19 +562,9 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_commit_visible_after_reopen);
 	tcase_add_test(tc, test_seq_rules_and_failed_commit_rolls_back);
 	tcase_add_test(tc, test_target_delete_cascades);
+	tcase_add_test(tc, test_schema_lun_range_is_the_domain_rule);
 	tcase_add_test(tc, test_pr_state_persists);
 	tcase_add_test(tc, test_full_disk_reports_enospc);
 	suite_add_tcase(s, tc);
 	return s;
-}
-
-int main(void)
-{
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -1,22 +1,26 @@
 # tests/unit/daemon.mk: the daemon core's own modules, each test linking only
 # what its module may depend on (docs/ARCHITECTURE.md).
 check_PROGRAMS += %reldir%/check_store %reldir%/check_config %reldir%/check_mutation \
-	%reldir%/check_quorum
+	%reldir%/check_quorum %reldir%/check_lun_file
 TESTS += %reldir%/check_store %reldir%/check_config %reldir%/check_mutation \
-	%reldir%/check_quorum
+	%reldir%/check_quorum %reldir%/check_lun_file
 
-%canon_reldir%_check_store_SOURCES = %reldir%/check_store.c
+%canon_reldir%_check_store_SOURCES = %reldir%/check_store.c $(CHECK_MAIN)
 %canon_reldir%_check_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SQLITE_CFLAGS)
 %canon_reldir%_check_store_LDADD = daemon/store/libstore.a $(SQLITE_LIBS) $(CHECK_LIBS)
 
-%canon_reldir%_check_config_SOURCES = %reldir%/check_config.c
+%canon_reldir%_check_config_SOURCES = %reldir%/check_config.c $(CHECK_MAIN)
 %canon_reldir%_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS) $(INIH_CFLAGS)
 %canon_reldir%_check_config_LDADD = daemon/libdaemoncore.a $(INIH_LIBS) $(CHECK_LIBS)
 
-%canon_reldir%_check_mutation_SOURCES = %reldir%/check_mutation.c
+%canon_reldir%_check_mutation_SOURCES = %reldir%/check_mutation.c $(CHECK_MAIN)
 %canon_reldir%_check_mutation_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_check_mutation_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)
 
-%canon_reldir%_check_quorum_SOURCES = %reldir%/check_quorum.c
+%canon_reldir%_check_quorum_SOURCES = %reldir%/check_quorum.c $(CHECK_MAIN)
 %canon_reldir%_check_quorum_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_check_quorum_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
+
+%canon_reldir%_check_lun_file_SOURCES = %reldir%/check_lun_file.c $(CHECK_MAIN)
+%canon_reldir%_check_lun_file_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%canon_reldir%_check_lun_file_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)

@@ -8,22 +8,22 @@ SCSI_TEST_LDADD = daemon/scsi/libscsi.a daemon/backing/libbacking.a daemon/base/
 check_PROGRAMS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_lu
 TESTS += %reldir%/check_scsi_cdb %reldir%/check_scsi_sense %reldir%/check_scsi_lu
 
-%canon_reldir%_check_scsi_cdb_SOURCES = %reldir%/check_scsi_cdb.c %reldir%/check_scsi_util.h
+%canon_reldir%_check_scsi_cdb_SOURCES = %reldir%/check_scsi_cdb.c %reldir%/check_scsi_util.h $(CHECK_MAIN)
 %canon_reldir%_check_scsi_cdb_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_cdb_LDADD = $(SCSI_TEST_LDADD)
 
-%canon_reldir%_check_scsi_sense_SOURCES = %reldir%/check_scsi_sense.c
+%canon_reldir%_check_scsi_sense_SOURCES = %reldir%/check_scsi_sense.c $(CHECK_MAIN)
 %canon_reldir%_check_scsi_sense_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_sense_LDADD = daemon/scsi/libscsi.a reservations/libreservations.a \
 	$(CHECK_LIBS)
 
-%canon_reldir%_check_scsi_lu_SOURCES = %reldir%/check_scsi_lu.c %reldir%/check_scsi_util.h
+%canon_reldir%_check_scsi_lu_SOURCES = %reldir%/check_scsi_lu.c %reldir%/check_scsi_util.h $(CHECK_MAIN)
 %canon_reldir%_check_scsi_lu_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_lu_LDADD = $(SCSI_TEST_LDADD)
 
 # The ALUA table with the real loopback transport's serving signal: + libquorum.
 check_PROGRAMS += %reldir%/check_scsi_alua
 TESTS += %reldir%/check_scsi_alua
-%canon_reldir%_check_scsi_alua_SOURCES = %reldir%/check_scsi_alua.c %reldir%/check_scsi_util.h
+%canon_reldir%_check_scsi_alua_SOURCES = %reldir%/check_scsi_alua.c %reldir%/check_scsi_util.h $(CHECK_MAIN)
 %canon_reldir%_check_scsi_alua_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_alua_LDADD = quorum/libquorum.a $(SCSI_TEST_LDADD)
