@@ -744,7 +744,13 @@ static int daemon_discovery_feed(struct daemon *d)
 	return iscsi_discovery_set_portals(d->iscsi, d->cfg.node_id, portals, d->cfg.listen_count);
 }
 
-/* The [iscsi] settings as the iSCSI server takes them (config.c knows nothing of daemon/iscsi). */
+/*
+ * The [iscsi] settings as the iSCSI server takes them (config.c knows
+ * nothing of daemon/iscsi). The two structs list the same fields; the size
+ * check catches most additions made to one and not the other.
+ */
+_Static_assert(sizeof(struct config_iscsi) == sizeof(struct iscsi_server_config),
+	       "struct config_iscsi and struct iscsi_server_config differ: copy every field");
 static void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_config *out)
 {
 	*out = (struct iscsi_server_config){
