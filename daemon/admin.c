@@ -58,7 +58,6 @@
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/iscsi/name.h"
 #include "daemon/base/log.h"
-#include "daemon/mutation.h"
 #include "quorum/cluster.h"
 
 #define QUORATE_IEEE_OUI_PLACEHOLDER 0xACDE48u	/* placeholder: IEEE example OUI */
@@ -222,11 +221,11 @@ static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const
 
 /* @return 0, or -errno after replying with the error (@result is freed). */
 static int admin_propose_with(struct daemon *d, struct ipc_request *req,
-			      const struct store_op *op, struct json_object *result,
+			      struct mutation *op, struct json_object *result,
 			      void (*done)(struct daemon *d, struct daemon_pending *p, int rc,
 					   const char *err))
 {
-	int rc = daemon_propose(d, op, req, done);
+	int rc = daemon_propose(d, op, req, done, result);
 
 	if (rc < 0) {
 		json_object_put(result);
@@ -234,36 +233,13 @@ static int admin_propose_with(struct daemon *d, struct ipc_request *req,
 				      rc == -EAGAIN ? "node is not quorate" : strerror(-rc));
 		return rc;
 	}
-	/* daemon_propose() linked the pending entry first in the list. */
-	d->pending->result = result;
 	return 0;
 }
 
-static void admin_propose(struct daemon *d, struct ipc_request *req, const struct store_op *op,
+static void admin_propose(struct daemon *d, struct ipc_request *req, struct mutation *op,
 			  struct json_object *result)
 {
 	admin_propose_with(d, req, op, result, admin_done);
-}
-
-void daemon_pending_abort(struct daemon *d, const char *why)
-{
-	struct daemon_pending **pp = &d->pending;
-
-	while (*pp != NULL) {
-		struct daemon_pending *p = *pp;
-
-		/* A PR command completes on delivery while the loop runs. */
-		if (p->task != NULL) {
-			pp = &p->next;
-			continue;
-		}
-		*pp = p->next;
-		json_object_put(p->result);
-		if (p->req != NULL) {
-			ipc_request_reply_err(p->req, "%s", why);
-		}
-		free(p);
-	}
 }
 
 /* ---- sessions -------------------------------------------------------------- */
@@ -377,11 +353,15 @@ static void cmd_status(struct admin_ctx *a)
 	struct json_object *o = json_object_new_object();
 	unsigned int ntargets = 0, nluns = 0, noffline = 0;
 
-	for (struct daemon_target *t = d->targets; t != NULL; t = t->next) {
+	for (const struct state_target *t = state_target_first(d->state); t != NULL;
+	     t = state_target_next(t)) {
 		ntargets++;
-		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
+			const char *why;
+
 			nluns++;
-			noffline += !l->online;
+			noffline += !daemon_lun_online(d, t->rec.name, l->rec.lun, &why);
 		}
 	}
 	json_object_object_add(o, "node", json_object_new_string(d->cfg.node_name));
@@ -403,7 +383,7 @@ static void cmd_status(struct admin_ctx *a)
 
 static void cmd_target_create(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct mutation op = { .kind = MUTATION_TARGET_ADD };
 	struct json_object *res = NULL;
 
 	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0 ||
@@ -418,7 +398,7 @@ static void cmd_target_create(struct admin_ctx *a)
 
 static void cmd_target_delete(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_TARGET_DEL };
+	struct mutation op = { .kind = MUTATION_TARGET_DEL };
 	struct json_object *res = NULL;
 	unsigned int n;
 
@@ -443,23 +423,19 @@ static void cmd_target_list(struct admin_ctx *a)
 {
 	struct json_object *arr = json_object_new_array();
 
-	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+	for (const struct state_target *t = state_target_first(a->d->state); t != NULL;
+	     t = state_target_next(t)) {
 		struct json_object *o = json_object_new_object();
-		unsigned int nluns = 0, nacls = 0;
+		unsigned int nluns = state_lun_count(t), nacls = state_acl_count(t);
 
-		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
-			nluns++;
-		}
-		for (struct daemon_acl *c = t->acls; c != NULL; c = c->next) {
-			nacls++;
-		}
 		json_object_object_add(o, "name", json_object_new_string(t->rec.name));
 		json_object_object_add(o, "alias", json_object_new_string(t->rec.alias));
 		json_object_object_add(o, "luns", json_object_new_int(nluns));
 		json_object_object_add(o, "acls", json_object_new_int(nacls));
 		json_object_object_add(o, "chap", json_object_new_boolean(
-						daemon_chap_find(a->d, t->rec.name) != NULL));
-		json_object_object_add(o, "running", json_object_new_boolean(t->registered));
+						state_chap_find(a->d->state, t->rec.name) != NULL));
+		json_object_object_add(o, "running", json_object_new_boolean(
+						       daemon_target_running(a->d, t->rec.name)));
 		json_object_object_add(o, "sessions",
 				       json_object_new_int(sessions_of(a->d, t->rec.name)));
 		json_object_array_add(arr, o);
@@ -525,8 +501,10 @@ static bool stat_same_medium(const struct stat *a, const struct stat *b)
 static int lun_check_unused(struct daemon *d, const char *canon, const struct stat *st,
 			    char *err)
 {
-	for (struct daemon_target *t = d->targets; t != NULL; t = t->next) {
-		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+	for (const struct state_target *t = state_target_first(d->state); t != NULL;
+	     t = state_target_next(t)) {
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
 			char other[PATH_MAX];
 			struct stat ost;
 			bool same;
@@ -774,9 +752,10 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 {
 	struct json_object *r = p->result;
 	const char *file = "", *path = "", *target = "";
-	struct daemon_target *t;
-	struct daemon_lun *l = NULL;
+	const struct state_target *t;
+	const struct state_lun *l = NULL;
 	struct json_object *v;
+	const char *why = "";
 
 	if (r != NULL) {
 		file = json_object_object_get_ex(r, "file", &v) ? json_object_get_string(v) : "";
@@ -791,13 +770,13 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 		}
 	}
 	if (rc == 0 && r != NULL && json_object_object_get_ex(r, "lun", &v)) {
-		t = daemon_target_find(d, target);
-		l = t != NULL ? daemon_lun_find(t, (uint16_t)json_object_get_int(v)) : NULL;
+		t = state_target_find(d->state, target);
+		l = t != NULL ? state_lun_find(t, (uint16_t)json_object_get_int(v)) : NULL;
 	}
-	if (l != NULL && !l->online && p->req != NULL) {
+	if (l != NULL && !daemon_lun_online(d, target, l->rec.lun, &why) && p->req != NULL) {
 		ipc_request_reply_err(p->req, "LUN %u of '%s' was created (seq %" PRIu64 ") but is "
 				      "OFFLINE on this node: %s; 'lun delete' removes it",
-				      l->rec.lun, target, p->seq, l->offline_reason);
+				      l->rec.lun, target, p->seq, why);
 		json_object_put(p->result);
 		return;
 	}
@@ -806,9 +785,9 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 
 static void cmd_lun_create(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_LUN_ADD };
+	struct mutation op = { .kind = MUTATION_LUN_ADD };
 	struct store_lun *l = &op.u.lun;
-	struct daemon_target *t;
+	const struct state_target *t;
 	struct json_object *res;
 	enum lun_file_action action = LUN_FILE_EXISTING;
 	uint64_t v, old_size = 0;
@@ -818,7 +797,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	if (arg_target_name(a, true, l->target, sizeof(l->target)) < 0) {
 		goto fail;
 	}
-	t = daemon_target_find(a->d, l->target);
+	t = state_target_find(a->d->state, l->target);
 	if (t == NULL) {
 		snprintf(a->err, sizeof(a->err), "no target '%s'", l->target);
 		goto fail;
@@ -829,14 +808,14 @@ static void cmd_lun_create(struct admin_ctx *a)
 	}
 	if (rc == -ENOENT) {
 		/* Lowest free LUN number. */
-		for (v = 0; v <= SCSI_LUN_ID_MAX && daemon_lun_find(t, (uint16_t)v) != NULL; v++) {
+		for (v = 0; v <= SCSI_LUN_ID_MAX && state_lun_find(t, (uint16_t)v) != NULL; v++) {
 		}
 		if (v > SCSI_LUN_ID_MAX) {
 			snprintf(a->err, sizeof(a->err), "target '%s' has no free LUN number",
 				 l->target);
 			goto fail;
 		}
-	} else if (daemon_lun_find(t, (uint16_t)v) != NULL) {
+	} else if (state_lun_find(t, (uint16_t)v) != NULL) {
 		/* Checked again by apply; here so that nothing is created for nothing. */
 		snprintf(a->err, sizeof(a->err), "target '%s' already has LUN %" PRIu64,
 			 l->target, v);
@@ -927,7 +906,7 @@ fail:
 
 static void cmd_lun_delete(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_LUN_DEL };
+	struct mutation op = { .kind = MUTATION_LUN_DEL };
 	uint64_t v;
 
 	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
@@ -948,7 +927,7 @@ static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return false;
 	}
-	if (rc == 0 && daemon_target_find(a->d, target) == NULL) {
+	if (rc == 0 && state_target_find(a->d->state, target) == NULL) {
 		ipc_request_reply_err(a->req, "no target '%s'", target);
 		return false;
 	}
@@ -967,13 +946,17 @@ static void cmd_lun_list(struct admin_ctx *a)
 		return;
 	}
 	arr = json_object_new_array();
-	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+	for (const struct state_target *t = state_target_first(a->d->state); t != NULL;
+	     t = state_target_next(t)) {
 		if (target[0] != '\0' && strcmp(target, t->rec.name) != 0) {
 			continue;
 		}
-		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
 			struct json_object *o = json_object_new_object();
 			char naa[2 * STORE_NAA_LEN + 1], uuid[37];
+			const char *why;
+			bool online = daemon_lun_online(a->d, t->rec.name, l->rec.lun, &why);
 
 			hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
 			uuid_format(uuid, l->rec.uuid);
@@ -992,10 +975,10 @@ static void cmd_lun_list(struct admin_ctx *a)
 			json_object_object_add(o, "uuid", json_object_new_string(uuid));
 			json_object_object_add(o, "naa", json_object_new_string(naa));
 			json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
-			json_object_object_add(o, "online", json_object_new_boolean(l->online));
-			if (!l->online) {
+			json_object_object_add(o, "online", json_object_new_boolean(online));
+			if (!online) {
 				json_object_object_add(o, "offline_reason",
-						       json_object_new_string(l->offline_reason));
+						       json_object_new_string(why));
 			}
 			json_object_array_add(arr, o);
 		}
@@ -1003,9 +986,9 @@ static void cmd_lun_list(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, arr);
 }
 
-static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
+static void cmd_acl_change(struct admin_ctx *a, enum mutation_kind kind)
 {
-	struct store_op op = { .kind = kind };
+	struct mutation op = { .kind = kind };
 	struct json_object *res = NULL;
 
 	if (arg_iscsi_name(a, "target", op.u.acl.target, sizeof(op.u.acl.target), &res) < 0 ||
@@ -1025,12 +1008,12 @@ static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
 
 static void cmd_acl_add(struct admin_ctx *a)
 {
-	cmd_acl_change(a, STORE_OP_ACL_ADD);
+	cmd_acl_change(a, MUTATION_ACL_ADD);
 }
 
 static void cmd_acl_remove(struct admin_ctx *a)
 {
-	cmd_acl_change(a, STORE_OP_ACL_DEL);
+	cmd_acl_change(a, MUTATION_ACL_DEL);
 }
 
 static void cmd_acl_list(struct admin_ctx *a)
@@ -1042,11 +1025,13 @@ static void cmd_acl_list(struct admin_ctx *a)
 		return;
 	}
 	arr = json_object_new_array();
-	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+	for (const struct state_target *t = state_target_first(a->d->state); t != NULL;
+	     t = state_target_next(t)) {
 		if (target[0] != '\0' && strcmp(target, t->rec.name) != 0) {
 			continue;
 		}
-		for (struct daemon_acl *c = t->acls; c != NULL; c = c->next) {
+		for (const struct state_acl *c = state_acl_first(t); c != NULL;
+		     c = state_acl_next(c)) {
 			struct json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "target", json_object_new_string(t->rec.name));
@@ -1103,7 +1088,7 @@ static int chap_secret_check(const char *what, const char *secret, bool force,
 
 static void cmd_chap_set(struct admin_ctx *a)
 {
-	struct store_op *op = calloc(1, sizeof(*op));	/* holds a secret: wiped below */
+	struct mutation *op = calloc(1, sizeof(*op));	/* holds a secret: wiped below */
 	struct json_object *result = json_object_new_object(), *warnings = json_object_new_array();
 	bool force = arg_bool(a->args, "force");
 	struct store_chap *c;
@@ -1114,7 +1099,7 @@ static void cmd_chap_set(struct admin_ctx *a)
 		json_object_put(warnings);
 		return;
 	}
-	op->kind = STORE_OP_CHAP_SET;
+	op->kind = MUTATION_CHAP_SET;
 	c = &op->u.chap;
 	if (chap_target_arg(a, c->target, sizeof(c->target)) < 0 ||
 	    arg_str(a->args, "user", true, c->user, sizeof(c->user), a->err) < 0 ||
@@ -1142,7 +1127,7 @@ static void cmd_chap_set(struct admin_ctx *a)
 
 static void cmd_chap_clear(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_CHAP_CLEAR };
+	struct mutation op = { .kind = MUTATION_CHAP_CLEAR };
 
 	if (chap_target_arg(a, op.u.chap.target, sizeof(op.u.chap.target)) < 0) {
 		ipc_request_reply_err(a->req, "%s", a->err);
@@ -1156,7 +1141,8 @@ static void cmd_chap_list(struct admin_ctx *a)
 	struct json_object *arr = json_object_new_array();
 
 	/* Users only: secrets never leave the daemon. */
-	for (struct daemon_chap *c = a->d->chaps; c != NULL; c = c->next) {
+	for (const struct state_chap *c = state_chap_first(a->d->state); c != NULL;
+	     c = state_chap_next(c)) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "target", json_object_new_string(c->rec.target));

@@ -40,3 +40,36 @@ const char *cluster_transport_name(const struct cluster *cluster)
 {
 	return cluster->ops->name;
 }
+
+int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *out, size_t cap,
+			     size_t *n)
+{
+	int rc;
+
+	if (cluster->cb.summary == NULL) {
+		return -EOPNOTSUPP;
+	}
+	/* This node only: a transport with peers adds theirs (issue 10). */
+	*n = 1;
+	if (cap < 1) {
+		return -ENOSPC;
+	}
+	rc = cluster->cb.summary(&out[0], cluster->ctx);
+	out[0].node_id = cluster->node_id;
+	return rc;
+}
+
+int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t len,
+			     uint64_t seq, uint64_t epoch)
+{
+	int rc;
+
+	if (cluster->cb.snapshot_put == NULL) {
+		return -EOPNOTSUPP;
+	}
+	rc = cluster->cb.snapshot_put(buf, len, seq, epoch, cluster->ctx);
+	if (rc == 0) {
+		cluster->ops->seq_reset(cluster, seq);
+	}
+	return rc;
+}

@@ -13,6 +13,8 @@ struct cluster_ops {
 	const char *name;
 	int (*propose)(struct cluster *cluster, const void *msg, size_t len);
 	void (*destroy)(struct cluster *cluster);
+	/* Continue numbering deliveries after @seq (a snapshot was installed). */
+	void (*seq_reset)(struct cluster *cluster, uint64_t seq);
 };
 
 struct cluster {

@@ -761,3 +761,105 @@ int store_commit(struct store *store, uint64_t seq, const struct store_op *op)
 	store->applied_seq = seq;
 	return 0;
 }
+
+/* Run UPDATE meta with @seq (unless @set_seq is false) and @epoch in the open transaction. */
+static int store_meta_write(struct store *store, bool set_seq, uint64_t seq, uint64_t epoch)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(store->db,
+				set_seq ? "UPDATE meta SET epoch = ?, applied_seq = ? WHERE id = 1"
+					: "UPDATE meta SET epoch = ? WHERE id = 1",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_fail(store, rc);
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)epoch);
+	if (set_seq) {
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	}
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* COMMIT when @rc is 0, else roll back and re-read the mirrors. */
+static int store_finish(struct store *store, int rc)
+{
+	if (rc == 0) {
+		rc = store_exec(store, "COMMIT");
+	}
+	if (rc < 0) {
+		store_rollback(store);
+		if (sqlite3_get_autocommit(store->db)) {
+			store_read_meta(store);
+		}
+	}
+	return rc;
+}
+
+int store_epoch_set(struct store *store, uint64_t epoch)
+{
+	int rc;
+
+	store->err[0] = '\0';
+	if (epoch > INT64_MAX) {
+		return -EINVAL;
+	}
+	rc = store_exec(store, "BEGIN IMMEDIATE");
+	if (rc < 0) {
+		return rc;
+	}
+	rc = store_finish(store, store_meta_write(store, false, 0, epoch));
+	if (rc == 0) {
+		store->epoch = epoch;
+	}
+	return rc;
+}
+
+int store_replace(struct store *store, uint64_t seq, uint64_t epoch, store_replace_fn next,
+		  void *ctx)
+{
+	struct store_op *op;
+	int rc;
+
+	store->err[0] = '\0';
+	if (seq > INT64_MAX || epoch > INT64_MAX) {
+		return -EINVAL;
+	}
+	op = calloc(1, sizeof(*op));
+	if (op == NULL) {
+		return -ENOMEM;
+	}
+	rc = store_exec(store, "BEGIN IMMEDIATE");
+	if (rc < 0) {
+		free(op);
+		return rc;
+	}
+	/* LUNs, ACLs and PR state go with their targets (ON DELETE CASCADE). */
+	rc = store_exec(store, "DELETE FROM chap");
+	if (rc == 0) {
+		rc = store_exec(store, "DELETE FROM targets");
+	}
+	while (rc == 0) {
+		memset(op, 0, sizeof(*op));
+		rc = next(op, ctx);
+		if (rc <= 0) {
+			break;
+		}
+		rc = store_apply_op(store, op);
+	}
+	explicit_bzero(op, sizeof(*op));	/* may have held a secret */
+	free(op);
+	if (rc == 0) {
+		rc = store_meta_write(store, true, seq, epoch);
+	}
+	rc = store_finish(store, rc);
+	if (rc == 0) {
+		store->applied_seq = seq;
+		store->epoch = epoch;
+	}
+	return rc;
+}
