@@ -352,6 +352,8 @@ static void cmd_status(struct admin_ctx *a)
 	struct daemon *d = a->d;
 	struct json_object *o = json_object_new_object();
 	unsigned int ntargets = 0, nluns = 0, noffline = 0;
+	uint8_t digest[STATE_DIGEST_LEN];
+	char hex[2 * STATE_DIGEST_LEN + 1];
 
 	for (const struct state_target *t = state_target_first(d->state); t != NULL;
 	     t = state_target_next(t)) {
@@ -370,10 +372,21 @@ static void cmd_status(struct admin_ctx *a)
 	json_object_object_add(o, "uptime_s", json_object_new_int64(time(NULL) - d->started));
 	json_object_object_add(o, "cluster",
 			       json_object_new_string(cluster_transport_name(d->cluster)));
+	json_object_object_add(o, "transport",
+			       json_object_new_string(cluster_transport_name(d->cluster)));
 	json_object_object_add(o, "quorate",
 			       json_object_new_boolean(cluster_is_quorate(d->cluster)));
+	/* Standalone serves whenever it is quorate (always); the transport's
+	 * serving signal (quorate, synced, lease fresh) replaces this. */
+	json_object_object_add(o, "serving",
+			       json_object_new_boolean(cluster_is_quorate(d->cluster)));
+	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)state_epoch(d->state)));
 	json_object_object_add(o, "applied_seq",
-			       json_object_new_int64((int64_t)store_applied_seq(d->store)));
+			       json_object_new_int64((int64_t)state_applied_seq(d->state)));
+	if (state_digest(d->state, digest) == 0) {
+		hex_format(hex, digest, sizeof(digest));
+		json_object_object_add(o, "digest", json_object_new_string(hex));
+	}
 	json_object_object_add(o, "targets", json_object_new_int(ntargets));
 	json_object_object_add(o, "luns", json_object_new_int(nluns));
 	json_object_object_add(o, "luns_offline", json_object_new_int(noffline));
@@ -1183,10 +1196,216 @@ static void cmd_session_close(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, NULL);
 }
 
+/* ---- cluster state: verify, snapshots ---------------------------------------- */
+
+#define ADMIN_MEMBERS_MAX 64
+
+/*
+ * Every member's (node id, epoch, applied sequence, digest) as the transport
+ * knows them, and whether all digests are equal. Two members at the same
+ * (epoch, seq) with different digests have diverged; members at different
+ * sequences are not (yet) comparable, so they are reported as not equal too.
+ */
+static void cmd_cluster_verify(struct admin_ctx *a)
+{
+	struct cluster_summary *m = calloc(ADMIN_MEMBERS_MAX, sizeof(*m));
+	struct json_object *o, *arr;
+	bool equal = true, diverged = false;
+	size_t n = 0;
+	int rc;
+
+	if (m == NULL) {
+		ipc_request_reply_err(a->req, "out of memory");
+		return;
+	}
+	rc = cluster_member_summaries(a->d->cluster, m, ADMIN_MEMBERS_MAX, &n);
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "cannot collect the members' summaries: %s",
+				      strerror(-rc));
+		free(m);
+		return;
+	}
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+		char hex[2 * CLUSTER_DIGEST_LEN + 1];
+
+		hex_format(hex, m[i].digest, sizeof(m[i].digest));
+		json_object_object_add(e, "node_id", json_object_new_int64(m[i].node_id));
+		json_object_object_add(e, "epoch", json_object_new_int64((int64_t)m[i].epoch));
+		json_object_object_add(e, "applied_seq",
+				       json_object_new_int64((int64_t)m[i].applied_seq));
+		json_object_object_add(e, "digest", json_object_new_string(hex));
+		json_object_array_add(arr, e);
+		if (memcmp(m[i].digest, m[0].digest, sizeof(m[0].digest)) != 0) {
+			equal = false;
+			diverged |= m[i].epoch == m[0].epoch && m[i].applied_seq == m[0].applied_seq;
+		}
+	}
+	json_object_object_add(o, "members", arr);
+	json_object_object_add(o, "consistent", json_object_new_boolean(equal));
+	json_object_object_add(o, "diverged", json_object_new_boolean(diverged));
+	ipc_request_reply_ok(a->req, o);
+	free(m);
+}
+
+/* The "path" argument: an absolute path. */
+static int snapshot_path_arg(struct admin_ctx *a, char *path, size_t cap)
+{
+	if (arg_str(a->args, "path", true, path, cap, a->err) < 0) {
+		return -EINVAL;
+	}
+	if (path[0] != '/') {
+		snprintf(a->err, sizeof(a->err), "the snapshot path must be absolute");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * snapshot.save: write this node's canonical snapshot to a new file (mode
+ * 0600: it holds CHAP secrets). Node-local maintenance; nothing is proposed.
+ */
+static void cmd_snapshot_save(struct admin_ctx *a)
+{
+	char path[PATH_MAX], hex[2 * STATE_DIGEST_LEN + 1];
+	uint8_t *buf = NULL, digest[STATE_DIGEST_LEN];
+	struct json_object *o;
+	size_t len = 0, off = 0;
+	int fd, rc;
+
+	if (snapshot_path_arg(a, path, sizeof(path)) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	rc = state_snapshot_encode(a->d->state, &buf, &len);
+	if (rc == 0) {
+		rc = state_digest(a->d->state, digest);
+	}
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "encoding the snapshot: %s", strerror(-rc));
+		free(buf);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, NEW_FILE_MODE);
+	rc = fd < 0 ? -errno : 0;
+	while (rc == 0 && off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+
+		if (n < 0) {
+			rc = -errno;
+		} else {
+			off += (size_t)n;
+		}
+	}
+	if (rc == 0 && fsync(fd) < 0) {
+		rc = -errno;
+	}
+	if (fd >= 0 && close(fd) < 0 && rc == 0) {
+		rc = -errno;
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	if (rc < 0) {
+		if (fd >= 0) {
+			unlink(path);
+		}
+		ipc_request_reply_err(a->req, "writing '%s': %s", path, strerror(-rc));
+		return;
+	}
+	hex_format(hex, digest, sizeof(digest));
+	o = json_object_new_object();
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)len));
+	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)state_epoch(a->d->state)));
+	json_object_object_add(o, "applied_seq",
+			       json_object_new_int64((int64_t)state_applied_seq(a->d->state)));
+	json_object_object_add(o, "digest", json_object_new_string(hex));
+	log_notice("snapshot saved to '%s' (seq %" PRIu64 ")", path,
+		   state_applied_seq(a->d->state));
+	ipc_request_reply_ok(a->req, o);
+}
+
+#define SNAPSHOT_FILE_MAX (64ULL * 1024 * 1024)
+
+/*
+ * snapshot.install: replace this node's replicated state with a snapshot
+ * file, through the transport's snapshot hook (the state transfer path),
+ * so running objects are reconciled, not rebuilt. A maintenance command:
+ * it needs "replace": true, because every change since the snapshot was
+ * taken is dropped on this node.
+ */
+static void cmd_snapshot_install(struct admin_ctx *a)
+{
+	char path[PATH_MAX], hex[2 * STATE_DIGEST_LEN + 1];
+	uint8_t *buf = NULL, digest[STATE_DIGEST_LEN];
+	uint64_t seq = 0, epoch = 0;
+	struct json_object *o;
+	struct stat st;
+	size_t off = 0;
+	int fd, rc;
+
+	if (snapshot_path_arg(a, path, sizeof(path)) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	if (!arg_bool(a->args, "replace")) {
+		ipc_request_reply_err(a->req, "installing a snapshot replaces this node's whole "
+				      "replicated state; confirm with --replace");
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rc = fd < 0 ? -errno : fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc == 0 && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAPSHOT_FILE_MAX)) {
+		rc = -EFBIG;
+	}
+	if (rc == 0) {
+		buf = malloc((size_t)st.st_size + 1);
+		rc = buf != NULL ? 0 : -ENOMEM;
+	}
+	while (rc == 0 && off < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+
+		rc = n < 0 ? -errno : n == 0 ? -EIO : 0;
+		off += n > 0 ? (size_t)n : 0;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (rc == 0) {
+		rc = state_snapshot_peek(buf, off, &seq, &epoch);
+	}
+	if (rc == 0) {
+		rc = cluster_snapshot_install(a->d->cluster, buf, off, seq, epoch);
+	}
+	if (buf != NULL) {
+		explicit_bzero(buf, off);
+	}
+	free(buf);
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "installing '%s': %s", path,
+				      rc == -EBADMSG ? "not a valid snapshot (see the daemon log)"
+						     : strerror(-rc));
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)epoch));
+	json_object_object_add(o, "applied_seq", json_object_new_int64((int64_t)seq));
+	if (state_digest(a->d->state, digest) == 0) {
+		hex_format(hex, digest, sizeof(digest));
+		json_object_object_add(o, "digest", json_object_new_string(hex));
+	}
+	ipc_request_reply_ok(a->req, o);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct admin_ctx *a);
 } admin_cmds[] = {
+	{ "cluster.verify", cmd_cluster_verify },
+	{ "snapshot.save", cmd_snapshot_save },
+	{ "snapshot.install", cmd_snapshot_install },
 	{ "status", cmd_status },
 	{ "target.create", cmd_target_create },
 	{ "target.delete", cmd_target_delete },
