@@ -345,11 +345,10 @@ static bool match_every_nexus(const char *initiator_port, void *ctx)
 }
 
 /*
- * An LU reset proposed by another node: abort the LU's tasks on this node's
- * nexuses too (SAM-5 7.7: every task of the LU). The SPC-2 part travelled in
- * the mutation itself. Not scsi_lu_reset(): it would propose the SPC-2 reset
- * again. The 29/03 unit attention on this node's nexuses needs a SCSI-layer
- * call that raises it without proposing (not there yet).
+ * An LU reset proposed by another node (an LU reset, or one LU of a target
+ * reset): abort the LU's tasks on this node's nexuses too and raise 29/03
+ * (SAM-5 7.7: every task and nexus of the LU). The SPC-2 part travelled in
+ * the mutation itself; scsi_lu_reset() would propose it again.
  */
 static void lu_reset(struct daemon *d, const struct state_effect *e)
 {
@@ -363,6 +362,7 @@ static void lu_reset(struct daemon *d, const struct state_effect *e)
 		return;
 	}
 	n = iscsi_target_abort_tasks(d->iscsi, r->name, l->lun, match_every_nexus, NULL, NULL);
+	scsi_lu_reset_apply(r->scsi, l->lun);
 	log_notice("target '%s' LUN %u: reset by node %u, %u task(s) aborted", r->name, l->lun,
 		   e->origin, n);
 }

@@ -17,7 +17,9 @@ requires when a LUN is added (the same as `lun create` raises); no reset or
 power-on unit attention (29/xx); A's log shows LUN 0 was not touched; on
 the same session REPORT LUNS lists LUN 1, and LUN 1 reads back what was
 written to it; A and B then have the same digest (`status --json`) and
-`cluster verify` passes; both daemons exit 0 with no sanitizer report.
+`cluster verify` passes; a LUN RESET on the session is applied as one
+mutation (applied sequence + 1: it travels to every node); both daemons
+exit 0 with no sanitizer report.
 
 Port: QT_PORT_BASE (default 14500) + 190. Exit 0 pass, 1 fail.
 """
@@ -43,6 +45,7 @@ IO_BLOCKS = 8                       # 4 KiB per command
 LUN1_SIZE = 64 * 1024 * 1024
 SENSE_UNIT_ATTENTION = 0x6
 ASC_LUNS_CHANGED = (0x3F, 0x0E)
+TMF_LUN_RESET = 5
 
 
 class Fail(Exception):
@@ -225,6 +228,25 @@ def run(a, shared):
         for k in ("transport", "quorate", "serving", "epoch", "applied_seq", "digest"):
             expect(k in st, "status --json has no %s" % k)
         log("ok: A and B have digest %s; cluster verify passes" % st["digest"][:16])
+
+        # An LU reset travels as a mutation (so that every node resets the LU).
+        seq = st["applied_seq"]
+        tmf = r.bhs(0x02 | r.IMMEDIATE, r.FINAL | TMF_LUN_RESET, lun=struct.pack(">HHI", 1, 0, 0),
+                    itt=c.next_itt(), rest=struct.pack(">IIIII", r.RESERVED_TAG, c.cmdsn,
+                                                        c.expstatsn, 0, 0))
+        c.send_pdu(tmf)
+        rsp = c.recv_pdu()
+        while rsp.opcode != 0x22:
+            rsp = c.recv_pdu()
+        expect(rsp.bhs[2] == 0, "LUN RESET answered %d" % rsp.bhs[2])
+        for _ in range(100):
+            st = json.loads(ctl(a, "--json", "status").stdout)
+            if st["applied_seq"] > seq:
+                break
+            time.sleep(0.05)
+        expect(st["applied_seq"] == seq + 1, "LUN RESET was not a mutation (seq %d -> %d)"
+               % (seq, st["applied_seq"]))
+        log("ok: LUN RESET of LUN 1 applied as mutation %d" % st["applied_seq"])
         c.logout()
         c.close()
     finally:
