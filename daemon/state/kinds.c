@@ -52,17 +52,12 @@ static int target_commit(struct state_apply *a, struct store_op *op, uint8_t **b
 static void target_add_update(struct state_apply *a)
 {
 	struct state_target *t = model_target_insert(&a->s->model, &a->m->u.target);
-	struct state_effect *e;
 
 	if (t == NULL) {
 		a->fx->oom = -ENOMEM;
 		return;
 	}
-	e = fx_push(a->fx, STATE_FX_TARGET_CREATED);
-	if (e != NULL) {
-		e->target = t;
-		snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
-	}
+	fx_record(a->fx, STATE_FX_TARGET_CREATED, t, NULL, NULL);
 }
 
 static void target_name_encode(struct wcur *w, const struct mutation *m)
@@ -87,11 +82,7 @@ static int target_del_validate(struct state_apply *a, char *err, size_t errlen)
 /* Record the end of CHAP record @c (unlinked) as an effect. */
 static void chap_cleared(struct state_effects *fx, struct state_chap *c)
 {
-	struct state_effect *e = fx_push(fx, STATE_FX_CHAP_CLEARED);
-
-	if (e != NULL) {
-		snprintf(e->name, sizeof(e->name), "%s", c->rec.target);
-	}
+	fx_chap(fx, c, false);
 	fx_dead_chap(fx, c);
 }
 
@@ -100,7 +91,6 @@ static void target_del_update(struct state_apply *a)
 	struct state_model *md = &a->s->model;
 	struct state_chap *c = model_chap_unlink(md, a->m->u.target.name);
 	struct state_target *t = model_target_unlink(md, a->m->u.target.name);
-	struct state_effect *e;
 
 	if (c != NULL) {
 		chap_cleared(a->fx, c);
@@ -108,11 +98,7 @@ static void target_del_update(struct state_apply *a)
 	if (t == NULL) {
 		return;
 	}
-	e = fx_push(a->fx, STATE_FX_TARGET_DESTROYED);
-	if (e != NULL) {
-		e->target = t;
-		snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
-	}
+	fx_record(a->fx, STATE_FX_TARGET_DESTROYED, t, NULL, NULL);
 	fx_dead_target(a->fx, t);
 }
 
@@ -143,18 +129,6 @@ static int lun_commit(struct state_apply *a, struct store_op *op, uint8_t **blob
 	return 0;
 }
 
-static void lun_added(struct state_effects *fx, const struct state_target *t,
-		      const struct state_lun *l)
-{
-	struct state_effect *e = fx_push(fx, STATE_FX_LUN_ADDED);
-
-	if (e != NULL) {
-		e->target = t;
-		e->lun = l;
-		snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
-	}
-}
-
 static void lun_add_update(struct state_apply *a)
 {
 	struct state_target *t = model_target_find(&a->s->model, a->m->u.lun.target);
@@ -164,7 +138,7 @@ static void lun_add_update(struct state_apply *a)
 		a->fx->oom = -ENOMEM;
 		return;
 	}
-	lun_added(a->fx, t, l);
+	fx_record(a->fx, STATE_FX_LUN_ADDED, t, l, NULL);
 }
 
 static void lun_ref_encode(struct wcur *w, const struct mutation *m)
@@ -200,25 +174,13 @@ static int lun_del_validate(struct state_apply *a, char *err, size_t errlen)
 	return lun_find(a, a->m->u.lun.target, a->m->u.lun.lun, err, errlen);
 }
 
-static void lun_removed(struct state_effects *fx, const struct state_target *t,
-			struct state_lun *l)
-{
-	struct state_effect *e = fx_push(fx, STATE_FX_LUN_REMOVED);
-
-	if (e != NULL) {
-		e->target = t;
-		e->lun = l;
-		snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
-	}
-	fx_dead_lun(fx, l);
-}
-
 static void lun_del_update(struct state_apply *a)
 {
 	struct state_lun *l = model_lun_unlink(a->t, a->m->u.lun.lun);
 
 	if (l != NULL) {
-		lun_removed(a->fx, a->t, l);
+		fx_record(a->fx, STATE_FX_LUN_REMOVED, a->t, l, NULL);
+		fx_dead_lun(a->fx, l);
 	}
 }
 
@@ -254,18 +216,6 @@ static int acl_commit(struct state_apply *a, struct store_op *op, uint8_t **blob
 	return 0;
 }
 
-static void acl_changed(struct state_effects *fx, enum state_effect_kind kind,
-			const struct state_target *t, const char *initiator)
-{
-	struct state_effect *e = fx_push(fx, kind);
-
-	if (e != NULL) {
-		e->target = t;
-		snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
-		snprintf(e->initiator, sizeof(e->initiator), "%s", initiator);
-	}
-}
-
 static void acl_add_update(struct state_apply *a)
 {
 	struct state_target *t = model_target_find(&a->s->model, a->m->u.acl.target);
@@ -274,7 +224,7 @@ static void acl_add_update(struct state_apply *a)
 		a->fx->oom = -ENOMEM;
 		return;
 	}
-	acl_changed(a->fx, STATE_FX_ACL_ADDED, t, a->m->u.acl.initiator);
+	fx_record(a->fx, STATE_FX_ACL_ADDED, t, NULL, a->m->u.acl.initiator);
 }
 
 static void acl_del_update(struct state_apply *a)
@@ -285,7 +235,7 @@ static void acl_del_update(struct state_apply *a)
 		return;
 	}
 	free(model_acl_unlink(t, a->m->u.acl.initiator));
-	acl_changed(a->fx, STATE_FX_ACL_REMOVED, t, a->m->u.acl.initiator);
+	fx_record(a->fx, STATE_FX_ACL_REMOVED, t, NULL, a->m->u.acl.initiator);
 }
 
 /* ---- CHAP ------------------------------------------------------------------ */
@@ -316,17 +266,12 @@ static int chap_commit(struct state_apply *a, struct store_op *op, uint8_t **blo
 static void chap_set_update(struct state_apply *a)
 {
 	struct state_chap *c = model_chap_set(&a->s->model, &a->m->u.chap);
-	struct state_effect *e;
 
 	if (c == NULL) {
 		a->fx->oom = -ENOMEM;
 		return;
 	}
-	e = fx_push(a->fx, STATE_FX_CHAP_SET);
-	if (e != NULL) {
-		e->chap = c;
-		snprintf(e->name, sizeof(e->name), "%s", c->rec.target);
-	}
+	fx_chap(a->fx, c, true);
 }
 
 static void chap_clear_encode(struct wcur *w, const struct mutation *m)
@@ -464,12 +409,9 @@ static void pr_update(struct state_apply *a)
 	pr_state_fini(&a->l->pr);
 	a->l->pr = a->next;
 	pr_state_init(&a->next, 0);
-	e = fx_push(a->fx, STATE_FX_PR);
+	e = fx_record(a->fx, STATE_FX_PR, a->t, a->l, NULL);
 	if (e != NULL) {
-		e->target = a->t;
-		e->lun = a->l;
 		e->pr = &a->fx->pr_res;
-		snprintf(e->name, sizeof(e->name), "%s", a->t->rec.name);
 	}
 }
 
@@ -478,12 +420,9 @@ static void lu_reset_update(struct state_apply *a)
 	struct state_effect *e;
 
 	pr_update(a);
-	e = fx_push(a->fx, STATE_FX_LU_RESET);
+	e = fx_record(a->fx, STATE_FX_LU_RESET, a->t, a->l, NULL);
 	if (e != NULL) {
-		e->target = a->t;
-		e->lun = a->l;
 		e->origin = a->origin;
-		snprintf(e->name, sizeof(e->name), "%s", a->t->rec.name);
 	}
 }
 

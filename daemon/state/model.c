@@ -462,7 +462,7 @@ int validate_chap(const struct state_model *md, const struct store_chap *c, char
 
 /* ---- effect recording ----------------------------------------------------------- */
 
-struct state_effect *fx_push(struct state_effects *fx, enum state_effect_kind kind)
+static struct state_effect *fx_push(struct state_effects *fx, enum state_effect_kind kind)
 {
 	struct state_effect *e;
 
@@ -481,6 +481,34 @@ struct state_effect *fx_push(struct state_effects *fx, enum state_effect_kind ki
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	return e;
+}
+
+struct state_effect *fx_record(struct state_effects *fx, enum state_effect_kind kind,
+			       const struct state_target *t, const struct state_lun *l,
+			       const char *initiator)
+{
+	struct state_effect *e = fx_push(fx, kind);
+
+	if (e == NULL) {
+		return NULL;
+	}
+	e->target = t;
+	e->lun = l;
+	snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
+	if (initiator != NULL) {
+		snprintf(e->initiator, sizeof(e->initiator), "%s", initiator);
+	}
+	return e;
+}
+
+void fx_chap(struct state_effects *fx, const struct state_chap *c, bool set)
+{
+	struct state_effect *e = fx_push(fx, set ? STATE_FX_CHAP_SET : STATE_FX_CHAP_CLEARED);
+
+	if (e != NULL) {
+		e->chap = set ? c : NULL;
+		snprintf(e->name, sizeof(e->name), "%s", c->rec.target);
+	}
 }
 
 void fx_dead_target(struct state_effects *fx, struct state_target *t)

@@ -411,23 +411,6 @@ static bool chap_rec_equal(const struct store_chap *a, const struct store_chap *
 	       strcmp(a->mutual_secret, b->mutual_secret) == 0;
 }
 
-static void push_named(struct state_effects *fx, enum state_effect_kind kind,
-		       const struct state_target *t, const struct state_lun *l,
-		       const char *initiator)
-{
-	struct state_effect *e = fx_push(fx, kind);
-
-	if (e == NULL) {
-		return;
-	}
-	e->target = t;
-	e->lun = l;
-	snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
-	if (initiator != NULL) {
-		snprintf(e->initiator, sizeof(e->initiator), "%s", initiator);
-	}
-}
-
 /* What is gone, or changed so that it must be re-created: removed first. */
 static void reconcile_removals(struct state_model *md, const struct state_model *nm,
 			       struct state_effects *fx)
@@ -441,7 +424,7 @@ static void reconcile_removals(struct state_model *md, const struct state_model 
 		if (nt == NULL || strcmp(nt->rec.alias, t->rec.alias) != 0) {
 			/* The alias is part of the iSCSI registration: re-register. */
 			model_target_unlink(md, t->rec.name);
-			push_named(fx, STATE_FX_TARGET_DESTROYED, t, NULL, NULL);
+			fx_record(fx, STATE_FX_TARGET_DESTROYED, t, NULL, NULL);
 			fx_dead_target(fx, t);
 			t = next;
 			continue;
@@ -452,7 +435,7 @@ static void reconcile_removals(struct state_model *md, const struct state_model 
 			ln = l->next;
 			if (nl == NULL || !lun_rec_equal(&nl->rec, &l->rec)) {
 				model_lun_unlink(t, l->rec.lun);
-				push_named(fx, STATE_FX_LUN_REMOVED, t, l, NULL);
+				fx_record(fx, STATE_FX_LUN_REMOVED, t, l, NULL);
 				fx_dead_lun(fx, l);
 			}
 		}
@@ -460,7 +443,7 @@ static void reconcile_removals(struct state_model *md, const struct state_model 
 			an = a->next;
 			if (model_acl_find(nt, a->initiator) == NULL) {
 				model_acl_unlink(t, a->initiator);
-				push_named(fx, STATE_FX_ACL_REMOVED, t, NULL, a->initiator);
+				fx_record(fx, STATE_FX_ACL_REMOVED, t, NULL, a->initiator);
 				free(a);
 			}
 		}
@@ -469,13 +452,8 @@ static void reconcile_removals(struct state_model *md, const struct state_model 
 	for (struct state_chap *c = md->chaps, *cn; c != NULL; c = cn) {
 		cn = c->next;
 		if (model_chap_find(nm, c->rec.target) == NULL) {
-			struct state_effect *e;
-
 			model_chap_unlink(md, c->rec.target);
-			e = fx_push(fx, STATE_FX_CHAP_CLEARED);
-			if (e != NULL) {
-				snprintf(e->name, sizeof(e->name), "%s", c->rec.target);
-			}
+			fx_chap(fx, c, false);
 			fx_dead_chap(fx, c);
 		}
 	}
@@ -493,12 +471,12 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 		nt->next = NULL;
 		if (t == NULL) {
 			model_target_link(md, nt);
-			push_named(fx, STATE_FX_TARGET_CREATED, nt, NULL, NULL);
+			fx_record(fx, STATE_FX_TARGET_CREATED, nt, NULL, NULL);
 			for (const struct state_lun *l = nt->luns; l != NULL; l = l->next) {
-				push_named(fx, STATE_FX_LUN_ADDED, nt, l, NULL);
+				fx_record(fx, STATE_FX_LUN_ADDED, nt, l, NULL);
 			}
 			for (const struct state_acl *a = nt->acls; a != NULL; a = a->next) {
-				push_named(fx, STATE_FX_ACL_ADDED, nt, NULL, a->initiator);
+				fx_record(fx, STATE_FX_ACL_ADDED, nt, NULL, a->initiator);
 			}
 			continue;
 		}
@@ -510,7 +488,7 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 			nl->next = NULL;
 			if (l == NULL) {
 				model_lun_link(t, nl);
-				push_named(fx, STATE_FX_LUN_ADDED, t, nl, NULL);
+				fx_record(fx, STATE_FX_LUN_ADDED, t, nl, NULL);
 				continue;
 			}
 			/* Unchanged LU: the running LU keeps its pointer to l->pr. */
@@ -525,14 +503,13 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 					fx->oom = -ENOMEM;
 					continue;
 				}
-				push_named(fx, STATE_FX_ACL_ADDED, t, NULL, a->initiator);
+				fx_record(fx, STATE_FX_ACL_ADDED, t, NULL, a->initiator);
 			}
 		}
 		model_target_free(nt);
 	}
 	for (const struct state_chap *nc = nm->chaps; nc != NULL; nc = nc->next) {
 		struct state_chap *c = model_chap_find(md, nc->rec.target);
-		struct state_effect *e;
 
 		if (c != NULL && chap_rec_equal(&c->rec, &nc->rec)) {
 			continue;
@@ -542,11 +519,7 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 			fx->oom = -ENOMEM;
 			continue;
 		}
-		e = fx_push(fx, STATE_FX_CHAP_SET);
-		if (e != NULL) {
-			e->chap = c;
-			snprintf(e->name, sizeof(e->name), "%s", c->rec.target);
-		}
+		fx_chap(fx, c, true);
 	}
 }
 

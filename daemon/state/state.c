@@ -83,16 +83,11 @@ static int load_target(const struct store_target *rec, void *ctx)
 {
 	struct load_ctx *lc = ctx;
 	struct state_target *t = model_target_insert(&lc->s->model, rec);
-	struct state_effect *e;
 
 	if (t == NULL) {
 		return -ENOMEM;
 	}
-	e = fx_push(lc->fx, STATE_FX_TARGET_CREATED);
-	if (e != NULL) {
-		e->target = t;
-		snprintf(e->name, sizeof(e->name), "%s", rec->name);
-	}
+	fx_record(lc->fx, STATE_FX_TARGET_CREATED, t, NULL, NULL);
 	return 0;
 }
 
@@ -101,7 +96,6 @@ static int load_lun(const struct store_lun *rec, void *ctx)
 	struct load_ctx *lc = ctx;
 	struct state_target *t = model_target_find(&lc->s->model, rec->target);
 	struct state_lun *l;
-	struct state_effect *e;
 
 	if (t == NULL) {
 		return 0;	/* cannot happen: the foreign key */
@@ -110,12 +104,7 @@ static int load_lun(const struct store_lun *rec, void *ctx)
 	if (l == NULL) {
 		return -ENOMEM;
 	}
-	e = fx_push(lc->fx, STATE_FX_LUN_ADDED);
-	if (e != NULL) {
-		e->target = t;
-		e->lun = l;
-		snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
-	}
+	fx_record(lc->fx, STATE_FX_LUN_ADDED, t, l, NULL);
 	return 0;
 }
 
@@ -123,7 +112,6 @@ static int load_acl(const struct store_acl *rec, void *ctx)
 {
 	struct load_ctx *lc = ctx;
 	struct state_target *t = model_target_find(&lc->s->model, rec->target);
-	struct state_effect *e;
 
 	if (t == NULL) {
 		return 0;
@@ -131,12 +119,7 @@ static int load_acl(const struct store_acl *rec, void *ctx)
 	if (model_acl_insert(t, rec->initiator) == NULL) {
 		return -ENOMEM;
 	}
-	e = fx_push(lc->fx, STATE_FX_ACL_ADDED);
-	if (e != NULL) {
-		e->target = t;
-		snprintf(e->name, sizeof(e->name), "%s", t->rec.name);
-		snprintf(e->initiator, sizeof(e->initiator), "%s", rec->initiator);
-	}
+	fx_record(lc->fx, STATE_FX_ACL_ADDED, t, NULL, rec->initiator);
 	return 0;
 }
 
@@ -144,16 +127,11 @@ static int load_chap(const struct store_chap *rec, void *ctx)
 {
 	struct load_ctx *lc = ctx;
 	struct state_chap *c = model_chap_set(&lc->s->model, rec);
-	struct state_effect *e;
 
 	if (c == NULL) {
 		return -ENOMEM;
 	}
-	e = fx_push(lc->fx, STATE_FX_CHAP_SET);
-	if (e != NULL) {
-		e->chap = c;
-		snprintf(e->name, sizeof(e->name), "%s", rec->target);
-	}
+	fx_chap(lc->fx, c, true);
 	return 0;
 }
 

@@ -116,7 +116,12 @@ int validate_chap(const struct state_model *md, const struct store_chap *c, char
 		  size_t errlen);
 
 /* effects.c (of this room): recording */
-struct state_effect *fx_push(struct state_effects *fx, enum state_effect_kind kind);
+/* Record @kind about @t (and @l, @initiator); the target's name is copied. */
+struct state_effect *fx_record(struct state_effects *fx, enum state_effect_kind kind,
+			       const struct state_target *t, const struct state_lun *l,
+			       const char *initiator);
+/* Record CHAP record @c set, or cleared (then @c is only read here). */
+void fx_chap(struct state_effects *fx, const struct state_chap *c, bool set);
 void fx_dead_target(struct state_effects *fx, struct state_target *t);
 void fx_dead_lun(struct state_effects *fx, struct state_lun *l);
 void fx_dead_chap(struct state_effects *fx, struct state_chap *c);

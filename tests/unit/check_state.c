@@ -29,7 +29,7 @@
 #define NTARGETS 4
 #define NINITIATORS 3
 #define NLUNS 6
-#define NNAA 10
+#define NNAA 40
 
 struct blob {
 	uint8_t *p;
@@ -117,27 +117,26 @@ static void digest_of(struct inst *in, uint8_t out[STATE_DIGEST_LEN])
 
 /* ---- the random stream ------------------------------------------------------- */
 
-static void target_name(char *out, size_t cap)
+/* One of @n names "@prefix<i>", or (one time in n + 1) an invalid name that validation rejects. */
+static void pool_name(char *out, size_t cap, uint32_t n, const char *prefix)
 {
-	uint32_t i = rnd(NTARGETS + 1);
+	uint32_t i = rnd(n + 1);
 
-	/* One in five is not a valid name: rejected by validation. */
-	if (i == NTARGETS) {
+	if (i == n) {
 		snprintf(out, cap, "Not A Name");
 	} else {
-		snprintf(out, cap, "iqn.2026-11.org.quorate:t%u", i);
+		snprintf(out, cap, "%s%u", prefix, i);
 	}
+}
+
+static void target_name(char *out, size_t cap)
+{
+	pool_name(out, cap, NTARGETS, "iqn.2026-11.org.quorate:t");
 }
 
 static void initiator_name(char *out, size_t cap)
 {
-	uint32_t i = rnd(NINITIATORS + 1);
-
-	if (i == NINITIATORS) {
-		snprintf(out, cap, "IQN.BAD");
-	} else {
-		snprintf(out, cap, "iqn.1991-05.com.example:host%u", i);
-	}
+	pool_name(out, cap, NINITIATORS, "iqn.1991-05.com.example:host");
 }
 
 static void nexus(struct pr_nexus *n)
@@ -178,12 +177,15 @@ static uint8_t *pr_op_random(struct mutation *m, size_t *len)
 	} else {
 		op.kind = PR_OP_OUT;
 		op.sa = (uint8_t)rnd(PR_OUT_REGISTER_AND_IGNORE + 1);
-		op.type = types[rnd(sizeof(types))];
+		/* Mostly what pr_out_decode() lets through; the rest pr_op_decode() refuses. */
+		op.type = types[rnd(10) == 0 ? 4 : rnd(4)];
 		op.scope = 0;
 		op.rk = keys[rnd(4)];
 		op.sark = keys[rnd(4)];
-		op.aptpl = rnd(4) == 0;
-		op.all_tg_pt = rnd(4) == 0;
+		if (op.sa == PR_OUT_REGISTER || op.sa == PR_OUT_REGISTER_AND_IGNORE) {
+			op.aptpl = rnd(4) == 0;
+			op.all_tg_pt = rnd(4) == 0;
+		}
 		nexus(&op.nexus);
 	}
 	cap = pr_op_encoded_size(&op);
@@ -219,8 +221,8 @@ static void lun_random(struct store_lun *l)
 		snprintf(l->backing, sizeof(l->backing), rnd(10) == 0 ? "tape" : "file");
 		snprintf(l->path, sizeof(l->path), rnd(10) == 0 ? "relative/%u" : "/srv/lun%u", n);
 	}
-	l->block_size = bs[rnd(3)];
-	l->size_bytes = (uint64_t)rnd(5) * 1024 * 1024;
+	l->block_size = bs[rnd(10) == 0 ? 2 : rnd(2)];
+	l->size_bytes = (uint64_t)(rnd(10) == 0 ? 0 : 1 + rnd(4)) * 1024 * 1024;
 	l->direct_io = rnd(2);
 	l->thin = rnd(2);
 	l->read_only = rnd(5) == 0;
@@ -250,7 +252,7 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		snprintf(m.u.target.alias, sizeof(m.u.target.alias), "alias %u", rnd(3));
 		break;
 	case MUTATION_TARGET_DEL:
-		if (rnd(3) != 0) {
+		if (rnd(8) != 0) {
 			/* Deleting is rarer than creating, so the model stays populated. */
 			m.kind = MUTATION_LUN_ADD;
 			lun_random(&m.u.lun);
@@ -293,8 +295,12 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		break;
 	case MUTATION_RESERVATION:
 	case MUTATION_LU_RESET:
-		target_name(m.u.lu.target, sizeof(m.u.lu.target));
-		/* The low LUN numbers exist most often: more ops reach the engine. */
+		if (rnd(2) == 0) {
+			target_name(m.u.lu.target, sizeof(m.u.lu.target));
+		} else {
+			/* Mostly one target and low LUNs: more ops reach the engine. */
+			snprintf(m.u.lu.target, sizeof(m.u.lu.target), "iqn.2026-11.org.quorate:t0");
+		}
 		m.u.lu.lun = (uint16_t)rnd(rnd(2) ? 2 : NLUNS);
 		pr = pr_op_random(&m, &m.pr_op_len);
 		m.pr_op = pr;
