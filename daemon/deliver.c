@@ -81,27 +81,36 @@ void daemon_deliver(uint64_t seq, uint32_t origin, const void *msg, size_t len, 
 
 /* ---- proposals ---------------------------------------------------------------- */
 
+/* Propose @m; with @p (filled but for its state_pending part), complete it after apply. */
+static int propose_pending(struct daemon *d, struct mutation *m, struct daemon_pending *p)
+{
+	int rc;
+
+	if (p != NULL) {
+		p->base.done = pending_done;
+		p->d = d;
+	}
+	rc = state_propose(d->state, m, p != NULL ? &p->base : NULL);
+	if (rc < 0) {
+		free(p);
+	}
+	return rc;
+}
+
 int daemon_propose(struct daemon *d, struct mutation *m, struct ipc_request *req,
 		   void (*done)(struct daemon *d, struct daemon_pending *p, int rc,
 				const char *err),
 		   struct json_object *result)
 {
 	struct daemon_pending *p = calloc(1, sizeof(*p));
-	int rc;
 
 	if (p == NULL) {
 		return -ENOMEM;
 	}
-	p->base.done = pending_done;
-	p->d = d;
 	p->done = done;
 	p->req = req;
 	p->result = result;
-	rc = state_propose(d->state, m, &p->base);
-	if (rc < 0) {
-		free(p);
-	}
-	return rc;
+	return propose_pending(d, m, p);
 }
 
 static void pr_pending_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
@@ -155,15 +164,10 @@ static int pr_propose(void *ctx, struct scsi_target *target, uint16_t lun_id, co
 			free(m);
 			return -ENOMEM;
 		}
-		p->base.done = pending_done;
-		p->d = d;
 		p->done = pr_pending_done;
 		p->task = task;
 	}
-	rc = state_propose(d->state, m, p != NULL ? &p->base : NULL);
-	if (rc < 0) {
-		free(p);
-	}
+	rc = propose_pending(d, m, p);
 	free(m);
 	return rc;
 }
