@@ -49,13 +49,19 @@ int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *ou
 	if (cluster->cb.summary == NULL) {
 		return -EOPNOTSUPP;
 	}
-	/* This node only: a transport with peers adds theirs (issue 10). */
 	*n = 1;
 	if (cap < 1) {
 		return -ENOSPC;
 	}
 	rc = cluster->cb.summary(&out[0], cluster->ctx);
 	out[0].node_id = cluster->node_id;
+	if (rc == 0 && cluster->ops->peer_summaries != NULL) {
+		rc = cluster->ops->peer_summaries(cluster, out + 1, cap - 1);
+		if (rc >= 0) {
+			*n += (size_t)rc;
+			rc = 0;
+		}
+	}
 	return rc;
 }
 

@@ -43,10 +43,10 @@ struct cluster_summary {
 };
 
 /**
- * The summaries of every member this node knows (itself included; the
- * loopback: itself only), node ids ascending. @return 0, -ENOSPC (more than
- * @cap members: *@n says how many), -EOPNOTSUPP (no summary hook) or the
- * hook's -errno.
+ * The summaries of every member this node knows: itself first, then the
+ * others as the transport last heard them (the loopback has none).
+ * @return 0, -ENOSPC (more than @cap members), -EOPNOTSUPP (no summary
+ * hook) or the hook's -errno.
  */
 int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *out, size_t cap,
 			     size_t *n);
