@@ -464,9 +464,12 @@ static void print_status(struct json_object *r)
 	printf("node:         %s (id %" PRId64 ")\n", jstr(r, "node"), jint(r, "node_id"));
 	printf("version:      %s\n", jstr(r, "version"));
 	printf("uptime:       %" PRId64 " s\n", jint(r, "uptime_s"));
-	printf("cluster:      %s, %s\n", jstr(r, "cluster"),
-	       jbool(r, "quorate") ? "quorate" : "NOT quorate");
+	printf("transport:    %s\n", jstr(r, "transport"));
+	printf("quorate:      %s\n", jbool(r, "quorate") ? "yes" : "NO");
+	printf("serving:      %s\n", jbool(r, "serving") ? "yes" : "NO");
+	printf("epoch:        %" PRId64 "\n", jint(r, "epoch"));
 	printf("applied seq:  %" PRId64 "\n", jint(r, "applied_seq"));
+	printf("digest:       %s\n", jstr(r, "digest"));
 	printf("targets:      %" PRId64 "\n", jint(r, "targets"));
 	printf("luns:         %" PRId64 " (%" PRId64 " offline)\n", jint(r, "luns"),
 	       jint(r, "luns_offline"));
@@ -988,8 +991,95 @@ static int run_session_close(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "session.close", args, print_ok);
 }
 
+static void print_verify(struct json_object *r)
+{
+	struct json_object *members = NULL;
+	size_t n;
+
+	json_object_object_get_ex(r, "members", &members);
+	n = members != NULL ? json_object_array_length(members) : 0;
+	printf("%8s %8s %12s  %s\n", "NODE", "EPOCH", "APPLIED SEQ", "DIGEST");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *m = json_object_array_get_idx(members, i);
+
+		printf("%8" PRId64 " %8" PRId64 " %12" PRId64 "  %s\n", jint(m, "node_id"),
+		       jint(m, "epoch"), jint(m, "applied_seq"), jstr(m, "digest"));
+	}
+	printf("%s\n", jbool(r, "consistent") ? "consistent: every member has the same digest"
+		       : jbool(r, "diverged") ? "DIVERGED: members at the same sequence differ"
+					      : "NOT consistent: members are at different sequences");
+}
+
+static int run_cluster_verify(struct cli *cli, int argc, char **argv)
+{
+	struct json_object *result = NULL;
+	int rc;
+
+	opts_parse(argc, argv, NULL, NULL, 0);
+	rc = ctl_call(cli, "cluster.verify", NULL, &result);
+	if (rc != 0) {
+		return rc;
+	}
+	if (cli->json) {
+		puts(json_object_to_json_string_ext(result, JSON_C_TO_STRING_PRETTY));
+	} else {
+		print_verify(result);
+	}
+	rc = jbool(result, "consistent") ? 0 : EXIT_REFUSED;
+	json_object_put(result);
+	return fflush(stdout) == 0 ? rc : EXIT_REFUSED;
+}
+
+/* The daemon has its own working directory: send an absolute path. */
+static struct json_object *path_arg(const char *path)
+{
+	struct json_object *args = json_object_new_object();
+	char cwd[4096], abs[8192];
+
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+		snprintf(abs, sizeof(abs), "%s/%s", cwd, path);
+		path = abs;
+	}
+	json_object_object_add(args, "path", json_object_new_string(path));
+	return args;
+}
+
+static void print_snapshot(struct json_object *r)
+{
+	printf("epoch %" PRId64 ", applied seq %" PRId64 ", digest %s\n", jint(r, "epoch"),
+	       jint(r, "applied_seq"), jstr(r, "digest"));
+}
+
+static int run_snapshot_save(struct cli *cli, int argc, char **argv)
+{
+	char *pos[1];
+
+	if (opts_parse(argc, argv, NULL, pos, 1) != 1) {
+		usage_error("need the file to write");
+	}
+	return ctl_run(cli, "snapshot.save", path_arg(pos[0]), print_snapshot);
+}
+
+static int run_snapshot_install(struct cli *cli, int argc, char **argv)
+{
+	bool replace = false;
+	const struct opt_def defs[] = { { "replace", false, NULL, &replace },
+					{ NULL, 0, 0, 0 } };
+	struct json_object *args;
+	char *pos[1];
+
+	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
+		usage_error("need the snapshot file");
+	}
+	args = path_arg(pos[0]);
+	json_object_object_add(args, "replace", json_object_new_boolean(replace));
+	return ctl_run(cli, "snapshot.install", args, print_snapshot);
+}
+
 static const struct cmd_spec cmds[] = {
-	{ "status", NULL, "", "Show the node: name, version, uptime, cluster state and counts.",
+	{ "status", NULL, "",
+	  "Show the node: name, version, uptime, transport, quorate, serving, epoch,\n"
+	  "applied sequence, state digest and counts.",
 	  run_status },
 	{ "target", "create", "NAME [--alias ALIAS]",
 	  "Create an iSCSI target (NAME: iqn./eui./naa. name). Open to every initiator "
@@ -1046,6 +1136,20 @@ static const struct cmd_spec cmds[] = {
 	{ "session", "list", "", "List the iSCSI sessions on this node.", run_session_list },
 	{ "session", "close", "TSIH", "Close a session (by its TSIH, see 'session list').",
 	  run_session_close },
+	{ "cluster", "verify", "",
+	  "Compare the state digests of every member; exit 1 unless all are equal\n"
+	  "(standalone: this node only).",
+	  run_cluster_verify },
+	{ "snapshot", "save", "FILE",
+	  "Write this node's replicated state (canonical snapshot, with CHAP secrets)\n"
+	  "to a new FILE, mode 0600.",
+	  run_snapshot_save },
+	{ "snapshot", "install", "FILE --replace",
+	  "Maintenance: replace this node's replicated state with the snapshot in FILE.\n"
+	  "Targets and LUNs that are equal in both keep running with their sessions;\n"
+	  "the rest is created, changed or removed. Changes made since the snapshot\n"
+	  "was taken are lost on this node.",
+	  run_snapshot_install },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))

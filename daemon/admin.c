@@ -52,12 +52,12 @@
 #include "daemon/iscsi/name.h"
 #include "daemon/base/log.h"
 #include "daemon/lun_file.h"
-#include "daemon/mutation.h"
 #include "quorum/cluster.h"
 
 #define ADMIN_ERR_MAX 256
 #define CHAP_SECRET_MIN 12			/* Windows' minimum, and ours */
 #define CHAP_SECRET_WINDOWS_MAX 16		/* Windows' initiator refuses longer ones */
+#define SNAPSHOT_FILE_MODE 0600		/* a snapshot holds CHAP secrets */
 
 /* ---- formatting ---------------------------------------------------------- */
 
@@ -158,11 +158,11 @@ static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const
 
 /* @return 0, or -errno after replying with the error (@result is freed). */
 static int admin_propose_with(struct daemon *d, struct ipc_request *req,
-			      const struct store_op *op, struct json_object *result,
+			      struct mutation *op, struct json_object *result,
 			      void (*done)(struct daemon *d, struct daemon_pending *p, int rc,
 					   const char *err))
 {
-	int rc = daemon_propose(d, op, req, done);
+	int rc = daemon_propose(d, op, req, done, result);
 
 	if (rc < 0) {
 		json_object_put(result);
@@ -170,36 +170,13 @@ static int admin_propose_with(struct daemon *d, struct ipc_request *req,
 				      rc == -EAGAIN ? "node is not quorate" : strerror(-rc));
 		return rc;
 	}
-	/* daemon_propose() linked the pending entry first in the list. */
-	d->pending->result = result;
 	return 0;
 }
 
-static void admin_propose(struct daemon *d, struct ipc_request *req, const struct store_op *op,
+static void admin_propose(struct daemon *d, struct ipc_request *req, struct mutation *op,
 			  struct json_object *result)
 {
 	admin_propose_with(d, req, op, result, admin_done);
-}
-
-void daemon_pending_abort(struct daemon *d, const char *why)
-{
-	struct daemon_pending **pp = &d->pending;
-
-	while (*pp != NULL) {
-		struct daemon_pending *p = *pp;
-
-		/* A PR command completes on delivery while the loop runs. */
-		if (p->task != NULL) {
-			pp = &p->next;
-			continue;
-		}
-		*pp = p->next;
-		json_object_put(p->result);
-		if (p->req != NULL) {
-			ipc_request_reply_err(p->req, "%s", why);
-		}
-		free(p);
-	}
 }
 
 /* ---- sessions -------------------------------------------------------------- */
@@ -312,12 +289,18 @@ static void cmd_status(struct admin_ctx *a)
 	struct daemon *d = a->d;
 	struct json_object *o = json_object_new_object();
 	unsigned int ntargets = 0, nluns = 0, noffline = 0;
+	uint8_t digest[STATE_DIGEST_LEN];
+	char hex[2 * STATE_DIGEST_LEN + 1];
 
-	for (struct daemon_target *t = d->targets; t != NULL; t = t->next) {
+	for (const struct state_target *t = state_target_first(d->state); t != NULL;
+	     t = state_target_next(t)) {
 		ntargets++;
-		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
+			const char *why;
+
 			nluns++;
-			noffline += !l->online;
+			noffline += !daemon_lun_online(d, t->rec.name, l->rec.lun, &why);
 		}
 	}
 	json_object_object_add(o, "node", json_object_new_string(d->cfg.node_name));
@@ -326,10 +309,21 @@ static void cmd_status(struct admin_ctx *a)
 	json_object_object_add(o, "uptime_s", json_object_new_int64(time(NULL) - d->started));
 	json_object_object_add(o, "cluster",
 			       json_object_new_string(cluster_transport_name(d->cluster)));
+	json_object_object_add(o, "transport",
+			       json_object_new_string(cluster_transport_name(d->cluster)));
 	json_object_object_add(o, "quorate",
 			       json_object_new_boolean(cluster_is_quorate(d->cluster)));
+	/* The transport's serving signal: quorate, synced (and, with Corosync,
+	 * a fresh lease); media access and PR OUT follow it. */
+	json_object_object_add(o, "serving",
+			       json_object_new_boolean(cluster_is_serving(d->cluster)));
+	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)state_epoch(d->state)));
 	json_object_object_add(o, "applied_seq",
-			       json_object_new_int64((int64_t)store_applied_seq(d->store)));
+			       json_object_new_int64((int64_t)state_applied_seq(d->state)));
+	if (state_digest(d->state, digest) == 0) {
+		hex_format(hex, digest, sizeof(digest));
+		json_object_object_add(o, "digest", json_object_new_string(hex));
+	}
 	json_object_object_add(o, "targets", json_object_new_int(ntargets));
 	json_object_object_add(o, "luns", json_object_new_int(nluns));
 	json_object_object_add(o, "luns_offline", json_object_new_int(noffline));
@@ -339,7 +333,7 @@ static void cmd_status(struct admin_ctx *a)
 
 static void cmd_target_create(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct mutation op = { .kind = MUTATION_TARGET_ADD };
 	struct json_object *res = NULL;
 
 	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0 ||
@@ -354,7 +348,7 @@ static void cmd_target_create(struct admin_ctx *a)
 
 static void cmd_target_delete(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_TARGET_DEL };
+	struct mutation op = { .kind = MUTATION_TARGET_DEL };
 	struct json_object *res = NULL;
 	unsigned int n;
 
@@ -379,23 +373,19 @@ static void cmd_target_list(struct admin_ctx *a)
 {
 	struct json_object *arr = json_object_new_array();
 
-	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+	for (const struct state_target *t = state_target_first(a->d->state); t != NULL;
+	     t = state_target_next(t)) {
 		struct json_object *o = json_object_new_object();
-		unsigned int nluns = 0, nacls = 0;
+		unsigned int nluns = state_lun_count(t), nacls = state_acl_count(t);
 
-		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
-			nluns++;
-		}
-		for (struct daemon_acl *c = t->acls; c != NULL; c = c->next) {
-			nacls++;
-		}
 		json_object_object_add(o, "name", json_object_new_string(t->rec.name));
 		json_object_object_add(o, "alias", json_object_new_string(t->rec.alias));
 		json_object_object_add(o, "luns", json_object_new_int(nluns));
 		json_object_object_add(o, "acls", json_object_new_int(nacls));
 		json_object_object_add(o, "chap", json_object_new_boolean(
-						daemon_chap_find(a->d, t->rec.name) != NULL));
-		json_object_object_add(o, "running", json_object_new_boolean(t->registered));
+						state_chap_find(a->d->state, t->rec.name) != NULL));
+		json_object_object_add(o, "running", json_object_new_boolean(
+						       daemon_target_running(a->d, t->rec.name)));
 		json_object_object_add(o, "sessions",
 				       json_object_new_int(sessions_of(a->d, t->rec.name)));
 		json_object_array_add(arr, o);
@@ -461,8 +451,10 @@ static bool stat_same_medium(const struct stat *a, const struct stat *b)
 static int lun_check_unused(struct daemon *d, const char *canon, const struct stat *st,
 			    char *err)
 {
-	for (struct daemon_target *t = d->targets; t != NULL; t = t->next) {
-		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+	for (const struct state_target *t = state_target_first(d->state); t != NULL;
+	     t = state_target_next(t)) {
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
 			char other[PATH_MAX];
 			struct stat ost;
 			bool same;
@@ -587,9 +579,10 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 {
 	struct json_object *r = p->result;
 	const char *file = "", *path = "", *target = "";
-	struct daemon_target *t;
-	struct daemon_lun *l = NULL;
+	const struct state_target *t;
+	const struct state_lun *l = NULL;
 	struct json_object *v;
+	const char *why = "";
 
 	if (r != NULL) {
 		file = json_object_object_get_ex(r, "file", &v) ? json_object_get_string(v) : "";
@@ -604,13 +597,13 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 		}
 	}
 	if (rc == 0 && r != NULL && json_object_object_get_ex(r, "lun", &v)) {
-		t = daemon_target_find(d, target);
-		l = t != NULL ? daemon_lun_find(t, (uint16_t)json_object_get_int(v)) : NULL;
+		t = state_target_find(d->state, target);
+		l = t != NULL ? state_lun_find(t, (uint16_t)json_object_get_int(v)) : NULL;
 	}
-	if (l != NULL && !l->online && p->req != NULL) {
+	if (l != NULL && !daemon_lun_online(d, target, l->rec.lun, &why) && p->req != NULL) {
 		ipc_request_reply_err(p->req, "LUN %u of '%s' was created (seq %" PRIu64 ") but is "
 				      "OFFLINE on this node: %s; 'lun delete' removes it",
-				      l->rec.lun, target, p->seq, l->offline_reason);
+				      l->rec.lun, target, p->seq, why);
 		json_object_put(p->result);
 		return;
 	}
@@ -619,9 +612,9 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 
 static void cmd_lun_create(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_LUN_ADD };
+	struct mutation op = { .kind = MUTATION_LUN_ADD };
 	struct store_lun *l = &op.u.lun;
-	struct daemon_target *t;
+	const struct state_target *t;
 	struct json_object *res;
 	struct lun_file_result file = { .action = LUN_FILE_EXISTING };
 	uint64_t v;
@@ -631,7 +624,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	if (arg_target_name(a, true, l->target, sizeof(l->target)) < 0) {
 		goto fail;
 	}
-	t = daemon_target_find(a->d, l->target);
+	t = state_target_find(a->d->state, l->target);
 	if (t == NULL) {
 		snprintf(a->err, sizeof(a->err), "no target '%s'", l->target);
 		goto fail;
@@ -642,14 +635,14 @@ static void cmd_lun_create(struct admin_ctx *a)
 	}
 	if (rc == -ENOENT) {
 		/* Lowest free LUN number. */
-		for (v = 0; v <= LUN_ID_MAX && daemon_lun_find(t, (uint16_t)v) != NULL; v++) {
+		for (v = 0; v <= LUN_ID_MAX && state_lun_find(t, (uint16_t)v) != NULL; v++) {
 		}
 		if (v > LUN_ID_MAX) {
 			snprintf(a->err, sizeof(a->err), "target '%s' has no free LUN number",
 				 l->target);
 			goto fail;
 		}
-	} else if (daemon_lun_find(t, (uint16_t)v) != NULL) {
+	} else if (state_lun_find(t, (uint16_t)v) != NULL) {
 		/* Checked again by apply; here so that nothing is created for nothing. */
 		snprintf(a->err, sizeof(a->err), "target '%s' already has LUN %" PRIu64,
 			 l->target, v);
@@ -740,7 +733,7 @@ fail:
 
 static void cmd_lun_delete(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_LUN_DEL };
+	struct mutation op = { .kind = MUTATION_LUN_DEL };
 	uint64_t v;
 
 	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
@@ -761,7 +754,7 @@ static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 		ipc_request_reply_err(a->req, "%s", a->err);
 		return false;
 	}
-	if (rc == 0 && daemon_target_find(a->d, target) == NULL) {
+	if (rc == 0 && state_target_find(a->d->state, target) == NULL) {
 		ipc_request_reply_err(a->req, "no target '%s'", target);
 		return false;
 	}
@@ -780,13 +773,17 @@ static void cmd_lun_list(struct admin_ctx *a)
 		return;
 	}
 	arr = json_object_new_array();
-	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+	for (const struct state_target *t = state_target_first(a->d->state); t != NULL;
+	     t = state_target_next(t)) {
 		if (target[0] != '\0' && strcmp(target, t->rec.name) != 0) {
 			continue;
 		}
-		for (struct daemon_lun *l = t->luns; l != NULL; l = l->next) {
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
 			struct json_object *o = json_object_new_object();
 			char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
+			const char *why;
+			bool online = daemon_lun_online(a->d, t->rec.name, l->rec.lun, &why);
 
 			hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
 			lun_uuid_format(uuid, l->rec.uuid);
@@ -805,10 +802,10 @@ static void cmd_lun_list(struct admin_ctx *a)
 			json_object_object_add(o, "uuid", json_object_new_string(uuid));
 			json_object_object_add(o, "naa", json_object_new_string(naa));
 			json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
-			json_object_object_add(o, "online", json_object_new_boolean(l->online));
-			if (!l->online) {
+			json_object_object_add(o, "online", json_object_new_boolean(online));
+			if (!online) {
 				json_object_object_add(o, "offline_reason",
-						       json_object_new_string(l->offline_reason));
+						       json_object_new_string(why));
 			}
 			json_object_array_add(arr, o);
 		}
@@ -816,9 +813,9 @@ static void cmd_lun_list(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, arr);
 }
 
-static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
+static void cmd_acl_change(struct admin_ctx *a, enum mutation_kind kind)
 {
-	struct store_op op = { .kind = kind };
+	struct mutation op = { .kind = kind };
 	struct json_object *res = NULL;
 
 	if (arg_iscsi_name(a, "target", op.u.acl.target, sizeof(op.u.acl.target), &res) < 0 ||
@@ -838,12 +835,12 @@ static void cmd_acl_change(struct admin_ctx *a, enum store_op_kind kind)
 
 static void cmd_acl_add(struct admin_ctx *a)
 {
-	cmd_acl_change(a, STORE_OP_ACL_ADD);
+	cmd_acl_change(a, MUTATION_ACL_ADD);
 }
 
 static void cmd_acl_remove(struct admin_ctx *a)
 {
-	cmd_acl_change(a, STORE_OP_ACL_DEL);
+	cmd_acl_change(a, MUTATION_ACL_DEL);
 }
 
 static void cmd_acl_list(struct admin_ctx *a)
@@ -855,11 +852,13 @@ static void cmd_acl_list(struct admin_ctx *a)
 		return;
 	}
 	arr = json_object_new_array();
-	for (struct daemon_target *t = a->d->targets; t != NULL; t = t->next) {
+	for (const struct state_target *t = state_target_first(a->d->state); t != NULL;
+	     t = state_target_next(t)) {
 		if (target[0] != '\0' && strcmp(target, t->rec.name) != 0) {
 			continue;
 		}
-		for (struct daemon_acl *c = t->acls; c != NULL; c = c->next) {
+		for (const struct state_acl *c = state_acl_first(t); c != NULL;
+		     c = state_acl_next(c)) {
 			struct json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "target", json_object_new_string(t->rec.name));
@@ -916,7 +915,7 @@ static int chap_secret_check(const char *what, const char *secret, bool force,
 
 static void cmd_chap_set(struct admin_ctx *a)
 {
-	struct store_op *op = calloc(1, sizeof(*op));	/* holds a secret: wiped below */
+	struct mutation *op = calloc(1, sizeof(*op));	/* holds a secret: wiped below */
 	struct json_object *result = json_object_new_object(), *warnings = json_object_new_array();
 	bool force = arg_bool(a->args, "force");
 	struct store_chap *c;
@@ -927,7 +926,7 @@ static void cmd_chap_set(struct admin_ctx *a)
 		json_object_put(warnings);
 		return;
 	}
-	op->kind = STORE_OP_CHAP_SET;
+	op->kind = MUTATION_CHAP_SET;
 	c = &op->u.chap;
 	if (chap_target_arg(a, c->target, sizeof(c->target)) < 0 ||
 	    arg_str(a->args, "user", true, c->user, sizeof(c->user), a->err) < 0 ||
@@ -955,7 +954,7 @@ static void cmd_chap_set(struct admin_ctx *a)
 
 static void cmd_chap_clear(struct admin_ctx *a)
 {
-	struct store_op op = { .kind = STORE_OP_CHAP_CLEAR };
+	struct mutation op = { .kind = MUTATION_CHAP_CLEAR };
 
 	if (chap_target_arg(a, op.u.chap.target, sizeof(op.u.chap.target)) < 0) {
 		ipc_request_reply_err(a->req, "%s", a->err);
@@ -969,7 +968,8 @@ static void cmd_chap_list(struct admin_ctx *a)
 	struct json_object *arr = json_object_new_array();
 
 	/* Users only: secrets never leave the daemon. */
-	for (struct daemon_chap *c = a->d->chaps; c != NULL; c = c->next) {
+	for (const struct state_chap *c = state_chap_first(a->d->state); c != NULL;
+	     c = state_chap_next(c)) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "target", json_object_new_string(c->rec.target));
@@ -1010,10 +1010,216 @@ static void cmd_session_close(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, NULL);
 }
 
+/* ---- cluster state: verify, snapshots ---------------------------------------- */
+
+#define ADMIN_MEMBERS_MAX 64
+
+/*
+ * Every member's (node id, epoch, applied sequence, digest) as the transport
+ * knows them, and whether all digests are equal. Two members at the same
+ * (epoch, seq) with different digests have diverged; members at different
+ * sequences are not (yet) comparable, so they are reported as not equal too.
+ */
+static void cmd_cluster_verify(struct admin_ctx *a)
+{
+	struct cluster_summary *m = calloc(ADMIN_MEMBERS_MAX, sizeof(*m));
+	struct json_object *o, *arr;
+	bool equal = true, diverged = false;
+	size_t n = 0;
+	int rc;
+
+	if (m == NULL) {
+		ipc_request_reply_err(a->req, "out of memory");
+		return;
+	}
+	rc = cluster_member_summaries(a->d->cluster, m, ADMIN_MEMBERS_MAX, &n);
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "cannot collect the members' summaries: %s",
+				      strerror(-rc));
+		free(m);
+		return;
+	}
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_new_object();
+		char hex[2 * CLUSTER_DIGEST_LEN + 1];
+
+		hex_format(hex, m[i].digest, sizeof(m[i].digest));
+		json_object_object_add(e, "node_id", json_object_new_int64(m[i].node_id));
+		json_object_object_add(e, "epoch", json_object_new_int64((int64_t)m[i].epoch));
+		json_object_object_add(e, "applied_seq",
+				       json_object_new_int64((int64_t)m[i].applied_seq));
+		json_object_object_add(e, "digest", json_object_new_string(hex));
+		json_object_array_add(arr, e);
+		if (memcmp(m[i].digest, m[0].digest, sizeof(m[0].digest)) != 0) {
+			equal = false;
+			diverged |= m[i].epoch == m[0].epoch && m[i].applied_seq == m[0].applied_seq;
+		}
+	}
+	json_object_object_add(o, "members", arr);
+	json_object_object_add(o, "consistent", json_object_new_boolean(equal));
+	json_object_object_add(o, "diverged", json_object_new_boolean(diverged));
+	ipc_request_reply_ok(a->req, o);
+	free(m);
+}
+
+/* The "path" argument: an absolute path. */
+static int snapshot_path_arg(struct admin_ctx *a, char *path, size_t cap)
+{
+	if (arg_str(a->args, "path", true, path, cap, a->err) < 0) {
+		return -EINVAL;
+	}
+	if (path[0] != '/') {
+		snprintf(a->err, sizeof(a->err), "the snapshot path must be absolute");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * snapshot.save: write this node's canonical snapshot to a new file (mode
+ * 0600: it holds CHAP secrets). Node-local maintenance; nothing is proposed.
+ */
+static void cmd_snapshot_save(struct admin_ctx *a)
+{
+	char path[PATH_MAX], hex[2 * STATE_DIGEST_LEN + 1];
+	uint8_t *buf = NULL, digest[STATE_DIGEST_LEN];
+	struct json_object *o;
+	size_t len = 0, off = 0;
+	int fd, rc;
+
+	if (snapshot_path_arg(a, path, sizeof(path)) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	rc = state_snapshot_encode(a->d->state, &buf, &len);
+	if (rc == 0) {
+		rc = state_digest(a->d->state, digest);
+	}
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "encoding the snapshot: %s", strerror(-rc));
+		free(buf);
+		return;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, SNAPSHOT_FILE_MODE);
+	rc = fd < 0 ? -errno : 0;
+	while (rc == 0 && off < len) {
+		ssize_t n = write(fd, buf + off, len - off);
+
+		if (n < 0) {
+			rc = -errno;
+		} else {
+			off += (size_t)n;
+		}
+	}
+	if (rc == 0 && fsync(fd) < 0) {
+		rc = -errno;
+	}
+	if (fd >= 0 && close(fd) < 0 && rc == 0) {
+		rc = -errno;
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+	if (rc < 0) {
+		if (fd >= 0) {
+			unlink(path);
+		}
+		ipc_request_reply_err(a->req, "writing '%s': %s", path, strerror(-rc));
+		return;
+	}
+	hex_format(hex, digest, sizeof(digest));
+	o = json_object_new_object();
+	json_object_object_add(o, "path", json_object_new_string(path));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)len));
+	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)state_epoch(a->d->state)));
+	json_object_object_add(o, "applied_seq",
+			       json_object_new_int64((int64_t)state_applied_seq(a->d->state)));
+	json_object_object_add(o, "digest", json_object_new_string(hex));
+	log_notice("snapshot saved to '%s' (seq %" PRIu64 ")", path,
+		   state_applied_seq(a->d->state));
+	ipc_request_reply_ok(a->req, o);
+}
+
+#define SNAPSHOT_FILE_MAX (64ULL * 1024 * 1024)
+
+/*
+ * snapshot.install: replace this node's replicated state with a snapshot
+ * file, through the transport's snapshot hook (the state transfer path),
+ * so running objects are reconciled, not rebuilt. A maintenance command:
+ * it needs "replace": true, because every change since the snapshot was
+ * taken is dropped on this node.
+ */
+static void cmd_snapshot_install(struct admin_ctx *a)
+{
+	char path[PATH_MAX], hex[2 * STATE_DIGEST_LEN + 1];
+	uint8_t *buf = NULL, digest[STATE_DIGEST_LEN];
+	uint64_t seq = 0, epoch = 0;
+	struct json_object *o;
+	struct stat st;
+	size_t off = 0;
+	int fd, rc;
+
+	if (snapshot_path_arg(a, path, sizeof(path)) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	if (!arg_bool(a->args, "replace")) {
+		ipc_request_reply_err(a->req, "installing a snapshot replaces this node's whole "
+				      "replicated state; confirm with --replace");
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rc = fd < 0 ? -errno : fstat(fd, &st) < 0 ? -errno : 0;
+	if (rc == 0 && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAPSHOT_FILE_MAX)) {
+		rc = -EFBIG;
+	}
+	if (rc == 0) {
+		buf = malloc((size_t)st.st_size + 1);
+		rc = buf != NULL ? 0 : -ENOMEM;
+	}
+	while (rc == 0 && off < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + off, (size_t)st.st_size - off);
+
+		rc = n < 0 ? -errno : n == 0 ? -EIO : 0;
+		off += n > 0 ? (size_t)n : 0;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (rc == 0) {
+		rc = state_snapshot_peek(buf, off, &seq, &epoch);
+	}
+	if (rc == 0) {
+		rc = cluster_snapshot_install(a->d->cluster, buf, off, seq, epoch);
+	}
+	if (buf != NULL) {
+		explicit_bzero(buf, off);
+	}
+	free(buf);
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "installing '%s': %s", path,
+				      rc == -EBADMSG ? "not a valid snapshot (see the daemon log)"
+						     : strerror(-rc));
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)epoch));
+	json_object_object_add(o, "applied_seq", json_object_new_int64((int64_t)seq));
+	if (state_digest(a->d->state, digest) == 0) {
+		hex_format(hex, digest, sizeof(digest));
+		json_object_object_add(o, "digest", json_object_new_string(hex));
+	}
+	ipc_request_reply_ok(a->req, o);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct admin_ctx *a);
 } admin_cmds[] = {
+	{ "cluster.verify", cmd_cluster_verify },
+	{ "snapshot.save", cmd_snapshot_save },
+	{ "snapshot.install", cmd_snapshot_install },
 	{ "status", cmd_status },
 	{ "target.create", cmd_target_create },
 	{ "target.delete", cmd_target_delete },

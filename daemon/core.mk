@@ -1,11 +1,10 @@
 # daemon/core.mk: quorated itself. libdaemoncore.a holds the daemon's pure,
-# unit-tested parts (config parsing, mutation codec, a new LUN's identity and
-# backing file) so the Check binaries can link them without the iSCSI/SCSI
-# stack; main/apply/admin wire everything.
+# unit-tested parts (config parsing, a new LUN's identity and backing file)
+# so the Check binaries can link them without the iSCSI/SCSI stack;
+# main/deliver/effects/admin wire everything.
 noinst_LIBRARIES += %reldir%/libdaemoncore.a
 %canon_reldir%_libdaemoncore_a_SOURCES = \
 	%reldir%/config.h %reldir%/config.c \
-	%reldir%/mutation.h %reldir%/mutation.c \
 	%reldir%/lun_file.h %reldir%/lun_file.c
 %canon_reldir%_libdaemoncore_a_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(LIBQB_CFLAGS)
 
@@ -13,7 +12,7 @@ sbin_PROGRAMS += %reldir%/quorated
 %canon_reldir%_quorated_SOURCES = \
 	%reldir%/daemon.h \
 	%reldir%/main.c \
-	%reldir%/apply.c %reldir%/apply_pr.c \
+	%reldir%/deliver.c %reldir%/effects.c \
 	%reldir%/admin.c
 %canon_reldir%_quorated_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS) \
 	$(SYSTEMD_CFLAGS)
@@ -21,6 +20,7 @@ sbin_PROGRAMS += %reldir%/quorated
 %canon_reldir%_quorated_LDADD = \
 	%reldir%/libdaemoncore.a \
 	%reldir%/ipc/libipc.a \
+	%reldir%/state/libstate.a \
 	%reldir%/store/libstore.a \
 	quorum/libquorum.a \
 	%reldir%/iscsi/libiscsi.a \

@@ -6,5 +6,6 @@ include %reldir%/scsi/local.mk
 include %reldir%/iscsi/proto.mk
 include %reldir%/iscsi/local.mk
 include %reldir%/store/local.mk
+include %reldir%/state/local.mk
 include %reldir%/ipc/local.mk
 include %reldir%/core.mk

@@ -277,13 +277,13 @@ static void demo_target_done(struct daemon *d, struct daemon_pending *p, int rc,
 
 static int demo_setup(struct daemon *d)
 {
-	struct store_op *tgt, *lun;
+	struct mutation *tgt, *lun;
 	struct lun_file_result file;
 	char err[256];
 	int rc;
 
-	if (d->targets != NULL) {
-		if (daemon_target_find(d, DEMO_TARGET) == NULL) {
+	if (state_target_first(d->state) != NULL) {
+		if (state_target_find(d->state, DEMO_TARGET) == NULL) {
 			log_warn("demo: the database already has targets; not creating %s",
 				 DEMO_TARGET);
 		}
@@ -296,11 +296,11 @@ static int demo_setup(struct daemon *d)
 		rc = -ENOMEM;
 		goto out;
 	}
-	tgt->kind = STORE_OP_TARGET_ADD;
+	tgt->kind = MUTATION_TARGET_ADD;
 	snprintf(tgt->u.target.name, sizeof(tgt->u.target.name), "%s", DEMO_TARGET);
 	snprintf(tgt->u.target.alias, sizeof(tgt->u.target.alias), "quorate demo");
 
-	lun->kind = STORE_OP_LUN_ADD;
+	lun->kind = MUTATION_LUN_ADD;
 	snprintf(lun->u.lun.target, sizeof(lun->u.lun.target), "%s", DEMO_TARGET);
 	snprintf(lun->u.lun.backing, sizeof(lun->u.lun.backing), "%s", LUN_BACKING_FILE);
 	if (snprintf(lun->u.lun.path, sizeof(lun->u.lun.path), "%s/%s", d->cfg.data_dir,
@@ -320,10 +320,10 @@ static int demo_setup(struct daemon *d)
 	rc = lun_identity_generate(&lun->u.lun);
 	if (rc == 0) {
 		/* Proposals are delivered in order: the target exists before the LUN. */
-		rc = daemon_propose(d, tgt, NULL, demo_target_done);
+		rc = daemon_propose(d, tgt, NULL, demo_target_done, NULL);
 	}
 	if (rc == 0) {
-		rc = daemon_propose(d, lun, NULL, demo_lun_done);
+		rc = daemon_propose(d, lun, NULL, demo_lun_done, NULL);
 	}
 	if (rc < 0) {
 		log_perror(rc, "demo: proposing the demo target");
@@ -778,6 +778,9 @@ static int daemon_start(struct daemon *d)
 	static const struct cluster_callbacks cluster_cb = {
 		.deliver = daemon_deliver,
 		.serving = daemon_serving,
+		.snapshot_get = daemon_snapshot_get,
+		.snapshot_put = daemon_snapshot_put,
+		.summary = daemon_summary,
 	};
 	struct iscsi_server_config iscsi_cfg;
 	int rc;
@@ -836,6 +839,7 @@ static int daemon_start(struct daemon *d)
 		log_perror(rc, "starting the standalone cluster transport");
 		return rc;
 	}
+	state_cluster_set(d->state, d->cluster);
 	rc = ipc_server_create(d->loop, d->cfg.ipc_name, d->cfg.admin_group, daemon_admin_request,
 			       d, &d->ipc);
 	if (rc < 0) {
@@ -855,20 +859,24 @@ static int daemon_start(struct daemon *d)
 
 static void daemon_stop(struct daemon *d)
 {
-	if (d->pending != NULL) {
+	if (d->state != NULL) {
 		daemon_pending_abort(d, "daemon is shutting down");
 	}
 	ipc_server_destroy(d->ipc);
 	d->ipc = NULL;
 	/* The loop has stopped: no delivery completes a waiting PR command now. */
-	daemon_pr_pending_fail(d);
+	if (d->state != NULL) {
+		daemon_pr_pending_fail(d);
+	}
 	if (d->iscsi != NULL) {
 		/* Logs initiators out (Async Message) and closes every connection. */
 		iscsi_server_destroy(d->iscsi);
 		d->iscsi = NULL;
 	}
 	/* No session remains, so no task is in flight on any LU. */
-	daemon_model_free(d);
+	daemon_run_free(d);
+	state_destroy(d->state);
+	d->state = NULL;
 	scsi_alua_table_destroy(d->alua);
 	d->alua = NULL;
 	cluster_destroy(d->cluster);

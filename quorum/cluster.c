@@ -58,3 +58,42 @@ void cluster_serving_set(struct cluster *cluster, bool serving)
 		cluster->cb.serving(serving, cluster->ctx);
 	}
 }
+
+int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *out, size_t cap,
+			     size_t *n)
+{
+	int rc;
+
+	if (cluster->cb.summary == NULL) {
+		return -EOPNOTSUPP;
+	}
+	*n = 1;
+	if (cap < 1) {
+		return -ENOSPC;
+	}
+	rc = cluster->cb.summary(&out[0], cluster->ctx);
+	out[0].node_id = cluster->node_id;
+	if (rc == 0 && cluster->ops->peer_summaries != NULL) {
+		rc = cluster->ops->peer_summaries(cluster, out + 1, cap - 1);
+		if (rc >= 0) {
+			*n += (size_t)rc;
+			rc = 0;
+		}
+	}
+	return rc;
+}
+
+int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t len,
+			     uint64_t seq, uint64_t epoch)
+{
+	int rc;
+
+	if (cluster->cb.snapshot_put == NULL) {
+		return -EOPNOTSUPP;
+	}
+	rc = cluster->cb.snapshot_put(buf, len, seq, epoch, cluster->ctx);
+	if (rc == 0) {
+		cluster->ops->seq_reset(cluster, seq);
+	}
+	return rc;
+}

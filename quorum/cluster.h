@@ -27,6 +27,41 @@
 
 struct cluster;
 
+/* ---- state synchronisation vocabulary ------------------------------------ */
+
+#define CLUSTER_DIGEST_LEN 32		/* SHA-256 of the canonical snapshot */
+
+/*
+ * What members compare to find who is behind and whether states diverged:
+ * two members at the same (epoch, applied_seq) must have the same digest.
+ */
+struct cluster_summary {
+	uint32_t node_id;
+	uint64_t epoch;
+	uint64_t applied_seq;
+	uint8_t digest[CLUSTER_DIGEST_LEN];
+};
+
+/**
+ * The summaries of every member this node knows: itself first, then the
+ * others as the transport last heard them (the loopback has none).
+ * @return 0, -ENOSPC (more than @cap members), -EOPNOTSUPP (no summary
+ * hook) or the hook's -errno.
+ */
+int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *out, size_t cap,
+			     size_t *n);
+
+/**
+ * Install snapshot @buf taken at (@epoch, @seq) on this node through the
+ * snapshot_put hook, and continue numbering deliveries after @seq. For
+ * state transfer and the maintenance command `quoratectl snapshot install`.
+ * @return 0, -EOPNOTSUPP (no hook) or the hook's -errno.
+ */
+int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t len,
+			     uint64_t seq, uint64_t epoch);
+
+/* --------------------------------------------------------------------------- */
+
 struct cluster_callbacks {
 	/*
 	 * One agreed-order delivery. @seq is the cluster-wide sequence number
@@ -39,13 +74,17 @@ struct cluster_callbacks {
 	/* This node gained or lost quorum. May be NULL. */
 	void (*quorum)(bool quorate, void *ctx);
 	/*
-	 * Snapshot hooks for state transfer on join (unused by the loopback).
-	 * snapshot_get fills a malloc()ed buffer the transport frees;
-	 * snapshot_put installs a received snapshot taken at @seq.
-	 * Both return 0 or -errno. May be NULL.
+	 * State synchronisation hooks (the summary exchanged on a
+	 * configuration change, and state transfer to members behind).
+	 * snapshot_get fills a malloc()ed buffer the transport frees, taken at
+	 * (@epoch, @seq); snapshot_put installs a received snapshot taken at
+	 * (@epoch, @seq), after which deliveries continue at @seq + 1; summary
+	 * describes this node's state. All return 0 or -errno. May be NULL
+	 * (then the transport cannot sync this node).
 	 */
-	int (*snapshot_get)(void **buf, size_t *len, uint64_t *seq, void *ctx);
-	int (*snapshot_put)(const void *buf, size_t len, uint64_t seq, void *ctx);
+	int (*snapshot_get)(void **buf, size_t *len, uint64_t *seq, uint64_t *epoch, void *ctx);
+	int (*snapshot_put)(const void *buf, size_t len, uint64_t seq, uint64_t epoch, void *ctx);
+	int (*summary)(struct cluster_summary *out, void *ctx);
 
 	/*
 	 * Serving (DESIGN §3): this node may serve media access and accept

@@ -160,10 +160,16 @@ static void loopback_destroy(struct cluster *cluster)
 	free(lb);
 }
 
+static void loopback_seq_reset(struct cluster *cluster, uint64_t seq)
+{
+	((struct loopback *)cluster)->seq = seq;
+}
+
 static const struct cluster_ops loopback_ops = {
 	.name = "standalone",
 	.propose = loopback_propose,
 	.destroy = loopback_destroy,
+	.seq_reset = loopback_seq_reset,
 };
 
 int cluster_loopback_create(qb_loop_t *loop, uint32_t node_id, uint64_t applied_seq,

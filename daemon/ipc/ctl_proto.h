@@ -33,6 +33,15 @@
  *   chap.clear          target | discovery (bool)
  *   chap.list           -  (users only, never secrets)
  *   session.list        -                     session.close   tsih (int)
+ *   status              result: node, node_id, version, uptime_s, transport
+ *                       (and "cluster", the same), quorate, serving, epoch,
+ *                       applied_seq, digest (hex SHA-256 of the snapshot),
+ *                       targets, luns, luns_offline, sessions
+ *   cluster.verify      -  result: members [{node_id, epoch, applied_seq,
+ *                       digest}], consistent (all digests equal), diverged
+ *                       (equal (epoch, seq), different digests)
+ *   snapshot.save       path (absolute, must not exist)
+ *   snapshot.install    path (absolute), replace (bool, required true)
  */
 #ifndef QUORATE_DAEMON_IPC_CTL_PROTO_H
 #define QUORATE_DAEMON_IPC_CTL_PROTO_H

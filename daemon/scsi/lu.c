@@ -601,6 +601,19 @@ int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *b
 	return 0;
 }
 
+int scsi_lu_reset_apply(struct scsi_target *target, uint16_t lun_id)
+{
+	struct scsi_lu *lu;
+
+	if (lun_id >= SCSI_LUN_MAX || !target->lu_index[lun_id]) {
+		return -ENOENT;
+	}
+	lu = target->lu_index[lun_id];
+	scsi_ua_raise(lu, NULL, SCSI_UA_BDR);
+	lu->prevent = false;
+	return 0;
+}
+
 void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by)
 {
 	(void)by;

@@ -349,8 +349,12 @@ void scsi_pr_lu_reset(struct scsi_lu *lu)
 {
 	struct pr_op op;
 
-	/* SPC-4 5.13.3 (CRH=1) / SPC-2 5.5.1: a reset releases the SPC-2 reservation only. */
-	if (!lu->pr->spc2_reserved) {
+	/*
+	 * SPC-4 5.13.3 (CRH=1) / SPC-2 5.5.1: a reset releases the SPC-2
+	 * reservation only. With a propose hook the reset travels even without
+	 * one, so that every node resets the LU (the daemon's LU_RESET mutation).
+	 */
+	if (!lu->pr->spc2_reserved && !lu->target->pr_hooks.propose) {
 		return;
 	}
 	pr_op_init(&op);

@@ -196,6 +196,12 @@ void scsi_task_submit(struct scsi_task *task);
  */
 /** LOGICAL UNIT RESET: UA 29/03 to every nexus, clears SPC-2 reservation. */
 int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by);
+/**
+ * The node-local part of an LU reset another node performed (it reached
+ * this node as a replicated mutation): UA 29/03 to every nexus, PREVENT
+ * cleared; nothing is proposed. @return 0 or -ENOENT.
+ */
+int scsi_lu_reset_apply(struct scsi_target *target, uint16_t lun_id);
 /** TARGET WARM/COLD RESET: resets every LU (UA 29/02, or 29/01 for cold). */
 void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by);
 /** CLEAR TASK SET / ABORT TASK SET by @by: UA 2F/00 to the other nexuses when TAS=0. */

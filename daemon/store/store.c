@@ -721,9 +721,56 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 	return -EINVAL;
 }
 
-int store_commit(struct store *store, uint64_t seq, const struct store_op *op)
+/* UPDATE meta: applied_seq and/or epoch (NULL: unchanged), in the open transaction. */
+static int store_meta_write(struct store *store, const uint64_t *seq, const uint64_t *epoch)
 {
 	sqlite3_stmt *st;
+	int rc, col = 1;
+
+	rc = sqlite3_prepare_v2(store->db,
+				seq != NULL && epoch != NULL
+					? "UPDATE meta SET applied_seq = ?, epoch = ? WHERE id = 1"
+				: seq != NULL ? "UPDATE meta SET applied_seq = ? WHERE id = 1"
+					      : "UPDATE meta SET epoch = ? WHERE id = 1",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_fail(store, rc);
+	}
+	if (seq != NULL) {
+		sqlite3_bind_int64(st, col++, (sqlite3_int64)*seq);
+	}
+	if (epoch != NULL) {
+		sqlite3_bind_int64(st, col, (sqlite3_int64)*epoch);
+	}
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* COMMIT when @rc is 0, else roll back; @return the outcome. */
+static int store_finish(struct store *store, int rc)
+{
+	if (rc == 0) {
+		rc = store_exec(store, "COMMIT");
+	}
+	if (rc < 0) {
+		store_rollback(store);
+		/*
+		 * Whatever SQLite did (rolled back by itself, or a COMMIT that
+		 * reported an error late), the mirrors follow the database, so
+		 * the next commit is checked against what is really applied;
+		 * store->err keeps the first error.
+		 */
+		if (sqlite3_get_autocommit(store->db)) {
+			store_read_meta(store);
+		}
+	}
+	return rc;
+}
+
+int store_commit(struct store *store, uint64_t seq, const struct store_op *op)
+{
 	int rc;
 
 	store->err[0] = '\0';
@@ -738,35 +785,75 @@ int store_commit(struct store *store, uint64_t seq, const struct store_op *op)
 	}
 	rc = op != NULL ? store_apply_op(store, op) : 0;
 	if (rc == 0) {
-		int src = sqlite3_prepare_v2(store->db,
-					     "UPDATE meta SET applied_seq = ? WHERE id = 1",
-					     -1, &st, NULL);
-
-		if (src == SQLITE_OK) {
-			sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-			src = sqlite3_step(st);
-			rc = src == SQLITE_DONE ? 0 : store_fail(store, src);
-			sqlite3_finalize(st);
-		} else {
-			rc = store_fail(store, src);
-		}
+		rc = store_meta_write(store, &seq, NULL);
 	}
+	rc = store_finish(store, rc);
 	if (rc == 0) {
-		rc = store_exec(store, "COMMIT");
+		store->applied_seq = seq;
 	}
+	return rc;
+}
+
+int store_epoch_set(struct store *store, uint64_t epoch)
+{
+	int rc;
+
+	store->err[0] = '\0';
+	if (epoch > INT64_MAX) {
+		return -EINVAL;
+	}
+	rc = store_exec(store, "BEGIN IMMEDIATE");
 	if (rc < 0) {
-		store_rollback(store);
-		/*
-		 * Whatever SQLite did (rolled back by itself, or a COMMIT that
-		 * reported an error late), the mirror follows the database, so
-		 * the next commit is checked against what is really applied.
-		 */
-		if (sqlite3_get_autocommit(store->db)) {
-			/* On failure the mirror stays; store->err keeps the first error. */
-			store_read_meta(store);
-		}
 		return rc;
 	}
-	store->applied_seq = seq;
-	return 0;
+	rc = store_finish(store, store_meta_write(store, NULL, &epoch));
+	if (rc == 0) {
+		store->epoch = epoch;
+	}
+	return rc;
+}
+
+int store_replace(struct store *store, uint64_t seq, uint64_t epoch, store_replace_fn next,
+		  void *ctx)
+{
+	struct store_op *op;
+	int rc;
+
+	store->err[0] = '\0';
+	if (seq > INT64_MAX || epoch > INT64_MAX) {
+		return -EINVAL;
+	}
+	op = calloc(1, sizeof(*op));
+	if (op == NULL) {
+		return -ENOMEM;
+	}
+	rc = store_exec(store, "BEGIN IMMEDIATE");
+	if (rc < 0) {
+		free(op);
+		return rc;
+	}
+	/* LUNs, ACLs and PR state go with their targets (ON DELETE CASCADE). */
+	rc = store_exec(store, "DELETE FROM chap");
+	if (rc == 0) {
+		rc = store_exec(store, "DELETE FROM targets");
+	}
+	while (rc == 0) {
+		memset(op, 0, sizeof(*op));
+		rc = next(op, ctx);
+		if (rc <= 0) {
+			break;
+		}
+		rc = store_apply_op(store, op);
+	}
+	explicit_bzero(op, sizeof(*op));	/* may have held a secret */
+	free(op);
+	if (rc == 0) {
+		rc = store_meta_write(store, &seq, &epoch);
+	}
+	rc = store_finish(store, rc);
+	if (rc == 0) {
+		store->applied_seq = seq;
+		store->epoch = epoch;
+	}
+	return rc;
 }

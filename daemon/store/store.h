@@ -145,6 +145,25 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
  */
 int store_commit(struct store *store, uint64_t seq, const struct store_op *op);
 
+/** Persist meta.epoch = @epoch. @return 0 or -errno as for store_commit(). */
+int store_epoch_set(struct store *store, uint64_t epoch);
+
+/*
+ * Next record for store_replace(): fill *@op (TARGET_ADD, LUN_ADD, ACL_ADD,
+ * CHAP_SET or PR_SET; parents before children) and return 1, or return 0 at
+ * the end, or -errno to abort.
+ */
+typedef int (*store_replace_fn)(struct store_op *op, void *ctx);
+
+/**
+ * Replace every record with those @next yields and set meta.applied_seq =
+ * @seq and meta.epoch = @epoch, in one transaction (snapshot install: @seq
+ * may be lower than the current applied sequence). On failure nothing
+ * changes. @return 0 or -errno as for store_commit().
+ */
+int store_replace(struct store *store, uint64_t seq, uint64_t epoch, store_replace_fn next,
+		  void *ctx);
+
 /**
  * The first SQLite error of the last failed store_commit() or store_load()
  * (not the clean-up's), else SQLite's last message; for logs (never contains

@@ -5,7 +5,9 @@
  * stored applied sequence without gaps; membership and quorum are announced;
  * a deliver callback may propose again; destroy drops the undelivered;
  * the serving signal comes from the first loop pass (after quorum), and a
- * test hold keeps it back until released, again signalled from the loop.
+ * test hold keeps it back until released, again signalled from the loop;
+ * and the sync vocabulary: this node's summary, and a snapshot installed through
+ * the hook with its epoch, after which numbering continues.
  */
 #include <check.h>
 #include <errno.h>
@@ -17,6 +19,13 @@
 #include "tests/unit/check_main.h"
 
 #define MAX_SEEN 64
+
+/* What the snapshot_put hook received, and what it answers. */
+struct sync_seen {
+	uint64_t put_seq, put_epoch;
+	size_t put_len;
+	int put_rc;
+};
 
 struct seen {
 	qb_loop_t *loop;
@@ -36,6 +45,7 @@ struct seen {
 	int quorum_calls_at_serving;	/* quorum is announced before serving */
 	int repropose;		/* how many follow-ups a delivery proposes */
 	int stop_after;
+	struct sync_seen sync;
 };
 
 static void on_deliver(uint64_t seq, uint32_t origin, const void *msg, size_t len, void *ctx)
@@ -255,6 +265,74 @@ START_TEST(test_bad_sizes_and_destroy_drops)
 }
 END_TEST
 
+/* ---- sync vocabulary: summaries and snapshot install ----------------------- */
+
+static int on_summary(struct cluster_summary *out, void *ctx)
+{
+	(void)ctx;
+	out->epoch = 3;
+	out->applied_seq = 99;
+	memset(out->digest, 0xab, sizeof(out->digest));
+	return 0;
+}
+
+static int on_put(const void *buf, size_t len, uint64_t seq, uint64_t epoch, void *ctx)
+{
+	struct sync_seen *y = &((struct seen *)ctx)->sync;
+
+	(void)buf;
+	y->put_len = len;
+	y->put_seq = seq;
+	y->put_epoch = epoch;
+	return y->put_rc;
+}
+
+START_TEST(test_summaries_and_snapshot_install)
+{
+	static const struct cluster_callbacks sync_cbs = {
+		.deliver = on_deliver,
+		.snapshot_put = on_put,
+		.summary = on_summary,
+	};
+	struct seen s = { .stop_after = 1 };
+	struct sync_seen *y = &s.sync;
+	struct cluster_summary m[4];
+	size_t n = 0;
+
+	s.loop = qb_loop_create();
+	ck_assert_int_eq(cluster_loopback_create(s.loop, 5, 10, &cbs, &s, &s.cluster), 0);
+	/* Without the hooks the transport cannot sync this node. */
+	ck_assert_int_eq(cluster_member_summaries(s.cluster, m, 4, &n), -EOPNOTSUPP);
+	ck_assert_int_eq(cluster_snapshot_install(s.cluster, "x", 1, 1, 1), -EOPNOTSUPP);
+	cluster_destroy(s.cluster);
+
+	ck_assert_int_eq(cluster_loopback_create(s.loop, 5, 10, &sync_cbs, &s, &s.cluster), 0);
+	ck_assert_int_eq(cluster_member_summaries(s.cluster, m, 4, &n), 0);
+	ck_assert_uint_eq(n, 1);	/* standalone: this node only */
+	ck_assert_uint_eq(m[0].node_id, 5);
+	ck_assert_uint_eq(m[0].epoch, 3);
+	ck_assert_uint_eq(m[0].applied_seq, 99);
+	ck_assert_uint_eq(m[0].digest[31], 0xab);
+	ck_assert_int_eq(cluster_member_summaries(s.cluster, m, 0, &n), -ENOSPC);
+
+	/* A refused snapshot leaves the numbering alone... */
+	y->put_rc = -EBADMSG;
+	ck_assert_int_eq(cluster_snapshot_install(s.cluster, "snap", 4, 200, 7), -EBADMSG);
+	/* ... an installed one carries its epoch and deliveries continue after it. */
+	y->put_rc = 0;
+	ck_assert_int_eq(cluster_snapshot_install(s.cluster, "snap", 4, 200, 7), 0);
+	ck_assert_uint_eq(y->put_len, 4);
+	ck_assert_uint_eq(y->put_seq, 200);
+	ck_assert_uint_eq(y->put_epoch, 7);
+	propose(&s, "next");
+	run(&s);
+	ck_assert_int_eq(s.n, 1);
+	ck_assert_uint_eq(s.seq[0], 201);
+	cluster_destroy(s.cluster);
+	qb_loop_destroy(s.loop);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
 	Suite *s = suite_create("quorum");
@@ -264,6 +342,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_propose_from_deliver);
 	tcase_add_test(tc, test_bad_sizes_and_destroy_drops);
 	tcase_add_test(tc, test_serving_signal);
+	tcase_add_test(tc, test_summaries_and_snapshot_install);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,9 @@
 # tests/unit/daemon.mk: the daemon core's own modules, each test linking only
 # what its module may depend on (docs/ARCHITECTURE.md).
-check_PROGRAMS += %reldir%/check_store %reldir%/check_config %reldir%/check_mutation \
-	%reldir%/check_quorum %reldir%/check_lun_file
-TESTS += %reldir%/check_store %reldir%/check_config %reldir%/check_mutation \
-	%reldir%/check_quorum %reldir%/check_lun_file
+check_PROGRAMS += %reldir%/check_store %reldir%/check_config %reldir%/check_state_codec \
+	%reldir%/check_state %reldir%/check_quorum %reldir%/check_lun_file
+TESTS += %reldir%/check_store %reldir%/check_config %reldir%/check_state_codec \
+	%reldir%/check_state %reldir%/check_quorum %reldir%/check_lun_file
 
 %canon_reldir%_check_store_SOURCES = %reldir%/check_store.c $(CHECK_MAIN)
 %canon_reldir%_check_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SQLITE_CFLAGS)
@@ -13,9 +13,15 @@ TESTS += %reldir%/check_store %reldir%/check_config %reldir%/check_mutation \
 %canon_reldir%_check_config_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS) $(INIH_CFLAGS)
 %canon_reldir%_check_config_LDADD = daemon/libdaemoncore.a $(INIH_LIBS) $(CHECK_LIBS)
 
-%canon_reldir%_check_mutation_SOURCES = %reldir%/check_mutation.c $(CHECK_MAIN)
-%canon_reldir%_check_mutation_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-%canon_reldir%_check_mutation_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)
+# The state machine links only the state, store, reservations and quorum
+# libraries (STATE_LIBS): a reach into daemon/iscsi or daemon/scsi fails here.
+%canon_reldir%_check_state_codec_SOURCES = %reldir%/check_state_codec.c $(CHECK_MAIN)
+%canon_reldir%_check_state_codec_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%canon_reldir%_check_state_codec_LDADD = $(STATE_LIBS) $(CHECK_LIBS)
+
+%canon_reldir%_check_state_SOURCES = %reldir%/check_state.c $(CHECK_MAIN)
+%canon_reldir%_check_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%canon_reldir%_check_state_LDADD = $(STATE_LIBS) $(CHECK_LIBS)
 
 %canon_reldir%_check_quorum_SOURCES = %reldir%/check_quorum.c $(CHECK_MAIN)
 %canon_reldir%_check_quorum_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)

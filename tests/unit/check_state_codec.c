@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The mutation codec: every kind round-trips exactly; truncated, padded,
+ * The state machine's mutation codec: every kind round-trips exactly; truncated, padded,
  * mis-versioned and garbage input is rejected, never half-decoded.
  */
 #include <check.h>
@@ -8,25 +8,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/mutation.h"
+#include "daemon/state/mutation.h"
 #include "tests/unit/check_main.h"
 
 static struct mutation samples[8];
 
 static void make_samples(void)
 {
-	struct store_op *op;
+	struct mutation *op;
 
 	memset(samples, 0, sizeof(samples));
-	op = &samples[0].op;
-	op->kind = STORE_OP_TARGET_ADD;
+	op = &samples[0];
+	op->kind = MUTATION_TARGET_ADD;
 	strcpy(op->u.target.name, "iqn.2026-11.org.quorate:a");
 	strcpy(op->u.target.alias, "alias a");
-	op = &samples[1].op;
-	op->kind = STORE_OP_TARGET_DEL;
+	op = &samples[1];
+	op->kind = MUTATION_TARGET_DEL;
 	strcpy(op->u.target.name, "iqn.2026-11.org.quorate:a");
-	op = &samples[2].op;
-	op->kind = STORE_OP_LUN_ADD;
+	op = &samples[2];
+	op->kind = MUTATION_LUN_ADD;
 	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
 	op->u.lun.lun = 16383;
 	for (int i = 0; i < 16; i++) {
@@ -41,26 +41,26 @@ static void make_samples(void)
 	op->u.lun.block_size = 4096;
 	op->u.lun.direct_io = true;
 	op->u.lun.read_only = true;
-	op = &samples[3].op;
-	op->kind = STORE_OP_LUN_DEL;
+	op = &samples[3];
+	op->kind = MUTATION_LUN_DEL;
 	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
 	op->u.lun.lun = 258;
-	op = &samples[4].op;
-	op->kind = STORE_OP_ACL_ADD;
+	op = &samples[4];
+	op->kind = MUTATION_ACL_ADD;
 	strcpy(op->u.acl.target, "iqn.2026-11.org.quorate:a");
 	strcpy(op->u.acl.initiator, "iqn.1991-05.com.microsoft:host");
-	op = &samples[5].op;
-	op->kind = STORE_OP_ACL_DEL;
+	op = &samples[5];
+	op->kind = MUTATION_ACL_DEL;
 	strcpy(op->u.acl.target, "iqn.2026-11.org.quorate:a");
 	strcpy(op->u.acl.initiator, "iqn.1991-05.com.microsoft:host");
-	op = &samples[6].op;
-	op->kind = STORE_OP_CHAP_SET;
+	op = &samples[6];
+	op->kind = MUTATION_CHAP_SET;
 	strcpy(op->u.chap.user, "u");
 	strcpy(op->u.chap.secret, "secret-123456");
 	strcpy(op->u.chap.mutual_user, "t");
 	strcpy(op->u.chap.mutual_secret, "other-secret-9");
-	op = &samples[7].op;
-	op->kind = STORE_OP_CHAP_CLEAR;
+	op = &samples[7];
+	op->kind = MUTATION_CHAP_CLEAR;
 	strcpy(op->u.chap.target, "iqn.2026-11.org.quorate:a");
 	for (int i = 0; i < 8; i++) {
 		samples[i].request_id = 0x1122334455667788ULL + (uint64_t)i;
@@ -77,10 +77,10 @@ START_TEST(test_round_trip)
 	ck_assert_int_eq(mutation_encode(&samples[_i], buf, sizeof(buf), &len), 0);
 	ck_assert_uint_le(len, MUTATION_MAX_LEN);
 	ck_assert_int_eq(buf[0], MUTATION_VERSION);
-	ck_assert_int_eq(buf[1], samples[_i].op.kind);
+	ck_assert_int_eq(buf[1], samples[_i].kind);
 	ck_assert_int_eq(mutation_decode(buf, len, &out), 0);
 	ck_assert_int_eq(memcmp(&out, &samples[_i], sizeof(out)), 0);
-	ck_assert_str_ne(mutation_kind_name(out.op.kind), "unknown");
+	ck_assert_str_ne(mutation_kind_name(out.kind), "unknown");
 
 	/* Every strict prefix is rejected. */
 	for (size_t n = 0; n < len; n++) {
@@ -98,8 +98,8 @@ START_TEST(test_big_endian_layout)
 	size_t len;
 	struct mutation m = { .request_id = 0x0102030405060708ULL };
 
-	m.op.kind = STORE_OP_TARGET_DEL;
-	strcpy(m.op.u.target.name, "iqn.2026-11.x:y");
+	m.kind = MUTATION_TARGET_DEL;
+	strcpy(m.u.target.name, "iqn.2026-11.x:y");
 	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &len), 0);
 	ck_assert_uint_eq(len, 12 + 2 + strlen("iqn.2026-11.x:y"));
 	ck_assert_int_eq(buf[2], 0);
@@ -123,11 +123,11 @@ START_TEST(test_rejects_bad_input)
 	buf[0] = MUTATION_VERSION + 1;
 	ck_assert_int_eq(mutation_decode(buf, len, &out), -EPROTO);
 	buf[0] = MUTATION_VERSION;
-	buf[1] = 0;		/* STORE_OP_NONE is not a mutation */
+	buf[1] = 0;		/* MUTATION_NONE is not a mutation */
 	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
 	buf[1] = 200;
 	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
-	buf[1] = STORE_OP_TARGET_ADD;
+	buf[1] = MUTATION_TARGET_ADD;
 	buf[3] = 1;		/* reserved */
 	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
 	buf[3] = 0;
@@ -148,7 +148,7 @@ START_TEST(test_rejects_bad_input)
 	/* Encoder: too small a buffer, unencodable kind, overlong string. */
 	ck_assert_int_eq(mutation_encode(&samples[2], buf, 100, &len), -ENOSPC);
 	out = samples[0];
-	out.op.kind = STORE_OP_NONE;
+	out.kind = MUTATION_NONE;
 	ck_assert_int_eq(mutation_encode(&out, buf, sizeof(buf), &len), -EINVAL);
 }
 END_TEST
@@ -168,7 +168,7 @@ START_TEST(test_garbage_never_crashes)
 		}
 		if (len > 2) {
 			buf[0] = MUTATION_VERSION;
-			buf[1] = (uint8_t)(1 + rand_r(&seed) % 8);
+			buf[1] = (uint8_t)(1 + rand_r(&seed) % (MUTATION_KIND_COUNT - 1));
 		}
 		if (mutation_decode(buf, len, &out) == 0) {
 			/* Whatever decodes must re-encode to the same bytes. */
@@ -193,16 +193,16 @@ START_TEST(test_pr_set_round_trip)
 
 	memset(&in, 0, sizeof(in));
 	in.request_id = 42;
-	in.op.kind = STORE_OP_PR_SET;
-	strcpy(in.op.u.pr.target, "iqn.2026-11.org.quorate:demo");
-	in.op.u.pr.lun = 3;
+	in.kind = MUTATION_RESERVATION;
+	strcpy(in.u.lu.target, "iqn.2026-11.org.quorate:demo");
+	in.u.lu.lun = 3;
 	in.pr_op = op_bytes;
 	in.pr_op_len = sizeof(op_bytes);
 	ck_assert_int_eq(mutation_encode(&in, buf, sizeof(buf) - 1, &len), 0);
 	ck_assert_int_eq(mutation_decode(buf, len, &out), 0);
-	ck_assert_int_eq(out.op.kind, STORE_OP_PR_SET);
-	ck_assert_str_eq(out.op.u.pr.target, in.op.u.pr.target);
-	ck_assert_uint_eq(out.op.u.pr.lun, 3);
+	ck_assert_int_eq(out.kind, MUTATION_RESERVATION);
+	ck_assert_str_eq(out.u.lu.target, in.u.lu.target);
+	ck_assert_uint_eq(out.u.lu.lun, 3);
 	ck_assert_uint_eq(out.request_id, 42);
 	ck_assert_uint_eq(out.pr_op_len, sizeof(op_bytes));
 	ck_assert_int_eq(memcmp(out.pr_op, op_bytes, sizeof(op_bytes)), 0);

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The table of mutation kinds: for each, its wire fields, its validation
+ * against the model, the store operation its commit writes and the model
+ * update with the effects it returns. state_deliver() (state.c) runs the
+ * columns in that order; adding a kind is adding a row.
+ *
+ * Reservation kinds (RESERVATION, LU_RESET) carry a PR operation, not its
+ * result: validation applies it to a copy of the LU's PR state; the engine's
+ * outcome (status, sense, unit attentions, aborts) is the command's answer
+ * whether or not the state changed, and only a changed state is stored.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/state/state_int.h"
+
+/* SPC-4 sense for outcomes decided here rather than by the engine. */
+#define PR_SENSE_HARDWARE_ERROR 0x04
+#define PR_ASC_LUN_NOT_SUPPORTED 0x2500
+#define PR_ASC_INTERNAL_TARGET_FAILURE 0x4400
+
+/* ---- targets ------------------------------------------------------------- */
+
+static void target_add_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.target.name, STORE_NAME_MAX);
+	w_str(w, m->u.target.alias, STORE_ALIAS_MAX);
+}
+
+static void target_add_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.target.name, STORE_NAME_MAX);
+	r_str(r, m->u.target.alias, STORE_ALIAS_MAX);
+}
+
+static int target_add_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	return validate_target(a->s, &a->s->model, &a->m->u.target, err, errlen);
+}
+
+static int target_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = (enum store_op_kind)a->m->kind;
+	op->u.target = a->m->u.target;
+	return 0;
+}
+
+static void target_add_update(struct state_apply *a)
+{
+	struct state_target *t = model_target_insert(&a->s->model, &a->m->u.target);
+
+	if (t == NULL) {
+		a->fx->oom = -ENOMEM;
+		return;
+	}
+	fx_record(a->fx, STATE_FX_TARGET_CREATED, t, NULL, NULL);
+}
+
+static void target_name_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.target.name, STORE_NAME_MAX);
+}
+
+static void target_name_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.target.name, STORE_NAME_MAX);
+}
+
+static int target_del_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	if (model_target_find(&a->s->model, a->m->u.target.name) == NULL) {
+		snprintf(err, errlen, "no target '%s'", a->m->u.target.name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Record the end of CHAP record @c (unlinked) as an effect. */
+static void chap_cleared(struct state_effects *fx, struct state_chap *c)
+{
+	fx_chap(fx, c, false);
+	fx_dead_chap(fx, c);
+}
+
+static void target_del_update(struct state_apply *a)
+{
+	struct state_model *md = &a->s->model;
+	struct state_chap *c = model_chap_unlink(md, a->m->u.target.name);
+	struct state_target *t = model_target_unlink(md, a->m->u.target.name);
+
+	if (c != NULL) {
+		chap_cleared(a->fx, c);
+	}
+	if (t == NULL) {
+		return;
+	}
+	fx_record(a->fx, STATE_FX_TARGET_DESTROYED, t, NULL, NULL);
+	fx_dead_target(a->fx, t);
+}
+
+/* ---- LUNs ------------------------------------------------------------------ */
+
+static void lun_add_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.lun.target, STORE_NAME_MAX);
+	wire_lun_encode(w, &m->u.lun);
+}
+
+static void lun_add_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.lun.target, STORE_NAME_MAX);
+	wire_lun_decode(r, &m->u.lun);
+}
+
+static int lun_add_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	return validate_lun(a->s, &a->s->model, &a->m->u.lun, err, errlen);
+}
+
+static int lun_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = (enum store_op_kind)a->m->kind;
+	op->u.lun = a->m->u.lun;
+	return 0;
+}
+
+static void lun_add_update(struct state_apply *a)
+{
+	struct state_target *t = model_target_find(&a->s->model, a->m->u.lun.target);
+	struct state_lun *l = t != NULL ? model_lun_insert(t, &a->m->u.lun) : NULL;
+
+	if (l == NULL) {
+		a->fx->oom = -ENOMEM;
+		return;
+	}
+	fx_record(a->fx, STATE_FX_LUN_ADDED, t, l, NULL);
+}
+
+static void lun_ref_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.lun.target, STORE_NAME_MAX);
+	w_uint(w, m->u.lun.lun, 2);
+}
+
+static void lun_ref_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.lun.target, STORE_NAME_MAX);
+	m->u.lun.lun = (uint16_t)r_uint(r, 2);
+}
+
+static int lun_find(struct state_apply *a, const char *target, uint16_t lun, char *err,
+		    size_t errlen)
+{
+	a->t = model_target_find(&a->s->model, target);
+	if (a->t == NULL) {
+		snprintf(err, errlen, "no target '%s'", target);
+		return -ENOENT;
+	}
+	a->l = model_lun_find(a->t, lun);
+	if (a->l == NULL) {
+		snprintf(err, errlen, "target '%s' has no LUN %u", target, lun);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int lun_del_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	return lun_find(a, a->m->u.lun.target, a->m->u.lun.lun, err, errlen);
+}
+
+static void lun_del_update(struct state_apply *a)
+{
+	struct state_lun *l = model_lun_unlink(a->t, a->m->u.lun.lun);
+
+	if (l != NULL) {
+		fx_record(a->fx, STATE_FX_LUN_REMOVED, a->t, l, NULL);
+		fx_dead_lun(a->fx, l);
+	}
+}
+
+/* ---- ACLs ------------------------------------------------------------------ */
+
+static void acl_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.acl.target, STORE_NAME_MAX);
+	w_str(w, m->u.acl.initiator, STORE_NAME_MAX);
+}
+
+static void acl_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.acl.target, STORE_NAME_MAX);
+	r_str(r, m->u.acl.initiator, STORE_NAME_MAX);
+}
+
+static int acl_add_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	return validate_acl(a->s, &a->s->model, &a->m->u.acl, true, err, errlen);
+}
+
+static int acl_del_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	return validate_acl(a->s, &a->s->model, &a->m->u.acl, false, err, errlen);
+}
+
+static int acl_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = (enum store_op_kind)a->m->kind;
+	op->u.acl = a->m->u.acl;
+	return 0;
+}
+
+static void acl_add_update(struct state_apply *a)
+{
+	struct state_target *t = model_target_find(&a->s->model, a->m->u.acl.target);
+
+	if (t == NULL || model_acl_insert(t, a->m->u.acl.initiator) == NULL) {
+		a->fx->oom = -ENOMEM;
+		return;
+	}
+	fx_record(a->fx, STATE_FX_ACL_ADDED, t, NULL, a->m->u.acl.initiator);
+}
+
+static void acl_del_update(struct state_apply *a)
+{
+	struct state_target *t = model_target_find(&a->s->model, a->m->u.acl.target);
+
+	if (t == NULL) {
+		return;
+	}
+	free(model_acl_unlink(t, a->m->u.acl.initiator));
+	fx_record(a->fx, STATE_FX_ACL_REMOVED, t, NULL, a->m->u.acl.initiator);
+}
+
+/* ---- CHAP ------------------------------------------------------------------ */
+
+static void chap_set_encode(struct wcur *w, const struct mutation *m)
+{
+	wire_chap_encode(w, &m->u.chap);
+}
+
+static void chap_set_decode(struct rcur *r, struct mutation *m)
+{
+	wire_chap_decode(r, &m->u.chap);
+}
+
+static int chap_set_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	return validate_chap(&a->s->model, &a->m->u.chap, err, errlen);
+}
+
+static int chap_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = (enum store_op_kind)a->m->kind;
+	op->u.chap = a->m->u.chap;
+	return 0;
+}
+
+static void chap_set_update(struct state_apply *a)
+{
+	struct state_chap *c = model_chap_set(&a->s->model, &a->m->u.chap);
+
+	if (c == NULL) {
+		a->fx->oom = -ENOMEM;
+		return;
+	}
+	fx_chap(a->fx, c, true);
+}
+
+static void chap_clear_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.chap.target, STORE_NAME_MAX);
+}
+
+static void chap_clear_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.chap.target, STORE_NAME_MAX);
+}
+
+static int chap_clear_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	const char *target = a->m->u.chap.target;
+
+	if (model_chap_find(&a->s->model, target) == NULL) {
+		snprintf(err, errlen, "no CHAP credentials for %s%s%s", target[0] ? "'" : "discovery",
+			 target, target[0] ? "'" : "");
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void chap_clear_update(struct state_apply *a)
+{
+	struct state_chap *c = model_chap_unlink(&a->s->model, a->m->u.chap.target);
+
+	if (c != NULL) {
+		chap_cleared(a->fx, c);
+	}
+}
+
+/* ---- reservations and LU reset ------------------------------------------- */
+
+static void pr_encode(struct wcur *w, const struct mutation *m)
+{
+	if (m->pr_op == NULL || m->pr_op_len == 0 || m->pr_op_len > MUTATION_PR_OP_MAX) {
+		w->err = -EINVAL;
+		return;
+	}
+	w_str(w, m->u.lu.target, STORE_NAME_MAX);
+	w_uint(w, m->u.lu.lun, 2);
+	w_uint(w, m->pr_op_len, 4);
+	w_bytes(w, m->pr_op, m->pr_op_len);
+}
+
+static void pr_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.lu.target, STORE_NAME_MAX);
+	m->u.lu.lun = (uint16_t)r_uint(r, 2);
+	m->pr_op_len = (size_t)r_uint(r, 4);
+	if (r->err == 0 && (m->pr_op_len == 0 || m->pr_op_len > MUTATION_PR_OP_MAX)) {
+		r->err = -EBADMSG;
+	}
+	m->pr_op = r_bytes(r, m->pr_op_len);
+}
+
+/* An outcome decided here: CHECK CONDITION with @key and @asc. */
+static void pr_result_fail(struct pr_result *res, uint8_t key, uint16_t asc)
+{
+	res->status = PR_STATUS_CHECK_CONDITION;
+	res->sense_key = key;
+	res->asc = asc;
+	res->sks_valid = false;
+	res->changed = false;
+	res->n_ua = 0;
+	res->n_abort = 0;
+}
+
+static int pr_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	struct pr_result *res = &a->fx->pr_res;
+	int rc;
+
+	pr_result_init(res);
+	a->fx->has_pr = true;
+	rc = lun_find(a, a->m->u.lu.target, a->m->u.lu.lun, err, errlen);
+	if (rc < 0) {
+		/* The LUN went away between propose and delivery. */
+		pr_result_fail(res, PR_SENSE_ILLEGAL_REQUEST, PR_ASC_LUN_NOT_SUPPORTED);
+		return rc;
+	}
+	rc = pr_op_decode(a->m->pr_op, a->m->pr_op_len, &a->op);
+	if (rc == 0 && a->m->kind == MUTATION_LU_RESET && a->op.kind != PR_OP_SPC2_RESET) {
+		rc = -EINVAL;
+	}
+	if (rc == 0) {
+		rc = pr_state_copy(&a->next, &a->l->pr);
+	}
+	if (rc == 0) {
+		rc = pr_apply(&a->next, &a->op, res);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", rc == -EINVAL ? "malformed reservation operation"
+							  : "out of memory");
+		pr_result_fail(res, PR_SENSE_HARDWARE_ERROR, PR_ASC_INTERNAL_TARGET_FAILURE);
+		return rc;
+	}
+	/* A refused or no-op PR command is still an answer: only the sequence is stored. */
+	a->store_nothing = res->status != PR_STATUS_GOOD || !res->changed;
+	return 0;
+}
+
+static int pr_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	size_t len = pr_state_encoded_size(&a->next);
+	int rc;
+
+	*blob = malloc(len);
+	if (*blob == NULL) {
+		return -ENOMEM;
+	}
+	rc = pr_state_encode(&a->next, *blob, len);
+	if (rc < 0) {
+		return rc;
+	}
+	op->kind = STORE_OP_PR_SET;
+	snprintf(op->u.pr.target, sizeof(op->u.pr.target), "%s", a->m->u.lu.target);
+	op->u.pr.lun = a->m->u.lu.lun;
+	op->u.pr.aptpl = a->next.aptpl;
+	op->u.pr.snapshot = *blob;
+	op->u.pr.snapshot_len = (size_t)rc;
+	return 0;
+}
+
+static void pr_update(struct state_apply *a)
+{
+	struct state_effect *e;
+
+	if (a->store_nothing) {
+		return;
+	}
+	/* The online LU holds &l->pr: swap contents, the address stays. */
+	pr_state_fini(&a->l->pr);
+	a->l->pr = a->next;
+	pr_state_init(&a->next, 0);
+	e = fx_record(a->fx, STATE_FX_PR, a->t, a->l, NULL);
+	if (e != NULL) {
+		e->pr = &a->fx->pr_res;
+	}
+}
+
+static void lu_reset_update(struct state_apply *a)
+{
+	struct state_effect *e;
+
+	pr_update(a);
+	e = fx_record(a->fx, STATE_FX_LU_RESET, a->t, a->l, NULL);
+	if (e != NULL) {
+		e->origin = a->origin;
+	}
+}
+
+/* ---- the table ------------------------------------------------------------- */
+
+const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
+	[MUTATION_TARGET_ADD] = { "target-create", target_add_encode, target_add_decode,
+				  target_add_validate, target_commit, target_add_update },
+	[MUTATION_TARGET_DEL] = { "target-delete", target_name_encode, target_name_decode,
+				  target_del_validate, target_commit, target_del_update },
+	[MUTATION_LUN_ADD] = { "lun-create", lun_add_encode, lun_add_decode, lun_add_validate,
+			       lun_commit, lun_add_update },
+	[MUTATION_LUN_DEL] = { "lun-delete", lun_ref_encode, lun_ref_decode, lun_del_validate,
+			       lun_commit, lun_del_update },
+	[MUTATION_ACL_ADD] = { "acl-add", acl_encode, acl_decode, acl_add_validate, acl_commit,
+			       acl_add_update },
+	[MUTATION_ACL_DEL] = { "acl-remove", acl_encode, acl_decode, acl_del_validate,
+			       acl_commit, acl_del_update },
+	[MUTATION_CHAP_SET] = { "chap-set", chap_set_encode, chap_set_decode, chap_set_validate,
+				chap_commit, chap_set_update },
+	[MUTATION_CHAP_CLEAR] = { "chap-clear", chap_clear_encode, chap_clear_decode,
+				  chap_clear_validate, chap_commit, chap_clear_update },
+	[MUTATION_RESERVATION] = { "reservation", pr_encode, pr_decode, pr_validate, pr_commit,
+				   pr_update },
+	[MUTATION_LU_RESET] = { "lu-reset", pr_encode, pr_decode, pr_validate, pr_commit,
+				lu_reset_update },
+};
+
