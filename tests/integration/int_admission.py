@@ -35,16 +35,14 @@ import os
 import re
 import resource
 import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
 import iscsi_raw as r  # noqa: E402
+import qt_daemon  # noqa: E402
 
 HOST = "127.0.0.1"
 PORT_OFFSET = 130
@@ -73,61 +71,25 @@ def expect(cond, msg):
         raise Fail(msg)
 
 
-def port_free(port):
-    s = socket.socket()
-    try:
-        s.settimeout(0.5)
-        return s.connect_ex((HOST, port)) != 0
-    finally:
-        s.close()
+class Daemon(qt_daemon.Daemon):
+    """qt_daemon's daemon with an empty database, started at once; ctl()
+    fails the case unless asked not to; stop() fails it unless the daemon
+    was alive and exits 0 on SIGTERM."""
 
-
-class Daemon:
     def __init__(self, name, iscsi_conf="", nofile=None):
-        self.exe = os.environ.get("QUORATED") or os.path.abspath("daemon/quorated")
-        self.ctl_exe = os.environ.get("QUORATECTL") or os.path.abspath("cli/quoratectl")
-        base = int(os.environ.get("QT_PORT_BASE", "14500")) + PORT_OFFSET
-        self.port = next((p for p in range(base, base + 10) if port_free(p)), None)
-        if self.port is None:
-            raise Fail("no free port in %d..%d" % (base, base + 9))
-        self.dir = tempfile.mkdtemp(prefix="quorate-admission-%s." % name)
-        self.log = os.path.join(self.dir, "quorated.log")
-        self.ipc = "quorate-test-admission-%s-%d" % (name, os.getpid())
-        self.proc = None
-        data = os.path.join(self.dir, "data")
-        os.mkdir(data)
-        conf = os.path.join(self.dir, "quorated.conf")
-        with open(conf, "w") as f:
-            f.write("[node]\nname = test-admission\ndata_dir = %s\ncluster = standalone\n"
-                    "ipc_name = %s\nlog_level = info\n\n[iscsi]\nlisten = %s:%d\n%s\n"
-                    % (data, self.ipc, HOST, self.port, iscsi_conf))
-
-        def limits():
-            if nofile is not None:
-                resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
-        with open(self.log, "w") as logf:
-            self.proc = subprocess.Popen([self.exe, "--foreground", "--config", conf],
-                                         stdout=logf, stderr=subprocess.STDOUT,
-                                         preexec_fn=limits)
-        for _ in range(200):
-            if re.search(r"quorated .* ready: node", self.text()):
-                return
-            if self.proc.poll() is not None:
-                raise Fail("quorated exited with %d before it was ready: %s"
-                           % (self.proc.returncode, self.text()[-2000:]))
-            time.sleep(0.1)
-        raise Fail("quorated logged no 'ready: node' line within 20 s")
-
-    def text(self):
-        with open(self.log, errors="replace") as f:
-            return f.read()
+        super().__init__("admission-" + name, PORT_OFFSET, iscsi_conf, demo=False,
+                         nofile=nofile)
+        try:
+            self.start()
+        except qt_daemon.DaemonError as e:
+            raise Fail(str(e))
 
     def ctl(self, *args, ok=True):
-        p = subprocess.run([self.ctl_exe, "--ipc", self.ipc] + list(args), timeout=60,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        p = super().ctl(*args)
         if ok:
-            expect(p.returncode == 0, "quoratectl %s: exit %d: %s"
-                   % (" ".join(args), p.returncode, p.stdout.strip()))
+            expect(p.returncode == 0, "quoratectl %s: exit %d: %s%s"
+                   % (" ".join(args), p.returncode, p.stdout.strip(), p.stderr.strip()))
+        p.stdout += p.stderr
         return p
 
     def target(self, name, chap=False, mutual=False):
@@ -145,30 +107,20 @@ class Daemon:
                 args += ["--mutual-user", TUSER, "--mutual-secret-file", tf]
             self.ctl(*args)
 
-    def cpu_ticks(self):
-        with open("/proc/%d/stat" % self.proc.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])        # utime + stime
-
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
+        if not self.alive():
             rc = None if self.proc is None else self.proc.returncode
             self.proc = None
             raise Fail("quorated died during the test (status %s): %s"
                        % (rc, self.text()[-3000:]))
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
+        rc = super().stop()
         self.proc = None
         expect(rc == 0, "quorated exited with %d on SIGTERM" % rc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def kill(self):
         """After a failure: stop the daemon, keep its directory for a look."""
-        if self.proc is not None and self.proc.poll() is None:
+        if self.alive():
             self.proc.kill()
             self.proc.wait()
         if self.proc is not None or os.path.isdir(self.dir):

@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -68,9 +67,7 @@ def sense_key_asc(sense):
 
 
 def ctl(d, *args, ok=True):
-    exe = os.environ.get("QUORATECTL") or os.path.abspath("cli/quoratectl")
-    p = subprocess.run([exe, "--ipc", "quorate-test-%s-%d" % (d.name, os.getpid())] +
-                       list(args), capture_output=True, text=True, timeout=60)
+    p = d.ctl(*args)
     if ok:
         expect(p.returncode == 0, "quoratectl %s: exit %d: %s%s"
                % (" ".join(args), p.returncode, p.stdout, p.stderr))

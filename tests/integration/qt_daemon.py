@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """A quorated of its own for a python integration test (what lib.sh does for
-the shell tests): the demo target (LUN 0: a 1 GiB sparse file in the data
-directory), a port from QT_PORT_BASE (default 14500) + the test's offset,
-a temporary data directory, a private IPC name, an optional [iscsi] section
-for a config file. stop() returns the exit status; log_errors() finds
-sanitizer reports in the daemon's log."""
+the shell tests): a port from QT_PORT_BASE (default 14500) + the test's
+offset, a temporary data directory, a private IPC name, an optional [iscsi]
+section for a config file, and either the demo target (LUN 0: a 1 GiB sparse
+file in the data directory) or, with demo=False, an empty database. ctl()
+runs quoratectl against it; stop() returns the exit status; log_errors()
+finds sanitizer reports in the daemon's log."""
 import os
+import re
+import resource
 import shutil
 import signal
 import socket
@@ -31,43 +34,77 @@ def port_free(port):
 
 
 class Daemon:
-    def __init__(self, name, offset, iscsi_config=""):
+    """nofile: (soft, hard) RLIMIT_NOFILE for the daemon; tmpdir: where its
+    directory goes (a LU on /var/tmp is on a disk file system, /tmp may be a
+    tmpfs)."""
+
+    def __init__(self, name, offset, iscsi_config="", demo=True, nofile=None, tmpdir=None):
         self.exe = os.environ.get("QUORATED") or os.path.abspath("daemon/quorated")
+        self.ctl_exe = os.environ.get("QUORATECTL") or os.path.abspath("cli/quoratectl")
         base = int(os.environ.get("QT_PORT_BASE", "14500")) + offset
         self.port = next((p for p in range(base, base + 10) if port_free(p)), None)
         if self.port is None:
             raise DaemonError("no free port in %d..%d" % (base, base + 9))
         self.name = name
-        self.dir = tempfile.mkdtemp(prefix="quorate-%s." % name)
+        self.ipc = "quorate-test-%s-%d" % (name, os.getpid())
+        self.dir = tempfile.mkdtemp(prefix="quorate-%s." % name, dir=tmpdir)
         self.log = os.path.join(self.dir, "quorated.log")
         self.iscsi_config = iscsi_config
+        self.demo = demo
+        self.nofile = nofile
         self.proc = None
         self.runs = 0
 
     def start(self):
         data = os.path.join(self.dir, "data")
         os.makedirs(data, exist_ok=True)
-        args = [self.exe, "--foreground", "--ipc-name",
-                "quorate-test-%s-%d" % (self.name, os.getpid()), "--demo", "--data-dir", data,
+        args = [self.exe, "--foreground", "--ipc-name", self.ipc, "--data-dir", data,
                 "--listen", "%s:%d" % (HOST, self.port)]
+        if self.demo:
+            args.append("--demo")
         if self.iscsi_config:
             conf = os.path.join(self.dir, "quorated.conf")
             with open(conf, "w") as f:
                 f.write("[iscsi]\n%s\n" % self.iscsi_config)
             args += ["--config", conf]
+
+        def limits():
+            if self.nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile)
         self.runs += 1
         with open(self.log, "a") as logf:
-            self.proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT)
-        want = "ready: iscsi://%s:%d/%s/0" % (HOST, self.port, TARGET)
+            self.proc = subprocess.Popen(args, stdout=logf, stderr=subprocess.STDOUT,
+                                         preexec_fn=limits)
+        if self.demo:
+            want = re.escape("ready: iscsi://%s:%d/%s/0" % (HOST, self.port, TARGET))
+        else:
+            want = r"quorated .* ready: node"
         for _ in range(300):
-            with open(self.log) as f:
-                if f.read().count(want) >= self.runs:
-                    return
+            if len(re.findall(want, self.text())) >= self.runs:
+                return
             if self.proc.poll() is not None:
-                raise DaemonError("quorated exited with %d before it was ready"
-                                  % self.proc.returncode)
+                raise DaemonError("quorated exited with %d before it was ready: %s"
+                                  % (self.proc.returncode, self.tail()))
             time.sleep(0.1)
-        raise DaemonError("no line '%s' within 30 s" % want)
+        raise DaemonError("quorated not ready within 30 s: %s" % self.tail())
+
+    def text(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def ctl(self, *args):
+        """quoratectl against this daemon: the CompletedProcess (output as text)."""
+        return subprocess.run([self.ctl_exe, "--ipc", self.ipc] + list(args), timeout=60,
+                              capture_output=True, text=True)
+
+    def cpu_ticks(self):
+        """utime + stime of the daemon, in clock ticks."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -92,11 +129,7 @@ class Daemon:
             return []
 
     def tail(self):
-        try:
-            with open(self.log) as f:
-                return "".join(f.readlines()[-40:])
-        except OSError:
-            return ""
+        return "".join(self.text().splitlines(True)[-40:])
 
     def cleanup(self):
         if self.alive():
