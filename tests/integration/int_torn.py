@@ -20,15 +20,15 @@ import os
 import shutil
 import struct
 import sys
-import tempfile
 import threading
 import time
 import traceback
 
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
-import int_malformed as m  # noqa: E402  (its Daemon helper)
+import int_malformed as m  # noqa: E402  (its Fail/expect helpers)
 import iscsi_raw as r  # noqa: E402
+from qt_daemon import Daemon  # noqa: E402
 
 HOST = m.HOST
 TARGET = m.TARGET
@@ -48,19 +48,6 @@ GOOD = 0x00
 
 def log(msg):
     print("torn: %s" % msg, file=sys.stderr, flush=True)
-
-
-class Daemon(m.Daemon):
-    """int_malformed's daemon helper on this test's port, its data directory
-    (and so the demo LU's file) under /var/tmp rather than a tmpfs /tmp."""
-
-    def __init__(self):
-        os.environ["QT_PORT_BASE"] = str(int(os.environ.get("QT_PORT_BASE", "14500")) +
-                                         PORT_OFFSET - 30)
-        super().__init__()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        self.dir = tempfile.mkdtemp(prefix="quorate-torn.", dir="/var/tmp")
-        self.log = os.path.join(self.dir, "quorated.log")
 
 
 def login(port, initiator):
@@ -180,7 +167,7 @@ class Stress:
 def main():
     d = None
     try:
-        d = Daemon()
+        d = Daemon("torn", PORT_OFFSET, tmpdir="/var/tmp")
         d.start()
         s = Stress(d.port)
         threads = [threading.Thread(target=s.writer), threading.Thread(target=s.reader)]
