@@ -13,6 +13,12 @@ struct cluster_ops {
 	const char *name;
 	int (*propose)(struct cluster *cluster, const void *msg, size_t len);
 	void (*destroy)(struct cluster *cluster);
+	/* Optional (NULL: the generic call answers -EOPNOTSUPP or empty). */
+	int (*set_synced)(struct cluster *cluster, bool synced);
+	int (*set_sequence)(struct cluster *cluster, uint64_t seq);
+	uint64_t (*sequence)(const struct cluster *cluster);
+	size_t (*nodes)(const struct cluster *cluster, const struct cluster_node **nodes);
+	int (*timing_get)(const struct cluster *cluster, struct cluster_timing *out);
 };
 
 struct cluster {
