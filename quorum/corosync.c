@@ -69,6 +69,7 @@ struct corosync {
 	bool joined;				/* our own join confchg seen */
 	bool vq_quorate;
 	bool synced;				/* cluster_set_synced() */
+	uint64_t dropped;			/* deliveries while not quorate */
 	uint32_t chunk_max;
 	uint32_t msg_id;
 	uint64_t ring_id_seq;			/* last totem ring */
@@ -127,6 +128,10 @@ static void corosync_quorate_update(struct corosync *c)
 
 	if (q != c->base.quorate) {
 		c->base.quorate = q;
+		/* Whatever the node missed meanwhile, the daemon's sync must tell. */
+		if (!q) {
+			c->synced = false;
+		}
 		qb_log(LOG_NOTICE, "cluster: %s", q ? "quorate" : "not quorate");
 		if (c->base.cb.quorum != NULL) {
 			c->base.cb.quorum(q, c->base.ctx);
@@ -324,7 +329,19 @@ static void corosync_deliver(cpg_handle_t handle, const struct cpg_name *group_n
 	if (rc == 0) {
 		return;
 	}
-	if (m.kind == CLUSTER_WIRE_KIND_PROPOSAL) {
+	if (!c->base.quorate) {
+		/*
+		 * CPG delivers what this node multicast before it noticed a
+		 * partition in its own minority configuration; the majority
+		 * never sees it, so it must not be applied (DESIGN §3: only a
+		 * quorate partition mutates). Its sequence number is taken
+		 * back: the node resyncs before it serves again.
+		 */
+		c->rx.seq--;
+		if (c->dropped++ == 0) {
+			qb_log(LOG_WARNING, "cluster: dropping deliveries while not quorate");
+		}
+	} else if (m.kind == CLUSTER_WIRE_KIND_PROPOSAL) {
 		c->base.cb.deliver(m.seq, nodeid, m.data, m.len, c->base.ctx);
 	}
 	cluster_rx_msg_release(&m);
@@ -366,6 +383,15 @@ static bool addrs_have(const struct cpg_address *list, size_t n, uint32_t nodeid
 	return false;
 }
 
+static void corosync_vq_refresh(struct corosync *c)
+{
+	struct votequorum_info info;
+
+	if (votequorum_getinfo(c->vq, c->base.node_id, &info) == CS_OK) {
+		c->vq_quorate = (info.flags & VOTEQUORUM_INFO_QUORATE) != 0;
+	}
+}
+
 static void corosync_confchg(cpg_handle_t handle, const struct cpg_name *group_name,
 			     const struct cpg_address *member_list, size_t member_list_entries,
 			     const struct cpg_address *left_list, size_t left_list_entries,
@@ -395,6 +421,17 @@ static void corosync_confchg(cpg_handle_t handle, const struct cpg_name *group_n
 	chg.joined = ids[2];
 	chg.joined_count = ids_from_addrs(ids[2], joined_list, joined_list_entries);
 	chg.ring_id_seq = c->ring_id_seq;
+	if (c->dropped > 0) {
+		qb_log(LOG_WARNING, "cluster: dropped %" PRIu64 " deliveries while not quorate",
+		       c->dropped);
+		c->dropped = 0;
+	}
+	/*
+	 * votequorum's notification comes on its own fd, maybe after this
+	 * group's deliveries in the new configuration: ask now, so that none
+	 * of them is taken as agreed by a quorate membership when it is not.
+	 */
+	corosync_vq_refresh(c);
 	chg.self_joined = addrs_have(joined_list, joined_list_entries, c->base.node_id,
 				     c->local_pid);
 	c->joined = addrs_have(member_list, member_list_entries, c->base.node_id, c->local_pid);
@@ -408,7 +445,8 @@ static void corosync_confchg(cpg_handle_t handle, const struct cpg_name *group_n
 		c->members = members;
 		c->member_count = chg.member_count;
 	}
-	if (c->confchg != NULL) {
+	corosync_quorate_update(c);
+	if (c->confchg != NULL && !c->destroy_pending) {
 		c->confchg(&chg, c->base.ctx);
 	}
 	if (c->destroy_pending) {
@@ -417,10 +455,6 @@ static void corosync_confchg(cpg_handle_t handle, const struct cpg_name *group_n
 	if (c->base.cb.membership != NULL) {
 		c->base.cb.membership(ids[0], chg.member_count, c->base.ctx);
 	}
-	if (c->destroy_pending) {
-		return;
-	}
-	corosync_quorate_update(c);
 }
 
 static void corosync_totem_confchg(cpg_handle_t handle, struct cpg_ring_id ring_id,
@@ -693,6 +727,7 @@ static int corosync_connect(struct corosync *c)
 		goto fail;
 	}
 	votequorum_context_set(c->vq, c);
+	corosync_vq_refresh(c);
 
 	err = cmap_initialize(&c->cmap);
 	if (err != CS_OK) {

@@ -17,3 +17,4 @@ AM_TESTS_ENVIRONMENT = \
 include %reldir%/unit/local.mk
 include %reldir%/integration/local.mk
 include %reldir%/fuzz/local.mk
+include %reldir%/cluster/local.mk
