@@ -79,6 +79,7 @@ struct corosync {
 	struct corosync_chunk *head;		/* owned FIFO of chunks to send */
 	struct corosync_chunk **tail;
 	size_t queued_bytes;
+	bool flow_waited;			/* TRY_AGAIN since the queue was last empty */
 
 	uint32_t *members;			/* owned, node ids ascending */
 	size_t member_count;
@@ -232,6 +233,11 @@ static void corosync_flush(struct corosync *c)
 
 		if (err == CS_ERR_TRY_AGAIN) {
 			/* CPG flow control: corosync's queue is full; come back later. */
+			if (!c->flow_waited) {
+				qb_log(LOG_INFO, "cluster: CPG flow control, %zu bytes queued",
+				       c->queued_bytes);
+			}
+			c->flow_waited = true;
 			if (qb_loop_timer_add(c->base.loop, QB_LOOP_MED,
 					      COROSYNC_RETRY_MS * QB_TIME_NS_IN_MSEC, c,
 					      corosync_retry, &c->retry_timer) == 0) {
@@ -250,6 +256,9 @@ static void corosync_flush(struct corosync *c)
 		}
 		c->queued_bytes -= k->len;
 		free(k);
+	}
+	if (c->head == NULL) {
+		c->flow_waited = false;
 	}
 }
 

@@ -18,7 +18,8 @@
  * --interval ms while it is serving, from the first time it saw at least
  * --members members (so that all nodes joined before the first); every
  * --big-every-th message is --big bytes (above the CPG chunk size), the
- * others are small. It marks itself synced on every configuration change
+ * others are small; --burst B proposes B big ones at once on the first
+ * tick (more than CPG's queue takes, so flow control is exercised). It marks itself synced on every configuration change
  * (no state to transfer), stops on SIGTERM/SIGINT, or after --exit-after
  * deliveries. Links only libquorum, libqb and the corosync libraries.
  */
@@ -48,6 +49,7 @@ struct probe {
 	size_t big_len;
 	unsigned long members_min;
 	unsigned long exit_after;	/* deliveries; 0: run until signalled */
+	unsigned long burst;		/* first tick: this many big ones at once */
 	unsigned long next;		/* number of the next proposal, from 1 */
 	unsigned long delivered;
 	size_t member_count;
@@ -139,11 +141,35 @@ static void probe_arm(struct probe *p)
 			  &p->timer);
 }
 
+/* Propose message number p->next; @big forces the big size. */
+static int probe_propose(struct probe *p, bool big)
+{
+	size_t len = PROBE_SMALL_LEN, i;
+	int rc;
+
+	if (big || (p->big_every != 0 && p->next % p->big_every == 0)) {
+		len = p->big_len;
+	}
+	/* Deterministic content: node, number, then a pattern of both. */
+	snprintf((char *)p->buf, PROBE_SMALL_LEN, "node=%" PRIu32 " n=%lu ",
+		 cluster_node_id(p->cluster), p->next);
+	for (i = strlen((char *)p->buf); i < len; i++) {
+		p->buf[i] = (uint8_t)(i * 31 + p->next + cluster_node_id(p->cluster));
+	}
+	rc = cluster_propose(p->cluster, p->buf, len);
+	if (rc == 0) {
+		printf("proposed n=%lu len=%zu digest=%016" PRIx64 " t=%" PRIu64 "\n", p->next, len,
+		       digest(p->buf, len), now_ms());
+		p->next++;
+	} else {
+		printf("propose-failed n=%lu rc=%d t=%" PRIu64 "\n", p->next, rc, now_ms());
+	}
+	return rc;
+}
+
 static void probe_tick(void *data)
 {
 	struct probe *p = data;
-	size_t len = PROBE_SMALL_LEN, i;
-	int rc;
 
 	if (p->count != 0 && p->next > p->count) {
 		return;
@@ -153,22 +179,15 @@ static void probe_tick(void *data)
 		p->started = true;
 	}
 	if (cluster_is_serving(p->cluster) && p->started) {
-		if (p->big_every != 0 && p->next % p->big_every == 0) {
-			len = p->big_len;
+		/* A burst fills CPG's queue: the transport must wait on flow control. */
+		while (p->burst > 0 && (p->count == 0 || p->next <= p->count)) {
+			p->burst--;
+			if (probe_propose(p, true) < 0) {
+				break;
+			}
 		}
-		/* Deterministic content: node, number, then a pattern of both. */
-		snprintf((char *)p->buf, PROBE_SMALL_LEN, "node=%" PRIu32 " n=%lu ",
-			 cluster_node_id(p->cluster), p->next);
-		for (i = strlen((char *)p->buf); i < len; i++) {
-			p->buf[i] = (uint8_t)(i * 31 + p->next + cluster_node_id(p->cluster));
-		}
-		rc = cluster_propose(p->cluster, p->buf, len);
-		if (rc == 0) {
-			printf("proposed n=%lu len=%zu digest=%016" PRIx64 " t=%" PRIu64 "\n", p->next,
-			       len, digest(p->buf, len), now_ms());
-			p->next++;
-		} else {
-			printf("propose-failed n=%lu rc=%d t=%" PRIu64 "\n", p->next, rc, now_ms());
+		if (p->count == 0 || p->next <= p->count) {
+			probe_propose(p, false);
 		}
 	}
 	probe_arm(p);
@@ -187,7 +206,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: cluster_probe [--group NAME] [--count N] [--interval MS]\n"
 		   "       [--big-every K] [--big BYTES] [--members M] [--exit-after D]\n"
-		   "       [--node-id ID]\n");
+		   "       [--node-id ID] [--burst B]\n");
 }
 
 int main(int argc, char **argv)
@@ -201,6 +220,7 @@ int main(int argc, char **argv)
 		{ "members", required_argument, NULL, 'm' },
 		{ "exit-after", required_argument, NULL, 'x' },
 		{ "node-id", required_argument, NULL, 'n' },
+		{ "burst", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -239,6 +259,9 @@ int main(int argc, char **argv)
 			break;
 		case 'x':
 			p.exit_after = strtoul(optarg, NULL, 10);
+			break;
+		case 'u':
+			p.burst = strtoul(optarg, NULL, 10);
 			break;
 		case 'n':
 			cfg.node_id = (uint32_t)strtoul(optarg, NULL, 10);
