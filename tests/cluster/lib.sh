@@ -215,10 +215,19 @@ qc_corosync_conf()
 		printf '\tcrypto_cipher: aes256\n\tcrypto_hash: sha256\n}\n'
 		printf 'nodelist {\n'
 		for j in $(seq "$QC_NODES"); do
+			[ "$j" = "${QC_QNETD:-}" ] && continue
 			printf '\tnode {\n\t\tring0_addr: %s.%s\n\t\tname: node%s\n\t\tnodeid: %s\n\t}\n' \
 				"$QC_NET" "$j" "$j" "$j"
 		done
-		printf '}\nquorum {\n\tprovider: corosync_votequorum\n}\n'
+		printf '}\nquorum {\n\tprovider: corosync_votequorum\n'
+		if [ -n "${QC_QNETD:-}" ]; then
+			# The third vote from corosync-qnetd on node QC_QNETD (no two_node).
+			printf '\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n\t\tnet {\n'
+			printf '\t\t\thost: %s.%s\n\t\t\talgorithm: ffsplit\n\t\t\ttls: on\n' \
+				"$QC_NET" "$QC_QNETD"
+			printf '\t\t}\n\t}\n'
+		fi
+		printf '}\n'
 		printf 'logging {\n\tto_stderr: no\n\tto_syslog: no\n\tto_logfile: yes\n'
 		printf '\tlogfile: %s/node%s/corosync.log\n\ttimestamp: on\n}\n' "$QC_DIR" "$i"
 	} >"$QC_DIR/node$i/corosync.conf"
@@ -265,12 +274,151 @@ qc_wait_quorate()
 	return 1
 }
 
+qc_ms()
+{
+	date +%s%3N
+}
+
+# qc_last_t FILE REGEX: the t= of the last line of FILE matching REGEX
+# (cluster_probe's lines end in t=MILLISECONDS).
+qc_last_t()
+{
+	grep -E -- "$2" "$1" | tail -n 1 | sed -n 's/.* t=\([0-9]*\).*/\1/p'
+}
+
+# qc_first_t_after FILE REGEX T0: the t= of the first line matching REGEX at or after T0.
+qc_first_t_after()
+{
+	grep -E -- "$2" "$1" | sed -n 's/.* t=\([0-9]*\).*/\1/p' |
+		awk -v t0="$3" '$1 >= t0 { print; exit }'
+}
+
+# qc_wait_t_after SECONDS FILE REGEX T0: wait for such a line; print its t=.
+qc_wait_t_after()
+{
+	local limit=$(($1 * 10)) t=0 v
+	while [ $t -lt $limit ]; do
+		v=$(qc_first_t_after "$2" "$3" "$4")
+		[ -n "$v" ] && { printf '%s' "$v"; return 0; }
+		sleep 0.1
+		t=$((t + 1))
+	done
+	return 1
+}
+
+# qc_count_after FILE REGEX T0: lines matching REGEX with t= at or after T0.
+qc_count_after()
+{
+	grep -E -- "$2" "$1" | sed -n 's/.* t=\([0-9]*\).*/\1/p' |
+		awk -v t0="$3" '$1 >= t0 { n++ } END { print n + 0 }'
+}
+
+# qc_deliveries FILE: cluster_probe's deliver lines without their timestamps.
+qc_deliveries()
+{
+	grep '^deliver ' "$1" | sed 's/ t=[0-9]*$//'
+}
+
+# qc_cpu_ticks PID: user + system CPU time of PID, in clock ticks.
+qc_cpu_ticks()
+{
+	local s
+	s=$(cat "/proc/$1/stat") || return 1
+	s=${s##*) }
+	set -- $s
+	printf '%s' $((${12} + ${13}))
+}
+
 # qc_wait_file_line SECONDS FILE REGEX: FILE gets a line matching REGEX.
 qc_wait_file_line()
 {
 	local limit=$(($1 * 10)) t=0
 	while [ $t -lt $limit ]; do
 		grep -Eq -- "$3" "$2" 2>/dev/null && return 0
+		sleep 0.1
+		t=$((t + 1))
+	done
+	return 1
+}
+
+# qc_qnetd_setup Q NODE...: node Q becomes the qnetd host of the cluster of
+# NODE... (2 nodes + qdevice, DESIGN §8): its CA and server certificate, a
+# signed client certificate for the cluster made on the first node and
+# imported on the others (as docs/deploy-ha-pair.md does it, with copies
+# through $QC_DIR/xfer instead of scp), then corosync-qnetd -f on node Q.
+# Later corosync.conf files carry the quorum device; start corosync, wait
+# until it answers (qc_wait_quorate), then qc_qdevice_start on every node
+# (corosync-qdevice exits when corosync's cmap is not up yet) and
+# qc_wait_votes for the device's vote.
+qc_qnetd_setup()
+{
+	local q=$1 first=$2 i t x=$QC_DIR/xfer
+	shift
+	for t in corosync-qnetd corosync-qnetd-certutil corosync-qdevice \
+		corosync-qdevice-net-certutil certutil; do
+		command -v "$t" >/dev/null 2>&1 || qc_skip "$t not installed"
+	done
+	QC_QNETD=$q
+	mkdir -p "$x"
+	qc_node_run "$q" sh -ec 'corosync-qnetd-certutil -i
+		cp /etc/corosync/qnetd/nssdb/qnetd-cacert.crt "$1"' sh "$x" \
+		>>"$QC_DIR/certs.log" 2>&1 ||
+		qc_fail "qnetd CA on node $q"
+	qc_node_run "$first" sh -ec 'cd "$1"
+		corosync-qdevice-net-certutil -i -c qnetd-cacert.crt
+		corosync-qdevice-net-certutil -r -n quorate-test
+		cp /etc/corosync/qdevice/net/nssdb/qdevice-net-node.crq .' sh "$x" \
+		>>"$QC_DIR/certs.log" 2>&1 ||
+		qc_fail "qdevice request on node $first"
+	qc_node_run "$q" sh -ec 'cd "$1"
+		corosync-qnetd-certutil -s -c qdevice-net-node.crq -n quorate-test
+		cp /etc/corosync/qnetd/nssdb/cluster-quorate-test.crt .' sh "$x" \
+		>>"$QC_DIR/certs.log" 2>&1 ||
+		qc_fail "signing on node $q"
+	qc_node_run "$first" sh -ec 'cd "$1"
+		corosync-qdevice-net-certutil -M -c cluster-quorate-test.crt
+		cp /etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12 .' sh "$x" \
+		>>"$QC_DIR/certs.log" 2>&1 ||
+		qc_fail "qdevice certificate on node $first"
+	shift
+	for i in "$@"; do
+		qc_node_run "$i" sh -ec 'cd "$1"
+			corosync-qdevice-net-certutil -i -c qnetd-cacert.crt
+			corosync-qdevice-net-certutil -m -c qdevice-net-node.p12' sh "$x" \
+			>>"$QC_DIR/certs.log" 2>&1 ||
+			qc_fail "qdevice certificate import on node $i"
+	done
+	qc_node_run "$q" mkdir -p /run/corosync-qnetd
+	qc_node_spawn "$q" "$QC_DIR/node$q/qnetd.out" corosync-qnetd -f
+	QC_QNETD_PID=$QC_SPAWNED
+}
+
+# qc_qdevice_start I: corosync-qdevice -f in node I (after its corosync).
+qc_qdevice_start()
+{
+	qc_node_run "$1" mkdir -p /run/corosync-qdevice
+	qc_node_spawn "$1" "$QC_DIR/node$1/qdevice.out" corosync-qdevice -f
+	eval "QC_QDEVICE_PID_$1=$QC_SPAWNED"
+}
+
+qc_qdevice_pid()
+{
+	eval "printf '%s' \"\${QC_QDEVICE_PID_$1:-}\""
+}
+
+# qc_wait_votes SECONDS VOTES I...: corosync on every node I counts VOTES
+# votes (with a quorum device: its vote arrived) within SECONDS.
+qc_wait_votes()
+{
+	local limit=$(($1 * 10)) votes=$2 t=0 i ok
+	shift 2
+	while [ $t -lt $limit ]; do
+		ok=1
+		for i in "$@"; do
+			qc_node_run "$i" corosync-quorumtool -s 2>/dev/null |
+				grep -q "^Total votes: *$votes\$" || { ok=; break; }
+		done
+		[ -n "$ok" ] && return 0
 		sleep 0.1
 		t=$((t + 1))
 	done

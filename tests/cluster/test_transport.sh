@@ -24,38 +24,6 @@
 qc_init transport
 [ -x "$QC_PROBE" ] || qc_fail "cluster_probe not built at $QC_PROBE"
 
-ms()
-{
-	date +%s%3N
-}
-
-# last_t FILE REGEX: the t= of the last line of FILE matching REGEX.
-last_t()
-{
-	grep -E -- "$2" "$1" | tail -n 1 | sed -n 's/.* t=\([0-9]*\).*/\1/p'
-}
-
-# first_t_after FILE REGEX T0: the t= of the first line matching REGEX at or after T0.
-first_t_after()
-{
-	grep -E -- "$2" "$1" | sed -n 's/.* t=\([0-9]*\).*/\1/p' | awk -v t0="$3" '$1 >= t0 { print; exit }'
-}
-
-# deliveries FILE: the deliver lines without their node-local timestamps.
-deliveries()
-{
-	grep '^deliver ' "$1" | sed 's/ t=[0-9]*$//'
-}
-
-cpu_ticks()
-{
-	local s
-	s=$(cat "/proc/$1/stat") || return 1
-	s=${s##*) }
-	set -- $s
-	printf '%s' $((${12} + ${13}))
-}
-
 qc_net 3
 for i in 1 2 3; do
 	qc_corosync_start "$i"
@@ -83,12 +51,12 @@ for i in 1 2 3; do
 	eval "pid=\$ORDER_PID_$i"
 	qc_alive "$pid" && qc_fail "node $i: probe did not deliver $((3 * COUNT)) messages in 60 s"
 	wait "$pid" || qc_fail "node $i: probe exited with status $? ($(cat "$QC_DIR/order$i.log.err"))"
-	[ "$(deliveries "$QC_DIR/order$i.log" | wc -l)" = $((3 * COUNT)) ] ||
-		qc_fail "node $i: $(deliveries "$QC_DIR/order$i.log" | wc -l) deliveries, want $((3 * COUNT))"
+	[ "$(qc_deliveries "$QC_DIR/order$i.log" | wc -l)" = $((3 * COUNT)) ] ||
+		qc_fail "node $i: $(qc_deliveries "$QC_DIR/order$i.log" | wc -l) deliveries, want $((3 * COUNT))"
 done
-deliveries "$QC_DIR/order1.log" >"$QC_DIR/order1.seq"
+qc_deliveries "$QC_DIR/order1.log" >"$QC_DIR/order1.seq"
 for i in 2 3; do
-	deliveries "$QC_DIR/order$i.log" >"$QC_DIR/order$i.seq"
+	qc_deliveries "$QC_DIR/order$i.log" >"$QC_DIR/order$i.seq"
 	cmp -s "$QC_DIR/order1.seq" "$QC_DIR/order$i.seq" ||
 		qc_fail "nodes 1 and $i delivered different sequences: $(diff "$QC_DIR/order1.seq" "$QC_DIR/order$i.seq" | head -n 4)"
 done
@@ -123,88 +91,72 @@ consensus=$(sed -n 's/^start .*consensus_ms=\([0-9]*\).*/\1/p' "$QC_DIR/run3.log
 [ -n "$token" ] && [ "$token" -gt 0 ] || qc_fail "probe did not read totem.token from cmap"
 limit=$((token + consensus + 1000))
 sleep 1
-t0=$(ms)
+t0=$(qc_ms)
 ip -n "$(qc_ns 3)" link set eth0 down || qc_fail "link down"
 qc_wait_file_line 10 "$QC_DIR/run3.log" '^serving 0' || qc_fail "node 3 still serving 10 s after its link went down"
-t_off=$(last_t "$QC_DIR/run3.log" '^serving 0')
+t_off=$(qc_last_t "$QC_DIR/run3.log" '^serving 0')
 grep -q '^quorum 0' "$QC_DIR/run3.log" || qc_fail "node 3 did not report the loss of quorum"
 took=$((t_off - t0))
 qc_log "node 3 stopped serving $took ms after its link went down (token $token ms, consensus $consensus ms, limit $limit ms)"
 [ "$took" -le "$limit" ] || qc_fail "node 3 took $took ms to stop serving, more than $limit ms"
 sleep 2
-t1=$(ms)
+t1=$(qc_ms)
 sleep 2
 for i in 1 2; do
 	grep -q '^serving 0' "$QC_DIR/run$i.log" && qc_fail "node $i stopped serving when node 3 was cut off"
-	n=$(grep '^deliver ' "$QC_DIR/run$i.log" | awk -v t1="$t1" '{ sub("t=", "", $NF); if ($NF >= t1) n++ } END { print n + 0 }')
+	n=$(qc_count_after "$QC_DIR/run$i.log" '^deliver ' "$t1")
 	[ "$n" -gt 0 ] || qc_fail "node $i delivered nothing after node 3 was cut off"
 done
-deliveries "$QC_DIR/run1.log" >"$QC_DIR/run1.seq"
-deliveries "$QC_DIR/run2.log" >"$QC_DIR/run2.seq"
+qc_deliveries "$QC_DIR/run1.log" >"$QC_DIR/run1.seq"
+qc_deliveries "$QC_DIR/run2.log" >"$QC_DIR/run2.seq"
 n=$(wc -l <"$QC_DIR/run2.seq")
 head -n "$n" "$QC_DIR/run1.seq" | cmp -s - "$QC_DIR/run2.seq" ||
 	{ n=$(wc -l <"$QC_DIR/run1.seq"); head -n "$n" "$QC_DIR/run2.seq" | cmp -s - "$QC_DIR/run1.seq"; } ||
 	qc_fail "nodes 1 and 2 delivered different sequences"
-deliveries "$QC_DIR/run3.log" >"$QC_DIR/run3.seq"
+qc_deliveries "$QC_DIR/run3.log" >"$QC_DIR/run3.seq"
 n=$(wc -l <"$QC_DIR/run3.seq")
 head -n "$n" "$QC_DIR/run1.seq" | cmp -s - "$QC_DIR/run3.seq" ||
 	qc_fail "node 3's deliveries before the cut are not those of node 1"
 qc_log "ok: nodes 1 and 2 stayed serving and kept delivering the same sequence; node 3's is a prefix of it"
 
-t2=$(ms)
+t2=$(qc_ms)
 ip -n "$(qc_ns 3)" link set eth0 up || qc_fail "link up"
-for t in $(seq 150); do
-	[ -n "$(first_t_after "$QC_DIR/run3.log" '^serving 1' "$t2")" ] && break
-	sleep 0.1
-done
-[ -n "$(first_t_after "$QC_DIR/run3.log" '^serving 1' "$t2")" ] ||
+t_on=$(qc_wait_t_after 15 "$QC_DIR/run3.log" '^serving 1' "$t2") ||
 	qc_fail "node 3 not serving again 15 s after its link came back"
-qc_log "ok: node 3 serves again $(($(first_t_after "$QC_DIR/run3.log" '^serving 1' "$t2") - t2)) ms after its link came back"
+qc_log "ok: node 3 serves again $((t_on - t2)) ms after its link came back"
 
 # --- 3. corosync killed under a running probe ------------------------------
 qc_alive "$RUN_PID_2" || qc_fail "node 2's probe died"
-t3=$(ms)
+t3=$(qc_ms)
 kill -KILL "$(qc_corosync_pid 2)"
 qc_stop "$(qc_corosync_pid 2)"
-for t in $(seq 50); do
-	[ -n "$(first_t_after "$QC_DIR/run2.log" '^serving 0' "$t3")" ] && break
-	sleep 0.1
-done
-t_off=$(first_t_after "$QC_DIR/run2.log" '^serving 0' "$t3")
-[ -n "$t_off" ] || qc_fail "node 2's probe still serving 5 s after corosync was killed"
-[ -n "$(first_t_after "$QC_DIR/run2.log" '^quorum 0' "$t3")" ] ||
+t_off=$(qc_wait_t_after 5 "$QC_DIR/run2.log" '^serving 0' "$t3") ||
+	qc_fail "node 2's probe still serving 5 s after corosync was killed"
+[ -n "$(qc_first_t_after "$QC_DIR/run2.log" '^quorum 0' "$t3")" ] ||
 	qc_fail "node 2's probe did not report the loss of quorum"
 qc_log "node 2's probe stopped serving $((t_off - t3)) ms after corosync was killed"
 # Without corosync the probe only waits for its reconnect timer (100 ms
 # doubling to 5 s): in 4 s it may use far less than 0.5 s of CPU.
-c0=$(cpu_ticks "$RUN_PID_2") || qc_fail "node 2's probe died after corosync was killed"
+c0=$(qc_cpu_ticks "$RUN_PID_2") || qc_fail "node 2's probe died after corosync was killed"
 sleep 4
-c1=$(cpu_ticks "$RUN_PID_2") || qc_fail "node 2's probe died without corosync"
+c1=$(qc_cpu_ticks "$RUN_PID_2") || qc_fail "node 2's probe died without corosync"
 hz=$(getconf CLK_TCK)
 [ $((c1 - c0)) -lt $((hz / 2)) ] ||
 	qc_fail "node 2's probe used $((c1 - c0)) ticks of CPU in 4 s without corosync (spinning)"
 qc_log "ok: without corosync the probe stayed alive and used $((c1 - c0)) of $((4 * hz)) CPU ticks"
-t4=$(ms)
+t4=$(qc_ms)
 qc_corosync_start 2
-for t in $(seq 200); do
-	[ -n "$(first_t_after "$QC_DIR/run2.log" '^serving 1' "$t4")" ] && break
-	sleep 0.1
-done
-t_on=$(first_t_after "$QC_DIR/run2.log" '^serving 1' "$t4")
-[ -n "$t_on" ] || qc_fail "node 2's probe not serving 20 s after corosync restarted"
-n=$(grep '^deliver ' "$QC_DIR/run2.log" | awk -v t1="$t_on" '{ sub("t=", "", $NF); if ($NF >= t1) n++ } END { print n + 0 }')
-for t in $(seq 30); do
-	[ "$n" -gt 0 ] && break
-	sleep 0.1
-	n=$(grep '^deliver ' "$QC_DIR/run2.log" | awk -v t1="$t_on" '{ sub("t=", "", $NF); if ($NF >= t1) n++ } END { print n + 0 }')
-done
-[ "$n" -gt 0 ] || qc_fail "node 2's probe delivers nothing after reconnecting"
+t_on=$(qc_wait_t_after 20 "$QC_DIR/run2.log" '^serving 1' "$t4") ||
+	qc_fail "node 2's probe not serving 20 s after corosync restarted"
+qc_wait_t_after 3 "$QC_DIR/run2.log" '^deliver ' "$t_on" >/dev/null ||
+	qc_fail "node 2's probe delivers nothing after reconnecting"
 qc_log "ok: node 2's probe reconnected and serves again $((t_on - t4)) ms after corosync was restarted"
 
 for i in 1 2 3; do
 	eval "pid=\$RUN_PID_$i"
 	qc_alive "$pid" || qc_fail "node $i's probe died"
-	qc_stop "$pid"
+	kill -TERM "$pid"
+	wait "$pid" || qc_fail "node $i's probe exited with status $? on SIGTERM"
 	grep -q '^exit ' "$QC_DIR/run$i.log" || qc_fail "node $i's probe did not exit cleanly on SIGTERM"
 done
 qc_log "PASS"
