@@ -3,7 +3,8 @@
 # `ip netns` are available; otherwise each test exits 77 and says why.
 # Addresses 198.18.0.0/24 inside namespaces only; nothing on loopback ports.
 CLUSTER_TESTS = \
-	%reldir%/test_transport.sh
+	%reldir%/test_transport.sh \
+	%reldir%/test_qdevice.sh
 
 TESTS += $(CLUSTER_TESTS)
 EXTRA_DIST += $(CLUSTER_TESTS) %reldir%/lib.sh
