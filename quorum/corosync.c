@@ -588,49 +588,45 @@ static int32_t corosync_dispatched(struct corosync *c, cs_error_t err, int32_t r
 	return 0;
 }
 
-static int32_t corosync_cpg_ready(int32_t fd, int32_t revents, void *data)
+/* cpg_dispatch, votequorum_dispatch and cmap_dispatch: every handle is a uint64_t. */
+typedef cs_error_t (*corosync_dispatch_fn)(uint64_t handle, cs_dispatch_flags_t flags);
+
+static int32_t corosync_ready(struct corosync *c, int32_t revents, corosync_dispatch_fn fn,
+			      uint64_t handle, const char *what)
 {
-	struct corosync *c = data;
 	cs_error_t err;
 
-	(void)fd;
 	if (!c->connected) {
 		return 0;
 	}
 	c->in_dispatch++;
-	err = cpg_dispatch(c->cpg, CS_DISPATCH_ALL);
+	err = fn(handle, CS_DISPATCH_ALL);
 	c->in_dispatch--;
-	return corosync_dispatched(c, err, revents, "cpg");
+	return corosync_dispatched(c, err, revents, what);
+}
+
+static int32_t corosync_cpg_ready(int32_t fd, int32_t revents, void *data)
+{
+	struct corosync *c = data;
+
+	(void)fd;
+	return corosync_ready(c, revents, cpg_dispatch, c->cpg, "cpg");
 }
 
 static int32_t corosync_vq_ready(int32_t fd, int32_t revents, void *data)
 {
 	struct corosync *c = data;
-	cs_error_t err;
 
 	(void)fd;
-	if (!c->connected) {
-		return 0;
-	}
-	c->in_dispatch++;
-	err = votequorum_dispatch(c->vq, CS_DISPATCH_ALL);
-	c->in_dispatch--;
-	return corosync_dispatched(c, err, revents, "votequorum");
+	return corosync_ready(c, revents, votequorum_dispatch, c->vq, "votequorum");
 }
 
 static int32_t corosync_cmap_ready(int32_t fd, int32_t revents, void *data)
 {
 	struct corosync *c = data;
-	cs_error_t err;
 
 	(void)fd;
-	if (!c->connected) {
-		return 0;
-	}
-	c->in_dispatch++;
-	err = cmap_dispatch(c->cmap, CS_DISPATCH_ALL);
-	c->in_dispatch--;
-	return corosync_dispatched(c, err, revents, "cmap");
+	return corosync_ready(c, revents, cmap_dispatch, c->cmap, "cmap");
 }
 
 /* Close whatever is open; no callbacks. */

@@ -257,21 +257,28 @@ qc_quorate()
 	qc_node_run "$1" corosync-quorumtool -s 2>/dev/null | grep -q '^Quorate: *Yes'
 }
 
-# qc_wait_quorate SECONDS I...: every node I is quorate within SECONDS.
-qc_wait_quorate()
+# qc_wait_each SECONDS PREDICATE I...: PREDICATE I holds for every node I
+# within SECONDS.
+qc_wait_each()
 {
-	local limit=$(($1 * 10)) t=0 i ok
-	shift
+	local limit=$(($1 * 10)) pred=$2 t=0 i ok
+	shift 2
 	while [ $t -lt $limit ]; do
 		ok=1
 		for i in "$@"; do
-			qc_quorate "$i" || { ok=; break; }
+			"$pred" "$i" || { ok=; break; }
 		done
 		[ -n "$ok" ] && return 0
 		sleep 0.1
 		t=$((t + 1))
 	done
 	return 1
+}
+
+# qc_wait_quorate SECONDS I...: every node I is quorate within SECONDS.
+qc_wait_quorate()
+{
+	qc_wait_each "$1" qc_quorate "${@:2}"
 }
 
 qc_ms()
@@ -410,17 +417,12 @@ qc_qdevice_pid()
 # votes (with a quorum device: its vote arrived) within SECONDS.
 qc_wait_votes()
 {
-	local limit=$(($1 * 10)) votes=$2 t=0 i ok
-	shift 2
-	while [ $t -lt $limit ]; do
-		ok=1
-		for i in "$@"; do
-			qc_node_run "$i" corosync-quorumtool -s 2>/dev/null |
-				grep -q "^Total votes: *$votes\$" || { ok=; break; }
-		done
-		[ -n "$ok" ] && return 0
-		sleep 0.1
-		t=$((t + 1))
-	done
-	return 1
+	QC_WANT_VOTES=$2
+	qc_wait_each "$1" qc_has_votes "${@:3}"
+}
+
+qc_has_votes()
+{
+	qc_node_run "$1" corosync-quorumtool -s 2>/dev/null |
+		grep -q "^Total votes: *$QC_WANT_VOTES\$"
 }

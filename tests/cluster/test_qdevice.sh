@@ -20,6 +20,16 @@
 qc_init qdevice
 [ -x "$QC_PROBE" ] || qc_fail "cluster_probe not built at $QC_PROBE"
 
+# node1_kept_serving T0 T1 WHAT: node 1 neither lost quorum nor stopped
+# serving since T0 and delivered since T1.
+node1_kept_serving()
+{
+	[ "$(qc_count_after "$QC_DIR/run1.log" '^(serving|quorum) 0' "$1")" = 0 ] ||
+		qc_fail "node 1 lost quorum or stopped serving when $3"
+	[ "$(qc_count_after "$QC_DIR/run1.log" '^deliver ' "$2")" -gt 0 ] ||
+		qc_fail "node 1 delivers nothing after $3"
+}
+
 qc_net 3
 qc_qnetd_setup 3 1 2
 for i in 1 2; do
@@ -57,10 +67,7 @@ qc_wait_t_after 5 "$QC_DIR/run2.log" '^serving 0' "$t0" >/dev/null ||
 sleep $(((token + consensus) / 1000 + 3))
 t1=$(qc_ms)
 sleep 2
-[ "$(qc_count_after "$QC_DIR/run1.log" '^(serving|quorum) 0' "$t0")" = 0 ] ||
-	qc_fail "node 1 lost quorum or stopped serving when node 2 died"
-[ "$(qc_count_after "$QC_DIR/run1.log" '^deliver ' "$t1")" -gt 0 ] ||
-	qc_fail "node 1 delivers nothing after node 2 died"
+node1_kept_serving "$t0" "$t1" "node 2 died"
 qc_log "ok: node 2 died; node 1 kept quorum, kept serving and keeps delivering"
 
 t2=$(qc_ms)
@@ -87,10 +94,7 @@ alone=$(qc_count_after "$QC_DIR/run2.log" '^deliver ' "$((t3 + token + consensus
 qc_log "node 2 delivered $alone of its own proposals alone, quorate through the qdevice's last vote, while node 1 served too"
 t4=$(qc_ms)
 sleep 2
-[ "$(qc_count_after "$QC_DIR/run1.log" '^(serving|quorum) 0' "$t3")" = 0 ] ||
-	qc_fail "node 1 lost quorum or stopped serving when node 2 was cut off"
-[ "$(qc_count_after "$QC_DIR/run1.log" '^deliver ' "$t4")" -gt 0 ] ||
-	qc_fail "node 1 delivers nothing after node 2 was cut off"
+node1_kept_serving "$t3" "$t4" "node 2 was cut off"
 qc_log "ok: node 1 kept quorum (qnetd's vote) and keeps serving and delivering"
 
 for i in 1 2; do

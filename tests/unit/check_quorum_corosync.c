@@ -77,26 +77,31 @@ static void fake_drain(int fd)
 	}
 }
 
+/* This process for this node, pid 100 for the others. */
+static uint32_t fake_pid(uint32_t nodeid)
+{
+	return nodeid == fk.nodeid ? (uint32_t)getpid() : 100;
+}
+
+static void fake_addrs(struct cpg_address *out, const uint32_t *ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[i] = (struct cpg_address){ ids[i], fake_pid(ids[i]), 0 };
+	}
+}
+
 static void fake_confchg(const uint32_t *members, size_t nm, const uint32_t *joined, size_t nj,
 			 const uint32_t *left, size_t nl)
 {
 	struct fake_ev *e = &fk.ev[fk.nev++];
-	size_t i;
 
 	memset(e, 0, sizeof(*e));
 	e->kind = EV_CONFCHG;
-	for (i = 0; i < nm; i++) {
-		e->members[i] = (struct cpg_address){ members[i], members[i] == fk.nodeid ?
-							 (uint32_t)getpid() : 100, 0 };
-	}
-	for (i = 0; i < nj; i++) {
-		e->joined[i] = (struct cpg_address){ joined[i], joined[i] == fk.nodeid ?
-							(uint32_t)getpid() : 100, 0 };
-	}
-	for (i = 0; i < nl; i++) {
-		e->left[i] = (struct cpg_address){ left[i], left[i] == fk.nodeid ?
-							(uint32_t)getpid() : 100, 0 };
-	}
+	fake_addrs(e->members, members, nm);
+	fake_addrs(e->joined, joined, nj);
+	fake_addrs(e->left, left, nl);
 	e->nm = nm;
 	e->nj = nj;
 	e->nl = nl;
@@ -111,7 +116,7 @@ static void fake_deliver_raw(uint32_t nodeid, const void *data, size_t len)
 	memset(e, 0, sizeof(*e));
 	e->kind = EV_DELIVER;
 	e->nodeid = nodeid;
-	e->pid = nodeid == fk.nodeid ? (uint32_t)getpid() : 100;
+	e->pid = fake_pid(nodeid);
 	e->data = malloc(len);
 	memcpy(e->data, data, len);
 	e->len = len;
@@ -147,6 +152,13 @@ static void fake_corosync_kill(void)
 }
 
 /* ---- the fake libraries ---- */
+
+static cs_error_t fake_close(int *fd)
+{
+	close(*fd);
+	*fd = -1;
+	return CS_OK;
+}
 
 cs_error_t cpg_model_initialize(cpg_handle_t *handle, cpg_model_t model,
 				cpg_model_data_t *model_data, void *context)
@@ -213,9 +225,7 @@ cs_error_t cpg_leave(cpg_handle_t handle, const struct cpg_name *group)
 cs_error_t cpg_finalize(cpg_handle_t handle)
 {
 	(void)handle;
-	close(fk.efd_cpg);
-	fk.efd_cpg = -1;
-	return CS_OK;
+	return fake_close(&fk.efd_cpg);
 }
 
 cs_error_t cpg_mcast_joined(cpg_handle_t handle, cpg_guarantee_t guarantee,
@@ -344,9 +354,7 @@ cs_error_t votequorum_dispatch(votequorum_handle_t handle, cs_dispatch_flags_t d
 cs_error_t votequorum_finalize(votequorum_handle_t handle)
 {
 	(void)handle;
-	close(fk.efd_vq);
-	fk.efd_vq = -1;
-	return CS_OK;
+	return fake_close(&fk.efd_vq);
 }
 
 cs_error_t cmap_initialize(cmap_handle_t *handle)
@@ -424,9 +432,7 @@ cs_error_t cmap_dispatch(cmap_handle_t handle, cs_dispatch_flags_t dispatch_type
 cs_error_t cmap_finalize(cmap_handle_t handle)
 {
 	(void)handle;
-	close(fk.efd_cmap);
-	fk.efd_cmap = -1;
-	return CS_OK;
+	return fake_close(&fk.efd_cmap);
 }
 
 /* ---- the test's view ---- */
