@@ -93,7 +93,39 @@ int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t le
 	}
 	rc = cluster->cb.snapshot_put(buf, len, seq, epoch, cluster->ctx);
 	if (rc == 0) {
-		cluster->ops->seq_reset(cluster, seq);
+		rc = cluster_set_sequence(cluster, seq);
 	}
 	return rc;
+}
+
+int cluster_set_synced(struct cluster *cluster, bool synced)
+{
+	return cluster->ops->set_synced != NULL ? cluster->ops->set_synced(cluster, synced)
+						 : -EOPNOTSUPP;
+}
+
+int cluster_set_sequence(struct cluster *cluster, uint64_t seq)
+{
+	return cluster->ops->set_sequence != NULL ? cluster->ops->set_sequence(cluster, seq)
+						   : -EOPNOTSUPP;
+}
+
+uint64_t cluster_sequence(const struct cluster *cluster)
+{
+	return cluster->ops->sequence != NULL ? cluster->ops->sequence(cluster) : 0;
+}
+
+size_t cluster_nodes(const struct cluster *cluster, const struct cluster_node **nodes)
+{
+	if (cluster->ops->nodes == NULL) {
+		*nodes = NULL;
+		return 0;
+	}
+	return cluster->ops->nodes(cluster, nodes);
+}
+
+int cluster_timing_get(const struct cluster *cluster, struct cluster_timing *out)
+{
+	return cluster->ops->timing_get != NULL ? cluster->ops->timing_get(cluster, out)
+						 : -EOPNOTSUPP;
 }

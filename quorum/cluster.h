@@ -133,4 +133,84 @@ bool cluster_is_serving(const struct cluster *cluster);
  */
 int cluster_loopback_set_serving(struct cluster *cluster, bool serving);
 
+/* ---- Corosync transport (quorum/corosync.c) ---- */
+
+/* A node of corosync's nodelist (cmap nodelist.node.N.*). */
+struct cluster_node {
+	uint32_t id;
+	char name[64];		/* nodelist.node.N.name, or "" */
+	char addr[64];		/* nodelist.node.N.ring0_addr */
+};
+
+/* Corosync's configured timeouts (cmap), the inputs of the lease and grace. */
+struct cluster_timing {
+	uint32_t token_ms;		/* runtime.config.totem.token (grown per node) */
+	uint32_t consensus_ms;		/* runtime.config.totem.consensus */
+	uint32_t qdevice_timeout_ms;	/* quorum.device.timeout, 0 without a qdevice */
+	uint32_t qdevice_sync_timeout_ms; /* quorum.device.sync_timeout, 0 without */
+};
+
+/*
+ * A configuration change of the CPG group, reported before the membership
+ * callback. The daemon's sync protocol starts here: it typically clears
+ * synced (cluster_set_synced(false)), exchanges summaries as proposals, and
+ * installs a snapshot with cluster_set_sequence(). Node ids ascending;
+ * @ring_id_seq is the totem ring this change belongs to.
+ */
+struct cluster_confchg {
+	const uint32_t *members;
+	size_t member_count;
+	const uint32_t *joined;
+	size_t joined_count;
+	const uint32_t *left;
+	size_t left_count;
+	uint64_t ring_id_seq;
+	bool self_joined;	/* this node is among @joined (it was not a member) */
+};
+
+struct cluster_corosync_config {
+	const char *group;	/* CPG group name, one per cluster (< 128 bytes) */
+	uint32_t node_id;	/* expected node id, 0: take corosync's */
+	uint64_t applied_seq;	/* the store's last applied sequence */
+	/* Optional, called from the loop before the membership callback. */
+	void (*confchg)(const struct cluster_confchg *chg, void *ctx);
+};
+
+/*
+ * The Corosync transport: CPG group @cfg->group with agreed-order delivery,
+ * votequorum's quorate flag, cmap's node id, nodelist and timeouts. Connects
+ * once before returning: -ENOTCONN when corosync is not running, -EINVAL
+ * when cfg->node_id is set and differs from corosync's (logged with both).
+ * Later losses of corosync make the node inquorate and not serving; it then
+ * reconnects with back-off (100 ms doubling to 5 s). Serving = quorate &&
+ * synced; the node starts not synced (cluster_set_synced()).
+ */
+int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_config *cfg,
+			    const struct cluster_callbacks *cb, void *ctx, struct cluster **out);
+
+/**
+ * The daemon's sync protocol finished (true) or started (false). The
+ * serving change is signalled from a later loop pass, never from inside.
+ * @return 0, -EOPNOTSUPP for a transport that is always synced (loopback).
+ */
+int cluster_set_synced(struct cluster *cluster, bool synced);
+
+/**
+ * Number the next delivery @seq + 1 (after installing a snapshot taken at
+ * @seq). @return 0 or -EOPNOTSUPP.
+ */
+int cluster_set_sequence(struct cluster *cluster, uint64_t seq);
+
+/** The last sequence delivered (or set). */
+uint64_t cluster_sequence(const struct cluster *cluster);
+
+/**
+ * Corosync's nodelist as last read from cmap (empty for the loopback).
+ * The array stays valid until the next loop pass.
+ */
+size_t cluster_nodes(const struct cluster *cluster, const struct cluster_node **nodes);
+
+/** Corosync's timeouts as last read from cmap; -EOPNOTSUPP for the loopback. */
+int cluster_timing_get(const struct cluster *cluster, struct cluster_timing *out);
+
 #endif

@@ -13,14 +13,19 @@ struct cluster_ops {
 	const char *name;
 	int (*propose)(struct cluster *cluster, const void *msg, size_t len);
 	void (*destroy)(struct cluster *cluster);
-	/* Continue numbering deliveries after @seq (a snapshot was installed). */
-	void (*seq_reset)(struct cluster *cluster, uint64_t seq);
 	/*
 	 * The other members' last summaries, after out[0] (this node, filled by
 	 * cluster.c); NULL for a transport without peers (the loopback).
 	 * @return the number of entries filled after out[0], or -ENOSPC.
 	 */
 	int (*peer_summaries)(struct cluster *cluster, struct cluster_summary *out, size_t cap);
+	/* Optional (NULL: the generic call answers -EOPNOTSUPP or empty). */
+	int (*set_synced)(struct cluster *cluster, bool synced);
+	/* Continue numbering deliveries after @seq (a snapshot was installed). */
+	int (*set_sequence)(struct cluster *cluster, uint64_t seq);
+	uint64_t (*sequence)(const struct cluster *cluster);
+	size_t (*nodes)(const struct cluster *cluster, const struct cluster_node **nodes);
+	int (*timing_get)(const struct cluster *cluster, struct cluster_timing *out);
 };
 
 struct cluster {

@@ -1,9 +1,16 @@
-# quorum/: the replication transport behind quorum/cluster.h. Today only the
-# standalone loopback; the Corosync CPG transport slots in behind the same ops.
+# quorum/: the replication transport behind quorum/cluster.h: the standalone
+# loopback and the Corosync CPG transport behind the same ops; wire.c holds
+# the transport's pure parts (chunking, reassembly, numbering, back-off).
 noinst_LIBRARIES += %reldir%/libquorum.a
 %canon_reldir%_libquorum_a_SOURCES = \
 	%reldir%/cluster.h \
 	%reldir%/cluster_int.h \
 	%reldir%/cluster.c \
-	%reldir%/loopback.c
-%canon_reldir%_libquorum_a_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
+	%reldir%/loopback.c \
+	%reldir%/wire.h \
+	%reldir%/wire.c \
+	%reldir%/corosync.c
+%canon_reldir%_libquorum_a_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CPG_CFLAGS) \
+	$(VOTEQUORUM_CFLAGS) $(CMAP_CFLAGS)
+# What a program linking libquorum.a needs after it.
+QUORUM_LIBS = quorum/libquorum.a $(CPG_LIBS) $(VOTEQUORUM_LIBS) $(CMAP_LIBS) $(LIBQB_LIBS)

@@ -160,16 +160,23 @@ static void loopback_destroy(struct cluster *cluster)
 	free(lb);
 }
 
-static void loopback_seq_reset(struct cluster *cluster, uint64_t seq)
+static int loopback_set_sequence(struct cluster *cluster, uint64_t seq)
 {
 	((struct loopback *)cluster)->seq = seq;
+	return 0;
+}
+
+static uint64_t loopback_sequence(const struct cluster *cluster)
+{
+	return ((const struct loopback *)cluster)->seq;
 }
 
 static const struct cluster_ops loopback_ops = {
 	.name = "standalone",
 	.propose = loopback_propose,
 	.destroy = loopback_destroy,
-	.seq_reset = loopback_seq_reset,
+	.set_sequence = loopback_set_sequence,
+	.sequence = loopback_sequence,
 };
 
 int cluster_loopback_create(qb_loop_t *loop, uint32_t node_id, uint64_t applied_seq,

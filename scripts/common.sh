@@ -8,13 +8,14 @@
 # the last two lines: building and checking the packages (make deb, make
 # rpm, lintian, rpmlint, systemd-analyze, the unit's seccomp filter) and the
 # deployment guide's corosync, qnetd and qdevice commands
-# (tests/packaging/test_packages.sh).
+# (tests/packaging/test_packages.sh); iproute2 for the network namespaces of
+# tests/cluster/.
 QUORATE_PKGS="build-essential autoconf automake libtool pkg-config libqb-dev
 	libcorosync-common-dev libcpg-dev libvotequorum-dev libcmap-dev libinih-dev
 	check libsqlite3-dev liburing-dev libisal-dev libssl-dev libjson-c-dev
 	libiscsi-bin qemu-utils qemu-block-extra python3 sqlite3 libsystemd-dev
 	debhelper lintian rpm rpmlint systemd python3-seccomp corosync corosync-qdevice
-	corosync-qnetd"
+	corosync-qnetd iproute2"
 
 say()
 {

@@ -18,3 +18,4 @@ include %reldir%/unit/local.mk
 include %reldir%/integration/local.mk
 include %reldir%/fuzz/local.mk
 include %reldir%/static/local.mk
+include %reldir%/cluster/local.mk

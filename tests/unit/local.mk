@@ -8,3 +8,4 @@ include %reldir%/backing.mk
 include %reldir%/loop_pass.mk
 include %reldir%/daemon.mk
 include %reldir%/reservations.mk
+include %reldir%/quorum.mk

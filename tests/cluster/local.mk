@@ -1,0 +1,22 @@
+# tests/cluster: real corosync nodes in Linux network namespaces on this
+# machine (DESIGN §8, tests/cluster/lib.sh). Run as root when corosync and
+# `ip netns` are available; otherwise each test exits 77 and says why.
+# Addresses 198.18.0.0/24 inside namespaces only; nothing on loopback ports.
+CLUSTER_TESTS = \
+	%reldir%/test_transport.sh \
+	%reldir%/test_qdevice.sh
+
+TESTS += $(CLUSTER_TESTS)
+EXTRA_DIST += $(CLUSTER_TESTS) %reldir%/lib.sh
+
+# Drives the Corosync transport inside one node: links libquorum, libqb and
+# the corosync client libraries only.
+check_PROGRAMS += %reldir%/cluster_probe
+%canon_reldir%_cluster_probe_SOURCES = %reldir%/cluster_probe.c
+%canon_reldir%_cluster_probe_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_cluster_probe_LDADD = $(QUORUM_LIBS)
+
+AM_TESTS_ENVIRONMENT += \
+	QC_PROBE='$(abs_top_builddir)/tests/cluster/cluster_probe'; \
+	QC_SRCDIR='$(abs_top_srcdir)/tests/cluster'; \
+	export QC_PROBE QC_SRCDIR;

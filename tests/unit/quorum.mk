@@ -1,0 +1,19 @@
+# tests/unit/quorum.mk: the Corosync transport's pure parts (quorum/wire.c),
+# linking libquorum alone (the loopback's test lives in daemon.mk), and
+# the transport itself against a fake corosync.
+check_PROGRAMS += %reldir%/check_quorum_wire
+TESTS += %reldir%/check_quorum_wire
+
+%canon_reldir%_check_quorum_wire_SOURCES = %reldir%/check_quorum_wire.c $(CHECK_MAIN)
+%canon_reldir%_check_quorum_wire_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_check_quorum_wire_LDADD = quorum/libquorum.a $(CHECK_LIBS)
+
+# The Corosync transport against a fake corosync defined in the test itself:
+# libquorum and libqb, no corosync library (the test's definitions stand in).
+check_PROGRAMS += %reldir%/check_quorum_corosync
+TESTS += %reldir%/check_quorum_corosync
+
+%canon_reldir%_check_quorum_corosync_SOURCES = %reldir%/check_quorum_corosync.c $(CHECK_MAIN)
+%canon_reldir%_check_quorum_corosync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS) \
+	$(CPG_CFLAGS) $(VOTEQUORUM_CFLAGS) $(CMAP_CFLAGS)
+%canon_reldir%_check_quorum_corosync_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
