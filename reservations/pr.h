@@ -284,6 +284,13 @@ void pr_op_spc2(struct pr_op *op, enum pr_op_kind kind, const struct pr_nexus *n
  * res->changed the state changed. @return 0 or -ENOMEM (state unchanged).
  */
 int pr_apply(struct pr_state *state, const struct pr_op *op, struct pr_result *res);
+/**
+ * Administrative clear (no issuing nexus): what CLEAR does (SPC-4
+ * "Clearing": every registration and the reservation go, PRgeneration is
+ * incremented, RESERVATIONS PREEMPTED for every registrant) plus the SPC-2
+ * reservation. @return 0 or -ENOMEM (state unchanged).
+ */
+int pr_admin_clear(struct pr_state *state, struct pr_result *res);
 
 /* ---- PERSISTENT RESERVE IN (pr_in.c) ---- */
 
