@@ -9,6 +9,7 @@
  * result: validation applies it to a copy of the LU's PR state; the engine's
  * outcome (status, sense, unit attentions, aborts) is the command's answer
  * whether or not the state changed, and only a changed state is stored.
+ * PR_CLEAR carries no operation: it is the administrator's clear of one LU.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -426,6 +427,48 @@ static void lu_reset_update(struct state_apply *a)
 	}
 }
 
+/* ---- the administrator's clear ------------------------------------------- */
+
+static void lu_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.lu.target, STORE_NAME_MAX);
+	w_uint(w, m->u.lu.lun, 2);
+}
+
+static void lu_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.lu.target, STORE_NAME_MAX);
+	m->u.lu.lun = (uint16_t)r_uint(r, 2);
+}
+
+/*
+ * PR_CLEAR: the engine's administrative clear on a copy, stored and raised
+ * like a RESERVATION's outcome (pr_commit, pr_update), so every node tells
+ * its own nexuses of the registrants.
+ */
+static int pr_clear_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	struct pr_result *res = &a->fx->pr_res;
+	int rc;
+
+	pr_result_init(res);
+	a->fx->has_pr = true;
+	rc = lun_find(a, a->m->u.lu.target, a->m->u.lu.lun, err, errlen);
+	if (rc < 0) {
+		pr_result_fail(res, PR_SENSE_ILLEGAL_REQUEST, PR_ASC_LUN_NOT_SUPPORTED);
+		return rc;
+	}
+	rc = pr_state_copy(&a->next, &a->l->pr);
+	if (rc == 0) {
+		rc = pr_admin_clear(&a->next, res);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "out of memory");
+		pr_result_fail(res, PR_SENSE_HARDWARE_ERROR, PR_ASC_INTERNAL_TARGET_FAILURE);
+	}
+	return rc;
+}
+
 /* ---- the table ------------------------------------------------------------- */
 
 const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
@@ -449,5 +492,7 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 				   pr_update },
 	[MUTATION_LU_RESET] = { "lu-reset", pr_encode, pr_decode, pr_validate, pr_commit,
 				lu_reset_update },
+	[MUTATION_PR_CLEAR] = { "pr-clear", lu_encode, lu_decode, pr_clear_validate, pr_commit,
+				pr_update },
 };
 
