@@ -248,6 +248,8 @@ bool pr_target_matches(const struct pr_target *t, const char *initiator_port, ui
 const struct pr_reg *pr_state_find(const struct pr_state *state, const struct pr_nexus *nexus);
 /** Is @nexus a reservation holder (SPC-4 5.13.10)? */
 bool pr_state_is_holder(const struct pr_state *state, const struct pr_nexus *nexus);
+/** Does registration @r hold the reservation (READ FULL STATUS' R_HOLDER)? */
+bool pr_reg_is_holder(const struct pr_state *state, const struct pr_reg *r);
 /** Is @type an All Registrants type? */
 bool pr_type_all_registrants(uint8_t type);
 /** Is @type one of the six SPC-4 types? */
