@@ -697,13 +697,13 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "lun.create", args, print_lun_created);
 }
 
-static int run_lun_delete(struct cli *cli, int argc, char **argv)
+/* TARGET LUN as request args. */
+static struct json_object *lu_args(int npos, char **pos)
 {
-	char *pos[2];
 	struct json_object *args;
 	uint64_t v;
 
-	if (opts_parse(argc, argv, NULL, pos, 2) != 2) {
+	if (npos != 2) {
 		usage_error("need a target name and a LUN number");
 	}
 	if (parse_uint(pos[1], LUN_ID_MAX, &v) < 0) {
@@ -712,7 +712,15 @@ static int run_lun_delete(struct cli *cli, int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));
 	json_object_object_add(args, "lun", json_object_new_int64((int64_t)v));
-	return ctl_run(cli, "lun.delete", args, print_applied);
+	return args;
+}
+
+static int run_lun_delete(struct cli *cli, int argc, char **argv)
+{
+	char *pos[2];
+
+	return ctl_run(cli, "lun.delete", lu_args(opts_parse(argc, argv, NULL, pos, 2), pos),
+		       print_applied);
 }
 
 static int run_list_filtered(struct cli *cli, int argc, char **argv, const char *cmd,
@@ -1074,24 +1082,6 @@ static void print_pr_cleared(struct json_object *r)
 	       " registration(s) removed (applied at seq %" PRId64 ")\n",
 	       jstr(r, "target"), jint(r, "lun"), jint(r, "registrations_removed"),
 	       jint(r, "seq"));
-}
-
-/* TARGET LUN as request args. */
-static struct json_object *lu_args(int npos, char **pos)
-{
-	struct json_object *args;
-	uint64_t v;
-
-	if (npos != 2) {
-		usage_error("need a target name and a LUN number");
-	}
-	if (parse_uint(pos[1], LUN_ID_MAX, &v) < 0) {
-		usage_error("'%s' is not a LUN number (0..%u)", pos[1], LUN_ID_MAX);
-	}
-	args = json_object_new_object();
-	json_object_object_add(args, "target", json_object_new_string(pos[0]));
-	json_object_object_add(args, "lun", json_object_new_int64((int64_t)v));
-	return args;
 }
 
 static int run_pr_show(struct cli *cli, int argc, char **argv)

@@ -308,22 +308,32 @@ static void chap_clear_update(struct state_apply *a)
 
 /* ---- reservations and LU reset ------------------------------------------- */
 
+static void lu_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.lu.target, STORE_NAME_MAX);
+	w_uint(w, m->u.lu.lun, 2);
+}
+
+static void lu_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.lu.target, STORE_NAME_MAX);
+	m->u.lu.lun = (uint16_t)r_uint(r, 2);
+}
+
 static void pr_encode(struct wcur *w, const struct mutation *m)
 {
 	if (m->pr_op == NULL || m->pr_op_len == 0 || m->pr_op_len > MUTATION_PR_OP_MAX) {
 		w->err = -EINVAL;
 		return;
 	}
-	w_str(w, m->u.lu.target, STORE_NAME_MAX);
-	w_uint(w, m->u.lu.lun, 2);
+	lu_encode(w, m);
 	w_uint(w, m->pr_op_len, 4);
 	w_bytes(w, m->pr_op, m->pr_op_len);
 }
 
 static void pr_decode(struct rcur *r, struct mutation *m)
 {
-	r_str(r, m->u.lu.target, STORE_NAME_MAX);
-	m->u.lu.lun = (uint16_t)r_uint(r, 2);
+	lu_decode(r, m);
 	m->pr_op_len = (size_t)r_uint(r, 4);
 	if (r->err == 0 && (m->pr_op_len == 0 || m->pr_op_len > MUTATION_PR_OP_MAX)) {
 		r->err = -EBADMSG;
@@ -343,7 +353,8 @@ static void pr_result_fail(struct pr_result *res, uint8_t key, uint16_t asc)
 	res->n_abort = 0;
 }
 
-static int pr_validate(struct state_apply *a, char *err, size_t errlen)
+/* The LU a PR kind addresses; the engine's outcome is the answer from here on. */
+static int pr_lu_find(struct state_apply *a, char *err, size_t errlen)
 {
 	struct pr_result *res = &a->fx->pr_res;
 	int rc;
@@ -354,6 +365,17 @@ static int pr_validate(struct state_apply *a, char *err, size_t errlen)
 	if (rc < 0) {
 		/* The LUN went away between propose and delivery. */
 		pr_result_fail(res, PR_SENSE_ILLEGAL_REQUEST, PR_ASC_LUN_NOT_SUPPORTED);
+	}
+	return rc;
+}
+
+static int pr_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	struct pr_result *res = &a->fx->pr_res;
+	int rc;
+
+	rc = pr_lu_find(a, err, errlen);
+	if (rc < 0) {
 		return rc;
 	}
 	rc = pr_op_decode(a->m->pr_op, a->m->pr_op_len, &a->op);
@@ -429,18 +451,6 @@ static void lu_reset_update(struct state_apply *a)
 
 /* ---- the administrator's clear ------------------------------------------- */
 
-static void lu_encode(struct wcur *w, const struct mutation *m)
-{
-	w_str(w, m->u.lu.target, STORE_NAME_MAX);
-	w_uint(w, m->u.lu.lun, 2);
-}
-
-static void lu_decode(struct rcur *r, struct mutation *m)
-{
-	r_str(r, m->u.lu.target, STORE_NAME_MAX);
-	m->u.lu.lun = (uint16_t)r_uint(r, 2);
-}
-
 /*
  * PR_CLEAR: the engine's administrative clear on a copy, stored and raised
  * like a RESERVATION's outcome (pr_commit, pr_update), so every node tells
@@ -451,11 +461,8 @@ static int pr_clear_validate(struct state_apply *a, char *err, size_t errlen)
 	struct pr_result *res = &a->fx->pr_res;
 	int rc;
 
-	pr_result_init(res);
-	a->fx->has_pr = true;
-	rc = lun_find(a, a->m->u.lu.target, a->m->u.lu.lun, err, errlen);
+	rc = pr_lu_find(a, err, errlen);
 	if (rc < 0) {
-		pr_result_fail(res, PR_SENSE_ILLEGAL_REQUEST, PR_ASC_LUN_NOT_SUPPORTED);
 		return rc;
 	}
 	rc = pr_state_copy(&a->next, &a->l->pr);

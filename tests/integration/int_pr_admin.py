@@ -28,29 +28,25 @@ import time
 import traceback
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
-import iscsi_raw as r  # noqa: E402
-from qt_daemon import Daemon, HOST, TARGET  # noqa: E402
+import int_pr as pr  # noqa: E402  (PR OUT/IN helpers, login with UAs drained)
+from int_pr import login, ok, prin, prout, sense_key_asc, write_block  # noqa: E402
+from qt_daemon import Daemon, TARGET  # noqa: E402
 
 PORT_OFFSET = 200
 INIT_A = "iqn.2026-11.org.quorate:pr-admin-a"
 INIT_B = "iqn.2026-11.org.quorate:pr-admin-b"
 KEY_A = 0xA
 KEY_B = 0xB
-GOOD = 0x00
-CHECK_CONDITION = 0x02
-RESERVATION_CONFLICT = 0x18
-PR_OUT = 0x5F
-PR_IN = 0x5E
-SA_REGISTER = 0
-SA_RESERVE = 1
-SA_READ_KEYS = 0
-SA_READ_FULL_STATUS = 3
+GOOD = pr.GOOD
+CHECK_CONDITION = pr.CHECK_CONDITION
+RESERVATION_CONFLICT = pr.RESERVATION_CONFLICT
+SA_REGISTER = pr.SA_REGISTER
+SA_RESERVE = pr.SA_RESERVE
+SA_READ_FULL_STATUS = pr.SA_READ_FULL_STATUS
 TYPE_WR_EX = 1
 TYPE_EX_AC = 3
 SENSE_UNIT_ATTENTION = 0x6
 ASC_RESERVATIONS_PREEMPTED = 0x2A03
-BLOCK = 512
-LBA = 200
 
 
 class Fail(Exception):
@@ -64,32 +60,6 @@ def log(msg):
 def expect(cond, msg):
     if not cond:
         raise Fail(msg)
-
-
-def sense_key_asc(sense):
-    if len(sense) >= 14 and sense[0] & 0x7F in (0x70, 0x71):
-        return sense[2] & 0x0F, sense[12] << 8 | sense[13]
-    if len(sense) >= 4 and sense[0] & 0x7F in (0x72, 0x73):
-        return sense[1] & 0x0F, sense[2] << 8 | sense[3]
-    return None, None
-
-
-def prout(c, sa, rk=0, sark=0, ptype=0):
-    param = struct.pack(">QQ", rk, sark) + b"\0" * 8
-    cdb = bytes([PR_OUT, sa, ptype]) + b"\0\0" + struct.pack(">I", len(param)) + b"\0"
-    return c.command(cdb, data_out=param)
-
-
-def ok(what, res):
-    st, sense, _ = res
-    expect(st == GOOD, "%s: status %#x sense %s" % (what, st, sense.hex()))
-
-
-def prin(c, sa, alloc=4096):
-    cdb = bytes([PR_IN, sa]) + b"\0" * 5 + struct.pack(">H", alloc) + b"\0"
-    st, sense, data = c.command(cdb, read_len=alloc)
-    expect(st == GOOD, "PR IN sa %d: status %#x sense %s" % (sa, st, sense.hex()))
-    return data
 
 
 def read_full_status(c):
@@ -111,22 +81,6 @@ def read_full_status(c):
                       "relative_port": rport, "initiator_port": name})
         off += 24 + tlen
     return gen, descs
-
-
-def write_block(c, fill):
-    cdb = bytes([0x2A, 0]) + struct.pack(">I", LBA) + b"\0" + struct.pack(">H", 1) + b"\0"
-    return c.command(cdb, data_out=bytes([fill]) * BLOCK)
-
-
-def login(port, initiator):
-    c = r.Conn(HOST, port)
-    rsp = c.login(initiator, TARGET)
-    expect(rsp.status_class == r.STATUS_SUCCESS, "login %s: %r" % (initiator, rsp))
-    # The power-on/reset unit attention of a new nexus is not what is tested.
-    for _ in range(3):
-        if c.command(b"\0" * 6)[0] == GOOD:
-            break
-    return c
 
 
 def ctl(d, *args, rc=0):
