@@ -697,13 +697,13 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "lun.create", args, print_lun_created);
 }
 
-static int run_lun_delete(struct cli *cli, int argc, char **argv)
+/* TARGET LUN as request args. */
+static struct json_object *lu_args(int npos, char **pos)
 {
-	char *pos[2];
 	struct json_object *args;
 	uint64_t v;
 
-	if (opts_parse(argc, argv, NULL, pos, 2) != 2) {
+	if (npos != 2) {
 		usage_error("need a target name and a LUN number");
 	}
 	if (parse_uint(pos[1], LUN_ID_MAX, &v) < 0) {
@@ -712,7 +712,15 @@ static int run_lun_delete(struct cli *cli, int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));
 	json_object_object_add(args, "lun", json_object_new_int64((int64_t)v));
-	return ctl_run(cli, "lun.delete", args, print_applied);
+	return args;
+}
+
+static int run_lun_delete(struct cli *cli, int argc, char **argv)
+{
+	char *pos[2];
+
+	return ctl_run(cli, "lun.delete", lu_args(opts_parse(argc, argv, NULL, pos, 2), pos),
+		       print_applied);
 }
 
 static int run_list_filtered(struct cli *cli, int argc, char **argv, const char *cmd,
@@ -991,6 +999,116 @@ static int run_session_close(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "session.close", args, print_ok);
 }
 
+/* ---- persistent reservations ------------------------------------------------------ */
+
+/* Width of the widest string @key of the objects in @arr, at least @min. */
+static int col_width(struct json_object *arr, const char *key, int min)
+{
+	int w = min;
+
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		int n = (int)strlen(jstr(json_object_array_get_idx(arr, i), key));
+
+		w = n > w ? n : w;
+	}
+	return w;
+}
+
+/* A port or node column: "-" where ALL_TG_PT leaves it null. */
+static void col_port(struct json_object *o, const char *key, char *out, size_t cap)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(o, key, &v) && v != NULL) {
+		snprintf(out, cap, "%s", json_object_get_string(v));
+	} else {
+		snprintf(out, cap, "-");
+	}
+}
+
+static void print_pr(struct json_object *r)
+{
+	struct json_object *regs = NULL, *resv = NULL, *spc2 = NULL, *v;
+	int wi, wt;
+
+	printf("%s LUN %" PRId64 "\n", jstr(r, "target"), jint(r, "lun"));
+	printf("PRgeneration: %" PRId64 "  APTPL: %s\n", jint(r, "generation"),
+	       jbool(r, "aptpl") ? "yes" : "no");
+	json_object_object_get_ex(r, "reservation", &resv);
+	if (resv == NULL) {
+		printf("reservation:  none\n");
+	} else if (jbool(resv, "all_registrants")) {
+		printf("reservation:  %s, held by every registrant\n", jstr(resv, "type"));
+	} else {
+		printf("reservation:  %s, held by %s (relative port %" PRId64 ")\n",
+		       jstr(resv, "type"), jstr(resv, "holder"), jint(resv, "holder_relative_port"));
+	}
+	if (json_object_object_get_ex(r, "spc2_reservation", &spc2) && spc2 != NULL) {
+		printf("SPC-2 reservation: held by %s (relative port %" PRId64 ")\n",
+		       jstr(spc2, "initiator_port"), jint(spc2, "relative_port"));
+	}
+	if (!json_object_object_get_ex(r, "registrants", &regs) ||
+	    json_object_array_length(regs) == 0) {
+		printf("registrants:  none\n");
+		return;
+	}
+	wi = col_width(regs, "initiator_port", (int)strlen("INITIATOR PORT"));
+	wt = col_width(regs, "target_port", (int)strlen("TARGET PORT"));
+	printf("\n%-18s  %-*s  %-*s  %5s  %4s  %s\n", "KEY", wi, "INITIATOR PORT", wt,
+	       "TARGET PORT", "RPORT", "NODE", "HOLDER");
+	for (size_t i = 0; i < json_object_array_length(regs); i++) {
+		struct json_object *g = json_object_array_get_idx(regs, i);
+		char tport[512], rport[16], node[16];
+		uint64_t key = 0;
+
+		if (json_object_object_get_ex(g, "key", &v)) {
+			key = json_object_get_uint64(v);
+		}
+		col_port(g, "target_port", tport, sizeof(tport));
+		if (jbool(g, "all_tg_pt")) {
+			snprintf(tport, sizeof(tport), "(all target ports)");
+		}
+		col_port(g, "relative_port", rport, sizeof(rport));
+		col_port(g, "node", node, sizeof(node));
+		printf("0x%016" PRIx64 "  %-*s  %-*s  %5s  %4s  %s\n", key, wi,
+		       jstr(g, "initiator_port"), wt, tport, rport, node,
+		       jbool(g, "holder") ? "yes" : "no");
+	}
+}
+
+static void print_pr_cleared(struct json_object *r)
+{
+	printf("cleared the reservations of %s LUN %" PRId64 ": %" PRId64
+	       " registration(s) removed (applied at seq %" PRId64 ")\n",
+	       jstr(r, "target"), jint(r, "lun"), jint(r, "registrations_removed"),
+	       jint(r, "seq"));
+}
+
+static int run_pr_show(struct cli *cli, int argc, char **argv)
+{
+	char *pos[2];
+
+	return ctl_run(cli, "pr.show", lu_args(opts_parse(argc, argv, NULL, pos, 2), pos), print_pr);
+}
+
+static int run_pr_clear(struct cli *cli, int argc, char **argv)
+{
+	bool force = false;
+	const struct opt_def defs[] = { { "force", false, NULL, &force }, { NULL, 0, 0, 0 } };
+	char *pos[2];
+	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
+
+	if (!force) {
+		json_object_put(args);
+		usage_error("pr clear removes every registration and the reservation of the LUN,\n"
+			    "whoever holds them; the initiators get a unit attention and must\n"
+			    "register again. Meant for a holder that is gone for good (a dead\n"
+			    "node or initiator): add --force to do it");
+	}
+	json_object_object_add(args, "force", json_object_new_boolean(true));
+	return ctl_run(cli, "pr.clear", args, print_pr_cleared);
+}
+
 static void print_verify(struct json_object *r)
 {
 	struct json_object *members = NULL;
@@ -1136,6 +1254,20 @@ static const struct cmd_spec cmds[] = {
 	{ "session", "list", "", "List the iSCSI sessions on this node.", run_session_list },
 	{ "session", "close", "TSIH", "Close a session (by its TSIH, see 'session list').",
 	  run_session_close },
+	{ "pr", "show", "TARGET LUN",
+	  "Show the LUN's persistent reservations as READ FULL STATUS reports them:\n"
+	  "PRgeneration, APTPL, the reservation (type, holder) and every registrant with\n"
+	  "its key, initiator port (InitiatorName,i,0xISID), target port (TargetName,t,0xTPGT),\n"
+	  "relative port and node; an SPC-2 RESERVE(6) reservation too.",
+	  run_pr_show },
+	{ "pr", "clear", "TARGET LUN --force",
+	  "Break the LUN's reservation and remove every registration, through the\n"
+	  "replicated state (every node applies it), as PERSISTENT RESERVE OUT CLEAR\n"
+	  "does: PRgeneration moves on and every registrant's I_T nexuses get the unit\n"
+	  "attention RESERVATIONS PREEMPTED (2A/03); an SPC-2 reservation goes too. For\n"
+	  "a holder that is gone (dead node or initiator). Logged with the uid that asked.\n"
+	  "Refused without --force.",
+	  run_pr_clear },
 	{ "cluster", "verify", "",
 	  "Compare the state digests of every member; exit 1 unless all are equal\n"
 	  "(standalone: this node only).",

@@ -1010,6 +1010,168 @@ static void cmd_session_close(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, NULL);
 }
 
+/* ---- persistent reservations -------------------------------------------------- */
+
+/* sg_persist's short names of the SPC-4 types (6.16.3.3 table 174). */
+static const char *pr_type_name(uint8_t type)
+{
+	switch (type) {
+	case PR_TYPE_WR_EX:
+		return "WR_EX";
+	case PR_TYPE_EX_AC:
+		return "EX_AC";
+	case PR_TYPE_WR_EX_RO:
+		return "WR_EX_RO";
+	case PR_TYPE_EX_AC_RO:
+		return "EX_AC_RO";
+	case PR_TYPE_WR_EX_AR:
+		return "WR_EX_AR";
+	case PR_TYPE_EX_AC_AR:
+		return "EX_AC_AR";
+	default:
+		return "none";
+	}
+}
+
+/* The "target" and "lun" args, and the LU's replicated PR state; replies on error. */
+static const struct pr_state *pr_args(struct admin_ctx *a, struct mutation_lu *lu)
+{
+	const struct state_target *t;
+	const struct state_lun *l;
+	uint64_t v;
+
+	if (arg_target_name(a, true, lu->target, sizeof(lu->target)) < 0 ||
+	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return NULL;
+	}
+	lu->lun = (uint16_t)v;
+	t = state_target_find(a->d->state, lu->target);
+	if (t == NULL) {
+		ipc_request_reply_err(a->req, "no target '%s'", lu->target);
+		return NULL;
+	}
+	l = state_lun_find(t, lu->lun);
+	if (l == NULL) {
+		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", lu->target, lu->lun);
+		return NULL;
+	}
+	return &l->pr;
+}
+
+/* One registrant as READ FULL STATUS describes it (SPC-4 6.15.5). */
+static struct json_object *pr_reg_json(const struct pr_state *pr, const struct pr_reg *r)
+{
+	struct json_object *o = json_object_new_object();
+	const struct pr_nexus *n = &r->who.nexus;
+
+	json_object_object_add(o, "key", json_object_new_uint64(r->key));
+	json_object_object_add(o, "initiator_port", json_object_new_string(n->initiator));
+	json_object_object_add(o, "all_tg_pt", json_object_new_boolean(r->who.all_tg_pt));
+	/* Every target port with ALL_TG_PT: no one port, no one node. */
+	json_object_object_add(o, "target_port",
+			       r->who.all_tg_pt ? NULL : json_object_new_string(n->target));
+	json_object_object_add(o, "relative_port",
+			       r->who.all_tg_pt ? NULL : json_object_new_int(n->rel_port_id));
+	/* The relative port id is the TPGT and the node id (DESIGN §3). */
+	json_object_object_add(o, "node",
+			       r->who.all_tg_pt ? NULL : json_object_new_int(n->rel_port_id));
+	json_object_object_add(o, "holder", json_object_new_boolean(pr_reg_is_holder(pr, r)));
+	return o;
+}
+
+static void cmd_pr_show(struct admin_ctx *a)
+{
+	struct mutation_lu lu;
+	const struct pr_state *pr = pr_args(a, &lu);
+	struct json_object *o, *regs, *resv = NULL, *spc2 = NULL;
+
+	if (pr == NULL) {
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "target", json_object_new_string(lu.target));
+	json_object_object_add(o, "lun", json_object_new_int(lu.lun));
+	json_object_object_add(o, "generation", json_object_new_int64(pr->generation));
+	json_object_object_add(o, "aptpl", json_object_new_boolean(pr->aptpl));
+	if (pr->type != PR_TYPE_NONE) {
+		bool all = pr_type_all_registrants(pr->type);
+
+		resv = json_object_new_object();
+		json_object_object_add(resv, "type", json_object_new_string(pr_type_name(pr->type)));
+		json_object_object_add(resv, "type_code", json_object_new_int(pr->type));
+		json_object_object_add(resv, "scope", json_object_new_int(pr->scope));
+		/* All Registrants types: every registrant holds it (SPC-4 5.13.10). */
+		json_object_object_add(resv, "all_registrants", json_object_new_boolean(all));
+		json_object_object_add(resv, "holder",
+				       all ? NULL : json_object_new_string(pr->holder.initiator));
+		json_object_object_add(resv, "holder_relative_port",
+				       all ? NULL : json_object_new_int(pr->holder.rel_port_id));
+	}
+	json_object_object_add(o, "reservation", resv);
+	if (pr->spc2_reserved) {
+		spc2 = json_object_new_object();
+		json_object_object_add(spc2, "initiator_port",
+				       json_object_new_string(pr->spc2_holder.initiator));
+		json_object_object_add(spc2, "relative_port",
+				       json_object_new_int(pr->spc2_holder.rel_port_id));
+	}
+	json_object_object_add(o, "spc2_reservation", spc2);
+	regs = json_object_new_array();
+	for (uint32_t i = 0; i < pr->nregs; i++) {
+		json_object_array_add(regs, pr_reg_json(pr, &pr->regs[i]));
+	}
+	json_object_object_add(o, "registrants", regs);
+	ipc_request_reply_ok(a->req, o);
+}
+
+static void admin_pr_clear_done(struct daemon *d, struct daemon_pending *p, int rc,
+				const char *err)
+{
+	struct json_object *v;
+	int64_t uid = -1;
+
+	if (json_object_object_get_ex(p->result, "uid", &v)) {
+		uid = json_object_get_int64(v);
+	}
+	if (rc == 0 && p->pr_res != NULL) {
+		/* Every registration was dropped, each with its unit attention. */
+		json_object_object_add(p->result, "registrations_removed",
+				       json_object_new_int64(p->pr_res->n_ua));
+		log_notice("persistent reservations of %s LUN %" PRId64 " cleared by uid %" PRId64
+			   " (quoratectl pr clear): %u registration(s) removed, seq %" PRIu64,
+			   json_object_get_string(json_object_object_get(p->result, "target")),
+			   json_object_get_int64(json_object_object_get(p->result, "lun")), uid,
+			   p->pr_res->n_ua, p->seq);
+	} else if (rc < 0) {
+		log_warn("pr clear asked by uid %" PRId64 " failed: %s", uid,
+			 err[0] != '\0' ? err : strerror(-rc));
+	}
+	admin_done(d, p, rc, err);
+}
+
+static void cmd_pr_clear(struct admin_ctx *a)
+{
+	struct mutation op = { .kind = MUTATION_PR_CLEAR };
+	struct json_object *res;
+	uid_t uid;
+
+	if (pr_args(a, &op.u.lu) == NULL) {
+		return;
+	}
+	if (!arg_bool(a->args, "force")) {
+		ipc_request_reply_err(a->req, "pr clear drops every registration and the "
+					      "reservation of the LUN: give force to confirm");
+		return;
+	}
+	uid = ipc_request_uid(a->req);
+	res = json_object_new_object();
+	json_object_object_add(res, "target", json_object_new_string(op.u.lu.target));
+	json_object_object_add(res, "lun", json_object_new_int(op.u.lu.lun));
+	json_object_object_add(res, "uid", json_object_new_int64(uid == (uid_t)-1 ? -1 : (int64_t)uid));
+	admin_propose_with(a->d, a->req, &op, res, admin_pr_clear_done);
+}
+
 /* ---- cluster state: verify, snapshots ---------------------------------------- */
 
 #define ADMIN_MEMBERS_MAX 64
@@ -1235,6 +1397,8 @@ static const struct {
 	{ "chap.list", cmd_chap_list },
 	{ "session.list", cmd_session_list },
 	{ "session.close", cmd_session_close },
+	{ "pr.show", cmd_pr_show },
+	{ "pr.clear", cmd_pr_clear },
 };
 
 void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_object *args,

@@ -248,6 +248,8 @@ bool pr_target_matches(const struct pr_target *t, const char *initiator_port, ui
 const struct pr_reg *pr_state_find(const struct pr_state *state, const struct pr_nexus *nexus);
 /** Is @nexus a reservation holder (SPC-4 5.13.10)? */
 bool pr_state_is_holder(const struct pr_state *state, const struct pr_nexus *nexus);
+/** Does registration @r hold the reservation (READ FULL STATUS' R_HOLDER)? */
+bool pr_reg_is_holder(const struct pr_state *state, const struct pr_reg *r);
 /** Is @type an All Registrants type? */
 bool pr_type_all_registrants(uint8_t type);
 /** Is @type one of the six SPC-4 types? */
@@ -284,6 +286,13 @@ void pr_op_spc2(struct pr_op *op, enum pr_op_kind kind, const struct pr_nexus *n
  * res->changed the state changed. @return 0 or -ENOMEM (state unchanged).
  */
 int pr_apply(struct pr_state *state, const struct pr_op *op, struct pr_result *res);
+/**
+ * Administrative clear (no issuing nexus): what CLEAR does (SPC-4
+ * "Clearing": every registration and the reservation go, PRgeneration is
+ * incremented, RESERVATIONS PREEMPTED for every registrant) plus the SPC-2
+ * reservation. @return 0 or -ENOMEM (state unchanged).
+ */
+int pr_admin_clear(struct pr_state *state, struct pr_result *res);
 
 /* ---- PERSISTENT RESERVE IN (pr_in.c) ---- */
 

@@ -551,3 +551,26 @@ int pr_apply(struct pr_state *state, const struct pr_op *op, struct pr_result *r
 	}
 	return rc;
 }
+
+/*
+ * An administrator breaks the LU's reservations (a dead node's or a gone
+ * initiator's): CLEAR as no registrant sent it, so every registrant gets
+ * RESERVATIONS PREEMPTED, PRgeneration moves on, and an SPC-2 reservation,
+ * which CLEAR leaves alone, goes too: nothing could release it otherwise.
+ */
+int pr_admin_clear(struct pr_state *state, struct pr_result *res)
+{
+	int rc;
+
+	pr_result_fini(res);
+	pr_res_good(res);
+	rc = apply_clear(state, -1, res);
+	if (rc < 0) {
+		pr_result_fini(res);
+		return rc;
+	}
+	state->spc2_reserved = false;
+	memset(&state->spc2_holder, 0, sizeof(state->spc2_holder));
+	res->changed = true;
+	return 0;
+}

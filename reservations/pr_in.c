@@ -136,6 +136,17 @@ static void report_caps(const struct pr_state *s, struct pr_out_buf *o)
 	ob_bytes(o, d, sizeof(d));
 }
 
+bool pr_reg_is_holder(const struct pr_state *s, const struct pr_reg *r)
+{
+	if (s->type == PR_TYPE_NONE) {
+		return false;
+	}
+	if (pr_type_all_registrants(s->type)) {
+		return true;
+	}
+	return pr_target_matches(&r->who, s->holder.initiator, s->holder.rel_port_id);
+}
+
 static void read_full_status(const struct pr_state *s, struct pr_out_buf *o)
 {
 	uint8_t d[PRIN_FULL_DESC_HDR], tid[PRIN_TID_MAX];
@@ -155,14 +166,7 @@ static void read_full_status(const struct pr_state *s, struct pr_out_buf *o)
 		}
 		memset(d, 0, sizeof(d));
 		pr_put_be64(d, r->key);
-		if (s->type == PR_TYPE_NONE) {
-			holder = false;
-		} else if (pr_type_all_registrants(s->type)) {
-			holder = true;
-		} else {
-			holder = pr_target_matches(&r->who, s->holder.initiator,
-						   s->holder.rel_port_id);
-		}
+		holder = pr_reg_is_holder(s, r);
 		d[12] = (uint8_t)((r->who.all_tg_pt ? FULL_ALL_TG_PT : 0) |
 				  (holder ? FULL_R_HOLDER : 0));
 		if (holder) {

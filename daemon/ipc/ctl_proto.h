@@ -42,6 +42,15 @@
  *                       (equal (epoch, seq), different digests)
  *   snapshot.save       path (absolute, must not exist)
  *   snapshot.install    path (absolute), replace (bool, required true)
+ *   pr.show             target, lun (int)  result: target, lun, generation, aptpl,
+ *                       reservation (null | {type "WR_EX".., type_code, scope,
+ *                       all_registrants, holder (initiator port; null for All
+ *                       Registrants), holder_relative_port}), spc2_reservation
+ *                       (null | {initiator_port, relative_port}), registrants
+ *                       [{key (uint64), initiator_port, all_tg_pt, target_port,
+ *                       relative_port, node (null with all_tg_pt), holder}]
+ *   pr.clear            target, lun (int), force (bool, required true): the
+ *                       PR_CLEAR mutation; result adds uid, registrations_removed
  */
 #ifndef QUORATE_DAEMON_IPC_CTL_PROTO_H
 #define QUORATE_DAEMON_IPC_CTL_PROTO_H

@@ -41,6 +41,7 @@ struct ipc_server {
 
 struct ipc_conn {
 	qb_ipcs_connection_t *qbc;	/* borrowed: holds a reference per pending request */
+	uid_t uid;			/* the client's, as the kernel reported it */
 	struct ipc_request *pending;	/* list of unanswered requests */
 };
 
@@ -98,6 +99,21 @@ static bool ipc_uid_in_group(uid_t uid, gid_t gid, gid_t group)
 	return false;
 }
 
+/* The connection's context, made at accept: the only callback that is told the uid. */
+static int32_t ipc_conn_attach(qb_ipcs_connection_t *c, uid_t uid)
+{
+	struct ipc_conn *conn = calloc(1, sizeof(*conn));
+
+	if (conn == NULL) {
+		log_err("ipc: out of memory for a new connection");
+		return -ENOMEM;
+	}
+	conn->qbc = c;
+	conn->uid = uid;
+	qb_ipcs_context_set(c, conn);
+	return 0;
+}
+
 static int32_t ipc_conn_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 {
 	struct ipc_server *s = ipc_the_server;
@@ -108,13 +124,13 @@ static int32_t ipc_conn_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 	 * configured admin group.
 	 */
 	if (uid == 0 || uid == s->self_uid) {
-		return 0;
+		return ipc_conn_attach(c, uid);
 	}
 	if (s->have_admin_gid && ipc_uid_in_group(uid, gid, s->admin_gid)) {
 		/* The client maps the daemon's shared-memory files: let the group in. */
 		qb_ipcs_connection_auth_set(c, (uid_t)-1, s->admin_gid,
 					    S_IRUSR | S_IWUSR | S_IRGRP | S_IWGRP);
-		return 0;
+		return ipc_conn_attach(c, uid);
 	}
 	log_warn("ipc: refusing connection from uid %u (admitted: root, uid %u%s)",
 		 (unsigned int)uid, (unsigned int)s->self_uid,
@@ -124,14 +140,7 @@ static int32_t ipc_conn_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 
 static void ipc_conn_created(qb_ipcs_connection_t *c)
 {
-	struct ipc_conn *conn = calloc(1, sizeof(*conn));
-
-	if (conn == NULL) {
-		log_err("ipc: out of memory for a new connection");
-		return;
-	}
-	conn->qbc = c;
-	qb_ipcs_context_set(c, conn);
+	(void)c;	/* the context was made at accept */
 }
 
 static void ipc_conn_destroyed(qb_ipcs_connection_t *c)
@@ -201,6 +210,11 @@ static void ipc_request_finish(struct ipc_request *req, struct json_object *resp
 	json_object_put(resp);
 	json_object_put(req->msg);
 	free(req);
+}
+
+uid_t ipc_request_uid(const struct ipc_request *req)
+{
+	return req->conn != NULL ? req->conn->uid : (uid_t)-1;
 }
 
 bool ipc_request_connected(const struct ipc_request *req)

@@ -9,6 +9,7 @@
  * result: validation applies it to a copy of the LU's PR state; the engine's
  * outcome (status, sense, unit attentions, aborts) is the command's answer
  * whether or not the state changed, and only a changed state is stored.
+ * PR_CLEAR carries no operation: it is the administrator's clear of one LU.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -307,22 +308,32 @@ static void chap_clear_update(struct state_apply *a)
 
 /* ---- reservations and LU reset ------------------------------------------- */
 
+static void lu_encode(struct wcur *w, const struct mutation *m)
+{
+	w_str(w, m->u.lu.target, STORE_NAME_MAX);
+	w_uint(w, m->u.lu.lun, 2);
+}
+
+static void lu_decode(struct rcur *r, struct mutation *m)
+{
+	r_str(r, m->u.lu.target, STORE_NAME_MAX);
+	m->u.lu.lun = (uint16_t)r_uint(r, 2);
+}
+
 static void pr_encode(struct wcur *w, const struct mutation *m)
 {
 	if (m->pr_op == NULL || m->pr_op_len == 0 || m->pr_op_len > MUTATION_PR_OP_MAX) {
 		w->err = -EINVAL;
 		return;
 	}
-	w_str(w, m->u.lu.target, STORE_NAME_MAX);
-	w_uint(w, m->u.lu.lun, 2);
+	lu_encode(w, m);
 	w_uint(w, m->pr_op_len, 4);
 	w_bytes(w, m->pr_op, m->pr_op_len);
 }
 
 static void pr_decode(struct rcur *r, struct mutation *m)
 {
-	r_str(r, m->u.lu.target, STORE_NAME_MAX);
-	m->u.lu.lun = (uint16_t)r_uint(r, 2);
+	lu_decode(r, m);
 	m->pr_op_len = (size_t)r_uint(r, 4);
 	if (r->err == 0 && (m->pr_op_len == 0 || m->pr_op_len > MUTATION_PR_OP_MAX)) {
 		r->err = -EBADMSG;
@@ -342,7 +353,8 @@ static void pr_result_fail(struct pr_result *res, uint8_t key, uint16_t asc)
 	res->n_abort = 0;
 }
 
-static int pr_validate(struct state_apply *a, char *err, size_t errlen)
+/* The LU a PR kind addresses; the engine's outcome is the answer from here on. */
+static int pr_lu_find(struct state_apply *a, char *err, size_t errlen)
 {
 	struct pr_result *res = &a->fx->pr_res;
 	int rc;
@@ -353,6 +365,17 @@ static int pr_validate(struct state_apply *a, char *err, size_t errlen)
 	if (rc < 0) {
 		/* The LUN went away between propose and delivery. */
 		pr_result_fail(res, PR_SENSE_ILLEGAL_REQUEST, PR_ASC_LUN_NOT_SUPPORTED);
+	}
+	return rc;
+}
+
+static int pr_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	struct pr_result *res = &a->fx->pr_res;
+	int rc;
+
+	rc = pr_lu_find(a, err, errlen);
+	if (rc < 0) {
 		return rc;
 	}
 	rc = pr_op_decode(a->m->pr_op, a->m->pr_op_len, &a->op);
@@ -426,6 +449,33 @@ static void lu_reset_update(struct state_apply *a)
 	}
 }
 
+/* ---- the administrator's clear ------------------------------------------- */
+
+/*
+ * PR_CLEAR: the engine's administrative clear on a copy, stored and raised
+ * like a RESERVATION's outcome (pr_commit, pr_update), so every node tells
+ * its own nexuses of the registrants.
+ */
+static int pr_clear_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	struct pr_result *res = &a->fx->pr_res;
+	int rc;
+
+	rc = pr_lu_find(a, err, errlen);
+	if (rc < 0) {
+		return rc;
+	}
+	rc = pr_state_copy(&a->next, &a->l->pr);
+	if (rc == 0) {
+		rc = pr_admin_clear(&a->next, res);
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "out of memory");
+		pr_result_fail(res, PR_SENSE_HARDWARE_ERROR, PR_ASC_INTERNAL_TARGET_FAILURE);
+	}
+	return rc;
+}
+
 /* ---- the table ------------------------------------------------------------- */
 
 const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
@@ -449,5 +499,7 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 				   pr_update },
 	[MUTATION_LU_RESET] = { "lu-reset", pr_encode, pr_decode, pr_validate, pr_commit,
 				lu_reset_update },
+	[MUTATION_PR_CLEAR] = { "pr-clear", lu_encode, lu_decode, pr_clear_validate, pr_commit,
+				pr_update },
 };
 

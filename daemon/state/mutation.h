@@ -34,6 +34,10 @@
  *                 SPC-2 reset of the LU's reservation state): stores that
  *                 change, and every node resets the LU (aborts its tasks,
  *                 raises 29/03) on its own nexuses
+ *     PR_CLEAR    target, u16 lun: an administrator breaks the LU's
+ *                 reservations (pr_admin_clear: every registration, the
+ *                 reservation and the SPC-2 one go, PRgeneration moves on,
+ *                 RESERVATIONS PREEMPTED for every registrant's nexuses)
  * Decoding rejects an unknown version or kind, a short buffer, an overlong
  * or NUL-containing string, unknown flag bits and trailing bytes: a peer's
  * bug must not become state.
@@ -71,6 +75,7 @@ enum mutation_kind {
 	MUTATION_CHAP_CLEAR = STORE_OP_CHAP_CLEAR,	/* u.chap.target */
 	MUTATION_RESERVATION = STORE_OP_PR_SET,		/* u.lu + pr_op */
 	MUTATION_LU_RESET = 10,				/* u.lu + pr_op (SPC-2 reset) */
+	MUTATION_PR_CLEAR = 11,				/* u.lu */
 	MUTATION_KIND_COUNT,
 };
 

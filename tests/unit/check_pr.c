@@ -1557,6 +1557,47 @@ START_TEST(test_scsi_table_access)
 END_TEST
 #endif
 
+/* The administrator's clear: CLEAR with no sender, and the SPC-2 reservation too. */
+START_TEST(test_admin_clear)
+{
+	struct pr_nexus a, b;
+	struct pr_state s;
+	struct pr_result r;
+	uint32_t g;
+
+	mk_nexus(&a, 1, 1);
+	mk_nexus(&b, 2, 1);
+	pr_state_init(&s, 0);
+	pr_result_init(&r);
+	prout_expect(&s, &a, PR_OUT_REGISTER, 0, 0, 1, PR_STATUS_GOOD);
+	prout_expect(&s, &b, PR_OUT_REGISTER, 0, 0, 2, PR_STATUS_GOOD);
+	prout_expect(&s, &a, PR_OUT_RESERVE, PR_TYPE_WR_EX, 1, 0, PR_STATUS_GOOD);
+	g = gen_of(&s);
+	ck_assert_int_eq(pr_admin_clear(&s, &r), 0);
+	ck_assert_int_eq(r.status, PR_STATUS_GOOD);
+	ck_assert(r.changed);
+	ck_assert_uint_eq(gen_of(&s), g + 1);
+	ck_assert_uint_eq(s.nregs, 0);
+	ck_assert_uint_eq(resv_type(&s, NULL), PR_TYPE_NONE);
+	/* Both registrants, the holder included: nobody issued it. */
+	ck_assert_uint_eq(r.n_ua, 2);
+	ck_assert(has_ua(&r, &a, PR_UA_RESERVATIONS_PREEMPTED));
+	ck_assert(has_ua(&r, &b, PR_UA_RESERVATIONS_PREEMPTED));
+	/* b may now reserve. */
+	prout_expect(&s, &b, PR_OUT_REGISTER, 0, 0, 2, PR_STATUS_GOOD);
+	prout_expect(&s, &b, PR_OUT_RESERVE, PR_TYPE_EX_AC, 2, 0, PR_STATUS_GOOD);
+	/* An SPC-2 reservation nobody can release otherwise goes too. */
+	ck_assert_int_eq(pr_admin_clear(&s, &r), 0);
+	ck_assert_uint_eq(spc2(&s, PR_OP_SPC2_RESERVE, &a), PR_STATUS_GOOD);
+	ck_assert(s.spc2_reserved);
+	ck_assert_int_eq(pr_admin_clear(&s, &r), 0);
+	ck_assert(!s.spc2_reserved);
+	ck_assert_uint_eq(spc2(&s, PR_OP_SPC2_RESERVE, &b), PR_STATUS_GOOD);
+	pr_result_fini(&r);
+	pr_state_fini(&s);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
 	Suite *s = suite_create("reservations");
@@ -1568,6 +1609,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_sa_matrix);
 	tcase_add_test(tc, test_register_rules);
 	tcase_add_test(tc, test_generation);
+	tcase_add_test(tc, test_admin_clear);
 	tcase_add_test(tc, test_release_rules);
 	tcase_add_test(tc, test_holder_unregisters);
 	tcase_add_test(tc, test_preempt_paths);

@@ -306,6 +306,10 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		pr = pr_op_random(&m, &m.pr_op_len);
 		m.pr_op = pr;
 		break;
+	case MUTATION_PR_CLEAR:
+		target_name(m.u.lu.target, sizeof(m.u.lu.target));
+		m.u.lu.lun = (uint16_t)rnd(NLUNS);
+		break;
 	default:
 		ck_abort_msg("kind %d not generated", m.kind);
 	}

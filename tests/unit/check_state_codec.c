@@ -11,7 +11,9 @@
 #include "daemon/state/mutation.h"
 #include "tests/unit/check_main.h"
 
-static struct mutation samples[8];
+#define NSAMPLES 9
+
+static struct mutation samples[NSAMPLES];
 
 static void make_samples(void)
 {
@@ -62,7 +64,11 @@ static void make_samples(void)
 	op = &samples[7];
 	op->kind = MUTATION_CHAP_CLEAR;
 	strcpy(op->u.chap.target, "iqn.2026-11.org.quorate:a");
-	for (int i = 0; i < 8; i++) {
+	op = &samples[8];
+	op->kind = MUTATION_PR_CLEAR;
+	strcpy(op->u.lu.target, "iqn.2026-11.org.quorate:a");
+	op->u.lu.lun = 0x0102;
+	for (int i = 0; i < NSAMPLES; i++) {
 		samples[i].request_id = 0x1122334455667788ULL + (uint64_t)i;
 	}
 }
@@ -220,7 +226,7 @@ Suite *check_suite(void)
 	Suite *s = suite_create("mutation");
 	TCase *tc = tcase_create("codec");
 
-	tcase_add_loop_test(tc, test_round_trip, 0, 8);
+	tcase_add_loop_test(tc, test_round_trip, 0, NSAMPLES);
 	tcase_add_test(tc, test_big_endian_layout);
 	tcase_add_test(tc, test_rejects_bad_input);
 	tcase_add_test(tc, test_garbage_never_crashes);
