@@ -515,6 +515,30 @@ static void print_luns(struct json_object *r)
 	}
 }
 
+static void print_lun(struct json_object *l)
+{
+	char size[32];
+
+	size_human((uint64_t)jint(l, "size"), size, sizeof(size));
+	printf("target:       %s\n", jstr(l, "target"));
+	printf("lun:          %" PRId64 "\n", jint(l, "lun"));
+	printf("backing:      %s\n", jstr(l, "backing"));
+	printf("path:         %s\n", jstr(l, "path"));
+	printf("size:         %" PRId64 " bytes (%s)\n", jint(l, "size"), size);
+	printf("block size:   %" PRId64 "\n", jint(l, "block_size"));
+	printf("naa:          naa.%s\n", jstr(l, "naa"));
+	printf("uuid:         %s\n", jstr(l, "uuid"));
+	printf("serial:       %s\n", jstr(l, "serial"));
+	printf("direct:       %s\n", jbool(l, "direct") ? "yes" : "no");
+	printf("thin:         %s\n", jbool(l, "thin") ? "yes" : "no");
+	printf("read-only:    %s\n", jbool(l, "read_only") ? "yes" : "no");
+	printf("state:        %s on node %" PRId64 "\n", jbool(l, "online") ? "online" : "OFFLINE",
+	       jint(l, "node_id"));
+	if (!jbool(l, "online")) {
+		printf("offline:      %s\n", jstr(l, "offline_reason"));
+	}
+}
+
 static void print_lun_created(struct json_object *r)
 {
 	const char *file = jstr(r, "file");
@@ -697,7 +721,8 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "lun.create", args, print_lun_created);
 }
 
-static int run_lun_delete(struct cli *cli, int argc, char **argv)
+/* TARGET LUN positional arguments as request args. */
+static struct json_object *lun_ref_args(int argc, char **argv)
 {
 	char *pos[2];
 	struct json_object *args;
@@ -712,7 +737,12 @@ static int run_lun_delete(struct cli *cli, int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));
 	json_object_object_add(args, "lun", json_object_new_int64((int64_t)v));
-	return ctl_run(cli, "lun.delete", args, print_applied);
+	return args;
+}
+
+static int run_lun_delete(struct cli *cli, int argc, char **argv)
+{
+	return ctl_run(cli, "lun.delete", lun_ref_args(argc, argv), print_applied);
 }
 
 static int run_list_filtered(struct cli *cli, int argc, char **argv, const char *cmd,
@@ -730,6 +760,11 @@ static int run_list_filtered(struct cli *cli, int argc, char **argv, const char 
 static int run_lun_list(struct cli *cli, int argc, char **argv)
 {
 	return run_list_filtered(cli, argc, argv, "lun.list", print_luns);
+}
+
+static int run_lun_show(struct cli *cli, int argc, char **argv)
+{
+	return ctl_run(cli, "lun.show", lun_ref_args(argc, argv), print_lun);
 }
 
 static int run_acl_change(struct cli *cli, int argc, char **argv, const char *cmd)
@@ -1110,6 +1145,10 @@ static const struct cmd_spec cmds[] = {
 	{ "lun", "delete", "TARGET LUN", "Delete a LUN (the backing file is kept).",
 	  run_lun_delete },
 	{ "lun", "list", "[TARGET]", "List LUNs with their identity and state.", run_lun_list },
+	{ "lun", "show", "TARGET LUN",
+	  "Show every field of a LUN's record and whether it is online on this node\n"
+	  "(and why not).",
+	  run_lun_show },
 	{ "acl", "add", "TARGET INITIATOR",
 	  "Allow INITIATOR (an iSCSI name) to log in to TARGET. A target with at least one\n"
 	  "ACL entry admits only the listed initiators: sessions of others are asked to\n"

@@ -764,6 +764,36 @@ static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 	return true;
 }
 
+/* The LUN record of the model and this node's running state of it. */
+static struct json_object *lun_json(struct daemon *d, const struct state_target *t,
+				    const struct state_lun *l)
+{
+	struct json_object *o = json_object_new_object();
+	char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
+	const char *why;
+	bool online = daemon_lun_online(d, t->rec.name, l->rec.lun, &why);
+
+	hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
+	lun_uuid_format(uuid, l->rec.uuid);
+	json_object_object_add(o, "target", json_object_new_string(t->rec.name));
+	json_object_object_add(o, "lun", json_object_new_int(l->rec.lun));
+	json_object_object_add(o, "backing", json_object_new_string(l->rec.backing));
+	json_object_object_add(o, "path", json_object_new_string(l->rec.path));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)l->rec.size_bytes));
+	json_object_object_add(o, "block_size", json_object_new_int64(l->rec.block_size));
+	json_object_object_add(o, "direct", json_object_new_boolean(l->rec.direct_io));
+	json_object_object_add(o, "thin", json_object_new_boolean(l->rec.thin));
+	json_object_object_add(o, "read_only", json_object_new_boolean(l->rec.read_only));
+	json_object_object_add(o, "uuid", json_object_new_string(uuid));
+	json_object_object_add(o, "naa", json_object_new_string(naa));
+	json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
+	json_object_object_add(o, "online", json_object_new_boolean(online));
+	if (!online) {
+		json_object_object_add(o, "offline_reason", json_object_new_string(why));
+	}
+	return o;
+}
+
 static void cmd_lun_list(struct admin_ctx *a)
 {
 	char target[STORE_NAME_MAX + 1];
@@ -780,37 +810,39 @@ static void cmd_lun_list(struct admin_ctx *a)
 		}
 		for (const struct state_lun *l = state_lun_first(t); l != NULL;
 		     l = state_lun_next(l)) {
-			struct json_object *o = json_object_new_object();
-			char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
-			const char *why;
-			bool online = daemon_lun_online(a->d, t->rec.name, l->rec.lun, &why);
-
-			hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
-			lun_uuid_format(uuid, l->rec.uuid);
-			json_object_object_add(o, "target", json_object_new_string(t->rec.name));
-			json_object_object_add(o, "lun", json_object_new_int(l->rec.lun));
-			json_object_object_add(o, "backing", json_object_new_string(l->rec.backing));
-			json_object_object_add(o, "path", json_object_new_string(l->rec.path));
-			json_object_object_add(o, "size",
-					       json_object_new_int64((int64_t)l->rec.size_bytes));
-			json_object_object_add(o, "block_size",
-					       json_object_new_int64(l->rec.block_size));
-			json_object_object_add(o, "direct", json_object_new_boolean(l->rec.direct_io));
-			json_object_object_add(o, "thin", json_object_new_boolean(l->rec.thin));
-			json_object_object_add(o, "read_only",
-					       json_object_new_boolean(l->rec.read_only));
-			json_object_object_add(o, "uuid", json_object_new_string(uuid));
-			json_object_object_add(o, "naa", json_object_new_string(naa));
-			json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
-			json_object_object_add(o, "online", json_object_new_boolean(online));
-			if (!online) {
-				json_object_object_add(o, "offline_reason",
-						       json_object_new_string(why));
-			}
-			json_object_array_add(arr, o);
+			json_object_array_add(arr, lun_json(a->d, t, l));
 		}
 	}
 	ipc_request_reply_ok(a->req, arr);
+}
+
+/* One LUN: its record, and this node's running state ("node_id": whose). */
+static void cmd_lun_show(struct admin_ctx *a)
+{
+	char target[STORE_NAME_MAX + 1];
+	const struct state_target *t;
+	const struct state_lun *l;
+	struct json_object *o;
+	uint64_t v;
+
+	if (arg_target_name(a, true, target, sizeof(target)) < 0 ||
+	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	t = state_target_find(a->d->state, target);
+	if (t == NULL) {
+		ipc_request_reply_err(a->req, "no target '%s'", target);
+		return;
+	}
+	l = state_lun_find(t, (uint16_t)v);
+	if (l == NULL) {
+		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", target, (unsigned int)v);
+		return;
+	}
+	o = lun_json(a->d, t, l);
+	json_object_object_add(o, "node_id", json_object_new_int64(a->d->cfg.node_id));
+	ipc_request_reply_ok(a->req, o);
 }
 
 static void cmd_acl_change(struct admin_ctx *a, enum mutation_kind kind)
@@ -1227,6 +1259,7 @@ static const struct {
 	{ "lun.create", cmd_lun_create },
 	{ "lun.delete", cmd_lun_delete },
 	{ "lun.list", cmd_lun_list },
+	{ "lun.show", cmd_lun_show },
 	{ "acl.add", cmd_acl_add },
 	{ "acl.remove", cmd_acl_remove },
 	{ "acl.list", cmd_acl_list },

@@ -26,6 +26,7 @@
  *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
  *                       (an OFFLINE LUN has "offline_reason")
+ *   lun.show            target, lun (int)  result: the lun.list object and node_id
  *   acl.add / acl.remove  target, initiator   acl.list        target?
  *   chap.set            target | discovery (bool), user, secret,
  *                       mutual_user?, mutual_secret?, force (bool)
