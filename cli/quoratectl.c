@@ -532,8 +532,8 @@ static void print_lun(struct json_object *l)
 	printf("direct:       %s\n", jbool(l, "direct") ? "yes" : "no");
 	printf("thin:         %s\n", jbool(l, "thin") ? "yes" : "no");
 	printf("read-only:    %s\n", jbool(l, "read_only") ? "yes" : "no");
-	printf("state:        %s on node %" PRId64 "\n", jbool(l, "online") ? "online" : "OFFLINE",
-	       jint(l, "node_id"));
+	printf("state:        %s on node %" PRId64 "%s\n", jbool(l, "online") ? "online" : "OFFLINE",
+	       jint(l, "node_id"), jbool(l, "admin_offline") ? " (lun offline in force)" : "");
 	if (!jbool(l, "online")) {
 		printf("offline:      %s\n", jstr(l, "offline_reason"));
 	}
@@ -765,6 +765,16 @@ static int run_lun_list(struct cli *cli, int argc, char **argv)
 static int run_lun_show(struct cli *cli, int argc, char **argv)
 {
 	return ctl_run(cli, "lun.show", lun_ref_args(argc, argv), print_lun);
+}
+
+static int run_lun_offline(struct cli *cli, int argc, char **argv)
+{
+	return ctl_run(cli, "lun.offline", lun_ref_args(argc, argv), print_applied);
+}
+
+static int run_lun_online(struct cli *cli, int argc, char **argv)
+{
+	return ctl_run(cli, "lun.online", lun_ref_args(argc, argv), print_applied);
 }
 
 static int run_acl_change(struct cli *cli, int argc, char **argv, const char *cmd)
@@ -1149,6 +1159,17 @@ static const struct cmd_spec cmds[] = {
 	  "Show every field of a LUN's record and whether it is online on this node\n"
 	  "(and why not).",
 	  run_lun_show },
+	{ "lun", "offline", "TARGET LUN",
+	  "Take a LUN offline on every node (maintenance): initiators keep their sessions,\n"
+	  "INQUIRY and REPORT LUNS, and every other command gets NOT READY, LOGICAL UNIT\n"
+	  "NOT READY, OFFLINE (04h/12h); the backing file is closed. It stays offline\n"
+	  "through restarts until 'lun online'.",
+	  run_lun_offline },
+	{ "lun", "online", "TARGET LUN",
+	  "Open the LUN's backing file again on every node and serve it, also a LUN\n"
+	  "whose file was missing when the daemon started. Exit 1 with the reason when\n"
+	  "it cannot be opened on this node (it stays offline here).",
+	  run_lun_online },
 	{ "acl", "add", "TARGET INITIATOR",
 	  "Allow INITIATOR (an iSCSI name) to log in to TARGET. A target with at least one\n"
 	  "ACL entry admits only the listed initiators: sessions of others are asked to\n"

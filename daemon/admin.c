@@ -745,6 +745,64 @@ static void cmd_lun_delete(struct admin_ctx *a)
 	admin_propose(a->d, a->req, &op, NULL);
 }
 
+/*
+ * lun.online's completion: the flag is applied on every node, but a store
+ * that does not open here leaves the LUN offline here, which is the
+ * command's failure on this node.
+ */
+static void admin_lun_online_done(struct daemon *d, struct daemon_pending *p, int rc,
+				  const char *err)
+{
+	struct json_object *v;
+	const char *target = "", *why;
+	uint16_t lun = 0;
+
+	if (p->result != NULL && json_object_object_get_ex(p->result, "target", &v)) {
+		target = json_object_get_string(v);
+	}
+	if (p->result != NULL && json_object_object_get_ex(p->result, "lun", &v)) {
+		lun = (uint16_t)json_object_get_int(v);
+	}
+	if (rc == 0 && p->req != NULL && !daemon_lun_online(d, target, lun, &why)) {
+		ipc_request_reply_err(p->req, "LUN %u of '%s' is still OFFLINE on this node: %s",
+				      lun, target, why);
+		json_object_put(p->result);
+		return;
+	}
+	admin_done(d, p, rc, err);
+}
+
+/* lun.offline / lun.online: one mutation, so every node follows. */
+static void cmd_lun_set_offline(struct admin_ctx *a, bool offline)
+{
+	struct mutation op = { .kind = MUTATION_LUN_OFFLINE };
+	struct json_object *res;
+	uint64_t v;
+
+	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
+	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	op.u.lun.lun = (uint16_t)v;
+	op.u.lun.offline = offline;
+	res = json_object_new_object();
+	json_object_object_add(res, "target", json_object_new_string(op.u.lun.target));
+	json_object_object_add(res, "lun", json_object_new_int(op.u.lun.lun));
+	json_object_object_add(res, "online", json_object_new_boolean(!offline));
+	admin_propose_with(a->d, a->req, &op, res, offline ? admin_done : admin_lun_online_done);
+}
+
+static void cmd_lun_offline(struct admin_ctx *a)
+{
+	cmd_lun_set_offline(a, true);
+}
+
+static void cmd_lun_online(struct admin_ctx *a)
+{
+	cmd_lun_set_offline(a, false);
+}
+
 /* Optional "target" filter of the list commands; replies and returns false on error. */
 static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 {
@@ -787,6 +845,7 @@ static struct json_object *lun_json(struct daemon *d, const struct state_target 
 	json_object_object_add(o, "uuid", json_object_new_string(uuid));
 	json_object_object_add(o, "naa", json_object_new_string(naa));
 	json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
+	json_object_object_add(o, "admin_offline", json_object_new_boolean(l->rec.offline));
 	json_object_object_add(o, "online", json_object_new_boolean(online));
 	if (!online) {
 		json_object_object_add(o, "offline_reason", json_object_new_string(why));
@@ -1260,6 +1319,8 @@ static const struct {
 	{ "lun.delete", cmd_lun_delete },
 	{ "lun.list", cmd_lun_list },
 	{ "lun.show", cmd_lun_show },
+	{ "lun.offline", cmd_lun_offline },
+	{ "lun.online", cmd_lun_online },
 	{ "acl.add", cmd_acl_add },
 	{ "acl.remove", cmd_acl_remove },
 	{ "acl.list", cmd_acl_list },

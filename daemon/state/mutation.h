@@ -34,6 +34,9 @@
  *                 SPC-2 reset of the LU's reservation state): stores that
  *                 change, and every node resets the LU (aborts its tasks,
  *                 raises 29/03) on its own nexuses
+ *     LUN_OFFLINE target, u16 lun, u8 offline (0 or 1): the administrator's
+ *                 'lun offline' / 'lun online'; stores the LUN's flag, and
+ *                 every node takes the LU offline or (re-)opens it
  * Decoding rejects an unknown version or kind, a short buffer, an overlong
  * or NUL-containing string, unknown flag bits and trailing bytes: a peer's
  * bug must not become state.
@@ -57,7 +60,9 @@
 #define MUTATION_LUN_F_DIRECT_IO 0x01
 #define MUTATION_LUN_F_THIN 0x02
 #define MUTATION_LUN_F_READ_ONLY 0x04
-#define MUTATION_LUN_F_ALL (MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_THIN | MUTATION_LUN_F_READ_ONLY)
+#define MUTATION_LUN_F_OFFLINE 0x08	/* store_lun.offline */
+#define MUTATION_LUN_F_ALL (MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_THIN | MUTATION_LUN_F_READ_ONLY | \
+			    MUTATION_LUN_F_OFFLINE)
 
 enum mutation_kind {
 	MUTATION_NONE = 0,				/* never on the wire */
@@ -71,6 +76,7 @@ enum mutation_kind {
 	MUTATION_CHAP_CLEAR = STORE_OP_CHAP_CLEAR,	/* u.chap.target */
 	MUTATION_RESERVATION = STORE_OP_PR_SET,		/* u.lu + pr_op */
 	MUTATION_LU_RESET = 10,				/* u.lu + pr_op (SPC-2 reset) */
+	MUTATION_LUN_OFFLINE = 11,			/* u.lun.target, lun, offline */
 	MUTATION_KIND_COUNT,
 };
 

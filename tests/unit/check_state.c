@@ -268,6 +268,11 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		target_name(m.u.lun.target, sizeof(m.u.lun.target));
 		m.u.lun.lun = (uint16_t)rnd(NLUNS);
 		break;
+	case MUTATION_LUN_OFFLINE:
+		target_name(m.u.lun.target, sizeof(m.u.lun.target));
+		m.u.lun.lun = (uint16_t)rnd(NLUNS);
+		m.u.lun.offline = rnd(2) != 0;
+		break;
 	case MUTATION_ACL_ADD:
 	case MUTATION_ACL_DEL:
 		target_name(m.u.acl.target, sizeof(m.u.acl.target));
@@ -435,13 +440,15 @@ START_TEST(test_same_stream_same_digest)
 	}
 
 	/*
-	 * Change one applied mutation that changes the model (not a PR op
-	 * that may leave the state as it was): replace it by a malformed one.
+	 * Change one applied mutation that changes the model (not a PR op or
+	 * a LUN offline/online, which may leave the state as it was): replace
+	 * it by a malformed one.
 	 */
 	do {
 		changed = rnd((uint32_t)n);
 	} while (rcs[changed] != 0 || kind_of(&v[changed]) == MUTATION_RESERVATION ||
-		 kind_of(&v[changed]) == MUTATION_LU_RESET);
+		 kind_of(&v[changed]) == MUTATION_LU_RESET ||
+		 kind_of(&v[changed]) == MUTATION_LUN_OFFLINE);
 	inst_open(&d);
 	bad.len = 3;
 	bad.p = (uint8_t[]){ 0xde, 0xad, 0x00 };

@@ -11,7 +11,7 @@
 #include "daemon/state/mutation.h"
 #include "tests/unit/check_main.h"
 
-static struct mutation samples[8];
+static struct mutation samples[10];
 
 static void make_samples(void)
 {
@@ -41,6 +41,7 @@ static void make_samples(void)
 	op->u.lun.block_size = 4096;
 	op->u.lun.direct_io = true;
 	op->u.lun.read_only = true;
+	op->u.lun.offline = true;
 	op = &samples[3];
 	op->kind = MUTATION_LUN_DEL;
 	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
@@ -62,7 +63,16 @@ static void make_samples(void)
 	op = &samples[7];
 	op->kind = MUTATION_CHAP_CLEAR;
 	strcpy(op->u.chap.target, "iqn.2026-11.org.quorate:a");
-	for (int i = 0; i < 8; i++) {
+	op = &samples[8];
+	op->kind = MUTATION_LUN_OFFLINE;
+	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
+	op->u.lun.lun = 16383;
+	op->u.lun.offline = true;
+	op = &samples[9];
+	op->kind = MUTATION_LUN_OFFLINE;
+	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
+	op->u.lun.lun = 1;
+	for (int i = 0; i < 10; i++) {
 		samples[i].request_id = 0x1122334455667788ULL + (uint64_t)i;
 	}
 }
@@ -89,6 +99,30 @@ START_TEST(test_round_trip)
 	/* So is a trailing byte. */
 	buf[len] = 0;
 	ck_assert_int_eq(mutation_decode(buf, len + 1, &out), -EBADMSG);
+}
+END_TEST
+
+/* LUN_OFFLINE's flag byte is 0 or 1; the LUN record's flags know the offline bit. */
+START_TEST(test_lun_offline_layout)
+{
+	static uint8_t buf[MUTATION_MAX_LEN];
+	struct mutation out;
+	size_t len;
+
+	make_samples();
+	ck_assert_int_eq(mutation_encode(&samples[8], buf, sizeof(buf), &len), 0);
+	/* header, u16 length + name, u16 LUN, u8 offline */
+	ck_assert_uint_eq(len, MUTATION_HEADER_LEN + 2 + strlen(samples[8].u.lun.target) + 2 + 1);
+	ck_assert_int_eq(buf[len - 3], 0x3f);
+	ck_assert_int_eq(buf[len - 2], 0xff);
+	ck_assert_int_eq(buf[len - 1], 1);
+	buf[len - 1] = 2;
+	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
+	ck_assert_int_eq(mutation_encode(&samples[2], buf, sizeof(buf), &len), 0);
+	ck_assert_int_eq(buf[len - 1], MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_READ_ONLY |
+					       MUTATION_LUN_F_OFFLINE);
+	buf[len - 1] = 0x10;
+	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
 }
 END_TEST
 
@@ -220,8 +254,9 @@ Suite *check_suite(void)
 	Suite *s = suite_create("mutation");
 	TCase *tc = tcase_create("codec");
 
-	tcase_add_loop_test(tc, test_round_trip, 0, 8);
+	tcase_add_loop_test(tc, test_round_trip, 0, 10);
 	tcase_add_test(tc, test_big_endian_layout);
+	tcase_add_test(tc, test_lun_offline_layout);
 	tcase_add_test(tc, test_rejects_bad_input);
 	tcase_add_test(tc, test_garbage_never_crashes);
 	tcase_add_test(tc, test_pr_set_round_trip);
