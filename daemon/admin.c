@@ -731,17 +731,27 @@ fail:
 	ipc_request_reply_err(a->req, "%s", a->err);
 }
 
+/* TARGET and LUN args naming one LUN; on error replies and returns -EINVAL. */
+static int arg_lun_ref(struct admin_ctx *a, char *target, size_t cap, uint16_t *lun)
+{
+	uint64_t v;
+
+	if (arg_target_name(a, true, target, cap) < 0 ||
+	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return -EINVAL;
+	}
+	*lun = (uint16_t)v;
+	return 0;
+}
+
 static void cmd_lun_delete(struct admin_ctx *a)
 {
 	struct mutation op = { .kind = MUTATION_LUN_DEL };
-	uint64_t v;
 
-	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
-	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+	if (arg_lun_ref(a, op.u.lun.target, sizeof(op.u.lun.target), &op.u.lun.lun) < 0) {
 		return;
 	}
-	op.u.lun.lun = (uint16_t)v;
 	admin_propose(a->d, a->req, &op, NULL);
 }
 
@@ -777,14 +787,10 @@ static void cmd_lun_set_offline(struct admin_ctx *a, bool offline)
 {
 	struct mutation op = { .kind = MUTATION_LUN_OFFLINE };
 	struct json_object *res;
-	uint64_t v;
 
-	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
-	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+	if (arg_lun_ref(a, op.u.lun.target, sizeof(op.u.lun.target), &op.u.lun.lun) < 0) {
 		return;
 	}
-	op.u.lun.lun = (uint16_t)v;
 	op.u.lun.offline = offline;
 	res = json_object_new_object();
 	json_object_object_add(res, "target", json_object_new_string(op.u.lun.target));
@@ -882,11 +888,9 @@ static void cmd_lun_show(struct admin_ctx *a)
 	const struct state_target *t;
 	const struct state_lun *l;
 	struct json_object *o;
-	uint64_t v;
+	uint16_t lun;
 
-	if (arg_target_name(a, true, target, sizeof(target)) < 0 ||
-	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+	if (arg_lun_ref(a, target, sizeof(target), &lun) < 0) {
 		return;
 	}
 	t = state_target_find(a->d->state, target);
@@ -894,9 +898,9 @@ static void cmd_lun_show(struct admin_ctx *a)
 		ipc_request_reply_err(a->req, "no target '%s'", target);
 		return;
 	}
-	l = state_lun_find(t, (uint16_t)v);
+	l = state_lun_find(t, lun);
 	if (l == NULL) {
-		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", target, (unsigned int)v);
+		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", target, lun);
 		return;
 	}
 	o = lun_json(a->d, t, l);
