@@ -515,6 +515,30 @@ static void print_luns(struct json_object *r)
 	}
 }
 
+static void print_lun(struct json_object *l)
+{
+	char size[32];
+
+	size_human((uint64_t)jint(l, "size"), size, sizeof(size));
+	printf("target:       %s\n", jstr(l, "target"));
+	printf("lun:          %" PRId64 "\n", jint(l, "lun"));
+	printf("backing:      %s\n", jstr(l, "backing"));
+	printf("path:         %s\n", jstr(l, "path"));
+	printf("size:         %" PRId64 " bytes (%s)\n", jint(l, "size"), size);
+	printf("block size:   %" PRId64 "\n", jint(l, "block_size"));
+	printf("naa:          naa.%s\n", jstr(l, "naa"));
+	printf("uuid:         %s\n", jstr(l, "uuid"));
+	printf("serial:       %s\n", jstr(l, "serial"));
+	printf("direct:       %s\n", jbool(l, "direct") ? "yes" : "no");
+	printf("thin:         %s\n", jbool(l, "thin") ? "yes" : "no");
+	printf("read-only:    %s\n", jbool(l, "read_only") ? "yes" : "no");
+	printf("state:        %s on node %" PRId64 "%s\n", jbool(l, "online") ? "online" : "OFFLINE",
+	       jint(l, "node_id"), jbool(l, "admin_offline") ? " (lun offline in force)" : "");
+	if (!jbool(l, "online")) {
+		printf("offline:      %s\n", jstr(l, "offline_reason"));
+	}
+}
+
 static void print_lun_created(struct json_object *r)
 {
 	const char *file = jstr(r, "file");
@@ -697,7 +721,7 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "lun.create", args, print_lun_created);
 }
 
-/* TARGET LUN as request args. */
+/* TARGET LUN (the positional arguments opts_parse() found) as request args. */
 static struct json_object *lu_args(int npos, char **pos)
 {
 	struct json_object *args;
@@ -715,12 +739,18 @@ static struct json_object *lu_args(int npos, char **pos)
 	return args;
 }
 
-static int run_lun_delete(struct cli *cli, int argc, char **argv)
+/* A command whose arguments are TARGET LUN. */
+static int run_lu_command(struct cli *cli, int argc, char **argv, const char *cmd,
+			  void (*print)(struct json_object *))
 {
 	char *pos[2];
 
-	return ctl_run(cli, "lun.delete", lu_args(opts_parse(argc, argv, NULL, pos, 2), pos),
-		       print_applied);
+	return ctl_run(cli, cmd, lu_args(opts_parse(argc, argv, NULL, pos, 2), pos), print);
+}
+
+static int run_lun_delete(struct cli *cli, int argc, char **argv)
+{
+	return run_lu_command(cli, argc, argv, "lun.delete", print_applied);
 }
 
 static int run_list_filtered(struct cli *cli, int argc, char **argv, const char *cmd,
@@ -738,6 +768,21 @@ static int run_list_filtered(struct cli *cli, int argc, char **argv, const char 
 static int run_lun_list(struct cli *cli, int argc, char **argv)
 {
 	return run_list_filtered(cli, argc, argv, "lun.list", print_luns);
+}
+
+static int run_lun_show(struct cli *cli, int argc, char **argv)
+{
+	return run_lu_command(cli, argc, argv, "lun.show", print_lun);
+}
+
+static int run_lun_offline(struct cli *cli, int argc, char **argv)
+{
+	return run_lu_command(cli, argc, argv, "lun.offline", print_applied);
+}
+
+static int run_lun_online(struct cli *cli, int argc, char **argv)
+{
+	return run_lu_command(cli, argc, argv, "lun.online", print_applied);
 }
 
 static int run_acl_change(struct cli *cli, int argc, char **argv, const char *cmd)
@@ -1086,9 +1131,7 @@ static void print_pr_cleared(struct json_object *r)
 
 static int run_pr_show(struct cli *cli, int argc, char **argv)
 {
-	char *pos[2];
-
-	return ctl_run(cli, "pr.show", lu_args(opts_parse(argc, argv, NULL, pos, 2), pos), print_pr);
+	return run_lu_command(cli, argc, argv, "pr.show", print_pr);
 }
 
 static int run_pr_clear(struct cli *cli, int argc, char **argv)
@@ -1228,6 +1271,21 @@ static const struct cmd_spec cmds[] = {
 	{ "lun", "delete", "TARGET LUN", "Delete a LUN (the backing file is kept).",
 	  run_lun_delete },
 	{ "lun", "list", "[TARGET]", "List LUNs with their identity and state.", run_lun_list },
+	{ "lun", "show", "TARGET LUN",
+	  "Show every field of a LUN's record and whether it is online on this node\n"
+	  "(and why not).",
+	  run_lun_show },
+	{ "lun", "offline", "TARGET LUN",
+	  "Take a LUN offline on every node (maintenance): initiators keep their sessions,\n"
+	  "INQUIRY and REPORT LUNS, and every other command gets NOT READY, LOGICAL UNIT\n"
+	  "NOT READY, OFFLINE (04h/12h); the backing file is closed. It stays offline\n"
+	  "through restarts until 'lun online'.",
+	  run_lun_offline },
+	{ "lun", "online", "TARGET LUN",
+	  "Open the LUN's backing file again on every node and serve it, also a LUN\n"
+	  "whose file was missing when the daemon started. Exit 1 with the reason when\n"
+	  "it cannot be opened on this node (it stays offline here).",
+	  run_lun_online },
 	{ "acl", "add", "TARGET INITIATOR",
 	  "Allow INITIATOR (an iSCSI name) to log in to TARGET. A target with at least one\n"
 	  "ACL entry admits only the listed initiators: sessions of others are asked to\n"

@@ -731,18 +731,82 @@ fail:
 	ipc_request_reply_err(a->req, "%s", a->err);
 }
 
+/* TARGET and LUN args naming one LUN; on error replies and returns -EINVAL. */
+static int arg_lun_ref(struct admin_ctx *a, char *target, size_t cap, uint16_t *lun)
+{
+	uint64_t v;
+
+	if (arg_target_name(a, true, target, cap) < 0 ||
+	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return -EINVAL;
+	}
+	*lun = (uint16_t)v;
+	return 0;
+}
+
 static void cmd_lun_delete(struct admin_ctx *a)
 {
 	struct mutation op = { .kind = MUTATION_LUN_DEL };
-	uint64_t v;
 
-	if (arg_target_name(a, true, op.u.lun.target, sizeof(op.u.lun.target)) < 0 ||
-	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+	if (arg_lun_ref(a, op.u.lun.target, sizeof(op.u.lun.target), &op.u.lun.lun) < 0) {
 		return;
 	}
-	op.u.lun.lun = (uint16_t)v;
 	admin_propose(a->d, a->req, &op, NULL);
+}
+
+/*
+ * lun.online's completion: the flag is applied on every node, but a store
+ * that does not open here leaves the LUN offline here, which is the
+ * command's failure on this node.
+ */
+static void admin_lun_online_done(struct daemon *d, struct daemon_pending *p, int rc,
+				  const char *err)
+{
+	struct json_object *v;
+	const char *target = "", *why;
+	uint16_t lun = 0;
+
+	if (p->result != NULL && json_object_object_get_ex(p->result, "target", &v)) {
+		target = json_object_get_string(v);
+	}
+	if (p->result != NULL && json_object_object_get_ex(p->result, "lun", &v)) {
+		lun = (uint16_t)json_object_get_int(v);
+	}
+	if (rc == 0 && p->req != NULL && !daemon_lun_online(d, target, lun, &why)) {
+		ipc_request_reply_err(p->req, "LUN %u of '%s' is still OFFLINE on this node: %s",
+				      lun, target, why);
+		json_object_put(p->result);
+		return;
+	}
+	admin_done(d, p, rc, err);
+}
+
+/* lun.offline / lun.online: one mutation, so every node follows. */
+static void cmd_lun_set_offline(struct admin_ctx *a, bool offline)
+{
+	struct mutation op = { .kind = MUTATION_LUN_OFFLINE };
+	struct json_object *res;
+
+	if (arg_lun_ref(a, op.u.lun.target, sizeof(op.u.lun.target), &op.u.lun.lun) < 0) {
+		return;
+	}
+	op.u.lun.offline = offline;
+	res = json_object_new_object();
+	json_object_object_add(res, "target", json_object_new_string(op.u.lun.target));
+	json_object_object_add(res, "lun", json_object_new_int(op.u.lun.lun));
+	json_object_object_add(res, "online", json_object_new_boolean(!offline));
+	admin_propose_with(a->d, a->req, &op, res, offline ? admin_done : admin_lun_online_done);
+}
+
+static void cmd_lun_offline(struct admin_ctx *a)
+{
+	cmd_lun_set_offline(a, true);
+}
+
+static void cmd_lun_online(struct admin_ctx *a)
+{
+	cmd_lun_set_offline(a, false);
 }
 
 /* Optional "target" filter of the list commands; replies and returns false on error. */
@@ -764,6 +828,37 @@ static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 	return true;
 }
 
+/* The LUN record of the model and this node's running state of it. */
+static struct json_object *lun_json(struct daemon *d, const struct state_target *t,
+				    const struct state_lun *l)
+{
+	struct json_object *o = json_object_new_object();
+	char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
+	const char *why;
+	bool online = daemon_lun_online(d, t->rec.name, l->rec.lun, &why);
+
+	hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
+	lun_uuid_format(uuid, l->rec.uuid);
+	json_object_object_add(o, "target", json_object_new_string(t->rec.name));
+	json_object_object_add(o, "lun", json_object_new_int(l->rec.lun));
+	json_object_object_add(o, "backing", json_object_new_string(l->rec.backing));
+	json_object_object_add(o, "path", json_object_new_string(l->rec.path));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)l->rec.size_bytes));
+	json_object_object_add(o, "block_size", json_object_new_int64(l->rec.block_size));
+	json_object_object_add(o, "direct", json_object_new_boolean(l->rec.direct_io));
+	json_object_object_add(o, "thin", json_object_new_boolean(l->rec.thin));
+	json_object_object_add(o, "read_only", json_object_new_boolean(l->rec.read_only));
+	json_object_object_add(o, "uuid", json_object_new_string(uuid));
+	json_object_object_add(o, "naa", json_object_new_string(naa));
+	json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
+	json_object_object_add(o, "admin_offline", json_object_new_boolean(l->rec.offline));
+	json_object_object_add(o, "online", json_object_new_boolean(online));
+	if (!online) {
+		json_object_object_add(o, "offline_reason", json_object_new_string(why));
+	}
+	return o;
+}
+
 static void cmd_lun_list(struct admin_ctx *a)
 {
 	char target[STORE_NAME_MAX + 1];
@@ -780,37 +875,37 @@ static void cmd_lun_list(struct admin_ctx *a)
 		}
 		for (const struct state_lun *l = state_lun_first(t); l != NULL;
 		     l = state_lun_next(l)) {
-			struct json_object *o = json_object_new_object();
-			char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
-			const char *why;
-			bool online = daemon_lun_online(a->d, t->rec.name, l->rec.lun, &why);
-
-			hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
-			lun_uuid_format(uuid, l->rec.uuid);
-			json_object_object_add(o, "target", json_object_new_string(t->rec.name));
-			json_object_object_add(o, "lun", json_object_new_int(l->rec.lun));
-			json_object_object_add(o, "backing", json_object_new_string(l->rec.backing));
-			json_object_object_add(o, "path", json_object_new_string(l->rec.path));
-			json_object_object_add(o, "size",
-					       json_object_new_int64((int64_t)l->rec.size_bytes));
-			json_object_object_add(o, "block_size",
-					       json_object_new_int64(l->rec.block_size));
-			json_object_object_add(o, "direct", json_object_new_boolean(l->rec.direct_io));
-			json_object_object_add(o, "thin", json_object_new_boolean(l->rec.thin));
-			json_object_object_add(o, "read_only",
-					       json_object_new_boolean(l->rec.read_only));
-			json_object_object_add(o, "uuid", json_object_new_string(uuid));
-			json_object_object_add(o, "naa", json_object_new_string(naa));
-			json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
-			json_object_object_add(o, "online", json_object_new_boolean(online));
-			if (!online) {
-				json_object_object_add(o, "offline_reason",
-						       json_object_new_string(why));
-			}
-			json_object_array_add(arr, o);
+			json_object_array_add(arr, lun_json(a->d, t, l));
 		}
 	}
 	ipc_request_reply_ok(a->req, arr);
+}
+
+/* One LUN: its record, and this node's running state ("node_id": whose). */
+static void cmd_lun_show(struct admin_ctx *a)
+{
+	char target[STORE_NAME_MAX + 1];
+	const struct state_target *t;
+	const struct state_lun *l;
+	struct json_object *o;
+	uint16_t lun;
+
+	if (arg_lun_ref(a, target, sizeof(target), &lun) < 0) {
+		return;
+	}
+	t = state_target_find(a->d->state, target);
+	if (t == NULL) {
+		ipc_request_reply_err(a->req, "no target '%s'", target);
+		return;
+	}
+	l = state_lun_find(t, lun);
+	if (l == NULL) {
+		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", target, lun);
+		return;
+	}
+	o = lun_json(a->d, t, l);
+	json_object_object_add(o, "node_id", json_object_new_int64(a->d->cfg.node_id));
+	ipc_request_reply_ok(a->req, o);
 }
 
 static void cmd_acl_change(struct admin_ctx *a, enum mutation_kind kind)
@@ -1389,6 +1484,9 @@ static const struct {
 	{ "lun.create", cmd_lun_create },
 	{ "lun.delete", cmd_lun_delete },
 	{ "lun.list", cmd_lun_list },
+	{ "lun.show", cmd_lun_show },
+	{ "lun.offline", cmd_lun_offline },
+	{ "lun.online", cmd_lun_online },
 	{ "acl.add", cmd_acl_add },
 	{ "acl.remove", cmd_acl_remove },
 	{ "acl.list", cmd_acl_list },

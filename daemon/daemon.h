@@ -42,7 +42,8 @@ struct daemon;
 struct daemon_run_lun {
 	struct daemon_run_lun *next;
 	uint16_t lun;
-	bool online;			/* added to the scsi_target on this node */
+	bool added;			/* an LU of the scsi_target on this node (maybe offline) */
+	bool online;			/* added and serving: not taken offline */
 	char offline_reason[128];	/* why not online, for 'lun list' */
 };
 

@@ -120,7 +120,7 @@ static void target_stop(struct daemon *d, struct daemon_run_target *r)
 	 */
 	if (r->scsi != NULL) {
 		for (struct daemon_run_lun *l = r->luns; l != NULL; l = l->next) {
-			if (l->online) {
+			if (l->added) {
 				scsi_lu_pr_attach(r->scsi, l->lun, NULL);
 			}
 		}
@@ -164,6 +164,8 @@ void daemon_run_free(struct daemon *d)
 
 /* ---- LUNs ---------------------------------------------------------------------- */
 
+#define LUN_OFFLINE_BY_ADMIN "taken offline by the administrator ('lun online' serves it again)"
+
 static void lun_open(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
 {
 	const struct store_lun *rec = &sl->rec;
@@ -178,6 +180,8 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 		.read_only = rec->read_only,
 		/* O_DIRECT means "no node-local cache": report write cache off too. */
 		.write_cache = !rec->direct_io,
+		/* Taken offline by the administrator: listed, but the store stays closed. */
+		.offline = rec->offline,
 	};
 	struct daemon_run_lun *l;
 	int rc;
@@ -212,11 +216,65 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 			 "cannot open the %s backing store: %s", rec->backing, strerror(-rc));
 		return;
 	}
-	l->online = true;
+	l->added = true;
 	/* The SCSI layer reads the model's PR state; only the state machine writes it. */
 	scsi_lu_pr_attach(r->scsi, rec->lun, (struct pr_state *)&sl->pr);
+	if (rec->offline) {
+		snprintf(l->offline_reason, sizeof(l->offline_reason), "%s", LUN_OFFLINE_BY_ADMIN);
+		log_notice("target '%s' LUN %u offline (%s)", r->name, rec->lun,
+			   LUN_OFFLINE_BY_ADMIN);
+		return;
+	}
+	l->online = true;
 	log_info("target '%s' LUN %u online (%s '%s', %llu bytes)", r->name, rec->lun,
 		 rec->backing, rec->path, (unsigned long long)rec->size_bytes);
+}
+
+/*
+ * The LUN's offline flag changed, or 'lun online' asks again: take the LU
+ * offline (it stays listed, its nexuses stay) or open its store anew. A LU
+ * that could not be opened before (file missing at start-up) is added now.
+ */
+static void lun_state(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
+{
+	const struct store_lun *rec = &sl->rec;
+	struct daemon_run_target *r = run_find(d, t->rec.name);
+	struct daemon_run_lun **pp, *l;
+	int rc;
+
+	if (r == NULL) {
+		return;
+	}
+	for (pp = &r->luns; *pp != NULL && (*pp)->lun != rec->lun; pp = &(*pp)->next) {
+	}
+	l = *pp;
+	if (l == NULL || !l->added) {
+		if (l != NULL) {
+			*pp = l->next;
+			free(l);
+		}
+		lun_open(d, t, sl);
+		return;
+	}
+	rc = scsi_lu_set_offline(r->scsi, rec->lun, rec->offline);
+	if (rc < 0) {
+		log_perror(rc, "target '%s' LUN %u: cannot open %s backing '%s', LUN stays offline",
+			   r->name, rec->lun, rec->backing, rec->path);
+		snprintf(l->offline_reason, sizeof(l->offline_reason),
+			 "cannot open the %s backing store: %s", rec->backing, strerror(-rc));
+		l->online = false;
+		return;
+	}
+	l->online = !rec->offline;
+	if (rec->offline) {
+		snprintf(l->offline_reason, sizeof(l->offline_reason), "%s", LUN_OFFLINE_BY_ADMIN);
+		log_notice("target '%s' LUN %u offline (%s)", r->name, rec->lun,
+			   LUN_OFFLINE_BY_ADMIN);
+	} else {
+		l->offline_reason[0] = '\0';
+		log_info("target '%s' LUN %u online again (%s '%s')", r->name, rec->lun,
+			 rec->backing, rec->path);
+	}
 }
 
 static void lun_close(struct daemon *d, const char *target, uint16_t lun)
@@ -235,7 +293,7 @@ static void lun_close(struct daemon *d, const char *target, uint16_t lun)
 		return;
 	}
 	*pp = l->next;
-	if (l->online) {
+	if (l->added) {
 		rc = scsi_target_remove_lu(r->scsi, lun);
 		if (rc < 0) {
 			log_perror(rc, "target '%s' LUN %u: removing the running LU", target, lun);
@@ -319,7 +377,7 @@ static void pr_effects(struct daemon *d, const struct state_effect *e,
 	struct daemon_run_lun *l = r != NULL ? run_lun_find(r, e->lun->rec.lun) : NULL;
 	const struct pr_result *res = e->pr;
 
-	if (l == NULL || !l->online || r->scsi == NULL) {
+	if (l == NULL || !l->added || r->scsi == NULL) {
 		return;
 	}
 	scsi_lu_pr_effects(r->scsi, l->lun, res);
@@ -358,7 +416,7 @@ static void lu_reset(struct daemon *d, const struct state_effect *e)
 	unsigned int n;
 
 	/* The proposing node reset its own nexuses when the TMF arrived. */
-	if (e->origin == cluster_node_id(d->cluster) || l == NULL || !l->online ||
+	if (e->origin == cluster_node_id(d->cluster) || l == NULL || !l->added ||
 	    !r->registered) {
 		return;
 	}
@@ -413,6 +471,9 @@ void daemon_effects_apply(struct daemon *d, const struct state_effects *fx)
 			break;
 		case STATE_FX_LU_RESET:
 			lu_reset(d, e);
+			break;
+		case STATE_FX_LUN_STATE:
+			lun_state(d, e->target, e->lun);
 			break;
 		}
 	}

@@ -26,6 +26,11 @@
  *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
  *                       (an OFFLINE LUN has "offline_reason")
+ *   lun.show            target, lun (int)  result: the lun.list object and node_id
+ *                       (lun.list objects have "admin_offline": 'lun offline' in force)
+ *   lun.offline         target, lun (int): every node takes the LU offline
+ *   lun.online          target, lun (int): every node opens it again; an error
+ *                       when it stays offline on this node (the reason in it)
  *   acl.add / acl.remove  target, initiator   acl.list        target?
  *   chap.set            target | discovery (bool), user, secret,
  *                       mutual_user?, mutual_secret?, force (bool)

@@ -356,9 +356,63 @@ static void target_luns_changed(struct scsi_target *target, uint16_t changed)
 	}
 }
 
+/* Open the backing store from the LU's configuration and take its geometry. */
+static int lu_store_open(struct scsi_lu *lu)
+{
+	struct backing_params bp = {
+		.path = lu->path,
+		.size_bytes = lu->cfg.size_bytes,
+		.block_size = lu->cfg.block_size,
+		.direct_io = lu->cfg.direct_io,
+		.read_only = lu->cfg.read_only,
+	};
+	int rc = backing_open(lu->backing_kind, &bp, &lu->store);
+
+	if (rc < 0) {
+		lu->store = NULL;
+		return rc;
+	}
+	lu->nblocks = backing_size(lu->store) / lu->block_size;
+	lu->thin = lu->cfg.thin && backing_can_discard(lu->store);
+	lu->lbprz = lu->thin && backing_discard_zeroes(lu->store);
+	return 0;
+}
+
+/* An offline LU gives its backing store back when no task uses it any more. */
+static void lu_store_release(struct scsi_lu *lu)
+{
+	if (lu->offline && lu->inflight == 0 && lu->store) {
+		backing_close(lu->store);
+		lu->store = NULL;
+	}
+}
+
+int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offline)
+{
+	struct scsi_lu *lu = lun_id < SCSI_LUN_MAX ? target->lu_index[lun_id] : NULL;
+	int rc;
+
+	if (!lu) {
+		return -ENOENT;
+	}
+	if (offline) {
+		lu->offline = true;
+		lu_store_release(lu);
+		return 0;
+	}
+	/* Still draining since the offline: keep the store that is open. */
+	if (!lu->store) {
+		rc = lu_store_open(lu);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	lu->offline = false;
+	return 0;
+}
+
 int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg)
 {
-	struct backing_params bp = { 0 };
 	struct scsi_lu *lu;
 	int rc;
 
@@ -387,21 +441,15 @@ int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct
 	}
 	lu->cfg.backing = lu->backing_kind;
 	lu->cfg.path = lu->path;
-	bp.path = lu->path;
-	bp.size_bytes = cfg->size_bytes;
-	bp.block_size = cfg->block_size;
-	bp.direct_io = cfg->direct_io;
-	bp.read_only = cfg->read_only;
-	rc = backing_open(lu->backing_kind, &bp, &lu->store);
-	if (rc < 0) {
-		lu->store = NULL;
-		lu_free(lu);
-		return rc;
-	}
 	lu->block_size = cfg->block_size;
-	lu->nblocks = backing_size(lu->store) / cfg->block_size;
-	lu->thin = cfg->thin && backing_can_discard(lu->store);
-	lu->lbprz = lu->thin && backing_discard_zeroes(lu->store);
+	lu->offline = cfg->offline;
+	if (!lu->offline) {
+		rc = lu_store_open(lu);
+		if (rc < 0) {
+			lu_free(lu);
+			return rc;
+		}
+	}
 	lu->mode.wce = cfg->write_cache;
 	/* Every live nexus meets the new LU with 29/00 (ua_get creates it so). */
 	for (struct scsi_nexus *n = target->nexuses; n; n = n->next) {
@@ -716,6 +764,7 @@ void scsi_task_finish(struct scsi_task *task)
 	 */
 	target = task->priv.lu->target;
 	task->priv.lu->inflight--;
+	lu_store_release(task->priv.lu);
 	target->refs++;
 	task->done(task);
 	target_put(target);
@@ -776,6 +825,10 @@ static int task_dispatch(struct scsi_task *task)
 	if (target->alua->local_state == SCSI_ALUA_UNAVAILABLE && !(desc->flags & SCSI_CMD_F_ALUA_OK)) {
 		return scsi_task_sense(task, SENSE_KEY_NOT_READY,
 				       ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	}
+	/* The same basic commands answer while the LU is offline (scsi_lu_set_offline). */
+	if (lu && lu->offline && !(desc->flags & SCSI_CMD_F_ALUA_OK)) {
+		return scsi_task_sense(task, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
 	}
 	if (lu && !scsi_resv_allows(lu, task->nexus, desc)) {
 		task->status = SCSI_STATUS_RESERVATION_CONFLICT;

@@ -118,6 +118,7 @@ struct scsi_lu_config {
 	bool thin;			/* UNMAP/WRITE SAME UNMAP punch holes */
 	bool read_only;
 	bool write_cache;		/* initial WCE of the caching mode page */
+	bool offline;			/* add without opening the backing (scsi_lu_set_offline) */
 	uint8_t naa[16];		/* NAA-6 IEEE registered extended id */
 	char serial[33];		/* unit serial number (VPD 80h) */
 	char vendor[9];			/* T10 vendor id, space padded on output */
@@ -159,6 +160,15 @@ const char *scsi_target_name(const struct scsi_target *target);
 int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg);
 /** Remove a LUN; -EBUSY while tasks run on it. Other nexuses see REPORTED LUNS DATA HAS CHANGED. */
 int scsi_target_remove_lu(struct scsi_target *target, uint16_t lun_id);
+/**
+ * Take a LU offline (SPC-4: NOT READY, LOGICAL UNIT NOT READY, OFFLINE 04/12
+ * to everything but INQUIRY, REPORT LUNS, REPORT TARGET PORT GROUPS, REQUEST
+ * SENSE and REPORT SUPPORTED OPERATION CODES; its nexuses stay) and close its
+ * backing store once its tasks in flight are done; or bring it online again,
+ * opening the backing store anew from the LU's configuration. @return 0,
+ * -ENOENT (no such LU) or the open's -errno (then the LU stays offline).
+ */
+int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offline);
 /** Number of LUs, for listings. */
 unsigned int scsi_target_lu_count(const struct scsi_target *target);
 

@@ -231,6 +231,7 @@ struct scsi_lu {
 	bool thin;			/* LBPME: UNMAP and WRITE SAME UNMAP deallocate */
 	bool lbprz;
 	bool prevent;			/* PREVENT ALLOW MEDIUM REMOVAL state */
+	bool offline;			/* 04/12; store closed once inflight is 0 */
 	struct scsi_mode_state mode;
 	struct scsi_ua_rec *ua;
 	unsigned int ua_records_pending;	/* records with pending != 0 */

@@ -170,7 +170,7 @@ static int lun_find(struct state_apply *a, const char *target, uint16_t lun, cha
 	return 0;
 }
 
-static int lun_del_validate(struct state_apply *a, char *err, size_t errlen)
+static int lun_ref_validate(struct state_apply *a, char *err, size_t errlen)
 {
 	return lun_find(a, a->m->u.lun.target, a->m->u.lun.lun, err, errlen);
 }
@@ -183,6 +183,41 @@ static void lun_del_update(struct state_apply *a)
 		fx_record(a->fx, STATE_FX_LUN_REMOVED, a->t, l, NULL);
 		fx_dead_lun(a->fx, l);
 	}
+}
+
+static void lun_offline_encode(struct wcur *w, const struct mutation *m)
+{
+	lun_ref_encode(w, m);
+	w_uint(w, m->u.lun.offline, 1);
+}
+
+static void lun_offline_decode(struct rcur *r, struct mutation *m)
+{
+	uint64_t v;
+
+	lun_ref_decode(r, m);
+	v = r_uint(r, 1);
+	if (r->err == 0 && v > 1) {
+		r->err = -EBADMSG;
+	}
+	m->u.lun.offline = v != 0;
+}
+
+static int lun_offline_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = STORE_OP_LUN_OFFLINE;
+	snprintf(op->u.lun.target, sizeof(op->u.lun.target), "%s", a->m->u.lun.target);
+	op->u.lun.lun = a->m->u.lun.lun;
+	op->u.lun.offline = a->m->u.lun.offline;
+	return 0;
+}
+
+/* Also when the flag does not change: 'lun online' re-opens a LU that failed to. */
+static void lun_offline_update(struct state_apply *a)
+{
+	a->l->rec.offline = a->m->u.lun.offline;
+	fx_record(a->fx, STATE_FX_LUN_STATE, a->t, a->l, NULL);
 }
 
 /* ---- ACLs ------------------------------------------------------------------ */
@@ -485,7 +520,7 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 				  target_del_validate, target_commit, target_del_update },
 	[MUTATION_LUN_ADD] = { "lun-create", lun_add_encode, lun_add_decode, lun_add_validate,
 			       lun_commit, lun_add_update },
-	[MUTATION_LUN_DEL] = { "lun-delete", lun_ref_encode, lun_ref_decode, lun_del_validate,
+	[MUTATION_LUN_DEL] = { "lun-delete", lun_ref_encode, lun_ref_decode, lun_ref_validate,
 			       lun_commit, lun_del_update },
 	[MUTATION_ACL_ADD] = { "acl-add", acl_encode, acl_decode, acl_add_validate, acl_commit,
 			       acl_add_update },
@@ -501,5 +536,7 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 				lu_reset_update },
 	[MUTATION_PR_CLEAR] = { "pr-clear", lu_encode, lu_decode, pr_clear_validate, pr_commit,
 				pr_update },
+	[MUTATION_LUN_OFFLINE] = { "lun-offline", lun_offline_encode, lun_offline_decode,
+				   lun_ref_validate, lun_offline_commit, lun_offline_update },
 };
 

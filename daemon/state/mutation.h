@@ -38,6 +38,9 @@
  *                 reservations (pr_admin_clear: every registration, the
  *                 reservation and the SPC-2 one go, PRgeneration moves on,
  *                 RESERVATIONS PREEMPTED for every registrant's nexuses)
+ *     LUN_OFFLINE target, u16 lun, u8 offline (0 or 1): the administrator's
+ *                 'lun offline' / 'lun online'; stores the LUN's flag, and
+ *                 every node takes the LU offline or (re-)opens it
  * Decoding rejects an unknown version or kind, a short buffer, an overlong
  * or NUL-containing string, unknown flag bits and trailing bytes: a peer's
  * bug must not become state.
@@ -61,7 +64,9 @@
 #define MUTATION_LUN_F_DIRECT_IO 0x01
 #define MUTATION_LUN_F_THIN 0x02
 #define MUTATION_LUN_F_READ_ONLY 0x04
-#define MUTATION_LUN_F_ALL (MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_THIN | MUTATION_LUN_F_READ_ONLY)
+#define MUTATION_LUN_F_OFFLINE 0x08	/* store_lun.offline */
+#define MUTATION_LUN_F_ALL (MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_THIN | MUTATION_LUN_F_READ_ONLY | \
+			    MUTATION_LUN_F_OFFLINE)
 
 enum mutation_kind {
 	MUTATION_NONE = 0,				/* never on the wire */
@@ -76,6 +81,7 @@ enum mutation_kind {
 	MUTATION_RESERVATION = STORE_OP_PR_SET,		/* u.lu + pr_op */
 	MUTATION_LU_RESET = 10,				/* u.lu + pr_op (SPC-2 reset) */
 	MUTATION_PR_CLEAR = 11,				/* u.lu */
+	MUTATION_LUN_OFFLINE = 12,			/* u.lun.target, lun, offline */
 	MUTATION_KIND_COUNT,
 };
 

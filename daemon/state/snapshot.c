@@ -402,6 +402,7 @@ static bool lun_rec_equal(const struct store_lun *a, const struct store_lun *b)
 	       strcmp(a->backing, b->backing) == 0 && strcmp(a->path, b->path) == 0 &&
 	       a->size_bytes == b->size_bytes && a->block_size == b->block_size &&
 	       a->direct_io == b->direct_io && a->thin == b->thin && a->read_only == b->read_only;
+	/* offline is not the LU's identity: it changes in place (STATE_FX_LUN_STATE). */
 }
 
 static bool chap_rec_equal(const struct store_chap *a, const struct store_chap *b)
@@ -492,6 +493,10 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 				continue;
 			}
 			/* Unchanged LU: the running LU keeps its pointer to l->pr. */
+			if (l->rec.offline != nl->rec.offline) {
+				l->rec.offline = nl->rec.offline;
+				fx_record(fx, STATE_FX_LUN_STATE, t, l, NULL);
+			}
 			pr_state_fini(&l->pr);
 			l->pr = nl->pr;
 			pr_state_init(&nl->pr, 0);

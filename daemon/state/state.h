@@ -99,6 +99,7 @@ enum state_effect_kind {
 	STATE_FX_CHAP_CLEARED,		/* name: "" = discovery */
 	STATE_FX_PR,			/* target, lun, pr: UAs and PREEMPT AND ABORT aborts */
 	STATE_FX_LU_RESET,		/* target, lun, origin: reset the LU on this node */
+	STATE_FX_LUN_STATE,		/* target, lun: follow lun->rec.offline (re-open if online) */
 };
 
 struct state_effect {

@@ -112,7 +112,8 @@ void wire_lun_encode(struct wcur *w, const struct store_lun *l)
 {
 	uint8_t flags = (l->direct_io ? MUTATION_LUN_F_DIRECT_IO : 0) |
 			(l->thin ? MUTATION_LUN_F_THIN : 0) |
-			(l->read_only ? MUTATION_LUN_F_READ_ONLY : 0);
+			(l->read_only ? MUTATION_LUN_F_READ_ONLY : 0) |
+			(l->offline ? MUTATION_LUN_F_OFFLINE : 0);
 
 	w_uint(w, l->lun, 2);
 	w_bytes(w, l->uuid, sizeof(l->uuid));
@@ -144,6 +145,7 @@ void wire_lun_decode(struct rcur *r, struct store_lun *l)
 	l->direct_io = (flags & MUTATION_LUN_F_DIRECT_IO) != 0;
 	l->thin = (flags & MUTATION_LUN_F_THIN) != 0;
 	l->read_only = (flags & MUTATION_LUN_F_READ_ONLY) != 0;
+	l->offline = (flags & MUTATION_LUN_F_OFFLINE) != 0;
 }
 
 void wire_chap_encode(struct wcur *w, const struct store_chap *c)

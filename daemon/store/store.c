@@ -105,9 +105,18 @@ static const char migration_v2[] =
 	"  PRIMARY KEY (target, lun),"
 	"  FOREIGN KEY (target, lun) REFERENCES luns(target, lun) ON DELETE CASCADE);";
 
+/*
+ * Version 3: a LUN the administrator took offline ('lun offline') stays
+ * offline on every node, through restarts, until 'lun online'.
+ */
+static const char migration_v3[] =
+	"ALTER TABLE luns ADD COLUMN offline INTEGER NOT NULL DEFAULT 0"
+	"  CHECK (offline IN (0, 1));";
+
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	migration_v1,
 	migration_v2,
+	migration_v3,
 };
 
 const char *store_errmsg(struct store *store)
@@ -463,6 +472,7 @@ static void store_row_lun(sqlite3_stmt *st, void *rec)
 	l->direct_io = sqlite3_column_int(st, 9) != 0;
 	l->thin = sqlite3_column_int(st, 10) != 0;
 	l->read_only = sqlite3_column_int(st, 11) != 0;
+	l->offline = sqlite3_column_int(st, 12) != 0;
 }
 
 static void store_row_acl(sqlite3_stmt *st, void *rec)
@@ -563,7 +573,7 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
 	if (rc == 0 && ops->lun != NULL) {
 		rc = store_load_rows(store,
 				     "SELECT target, lun, uuid, naa, serial, backing, path, size,"
-				     " block_size, direct_io, thin, read_only FROM luns"
+				     " block_size, direct_io, thin, read_only, offline FROM luns"
 				     " ORDER BY target, lun",
 				     store_row_lun, &rec->l,
 				     STORE_REC_LUN, ops, ctx);
@@ -624,8 +634,8 @@ static int store_lun_insert(struct store *store, const struct store_lun *l)
 
 	rc = sqlite3_prepare_v2(store->db,
 				"INSERT INTO luns (target, lun, uuid, naa, serial, backing, path,"
-				" size, block_size, direct_io, thin, read_only)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				" size, block_size, direct_io, thin, read_only, offline)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		return store_fail(store, rc);
@@ -643,6 +653,7 @@ static int store_lun_insert(struct store *store, const struct store_lun *l)
 	sqlite3_bind_int(st, 10, l->direct_io);
 	sqlite3_bind_int(st, 11, l->thin);
 	sqlite3_bind_int(st, 12, l->read_only);
+	sqlite3_bind_int(st, 13, l->offline);
 	rc = sqlite3_step(st);
 	/* Duplicate (target, lun) or no such target: SQLITE_CONSTRAINT -> -EEXIST. */
 	rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
@@ -688,6 +699,18 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 		return store_lun_insert(store, &op->u.lun);
 	case STORE_OP_LUN_DEL:
 		return store_lun_delete(store, &op->u.lun);
+	case STORE_OP_LUN_OFFLINE: {
+		char lun[8];
+
+		snprintf(lun, sizeof(lun), "%u", op->u.lun.lun);
+		args[0] = op->u.lun.offline ? "1" : "0";
+		args[1] = op->u.lun.target;
+		args[2] = lun;
+		return store_run(store,
+				 "UPDATE luns SET offline = CAST(? AS INTEGER)"
+				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
+				 true, 3, args);
+	}
 	case STORE_OP_ACL_ADD:
 		args[0] = op->u.acl.target;
 		args[1] = op->u.acl.initiator;

@@ -24,7 +24,7 @@
 #include "daemon/base/domain.h"
 
 #define STORE_DB_FILE "quorate.db"
-#define STORE_SCHEMA_VERSION 2		/* highest migration this build knows */
+#define STORE_SCHEMA_VERSION 3		/* highest migration this build knows */
 
 #define STORE_NAME_MAX 223		/* RFC 7143 4.2.7.1: iSCSI names are at most 223 bytes */
 #define STORE_ALIAS_MAX 255		/* RFC 7143 13.6: TargetAlias is a text value */
@@ -53,6 +53,7 @@ struct store_lun {
 	bool direct_io;
 	bool thin;
 	bool read_only;
+	bool offline;				/* taken offline by the administrator (migration 3) */
 };
 
 struct store_acl {
@@ -93,6 +94,7 @@ enum store_op_kind {
 	STORE_OP_CHAP_SET,		/* u.chap (replaces) */
 	STORE_OP_CHAP_CLEAR,		/* u.chap.target */
 	STORE_OP_PR_SET,		/* u.pr: replace the LU's PR state (its LUN must exist) */
+	STORE_OP_LUN_OFFLINE,		/* u.lun.target, lun, offline: set the flag */
 };
 
 struct store_op {

@@ -246,6 +246,71 @@ START_TEST(test_write_read_roundtrip)
 }
 END_TEST
 
+/*
+ * An offline LU (scsi_lu_set_offline) answers media access and TEST UNIT
+ * READY with NOT READY 04h/12h and INQUIRY as before; online re-opens the
+ * file, also one that was gone while offline (its data come back); an LU
+ * added offline opens nothing until online, which fails while the file is
+ * missing and leaves it offline.
+ */
+START_TEST(test_offline_online)
+{
+	static const uint8_t tur[6] = { 0 }, inq[6] = { 0x12, 0, 0, 0, 96, 0 };
+	static uint8_t data[8 * BS];
+	struct scsi_lu_config cfg;
+	char moved[128];
+	struct scsi_task t;
+
+	memset(data, 0x5a, sizeof(data));
+	write10(1, 8, 8, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_int_eq(scsi_lu_set_offline(env.target, 1, true), 0);
+	read10(1, 8, 8, &t);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
+	write10(1, 8, 8, data, &t);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
+	t_run(&t, env.n1, 1, tur, sizeof(tur), NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
+	t_run(&t, env.n1, 1, inq, sizeof(inq), NULL, 0, 96);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(0, 8, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	/* The store was closed: the file may go away and come back meanwhile. */
+	snprintf(moved, sizeof(moved), "%s.moved", tmpfile_path);
+	ck_assert_int_eq(rename(tmpfile_path, moved), 0);
+	ck_assert_int_eq(scsi_lu_set_offline(env.target, 1, false), -ENOENT);
+	read10(1, 8, 8, &t);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
+	ck_assert_int_eq(rename(moved, tmpfile_path), 0);
+	ck_assert_int_eq(scsi_lu_set_offline(env.target, 1, false), 0);
+	read10(1, 8, 8, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_mem_eq(env.buf, data, sizeof(data));
+	ck_assert_int_eq(scsi_lu_set_offline(env.target, 9, true), -ENOENT);
+
+	/* Added offline: nothing is opened, so a missing file is no error yet. */
+	t_lu_config(&cfg, "file", moved, FILE_SIZE);
+	cfg.offline = true;
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	/* Past the new LU's power-on unit attention. */
+	for (int i = 0; i < 4; i++) {
+		uint8_t key = 0;
+		uint16_t asc;
+
+		t_run(&t, env.n1, 2, tur, sizeof(tur), NULL, 0, 0);
+		if (scsi_sense_parse(t.sense, t.sense_len, &key, &asc) < 0 ||
+		    key != SENSE_KEY_UNIT_ATTENTION) {
+			break;
+		}
+	}
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
+	ck_assert_int_eq(scsi_lu_set_offline(env.target, 2, false), -ENOENT);
+	t_run(&t, env.n1, 2, tur, sizeof(tur), NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
+}
+END_TEST
+
 START_TEST(test_rw_errors)
 {
 	static uint8_t data[BS];
@@ -1386,6 +1451,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_inquiry_vpd);
 	tcase_add_test(tc, test_read_capacity);
 	tcase_add_test(tc, test_write_read_roundtrip);
+	tcase_add_test(tc, test_offline_online);
 	tcase_add_test(tc, test_rw_errors);
 	tcase_add_test(tc, test_compare_and_write);
 	tcase_add_test(tc, test_caw_holds_range_lock);

@@ -268,6 +268,11 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		target_name(m.u.lun.target, sizeof(m.u.lun.target));
 		m.u.lun.lun = (uint16_t)rnd(NLUNS);
 		break;
+	case MUTATION_LUN_OFFLINE:
+		target_name(m.u.lun.target, sizeof(m.u.lun.target));
+		m.u.lun.lun = (uint16_t)rnd(NLUNS);
+		m.u.lun.offline = rnd(2) != 0;
+		break;
 	case MUTATION_ACL_ADD:
 	case MUTATION_ACL_DEL:
 		target_name(m.u.acl.target, sizeof(m.u.acl.target));
@@ -439,13 +444,15 @@ START_TEST(test_same_stream_same_digest)
 	}
 
 	/*
-	 * Change one applied mutation that changes the model (not a PR op
-	 * that may leave the state as it was): replace it by a malformed one.
+	 * Change one applied mutation that changes the model (not a PR op or
+	 * a LUN offline/online, which may leave the state as it was): replace
+	 * it by a malformed one.
 	 */
 	do {
 		changed = rnd((uint32_t)n);
 	} while (rcs[changed] != 0 || kind_of(&v[changed]) == MUTATION_RESERVATION ||
-		 kind_of(&v[changed]) == MUTATION_LU_RESET);
+		 kind_of(&v[changed]) == MUTATION_LU_RESET ||
+		 kind_of(&v[changed]) == MUTATION_LUN_OFFLINE);
 	inst_open(&d);
 	bad.len = 3;
 	bad.p = (uint8_t[]){ 0xde, 0xad, 0x00 };
@@ -573,6 +580,78 @@ START_TEST(test_install_reconciles_only_the_difference)
 }
 END_TEST
 
+/*
+ * LUN_OFFLINE: sets the record's flag with one LUN-state effect (also when it
+ * does not change: 'lun online' retries an open), is rejected for a LUN that
+ * does not exist, is stored, and a snapshot install that differs only in
+ * the flag changes it in place (the LU keeps its PR state object).
+ */
+START_TEST(test_lun_offline_in_place)
+{
+	static const char tn[] = "iqn.2026-11.org.quorate:t0";
+	struct mutation m = { .kind = MUTATION_TARGET_ADD };
+	uint8_t buf[MUTATION_MAX_LEN], *snap;
+	struct blob bl = { .p = buf };
+	struct state_effects fx;
+	struct pr_state *pr0;
+	struct inst a, b;
+	size_t snap_len;
+	uint8_t da[STATE_DIGEST_LEN], db[STATE_DIGEST_LEN];
+
+	inst_open(&a);
+	inst_open(&b);
+	snprintf(m.u.target.name, sizeof(m.u.target.name), "%s", tn);
+	deliver_ok(&a, &m);
+	add_lun(&a, 0);
+	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
+	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
+	state_effects_release(&fx);
+	free(snap);
+	pr0 = state_lun_pr(b.state, tn, 0);
+
+	memset(&m, 0, sizeof(m));
+	m.kind = MUTATION_LUN_OFFLINE;
+	snprintf(m.u.lun.target, sizeof(m.u.lun.target), "%s", tn);
+	m.u.lun.offline = true;
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+		state_deliver(a.state, state_applied_seq(a.state) + 1, 1, false, buf, bl.len, &fx);
+		ck_assert_int_eq(fx.rc, 0);
+		ck_assert_uint_eq(fx.n, 1);
+		ck_assert_int_eq(fx.v[0].kind, STATE_FX_LUN_STATE);
+		ck_assert(fx.v[0].lun->rec.offline);
+		state_effects_release(&fx);
+	}
+	m.u.lun.lun = 5;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -ENOENT);
+	ck_assert(state_lun_find(state_target_find(a.state, tn), 0)->rec.offline);
+	digest_of(&a, da);
+	digest_of(&b, db);
+	ck_assert_int_ne(memcmp(da, db, sizeof(da)), 0);
+
+	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
+	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
+	free(snap);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, STATE_FX_LUN_STATE);
+	state_effects_release(&fx);
+	ck_assert_ptr_eq(state_lun_pr(b.state, tn, 0), pr0);
+	ck_assert(state_lun_find(state_target_find(b.state, tn), 0)->rec.offline);
+	digest_of(&b, db);
+	ck_assert_int_eq(memcmp(da, db, sizeof(da)), 0);
+
+	/* Stored: a reload has the flag. */
+	state_destroy(a.state);
+	ck_assert_int_eq(state_create(a.store, &rules, &a.state), 0);
+	ck_assert_int_eq(state_load(a.state, &fx), 0);
+	state_effects_release(&fx);
+	ck_assert(state_lun_find(state_target_find(a.state, tn), 0)->rec.offline);
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
+
 START_TEST(test_epoch_persists)
 {
 	struct inst a;
@@ -600,6 +679,7 @@ Suite *check_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_same_stream_same_digest);
 	tcase_add_test(tc, test_install_reconciles_only_the_difference);
+	tcase_add_test(tc, test_lun_offline_in_place);
 	tcase_add_test(tc, test_epoch_persists);
 	suite_add_tcase(s, tc);
 	return s;

@@ -11,7 +11,7 @@
 #include "daemon/state/mutation.h"
 #include "tests/unit/check_main.h"
 
-#define NSAMPLES 9
+#define NSAMPLES 11
 
 static struct mutation samples[NSAMPLES];
 
@@ -43,6 +43,7 @@ static void make_samples(void)
 	op->u.lun.block_size = 4096;
 	op->u.lun.direct_io = true;
 	op->u.lun.read_only = true;
+	op->u.lun.offline = true;
 	op = &samples[3];
 	op->kind = MUTATION_LUN_DEL;
 	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
@@ -68,6 +69,15 @@ static void make_samples(void)
 	op->kind = MUTATION_PR_CLEAR;
 	strcpy(op->u.lu.target, "iqn.2026-11.org.quorate:a");
 	op->u.lu.lun = 0x0102;
+	op = &samples[9];
+	op->kind = MUTATION_LUN_OFFLINE;
+	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
+	op->u.lun.lun = 16383;
+	op->u.lun.offline = true;
+	op = &samples[10];
+	op->kind = MUTATION_LUN_OFFLINE;
+	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
+	op->u.lun.lun = 1;
 	for (int i = 0; i < NSAMPLES; i++) {
 		samples[i].request_id = 0x1122334455667788ULL + (uint64_t)i;
 	}
@@ -95,6 +105,30 @@ START_TEST(test_round_trip)
 	/* So is a trailing byte. */
 	buf[len] = 0;
 	ck_assert_int_eq(mutation_decode(buf, len + 1, &out), -EBADMSG);
+}
+END_TEST
+
+/* LUN_OFFLINE's flag byte is 0 or 1; the LUN record's flags know the offline bit. */
+START_TEST(test_lun_offline_layout)
+{
+	static uint8_t buf[MUTATION_MAX_LEN];
+	struct mutation out;
+	size_t len;
+
+	make_samples();
+	ck_assert_int_eq(mutation_encode(&samples[9], buf, sizeof(buf), &len), 0);
+	/* header, u16 length + name, u16 LUN, u8 offline */
+	ck_assert_uint_eq(len, MUTATION_HEADER_LEN + 2 + strlen(samples[9].u.lun.target) + 2 + 1);
+	ck_assert_int_eq(buf[len - 3], 0x3f);
+	ck_assert_int_eq(buf[len - 2], 0xff);
+	ck_assert_int_eq(buf[len - 1], 1);
+	buf[len - 1] = 2;
+	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
+	ck_assert_int_eq(mutation_encode(&samples[2], buf, sizeof(buf), &len), 0);
+	ck_assert_int_eq(buf[len - 1], MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_READ_ONLY |
+					       MUTATION_LUN_F_OFFLINE);
+	buf[len - 1] = 0x10;
+	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
 }
 END_TEST
 
@@ -228,6 +262,7 @@ Suite *check_suite(void)
 
 	tcase_add_loop_test(tc, test_round_trip, 0, NSAMPLES);
 	tcase_add_test(tc, test_big_endian_layout);
+	tcase_add_test(tc, test_lun_offline_layout);
 	tcase_add_test(tc, test_rejects_bad_input);
 	tcase_add_test(tc, test_garbage_never_crashes);
 	tcase_add_test(tc, test_pr_set_round_trip);

@@ -65,7 +65,7 @@ START_TEST(test_fresh_db_gets_all_migrations)
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	ck_assert_int_eq(store_schema_version(s), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(store_schema_version(s), 2);
+	ck_assert_int_eq(store_schema_version(s), 3);
 	ck_assert_uint_eq(store_applied_seq(s), 0);
 	ck_assert_uint_eq(store_epoch(s), 0);
 	store_close(s);
@@ -73,8 +73,8 @@ START_TEST(test_fresh_db_gets_all_migrations)
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 2);
-	ck_assert_int_eq(count_rows("SELECT MAX(version) FROM schema_migrations"), 2);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 3);
+	ck_assert_int_eq(count_rows("SELECT MAX(version) FROM schema_migrations"), 3);
 	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
 				    "name IN ('targets','portals','luns','acls','chap','meta',"
 				    "'pr_state')"),
@@ -88,10 +88,10 @@ START_TEST(test_reopen_is_idempotent)
 
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(store_open(dir, &s), 0);
-		ck_assert_int_eq(store_schema_version(s), 2);
+		ck_assert_int_eq(store_schema_version(s), 3);
 		store_close(s);
 	}
-	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 2);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 3);
 	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM meta"), 1);
 }
 END_TEST
@@ -254,6 +254,68 @@ START_TEST(test_commit_visible_after_reopen)
 	ck_assert_int_eq(ld.chaps, 1);
 	ck_assert_str_eq(ld.c.target, "");
 	ck_assert_str_eq(ld.c.secret, "s3cretsecret");
+	store_close(s);
+}
+END_TEST
+
+/*
+ * Migration 3: a LUN of a version-2 database comes back online (offline 0);
+ * STORE_OP_LUN_OFFLINE sets and clears the flag, which persists.
+ */
+START_TEST(test_lun_offline_flag)
+{
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct loaded ld = { 0 };
+	char path[128];
+	sqlite3 *db;
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	fill_lun(&op);
+	ck_assert_int_eq(store_commit(s, 2, &op), 0);
+	store_close(s);
+	/* Back to version 2 as an older build left it. */
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE luns DROP COLUMN offline;"
+				      "DELETE FROM schema_migrations WHERE version = 3;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_schema_version(s), 3);
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.luns, 1);
+	ck_assert(!ld.l.offline);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_LUN_OFFLINE;
+	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
+	op.u.lun.lun = 7;
+	op.u.lun.offline = true;
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	op.u.lun.lun = 8;
+	ck_assert_int_eq(store_commit(s, 4, &op), -ENOENT);
+	store_close(s);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ld.luns = 0;
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.luns, 1);
+	ck_assert(ld.l.offline);
+	fill_lun(&op);
+	op.u.lun.offline = true;
+	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_LUN_OFFLINE;
+	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
+	op.u.lun.lun = 7;
+	ck_assert_int_eq(store_commit(s, 4, &op), 0);
+	ld.luns = 0;
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert(!ld.l.offline);
 	store_close(s);
 }
 END_TEST
@@ -561,6 +623,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_commit_visible_after_reopen);
 	tcase_add_test(tc, test_seq_rules_and_failed_commit_rolls_back);
+	tcase_add_test(tc, test_lun_offline_flag);
 	tcase_add_test(tc, test_target_delete_cascades);
 	tcase_add_test(tc, test_schema_lun_range_is_the_domain_rule);
 	tcase_add_test(tc, test_pr_state_persists);
