@@ -23,15 +23,12 @@ Output is parsed as JSON, never grepped. Port: QT_PORT_BASE (default
 """
 import json
 import os
-import shutil
 import struct
 import sys
-import tempfile
-import traceback
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
 import iscsi_raw as r  # noqa: E402
-from qt_daemon import Daemon, HOST, TARGET  # noqa: E402
+from qt_daemon import Fail, expect, run_test, HOST, TARGET  # noqa: E402
 
 PORT_OFFSET = 210
 INIT = "iqn.2026-11.org.quorate:lun-admin"
@@ -43,17 +40,10 @@ ASC_OFFLINE = (0x04, 0x12)
 BLOCK = 512
 
 
-class Fail(Exception):
-    pass
-
 
 def log(msg):
     print("lun_admin: %s" % msg, file=sys.stderr, flush=True)
 
-
-def expect(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def ctl(d, *args, rc=0):
@@ -269,25 +259,6 @@ def run(d, shared):
     check_missing_at_start(d, shows, lun1_path)
 
 
-def main():
-    d = Daemon("lun-admin", PORT_OFFSET)
-    shared = tempfile.mkdtemp(prefix="quorate-lun-admin.")
-    try:
-        run(d, shared)
-        rc = d.stop()
-        expect(rc == 0, "daemon exited %s" % rc)
-        expect(not d.log_errors(), "daemon: %s" % d.log_errors())
-        log("PASS")
-        return 0
-    except Exception as e:  # noqa: BLE001
-        log("FAIL: %s" % e)
-        traceback.print_exc()
-        log("daemon log tail:\n%s" % d.tail())
-        return 1
-    finally:
-        d.cleanup()
-        shutil.rmtree(shared, ignore_errors=True)
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test("lun-admin", PORT_OFFSET, run, shared_dir=True))

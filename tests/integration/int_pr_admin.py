@@ -25,12 +25,11 @@ import os
 import struct
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
 import int_pr as pr  # noqa: E402  (PR OUT/IN helpers, login with UAs drained)
 from int_pr import login, ok, prin, prout, sense_key_asc, write_block  # noqa: E402
-from qt_daemon import Daemon, TARGET  # noqa: E402
+from qt_daemon import expect, run_test, TARGET  # noqa: E402
 
 PORT_OFFSET = 200
 INIT_A = "iqn.2026-11.org.quorate:pr-admin-a"
@@ -49,17 +48,10 @@ SENSE_UNIT_ATTENTION = 0x6
 ASC_RESERVATIONS_PREEMPTED = 0x2A03
 
 
-class Fail(Exception):
-    pass
-
 
 def log(msg):
     print("pr_admin: %s" % msg, file=sys.stderr, flush=True)
 
-
-def expect(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def read_full_status(c):
@@ -176,23 +168,6 @@ def run(d):
     b.close()
 
 
-def main():
-    d = Daemon("pr-admin", PORT_OFFSET)
-    try:
-        run(d)
-        rc = d.stop()
-        expect(rc == 0, "daemon exited %s" % rc)
-        expect(not d.log_errors(), "daemon: %s" % d.log_errors())
-        log("PASS")
-        return 0
-    except Exception as e:  # noqa: BLE001
-        log("FAIL: %s" % e)
-        traceback.print_exc()
-        log("daemon log tail:\n%s" % d.tail())
-        return 1
-    finally:
-        d.cleanup()
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test("pr-admin", PORT_OFFSET, run))

@@ -25,17 +25,14 @@ Port: QT_PORT_BASE (default 14500) + 190. Exit 0 pass, 1 fail.
 """
 import json
 import os
-import shutil
 import struct
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
 import iscsi_raw as r  # noqa: E402
-from qt_daemon import Daemon, HOST, TARGET  # noqa: E402
+from qt_daemon import Daemon, Fail, expect, run_test, HOST, TARGET  # noqa: E402
 
 PORT_OFFSET = 190
 INIT = "iqn.2026-11.org.quorate:snapshot-io"
@@ -47,17 +44,10 @@ ASC_LUNS_CHANGED = (0x3F, 0x0E)
 TMF_LUN_RESET = 5
 
 
-class Fail(Exception):
-    pass
-
 
 def log(msg):
     print("snapshot: %s" % msg, file=sys.stderr, flush=True)
 
-
-def expect(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def sense_key_asc(sense):
@@ -255,25 +245,6 @@ def run(a, shared):
     expect(rc_b == 0 and not errs, "daemon B: exit %s, %s" % (rc_b, errs))
 
 
-def main():
-    a = Daemon("snapshot-a", PORT_OFFSET)
-    shared = tempfile.mkdtemp(prefix="quorate-snapshot.")
-    try:
-        run(a, shared)
-        rc = a.stop()
-        expect(rc == 0, "daemon A exited %s" % rc)
-        expect(not a.log_errors(), "daemon A: %s" % a.log_errors())
-        log("PASS")
-        return 0
-    except Exception as e:  # noqa: BLE001
-        log("FAIL: %s" % e)
-        traceback.print_exc()
-        log("daemon A log tail:\n%s" % a.tail())
-        return 1
-    finally:
-        a.cleanup()
-        shutil.rmtree(shared, ignore_errors=True)
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test("snapshot-a", PORT_OFFSET, run, shared_dir=True))

@@ -13,8 +13,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import traceback
 
 HOST = "127.0.0.1"
 TARGET = "iqn.2026-11.org.quorate:demo"
@@ -137,3 +139,41 @@ class Daemon:
             self.proc.wait()
         if not os.environ.get("QT_KEEP"):
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Fail(Exception):
+    """A check of the test failed."""
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def run_test(name, offset, body, shared_dir=False):
+    """The main() of a test against one daemon: body(d) (or body(d, dir) with
+    shared_dir: a scratch directory the test may give the daemon's files),
+    then the daemon must exit 0 on SIGTERM with no sanitizer report. Prints
+    PASS or FAIL with the daemon's log tail; returns the exit status."""
+    d = Daemon(name, offset)
+    shared = tempfile.mkdtemp(prefix="quorate-%s-shared." % name) if shared_dir else None
+    tag = name.replace("-", "_")
+    try:
+        if shared_dir:
+            body(d, shared)
+        else:
+            body(d)
+        rc = d.stop()
+        expect(rc == 0, "daemon exited %s" % rc)
+        expect(not d.log_errors(), "daemon: %s" % d.log_errors())
+        print("%s: PASS" % tag, file=sys.stderr, flush=True)
+        return 0
+    except Exception as e:  # noqa: BLE001 - any failure is the test's
+        print("%s: FAIL: %s" % (tag, e), file=sys.stderr, flush=True)
+        traceback.print_exc()
+        print("%s: daemon log tail:\n%s" % (tag, d.tail()), file=sys.stderr, flush=True)
+        return 1
+    finally:
+        d.cleanup()
+        if shared:
+            shutil.rmtree(shared, ignore_errors=True)
