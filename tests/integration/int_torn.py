@@ -17,22 +17,19 @@ daemon must still be alive and exit 0 on SIGTERM.
 Port: QT_PORT_BASE (default 14500) + 140. Exit 0 pass, 1 fail.
 """
 import os
-import shutil
 import struct
 import sys
 import threading
 import time
-import traceback
 
 sys.dont_write_bytecode = True    # no __pycache__ in the source tree
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
-import int_malformed as m  # noqa: E402  (its Fail/expect helpers)
 import iscsi_raw as r  # noqa: E402
-from qt_daemon import Daemon  # noqa: E402
+from qt_daemon import Fail, expect, run_test, HOST, TARGET  # noqa: E402
 
-HOST = m.HOST
-TARGET = m.TARGET
 PORT_OFFSET = 140
+INIT1 = "iqn.2026-11.org.quorate:init1"
+INIT2 = "iqn.2026-11.org.quorate:init2"
 BLOCK = 512
 LBA = 2048
 NBLOCKS = 128                   # 64 KiB: within FirstBurstLength, sent as immediate data
@@ -54,12 +51,12 @@ def login(port, initiator):
     c = r.Conn(HOST, port, timeout=20.0)
     rsp = c.login(initiator, TARGET)
     if rsp.status_class != r.STATUS_SUCCESS:
-        raise m.Fail("%s: login status 0x%02x%02x" % (initiator, rsp.status_class,
+        raise Fail("%s: login status 0x%02x%02x" % (initiator, rsp.status_class,
                                                        rsp.status_detail))
     for _ in range(8):                          # consume unit attentions (power on...)
         if c.test_unit_ready().bhs[3] == GOOD:
             return c
-    raise m.Fail("%s: TEST UNIT READY never GOOD" % initiator)
+    raise Fail("%s: TEST UNIT READY never GOOD" % initiator)
 
 
 def rw10(opcode, lba, nblocks):
@@ -87,7 +84,7 @@ def collect(c, itts):
         if rsp.opcode == r.OP_NOP_IN and rsp.itt == r.RESERVED_TAG:
             continue
         if rsp.itt not in data or rsp.itt in done:
-            raise m.Fail("unexpected PDU %r (ITT 0x%x)" % (rsp, rsp.itt))
+            raise Fail("unexpected PDU %r (ITT 0x%x)" % (rsp, rsp.itt))
         if rsp.opcode == r.OP_DATA_IN:
             data[rsp.itt] += rsp.data
             if rsp.flags & 0x01:
@@ -95,7 +92,7 @@ def collect(c, itts):
                 done[rsp.itt] = (rsp.bhs[3], data[rsp.itt])
             continue
         if rsp.opcode != r.OP_SCSI_RSP:
-            raise m.Fail("answered with %r" % rsp)
+            raise Fail("answered with %r" % rsp)
         c.expstatsn = (rsp.u32(24) + 1) & 0xFFFFFFFF
         done[rsp.itt] = (rsp.bhs[3], data[rsp.itt])
     return done
@@ -113,7 +110,7 @@ class Stress:
 
     def writer(self):
         try:
-            c = login(self.port, m.INIT)
+            c = login(self.port, INIT1)
             n = 0
             while not self.stop.is_set():
                 itts, wire = [], b""
@@ -126,7 +123,7 @@ class Stress:
                 c.send_raw(wire)
                 for itt, (status, _) in collect(c, itts).items():
                     if status != GOOD:
-                        raise m.Fail("WRITE(10) status 0x%02x" % status)
+                        raise Fail("WRITE(10) status 0x%02x" % status)
                 self.writes += DEPTH
             c.logout()
             c.close()
@@ -136,7 +133,7 @@ class Stress:
 
     def reader(self):
         try:
-            c = login(self.port, m.INIT2)
+            c = login(self.port, INIT2)
             while not self.stop.is_set():
                 itts, wire = [], b""
                 for _ in range(DEPTH):
@@ -146,7 +143,7 @@ class Stress:
                 c.send_raw(wire)
                 for itt, (status, data) in collect(c, itts).items():
                     if status != GOOD or len(data) != LEN:
-                        raise m.Fail("READ(10) status 0x%02x, %d bytes" % (status, len(data)))
+                        raise Fail("READ(10) status 0x%02x, %d bytes" % (status, len(data)))
                     self.reads += 1
                     for off in range(0, LEN, BLOCK):
                         blk = data[off:off + BLOCK]
@@ -164,43 +161,26 @@ class Stress:
             self.stop.set()
 
 
-def main():
-    d = None
-    try:
-        d = Daemon("torn", PORT_OFFSET, tmpdir="/var/tmp")
-        d.start()
-        s = Stress(d.port)
-        threads = [threading.Thread(target=s.writer), threading.Thread(target=s.reader)]
-        for t in threads:
-            t.start()
-        s.stop.wait(STRESS_S)
-        s.stop.set()
-        for t in threads:
-            t.join(60)
-        if s.error:
-            raise m.Fail(s.error)
-        log("%d writes, %d reads of %d blocks" % (s.writes, s.reads, NBLOCKS))
-        if s.torn:
-            lba, blk = s.first_torn
-            raise m.Fail("%d of %d reads returned a torn block (first: LBA %d, bytes %s..%s)" %
-                         (s.torn, s.reads, lba, blk[:4].hex(), blk[-4:].hex()))
-        m.expect(s.reads > 0 and s.writes > 0, "no I/O was done")
-        m.expect(d.alive(), "quorated died")
-        rc = d.stop()
-        m.expect(rc == 0, "quorated exited with %r on SIGTERM" % rc)
-        log("PASS")
-        return 0
-    except Exception as e:  # noqa: BLE001 - report anything as a test failure
-        log("FAIL: %s" % e)
-        traceback.print_exc()
-        if d is not None:
-            sys.stderr.write(d.tail())
-        return 1
-    finally:
-        if d is not None:
-            d.stop()
-            shutil.rmtree(d.dir, ignore_errors=True)
+def run(d):
+    d.start()
+    s = Stress(d.port)
+    threads = [threading.Thread(target=s.writer), threading.Thread(target=s.reader)]
+    for t in threads:
+        t.start()
+    s.stop.wait(STRESS_S)
+    s.stop.set()
+    for t in threads:
+        t.join(60)
+    if s.error:
+        raise Fail(s.error)
+    log("%d writes, %d reads of %d blocks" % (s.writes, s.reads, NBLOCKS))
+    if s.torn:
+        lba, blk = s.first_torn
+        raise Fail("%d of %d reads returned a torn block (first: LBA %d, bytes %s..%s)" %
+                   (s.torn, s.reads, lba, blk[:4].hex(), blk[-4:].hex()))
+    expect(s.reads > 0 and s.writes > 0, "no I/O was done")
+    expect(d.alive(), "quorated died")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test("torn", PORT_OFFSET, run, tmpdir="/var/tmp"))

@@ -150,12 +150,13 @@ def expect(cond, msg):
         raise Fail(msg)
 
 
-def run_test(name, offset, body, shared_dir=False):
+def run_test(name, offset, body, shared_dir=False, tmpdir=None):
     """The main() of a test against one daemon: body(d) (or body(d, dir) with
-    shared_dir: a scratch directory the test may give the daemon's files),
-    then the daemon must exit 0 on SIGTERM with no sanitizer report. Prints
+    shared_dir: a scratch directory the test may give the daemon's files;
+    tmpdir as for Daemon), then the daemon must exit 0 on SIGTERM with no
+    sanitizer report. Prints
     PASS or FAIL with the daemon's log tail; returns the exit status."""
-    d = Daemon(name, offset)
+    d = Daemon(name, offset, tmpdir=tmpdir)
     shared = tempfile.mkdtemp(prefix="quorate-%s-shared." % name) if shared_dir else None
     tag = name.replace("-", "_")
     try:
