@@ -356,8 +356,7 @@ static int config_node_key(struct config_parse *p, const char *name, const char 
 		if (strcmp(value, "standalone") == 0) {
 			cfg->cluster = CONFIG_CLUSTER_STANDALONE;
 		} else if (strcmp(value, "corosync") == 0) {
-			return config_fail(p, "cluster: 'corosync' is not yet supported "
-					      "(use 'standalone')");
+			cfg->cluster = CONFIG_CLUSTER_COROSYNC;
 		} else {
 			return config_fail(p, "cluster: unknown mode '%s' (want standalone or "
 					      "corosync)", value);

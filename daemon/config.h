@@ -26,7 +26,7 @@
 
 enum config_cluster {
 	CONFIG_CLUSTER_STANDALONE,	/* in-process loopback transport */
-	CONFIG_CLUSTER_COROSYNC,	/* CPG; not yet supported */
+	CONFIG_CLUSTER_COROSYNC,	/* CPG + votequorum (quorum/corosync.c) */
 };
 
 /*

@@ -12,7 +12,7 @@ sbin_PROGRAMS += %reldir%/quorated
 %canon_reldir%_quorated_SOURCES = \
 	%reldir%/daemon.h \
 	%reldir%/main.c \
-	%reldir%/deliver.c %reldir%/effects.c \
+	%reldir%/deliver.c %reldir%/effects.c %reldir%/peers.c \
 	%reldir%/admin.c
 %canon_reldir%_quorated_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS) \
 	$(SYSTEMD_CFLAGS)

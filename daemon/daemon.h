@@ -120,6 +120,10 @@ void daemon_pr_pending_fail(struct daemon *d);
 /** Reply to every pending admin request with an error (shutdown); PR commands stay. */
 void daemon_pending_abort(struct daemon *d, const char *why);
 
+/* peers.c: the other nodes as this node presents them (ALUA groups, SendTargets). */
+/** The cluster peers callback: every configured node's group and portals follow @peers. */
+void daemon_peers(const struct cluster_peer *peers, size_t count, void *ctx);
+
 /* effects.c: the one place running objects follow the model. */
 /** Apply @fx (from load, delivery or snapshot install) to this node's running objects. */
 void daemon_effects_apply(struct daemon *d, const struct state_effects *fx);

@@ -781,6 +781,7 @@ static int daemon_start(struct daemon *d)
 		.snapshot_get = daemon_snapshot_get,
 		.snapshot_put = daemon_snapshot_put,
 		.summary = daemon_summary,
+		.peers = daemon_peers,
 	};
 	struct iscsi_server_config iscsi_cfg;
 	int rc;

@@ -4,6 +4,8 @@
  * transport shares, then dispatch through the transport's ops table.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "quorum/cluster_int.h"
 
@@ -57,6 +59,89 @@ void cluster_serving_set(struct cluster *cluster, bool serving)
 	if (cluster->cb.serving != NULL) {
 		cluster->cb.serving(serving, cluster->ctx);
 	}
+	cluster_peers_notify(cluster);
+}
+
+/* ---- the member table ---- */
+
+struct cluster_peer *cluster_peer_get(struct cluster *cluster, uint32_t node_id)
+{
+	size_t i;
+
+	for (i = 0; i < cluster->peer_count && cluster->peers[i].node_id < node_id; i++) {
+	}
+	if (i < cluster->peer_count && cluster->peers[i].node_id == node_id) {
+		return &cluster->peers[i];
+	}
+	if (cluster->peer_count == CLUSTER_PEERS_MAX) {
+		return NULL;
+	}
+	memmove(&cluster->peers[i + 1], &cluster->peers[i],
+		(cluster->peer_count - i) * sizeof(cluster->peers[0]));
+	cluster->peer_count++;
+	memset(&cluster->peers[i], 0, sizeof(cluster->peers[i]));
+	cluster->peers[i].node_id = node_id;
+	cluster->peers[i].self = node_id == cluster->node_id;
+	return &cluster->peers[i];
+}
+
+/* Refresh this node's entry: serving now, and the state machine's summary. */
+static void cluster_peer_self_refresh(struct cluster *cluster)
+{
+	struct cluster_peer *me = cluster_peer_get(cluster, cluster->node_id);
+	struct cluster_summary sum = { 0 };
+
+	if (me == NULL) {
+		return;
+	}
+	me->serving = cluster->serving;
+	if (cluster->cb.summary != NULL && cluster->cb.summary(&sum, cluster->ctx) == 0) {
+		me->epoch = sum.epoch;
+		me->applied_seq = sum.applied_seq;
+		memcpy(me->digest, sum.digest, sizeof(me->digest));
+	}
+}
+
+void cluster_peers_notify(struct cluster *cluster)
+{
+	cluster_peer_self_refresh(cluster);
+	if (cluster->cb.peers != NULL) {
+		cluster->cb.peers(cluster->peers, cluster->peer_count, cluster->ctx);
+	}
+}
+
+size_t cluster_peers(struct cluster *cluster, const struct cluster_peer **peers)
+{
+	cluster_peer_self_refresh(cluster);
+	*peers = cluster->peers;
+	return cluster->peer_count;
+}
+
+int cluster_set_portals(struct cluster *cluster, const char *const *portals, size_t count)
+{
+	struct cluster_peer *me = cluster_peer_get(cluster, cluster->node_id);
+	size_t i;
+
+	if (count > CLUSTER_PEER_PORTALS_MAX) {
+		return -E2BIG;
+	}
+	for (i = 0; i < count; i++) {
+		if (strlen(portals[i]) >= CLUSTER_PEER_PORTAL_LEN) {
+			return -ENAMETOOLONG;
+		}
+	}
+	if (me == NULL) {
+		return -ENOSPC;
+	}
+	for (i = 0; i < count; i++) {
+		snprintf(me->portals[i], sizeof(me->portals[i]), "%s", portals[i]);
+	}
+	me->portal_count = count;
+	if (cluster->ops->portals_changed != NULL) {
+		cluster->ops->portals_changed(cluster);
+	}
+	cluster_peers_notify(cluster);
+	return 0;
 }
 
 int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *out, size_t cap,

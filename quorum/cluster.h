@@ -60,6 +60,45 @@ int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *ou
 int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t len,
 			     uint64_t seq, uint64_t epoch);
 
+/* ---- the member table --------------------------------------------------- */
+
+#define CLUSTER_PEERS_MAX 64
+#define CLUSTER_PEER_PORTALS_MAX 8
+#define CLUSTER_PEER_PORTAL_LEN 64	/* "[v6addr]:port" and its NUL */
+#define CLUSTER_PEER_NAME_LEN 64
+
+/*
+ * One node as this node sees it. For other nodes, serving, the summary and
+ * the portals are what that node last announced in its heartbeats while a
+ * member; a node out of the membership is never serving.
+ */
+struct cluster_peer {
+	uint32_t node_id;
+	char name[CLUSTER_PEER_NAME_LEN];	/* corosync nodelist name, or "" */
+	bool self;
+	bool member;		/* in this node's current membership */
+	bool serving;
+	bool diverged;		/* its state differs at the same (epoch, seq) */
+	uint64_t epoch;
+	uint64_t applied_seq;
+	uint8_t digest[CLUSTER_DIGEST_LEN];
+	size_t portal_count;
+	char portals[CLUSTER_PEER_PORTALS_MAX][CLUSTER_PEER_PORTAL_LEN];
+};
+
+/**
+ * This node's portals ("addr:port"), announced to the other members so that
+ * their SendTargets lists them. @return 0, -E2BIG (more than
+ * CLUSTER_PEER_PORTALS_MAX) or -ENAMETOOLONG.
+ */
+int cluster_set_portals(struct cluster *cluster, const char *const *portals, size_t count);
+
+/**
+ * The member table, ascending node ids, this node included (its summary
+ * taken now). Valid until the next loop pass.
+ */
+size_t cluster_peers(struct cluster *cluster, const struct cluster_peer **peers);
+
 /* --------------------------------------------------------------------------- */
 
 struct cluster_callbacks {
@@ -93,6 +132,15 @@ struct cluster_callbacks {
 	 * the node starts not serving. May be NULL.
 	 */
 	void (*serving)(bool serving, void *ctx);
+
+	/*
+	 * The member table changed (cluster_peers(): every node configured in
+	 * corosync's nodelist and every member, this node included): who is a
+	 * member, who serves, their portals and summaries. Drives the other
+	 * nodes' ALUA port groups and SendTargets portals. Called from the
+	 * loop; may be NULL.
+	 */
+	void (*peers)(const struct cluster_peer *peers, size_t count, void *ctx);
 };
 
 /*

@@ -26,6 +26,8 @@ struct cluster_ops {
 	uint64_t (*sequence)(const struct cluster *cluster);
 	size_t (*nodes)(const struct cluster *cluster, const struct cluster_node **nodes);
 	int (*timing_get)(const struct cluster *cluster, struct cluster_timing *out);
+	/* This node's portals changed (already in its table entry): announce them. */
+	void (*portals_changed)(struct cluster *cluster);
 };
 
 struct cluster {
@@ -36,7 +38,20 @@ struct cluster {
 	uint32_t node_id;
 	bool quorate;
 	bool serving;				/* cluster_serving_set() only */
+
+	/* The member table (cluster_peers); this node's entry is kept here. */
+	struct cluster_peer peers[CLUSTER_PEERS_MAX];
+	size_t peer_count;
 };
+
+/**
+ * Find or add @node_id's entry in the member table (ascending ids).
+ * @return the entry, or NULL when the table is full.
+ */
+struct cluster_peer *cluster_peer_get(struct cluster *cluster, uint32_t node_id);
+
+/** Call the peers callback with the table (this node's summary refreshed). */
+void cluster_peers_notify(struct cluster *cluster);
 
 /**
  * A transport's serving state (quorate && synced && its own conditions):

@@ -79,6 +79,7 @@ static void loopback_started(void *data)
 	}
 	/* Alone, quorate and synced with itself: serving from the first pass. */
 	cluster_serving_set(&lb->base, !lb->serving_held);
+	cluster_peers_notify(&lb->base);
 }
 
 static void loopback_serving(void *data)
@@ -198,6 +199,7 @@ int cluster_loopback_create(qb_loop_t *loop, uint32_t node_id, uint64_t applied_
 	lb->base.ctx = ctx;
 	lb->base.node_id = node_id;
 	lb->base.quorate = true;	/* a single node is its own majority */
+	cluster_peer_get(&lb->base, node_id)->member = true;	/* the table starts empty */
 	lb->tail = &lb->head;
 	lb->seq = applied_seq;
 	rc = qb_loop_job_add(loop, QB_LOOP_HIGH, lb, loopback_started);

@@ -143,7 +143,6 @@ START_TEST(test_bad_values)
 	/* An unknown section is an error even without keys. */
 	expect_error("[iscsi]\nqueue_depth = 4\n[empty]\n", 3, "unknown section [empty]");
 	expect_error("orphan = 1\n", 1, "outside of a section");
-	expect_error("[node]\ncluster = corosync\n", 2, "not yet supported");
 	expect_error("[node]\ncluster = raft\n", 2, "unknown mode 'raft'");
 	expect_error("[node]\nlog_level = loud\n", 2, "unknown level 'loud'");
 	expect_error("[node]\ndata_dir = relative/dir\n", 2, "absolute path");
