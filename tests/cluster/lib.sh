@@ -782,6 +782,19 @@ qc_wait_t()
 	return 1
 }
 
+# qc_wait_ready SECONDS FILE PID: FILE says "ready" within SECONDS, while
+# the tracked process PID that writes it still runs.
+qc_wait_ready()
+{
+	local end=$(($(qc_ms) + $1 * 1000))
+	while [ "$(qc_ms)" -lt $end ]; do
+		grep -q ready "$2" 2>/dev/null && return 0
+		qc_alive "$3" || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # qc_json EXPR: evaluate the python expression EXPR with d = the JSON
 # document on stdin; print the result (strings as they are, other values as
 # JSON).
@@ -814,4 +827,111 @@ qc_watch_status()
 qc_not_serving_in()
 {
 	awk -v t0="$2" -v t1="${3:-99999999999999}" '$1 >= t0 && $1 <= t1 && $2 != "true"' "$1"
+}
+
+# ---- the partition scenario (test_cluster_partition.sh, test_cluster_qnetd.sh)
+
+QC_FENCE_X=iqn.2026-11.org.quorate:fence-x
+QC_FENCE_Y=iqn.2026-11.org.quorate:fence-y
+
+# qc_summary FILE EXPR: qc_json EXPR on the JSON document in FILE.
+qc_summary()
+{
+	qc_json "$2" <"$1"
+}
+
+# qc_partition ISOLATED LIMIT_MS MAJORITY...: DESIGN §3's fencing, end to
+# end, on target $QC_TARGET LUN 0. Initiator X writes numbered blocks
+# through node ISOLATED the whole time; Y, through the first MAJORITY node,
+# holds a Write Exclusive - Registrants Only reservation; W writes through
+# the last MAJORITY node (qc_iscsi.py fence). Node ISOLATED's interconnect
+# goes down and Y at once PREEMPTs X's key. Then:
+# - node ISOLATED reports not serving (its status) within LIMIT_MS of the
+#   cut, and X's first refused write, within LIMIT_MS too, got NOT READY
+#   04h/0Ch; so did a PR OUT right after it, and REPORT TARGET PORT GROUPS
+#   through node ISOLATED shows its group Unavailable;
+# - no write of X completed GOOD after the PREEMPT completed; the medium
+#   holds every GOOD write of X and none of the refused ones, and the canary
+#   block holds what Y wrote after the PREEMPT;
+# - the MAJORITY nodes never stopped serving (status polled every 100 ms)
+#   and W's writes went on; `cluster verify` passes on them;
+# - after the link comes back, node ISOLATED serves again with the
+#   majority's digest, answers PR IN with the majority's bytes, and X's
+#   writes through it get RESERVATION CONFLICT.
+# Every time is logged relative to the cut.
+qc_partition()
+{
+	local iso=$1 limit=$2 y w d=$QC_DIR/fence i t_cut t_off t_on took s out
+	shift 2
+	y=$1
+	w=${!#}
+	mkdir -p "$d"
+	qc_ini_spawn "$d/fence.out" timeout 600 "$QC_PY" "$QC_SRCDIR/qc_iscsi.py" --target "$QC_TARGET" \
+		fence --isolated "$(qc_portal "$iso"),$QC_FENCE_X,805800000001" \
+		--majority "$(qc_portal "$y"),$QC_FENCE_Y,805900000001" \
+		--watch "$(qc_portal "$w"),$QC_FENCE_Y,805900000002" \
+		--x-base 1000 --w-base 50000 --canary 100 \
+		--ready-file "$d/ready" --go-file "$d/go" --preempted-file "$d/preempted" \
+		--stop-file "$d/stop" --summary "$d/summary.json"
+	local fence=$QC_SPAWNED
+	qc_keep_log "$d/fence.out"
+	qc_wait_ready 30 "$d/ready" "$fence" ||
+		qc_fail "the initiators did not get going: $(tail -n 5 "$d/fence.out")"
+	for i in "$iso" "$@"; do
+		qc_watch_status "$i" "$d/watch.$i"
+		eval "local watch_$i=$QC_SPAWNED"
+	done
+	sleep 1
+	t_cut=$(qc_ms)
+	qc_cut "$iso"
+	touch "$d/go"
+	t_off=$(qc_wait_t $((limit / 1000 + 20)) qc_not_serving "$iso") ||
+		qc_fail "node $iso still serving $((limit / 1000 + 20)) s after it was cut off: $(qc_status "$iso" quorate serving members)"
+	took=$((t_off - t_cut))
+	qc_log "node $iso, cut off, reports not serving after $took ms (limit $limit ms; status: quorate serving = $(qc_status "$iso" quorate serving))"
+	[ "$took" -le "$limit" ] || qc_fail "node $iso took $took ms to stop serving, more than $limit ms"
+	qc_wait_file_line 120 "$d/preempted" preempted ||
+		qc_fail "the majority did not complete the PREEMPT within 120 s of the cut: $(tail -n 5 "$d/fence.out")"
+	# X keeps writing through the isolated node for a while after the PREEMPT.
+	sleep 2
+	touch "$d/stop"
+	wait "$fence" || qc_fail "fencing violated or the initiators failed (above): $(tail -n 12 "$d/fence.out")"
+	cat "$d/fence.out" >&2
+	for i in "$iso" "$@"; do
+		qc_stop "$(qc_var "watch_$i")"
+	done
+	s=$d/summary.json
+	qc_log "timeline from the cut (ms): node $iso not serving +$took;" \
+		"X's last GOOD write $(qc_summary "$s" "str(d['x_last_good'] - $t_cut) if d['x_last_good'] else 'none'")," \
+		"first refused +$(qc_summary "$s" "d['x_first_refused'] - $t_cut if d['x_first_refused'] else None")" \
+		"($(qc_summary "$s" "d['x_first_refused_outcome']"));" \
+		"PREEMPT sent +$(qc_summary "$s" "d['t_preempt_sent'] - $t_cut")," \
+		"completed +$(qc_summary "$s" "d['t_preempt'] - $t_cut")" \
+		"after $(qc_summary "$s" "d['preempt_attempts']") attempt(s);" \
+		"canary written +$(qc_summary "$s" "d['t_canary'] - $t_cut");" \
+		"W's longest gap $(qc_summary "$s" "d['w_longest_gap']") ms"
+	out=$(qc_summary "$s" "d['x_first_refused'] is not None and d['x_first_refused'] - $t_cut <= $limit")
+	[ "$out" = true ] || qc_fail "X's writes through node $iso were not refused within $limit ms of the cut"
+	out=$(qc_summary "$s" "[d['refusal'].get(k) for k in ('write', 'prout')]")
+	[ "$out" = '["CHECK/2/040c", "CHECK/2/040c"]' ] ||
+		qc_fail "through node $iso after the cut: WRITE and PR OUT got $out, want NOT READY 04h/0Ch for both"
+	out=$(qc_summary "$s" "d['refusal'].get('rtpg', {}).get('$iso')")
+	[ "$out" = unavailable ] ||
+		qc_fail "REPORT TARGET PORT GROUPS through node $iso shows its group as $out, want unavailable ($(qc_summary "$s" "d['refusal']"))"
+	for i in "$@"; do
+		out=$(qc_not_serving_in "$d/watch.$i" "$t_cut")
+		[ -z "$out" ] || qc_fail "majority node $i did not keep serving: $(printf '%s\n' "$out" | head -n 5)"
+	done
+	qc_log "ok: node $iso refused WRITE and PR OUT with 04h/0Ch and reported its group unavailable; no write through it was acknowledged after the PREEMPT; the medium checks out; the majority kept serving"
+	qc_verify "$@"
+
+	t_on=$(qc_ms)
+	qc_heal "$iso"
+	qc_wait_serving 60 "$iso" || qc_fail "node $iso not serving 60 s after its link came back: $(qc_status "$iso" quorate serving members)"
+	qc_wait_converged 20 "$iso" "$@" || qc_fail "node $iso did not converge after healing: $QC_CONVERGED"
+	qc_log "ok: node $iso serves again $(($(qc_ms) - t_on)) ms after its link came back, at the majority's applied_seq/digest $QC_CONVERGED"
+	qc_iscsi --target "$QC_TARGET" after-heal --isolated "$(qc_portal "$iso"),$QC_FENCE_X,805800000001" \
+		--majority "$(qc_portal "$y"),$QC_FENCE_Y,805900000001" --lba 999 ||
+		qc_fail "node $iso after healing (above)"
+	qc_verify "$iso" "$@"
 }

@@ -5,7 +5,10 @@
 CLUSTER_TESTS = \
 	%reldir%/test_transport.sh \
 	%reldir%/test_qdevice.sh \
-	%reldir%/test_cluster.sh
+	%reldir%/test_cluster.sh \
+	%reldir%/test_cluster_partition.sh \
+	%reldir%/test_cluster_qnetd.sh \
+	%reldir%/test_cluster_libiscsi.sh
 
 TESTS += $(CLUSTER_TESTS)
 EXTRA_DIST += $(CLUSTER_TESTS) %reldir%/lib.sh %reldir%/qc_iscsi.py
@@ -19,3 +22,6 @@ EXTRA_DIST += $(CLUSTER_TESTS) %reldir%/lib.sh %reldir%/qc_iscsi.py
 cluster_after = $(patsubst %.sh,%.log,$(filter $(1),$(TESTS)))
 %reldir%/test_qdevice.log: $(call cluster_after,%reldir%/test_transport.sh)
 %reldir%/test_cluster.log: $(call cluster_after,%reldir%/test_qdevice.sh)
+%reldir%/test_cluster_partition.log: $(call cluster_after,%reldir%/test_cluster.sh)
+%reldir%/test_cluster_qnetd.log: $(call cluster_after,%reldir%/test_cluster_partition.sh)
+%reldir%/test_cluster_libiscsi.log: $(call cluster_after,%reldir%/test_cluster_qnetd.sh)

@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True      # nothing written into the source tree
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or
                 os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import iscsi_raw as r  # noqa: E402
@@ -656,6 +657,8 @@ def cmd_fence(o):
     log("PREEMPT sent %d ms after the cut, completed %d ms after it (%d attempt(s): %s)" % (
         attempts[0][0] - t_go, t_preempt - t_go, len(attempts),
         ", ".join("%s after %d ms" % (a[2], a[1] - a[0]) for a in attempts)))
+    with open(o.preempted_file, "w") as f:
+        f.write("preempted t=%d\n" % t_preempt)
     wait_file(o.stop_file, 300)
     xw.stop.set()
     ww.stop.set()
@@ -825,6 +828,7 @@ def main():
     p.add_argument("--interval", type=int, default=5)
     p.add_argument("--ready-file", required=True)
     p.add_argument("--go-file", required=True)
+    p.add_argument("--preempted-file", required=True)
     p.add_argument("--stop-file", required=True)
     p.add_argument("--summary", required=True)
 

@@ -227,7 +227,7 @@ qc_ini_spawn "$QC_DIR/refused.out" timeout 300 "$QC_PY" "$QC_SRCDIR/qc_iscsi.py"
 	--ready-file "$QC_DIR/ready" --go-file "$QC_DIR/go"
 REFUSED=$QC_SPAWNED
 qc_keep_log "$QC_DIR/refused.out"
-qc_wait_file_line 30 "$QC_DIR/ready" ready || qc_fail "no session through node 1: $(cat "$QC_DIR/refused.out")"
+qc_wait_ready 30 "$QC_DIR/ready" "$REFUSED" || qc_fail "no session through node 1: $(cat "$QC_DIR/refused.out")"
 t_down=$(qc_ms)
 qc_crash 2
 qc_crash 3
