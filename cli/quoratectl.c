@@ -1168,7 +1168,8 @@ static void print_verify(struct json_object *r)
 	}
 	printf("%s\n", jbool(r, "consistent") ? "consistent: every member has the same digest"
 		       : jbool(r, "diverged") ? "DIVERGED: members at the same sequence differ"
-					      : "NOT consistent: members are at different sequences");
+		       : !jbool(r, "complete") ? "NOT consistent: a member did not answer"
+					       : "NOT consistent: members are at different sequences");
 }
 
 static int run_cluster_verify(struct cli *cli, int argc, char **argv)

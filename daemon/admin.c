@@ -1269,35 +1269,19 @@ static void cmd_pr_clear(struct admin_ctx *a)
 
 /* ---- cluster state: verify, snapshots ---------------------------------------- */
 
-#define ADMIN_MEMBERS_MAX 64
-
 /*
- * Every member's (node id, epoch, applied sequence, digest) as the transport
- * knows them, and whether all digests are equal. Two members at the same
- * (epoch, seq) with different digests have diverged; members at different
- * sequences are not (yet) comparable, so they are reported as not equal too.
+ * Every member's (node id, epoch, applied sequence, digest) taken at one
+ * point of the agreed stream (cluster_probe_summaries), and whether all
+ * digests are equal. Two members at the same (epoch, seq) with different
+ * digests have diverged; members at different sequences (one was behind at
+ * the probe) or a member that did not answer are reported as not equal too.
  */
-static void cmd_cluster_verify(struct admin_ctx *a)
+static void verify_done(const struct cluster_summary *m, size_t n, bool complete, void *arg)
 {
-	struct cluster_summary *m = calloc(ADMIN_MEMBERS_MAX, sizeof(*m));
-	struct json_object *o, *arr;
-	bool equal = true, diverged = false;
-	size_t n = 0;
-	int rc;
+	struct ipc_request *req = arg;
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	bool equal = complete, diverged = false;
 
-	if (m == NULL) {
-		ipc_request_reply_err(a->req, "out of memory");
-		return;
-	}
-	rc = cluster_member_summaries(a->d->cluster, m, ADMIN_MEMBERS_MAX, &n);
-	if (rc < 0) {
-		ipc_request_reply_err(a->req, "cannot collect the members' summaries: %s",
-				      strerror(-rc));
-		free(m);
-		return;
-	}
-	o = json_object_new_object();
-	arr = json_object_new_array();
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_new_object();
 		char hex[2 * CLUSTER_DIGEST_LEN + 1];
@@ -1315,10 +1299,20 @@ static void cmd_cluster_verify(struct admin_ctx *a)
 		}
 	}
 	json_object_object_add(o, "members", arr);
+	json_object_object_add(o, "complete", json_object_new_boolean(complete));
 	json_object_object_add(o, "consistent", json_object_new_boolean(equal));
 	json_object_object_add(o, "diverged", json_object_new_boolean(diverged));
-	ipc_request_reply_ok(a->req, o);
-	free(m);
+	ipc_request_reply_ok(req, o);
+}
+
+static void cmd_cluster_verify(struct admin_ctx *a)
+{
+	int rc = cluster_probe_summaries(a->d->cluster, verify_done, a->req);
+
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "cannot collect the members' summaries: %s",
+				      rc == -EBUSY ? "another verify is running" : strerror(-rc));
+	}
 }
 
 /* The "path" argument: an absolute path. */

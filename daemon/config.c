@@ -347,6 +347,7 @@ static int config_node_key(struct config_parse *p, const char *name, const char 
 					   CONFIG_NODE_ID_MAX);
 		}
 		cfg->iscsi.tpgt = (uint16_t)cfg->node_id;
+		cfg->node_id_set = true;
 	} else if (strcmp(name, "data_dir") == 0) {
 		if (value[0] != '/' || strlen(value) >= sizeof(cfg->data_dir)) {
 			return config_fail(p, "data_dir: must be an absolute path");

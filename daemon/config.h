@@ -57,6 +57,7 @@ struct config {
 	/* [node] */
 	char node_name[CONFIG_NODE_NAME_MAX + 1];
 	uint32_t node_id;		/* TPGT / ALUA group / relative port id (DESIGN §3) */
+	bool node_id_set;		/* given in the file (cluster mode: must be corosync's) */
 	char data_dir[PATH_MAX];
 	enum config_cluster cluster;
 	int log_level;			/* syslog priority: LOG_ERR .. LOG_DEBUG, or LOG_TRACE */

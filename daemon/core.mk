@@ -29,6 +29,7 @@ sbin_PROGRAMS += %reldir%/quorated
 	reservations/libreservations.a \
 	%reldir%/backing/libbacking.a \
 	%reldir%/base/libloop_pass.a \
+	$(CPG_LIBS) $(VOTEQUORUM_LIBS) $(CMAP_LIBS) \
 	$(LIBQB_LIBS) $(SQLITE_LIBS) $(INIH_LIBS) $(JSONC_LIBS) $(URING_LIBS) \
 	$(ISAL_LIBS) $(CRYPTO_LIBS) $(SYSTEMD_LIBS)
 

@@ -30,6 +30,9 @@ struct iscsi_server;
 struct ipc_server;
 struct ipc_request;
 struct cluster;
+
+/* The CPG group of every quorated of one corosync cluster. */
+#define DAEMON_CPG_GROUP "quorate"
 struct json_object;
 struct scsi_alua_table;
 struct daemon;
@@ -102,6 +105,10 @@ int daemon_load(struct daemon *d);
 int daemon_snapshot_get(void **buf, size_t *len, uint64_t *seq, uint64_t *epoch, void *ctx);
 int daemon_snapshot_put(const void *buf, size_t len, uint64_t seq, uint64_t epoch, void *ctx);
 int daemon_summary(struct cluster_summary *out, void *ctx);
+/** Hook: a quorate sync round named the state @epoch (persisted). */
+int daemon_epoch_set(uint64_t epoch, void *ctx);
+/** Hook: proposals of this node will never be delivered; fail what waits on them. */
+void daemon_proposals_lost(void *ctx);
 /** Is @name a valid iSCSI name in canonical form (daemon/iscsi/name.h)? */
 bool daemon_iscsi_name_valid(const char *name);
 

@@ -284,13 +284,35 @@ int daemon_load(struct daemon *d)
 		daemon_effects_apply(d, &fx);
 	}
 	state_effects_release(&fx);
-	if (rc == 0) {
+	if (rc == 0 && d->cfg.cluster == CONFIG_CLUSTER_STANDALONE) {
 		/*
 		 * Standalone, every start is a whole-cluster restart: the state
 		 * after power-on semantics is a new epoch, so (epoch, seq) names
-		 * one state.
+		 * one state. In a cluster the first sync round names it (and a
+		 * node that restarted alone takes the others' state instead).
 		 */
 		rc = state_epoch_set(d->state, state_epoch(d->state) + 1);
 	}
 	return rc;
+}
+
+int daemon_epoch_set(uint64_t epoch, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	return state_epoch_set(d->state, epoch);
+}
+
+void daemon_proposals_lost(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	/*
+	 * Corosync went away under them: each may or may not have been
+	 * applied by the other members, and will not be delivered here.
+	 */
+	state_pending_cancel(d->state, pending_is_admin, NULL,
+			     "the cluster connection was lost: the change may or may not have "
+			     "been applied; check and retry");
+	state_pending_cancel(d->state, pending_is_task, NULL, "the cluster connection was lost");
 }

@@ -773,7 +773,12 @@ static void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_serve
 	};
 }
 
-static int daemon_start(struct daemon *d)
+/*
+ * The replication transport. Its callbacks come from the loop only, so it
+ * starts before the state is loaded; with Corosync it fixes the node id
+ * (DESIGN §3: TPGT, ALUA group and relative port id) before anything uses it.
+ */
+static int daemon_cluster_create(struct daemon *d)
 {
 	static const struct cluster_callbacks cluster_cb = {
 		.deliver = daemon_deliver,
@@ -782,7 +787,44 @@ static int daemon_start(struct daemon *d)
 		.snapshot_put = daemon_snapshot_put,
 		.summary = daemon_summary,
 		.peers = daemon_peers,
+		.epoch_set = daemon_epoch_set,
+		.proposals_lost = daemon_proposals_lost,
 	};
+	const struct cluster_corosync_config cc = {
+		.group = DAEMON_CPG_GROUP,
+		.node_id = d->cfg.node_id_set ? d->cfg.node_id : 0,
+		.applied_seq = store_applied_seq(d->store),
+	};
+	int rc;
+
+	if (d->cfg.cluster == CONFIG_CLUSTER_STANDALONE) {
+		rc = cluster_loopback_create(d->loop, d->cfg.node_id, store_applied_seq(d->store),
+					     &cluster_cb, d, &d->cluster);
+		if (rc < 0) {
+			log_perror(rc, "starting the standalone cluster transport");
+		}
+		return rc;
+	}
+	rc = cluster_corosync_create(d->loop, &cc, &cluster_cb, d, &d->cluster);
+	if (rc == -EINVAL) {
+		log_err("[node] id = %u is not this node's corosync nodeid: set id to the nodeid "
+			"corosync.conf gives this node, or leave id out", d->cfg.node_id);
+		return rc;
+	}
+	if (rc < 0) {
+		log_err("cannot join the cluster: corosync is not running or refused the "
+			"connection (%s)", strerror(-rc));
+		return rc;
+	}
+	d->cfg.node_id = cluster_node_id(d->cluster);
+	d->cfg.iscsi.tpgt = (uint16_t)d->cfg.node_id;
+	log_info("cluster: corosync node id %u, CPG group '%s'", d->cfg.node_id,
+		 DAEMON_CPG_GROUP);
+	return 0;
+}
+
+static int daemon_start(struct daemon *d)
+{
 	struct iscsi_server_config iscsi_cfg;
 	int rc;
 
@@ -804,6 +846,10 @@ static int daemon_start(struct daemon *d)
 	log_info("database '%s/%s': schema v%d, applied seq %llu", d->cfg.data_dir,
 		 STORE_DB_FILE, store_schema_version(d->store),
 		 (unsigned long long)store_applied_seq(d->store));
+	rc = daemon_cluster_create(d);
+	if (rc < 0) {
+		return rc;
+	}
 	iscsi_raise_fd_limit();
 	daemon_iscsi_config(&d->cfg.iscsi, &iscsi_cfg);
 	rc = iscsi_server_create(d->loop, &iscsi_cfg, &d->iscsi);
@@ -834,12 +880,6 @@ static int daemon_start(struct daemon *d)
 		log_perror(rc, "setting the portals SendTargets reports");
 		return rc;
 	}
-	rc = cluster_loopback_create(d->loop, d->cfg.node_id, store_applied_seq(d->store),
-				     &cluster_cb, d, &d->cluster);
-	if (rc < 0) {
-		log_perror(rc, "starting the standalone cluster transport");
-		return rc;
-	}
 	state_cluster_set(d->state, d->cluster);
 	rc = ipc_server_create(d->loop, d->cfg.ipc_name, d->cfg.admin_group, daemon_admin_request,
 			       d, &d->ipc);
@@ -853,8 +893,8 @@ static int daemon_start(struct daemon *d)
 			return rc;
 		}
 	}
-	log_notice("quorated %s ready: node '%s' (id %u), standalone", PACKAGE_VERSION,
-		   d->cfg.node_name, d->cfg.node_id);
+	log_notice("quorated %s ready: node '%s' (id %u), %s", PACKAGE_VERSION, d->cfg.node_name,
+		   d->cfg.node_id, cluster_transport_name(d->cluster));
 	return 0;
 }
 

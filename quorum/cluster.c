@@ -168,6 +168,26 @@ int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *ou
 	return rc;
 }
 
+int cluster_probe_summaries(struct cluster *cluster, cluster_probe_done_fn done, void *arg)
+{
+	struct cluster_summary me = { .node_id = cluster->node_id };
+	int rc;
+
+	if (cluster->ops->probe != NULL) {
+		return cluster->ops->probe(cluster, done, arg);
+	}
+	if (cluster->cb.summary == NULL) {
+		return -EOPNOTSUPP;
+	}
+	rc = cluster->cb.summary(&me, cluster->ctx);
+	if (rc < 0) {
+		return rc;
+	}
+	me.node_id = cluster->node_id;
+	done(&me, 1, true, arg);
+	return 0;
+}
+
 int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t len,
 			     uint64_t seq, uint64_t epoch)
 {
@@ -181,12 +201,6 @@ int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t le
 		rc = cluster_set_sequence(cluster, seq);
 	}
 	return rc;
-}
-
-int cluster_set_synced(struct cluster *cluster, bool synced)
-{
-	return cluster->ops->set_synced != NULL ? cluster->ops->set_synced(cluster, synced)
-						 : -EOPNOTSUPP;
 }
 
 int cluster_set_sequence(struct cluster *cluster, uint64_t seq)

@@ -51,6 +51,19 @@ struct cluster_summary {
 int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *out, size_t cap,
 			     size_t *n);
 
+/*
+ * Every member's summary taken at one point of the agreed stream: this node
+ * multicasts a probe, and each member answers with its summary as it was
+ * when the probe was delivered to it, so members in sync report the same
+ * (epoch, seq) even while proposals flow. @done runs once from the loop
+ * with this node first; @complete is false when a member did not answer
+ * within a second or the membership changed (the entries are then what
+ * came). @return 0, -EBUSY (a probe is running) or -EAGAIN (not joined).
+ */
+typedef void (*cluster_probe_done_fn)(const struct cluster_summary *sums, size_t count,
+				      bool complete, void *arg);
+int cluster_probe_summaries(struct cluster *cluster, cluster_probe_done_fn done, void *arg);
+
 /**
  * Install snapshot @buf taken at (@epoch, @seq) on this node through the
  * snapshot_put hook, and continue numbering deliveries after @seq. For
@@ -141,6 +154,20 @@ struct cluster_callbacks {
 	 * loop; may be NULL.
 	 */
 	void (*peers)(const struct cluster_peer *peers, size_t count, void *ctx);
+
+	/*
+	 * A sync round completed in a quorate membership: the members hold one
+	 * state, which from now on is named by epoch @epoch (DESIGN §3: the
+	 * epoch grows on every change of the quorate membership). Persist it;
+	 * return 0 or -errno (then this node does not serve). May be NULL.
+	 */
+	int (*epoch_set)(uint64_t epoch, void *ctx);
+	/*
+	 * Proposals this node made may or may not have been delivered to the
+	 * others (corosync went away under them): none will be delivered here
+	 * any more. Complete whatever waits for them with an error. May be NULL.
+	 */
+	void (*proposals_lost)(void *ctx);
 };
 
 /*
@@ -196,14 +223,16 @@ struct cluster_timing {
 	uint32_t consensus_ms;		/* runtime.config.totem.consensus */
 	uint32_t qdevice_timeout_ms;	/* quorum.device.timeout, 0 without a qdevice */
 	uint32_t qdevice_sync_timeout_ms; /* quorum.device.sync_timeout, 0 without */
+	/* Derived from the above (quorum/sync.h, docs/ARCHITECTURE.md "Serving and fencing"). */
+	uint32_t heartbeat_ms;
+	uint32_t lease_ms;
+	uint32_t grace_ms;
 };
 
 /*
  * A configuration change of the CPG group, reported before the membership
- * callback. The daemon's sync protocol starts here: it typically clears
- * synced (cluster_set_synced(false)), exchanges summaries as proposals, and
- * installs a snapshot with cluster_set_sequence(). Node ids ascending;
- * @ring_id_seq is the totem ring this change belongs to.
+ * callback (the transport's own sync round starts at the same point). Node
+ * ids ascending; @ring_id_seq is the totem ring this change belongs to.
  */
 struct cluster_confchg {
 	const uint32_t *members;
@@ -230,18 +259,13 @@ struct cluster_corosync_config {
  * once before returning: -ENOTCONN when corosync is not running, -EINVAL
  * when cfg->node_id is set and differs from corosync's (logged with both).
  * Later losses of corosync make the node inquorate and not serving; it then
- * reconnects with back-off (100 ms doubling to 5 s). Serving = quorate &&
- * synced; the node starts not synced (cluster_set_synced()).
+ * reconnects with back-off (100 ms doubling to 5 s). The transport keeps
+ * the members' states equal through the callbacks' summary and snapshot
+ * hooks (quorum/sync.h); serving = quorate && synced && leased, and the node
+ * starts not synced.
  */
 int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_config *cfg,
 			    const struct cluster_callbacks *cb, void *ctx, struct cluster **out);
-
-/**
- * The daemon's sync protocol finished (true) or started (false). The
- * serving change is signalled from a later loop pass, never from inside.
- * @return 0, -EOPNOTSUPP for a transport that is always synced (loopback).
- */
-int cluster_set_synced(struct cluster *cluster, bool synced);
 
 /**
  * Number the next delivery @seq + 1 (after installing a snapshot taken at

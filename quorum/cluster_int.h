@@ -20,12 +20,13 @@ struct cluster_ops {
 	 */
 	int (*peer_summaries)(struct cluster *cluster, struct cluster_summary *out, size_t cap);
 	/* Optional (NULL: the generic call answers -EOPNOTSUPP or empty). */
-	int (*set_synced)(struct cluster *cluster, bool synced);
 	/* Continue numbering deliveries after @seq (a snapshot was installed). */
 	int (*set_sequence)(struct cluster *cluster, uint64_t seq);
 	uint64_t (*sequence)(const struct cluster *cluster);
 	size_t (*nodes)(const struct cluster *cluster, const struct cluster_node **nodes);
 	int (*timing_get)(const struct cluster *cluster, struct cluster_timing *out);
+	/* Optional: cluster_probe_summaries (NULL: this node's summary alone). */
+	int (*probe)(struct cluster *cluster, cluster_probe_done_fn done, void *arg);
 	/* This node's portals changed (already in its table entry): announce them. */
 	void (*portals_changed)(struct cluster *cluster);
 };

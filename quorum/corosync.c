@@ -7,21 +7,24 @@
  * votequorum and cmap are polled there, and every callback comes from a
  * dispatch, a timer or a job, never from inside a call into this module.
  *
- * Sending: a proposal is cut into chunks (wire.h) on a bounded FIFO;
+ * Sending: every CPG message is cut into chunks (wire.h) on a bounded FIFO;
  * CS_ERR_TRY_AGAIN (CPG flow control) leaves the rest queued and a timer
- * retries. Receiving: chunks are reassembled per sender and complete
- * proposals numbered in agreed order (cluster_rx).
+ * retries. Receiving: chunks are reassembled per sender; complete messages
+ * go to the sync protocol (quorum/sync.h, docs/ARCHITECTURE.md "The sync
+ * protocol"): summaries, snapshots, heartbeats, resync requests, probes,
+ * and proposals, which are numbered only when applied.
  *
  * Losing corosync (a dispatch or send failing with anything but TRY_AGAIN):
  * report not quorate and not serving, drop what was queued and half
- * reassembled, finalize the handles, and reconnect from a timer with
- * back-off. Reconnecting does not make the node synced: the daemon's sync
- * protocol does (cluster_set_synced()).
+ * reassembled and this node's unapplied proposals (their waiters are told),
+ * finalize the handles, and reconnect from a timer with back-off.
+ * Reconnecting does not make the node synced: a sync round does.
  *
  * Invariants: base.quorate == connected && joined && vq_quorate; serving only
- * while quorate && synced (cluster_serving_set enforces the first part);
- * every handle is valid exactly while connected; at most one retry timer,
- * one reconnect timer and one of each job pending.
+ * while quorate && synced && !diverged && now < lease_until_ms
+ * (cluster_serving_set enforces the first part); no proposal is applied
+ * while a round is open; every handle is valid exactly while connected; at
+ * most one of each timer armed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,8 +40,10 @@
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
 #include <qb/qblog.h>
+#include <qb/qbutil.h>
 
 #include "quorum/cluster_int.h"
+#include "quorum/sync.h"
 #include "quorum/wire.h"
 
 /* CPG flow control: how soon a send refused with TRY_AGAIN is retried. */
@@ -68,7 +73,7 @@ struct corosync {
 	int fd_cpg, fd_vq, fd_cmap;		/* polled while connected */
 	bool joined;				/* our own join confchg seen */
 	bool vq_quorate;
-	bool synced;				/* cluster_set_synced() */
+	bool synced;				/* set by a quorate sync round */
 	uint64_t dropped;			/* deliveries while not quorate */
 	uint32_t chunk_max;
 	uint32_t msg_id;
@@ -93,10 +98,63 @@ struct corosync {
 	bool reconnect_armed;
 	uint32_t backoff_ms;
 	bool lost_queued;			/* job: corosync_lost */
-	bool serving_queued;			/* job: corosync_serving_job */
 
 	int in_dispatch;			/* >0 inside a *_dispatch() */
 	bool destroy_pending;			/* destroyed from a callback */
+
+	/* The sync protocol (sync.h): one round per configuration change. */
+	uint64_t seq;				/* last proposal delivered (numbered) */
+	uint64_t gen;				/* epoch of the last quorate round */
+	uint64_t view;				/* sync_view_id of the membership */
+	uint32_t round;				/* rounds started in this view */
+	bool round_open;			/* summaries or the snapshot awaited */
+	uint64_t round_started_ms;
+	bool await_snapshot;
+	bool behind;				/* this round: takes the leader's snapshot */
+	bool resync_wanted;			/* the last round ended inquorate */
+	bool fresh;				/* not synced since the process started */
+	bool diverged;				/* sticky: differs at the same (epoch, seq) */
+	struct sync_member view_members[CPG_MEMBERS_MAX];
+	size_t view_count;
+	struct sync_summary sums[CPG_MEMBERS_MAX];
+	size_t sum_count;
+	struct sync_decision decision;
+
+	/* Own proposals not yet delivered: re-sent after a round (tagged anew). */
+	struct corosync_out *out_head;
+	struct corosync_out **out_tail;
+	size_t out_bytes;
+
+	/* Lease, heartbeats and grace (sync_timing_derive). */
+	struct sync_timing st;
+	uint64_t lease_until_ms;		/* monotonic; serving needs now < it */
+	uint64_t grace_until_ms;		/* no proposal leaves before it */
+	uint32_t hb_id;
+	uint64_t hb_sent_ms[16];		/* send time of heartbeat id % 16 */
+	qb_loop_timer_handle hb_timer, lease_timer, grace_timer;
+	bool hb_armed, lease_armed, grace_armed;
+
+	/* A running cluster_probe_summaries() (probe_id 0: none). */
+	uint64_t probe_id;
+	uint32_t probe_counter;
+	cluster_probe_done_fn probe_done;
+	void *probe_arg;
+	bool probe_delivered;			/* expected = the view when it was */
+	struct sync_member probe_expect[CPG_MEMBERS_MAX];
+	size_t probe_expect_n;
+	struct sync_member probe_from[CPG_MEMBERS_MAX];
+	struct cluster_summary probe_sums[CPG_MEMBERS_MAX];
+	size_t probe_n;
+	qb_loop_timer_handle probe_timer;
+	bool probe_armed;
+};
+
+/* An own proposal: an 8-byte generation slot, then the proposal. */
+struct corosync_out {
+	struct corosync_out *next;
+	uint64_t sent_gen;			/* 0: not multicast yet */
+	size_t len;				/* of data, slot included */
+	uint8_t data[];
 };
 
 static const struct cluster_ops corosync_ops;
@@ -123,13 +181,61 @@ static int cs_to_errno(cs_error_t err)
 
 /* ---- quorate / serving ---- */
 
+static uint64_t now_ms(void)
+{
+	return qb_util_nano_current_get() / QB_TIME_NS_IN_MSEC;
+}
+
+static void corosync_destroy_now(struct corosync *c);
+static void corosync_send_resync(struct corosync *c);
+static void corosync_lease_expired(void *data);
+
+/*
+ * DESIGN §3: serve only while quorate, synced and leased. The lease timer
+ * ends serving on this node's own clock even when no callback comes (a
+ * hung corosync delivers nothing, so nothing renews the lease).
+ */
+static void corosync_serving_eval(struct corosync *c)
+{
+	uint64_t now = now_ms();
+	bool leased = now < c->lease_until_ms;
+
+	if (c->lease_armed) {
+		qb_loop_timer_del(c->base.loop, c->lease_timer);
+		c->lease_armed = false;
+	}
+	if (leased && qb_loop_timer_add(c->base.loop, QB_LOOP_HIGH,
+					(c->lease_until_ms - now) * QB_TIME_NS_IN_MSEC, c,
+					corosync_lease_expired, &c->lease_timer) == 0) {
+		c->lease_armed = true;
+	}
+	cluster_serving_set(&c->base, c->base.quorate && c->synced && !c->diverged && leased);
+}
+
+static void corosync_lease_expired(void *data)
+{
+	struct corosync *c = data;
+
+	c->lease_armed = false;
+	if (c->base.serving && now_ms() >= c->lease_until_ms) {
+		qb_log(LOG_WARNING, "cluster: lease expired (no own heartbeat delivered for %" PRIu32
+		       " ms): not serving", c->st.lease_ms);
+	}
+	c->in_dispatch++;
+	corosync_serving_eval(c);
+	c->in_dispatch--;
+	if (c->destroy_pending) {
+		corosync_destroy_now(c);
+	}
+}
+
 static void corosync_quorate_update(struct corosync *c)
 {
 	bool q = c->connected && c->joined && c->vq_quorate;
 
 	if (q != c->base.quorate) {
 		c->base.quorate = q;
-		/* Whatever the node missed meanwhile, the daemon's sync must tell. */
+		/* Deliveries are dropped while not quorate: a sync round must follow. */
 		if (!q) {
 			c->synced = false;
 		}
@@ -137,53 +243,24 @@ static void corosync_quorate_update(struct corosync *c)
 		if (c->base.cb.quorum != NULL) {
 			c->base.cb.quorum(q, c->base.ctx);
 		}
+		if (q && (!c->synced || c->round_open)) {
+			corosync_send_resync(c);
+		}
 	}
-	cluster_serving_set(&c->base, q && c->synced);
-}
-
-static void corosync_destroy_now(struct corosync *c);
-
-static void corosync_serving_job(void *data)
-{
-	struct corosync *c = data;
-
-	c->serving_queued = false;
-	c->in_dispatch++;
-	cluster_serving_set(&c->base, c->base.quorate && c->synced);
-	c->in_dispatch--;
-	if (c->destroy_pending) {
-		corosync_destroy_now(c);
-	}
-}
-
-static int corosync_set_synced(struct cluster *cluster, bool synced)
-{
-	struct corosync *c = (struct corosync *)cluster;
-	int rc;
-
-	c->synced = synced;
-	if (c->serving_queued) {
-		return 0;
-	}
-	rc = qb_loop_job_add(cluster->loop, QB_LOOP_HIGH, c, corosync_serving_job);
-	if (rc < 0) {
-		return rc;
-	}
-	c->serving_queued = true;
-	return 0;
+	corosync_serving_eval(c);
 }
 
 static int corosync_set_sequence(struct cluster *cluster, uint64_t seq)
 {
 	struct corosync *c = (struct corosync *)cluster;
 
-	c->rx.seq = seq;
+	c->seq = seq;
 	return 0;
 }
 
 static uint64_t corosync_sequence(const struct cluster *cluster)
 {
-	return ((const struct corosync *)cluster)->rx.seq;
+	return ((const struct corosync *)cluster)->seq;
 }
 
 static size_t corosync_nodes(const struct cluster *cluster, const struct cluster_node **nodes)
@@ -270,9 +347,12 @@ static void corosync_retry(void *data)
 	corosync_flush(c);
 }
 
-static int corosync_propose(struct cluster *cluster, const void *msg, size_t len)
+/*
+ * Queue @len bytes as one CPG message of @kind (chunked) and start sending.
+ * @return 0, -EAGAIN (not joined, or the FIFO is full) or -ENOMEM.
+ */
+static int corosync_send(struct corosync *c, uint8_t kind, const void *msg, size_t len)
 {
-	struct corosync *c = (struct corosync *)cluster;
 	size_t n = cluster_wire_chunks(len, c->chunk_max), i;
 	struct corosync_chunk *first = NULL, **last = &first;
 	uint32_t msg_id;
@@ -281,7 +361,8 @@ static int corosync_propose(struct cluster *cluster, const void *msg, size_t len
 	if (!c->connected || !c->joined) {
 		return -EAGAIN;
 	}
-	if (c->queued_bytes + len + n * CLUSTER_WIRE_HDR_LEN > COROSYNC_QUEUE_MAX_BYTES) {
+	if (c->queued_bytes + len + n * CLUSTER_WIRE_HDR_LEN > COROSYNC_QUEUE_MAX_BYTES &&
+	    kind == CLUSTER_WIRE_KIND_PROPOSAL) {
 		return -EAGAIN;
 	}
 	msg_id = ++c->msg_id;
@@ -298,8 +379,7 @@ static int corosync_propose(struct cluster *cluster, const void *msg, size_t len
 			}
 			return -ENOMEM;
 		}
-		k->len = cluster_wire_chunk_build(k->data, CLUSTER_WIRE_KIND_PROPOSAL, msg_id, msg,
-						  len, c->chunk_max, i);
+		k->len = cluster_wire_chunk_build(k->data, kind, msg_id, msg, len, c->chunk_max, i);
 		k->next = NULL;
 		*last = k;
 		last = &k->next;
@@ -311,6 +391,574 @@ static int corosync_propose(struct cluster *cluster, const void *msg, size_t len
 	/* cpg_mcast_joined never calls back: delivery comes from the loop. */
 	corosync_flush(c);
 	return 0;
+}
+
+/* ---- own proposals: held while syncing or in grace, re-sent after a round ---- */
+
+static bool corosync_may_send_proposals(const struct corosync *c)
+{
+	return c->base.quorate && c->synced && !c->diverged && !c->round_open &&
+	       now_ms() >= c->grace_until_ms;
+}
+
+/*
+ * Multicast every own proposal not yet sent in this generation. One sent
+ * in an older generation was dropped by every member (sync.h): sending it
+ * again applies it once.
+ */
+static void corosync_outbox_release(struct corosync *c)
+{
+	struct corosync_out *o;
+
+	if (!corosync_may_send_proposals(c)) {
+		return;
+	}
+	for (o = c->out_head; o != NULL; o = o->next) {
+		if (o->sent_gen == c->gen) {
+			continue;
+		}
+		sync_put_u64(o->data, c->gen);
+		if (corosync_send(c, CLUSTER_WIRE_KIND_PROPOSAL, o->data, o->len) < 0) {
+			return;		/* FIFO full: the next release retries */
+		}
+		o->sent_gen = c->gen;
+	}
+}
+
+/* Own proposal delivered in this generation: it is the oldest sent one. */
+static void corosync_outbox_delivered(struct corosync *c)
+{
+	struct corosync_out *o = c->out_head;
+
+	if (o == NULL || o->sent_gen != c->gen) {
+		qb_log(LOG_ERR, "cluster: an own proposal was delivered that was not sent");
+		return;
+	}
+	c->out_head = o->next;
+	if (c->out_head == NULL) {
+		c->out_tail = &c->out_head;
+	}
+	c->out_bytes -= o->len;
+	free(o);
+}
+
+/* Corosync went away under sent proposals: their fate is unknown; drop them all. */
+static void corosync_outbox_lost(struct corosync *c)
+{
+	size_t n = 0;
+
+	while (c->out_head != NULL) {
+		struct corosync_out *o = c->out_head;
+
+		c->out_head = o->next;
+		free(o);
+		n++;
+	}
+	c->out_tail = &c->out_head;
+	c->out_bytes = 0;
+	if (n > 0) {
+		qb_log(LOG_WARNING, "cluster: %zu own proposal(s) lost with corosync", n);
+		if (c->base.cb.proposals_lost != NULL) {
+			c->base.cb.proposals_lost(c->base.ctx);
+		}
+	}
+}
+
+static int corosync_propose(struct cluster *cluster, const void *msg, size_t len)
+{
+	struct corosync *c = (struct corosync *)cluster;
+	struct corosync_out *o;
+
+	if (!c->connected || !c->joined) {
+		return -EAGAIN;
+	}
+	if (c->out_bytes + len > COROSYNC_QUEUE_MAX_BYTES) {
+		return -EAGAIN;
+	}
+	o = malloc(sizeof(*o) + SYNC_PROPOSAL_HDR_LEN + len);
+	if (o == NULL) {
+		return -ENOMEM;
+	}
+	o->next = NULL;
+	o->sent_gen = 0;
+	o->len = SYNC_PROPOSAL_HDR_LEN + len;
+	memcpy(o->data + SYNC_PROPOSAL_HDR_LEN, msg, len);
+	*c->out_tail = o;
+	c->out_tail = &o->next;
+	c->out_bytes += o->len;
+	corosync_outbox_release(c);
+	return 0;
+}
+
+/* ---- callbacks from libcpg / libvotequorum / libcmap ---- */
+
+/* ---- the sync round (sync.h) ---- */
+
+static void corosync_heartbeat(void *data);
+static void corosync_heartbeat_send(struct corosync *c, uint64_t answers);
+
+static void corosync_peers_changed(struct corosync *c)
+{
+	cluster_peers_notify(&c->base);
+}
+
+static bool corosync_own_summary(struct corosync *c, struct sync_summary *out)
+{
+	struct cluster_summary sum = { 0 };
+
+	if (c->base.cb.summary == NULL || c->base.cb.summary(&sum, c->base.ctx) < 0) {
+		return false;
+	}
+	out->epoch = sum.epoch;
+	out->seq = sum.applied_seq;
+	memcpy(out->digest, sum.digest, sizeof(out->digest));
+	return true;
+}
+
+/*
+ * Start round @round of this view: proposals stop being applied (every
+ * member stops at the same point of the agreed stream) and this node
+ * multicasts its summary. A node that was synced keeps serving meanwhile:
+ * nobody applies anything until the round ends.
+ */
+static void corosync_round_start(struct corosync *c, uint32_t round)
+{
+	struct sync_summary me = { .view = c->view, .round = round };
+	uint8_t buf[SYNC_SUMMARY_LEN];
+
+	c->round = round;
+	c->round_open = true;
+	c->await_snapshot = false;
+	c->behind = false;
+	c->sum_count = 0;
+	c->round_started_ms = now_ms();
+	if (!c->joined) {
+		return;
+	}
+	me.quorate = c->base.quorate;
+	me.fresh = c->fresh;
+	if (!corosync_own_summary(c, &me)) {
+		qb_log(LOG_ERR, "cluster: cannot take this node's summary; sync round %" PRIu32
+		       " waits", round);
+		return;
+	}
+	sync_summary_encode(buf, &me);
+	if (corosync_send(c, CLUSTER_WIRE_KIND_SUMMARY, buf, sizeof(buf)) < 0) {
+		qb_log(LOG_ERR, "cluster: cannot send this node's summary");
+	}
+}
+
+static void corosync_send_resync(struct corosync *c)
+{
+	uint8_t buf[SYNC_RESYNC_LEN];
+
+	if (!c->joined || c->diverged) {
+		return;
+	}
+	sync_put_u64(buf, c->view);
+	(void)corosync_send(c, CLUSTER_WIRE_KIND_RESYNC, buf, sizeof(buf));
+}
+
+/* The round is over for every member at this point of the agreed stream. */
+static void corosync_round_complete(struct corosync *c, bool installed)
+{
+	const struct sync_decision *d = &c->decision;
+
+	c->round_open = false;
+	c->await_snapshot = false;
+	if (!d->quorate) {
+		/* An inquorate partition never names a new state; a later round will. */
+		c->synced = false;
+		qb_log(LOG_NOTICE, "cluster: sync round %" PRIu32 " ended without quorum",
+		       c->round);
+	} else if (c->diverged || (c->behind && !installed)) {
+		c->synced = false;
+	} else {
+		uint64_t epoch = d->epoch + 1;
+		int rc = c->base.cb.epoch_set != NULL ? c->base.cb.epoch_set(epoch, c->base.ctx)
+						       : 0;
+
+		c->seq = d->seq;
+		c->gen = epoch;
+		c->synced = rc == 0;
+		c->fresh = false;
+		if (rc < 0) {
+			qb_log(LOG_ERR, "cluster: cannot record epoch %" PRIu64 ": %s", epoch,
+			       strerror(-rc));
+		} else {
+			qb_log(LOG_NOTICE, "cluster: synced with %zu member(s) at seq %" PRIu64
+			       ", epoch %" PRIu64, c->sum_count, c->seq, epoch);
+		}
+	}
+	corosync_serving_eval(c);
+	corosync_outbox_release(c);
+	corosync_peers_changed(c);
+	if (c->synced && !c->base.serving && c->hb_armed) {
+		/* Synced but not leased yet: renew now rather than a period later. */
+		qb_loop_timer_del(c->base.loop, c->hb_timer);
+		c->hb_armed = false;
+		if (qb_loop_timer_add(c->base.loop, QB_LOOP_HIGH, 0, c, corosync_heartbeat,
+				      &c->hb_timer) == 0) {
+			c->hb_armed = true;
+		}
+	}
+}
+
+/* Every member's summary is in: every member decides the same. */
+static void corosync_round_decide(struct corosync *c)
+{
+	struct sync_decision *d = &c->decision;
+	size_t me = c->sum_count, i;
+
+	sync_decide(c->sums, c->sum_count, d);
+	for (i = 0; i < c->sum_count; i++) {
+		enum sync_role role = sync_role(c->sums, d, i);
+		struct cluster_peer *p = cluster_peer_get(&c->base, c->sums[i].node_id);
+
+		if (c->sums[i].node_id == c->base.node_id && c->sums[i].pid == c->local_pid) {
+			me = i;
+		}
+		if (role == SYNC_DIVERGED) {
+			qb_log(LOG_ERR, "cluster: node %" PRIu32 " DIVERGED: its state at epoch %"
+			       PRIu64 ", seq %" PRIu64 " differs from node %" PRIu32 "'s",
+			       c->sums[i].node_id, d->epoch, d->seq, c->sums[d->leader].node_id);
+			if (p != NULL) {
+				p->diverged = true;
+			}
+		}
+	}
+	if (me == c->sum_count) {
+		return;		/* cannot happen: our own summary completed the set */
+	}
+	if (!d->quorate) {
+		corosync_round_complete(c, false);
+		return;
+	}
+	switch (sync_role(c->sums, d, me)) {
+	case SYNC_DIVERGED:
+		c->diverged = true;
+		c->synced = false;
+		qb_log(LOG_CRIT, "cluster: this node's state DIVERGED from the cluster's: not "
+		       "serving until its state is replaced (quoratectl snapshot install "
+		       "--replace, or a restart with an empty data directory)");
+		break;
+	case SYNC_BEHIND:
+		c->behind = true;
+		c->synced = false;	/* its state is old: stop serving now */
+		qb_log(LOG_NOTICE, "cluster: behind (epoch %" PRIu64 ", seq %" PRIu64
+		       "): taking node %" PRIu32 "'s state (epoch %" PRIu64 ", seq %" PRIu64 ")",
+		       c->sums[me].epoch, c->sums[me].seq, c->sums[d->leader].node_id, d->epoch,
+		       d->seq);
+		break;
+	case SYNC_CURRENT:
+		break;
+	}
+	corosync_serving_eval(c);
+	if (!d->transfer) {
+		corosync_round_complete(c, false);
+		return;
+	}
+	c->await_snapshot = true;
+	if (me == d->leader) {
+		struct sync_snapshot_hdr h = {
+			.view = c->view, .round = c->round, .epoch = d->epoch, .seq = d->seq,
+		};
+		void *snap = NULL;
+		size_t len = 0;
+		uint64_t seq = 0, epoch = 0;
+		uint8_t *buf;
+		int rc = c->base.cb.snapshot_get != NULL
+				 ? c->base.cb.snapshot_get(&snap, &len, &seq, &epoch, c->base.ctx)
+				 : -EOPNOTSUPP;
+
+		if (rc == 0 && (seq != d->seq || epoch != d->epoch)) {
+			rc = -ESTALE;
+		}
+		buf = rc == 0 ? malloc(SYNC_SNAPSHOT_HDR_LEN + len) : NULL;
+		if (buf != NULL) {
+			sync_snapshot_hdr_encode(buf, &h);
+			memcpy(buf + SYNC_SNAPSHOT_HDR_LEN, snap, len);
+			rc = corosync_send(c, CLUSTER_WIRE_KIND_SNAPSHOT, buf,
+					   SYNC_SNAPSHOT_HDR_LEN + len);
+			free(buf);
+		} else if (rc == 0) {
+			rc = -ENOMEM;
+		}
+		free(snap);
+		if (rc < 0) {
+			qb_log(LOG_ERR, "cluster: cannot send the snapshot: %s (the round is "
+			       "retried)", strerror(-rc));
+		} else {
+			qb_log(LOG_NOTICE, "cluster: sending the state (epoch %" PRIu64 ", seq %"
+			       PRIu64 ", %zu bytes) to the members behind", d->epoch, d->seq, len);
+		}
+	}
+}
+
+static bool corosync_in_view(const struct corosync *c, uint32_t nodeid, uint32_t pid)
+{
+	for (size_t i = 0; i < c->view_count; i++) {
+		if (c->view_members[i].node_id == nodeid && c->view_members[i].pid == pid) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void on_summary(struct corosync *c, uint32_t nodeid, uint32_t pid, const uint8_t *data,
+		       size_t len)
+{
+	struct sync_summary s = { .node_id = nodeid, .pid = pid };
+	size_t i;
+
+	if (sync_summary_decode(data, len, &s) < 0) {
+		qb_log(LOG_ERR, "cluster: bad summary from node %" PRIu32, nodeid);
+		return;
+	}
+	if (!c->round_open || c->await_snapshot || s.view != c->view || s.round != c->round ||
+	    !corosync_in_view(c, nodeid, pid)) {
+		return;		/* another round's */
+	}
+	for (i = 0; i < c->sum_count; i++) {
+		if (c->sums[i].node_id == nodeid && c->sums[i].pid == pid) {
+			return;
+		}
+	}
+	c->sums[c->sum_count++] = s;
+	if (c->sum_count == c->view_count) {
+		corosync_round_decide(c);
+	}
+}
+
+static void on_snapshot(struct corosync *c, const uint8_t *data, size_t len)
+{
+	struct sync_snapshot_hdr h;
+	bool installed = false;
+
+	if (sync_snapshot_hdr_decode(data, len, &h) < 0 || !c->round_open || !c->await_snapshot ||
+	    h.view != c->view || h.round != c->round || h.epoch != c->decision.epoch ||
+	    h.seq != c->decision.seq) {
+		return;
+	}
+	if (c->behind) {
+		int rc = c->base.cb.snapshot_put != NULL
+				 ? c->base.cb.snapshot_put(data + SYNC_SNAPSHOT_HDR_LEN,
+							   len - SYNC_SNAPSHOT_HDR_LEN, h.seq,
+							   h.epoch, c->base.ctx)
+				 : -EOPNOTSUPP;
+
+		installed = rc == 0;
+		if (rc < 0) {
+			qb_log(LOG_ERR, "cluster: installing the cluster's state failed: %s; not "
+			       "serving", strerror(-rc));
+		}
+	}
+	corosync_round_complete(c, installed);
+}
+
+static void on_resync(struct corosync *c, const uint8_t *data, size_t len)
+{
+	if (len != SYNC_RESYNC_LEN || sync_get_u64(data) != c->view) {
+		return;
+	}
+	corosync_round_start(c, c->round + 1);
+}
+
+/* ---- probes: every member's summary at one point of the agreed stream ---- */
+
+static void corosync_probe_finish(struct corosync *c, bool complete)
+{
+	struct cluster_summary sums[CPG_MEMBERS_MAX];
+	cluster_probe_done_fn done = c->probe_done;
+	void *arg = c->probe_arg;
+	size_t i, n = 0;
+
+	if (c->probe_id == 0) {
+		return;
+	}
+	if (c->probe_armed) {
+		qb_loop_timer_del(c->base.loop, c->probe_timer);
+		c->probe_armed = false;
+	}
+	/* This node first, as cluster_member_summaries() lists them. */
+	for (i = 0; i < c->probe_n; i++) {
+		if (c->probe_sums[i].node_id == c->base.node_id) {
+			sums[n++] = c->probe_sums[i];
+		}
+	}
+	for (i = 0; i < c->probe_n; i++) {
+		if (c->probe_sums[i].node_id != c->base.node_id) {
+			sums[n++] = c->probe_sums[i];
+		}
+	}
+	c->probe_id = 0;
+	c->probe_done = NULL;
+	done(sums, n, complete, arg);
+}
+
+static void corosync_probe_timeout(void *data)
+{
+	struct corosync *c = data;
+
+	c->probe_armed = false;
+	c->in_dispatch++;
+	corosync_probe_finish(c, false);
+	c->in_dispatch--;
+	if (c->destroy_pending) {
+		corosync_destroy_now(c);
+	}
+}
+
+static int corosync_probe(struct cluster *cluster, cluster_probe_done_fn done, void *arg)
+{
+	struct corosync *c = (struct corosync *)cluster;
+	uint8_t buf[SYNC_PROBE_LEN];
+	uint64_t id;
+	int rc;
+
+	if (c->probe_id != 0) {
+		return -EBUSY;
+	}
+	id = (uint64_t)c->base.node_id << 32 | ++c->probe_counter;
+	sync_put_u64(buf, id);
+	rc = corosync_send(c, CLUSTER_WIRE_KIND_PROBE, buf, sizeof(buf));
+	if (rc < 0) {
+		return rc;
+	}
+	c->probe_id = id;
+	c->probe_done = done;
+	c->probe_arg = arg;
+	c->probe_delivered = false;
+	c->probe_n = 0;
+	if (qb_loop_timer_add(c->base.loop, QB_LOOP_HIGH, 1000 * QB_TIME_NS_IN_MSEC, c,
+			      corosync_probe_timeout, &c->probe_timer) == 0) {
+		c->probe_armed = true;
+	}
+	return 0;
+}
+
+/* Every member answers a probe with its state as of this point of the stream. */
+static void on_probe(struct corosync *c, uint32_t nodeid, uint32_t pid, const uint8_t *data,
+		     size_t len)
+{
+	uint64_t id;
+
+	if (len != SYNC_PROBE_LEN || !corosync_in_view(c, nodeid, pid)) {
+		return;
+	}
+	id = sync_get_u64(data);
+	if (id == c->probe_id && nodeid == c->base.node_id && pid == c->local_pid) {
+		c->probe_delivered = true;
+		memcpy(c->probe_expect, c->view_members, c->view_count * sizeof(c->view_members[0]));
+		c->probe_expect_n = c->view_count;
+	}
+	corosync_heartbeat_send(c, id);
+}
+
+static void corosync_probe_answer(struct corosync *c, uint32_t nodeid, uint32_t pid,
+				  const struct sync_heartbeat *h)
+{
+	size_t i;
+	bool expected = false;
+
+	if (c->probe_id == 0 || h->answers != c->probe_id || !c->probe_delivered) {
+		return;
+	}
+	for (i = 0; i < c->probe_expect_n; i++) {
+		expected |= c->probe_expect[i].node_id == nodeid && c->probe_expect[i].pid == pid;
+	}
+	for (i = 0; i < c->probe_n; i++) {
+		if (c->probe_from[i].node_id == nodeid && c->probe_from[i].pid == pid) {
+			return;
+		}
+	}
+	if (!expected) {
+		return;
+	}
+	c->probe_from[c->probe_n] = (struct sync_member){ .node_id = nodeid, .pid = pid };
+	c->probe_sums[c->probe_n] = (struct cluster_summary){
+		.node_id = nodeid, .epoch = h->epoch, .applied_seq = h->seq,
+	};
+	memcpy(c->probe_sums[c->probe_n].digest, h->digest, CLUSTER_DIGEST_LEN);
+	if (++c->probe_n == c->probe_expect_n) {
+		corosync_probe_finish(c, true);
+	}
+}
+
+static void on_heartbeat(struct corosync *c, uint32_t nodeid, uint32_t pid, const uint8_t *data,
+			 size_t len)
+{
+	struct sync_heartbeat h;
+	struct cluster_peer *p;
+	bool own = nodeid == c->base.node_id && pid == c->local_pid;
+
+	if (sync_heartbeat_decode(data, len, &h) < 0) {
+		qb_log(LOG_ERR, "cluster: bad heartbeat from node %" PRIu32, nodeid);
+		return;
+	}
+	corosync_probe_answer(c, nodeid, pid, &h);
+	if (own) {
+		/*
+		 * Renewed only by this node's own heartbeat, delivered in agreed
+		 * order in a quorate membership, from the time it was sent.
+		 */
+		if (c->base.quorate && c->hb_id - h.id < 16) {
+			uint64_t until = c->hb_sent_ms[h.id % 16] + c->st.lease_ms;
+
+			if (until > c->lease_until_ms) {
+				c->lease_until_ms = until;
+			}
+			corosync_serving_eval(c);
+		}
+		return;
+	}
+	if (!corosync_in_view(c, nodeid, pid) || (p = cluster_peer_get(&c->base, nodeid)) == NULL) {
+		return;
+	}
+	if (p->serving != h.serving || p->diverged != h.diverged || !p->member ||
+	    p->portal_count != h.portal_count ||
+	    memcmp(p->portals, h.portals, sizeof(p->portals)) != 0 || p->applied_seq != h.seq ||
+	    p->epoch != h.epoch) {
+		p->member = true;
+		p->serving = h.serving;
+		p->diverged = h.diverged;
+		p->epoch = h.epoch;
+		p->applied_seq = h.seq;
+		memcpy(p->digest, h.digest, sizeof(p->digest));
+		p->portal_count = h.portal_count;
+		memcpy(p->portals, h.portals, sizeof(p->portals));
+		corosync_peers_changed(c);
+	}
+}
+
+static void on_proposal(struct corosync *c, uint32_t nodeid, uint32_t pid, const uint8_t *data,
+			size_t len)
+{
+	bool own = nodeid == c->base.node_id && pid == c->local_pid;
+
+	if (len <= SYNC_PROPOSAL_HDR_LEN) {
+		qb_log(LOG_ERR, "cluster: empty proposal from node %" PRIu32, nodeid);
+		return;
+	}
+	/*
+	 * Applied only between rounds, by a synced quorate member, and only if
+	 * sent in this generation: then every member applying it gives it the
+	 * same number. Anything else is dropped by every member alike (a sender
+	 * sends its own again after the next round).
+	 */
+	if (c->round_open || !c->synced || c->diverged || !c->base.quorate ||
+	    sync_get_u64(data) != c->gen) {
+		if (!c->base.quorate && c->dropped++ == 0) {
+			qb_log(LOG_WARNING, "cluster: dropping deliveries while not quorate");
+		}
+		return;
+	}
+	c->seq++;
+	c->base.cb.deliver(c->seq, nodeid, data + SYNC_PROPOSAL_HDR_LEN,
+			   len - SYNC_PROPOSAL_HDR_LEN, c->base.ctx);
+	if (own && !c->destroy_pending) {
+		corosync_outbox_delivered(c);
+	}
 }
 
 /* ---- callbacks from libcpg / libvotequorum / libcmap ---- */
@@ -328,7 +976,7 @@ static void corosync_deliver(cpg_handle_t handle, const struct cpg_name *group_n
 	}
 	rc = cluster_rx_feed(&c->rx, nodeid, pid, msg, msg_len, &m);
 	if (rc == -ENOENT) {
-		return;		/* the end of a proposal begun before we joined */
+		return;		/* the end of a message begun before we joined */
 	}
 	if (rc < 0) {
 		qb_log(LOG_ERR, "cluster: bad CPG message from node %" PRIu32 " (%zu bytes): %s",
@@ -338,22 +986,120 @@ static void corosync_deliver(cpg_handle_t handle, const struct cpg_name *group_n
 	if (rc == 0) {
 		return;
 	}
-	if (!c->base.quorate) {
-		/*
-		 * CPG delivers what this node multicast before it noticed a
-		 * partition in its own minority configuration; the majority
-		 * never sees it, so it must not be applied (DESIGN §3: only a
-		 * quorate partition mutates). Its sequence number is taken
-		 * back: the node resyncs before it serves again.
-		 */
-		c->rx.seq--;
-		if (c->dropped++ == 0) {
-			qb_log(LOG_WARNING, "cluster: dropping deliveries while not quorate");
-		}
-	} else if (m.kind == CLUSTER_WIRE_KIND_PROPOSAL) {
-		c->base.cb.deliver(m.seq, nodeid, m.data, m.len, c->base.ctx);
+	switch (m.kind) {
+	case CLUSTER_WIRE_KIND_PROPOSAL:
+		on_proposal(c, nodeid, pid, m.data, m.len);
+		break;
+	case CLUSTER_WIRE_KIND_SUMMARY:
+		on_summary(c, nodeid, pid, m.data, m.len);
+		break;
+	case CLUSTER_WIRE_KIND_SNAPSHOT:
+		on_snapshot(c, m.data, m.len);
+		break;
+	case CLUSTER_WIRE_KIND_HEARTBEAT:
+		on_heartbeat(c, nodeid, pid, m.data, m.len);
+		break;
+	case CLUSTER_WIRE_KIND_RESYNC:
+		on_resync(c, m.data, m.len);
+		break;
+	case CLUSTER_WIRE_KIND_PROBE:
+		on_probe(c, nodeid, pid, m.data, m.len);
+		break;
+	default:
+		qb_log(LOG_ERR, "cluster: unknown message kind %u from node %" PRIu32, m.kind,
+		       nodeid);
+		break;
 	}
 	cluster_rx_msg_release(&m);
+}
+
+/* ---- heartbeats, grace ---- */
+
+static void corosync_heartbeat_arm(struct corosync *c)
+{
+	if (qb_loop_timer_add(c->base.loop, QB_LOOP_HIGH,
+			      (uint64_t)c->st.heartbeat_ms * QB_TIME_NS_IN_MSEC, c,
+			      corosync_heartbeat, &c->hb_timer) == 0) {
+		c->hb_armed = true;
+	}
+}
+
+/* Multicast a heartbeat: this node's state now, answering probe @answers (0: none). */
+static void corosync_heartbeat_send(struct corosync *c, uint64_t answers)
+{
+	struct sync_heartbeat h = { .answers = answers };
+	struct sync_summary me = { 0 };
+	const struct cluster_peer *self = cluster_peer_get(&c->base, c->base.node_id);
+	uint8_t buf[SYNC_HEARTBEAT_MAX];
+
+	if (corosync_own_summary(c, &me)) {
+		h.epoch = me.epoch;
+		h.seq = me.seq;
+		memcpy(h.digest, me.digest, sizeof(h.digest));
+	}
+	h.id = ++c->hb_id;
+	h.serving = c->base.serving;
+	h.diverged = c->diverged;
+	if (self != NULL) {
+		h.portal_count = self->portal_count;
+		memcpy(h.portals, self->portals, sizeof(h.portals));
+	}
+	c->hb_sent_ms[h.id % 16] = now_ms();
+	(void)corosync_send(c, CLUSTER_WIRE_KIND_HEARTBEAT, buf, sync_heartbeat_encode(buf, &h));
+}
+
+static void corosync_heartbeat(void *data)
+{
+	struct corosync *c = data;
+
+	c->hb_armed = false;
+	corosync_heartbeat_arm(c);
+	if (!c->connected || !c->joined) {
+		return;
+	}
+	c->in_dispatch++;
+	corosync_heartbeat_send(c, 0);
+	/*
+	 * A quorate node left unsynced (a round without quorum, a failed
+	 * install) or a round that stalled (a member never answered) asks for
+	 * a new round, paced by the heartbeat.
+	 */
+	if (c->base.quorate && !c->diverged &&
+	    ((!c->synced && !c->round_open) ||
+	     (c->round_open && now_ms() - c->round_started_ms > 4 * (uint64_t)c->st.lease_ms))) {
+		corosync_send_resync(c);
+	}
+	c->in_dispatch--;
+	if (c->destroy_pending) {
+		corosync_destroy_now(c);
+	}
+}
+
+static void corosync_grace_end(void *data)
+{
+	struct corosync *c = data;
+
+	c->grace_armed = false;
+	qb_log(LOG_INFO, "cluster: grace period over: proposals flow again");
+	corosync_outbox_release(c);
+}
+
+/* A member left: hold every proposal back for the grace period (DESIGN §3). */
+static void corosync_grace_start(struct corosync *c)
+{
+	c->grace_until_ms = now_ms() + c->st.grace_ms;
+	if (c->grace_armed) {
+		qb_loop_timer_del(c->base.loop, c->grace_timer);
+		c->grace_armed = false;
+	}
+	if (qb_loop_timer_add(c->base.loop, QB_LOOP_HIGH,
+			      (uint64_t)c->st.grace_ms * QB_TIME_NS_IN_MSEC, c, corosync_grace_end,
+			      &c->grace_timer) == 0) {
+		c->grace_armed = true;
+	}
+	qb_log(LOG_NOTICE, "cluster: a member left: no reservation or configuration change "
+	       "completes for %" PRIu32 " ms (grace, so a node cut off has stopped serving)",
+	       c->st.grace_ms);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -399,6 +1145,51 @@ static void corosync_vq_refresh(struct corosync *c)
 	if (votequorum_getinfo(c->vq, c->base.node_id, &info) == CS_OK) {
 		c->vq_quorate = (info.flags & VOTEQUORUM_INFO_QUORATE) != 0;
 	}
+}
+
+/*
+ * A configuration change: the peer table follows the membership, a
+ * departure starts the grace period, and a new sync round begins.
+ */
+static void corosync_view_set(struct corosync *c, const struct cpg_address *list, size_t n,
+			      const struct cluster_confchg *chg)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		c->view_members[i].node_id = list[i].nodeid;
+		c->view_members[i].pid = list[i].pid;
+	}
+	c->view_count = n;
+	c->view = sync_view_id(c->view_members, n);
+	corosync_probe_finish(c, false);
+	for (k = 0; k < c->base.peer_count; k++) {
+		struct cluster_peer *p = &c->base.peers[k];
+		bool member = false;
+
+		for (i = 0; i < chg->member_count; i++) {
+			member = member || chg->members[i] == p->node_id;
+		}
+		p->member = p->self ? c->joined : member;
+		if (!p->member && !p->self) {
+			p->serving = false;
+		}
+	}
+	for (i = 0; i < chg->member_count; i++) {
+		struct cluster_peer *p = cluster_peer_get(&c->base, chg->members[i]);
+
+		if (p != NULL) {
+			p->member = p->self ? c->joined : true;
+		}
+	}
+	for (i = 0; i < chg->left_count; i++) {
+		if (c->joined && chg->left[i] != c->base.node_id) {
+			corosync_grace_start(c);
+			break;
+		}
+	}
+	corosync_round_start(c, 0);
+	corosync_peers_changed(c);
 }
 
 static void corosync_confchg(cpg_handle_t handle, const struct cpg_name *group_name,
@@ -455,6 +1246,7 @@ static void corosync_confchg(cpg_handle_t handle, const struct cpg_name *group_n
 		c->member_count = chg.member_count;
 	}
 	corosync_quorate_update(c);
+	corosync_view_set(c, member_list, member_list_entries, &chg);
 	if (c->confchg != NULL && !c->destroy_pending) {
 		c->confchg(&chg, c->base.ctx);
 	}
@@ -536,6 +1328,13 @@ static void corosync_cmap_read(struct corosync *c)
 		n++;
 	}
 	c->node_count = n;
+	for (i = 0; i < n; i++) {
+		struct cluster_peer *p = cluster_peer_get(&c->base, c->nodes[i].id);
+
+		if (p != NULL) {
+			snprintf(p->name, sizeof(p->name), "%s", c->nodes[i].name);
+		}
+	}
 	c->timing.token_ms = cmap_u32(c->cmap, "runtime.config.totem.token", 0);
 	c->timing.consensus_ms = cmap_u32(c->cmap, "runtime.config.totem.consensus", 0);
 	/* Only with a quorum device: its defaults apply when the section exists. */
@@ -548,6 +1347,10 @@ static void corosync_cmap_read(struct corosync *c)
 		c->timing.qdevice_timeout_ms = 0;
 		c->timing.qdevice_sync_timeout_ms = 0;
 	}
+	sync_timing_derive(&c->timing, &c->st);
+	c->timing.heartbeat_ms = c->st.heartbeat_ms;
+	c->timing.lease_ms = c->st.lease_ms;
+	c->timing.grace_ms = c->st.grace_ms;
 }
 
 static void corosync_cmap_notify(cmap_handle_t handle, cmap_track_handle_t track, int32_t event,
@@ -817,13 +1620,24 @@ static void corosync_lost(void *data)
 		return;
 	}
 	corosync_close(c);
-	/* A node that lost corosync must go through the daemon's sync again. */
+	/* A node that lost corosync must go through a sync round again. */
 	c->synced = false;
+	c->round_open = false;
+	c->view_count = 0;
 	free(c->members);
 	c->members = NULL;
 	c->member_count = 0;
+	for (size_t i = 0; i < c->base.peer_count; i++) {
+		c->base.peers[i].member = false;
+		if (!c->base.peers[i].self) {
+			c->base.peers[i].serving = false;
+		}
+	}
 	c->in_dispatch++;
+	corosync_probe_finish(c, false);
+	corosync_outbox_lost(c);
 	corosync_quorate_update(c);
+	corosync_peers_changed(c);
 	if (c->base.cb.membership != NULL && !c->destroy_pending) {
 		c->base.cb.membership(NULL, 0, c->base.ctx);
 	}
@@ -852,11 +1666,26 @@ static void corosync_destroy_now(struct corosync *c)
 	if (c->lost_queued) {
 		qb_loop_job_del(c->base.loop, QB_LOOP_HIGH, c, corosync_lost);
 	}
-	if (c->serving_queued) {
-		qb_loop_job_del(c->base.loop, QB_LOOP_HIGH, c, corosync_serving_job);
-	}
 	if (c->reconnect_armed) {
 		qb_loop_timer_del(c->base.loop, c->reconnect_timer);
+	}
+	if (c->hb_armed) {
+		qb_loop_timer_del(c->base.loop, c->hb_timer);
+	}
+	if (c->lease_armed) {
+		qb_loop_timer_del(c->base.loop, c->lease_timer);
+	}
+	if (c->grace_armed) {
+		qb_loop_timer_del(c->base.loop, c->grace_timer);
+	}
+	if (c->probe_armed) {
+		qb_loop_timer_del(c->base.loop, c->probe_timer);
+	}
+	while (c->out_head != NULL) {
+		struct corosync_out *o = c->out_head;
+
+		c->out_head = o->next;
+		free(o);
 	}
 	if (c->cpg != 0 && c->joined) {
 		cpg_leave(c->cpg, &c->group);
@@ -879,15 +1708,40 @@ static void corosync_destroy(struct cluster *cluster)
 	corosync_destroy_now(c);
 }
 
+static int corosync_peer_summaries(struct cluster *cluster, struct cluster_summary *out,
+				   size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cluster->peer_count; i++) {
+		const struct cluster_peer *p = &cluster->peers[i];
+
+		if (p->self || !p->member) {
+			continue;
+		}
+		if (n == cap) {
+			return -ENOSPC;
+		}
+		out[n].node_id = p->node_id;
+		out[n].epoch = p->epoch;
+		out[n].applied_seq = p->applied_seq;
+		memcpy(out[n].digest, p->digest, sizeof(out[n].digest));
+		n++;
+	}
+	return (int)n;
+}
+
 static const struct cluster_ops corosync_ops = {
 	.name = "corosync",
 	.propose = corosync_propose,
 	.destroy = corosync_destroy,
-	.set_synced = corosync_set_synced,
 	.set_sequence = corosync_set_sequence,
 	.sequence = corosync_sequence,
 	.nodes = corosync_nodes,
 	.timing_get = corosync_timing_get,
+	.peer_summaries = corosync_peer_summaries,
+	.probe = corosync_probe,
+	.portals_changed = NULL,	/* the next heartbeat carries them */
 };
 
 int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_config *cfg,
@@ -918,6 +1772,9 @@ int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_confi
 	c->group.length = (uint32_t)glen;
 	c->fd_cpg = c->fd_vq = c->fd_cmap = -1;
 	c->tail = &c->head;
+	c->out_tail = &c->out_head;
+	c->seq = cfg->applied_seq;
+	c->fresh = true;
 	cluster_rx_init(&c->rx, cfg->applied_seq);
 	rc = corosync_connect(c);
 	if (rc < 0) {
@@ -929,6 +1786,12 @@ int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_confi
 		free(c);
 		return rc;
 	}
+	cluster_peer_get(&c->base, c->base.node_id);
+	corosync_heartbeat_arm(c);
+	qb_log(LOG_INFO, "cluster: token %" PRIu32 " ms, consensus %" PRIu32 " ms, qdevice "
+	       "timeout %" PRIu32 " ms: heartbeat %" PRIu32 " ms, lease %" PRIu32 " ms, grace %"
+	       PRIu32 " ms", c->timing.token_ms, c->timing.consensus_ms,
+	       c->timing.qdevice_timeout_ms, c->st.heartbeat_ms, c->st.lease_ms, c->st.grace_ms);
 	*out = &c->base;
 	return 0;
 }

@@ -9,6 +9,8 @@ noinst_LIBRARIES += %reldir%/libquorum.a
 	%reldir%/loopback.c \
 	%reldir%/wire.h \
 	%reldir%/wire.c \
+	%reldir%/sync.h \
+	%reldir%/sync.c \
 	%reldir%/corosync.c
 %canon_reldir%_libquorum_a_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CPG_CFLAGS) \
 	$(VOTEQUORUM_CFLAGS) $(CMAP_CFLAGS)

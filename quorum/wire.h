@@ -26,8 +26,13 @@
 #define CLUSTER_WIRE_MAGIC 0x31435451u	/* "QTC1" read as little-endian bytes */
 #define CLUSTER_WIRE_VERSION 1
 #define CLUSTER_WIRE_HDR_LEN 20
-/* A proposal: the only kind today; sync messages of the daemon are proposals too. */
-#define CLUSTER_WIRE_KIND_PROPOSAL 1
+/* Message kinds; their payloads are described in sync.h. */
+#define CLUSTER_WIRE_KIND_PROPOSAL 1	/* numbered when applied */
+#define CLUSTER_WIRE_KIND_SUMMARY 2	/* a member's state, once per sync round */
+#define CLUSTER_WIRE_KIND_SNAPSHOT 3	/* the round leader's state for those behind */
+#define CLUSTER_WIRE_KIND_HEARTBEAT 4	/* renews the sender's lease; its peer-table entry */
+#define CLUSTER_WIRE_KIND_RESYNC 5	/* asks the members for a new round */
+#define CLUSTER_WIRE_KIND_PROBE 6	/* asks every member for its summary at this point */
 /*
  * Largest CPG message we send, header included. CPG itself fragments larger
  * messages, but a 64 KiB piece keeps one sender from holding the totem ring

@@ -19,9 +19,11 @@
  * --members members (so that all nodes joined before the first); every
  * --big-every-th message is --big bytes (above the CPG chunk size), the
  * others are small; --burst B proposes B big ones at once on the first
- * tick (more than CPG's queue takes, so flow control is exercised). It marks itself synced on every configuration change
- * (no state to transfer), stops on SIGTERM/SIGINT, or after --exit-after
- * deliveries. Links only libquorum, libqb and the corosync libraries.
+ * tick (more than CPG's queue takes, so flow control is exercised). Its
+ * state for the transport's sync rounds is (epoch, applied seq, a hash chain
+ * of every delivery): a node behind takes the leader's (a line
+ * "snapshot seq=S epoch=E" says so). It stops on SIGTERM/SIGINT, or after
+ * --exit-after deliveries. Links only libquorum, libqb and the corosync libraries.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -56,6 +58,10 @@ struct probe {
 	bool started;			/* --members reached once */
 	uint8_t *buf;
 	qb_loop_timer_handle timer;
+	/* The replicated state: what the sync rounds compare and transfer. */
+	uint64_t epoch;
+	uint64_t applied;
+	uint64_t chain;			/* FNV-1a over every delivery */
 };
 
 static uint64_t now_ms(void)
@@ -92,7 +98,10 @@ static void print_ids(const char *key, const uint32_t *ids, size_t n)
 static void on_deliver(uint64_t seq, uint32_t origin, const void *msg, size_t len, void *ctx)
 {
 	struct probe *p = ctx;
+	uint64_t d = digest(msg, len);
 
+	p->applied = seq;
+	p->chain = digest(&d, sizeof(d)) ^ (p->chain * 0x100000001b3ull) ^ seq;
 	printf("deliver seq=%" PRIu64 " origin=%" PRIu32 " len=%zu digest=%016" PRIx64
 	       " t=%" PRIu64 "\n", seq, origin, len, digest(msg, len), now_ms());
 	if (++p->delivered == p->exit_after) {
@@ -129,8 +138,67 @@ static void on_confchg(const struct cluster_confchg *chg, void *ctx)
 	print_ids(" joined=", chg->joined, chg->joined_count);
 	print_ids(" left=", chg->left, chg->left_count);
 	printf(" self_joined=%d t=%" PRIu64 "\n", chg->self_joined, now_ms());
-	/* No state to transfer: synced as soon as the membership is known. */
-	cluster_set_synced(p->cluster, true);
+	(void)p;
+}
+
+static int probe_summary(struct cluster_summary *out, void *ctx)
+{
+	struct probe *p = ctx;
+
+	out->epoch = p->epoch;
+	out->applied_seq = p->applied;
+	memset(out->digest, 0, sizeof(out->digest));
+	memcpy(out->digest, &p->chain, sizeof(p->chain));
+	memcpy(out->digest + 8, &p->epoch, sizeof(p->epoch));
+	return 0;
+}
+
+static int probe_snapshot_get(void **buf, size_t *len, uint64_t *seq, uint64_t *epoch, void *ctx)
+{
+	struct probe *p = ctx;
+	uint64_t *s = malloc(3 * sizeof(*s));
+
+	if (s == NULL) {
+		return -ENOMEM;
+	}
+	s[0] = p->applied;
+	s[1] = p->epoch;
+	s[2] = p->chain;
+	*buf = s;
+	*len = 3 * sizeof(*s);
+	*seq = p->applied;
+	*epoch = p->epoch;
+	return 0;
+}
+
+static int probe_snapshot_put(const void *buf, size_t len, uint64_t seq, uint64_t epoch,
+			      void *ctx)
+{
+	struct probe *p = ctx;
+	uint64_t s[3];
+
+	if (len != sizeof(s)) {
+		return -EBADMSG;
+	}
+	memcpy(s, buf, sizeof(s));
+	if (s[0] != seq || s[1] != epoch) {
+		return -EBADMSG;
+	}
+	p->applied = s[0];
+	p->epoch = s[1];
+	p->chain = s[2];
+	printf("snapshot seq=%" PRIu64 " epoch=%" PRIu64 " t=%" PRIu64 "\n", seq, epoch, now_ms());
+	return 0;
+}
+
+static int probe_epoch_set(uint64_t epoch, void *ctx)
+{
+	struct probe *p = ctx;
+
+	p->epoch = epoch;
+	printf("synced epoch=%" PRIu64 " seq=%" PRIu64 " t=%" PRIu64 "\n", epoch, p->applied,
+	       now_ms());
+	return 0;
 }
 
 static void probe_tick(void *data);
@@ -231,6 +299,10 @@ int main(int argc, char **argv)
 		.membership = on_membership,
 		.quorum = on_quorum,
 		.serving = on_serving,
+		.summary = probe_summary,
+		.snapshot_get = probe_snapshot_get,
+		.snapshot_put = probe_snapshot_put,
+		.epoch_set = probe_epoch_set,
 	};
 	const struct cluster_node *nodes;
 	struct cluster_timing timing;
@@ -296,8 +368,10 @@ int main(int argc, char **argv)
 	}
 	cluster_timing_get(p.cluster, &timing);
 	printf("start node=%" PRIu32 " token_ms=%" PRIu32 " consensus_ms=%" PRIu32
-	       " qdevice_timeout_ms=%" PRIu32 " t=%" PRIu64 "\n", cluster_node_id(p.cluster),
-	       timing.token_ms, timing.consensus_ms, timing.qdevice_timeout_ms, now_ms());
+	       " qdevice_timeout_ms=%" PRIu32 " lease_ms=%" PRIu32 " grace_ms=%" PRIu32
+	       " t=%" PRIu64 "\n", cluster_node_id(p.cluster), timing.token_ms,
+	       timing.consensus_ms, timing.qdevice_timeout_ms, timing.lease_ms, timing.grace_ms,
+	       now_ms());
 	n = cluster_nodes(p.cluster, &nodes);
 	for (i = 0; i < n; i++) {
 		printf("node id=%" PRIu32 " name=%s addr=%s\n", nodes[i].id, nodes[i].name,

@@ -9,7 +9,8 @@
 #  2. node 3's link goes down: it reports not quorate and not serving within
 #     token + consensus + 1 s (corosync's runtime values, read by the probe
 #     through cmap), while nodes 1 and 2 stay serving and keep delivering
-#     the same sequence; node 3 delivers nothing that the majority did not
+#     the same sequence once the grace period after node 3 left is over
+#     (nothing is delivered within it); node 3 delivers nothing that the majority did not
 #     (CPG hands it its own late sends in its minority configuration: the
 #     transport drops them); after the link heals node 3 serves again;
 #  3. corosync on node 2 killed with SIGKILL under the running probe: the
@@ -99,7 +100,19 @@ grep -q '^quorum 0' "$QC_DIR/run3.log" || qc_fail "node 3 did not report the los
 took=$((t_off - t0))
 qc_log "node 3 stopped serving $took ms after its link went down (token $token ms, consensus $consensus ms, limit $limit ms)"
 [ "$took" -le "$limit" ] || qc_fail "node 3 took $took ms to stop serving, more than $limit ms"
-sleep 2
+# The majority holds proposals for the grace period after node 3 left
+# (DESIGN §3), then delivers again.
+grace=$(sed -n 's/^start .*grace_ms=\([0-9]*\).*/\1/p' "$QC_DIR/run1.log")
+[ -n "$grace" ] && [ "$grace" -gt "$token" ] || qc_fail "probe reports no grace period above the token"
+sleep_ms=$((t0 + token + consensus + grace + 1000 - $(qc_ms)))
+[ "$sleep_ms" -gt 0 ] && sleep "$((sleep_ms / 1000)).$(printf %03d $((sleep_ms % 1000)))"
+t_left=$(qc_first_t_after "$QC_DIR/run1.log" '^confchg .* left=3 ' "$t0")
+[ -n "$t_left" ] || qc_fail "node 1 saw no configuration change with node 3 leaving"
+t_grace=$(qc_first_t_after "$QC_DIR/run1.log" '^deliver ' "$t_left")
+[ -n "$t_grace" ] || qc_fail "node 1 delivered nothing after the grace period"
+[ $((t_grace - t_left)) -ge $((grace - 50)) ] ||
+	qc_fail "node 1 delivered $((t_grace - t_left)) ms after node 3 left, within the $grace ms grace period"
+qc_log "ok: the majority's first delivery came $((t_grace - t_left)) ms after node 3 left (grace $grace ms)"
 t1=$(qc_ms)
 sleep 2
 for i in 1 2; do

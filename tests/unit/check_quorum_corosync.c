@@ -8,7 +8,8 @@
  * with the queue retried in order from the loop, deliveries made in an
  * inquorate configuration dropped, corosync going away (not quorate, not
  * serving, membership empty, reconnect attempts spaced by the back-off, not
- * a spin) and coming back, a node id that differs from the configured one,
+ * a spin, the proposals' waiters told) and coming back through a sync round,
+ * a proposal dropped in a minority held for the grace period and re-sent once, a node id that differs from the configured one,
  * and a callback destroying the cluster from inside a dispatch.
  */
 #include <check.h>
@@ -453,6 +454,9 @@ struct seen {
 	bool self_joined;
 	size_t members;
 	bool destroy_on_deliver;
+	/* The replicated state the sync rounds see: (epoch, applied seq). */
+	uint64_t epoch;
+	int lost_calls;
 };
 
 static struct seen s;
@@ -507,12 +511,52 @@ static void on_confchg(const struct cluster_confchg *chg, void *ctx)
 	x->self_joined = chg->self_joined;
 }
 
+static int on_summary(struct cluster_summary *out, void *ctx)
+{
+	struct seen *x = ctx;
+
+	memset(out, 0, sizeof(*out));
+	out->epoch = x->epoch;
+	out->applied_seq = x->last_seq;
+	return 0;
+}
+
+static int on_epoch_set(uint64_t epoch, void *ctx)
+{
+	struct seen *x = ctx;
+
+	x->epoch = epoch;
+	return 0;
+}
+
+static void on_proposals_lost(void *ctx)
+{
+	((struct seen *)ctx)->lost_calls++;
+}
+
 static const struct cluster_callbacks cbs = {
 	.deliver = on_deliver,
 	.membership = on_membership,
 	.quorum = on_quorum,
 	.serving = on_serving,
+	.summary = on_summary,
+	.epoch_set = on_epoch_set,
+	.proposals_lost = on_proposals_lost,
 };
+
+/* CPG messages of @kind among those sent and not yet looped back. */
+static int sent_of_kind(uint8_t kind)
+{
+	int i, n = 0;
+
+	for (i = 0; i < fk.nsent; i++) {
+		struct cluster_wire_hdr h;
+
+		ck_assert_int_eq(cluster_wire_hdr_decode(fk.sent[i], fk.sent_len[i], &h), 0);
+		n += h.kind == kind;
+	}
+	return n;
+}
 
 static void stop_loop(void *data)
 {
@@ -526,6 +570,18 @@ static void run_for(unsigned int ms)
 	ck_assert_int_eq(qb_loop_timer_add(s.loop, QB_LOOP_LOW, ms * QB_TIME_NS_IN_MSEC, s.loop,
 					   stop_loop, &t), 0);
 	qb_loop_run(s.loop);
+}
+
+/* Deliver this lone node's messages back to it until it serves (a sync round, a heartbeat). */
+static void sync_until_serving(void)
+{
+	int i;
+
+	for (i = 0; i < 10 && !s.serving; i++) {
+		fake_loop_back();
+		run_for(20);
+	}
+	ck_assert(s.serving);
 }
 
 static void setup(void)
@@ -574,12 +630,12 @@ static void create_joined_synced(void)
 	ck_assert(s.self_joined);
 	ck_assert(s.quorate);
 	ck_assert_uint_eq(s.members, 1);
-	/* Quorate but not synced: not serving until the daemon's sync says so. */
+	/* Quorate but not synced: not serving until its sync round is over... */
 	ck_assert(!s.serving);
-	ck_assert_int_eq(cluster_set_synced(s.cluster, true), 0);
-	ck_assert(!s.serving);
-	run_for(20);
-	ck_assert(s.serving);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_SUMMARY), 1);
+	/* ...and its own heartbeat delivered (the lease). */
+	sync_until_serving();
+	ck_assert_uint_eq(s.epoch, 1);
 }
 
 START_TEST(test_flow_control_and_chunks)
@@ -595,13 +651,13 @@ START_TEST(test_flow_control_and_chunks)
 	ck_assert_int_eq(cluster_propose(s.cluster, big, sizeof(big)), 0);
 	ck_assert_int_eq(cluster_propose(s.cluster, "tail", 4), 0);
 	/* Refused at once by flow control: queued, not lost, not failed... */
-	ck_assert_int_eq(fk.nsent, 0);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_PROPOSAL), 0);
 	/* ...and retried from the loop's timer, not in a busy loop here. */
 	ck_assert_int_eq(fk.try_again_seen, 1);
 	run_for(200);
 	ck_assert_int_eq(fk.try_again_seen, 3);
 	/* Three 64 KiB chunks and the small one, in order. */
-	ck_assert_int_eq(fk.nsent, 4);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_PROPOSAL), 4);
 	fake_loop_back();
 	run_for(30);
 	ck_assert_int_eq(s.delivered, 2);
@@ -625,7 +681,7 @@ START_TEST(test_inquorate_deliveries_dropped)
 
 	create_joined_synced();
 	ck_assert_int_eq(cluster_propose(s.cluster, "late", 4), 0);
-	ck_assert_int_eq(fk.nsent, 1);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_PROPOSAL), 1);
 	/*
 	 * The partition: corosync hands the new (minority) configuration and
 	 * then this node's own late message, before votequorum's notification.
@@ -639,11 +695,29 @@ START_TEST(test_inquorate_deliveries_dropped)
 	ck_assert(!s.serving);
 	ck_assert_uint_eq(cluster_sequence(s.cluster), 0);
 	ck_assert_int_eq(cluster_propose(s.cluster, "x", 1), -EAGAIN);
-	/* Quorum back: not serving until synced again. */
+	/* Quorum back: not serving until a new round (it asks for one) is over. */
 	fake_set_quorate(true);
 	run_for(30);
 	ck_assert(s.quorate);
 	ck_assert(!s.serving);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_RESYNC), 1);
+	sync_until_serving();
+	ck_assert_uint_eq(s.epoch, 2);
+	/*
+	 * A member left: the proposal dropped in the minority configuration
+	 * waits for the grace period, then goes out again and is applied once.
+	 */
+	fake_loop_back();
+	run_for(100);
+	ck_assert_int_eq(s.delivered, 0);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_PROPOSAL), 0);
+	run_for(5600);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_PROPOSAL), 1);
+	fake_loop_back();
+	run_for(30);
+	ck_assert_int_eq(s.delivered, 1);
+	ck_assert_uint_eq(s.last_seq, 1);
+	ck_assert_int_eq(memcmp(s.last, "late", 4), 0);
 }
 END_TEST
 
@@ -666,21 +740,23 @@ START_TEST(test_corosync_lost_and_back)
 	run_for(1000);
 	ck_assert_int_ge(fk.init_calls - calls, 2);
 	ck_assert_int_le(fk.init_calls - calls, 4);
-	ck_assert_int_eq(fk.nsent, 1);	/* "a" went out before the loss */
-	free(fk.sent[0]);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_PROPOSAL), 1);	/* "a" went out */
+	/* Whether "a" reached the others is unknown: its waiter is told. */
+	ck_assert_int_eq(s.lost_calls, 1);
+	for (int i = 0; i < fk.nsent; i++) {
+		free(fk.sent[i]);
+	}
 	fk.nsent = 0;
 	fk.up = true;
 	fk.try_again = 0;
 	run_for(1700);
 	ck_assert(s.quorate);
 	ck_assert_int_ge(s.confchg_calls, 2);
-	/* The node went through a loss: it serves only after a new sync. */
+	/* The node went through a loss: it serves only after a new sync round. */
 	ck_assert(!s.serving);
-	ck_assert_int_eq(cluster_set_synced(s.cluster, true), 0);
-	run_for(20);
-	ck_assert(s.serving);
-	/* What was queued when corosync died was dropped, not sent later. */
-	ck_assert_int_eq(fk.nsent, 0);
+	sync_until_serving();
+	/* What was queued or sent when corosync died was dropped, not sent again. */
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_PROPOSAL), 0);
 }
 END_TEST
 

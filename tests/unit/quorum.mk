@@ -17,3 +17,11 @@ TESTS += %reldir%/check_quorum_corosync
 %canon_reldir%_check_quorum_corosync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS) \
 	$(CPG_CFLAGS) $(VOTEQUORUM_CFLAGS) $(CMAP_CFLAGS)
 %canon_reldir%_check_quorum_corosync_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
+
+# The sync protocol's pure parts (quorum/sync.c): decisions, codecs, timing.
+check_PROGRAMS += %reldir%/check_quorum_sync
+TESTS += %reldir%/check_quorum_sync
+
+%canon_reldir%_check_quorum_sync_SOURCES = %reldir%/check_quorum_sync.c $(CHECK_MAIN)
+%canon_reldir%_check_quorum_sync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_check_quorum_sync_LDADD = quorum/libquorum.a $(CHECK_LIBS)
