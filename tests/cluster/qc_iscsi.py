@@ -158,7 +158,7 @@ class Session:
         self.conn = None
         self.uas = []
 
-    def connect(self, timeout=10.0):
+    def connect(self, timeout=60.0):
         """Log in and drain the unit attentions of the new nexus; returns the
         outcome of the last TEST UNIT READY (GOOD on a serving node)."""
         self.close()

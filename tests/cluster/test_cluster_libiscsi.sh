@@ -78,5 +78,4 @@ if [ "$rc" != 0 ]; then
 fi
 qc_log "summary: $(printf '%s\n' "$out" | tail -n 1)"
 qc_verify 1 2 3
-qc_log "PASS ($(($(qc_ms) - t0)) ms)"
-exit 0
+qc_pass "$(($(qc_ms) - t0)) ms"

@@ -87,5 +87,4 @@ off=$(qc_not_serving_in "$QC_DIR/watch.1" "$t_kill")
 qc_log "ok: node 2 died; node 1 kept serving with qnetd's vote and lost no acknowledged op"
 qc_verify 1
 qc_quorated_stop 1
-qc_log "PASS ($(($(qc_ms) - t0)) ms)"
-exit 0
+qc_pass "$(($(qc_ms) - t0)) ms"
