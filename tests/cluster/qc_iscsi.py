@@ -14,6 +14,8 @@ Subcommands (each exits 0 when its checks pass, 1 with a message otherwise):
   login-status  the final login status of one login (0xCCDD)
   pr-step       one PR OUT, then at once READ KEYS, READ RESERVATION and READ
                 FULL STATUS through every reader: the bytes must be identical
+  pr-race       many PR OUTs, each followed at once by READ KEYS through
+                other nodes in parallel: every answer shows the PR OUT
   stream        numbered WRITEs and PR OUT REGISTER AND IGNORE EXISTING KEY,
                 one at a time, each logged with its send and completion time
   verify-stream every acknowledged op of stream logs is on the medium / in
@@ -348,6 +350,77 @@ def cmd_pr_step(o):
         expect(got and all(g == int(p) for g in got),
                "READ FULL STATUS: key %s registered through relative target ports %r, "
                "expected %s" % (k, got, p))
+
+
+class Reader(threading.Thread):
+    """Sends READ KEYS through its session the moment it is told to (an
+    initiator on another path acting on the completion it just saw)."""
+
+    def __init__(self, session):
+        super().__init__(daemon=True)
+        self.s = session
+        self.go = threading.Event()
+        self.done = threading.Event()
+        self.quit = False
+        self.result = None
+
+    def run(self):
+        while True:
+            self.go.wait()
+            self.go.clear()
+            if self.quit:
+                return
+            try:
+                self.result = read_keys(self.s.prin(SA_READ_KEYS))
+            except (Fail, Lost) as e:
+                self.result = e
+            self.done.set()
+
+
+def cmd_pr_race(o):
+    """ROUNDS times: PR OUT REGISTER AND IGNORE EXISTING KEY with a new key
+    through one session and, as soon as it completes, READ KEYS through
+    every reader at once (one thread each, already waiting): every reader
+    must see the new key. A node that answers PR OUT before the other
+    members applied it loses this race some of the time."""
+    out = Session(o.out, o)
+    st = out.connect()
+    expect(st == "GOOD", "%s: TEST UNIT READY after login: %s" % (out.name, st))
+    readers = [Reader(Session(spec, o)) for spec in o.read]
+    for rd in readers:
+        st = rd.s.connect()
+        expect(st == "GOOD", "%s: TEST UNIT READY after login: %s" % (rd.s.name, st))
+        rd.start()
+    misses, worst = [], 0
+    t_start = now_ms()
+    for k in range(1, o.rounds + 1):
+        key = (o.key_base << 16) | k
+        t0 = time.monotonic()
+        st = out.prout("register-ignore", sark=key)
+        expect(st == "GOOD", "round %d: PR OUT through %s: %s" % (k, out.name, st))
+        worst = max(worst, time.monotonic() - t0)
+        for rd in readers:
+            rd.done.clear()
+            rd.go.set()
+        for rd in readers:
+            expect(rd.done.wait(60), "round %d: READ KEYS through %s hangs" % (k, rd.s.name))
+            if isinstance(rd.result, Exception):
+                raise Fail("round %d: %s" % (k, rd.result))
+            gen, keys = rd.result
+            if key not in keys:
+                misses.append("round %d: READ KEYS through %s right after the PR OUT completed "
+                              "through %s: generation %d, keys %s, without the new key %#x" %
+                              (k, rd.s.host, out.host, gen, [hex(x) for x in keys], key))
+    for rd in readers:
+        rd.quit = True
+        rd.go.set()
+    log("%d rounds of PR OUT through %s and READ KEYS through %s at once: %d stale answer(s); "
+        "%d ms in all, slowest PR OUT %.1f ms" % (o.rounds, out.host, ", ".join(
+            rd.s.host for rd in readers), len(misses), now_ms() - t_start, worst * 1000))
+    for m in misses[:10]:
+        log("FAIL: " + m)
+    expect(not misses, "%d of %d x %d READ KEYS answers did not yet show the completed PR OUT" %
+           (len(misses), o.rounds, len(readers)))
 
 
 # --- stream, verify-stream ----------------------------------------------------
@@ -702,6 +775,8 @@ def cmd_fence(o):
         failures.append("the canary LBA %d no longer holds the majority's data written after "
                         "the PREEMPT: %r" % (o.canary, canary[:40]))
     w_good = [op for op in ww.ops if op[4] == "GOOD"]
+    w_refused = sorted({op[4] for op in ww.ops if op[4] != "GOOD"})
+    w_refused_n = sum(1 for op in ww.ops if op[4] != "GOOD")
     w_after = sum(1 for op in w_good if op[2] >= t_preempt)
     w_longest, w_first = stall([{"t0": op[2], "t1": op[3], "st": op[4]} for op in ww.ops], t_go)
     if w_after == 0:
@@ -715,6 +790,7 @@ def cmd_fence(o):
         "x_refusals": refusals, "x_writes": len(xw.ops), "x_on_medium": on_medium,
         "x_refused_not_on_medium": not_on_medium, "x_lost": lost,
         "refusal": xw.refusal, "w_writes": len(ww.ops), "w_after_preempt": w_after,
+        "w_refused": w_refused_n, "w_refusals": w_refused,
         "w_longest_gap": w_longest, "w_first_after_cut": w_first,
         "uas_x": sorted(set(x.uas)), "uas_w": sorted(set(w.uas)), "uas_y": sorted(set(y.uas)),
     }
@@ -726,8 +802,8 @@ def cmd_fence(o):
             None if first_refused is None else first_refused[3] - t_go,
             first_refused[4] if first_refused else "-", refusals, on_medium, not_on_medium,
             lost))
-    log("W through %s: %d writes, %d after the PREEMPT, longest gap %s ms" % (
-        w.host, len(ww.ops), w_after, w_longest))
+    log("W through %s: %d writes, %d after the PREEMPT, %d refused %s, longest gap %s ms" % (
+        w.host, len(ww.ops), w_after, w_refused_n, w_refused, w_longest))
     if xw.refusal is None:
         failures.append("no write through %s was refused after the cut" % x.host)
     else:
@@ -789,6 +865,12 @@ def main():
     p.add_argument("--expect-reservation")
     p.add_argument("--expect-port", action="append")
 
+    p = sub.add_parser("pr-race")
+    p.add_argument("--out", required=True)
+    p.add_argument("--read", action="append", default=[])
+    p.add_argument("--rounds", type=int, default=100)
+    p.add_argument("--key-base", type=lambda v: int(v, 0), default=0x7ace)
+
     p = sub.add_parser("stream")
     p.add_argument("--spec", required=True)
     p.add_argument("--tag", required=True)
@@ -841,6 +923,7 @@ def main():
     o = ap.parse_args()
     try:
         {"io": cmd_io, "login-status": cmd_login_status, "pr-step": cmd_pr_step,
+         "pr-race": cmd_pr_race,
          "stream": cmd_stream, "verify-stream": cmd_verify_stream, "refused": cmd_refused,
          "rtpg": cmd_rtpg, "fence": cmd_fence, "after-heal": cmd_after_heal}[o.cmd](o)
     except (Fail, Lost) as e:

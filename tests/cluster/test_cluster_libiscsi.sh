@@ -54,7 +54,7 @@ for suite in $suites; do
 	# The XML report goes to the working directory, one per suite.
 	(cd "$results/$suite" &&
 		exec nsenter --net="/run/netns/$QC_INI_NS" timeout "$SUITE_TIMEOUT" \
-			iscsi-test-cu --dataloss -x -i "$INIT1" -I "$INIT2" -t "ALL.$suite" \
+			iscsi-test-cu --dataloss -x -V -i "$INIT1" -I "$INIT2" -t "ALL.$suite" \
 			"$url1" "$url2" >stdout 2>stderr) &
 	cu=$!
 	qc_track "$cu"
