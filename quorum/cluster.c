@@ -62,6 +62,22 @@ void cluster_serving_set(struct cluster *cluster, bool serving)
 	cluster_peers_notify(cluster);
 }
 
+void cluster_everywhere_set(struct cluster *cluster, uint64_t seq)
+{
+	if (seq <= cluster->everywhere) {
+		return;
+	}
+	cluster->everywhere = seq;
+	if (cluster->cb.applied_everywhere != NULL) {
+		cluster->cb.applied_everywhere(seq, cluster->ctx);
+	}
+}
+
+uint64_t cluster_applied_everywhere(const struct cluster *cluster)
+{
+	return cluster->everywhere;
+}
+
 /* ---- the member table ---- */
 
 struct cluster_peer *cluster_peer_get(struct cluster *cluster, uint32_t node_id)

@@ -39,6 +39,7 @@ struct cluster {
 	uint32_t node_id;
 	bool quorate;
 	bool serving;				/* cluster_serving_set() only */
+	uint64_t everywhere;			/* cluster_everywhere_set() only */
 
 	/* The member table (cluster_peers); this node's entry is kept here. */
 	struct cluster_peer peers[CLUSTER_PEERS_MAX];
@@ -50,6 +51,9 @@ struct cluster {
  * @return the entry, or NULL when the table is full.
  */
 struct cluster_peer *cluster_peer_get(struct cluster *cluster, uint32_t node_id);
+
+/** Every member applied up to @seq: record it and call back if it grew. */
+void cluster_everywhere_set(struct cluster *cluster, uint64_t seq);
 
 /** Call the peers callback with the table (this node's summary refreshed). */
 void cluster_peers_notify(struct cluster *cluster);
