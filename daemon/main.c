@@ -819,6 +819,8 @@ static int daemon_cluster_create(struct daemon *d)
 	}
 	d->cfg.node_id = cluster_node_id(d->cluster);
 	d->cfg.iscsi.tpgt = (uint16_t)d->cfg.node_id;
+	/* The other members hold what a power loss drops anyway: no fsync for it. */
+	store_relaxed_allow(d->store, true);
 	log_info("cluster: corosync node id %u, CPG group '%s'", d->cfg.node_id,
 		 DAEMON_CPG_GROUP);
 	return 0;
