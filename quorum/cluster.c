@@ -216,6 +216,9 @@ int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t le
 	if (rc == 0) {
 		rc = cluster_set_sequence(cluster, seq);
 	}
+	if (rc == 0 && cluster->ops->state_replaced != NULL) {
+		cluster->ops->state_replaced(cluster);
+	}
 	return rc;
 }
 

@@ -25,6 +25,8 @@ struct cluster_ops {
 	uint64_t (*sequence)(const struct cluster *cluster);
 	size_t (*nodes)(const struct cluster *cluster, const struct cluster_node **nodes);
 	int (*timing_get)(const struct cluster *cluster, struct cluster_timing *out);
+	/* Optional: an administrator replaced this node's state (snapshot install). */
+	void (*state_replaced)(struct cluster *cluster);
 	/* Optional: cluster_probe_summaries (NULL: this node's summary alone). */
 	int (*probe)(struct cluster *cluster, cluster_probe_done_fn done, void *arg);
 	/* This node's portals changed (already in its table entry): announce them. */

@@ -1821,6 +1821,28 @@ static int corosync_peer_summaries(struct cluster *cluster, struct cluster_summa
 	return (int)n;
 }
 
+/*
+ * An administrator installed a state by hand (the way out of a divergence):
+ * this node rejoins like a restarted one, behind anyone at its (epoch, seq).
+ */
+static void corosync_state_replaced(struct cluster *cluster)
+{
+	struct corosync *c = (struct corosync *)cluster;
+	struct cluster_peer *me = cluster_peer_get(cluster, cluster->node_id);
+
+	if (c->diverged) {
+		qb_log(LOG_NOTICE, "cluster: state replaced: no longer diverged, resyncing");
+	}
+	c->diverged = false;
+	c->fresh = true;
+	c->synced = false;
+	if (me != NULL) {
+		me->diverged = false;
+	}
+	corosync_serving_eval(c);
+	corosync_send_resync(c);
+}
+
 static const struct cluster_ops corosync_ops = {
 	.name = "corosync",
 	.propose = corosync_propose,
@@ -1831,6 +1853,7 @@ static const struct cluster_ops corosync_ops = {
 	.timing_get = corosync_timing_get,
 	.peer_summaries = corosync_peer_summaries,
 	.probe = corosync_probe,
+	.state_replaced = corosync_state_replaced,
 	.portals_changed = NULL,	/* the next heartbeat carries them */
 };
 
