@@ -71,6 +71,11 @@ struct daemon_pending {
 	const struct pr_result *pr_res;	/* PR mutation: its outcome during done(), or NULL */
 	struct json_object *result;	/* owned: the reply's result on success */
 	uint64_t seq;			/* OUT: the sequence it was applied at */
+	/* The outcome, kept until every member applied it (deliver.c). */
+	struct daemon_pending *next;
+	int rc;
+	char err[STATE_ERR_MAX];
+	struct pr_result pr_copy;	/* scalars only: ua and abort are NULL */
 };
 
 struct daemon {
@@ -92,6 +97,12 @@ struct daemon {
 
 	bool ready_printed;
 	bool stopping;
+	/*
+	 * Proposals of this node applied here, their answer held until every
+	 * member applied them (applied_everywhere), in sequence order.
+	 */
+	struct daemon_pending *held_head;
+	struct daemon_pending **held_tail;
 	/* Sessions of this node the last applied ACL change ended (admin reply). */
 	unsigned int sessions_ended;
 };
@@ -109,6 +120,10 @@ int daemon_summary(struct cluster_summary *out, void *ctx);
 int daemon_epoch_set(uint64_t epoch, void *ctx);
 /** Hook: proposals of this node will never be delivered; fail what waits on them. */
 void daemon_proposals_lost(void *ctx);
+/** Hook: every member applied up to @seq: answer the proposals held until then. */
+void daemon_applied_everywhere(uint64_t seq, void *ctx);
+/** Answer every held proposal now (shutdown: the loop no longer runs). */
+void daemon_held_flush(struct daemon *d);
 /** Is @name a valid iSCSI name in canonical form (daemon/iscsi/name.h)? */
 bool daemon_iscsi_name_valid(const char *name);
 

@@ -39,14 +39,76 @@ bool daemon_iscsi_name_valid(const char *name)
 
 /* ---- completion ------------------------------------------------------------ */
 
+static void pending_answer(struct daemon_pending *p)
+{
+	p->done(p->d, p, p->rc, p->err);
+	free(p);
+}
+
+/*
+ * A proposal of this node was applied here (or cancelled). Its client is
+ * answered once every member applied it (DESIGN §3): a PR OUT that
+ * completes through one node is then in force through every node, and an
+ * object created through one node's quoratectl is listed by every node.
+ */
 static void pending_done(struct state_pending *sp, const struct state_outcome *o)
 {
 	struct daemon_pending *p = (struct daemon_pending *)sp;
+	struct daemon *d = p->d;
 
 	p->seq = o->seq;
-	p->pr_res = o->pr;
-	p->done(p->d, p, o->rc, o->err != NULL ? o->err : "");
-	free(p);
+	p->rc = o->rc;
+	snprintf(p->err, sizeof(p->err), "%s", o->err != NULL ? o->err : "");
+	p->pr_res = NULL;
+	if (o->pr != NULL) {
+		p->pr_copy = *o->pr;
+		p->pr_copy.ua = NULL;
+		p->pr_copy.abort = NULL;
+		p->pr_copy.ua_cap = 0;
+		p->pr_copy.abort_cap = 0;
+		p->pr_res = &p->pr_copy;
+	}
+	if (o->seq == 0 || d->cluster == NULL || cluster_applied_everywhere(d->cluster) >= o->seq) {
+		pending_answer(p);
+		return;
+	}
+	p->next = NULL;
+	if (d->held_tail == NULL) {
+		d->held_tail = &d->held_head;
+	}
+	*d->held_tail = p;
+	d->held_tail = &p->next;
+}
+
+void daemon_applied_everywhere(uint64_t seq, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	while (d->held_head != NULL && d->held_head->seq <= seq) {
+		struct daemon_pending *p = d->held_head;
+
+		d->held_head = p->next;
+		if (d->held_head == NULL) {
+			d->held_tail = &d->held_head;
+		}
+		pending_answer(p);
+	}
+}
+
+void daemon_held_flush(struct daemon *d)
+{
+	daemon_applied_everywhere(UINT64_MAX, d);
+}
+
+/* The held proposals' fate elsewhere is unknown: answer them with an error. */
+static void held_fail(struct daemon *d, const char *why)
+{
+	for (struct daemon_pending *p = d->held_head; p != NULL; p = p->next) {
+		p->rc = -ECANCELED;
+		p->pr_res = NULL;
+		snprintf(p->err, sizeof(p->err), "%s", why);
+	}
+	daemon_held_flush(d);
 }
 
 static void deliver_log(const struct state_effects *fx, uint32_t origin)
@@ -315,4 +377,6 @@ void daemon_proposals_lost(void *ctx)
 			     "the cluster connection was lost: the change may or may not have "
 			     "been applied; check and retry");
 	state_pending_cancel(d->state, pending_is_task, NULL, "the cluster connection was lost");
+	held_fail(d, "the cluster connection was lost: the change was applied on this node but "
+		  "may not have been on the others; check and retry");
 }

@@ -789,6 +789,7 @@ static int daemon_cluster_create(struct daemon *d)
 		.peers = daemon_peers,
 		.epoch_set = daemon_epoch_set,
 		.proposals_lost = daemon_proposals_lost,
+		.applied_everywhere = daemon_applied_everywhere,
 	};
 	const struct cluster_corosync_config cc = {
 		.group = DAEMON_CPG_GROUP,
@@ -818,6 +819,8 @@ static int daemon_cluster_create(struct daemon *d)
 	}
 	d->cfg.node_id = cluster_node_id(d->cluster);
 	d->cfg.iscsi.tpgt = (uint16_t)d->cfg.node_id;
+	/* The other members hold what a power loss drops anyway: no fsync for it. */
+	store_relaxed_allow(d->store, true);
 	log_info("cluster: corosync node id %u, CPG group '%s'", d->cfg.node_id,
 		 DAEMON_CPG_GROUP);
 	return 0;
@@ -900,6 +903,8 @@ static int daemon_start(struct daemon *d)
 
 static void daemon_stop(struct daemon *d)
 {
+	/* Applied here; the loop stopped, so no member's acknowledgement will come. */
+	daemon_held_flush(d);
 	if (d->state != NULL) {
 		daemon_pending_abort(d, "daemon is shutting down");
 	}

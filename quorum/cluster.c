@@ -62,6 +62,22 @@ void cluster_serving_set(struct cluster *cluster, bool serving)
 	cluster_peers_notify(cluster);
 }
 
+void cluster_everywhere_set(struct cluster *cluster, uint64_t seq)
+{
+	if (seq <= cluster->everywhere) {
+		return;
+	}
+	cluster->everywhere = seq;
+	if (cluster->cb.applied_everywhere != NULL) {
+		cluster->cb.applied_everywhere(seq, cluster->ctx);
+	}
+}
+
+uint64_t cluster_applied_everywhere(const struct cluster *cluster)
+{
+	return cluster->everywhere;
+}
+
 /* ---- the member table ---- */
 
 struct cluster_peer *cluster_peer_get(struct cluster *cluster, uint32_t node_id)
@@ -199,6 +215,9 @@ int cluster_snapshot_install(struct cluster *cluster, const void *buf, size_t le
 	rc = cluster->cb.snapshot_put(buf, len, seq, epoch, cluster->ctx);
 	if (rc == 0) {
 		rc = cluster_set_sequence(cluster, seq);
+	}
+	if (rc == 0 && cluster->ops->state_replaced != NULL) {
+		cluster->ops->state_replaced(cluster);
 	}
 	return rc;
 }

@@ -168,6 +168,15 @@ struct cluster_callbacks {
 	 * any more. Complete whatever waits for them with an error. May be NULL.
 	 */
 	void (*proposals_lost)(void *ctx);
+	/*
+	 * Every member of the membership has applied the deliveries up to
+	 * @seq (and, if a member left meanwhile, the grace period is over):
+	 * the proposer may now tell its client that the change holds on every
+	 * node (DESIGN §3: a reservation must not be seen through one node and
+	 * missed through another). Standalone: right after each delivery. May
+	 * be NULL.
+	 */
+	void (*applied_everywhere)(uint64_t seq, void *ctx);
 };
 
 /*
@@ -275,6 +284,9 @@ int cluster_set_sequence(struct cluster *cluster, uint64_t seq);
 
 /** The last sequence delivered (or set). */
 uint64_t cluster_sequence(const struct cluster *cluster);
+
+/** The last sequence every member is known to have applied (applied_everywhere). */
+uint64_t cluster_applied_everywhere(const struct cluster *cluster);
 
 /**
  * Corosync's nodelist as last read from cmap (empty for the loopback).

@@ -25,6 +25,8 @@ struct cluster_ops {
 	uint64_t (*sequence)(const struct cluster *cluster);
 	size_t (*nodes)(const struct cluster *cluster, const struct cluster_node **nodes);
 	int (*timing_get)(const struct cluster *cluster, struct cluster_timing *out);
+	/* Optional: an administrator replaced this node's state (snapshot install). */
+	void (*state_replaced)(struct cluster *cluster);
 	/* Optional: cluster_probe_summaries (NULL: this node's summary alone). */
 	int (*probe)(struct cluster *cluster, cluster_probe_done_fn done, void *arg);
 	/* This node's portals changed (already in its table entry): announce them. */
@@ -39,6 +41,7 @@ struct cluster {
 	uint32_t node_id;
 	bool quorate;
 	bool serving;				/* cluster_serving_set() only */
+	uint64_t everywhere;			/* cluster_everywhere_set() only */
 
 	/* The member table (cluster_peers); this node's entry is kept here. */
 	struct cluster_peer peers[CLUSTER_PEERS_MAX];
@@ -50,6 +53,9 @@ struct cluster {
  * @return the entry, or NULL when the table is full.
  */
 struct cluster_peer *cluster_peer_get(struct cluster *cluster, uint32_t node_id);
+
+/** Every member applied up to @seq: record it and call back if it grew. */
+void cluster_everywhere_set(struct cluster *cluster, uint64_t seq);
 
 /** Call the peers callback with the table (this node's summary refreshed). */
 void cluster_peers_notify(struct cluster *cluster);

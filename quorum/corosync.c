@@ -116,6 +116,8 @@ struct corosync {
 	bool diverged;				/* sticky: differs at the same (epoch, seq) */
 	struct sync_member view_members[CPG_MEMBERS_MAX];
 	size_t view_count;
+	uint64_t acked[CPG_MEMBERS_MAX];	/* view member i applied up to acked[i] */
+	bool ack_queued;			/* job: corosync_ack_send */
 	struct sync_summary sums[CPG_MEMBERS_MAX];
 	size_t sum_count;
 	struct sync_decision decision;
@@ -458,9 +460,10 @@ static void corosync_outbox_lost(struct corosync *c)
 	c->out_bytes = 0;
 	if (n > 0) {
 		qb_log(LOG_WARNING, "cluster: %zu own proposal(s) lost with corosync", n);
-		if (c->base.cb.proposals_lost != NULL) {
-			c->base.cb.proposals_lost(c->base.ctx);
-		}
+	}
+	/* Also those applied here but not yet known to be applied everywhere. */
+	if (c->base.cb.proposals_lost != NULL) {
+		c->base.cb.proposals_lost(c->base.ctx);
 	}
 }
 
@@ -500,6 +503,66 @@ static void corosync_heartbeat_send(struct corosync *c, uint64_t answers);
 static void corosync_peers_changed(struct corosync *c)
 {
 	cluster_peers_notify(&c->base);
+}
+
+/*
+ * Applied everywhere = the least sequence every synced member of the view
+ * acknowledged, but only between rounds and after any grace period: a
+ * member that left may not have applied what the others did, and it may
+ * serve until its lease ends.
+ */
+static void corosync_everywhere_update(struct corosync *c)
+{
+	uint64_t least = c->seq;
+
+	if (c->round_open || !c->synced || now_ms() < c->grace_until_ms) {
+		return;
+	}
+	for (size_t i = 0; i < c->view_count; i++) {
+		const struct sync_member *m = &c->view_members[i];
+		const struct cluster_peer *p;
+
+		if (m->node_id == c->base.node_id && m->pid == c->local_pid) {
+			continue;
+		}
+		p = cluster_peer_get(&c->base, m->node_id);
+		if (p != NULL && p->diverged) {
+			continue;	/* out of the game until its state is replaced */
+		}
+		if (c->acked[i] < least) {
+			least = c->acked[i];
+		}
+	}
+	cluster_everywhere_set(&c->base, least);
+}
+
+static void corosync_ack_send(void *data)
+{
+	struct corosync *c = data;
+	uint8_t buf[SYNC_APPLIED_LEN];
+
+	c->ack_queued = false;
+	sync_put_u64(buf, c->seq);
+	(void)corosync_send(c, CLUSTER_WIRE_KIND_APPLIED, buf, sizeof(buf));
+}
+
+static void on_applied(struct corosync *c, uint32_t nodeid, uint32_t pid, const uint8_t *data,
+		       size_t len)
+{
+	if (len != SYNC_APPLIED_LEN) {
+		return;
+	}
+	for (size_t i = 0; i < c->view_count; i++) {
+		if (c->view_members[i].node_id == nodeid && c->view_members[i].pid == pid) {
+			uint64_t seq = sync_get_u64(data);
+
+			if (seq > c->acked[i]) {
+				c->acked[i] = seq;
+			}
+			corosync_everywhere_update(c);
+			return;
+		}
+	}
 }
 
 static bool corosync_own_summary(struct corosync *c, struct sync_summary *out)
@@ -582,6 +645,10 @@ static void corosync_round_complete(struct corosync *c, bool installed)
 		c->gen = epoch;
 		c->synced = rc == 0;
 		c->fresh = false;
+		/* Every member now holds the state at d->seq. */
+		for (size_t i = 0; i < c->view_count; i++) {
+			c->acked[i] = d->seq;
+		}
 		if (rc < 0) {
 			qb_log(LOG_ERR, "cluster: cannot record epoch %" PRIu64 ": %s", epoch,
 			       strerror(-rc));
@@ -592,6 +659,7 @@ static void corosync_round_complete(struct corosync *c, bool installed)
 	}
 	corosync_serving_eval(c);
 	corosync_outbox_release(c);
+	corosync_everywhere_update(c);
 	corosync_peers_changed(c);
 	if (c->synced && !c->base.serving && c->hb_armed) {
 		/* Synced but not leased yet: renew now rather than a period later. */
@@ -956,9 +1024,18 @@ static void on_proposal(struct corosync *c, uint32_t nodeid, uint32_t pid, const
 	c->seq++;
 	c->base.cb.deliver(c->seq, nodeid, data + SYNC_PROPOSAL_HDR_LEN,
 			   len - SYNC_PROPOSAL_HDR_LEN, c->base.ctx);
-	if (own && !c->destroy_pending) {
+	if (c->destroy_pending) {
+		return;
+	}
+	if (own) {
 		corosync_outbox_delivered(c);
 	}
+	/* One acknowledgement for all deliveries of this dispatch. */
+	if (!c->ack_queued &&
+	    qb_loop_job_add(c->base.loop, QB_LOOP_HIGH, c, corosync_ack_send) == 0) {
+		c->ack_queued = true;
+	}
+	corosync_everywhere_update(c);
 }
 
 /* ---- callbacks from libcpg / libvotequorum / libcmap ---- */
@@ -1004,6 +1081,9 @@ static void corosync_deliver(cpg_handle_t handle, const struct cpg_name *group_n
 		break;
 	case CLUSTER_WIRE_KIND_PROBE:
 		on_probe(c, nodeid, pid, m.data, m.len);
+		break;
+	case CLUSTER_WIRE_KIND_APPLIED:
+		on_applied(c, nodeid, pid, m.data, m.len);
 		break;
 	default:
 		qb_log(LOG_ERR, "cluster: unknown message kind %u from node %" PRIu32, m.kind,
@@ -1081,7 +1161,13 @@ static void corosync_grace_end(void *data)
 
 	c->grace_armed = false;
 	qb_log(LOG_INFO, "cluster: grace period over: proposals flow again");
+	c->in_dispatch++;
 	corosync_outbox_release(c);
+	corosync_everywhere_update(c);
+	c->in_dispatch--;
+	if (c->destroy_pending) {
+		corosync_destroy_now(c);
+	}
 }
 
 /* A member left: hold every proposal back for the grace period (DESIGN §3). */
@@ -1162,6 +1248,7 @@ static void corosync_view_set(struct corosync *c, const struct cpg_address *list
 	}
 	c->view_count = n;
 	c->view = sync_view_id(c->view_members, n);
+	memset(c->acked, 0, sizeof(c->acked));
 	corosync_probe_finish(c, false);
 	for (k = 0; k < c->base.peer_count; k++) {
 		struct cluster_peer *p = &c->base.peers[k];
@@ -1666,6 +1753,9 @@ static void corosync_destroy_now(struct corosync *c)
 	if (c->lost_queued) {
 		qb_loop_job_del(c->base.loop, QB_LOOP_HIGH, c, corosync_lost);
 	}
+	if (c->ack_queued) {
+		qb_loop_job_del(c->base.loop, QB_LOOP_HIGH, c, corosync_ack_send);
+	}
 	if (c->reconnect_armed) {
 		qb_loop_timer_del(c->base.loop, c->reconnect_timer);
 	}
@@ -1731,6 +1821,28 @@ static int corosync_peer_summaries(struct cluster *cluster, struct cluster_summa
 	return (int)n;
 }
 
+/*
+ * An administrator installed a state by hand (the way out of a divergence):
+ * this node rejoins like a restarted one, behind anyone at its (epoch, seq).
+ */
+static void corosync_state_replaced(struct cluster *cluster)
+{
+	struct corosync *c = (struct corosync *)cluster;
+	struct cluster_peer *me = cluster_peer_get(cluster, cluster->node_id);
+
+	if (c->diverged) {
+		qb_log(LOG_NOTICE, "cluster: state replaced: no longer diverged, resyncing");
+	}
+	c->diverged = false;
+	c->fresh = true;
+	c->synced = false;
+	if (me != NULL) {
+		me->diverged = false;
+	}
+	corosync_serving_eval(c);
+	corosync_send_resync(c);
+}
+
 static const struct cluster_ops corosync_ops = {
 	.name = "corosync",
 	.propose = corosync_propose,
@@ -1741,6 +1853,7 @@ static const struct cluster_ops corosync_ops = {
 	.timing_get = corosync_timing_get,
 	.peer_summaries = corosync_peer_summaries,
 	.probe = corosync_probe,
+	.state_replaced = corosync_state_replaced,
 	.portals_changed = NULL,	/* the next heartbeat carries them */
 };
 
@@ -1774,6 +1887,7 @@ int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_confi
 	c->tail = &c->head;
 	c->out_tail = &c->out_head;
 	c->seq = cfg->applied_seq;
+	c->base.everywhere = cfg->applied_seq;
 	c->fresh = true;
 	cluster_rx_init(&c->rx, cfg->applied_seq);
 	rc = corosync_connect(c);

@@ -59,6 +59,11 @@ static void loopback_drain(void *data)
 		if (!alive) {
 			return;
 		}
+		/* The only member has applied it. */
+		cluster_everywhere_set(&lb->base, lb->seq);
+		if (!alive) {
+			return;
+		}
 	}
 	lb->alive = NULL;
 }
@@ -202,6 +207,7 @@ int cluster_loopback_create(qb_loop_t *loop, uint32_t node_id, uint64_t applied_
 	cluster_peer_get(&lb->base, node_id)->member = true;	/* the table starts empty */
 	lb->tail = &lb->head;
 	lb->seq = applied_seq;
+	lb->base.everywhere = applied_seq;
 	rc = qb_loop_job_add(loop, QB_LOOP_HIGH, lb, loopback_started);
 	if (rc < 0) {
 		free(lb);

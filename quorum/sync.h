@@ -125,6 +125,9 @@ int sync_heartbeat_decode(const uint8_t *buf, size_t len, struct sync_heartbeat 
 /* RESYNC: the view it asks a new round in. */
 #define SYNC_RESYNC_LEN 8
 
+/* APPLIED: the sender's last applied sequence. */
+#define SYNC_APPLIED_LEN 8
+
 /* PROBE: its id (sender's node id << 32 | counter); members answer with a heartbeat. */
 #define SYNC_PROBE_LEN 8
 

@@ -33,6 +33,7 @@
 #define CLUSTER_WIRE_KIND_HEARTBEAT 4	/* renews the sender's lease; its peer-table entry */
 #define CLUSTER_WIRE_KIND_RESYNC 5	/* asks the members for a new round */
 #define CLUSTER_WIRE_KIND_PROBE 6	/* asks every member for its summary at this point */
+#define CLUSTER_WIRE_KIND_APPLIED 7	/* the sender applied up to this sequence */
 /*
  * Largest CPG message we send, header included. CPG itself fragments larger
  * messages, but a 64 KiB piece keeps one sender from holding the totem ring

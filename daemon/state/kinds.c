@@ -451,6 +451,8 @@ static int pr_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
 	snprintf(op->u.pr.target, sizeof(op->u.pr.target), "%s", a->m->u.lu.target);
 	op->u.pr.lun = a->m->u.lu.lun;
 	op->u.pr.aptpl = a->next.aptpl;
+	/* Neither the old nor the new state survives a power loss (no APTPL). */
+	op->power_loss_drops = !a->next.aptpl && !a->l->pr.aptpl;
 	op->u.pr.snapshot = *blob;
 	op->u.pr.snapshot_len = (size_t)rc;
 	return 0;

@@ -4,7 +4,10 @@
  *
  * Durability: WAL with synchronous=FULL makes every committed transaction
  * durable before sqlite3_step() returns, which is what DESIGN §1 needs
- * ("committed to SQLite before the command completes"). A busy timeout
+ * ("committed to SQLite before the command completes"). In cluster mode
+ * (store_relaxed_allow) an op whose state a power loss drops anyway commits
+ * with synchronous=NORMAL: ordered in the WAL, durable with the next FULL
+ * commit or checkpoint; the other members hold it meanwhile. A busy timeout
  * covers a concurrent reader such as the sqlite3 shell.
  *
  * Migrations: migrations[i] brings the schema from version i to i + 1. Each
@@ -49,6 +52,8 @@ struct store {
 	 * overwrites with its own, unhelpful, message.
 	 */
 	char err[STORE_ERR_MAX];
+	bool relaxed_allowed;		/* store_relaxed_allow() */
+	bool sync_normal;		/* PRAGMA synchronous is NORMAL now, not FULL */
 };
 
 /* Version 1: the first schema (DESIGN §4 minus PR tables, a later item). */
@@ -792,8 +797,32 @@ static int store_finish(struct store *store, int rc)
 	return rc;
 }
 
+void store_relaxed_allow(struct store *store, bool allow)
+{
+	store->relaxed_allowed = allow;
+}
+
+/*
+ * Durable commits (synchronous=FULL) or ordered-only ones (NORMAL in WAL
+ * mode). Switched only between transactions, and only when it changes.
+ */
+static int store_sync_mode(struct store *store, bool normal)
+{
+	int rc;
+
+	if (store->sync_normal == normal) {
+		return 0;
+	}
+	rc = store_exec(store, normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+	if (rc == 0) {
+		store->sync_normal = normal;
+	}
+	return rc;
+}
+
 int store_commit(struct store *store, uint64_t seq, const struct store_op *op)
 {
+	bool relaxed = store->relaxed_allowed && op != NULL && op->power_loss_drops;
 	int rc;
 
 	store->err[0] = '\0';
@@ -802,15 +831,19 @@ int store_commit(struct store *store, uint64_t seq, const struct store_op *op)
 			 (unsigned long long)seq, (unsigned long long)store->applied_seq);
 		return -EINVAL;
 	}
-	rc = store_exec(store, "BEGIN IMMEDIATE");
-	if (rc < 0) {
+	/* A relaxed commit may stay durable if the switch fails; a durable one may not. */
+	rc = store_sync_mode(store, relaxed);
+	if (rc < 0 && !relaxed) {
 		return rc;
 	}
-	rc = op != NULL ? store_apply_op(store, op) : 0;
+	rc = store_exec(store, "BEGIN IMMEDIATE");
 	if (rc == 0) {
-		rc = store_meta_write(store, &seq, NULL);
+		rc = op != NULL ? store_apply_op(store, op) : 0;
+		if (rc == 0) {
+			rc = store_meta_write(store, &seq, NULL);
+		}
+		rc = store_finish(store, rc);
 	}
-	rc = store_finish(store, rc);
 	if (rc == 0) {
 		store->applied_seq = seq;
 	}
@@ -825,7 +858,10 @@ int store_epoch_set(struct store *store, uint64_t epoch)
 	if (epoch > INT64_MAX) {
 		return -EINVAL;
 	}
-	rc = store_exec(store, "BEGIN IMMEDIATE");
+	rc = store_sync_mode(store, false);
+	if (rc == 0) {
+		rc = store_exec(store, "BEGIN IMMEDIATE");
+	}
 	if (rc < 0) {
 		return rc;
 	}
@@ -850,7 +886,10 @@ int store_replace(struct store *store, uint64_t seq, uint64_t epoch, store_repla
 	if (op == NULL) {
 		return -ENOMEM;
 	}
-	rc = store_exec(store, "BEGIN IMMEDIATE");
+	rc = store_sync_mode(store, false);
+	if (rc == 0) {
+		rc = store_exec(store, "BEGIN IMMEDIATE");
+	}
 	if (rc < 0) {
 		free(op);
 		return rc;

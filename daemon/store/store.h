@@ -99,6 +99,13 @@ enum store_op_kind {
 
 struct store_op {
 	enum store_op_kind kind;
+	/*
+	 * A power loss drops this state anyway (PR state without APTPL before
+	 * and after, SPC-4 5.13.4): with store_relaxed_allow(), the commit does
+	 * not wait for the disk. The WAL stays a prefix of the history: the
+	 * next durable commit makes it durable too.
+	 */
+	bool power_loss_drops;
 	union {
 		struct store_target target;
 		struct store_lun lun;
@@ -118,6 +125,13 @@ struct store;
 int store_open(const char *dir, struct store **out);
 /** Close; NULL is a no-op. */
 void store_close(struct store *store);
+
+/**
+ * Commit ops marked power_loss_drops without waiting for the disk. Only when
+ * other members hold the state (cluster mode): a node that loses such a
+ * commit restarts behind and takes the cluster's state.
+ */
+void store_relaxed_allow(struct store *store, bool allow);
 
 /** Highest migration applied. */
 int store_schema_version(struct store *store);

@@ -25,6 +25,7 @@
 
 #include "tests/unit/check_main.h"
 #include "quorum/cluster.h"
+#include "quorum/sync.h"
 #include "quorum/wire.h"
 
 #define FAKE_MAX_SENT 64
@@ -457,6 +458,7 @@ struct seen {
 	/* The replicated state the sync rounds see: (epoch, applied seq). */
 	uint64_t epoch;
 	int lost_calls;
+	uint64_t everywhere;		/* last applied_everywhere() */
 };
 
 static struct seen s;
@@ -534,6 +536,14 @@ static void on_proposals_lost(void *ctx)
 	((struct seen *)ctx)->lost_calls++;
 }
 
+static void on_everywhere(uint64_t seq, void *ctx)
+{
+	struct seen *x = ctx;
+
+	ck_assert_uint_gt(seq, x->everywhere);
+	x->everywhere = seq;
+}
+
 static const struct cluster_callbacks cbs = {
 	.deliver = on_deliver,
 	.membership = on_membership,
@@ -542,7 +552,20 @@ static const struct cluster_callbacks cbs = {
 	.summary = on_summary,
 	.epoch_set = on_epoch_set,
 	.proposals_lost = on_proposals_lost,
+	.applied_everywhere = on_everywhere,
 };
+
+/* Deliver a one-chunk message of @kind from node @node (pid 100), as if it sent it. */
+static void inject(uint32_t node, uint8_t kind, const void *payload, size_t len)
+{
+	static uint32_t msg_id;
+	uint8_t buf[CLUSTER_WIRE_HDR_LEN + 128];
+	size_t n;
+
+	ck_assert_uint_le(len, 128);
+	n = cluster_wire_chunk_build(buf, kind, ++msg_id, payload, len, sizeof(buf), 0);
+	fake_deliver_raw(node, buf, n);
+}
 
 /* CPG messages of @kind among those sent and not yet looped back. */
 static int sent_of_kind(uint8_t kind)
@@ -760,6 +783,64 @@ START_TEST(test_corosync_lost_and_back)
 }
 END_TEST
 
+/*
+ * Node 1 joins (its summary and acknowledgements injected): a proposal
+ * applied here counts as applied everywhere only once node 1 acknowledged
+ * it; when node 1 leaves with an acknowledgement outstanding, only after the
+ * grace period (it may not have applied it and may still serve).
+ */
+START_TEST(test_applied_everywhere)
+{
+	uint32_t both[2] = { 1, 2 }, me = 2, one = 1;
+	struct sync_member view[2] = { { 1, 100 }, { 2, (uint32_t)getpid() } };
+	struct sync_summary peer = { .view = sync_view_id(view, 2), .round = 0, .quorate = true };
+	uint8_t sum[SYNC_SUMMARY_LEN], ack[SYNC_APPLIED_LEN];
+
+	create_joined_synced();
+	fake_confchg(both, 2, &one, 1, NULL, 0);
+	run_for(20);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_SUMMARY), 1);
+	/* Node 1 holds the same state: (epoch 1, seq 0), empty digest. */
+	peer.epoch = 1;
+	sync_summary_encode(sum, &peer);
+	fake_loop_back();
+	inject(1, CLUSTER_WIRE_KIND_SUMMARY, sum, sizeof(sum));
+	run_for(20);
+	ck_assert_uint_eq(s.epoch, 2);
+	fake_loop_back();		/* the heartbeat renewing the lease */
+	run_for(20);
+	ck_assert(s.serving);
+
+	ck_assert_int_eq(cluster_propose(s.cluster, "x", 1), 0);
+	fake_loop_back();
+	run_for(20);
+	ck_assert_int_eq(s.delivered, 1);
+	ck_assert_uint_eq(s.everywhere, 0);
+	ck_assert_uint_eq(cluster_applied_everywhere(s.cluster), 0);
+	/* This node acknowledges its own application too (an APPLIED went out). */
+	ck_assert_int_ge(sent_of_kind(CLUSTER_WIRE_KIND_APPLIED), 1);
+	sync_put_u64(ack, 1);
+	inject(1, CLUSTER_WIRE_KIND_APPLIED, ack, sizeof(ack));
+	run_for(20);
+	ck_assert_uint_eq(s.everywhere, 1);
+
+	ck_assert_int_eq(cluster_propose(s.cluster, "y", 1), 0);
+	fake_loop_back();
+	run_for(20);
+	ck_assert_int_eq(s.delivered, 2);
+	ck_assert_uint_eq(s.everywhere, 1);
+	/* Node 1 leaves without acknowledging "y". */
+	fake_confchg(&me, 1, NULL, 0, &one, 1);
+	run_for(20);
+	fake_loop_back();
+	run_for(200);
+	ck_assert(s.serving);
+	ck_assert_uint_eq(s.everywhere, 1);
+	run_for(5500);
+	ck_assert_uint_eq(s.everywhere, 2);
+}
+END_TEST
+
 START_TEST(test_node_id_mismatch_and_down)
 {
 	struct cluster_corosync_config cfg = { .group = "g", .node_id = 5 };
@@ -799,6 +880,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_flow_control_and_chunks);
 	tcase_add_test(tc, test_inquorate_deliveries_dropped);
 	tcase_add_test(tc, test_corosync_lost_and_back);
+	tcase_add_test(tc, test_applied_everywhere);
 	tcase_add_test(tc, test_node_id_mismatch_and_down);
 	tcase_add_test(tc, test_destroy_from_callback);
 	suite_add_tcase(su, tc);
