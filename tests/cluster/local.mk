@@ -13,6 +13,18 @@ CLUSTER_TESTS = \
 TESTS += $(CLUSTER_TESTS)
 EXTRA_DIST += $(CLUSTER_TESTS) %reldir%/lib.sh %reldir%/qc_iscsi.py
 
+# Drives the Corosync transport inside one node: links libquorum, libqb and
+# the corosync client libraries only.
+check_PROGRAMS += %reldir%/cluster_probe
+%canon_reldir%_cluster_probe_SOURCES = %reldir%/cluster_probe.c
+%canon_reldir%_cluster_probe_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_cluster_probe_LDADD = $(QUORUM_LIBS)
+
+AM_TESTS_ENVIRONMENT += \
+	QC_PROBE='$(abs_top_builddir)/tests/cluster/cluster_probe'; \
+	QC_SRCDIR='$(abs_top_srcdir)/tests/cluster'; \
+	export QC_PROBE QC_SRCDIR;
+
 # One cluster test at a time, in this order, even under `make -j`: their
 # timing bounds (token + 2 s, the lease against the grace period) are
 # measured on a machine they would otherwise share with each other's
