@@ -540,9 +540,9 @@ qc_front_net()
 	ip netns add "$QC_INI_NS" || qc_fail "ip netns add $QC_INI_NS"
 	QC_NS="$QC_NS $QC_INI_NS"
 	ip -n "$QC_INI_NS" link set lo up
-	ip -n "$QC_INI_NS" link add eth0 type veth peer name fi netns "$br" ||
+	ip -n "$QC_INI_NS" link add eth0 type veth peer name f100 netns "$br" ||
 		qc_fail "initiator veth"
-	ip -n "$br" link set fi master br1 up
+	ip -n "$br" link set f100 master br1 up
 	ip -n "$QC_INI_NS" addr add "$QC_INI_ADDR/24" dev eth0
 	ip -n "$QC_INI_NS" link set eth0 up
 }

@@ -67,7 +67,7 @@ status_all()
 # node with its TPGT, and `quoratectl cluster status` lists every node.
 check_membership_views()
 {
-	local i j want_rtpg= want_st= out
+	local i j want_rtpg='' want_st='' out
 	for j in 1 2 3; do
 		case " $* " in
 		*" $j "*)
