@@ -119,7 +119,7 @@ int daemon_summary(struct cluster_summary *out, void *ctx);
 /** Hook: a quorate sync round named the state @epoch (persisted). */
 int daemon_epoch_set(uint64_t epoch, void *ctx);
 /** Hook: proposals of this node will never be delivered; fail what waits on them. */
-void daemon_proposals_lost(void *ctx);
+void daemon_proposals_lost(const char *why, void *ctx);
 /** Hook: every member applied up to @seq: answer the proposals held until then. */
 void daemon_applied_everywhere(uint64_t seq, void *ctx);
 /** Answer every held proposal now (shutdown: the loop no longer runs). */

@@ -365,18 +365,14 @@ int daemon_epoch_set(uint64_t epoch, void *ctx)
 	return state_epoch_set(d->state, epoch);
 }
 
-void daemon_proposals_lost(void *ctx)
+void daemon_proposals_lost(const char *why, void *ctx)
 {
 	struct daemon *d = ctx;
+	char msg[256];
 
-	/*
-	 * Corosync went away under them: each may or may not have been
-	 * applied by the other members, and will not be delivered here.
-	 */
-	state_pending_cancel(d->state, pending_is_admin, NULL,
-			     "the cluster connection was lost: the change may or may not have "
-			     "been applied; check and retry");
-	state_pending_cancel(d->state, pending_is_task, NULL, "the cluster connection was lost");
-	held_fail(d, "the cluster connection was lost: the change was applied on this node but "
-		  "may not have been on the others; check and retry");
+	snprintf(msg, sizeof(msg), "%s: the change may or may not have been applied on the "
+		 "nodes; check and retry", why);
+	state_pending_cancel(d->state, pending_is_admin, NULL, msg);
+	state_pending_cancel(d->state, pending_is_task, NULL, why);
+	held_fail(d, msg);
 }
