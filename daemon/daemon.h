@@ -103,6 +103,14 @@ struct daemon {
 	 */
 	struct daemon_pending *held_head;
 	struct daemon_pending **held_tail;
+	/*
+	 * The state's digest at (digest_epoch, digest_seq): every heartbeat
+	 * carries it, and the state only changes with a delivery, a snapshot
+	 * install or a new epoch, which move those.
+	 */
+	bool digest_valid;
+	uint64_t digest_epoch, digest_seq;
+	uint8_t digest[CLUSTER_DIGEST_LEN];
 	/* Sessions of this node the last applied ACL change ended (admin reply). */
 	unsigned int sessions_ended;
 };

@@ -294,6 +294,7 @@ int daemon_snapshot_put(const void *buf, size_t len, uint64_t seq, uint64_t epoc
 	if (rc < 0) {
 		return rc;
 	}
+	d->digest_valid = false;	/* the same (epoch, seq) may name another state now */
 	rc = state_snapshot_install(d->state, buf, len, &fx);
 	if (rc < 0 && fx.seq == 0) {
 		log_err("snapshot (epoch %llu, seq %llu) refused: %s", (unsigned long long)epoch,
@@ -310,10 +311,21 @@ int daemon_snapshot_put(const void *buf, size_t len, uint64_t seq, uint64_t epoc
 int daemon_summary(struct cluster_summary *out, void *ctx)
 {
 	struct daemon *d = ctx;
+	int rc;
 
 	out->epoch = state_epoch(d->state);
 	out->applied_seq = state_applied_seq(d->state);
-	return state_digest(d->state, out->digest);
+	if (!d->digest_valid || d->digest_epoch != out->epoch || d->digest_seq != out->applied_seq) {
+		rc = state_digest(d->state, d->digest);
+		if (rc < 0) {
+			return rc;
+		}
+		d->digest_valid = true;
+		d->digest_epoch = out->epoch;
+		d->digest_seq = out->applied_seq;
+	}
+	memcpy(out->digest, d->digest, sizeof(out->digest));
+	return 0;
 }
 
 /* ---- start-up ------------------------------------------------------------------- */
