@@ -103,6 +103,14 @@ struct daemon {
 	 */
 	struct daemon_pending *held_head;
 	struct daemon_pending **held_tail;
+	/*
+	 * The state's digest at (digest_epoch, digest_seq): every heartbeat
+	 * carries it, and the state only changes with a delivery, a snapshot
+	 * install or a new epoch, which move those.
+	 */
+	bool digest_valid;
+	uint64_t digest_epoch, digest_seq;
+	uint8_t digest[CLUSTER_DIGEST_LEN];
 	/* Sessions of this node the last applied ACL change ended (admin reply). */
 	unsigned int sessions_ended;
 };
@@ -119,7 +127,7 @@ int daemon_summary(struct cluster_summary *out, void *ctx);
 /** Hook: a quorate sync round named the state @epoch (persisted). */
 int daemon_epoch_set(uint64_t epoch, void *ctx);
 /** Hook: proposals of this node will never be delivered; fail what waits on them. */
-void daemon_proposals_lost(void *ctx);
+void daemon_proposals_lost(const char *why, void *ctx);
 /** Hook: every member applied up to @seq: answer the proposals held until then. */
 void daemon_applied_everywhere(uint64_t seq, void *ctx);
 /** Answer every held proposal now (shutdown: the loop no longer runs). */

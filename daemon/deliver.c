@@ -294,6 +294,7 @@ int daemon_snapshot_put(const void *buf, size_t len, uint64_t seq, uint64_t epoc
 	if (rc < 0) {
 		return rc;
 	}
+	d->digest_valid = false;	/* the same (epoch, seq) may name another state now */
 	rc = state_snapshot_install(d->state, buf, len, &fx);
 	if (rc < 0 && fx.seq == 0) {
 		log_err("snapshot (epoch %llu, seq %llu) refused: %s", (unsigned long long)epoch,
@@ -310,10 +311,21 @@ int daemon_snapshot_put(const void *buf, size_t len, uint64_t seq, uint64_t epoc
 int daemon_summary(struct cluster_summary *out, void *ctx)
 {
 	struct daemon *d = ctx;
+	int rc;
 
 	out->epoch = state_epoch(d->state);
 	out->applied_seq = state_applied_seq(d->state);
-	return state_digest(d->state, out->digest);
+	if (!d->digest_valid || d->digest_epoch != out->epoch || d->digest_seq != out->applied_seq) {
+		rc = state_digest(d->state, d->digest);
+		if (rc < 0) {
+			return rc;
+		}
+		d->digest_valid = true;
+		d->digest_epoch = out->epoch;
+		d->digest_seq = out->applied_seq;
+	}
+	memcpy(out->digest, d->digest, sizeof(out->digest));
+	return 0;
 }
 
 /* ---- start-up ------------------------------------------------------------------- */
@@ -365,18 +377,14 @@ int daemon_epoch_set(uint64_t epoch, void *ctx)
 	return state_epoch_set(d->state, epoch);
 }
 
-void daemon_proposals_lost(void *ctx)
+void daemon_proposals_lost(const char *why, void *ctx)
 {
 	struct daemon *d = ctx;
+	char msg[256];
 
-	/*
-	 * Corosync went away under them: each may or may not have been
-	 * applied by the other members, and will not be delivered here.
-	 */
-	state_pending_cancel(d->state, pending_is_admin, NULL,
-			     "the cluster connection was lost: the change may or may not have "
-			     "been applied; check and retry");
-	state_pending_cancel(d->state, pending_is_task, NULL, "the cluster connection was lost");
-	held_fail(d, "the cluster connection was lost: the change was applied on this node but "
-		  "may not have been on the others; check and retry");
+	snprintf(msg, sizeof(msg), "%s: the change may or may not have been applied on the "
+		 "nodes; check and retry", why);
+	state_pending_cancel(d->state, pending_is_admin, NULL, msg);
+	state_pending_cancel(d->state, pending_is_task, NULL, why);
+	held_fail(d, msg);
 }

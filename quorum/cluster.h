@@ -163,11 +163,13 @@ struct cluster_callbacks {
 	 */
 	int (*epoch_set)(uint64_t epoch, void *ctx);
 	/*
-	 * Proposals this node made may or may not have been delivered to the
-	 * others (corosync went away under them): none will be delivered here
-	 * any more. Complete whatever waits for them with an error. May be NULL.
+	 * Proposals this node made may or may not have been applied by the
+	 * others (@why: corosync went away under them, or this node fell
+	 * behind and takes the others' state), and none will be delivered here
+	 * any more. Complete whatever waits for them, including those applied
+	 * here and held for applied_everywhere, with an error. May be NULL.
 	 */
-	void (*proposals_lost)(void *ctx);
+	void (*proposals_lost)(const char *why, void *ctx);
 	/*
 	 * Every member of the membership has applied the deliveries up to
 	 * @seq (and, if a member left meanwhile, the grace period is over):

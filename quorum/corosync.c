@@ -444,8 +444,11 @@ static void corosync_outbox_delivered(struct corosync *c)
 	free(o);
 }
 
-/* Corosync went away under sent proposals: their fate is unknown; drop them all. */
-static void corosync_outbox_lost(struct corosync *c)
+/*
+ * The fate of this node's unapplied proposals is unknown (corosync went
+ * away under them, or this node fell behind the others): drop them all.
+ */
+static void corosync_outbox_lost(struct corosync *c, const char *why)
 {
 	size_t n = 0;
 
@@ -459,11 +462,12 @@ static void corosync_outbox_lost(struct corosync *c)
 	c->out_tail = &c->out_head;
 	c->out_bytes = 0;
 	if (n > 0) {
-		qb_log(LOG_WARNING, "cluster: %zu own proposal(s) lost with corosync", n);
+		qb_log(LOG_WARNING, "cluster: %zu own proposal(s) dropped: whether the cluster "
+		       "applied them is unknown", n);
 	}
 	/* Also those applied here but not yet known to be applied everywhere. */
 	if (c->base.cb.proposals_lost != NULL) {
-		c->base.cb.proposals_lost(c->base.ctx);
+		c->base.cb.proposals_lost(why, c->base.ctx);
 	}
 }
 
@@ -713,6 +717,13 @@ static void corosync_round_decide(struct corosync *c)
 	case SYNC_BEHIND:
 		c->behind = true;
 		c->synced = false;	/* its state is old: stop serving now */
+		/*
+		 * Whether the leader's state holds this node's unapplied
+		 * proposals is unknown (a partition may have applied one that
+		 * this node dropped): sending them again could apply one twice.
+		 * Their clients are told the outcome is unknown.
+		 */
+		corosync_outbox_lost(c, "this node fell behind the cluster and took its state");
 		qb_log(LOG_NOTICE, "cluster: behind (epoch %" PRIu64 ", seq %" PRIu64
 		       "): taking node %" PRIu32 "'s state (epoch %" PRIu64 ", seq %" PRIu64 ")",
 		       c->sums[me].epoch, c->sums[me].seq, c->sums[d->leader].node_id, d->epoch,
@@ -1722,7 +1733,7 @@ static void corosync_lost(void *data)
 	}
 	c->in_dispatch++;
 	corosync_probe_finish(c, false);
-	corosync_outbox_lost(c);
+	corosync_outbox_lost(c, "the cluster connection was lost");
 	corosync_quorate_update(c);
 	corosync_peers_changed(c);
 	if (c->base.cb.membership != NULL && !c->destroy_pending) {
