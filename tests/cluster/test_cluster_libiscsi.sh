@@ -72,7 +72,7 @@ printf '%s\n' "$out" >&2
 if [ "$rc" != 0 ]; then
 	for suite in $suites; do
 		[ "$(cat "$results/$suite/rc")" = 0 ] && continue
-		qc_log "suite $suite, exit $(cat "$results/$suite/rc"): $(tail -n 5 "$results/$suite/stderr" "$results/$suite/stdout" | tr '\n' ' ')"
+		qc_log "suite $suite, exit $(cat "$results/$suite/rc"): $(tail -n 5 "$results/$suite/stderr" | tr '\n' ' ')(iscsi-test-cu -V output: $results/$suite/stdout)"
 	done
 	qc_fail "iscsi-test-cu through the cluster differs from the standalone results in libiscsi-expected-failures.txt"
 fi
