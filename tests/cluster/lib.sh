@@ -653,6 +653,16 @@ qc_quorated_stop()
 	[ "$rc" = 0 ] || qc_fail "quorated on node $1 exited with status $rc on SIGTERM"
 }
 
+# qc_quorated_kill I: SIGKILL to node I's quorated only (its corosync stays).
+qc_quorated_kill()
+{
+	local pid
+	pid=$(qc_quorated_pid "$1")
+	qc_alive "$pid" || qc_fail "quorated on node $1 is not running"
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+}
+
 # qc_crash I: node I dies at once: SIGKILL to its quorated, corosync and
 # corosync-qdevice (those that run) together, then reap them.
 qc_crash()
@@ -903,7 +913,8 @@ qc_summary()
 # - after the link comes back, node ISOLATED serves again with the
 #   majority's digest, answers PR IN with the majority's bytes, and X's
 #   writes through it get RESERVATION CONFLICT.
-# Every time is logged relative to the cut.
+# Every time is logged relative to the cut; every write of X and W, with
+# its send and completion time, is in $QC_DIR/fence/writes.X.log and .W.log.
 qc_partition()
 {
 	local iso=$1 limit=$2 y w d=$QC_DIR/fence i t_cut t_off t_on took s out
@@ -917,7 +928,7 @@ qc_partition()
 		--watch "$(qc_portal "$w"),$QC_FENCE_Y,805900000002" \
 		--x-base 1000 --w-base 50000 --canary 100 \
 		--ready-file "$d/ready" --go-file "$d/go" --preempted-file "$d/preempted" \
-		--stop-file "$d/stop" --summary "$d/summary.json"
+		--stop-file "$d/stop" --summary "$d/summary.json" --log-prefix "$d/writes."
 	local fence=$QC_SPAWNED
 	qc_keep_log "$d/fence.out"
 	qc_wait_ready 30 "$d/ready" "$fence" ||

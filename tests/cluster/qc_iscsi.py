@@ -336,6 +336,9 @@ def cmd_pr_step(o):
         want = sorted(int(k, 0) for k in o.expect_keys.split(",") if k)
         expect(keys == want, "READ KEYS: %s, expected %s" %
                ([hex(k) for k in keys], [hex(k) for k in want]))
+    if o.expect_has_key is not None:
+        expect(o.expect_has_key in keys, "READ KEYS: %s, without %#x" %
+               ([hex(k) for k in keys], o.expect_has_key))
     if o.expect_reservation is not None:
         if o.expect_reservation == "none":
             expect(rkey is None, "READ RESERVATION: %#x held, expected none" % (rkey or 0))
@@ -633,11 +636,13 @@ class Writer(threading.Thread):
     """Numbered writes through one session until stopped: op k writes LBA
     base + k, then (with a canary) the canary LBA, both with marker(tag, k).
     After the first refused write (the node stopped serving) it checks once
-    that a PR OUT is refused too and what REPORT TARGET PORT GROUPS says."""
+    that a PR OUT is refused too and what REPORT TARGET PORT GROUPS says.
+    Each write is logged as "op K write LBA T0 T1 OUTCOME"."""
 
-    def __init__(self, session, tag, base, canary, interval_ms, check_refusal):
+    def __init__(self, session, tag, base, canary, interval_ms, check_refusal, log_path):
         super().__init__(daemon=True)
         self.s = session
+        self.log = open(log_path, "w", buffering=1)
         self.tag = tag
         self.base = base
         self.canary = canary
@@ -659,6 +664,7 @@ class Writer(threading.Thread):
         except Fail as e:
             st = "FAIL(%s)" % e
         self.ops.append((k, lba, t0, now_ms(), st))
+        self.log.write("op %d write %d %d %d %s\n" % self.ops[-1])
         return st
 
     def run(self):
@@ -701,8 +707,8 @@ def cmd_fence(o):
         expect(st == "GOOD", "%s: REGISTER %#x: %s" % (s.name, key, st))
     st = y.prout("reserve", rk=o.key_y, ptype=TYPE_WR_EX_RO)
     expect(st == "GOOD", "%s: RESERVE: %s" % (y.name, st))
-    xw = Writer(x, "X", o.x_base, o.canary, o.interval, True)
-    ww = Writer(w, "W", o.w_base, None, o.interval, False)
+    xw = Writer(x, "X", o.x_base, o.canary, o.interval, True, o.log_prefix + "X.log")
+    ww = Writer(w, "W", o.w_base, None, o.interval, False, o.log_prefix + "W.log")
     xw.start()
     ww.start()
     time.sleep(0.5)
@@ -862,6 +868,7 @@ def main():
     p.add_argument("--sark", type=lambda v: int(v, 0), default=0)
     p.add_argument("--type", type=int, default=0)
     p.add_argument("--expect-keys")
+    p.add_argument("--expect-has-key", type=lambda v: int(v, 0))
     p.add_argument("--expect-reservation")
     p.add_argument("--expect-port", action="append")
 
@@ -913,6 +920,7 @@ def main():
     p.add_argument("--preempted-file", required=True)
     p.add_argument("--stop-file", required=True)
     p.add_argument("--summary", required=True)
+    p.add_argument("--log-prefix", required=True)
 
     p = sub.add_parser("after-heal")
     p.add_argument("--isolated", required=True)

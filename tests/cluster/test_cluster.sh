@@ -21,7 +21,9 @@
 #     acknowledged write is on the medium and every acknowledged REGISTER in
 #     the PR state, the survivors kept serving, their digests are equal;
 #     the stall of each stream is logged; node 3, restarted, rejoins with
-#     an equal digest;
+#     an equal digest; then node 3's quorated alone killed (its corosync
+#     stays): a PR OUT through node 1 completes and is in force through
+#     node 2, and the daemon restarted rejoins with an equal digest;
 #  4. nodes 2 and 3 killed: node 1 stops serving (its status) and an
 #     initiator already logged in to it gets NOT READY, LOGICAL UNIT NOT
 #     ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE (04h/0Ch) for READ, WRITE
@@ -269,6 +271,20 @@ qc_quorated_start 3
 qc_wait_serving 30 3 || qc_fail "node 3 not serving within 30 s of its restart: $(status_all 1 2 3)"
 qc_wait_converged 10 1 2 3 || qc_fail "node 3 rejoined with another state: $QC_CONVERGED"
 qc_log "ok: node 3 restarted and serves again $(($(qc_ms) - t_back)) ms later with the cluster's digest ($QC_CONVERGED)"
+qc_verify 1 2 3
+
+# The daemon alone dies (its corosync stays a quorate member): a PR OUT
+# through node 1 still completes and is in force through node 2 at once,
+# and the daemon restarted takes the cluster's state.
+t_kill=$(qc_ms)
+qc_quorated_kill 3
+iscsi pr-step --out "$A1" --sa register --sark 0xa4 --read "$B2" --expect-has-key 0xa4 ||
+	qc_fail "REGISTER through node 1 after node 3's quorated was killed"
+qc_log "a PR OUT through node 1 completed $(($(qc_ms) - t_kill)) ms after node 3's quorated was killed (corosync on node 3 still up)"
+qc_quorated_start 3
+qc_wait_serving 30 3 || qc_fail "node 3's restarted quorated not serving within 30 s: $(status_all 1 2 3)"
+qc_wait_converged 10 1 2 3 || qc_fail "node 3's restarted quorated has another state: $QC_CONVERGED"
+qc_log "ok: node 3's quorated restarted alone serves again with the cluster's digest ($QC_CONVERGED)"
 qc_verify 1 2 3
 
 # --- 4. two of three nodes down: the last one stops serving -----------------
