@@ -912,7 +912,8 @@ qc_summary()
 #   and W's writes went on; `cluster verify` passes on them;
 # - after the link comes back, node ISOLATED serves again with the
 #   majority's digest, answers PR IN with the majority's bytes, and X's
-#   writes through it get RESERVATION CONFLICT.
+#   writes through it get RESERVATION CONFLICT; the MAJORITY nodes served
+#   throughout its return too.
 # Every time is logged relative to the cut; every write of X and W, with
 # its send and completion time, is in $QC_DIR/fence/writes.X.log and .W.log.
 qc_partition()
@@ -953,9 +954,6 @@ qc_partition()
 	touch "$d/stop"
 	wait "$fence" || qc_fail "fencing violated or the initiators failed (above): $(tail -n 12 "$d/fence.out")"
 	cat "$d/fence.out" >&2
-	for i in "$iso" "$@"; do
-		qc_stop "$(qc_var "watch_$i")"
-	done
 	s=$d/summary.json
 	qc_log "timeline from the cut (ms): node $iso not serving +$took;" \
 		"X's last GOOD write $(qc_summary "$s" "str(d['x_last_good'] - $t_cut) if d['x_last_good'] else 'none'")," \
@@ -976,7 +974,7 @@ qc_partition()
 		qc_fail "REPORT TARGET PORT GROUPS through node $iso shows its group as $out, want unavailable ($(qc_summary "$s" "d['refusal']"))"
 	for i in "$@"; do
 		out=$(qc_not_serving_span "$d/watch.$i" "$t_cut")
-		[ -z "$out" ] || qc_defer "majority node $i did not keep serving: $out"
+		[ -z "$out" ] || qc_defer "majority node $i did not keep serving (times from the cut): $out"
 	done
 	qc_log "ok: node $iso refused WRITE and PR OUT with 04h/0Ch and reported its group unavailable; no write through it was acknowledged after the PREEMPT; the medium checks out; the majority kept serving"
 	qc_verify "$@"
@@ -986,6 +984,13 @@ qc_partition()
 	qc_wait_serving 60 "$iso" || qc_fail "node $iso not serving 60 s after its link came back: $(qc_status "$iso" quorate serving members)"
 	qc_wait_converged 20 "$iso" "$@" || qc_fail "node $iso did not converge after healing: $QC_CONVERGED"
 	qc_log "ok: node $iso serves again $(($(qc_ms) - t_on)) ms after its link came back, at the majority's applied_seq/digest $QC_CONVERGED"
+	for i in "$iso" "$@"; do
+		qc_stop "$(qc_var "watch_$i")"
+	done
+	for i in "$@"; do
+		out=$(qc_not_serving_span "$d/watch.$i" "$t_on")
+		[ -z "$out" ] || qc_defer "majority node $i did not keep serving while node $iso rejoined (times from the heal): $out"
+	done
 	qc_iscsi --target "$QC_TARGET" after-heal --isolated "$(qc_portal "$iso"),$QC_FENCE_X,805800000001" \
 		--majority "$(qc_portal "$y"),$QC_FENCE_Y,805900000001" --lba 999 ||
 		qc_fail "node $iso after healing (above)"
