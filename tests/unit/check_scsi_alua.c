@@ -8,6 +8,10 @@
  *   short and extended header forms byte for byte; changing the other
  *   group's state, adding or removing it raises 2A/06 on every nexus of
  *   every LU of every target on this node; VPD 83h keeps this node's ids.
+ * - The whole table set at once (scsi_alua_groups_set(), as the daemon
+ *   follows the cluster's member table): groups added, changed and removed
+ *   in one call, one 2A/06 per change and none without one, bad lists
+ *   refused whole.
  * - This node's group Unavailable (not serving): media access and PR OUT
  *   fail with NOT READY 04h/0Ch; INQUIRY, REPORT LUNS, RTPG, REQUEST SENSE
  *   and REPORT SUPPORTED OPERATION CODES still answer (SPC-4 5.15.2.4.5).
@@ -381,6 +385,98 @@ START_TEST(test_borrowers)
 }
 END_TEST
 
+/*
+ * The whole table at once (scsi_alua_groups_set(), what daemon/peers.c does
+ * with the member table): groups appear, change and go in one call, RTPG
+ * lists them ascending whatever the order given, and every nexus of this
+ * node hears of it once per change, of no change not at all; a bad list
+ * changes nothing.
+ */
+START_TEST(test_groups_set_whole_table)
+{
+	static const uint8_t three[] = {
+		GROUP_DESC(0x80, 1, 1),		/* this node, Active/optimized */
+		GROUP_DESC(0x80, 2, 2),		/* node 2 serving */
+		GROUP_DESC(0x83, 3, 3),		/* node 3 not serving */
+	};
+	static const uint8_t three_2u[] = {
+		GROUP_DESC(0x80, 1, 1),
+		GROUP_DESC(0x83, 2, 2),
+		GROUP_DESC(0x83, 3, 3),
+	};
+	static const uint8_t two[] = { GROUP_DESC(0x80, 1, 1), GROUP_DESC(0x83, 2, 2) };
+	static const uint8_t own_u[] = { GROUP_DESC(0x83, 1, 1), GROUP_DESC(0x83, 2, 2) };
+	struct scsi_alua_group g[3] = {
+		{ .tpg_id = 3, .state = SCSI_ALUA_UNAVAILABLE, .preferred = true,
+		  .port_count = 1, .rel_port_ids = { 3 } },
+		{ .tpg_id = 1, .state = SCSI_ALUA_ACTIVE_OPTIMIZED, .preferred = true,
+		  .port_count = 1, .rel_port_ids = { 1 } },
+		{ .tpg_id = 2, .state = SCSI_ALUA_ACTIVE_OPTIMIZED, .preferred = true,
+		  .port_count = 1, .rel_port_ids = { 2 } },
+	};
+	struct scsi_alua_group bad[3], many[SCSI_ALUA_GROUPS_MAX + 1];
+	struct scsi_task t;
+
+	/* Two groups appear in one call: one 2A/06 per nexus, ascending in RTPG. */
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, g, 3), 0);
+	ck_assert_uint_eq(scsi_alua_group_count(env.alua), 3);
+	expect_alua_ua_everywhere();
+	expect_rtpg(three, sizeof(three));
+
+	/* The same table again (in another order): no change, no UA. */
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, (struct scsi_alua_group[]){ g[2], g[0],
+										g[1] }, 3), 0);
+	expect_no_ua(env.n1, 0);
+	expect_no_ua(n3, 0);
+
+	/* Another node stops serving: its group is Unavailable, 2A/06 everywhere. */
+	g[2].state = SCSI_ALUA_UNAVAILABLE;
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, g, 3), 0);
+	expect_alua_ua_everywhere();
+	expect_rtpg(three_2u, sizeof(three_2u));
+
+	/* Node 3 leaves the table: its group goes, 2A/06 everywhere. */
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, &g[1], 2), 0);
+	ck_assert_uint_eq(scsi_alua_group_count(env.alua), 2);
+	expect_alua_ua_everywhere();
+	expect_rtpg(two, sizeof(two));
+
+	/* This node's own group in the list drives its state (media access refused). */
+	g[1].state = SCSI_ALUA_UNAVAILABLE;
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, &g[1], 2), 0);
+	ck_assert_uint_eq(scsi_alua_local_state(env.alua), SCSI_ALUA_UNAVAILABLE);
+	expect_alua_ua_everywhere();
+	read10(env.n1, &t);
+	expect_unavailable(&t);
+	expect_rtpg(own_u, sizeof(own_u));
+
+	/* Refused whole, the table unchanged and nobody told: */
+	memcpy(bad, g, sizeof(bad));
+	/* this node's group missing, */
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, &bad[2], 1), -EINVAL);
+	/* an id twice, */
+	bad[0].tpg_id = 2;
+	bad[0].rel_port_ids[0] = 2;
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, bad, 3), -EINVAL);
+	/* a bad group (relative port 0 is reserved), */
+	memcpy(bad, g, sizeof(bad));
+	bad[0].rel_port_ids[0] = 0;
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, bad, 3), -EINVAL);
+	/* more groups than the table holds. */
+	for (unsigned int i = 0; i < SCSI_ALUA_GROUPS_MAX + 1; i++) {
+		many[i] = g[1];
+		many[i].tpg_id = (uint16_t)(i + 1);
+		many[i].rel_port_ids[0] = (uint16_t)(i + 1);
+	}
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, many, SCSI_ALUA_GROUPS_MAX + 1), -ENOSPC);
+	/* Exactly as many as it holds is fine. */
+	ck_assert_uint_eq(scsi_alua_local_state(env.alua), SCSI_ALUA_UNAVAILABLE);
+	expect_rtpg(own_u, sizeof(own_u));
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, many, SCSI_ALUA_GROUPS_MAX), 0);
+	ck_assert_uint_eq(scsi_alua_group_count(env.alua), SCSI_ALUA_GROUPS_MAX);
+}
+END_TEST
+
 /* ---- the loopback's serving signal drives the table (daemon/main.c's wiring) ---- */
 
 static unsigned int serving_calls;
@@ -511,6 +607,7 @@ Suite *check_suite(void)
 	tcase_add_checked_fixture(tc, alua_setup, alua_teardown);
 	tcase_add_test(tc, test_rtpg_two_groups);
 	tcase_add_test(tc, test_rtpg_order_and_ports);
+	tcase_add_test(tc, test_groups_set_whole_table);
 	tcase_add_test(tc, test_unavailable_commands);
 	tcase_add_test(tc, test_borrowers);
 	tcase_add_test(tc, test_loopback_serving_gates_media);
