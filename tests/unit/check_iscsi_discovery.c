@@ -160,6 +160,37 @@ START_TEST(test_not_serving_not_listed)
 }
 END_TEST
 
+/*
+ * The daemon replaces the whole table on every change of the member table
+ * (daemon/peers.c): a node left out of the new feed is no longer listed,
+ * the others are, in the order fed, each with its own TPGT, and a serving
+ * flag of the new feed counts whatever the previous one said.
+ */
+START_TEST(test_refeed_replaces_nodes)
+{
+	struct sockaddr_storage local = addr4("192.0.2.1", 3260);
+	const struct iscsi_discovery_portal three[] = {
+		{LOCAL_NODE, "192.0.2.1:3260", LOCAL_NODE, true},
+		{OTHER_NODE, "198.51.100.2:3260", OTHER_NODE, true},
+		{OTHER_NODE, "[2001:db8::2]:3261", OTHER_NODE, true},
+		{5, "198.51.100.5:3260", 5, true},
+	};
+	const struct iscsi_discovery_portal node2_gone[] = {
+		{LOCAL_NODE, "192.0.2.1:3260", LOCAL_NODE, true},
+		{5, "198.51.100.5:3260", 5, false},
+		{7, "198.51.100.7:3270", 7, true},
+	};
+
+	ck_assert_int_eq(iscsi_discovery_set_portals(server, LOCAL_NODE, three, 4), 0);
+	ck_assert_str_eq(ask(&local, INIT_ONE, ISCSI_SESSION_DISCOVERY, "", TGT_A),
+			 "TargetName=" TGT_A "\n" HERE THERE "TargetAddress=198.51.100.5:3260,5\n");
+	ck_assert_int_eq(iscsi_discovery_set_portals(server, LOCAL_NODE, node2_gone, 3), 0);
+	ck_assert_str_eq(ask(&local, INIT_ONE, ISCSI_SESSION_DISCOVERY, "", TGT_A),
+			 "TargetName=" TGT_A "\n" HERE "TargetAddress=198.51.100.7:3270,7\n");
+	ck_assert_int_eq(iscsi_discovery_set_serving(server, OTHER_NODE, true), -ENOENT);
+}
+END_TEST
+
 /* The ACL still hides targets, whatever the portals. */
 START_TEST(test_acl_hides_targets)
 {
@@ -233,6 +264,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_unfed_uses_own_portals);
 	tcase_add_test(tc, test_other_node_listed_with_its_tpgt);
 	tcase_add_test(tc, test_not_serving_not_listed);
+	tcase_add_test(tc, test_refeed_replaces_nodes);
 	tcase_add_test(tc, test_acl_hides_targets);
 	tcase_add_test(tc, test_wildcard_portals);
 	tcase_add_test(tc, test_bad_feed_keeps_table);
