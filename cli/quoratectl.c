@@ -459,14 +459,36 @@ static void print_acl_applied(struct json_object *r)
 	printf("\n");
 }
 
+/* The "members" array of status as "1 2 3" (or "none"). */
+static const char *members_str(struct json_object *r, char *out, size_t cap)
+{
+	struct json_object *arr;
+	size_t off = 0;
+
+	out[0] = '\0';
+	if (json_object_object_get_ex(r, "members", &arr) &&
+	    json_object_is_type(arr, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(arr) && off < cap; i++) {
+			int n = snprintf(out + off, cap - off, "%s%" PRId64, i ? " " : "",
+					 json_object_get_int64(json_object_array_get_idx(arr, i)));
+
+			off += n > 0 ? (size_t)n : 0;
+		}
+	}
+	return out[0] != '\0' ? out : "none";
+}
+
 static void print_status(struct json_object *r)
 {
+	char members[512];
+
 	printf("node:         %s (id %" PRId64 ")\n", jstr(r, "node"), jint(r, "node_id"));
 	printf("version:      %s\n", jstr(r, "version"));
 	printf("uptime:       %" PRId64 " s\n", jint(r, "uptime_s"));
 	printf("transport:    %s\n", jstr(r, "transport"));
 	printf("quorate:      %s\n", jbool(r, "quorate") ? "yes" : "NO");
 	printf("serving:      %s\n", jbool(r, "serving") ? "yes" : "NO");
+	printf("members:      %s\n", members_str(r, members, sizeof(members)));
 	printf("epoch:        %" PRId64 "\n", jint(r, "epoch"));
 	printf("applied seq:  %" PRId64 "\n", jint(r, "applied_seq"));
 	printf("digest:       %s\n", jstr(r, "digest"));
@@ -1152,6 +1174,49 @@ static int run_pr_clear(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "pr.clear", args, print_pr_cleared);
 }
 
+/*
+ * cluster status for humans: one row per node; a node's portals follow on
+ * lines of their own when it announced more than one.
+ */
+static void print_cluster_status(struct json_object *r)
+{
+	struct json_object *nodes = NULL;
+	size_t n;
+
+	json_object_object_get_ex(r, "nodes", &nodes);
+	n = nodes != NULL ? json_object_array_length(nodes) : 0;
+	printf("transport %s, this node %" PRId64 ", %s\n", jstr(r, "transport"),
+	       jint(r, "node_id"), jbool(r, "quorate") ? "quorate" : "NOT quorate");
+	printf("%6s %-16s %-6s %-7s %-8s %6s %12s %-16s %s\n", "NODE", "NAME", "MEMBER",
+	       "SERVING", "DIVERGED", "EPOCH", "APPLIED SEQ", "DIGEST", "PORTALS");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(nodes, i), *portals = NULL;
+		char id[32];
+		size_t np;
+
+		json_object_object_get_ex(e, "portals", &portals);
+		np = portals != NULL ? json_object_array_length(portals) : 0;
+		snprintf(id, sizeof(id), "%s%" PRId64, jbool(e, "self") ? "*" : "",
+			 jint(e, "node_id"));
+		printf("%6s %-16s %-6s %-7s %-8s %6" PRId64 " %12" PRId64 " %-16.16s %s\n", id,
+		       jstr(e, "name")[0] ? jstr(e, "name") : "-", jbool(e, "member") ? "yes" : "NO",
+		       jbool(e, "serving") ? "yes" : "NO", jbool(e, "diverged") ? "YES" : "no",
+		       jint(e, "epoch"), jint(e, "applied_seq"), jstr(e, "digest"),
+		       np ? json_object_get_string(json_object_array_get_idx(portals, 0)) : "-");
+		for (size_t k = 1; k < np; k++) {
+			printf("%6s %-16s %-6s %-7s %-8s %6s %12s %-16s %s\n", "", "", "", "", "",
+			       "", "", "", json_object_get_string(json_object_array_get_idx(portals, k)));
+		}
+	}
+	printf("(* this node; digest: first 16 hex digits, all of them with --json)\n");
+}
+
+static int run_cluster_status(struct cli *cli, int argc, char **argv)
+{
+	opts_parse(argc, argv, NULL, NULL, 0);
+	return ctl_run(cli, "cluster.status", NULL, print_cluster_status);
+}
+
 static void print_verify(struct json_object *r)
 {
 	struct json_object *members = NULL;
@@ -1239,8 +1304,8 @@ static int run_snapshot_install(struct cli *cli, int argc, char **argv)
 
 static const struct cmd_spec cmds[] = {
 	{ "status", NULL, "",
-	  "Show the node: name, version, uptime, transport, quorate, serving, epoch,\n"
-	  "applied sequence, state digest and counts.",
+	  "Show the node: name, version, uptime, transport, quorate, serving, the node\n"
+	  "ids of the membership, epoch, applied sequence, state digest and counts.",
 	  run_status },
 	{ "target", "create", "NAME [--alias ALIAS]",
 	  "Create an iSCSI target (NAME: iqn./eui./naa. name). Open to every initiator "
@@ -1326,6 +1391,12 @@ static const struct cmd_spec cmds[] = {
 	  "a holder that is gone (dead node or initiator). Logged with the uid that asked.\n"
 	  "Refused without --force.",
 	  run_pr_clear },
+	{ "cluster", "status", "",
+	  "List every node this node knows (corosync's nodelist and every member;\n"
+	  "standalone, this node): node id, name, in the membership or not, serving or\n"
+	  "not, whether its state diverged from this node's, its epoch, applied\n"
+	  "sequence and state digest as last heard, and the portals it announced.",
+	  run_cluster_status },
 	{ "cluster", "verify", "",
 	  "Compare the state digests of every member; exit 1 unless all are equal\n"
 	  "(standalone: this node only).",
