@@ -571,9 +571,9 @@ static void print_lun_created(struct json_object *r)
 		printf("grew backing file %s from %" PRId64 " bytes\n", jstr(r, "path"),
 		       jint(r, "old_size"));
 	}
-	printf("created LUN %" PRId64 " of %s (serial %s, naa.%s), seq %" PRId64 "\n",
+	printf("created LUN %" PRId64 " of %s (serial %s, naa.%s%s), seq %" PRId64 "\n",
 	       jint(r, "lun"), jstr(r, "target"), jstr(r, "serial"), jstr(r, "naa"),
-	       jint(r, "seq"));
+	       jbool(r, "direct") ? ", O_DIRECT" : "", jint(r, "seq"));
 }
 
 static void print_acls(struct json_object *r)
@@ -674,11 +674,12 @@ static int run_target_list(struct cli *cli, int argc, char **argv)
 static int run_lun_create(struct cli *cli, int argc, char **argv)
 {
 	const char *lun = NULL, *backing = NULL, *path = NULL, *size = NULL, *bs = NULL;
-	bool direct = false, thin = false, ro = false, grow = false;
+	bool direct = false, no_direct = false, thin = false, ro = false, grow = false;
 	const struct opt_def defs[] = {
 		{ "lun", true, &lun, NULL },	   { "backing", true, &backing, NULL },
 		{ "path", true, &path, NULL },	   { "size", true, &size, NULL },
 		{ "block-size", true, &bs, NULL }, { "direct", false, NULL, &direct },
+		{ "no-direct", false, NULL, &no_direct },
 		{ "thin", false, NULL, &thin },	   { "read-only", false, NULL, &ro },
 		{ "grow", false, NULL, &grow },	   { NULL, 0, 0, 0 },
 	};
@@ -688,6 +689,9 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 
 	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
 		usage_error("missing target name");
+	}
+	if (direct && no_direct) {
+		usage_error("--direct and --no-direct contradict each other");
 	}
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));
@@ -736,7 +740,10 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 		}
 		json_object_object_add(args, "block_size", json_object_new_int64((int64_t)v));
 	}
-	json_object_object_add(args, "direct", json_object_new_boolean(direct));
+	/* Neither: the daemon's default (O_DIRECT in cluster mode, else not). */
+	if (direct || no_direct) {
+		json_object_object_add(args, "direct", json_object_new_boolean(direct));
+	}
 	json_object_object_add(args, "thin", json_object_new_boolean(thin));
 	json_object_object_add(args, "read_only", json_object_new_boolean(ro));
 	json_object_object_add(args, "grow", json_object_new_boolean(grow));
@@ -1318,7 +1325,8 @@ static const struct cmd_spec cmds[] = {
 	{ "target", "list", "", "List targets.", run_target_list },
 	{ "lun", "create",
 	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE] [--grow]\n"
-	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]",
+	  "                      [--block-size 512|4096] [--direct | --no-direct] [--thin]\n"
+	  "                      [--read-only]",
 	  "Add a LUN (default: the lowest free number) backed by a file or block device\n"
 	  "(--backing file, the default; a missing file is created sparse with --size;\n"
 	  "without --size the file's or device's size is used) or by the null store\n"
@@ -1330,8 +1338,10 @@ static const struct cmd_spec cmds[] = {
 	  "but a regular file or block device. The file is opened as the LUN will be\n"
 	  "before anything is committed; a file the command created is removed again when\n"
 	  "it fails.\n"
-	  "--direct opens the store with O_DIRECT (needed for shared disks), --thin enables\n"
-	  "UNMAP, --read-only write-protects the LUN.",
+	  "--direct opens the store with O_DIRECT (needed for shared disks), --no-direct\n"
+	  "through the page cache; without either, a file or block device is opened with\n"
+	  "O_DIRECT when the daemon runs in cluster mode ([node] cluster = corosync) and\n"
+	  "without it standalone. --thin enables UNMAP, --read-only write-protects the LUN.",
 	  run_lun_create },
 	{ "lun", "delete", "TARGET LUN", "Delete a LUN (the backing file is kept).",
 	  run_lun_delete },

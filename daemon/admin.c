@@ -130,6 +130,17 @@ static bool arg_bool(struct json_object *args, const char *key)
 	return json_object_object_get_ex(args, key, &v) && json_object_get_boolean(v);
 }
 
+/* lun.create's "direct": true, false, or absent (the node's default). */
+static enum lun_direct_request arg_direct(struct json_object *args)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(args, "direct", &v) || json_object_is_type(v, json_type_null)) {
+		return LUN_DIRECT_DEFAULT;
+	}
+	return json_object_get_boolean(v) ? LUN_DIRECT_ON : LUN_DIRECT_OFF;
+}
+
 /* ---- completion of proposed mutations ------------------------------------- */
 
 static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
@@ -686,7 +697,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 			 LUN_BLOCK_SIZE_512, LUN_BLOCK_SIZE_4096);
 		goto fail;
 	}
-	l->direct_io = arg_bool(a->args, "direct");
+	l->direct_io = lun_direct_io_choose(a->d->cfg.cluster, l->backing, arg_direct(a->args));
 	l->thin = arg_bool(a->args, "thin");
 	l->read_only = arg_bool(a->args, "read_only");
 	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
@@ -724,6 +735,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	json_object_object_add(res, "uuid", json_object_new_string(uuid));
 	json_object_object_add(res, "naa", json_object_new_string(naa));
 	json_object_object_add(res, "serial", json_object_new_string(l->serial));
+	json_object_object_add(res, "direct", json_object_new_boolean(l->direct_io));
 	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
 		static const char *const names[] = {
 			[LUN_FILE_EXISTING] = "existing",

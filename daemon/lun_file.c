@@ -186,6 +186,21 @@ static int file_size_blkdev(struct store_lun *l, char *err, size_t errlen)
 	return 0;
 }
 
+bool lun_direct_io_choose(enum config_cluster mode, const char *backing,
+			  enum lun_direct_request req)
+{
+	switch (req) {
+	case LUN_DIRECT_ON:
+		return true;
+	case LUN_DIRECT_OFF:
+		return false;
+	case LUN_DIRECT_DEFAULT:
+		break;
+	}
+	return mode == CONFIG_CLUSTER_COROSYNC && backing != NULL &&
+	       strcmp(backing, LUN_BACKING_FILE) == 0;
+}
+
 /*
  * Open the store as the LUN will (backing/file.c) so its failure is this
  * command's. A block device is also opened exclusively once: that fails

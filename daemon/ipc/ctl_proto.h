@@ -22,7 +22,8 @@
  *   target.list         -
  *   lun.create          target, lun (int, 0..LUN_ID_MAX), backing (LUN_BACKING_*), path?,
  *                       size (int bytes, 0 = file size), block_size (lun_block_size_valid),
- *                       direct, thin, read_only, grow (bools); the result
+ *                       direct?, thin, read_only, grow (bools; direct absent: the
+ *                       node's default, O_DIRECT in cluster mode); the result
  *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
  *                       (an OFFLINE LUN has "offline_reason")
