@@ -27,9 +27,7 @@
  * applied sequence, digest), which changes neither groups nor portals.
  * Everything runs on the daemon's loop.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +42,7 @@ _Static_assert(SCSI_ALUA_GROUPS_MAX >= CLUSTER_PEERS_MAX,
 _Static_assert(CONFIG_PORTAL_MAX < CLUSTER_PEER_PORTAL_LEN,
 	       "a configured portal must fit the member table's portal strings");
 
-#define PEERS_TPG_MAX  0xffffu /* a TPGT and a port group id are 16 bits */
-#define PEERS_HOST_MAX 64
+#define PEERS_TPG_MAX 0xffffu /* a TPGT and a port group id are 16 bits */
 
 /* What this node presented last: the inputs that decide groups and portals. */
 struct daemon_peers_view {
@@ -105,94 +102,6 @@ static const struct cluster_peer *view_find(const struct daemon_peers_view *v, u
 	return NULL;
 }
 
-/* Split "host:port" or "[v6]:port" into @host and @port; @return 0 or -EINVAL. */
-static int portal_split(const char *portal, char *host, size_t hcap, const char **port)
-{
-	const char *colon;
-	size_t hlen;
-
-	if (portal[0] == '[') {
-		const char *end = strchr(portal, ']');
-
-		if (end == NULL || end[1] != ':') {
-			return -EINVAL;
-		}
-		hlen = (size_t)(end - portal - 1);
-		portal++;
-		colon = end + 1;
-	} else {
-		colon = strrchr(portal, ':');
-		if (colon == NULL) {
-			return -EINVAL;
-		}
-		hlen = (size_t)(colon - portal);
-	}
-	if (hlen >= hcap || colon[1] == '\0') {
-		return -EINVAL;
-	}
-	memcpy(host, portal, hlen);
-	host[hlen] = '\0';
-	*port = colon + 1;
-	return 0;
-}
-
-/* Is @portal "a.b.c.d:port" or "[v6]:port" with a numeric port 1..65535? */
-static bool portal_numeric(const char *portal)
-{
-	char host[PEERS_HOST_MAX];
-	unsigned char addr[sizeof(struct in6_addr)];
-	const char *port;
-	char *end;
-	unsigned long n;
-
-	if (portal_split(portal, host, sizeof(host), &port) < 0 || port[0] < '0' || port[0] > '9') {
-		return false;
-	}
-	n = strtoul(port, &end, 10);
-	if (*end != '\0' || n == 0 || n > 65535) {
-		return false;
-	}
-	return inet_pton(portal[0] == '[' ? AF_INET6 : AF_INET, host, addr) == 1;
-}
-
-/*
- * @portal ("host:port" as the node listens on it) in numeric form into @out,
- * as the other nodes take it. Resolves a host name: start-up only.
- */
-static int portal_to_numeric(const char *portal, char *out, size_t cap)
-{
-	const struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-	};
-	struct addrinfo *res = NULL;
-	char host[PEERS_HOST_MAX], num[INET6_ADDRSTRLEN], serv[8];
-	const char *port;
-	int rc;
-
-	if (portal_split(portal, host, sizeof(host), &port) < 0) {
-		return -EINVAL;
-	}
-	rc = getaddrinfo(host[0] != '\0' && strcmp(host, "*") != 0 ? host : NULL, port, &hints,
-			 &res);
-	if (rc != 0 || res == NULL) {
-		return -EINVAL;
-	}
-	rc = getnameinfo(res->ai_addr, res->ai_addrlen, num, sizeof(num), serv, sizeof(serv),
-			 NI_NUMERICHOST | NI_NUMERICSERV);
-	if (rc == 0) {
-		rc = snprintf(out, cap, res->ai_family == AF_INET6 ? "[%s]:%s" : "%s:%s", num,
-			      serv) < (int)cap
-			     ? 0
-			     : -ENAMETOOLONG;
-	} else {
-		rc = -EINVAL;
-	}
-	freeaddrinfo(res);
-	return rc;
-}
-
 int daemon_peers_announce(struct daemon *d)
 {
 	char numeric[CONFIG_LISTEN_MAX][CLUSTER_PEER_PORTAL_LEN];
@@ -200,7 +109,7 @@ int daemon_peers_announce(struct daemon *d)
 	size_t n = 0;
 
 	for (unsigned int i = 0; i < d->cfg.listen_count && n < CLUSTER_PEER_PORTALS_MAX; i++) {
-		if (portal_to_numeric(d->cfg.listen[i], numeric[n], sizeof(numeric[n])) < 0) {
+		if (iscsi_portal_numeric(d->cfg.listen[i], numeric[n], sizeof(numeric[n])) < 0) {
 			log_warn("portal '%s' has no numeric form: not announced to other nodes",
 				 d->cfg.listen[i]);
 			continue;
@@ -276,7 +185,7 @@ static unsigned int portals_build(struct daemon *d, bool serving, const struct c
 			continue;
 		}
 		for (size_t k = 0; k < p->portal_count; k++) {
-			if (!portal_numeric(p->portals[k])) {
+			if (!iscsi_portal_is_numeric(p->portals[k])) {
 				if (warn) {
 					log_warn("node %u announces portal '%s', not a numeric "
 						 "address: not listed by SendTargets",

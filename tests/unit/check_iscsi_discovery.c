@@ -191,6 +191,42 @@ START_TEST(test_refeed_replaces_nodes)
 }
 END_TEST
 
+/*
+ * Portal strings as the daemon announces them to other nodes and accepts
+ * them from others (daemon/peers.c): the numeric form of a listening
+ * portal, and which strings need no name resolution.
+ */
+START_TEST(test_portal_strings)
+{
+	static const char *const numeric[] = {
+		"192.0.2.1:3260", "[2001:db8::2]:3261", "0.0.0.0:1", "[::]:65535",
+	};
+	static const char *const not_numeric[] = {
+		"storage.example:3260", "192.0.2.1", "192.0.2.1:", "192.0.2.1:0",
+		"192.0.2.1:65536", "192.0.2.1:32x", "[2001:db8::2]3260", "[192.0.2.1]:3260",
+		"2001:db8::2:3260", ":3260", "",
+	};
+	char out[ISCSI_ADDR_STR_MAX];
+
+	for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+		ck_assert_msg(iscsi_portal_is_numeric(numeric[i]), "%s", numeric[i]);
+		ck_assert_int_eq(iscsi_portal_numeric(numeric[i], out, sizeof(out)), 0);
+		ck_assert_str_eq(out, numeric[i]);
+	}
+	for (size_t i = 0; i < sizeof(not_numeric) / sizeof(not_numeric[0]); i++) {
+		ck_assert_msg(!iscsi_portal_is_numeric(not_numeric[i]), "%s", not_numeric[i]);
+	}
+	ck_assert(!iscsi_portal_is_numeric(NULL));
+	ck_assert_int_eq(iscsi_portal_numeric("[2001:DB8:0::2]:3261", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "[2001:db8::2]:3261");
+	ck_assert_int_eq(iscsi_portal_numeric("localhost:3262", out, sizeof(out)), 0);
+	ck_assert_msg(strcmp(out, "127.0.0.1:3262") == 0 || strcmp(out, "[::1]:3262") == 0, "%s",
+		      out);
+	ck_assert_int_eq(iscsi_portal_numeric("192.0.2.1", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(iscsi_portal_numeric("192.0.2.1:3260", out, 8), -ENAMETOOLONG);
+}
+END_TEST
+
 /* The ACL still hides targets, whatever the portals. */
 START_TEST(test_acl_hides_targets)
 {
@@ -268,6 +304,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_acl_hides_targets);
 	tcase_add_test(tc, test_wildcard_portals);
 	tcase_add_test(tc, test_bad_feed_keeps_table);
+	tcase_add_test(tc, test_portal_strings);
 	suite_add_tcase(s, tc);
 	return s;
 }

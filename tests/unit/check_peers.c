@@ -93,20 +93,6 @@ static void drain_ua(struct scsi_nexus *nexus)
 	ck_abort_msg("unit attentions do not clear");
 }
 
-static void stop_loop(void *data)
-{
-	qb_loop_stop(data);
-}
-
-static void loop_pass(void)
-{
-	qb_loop_timer_handle th;
-
-	ck_assert_int_eq(
-		qb_loop_timer_add(env.loop, QB_LOOP_LOW, 1000000, env.loop, stop_loop, &th), 0);
-	qb_loop_run(env.loop);
-}
-
 /*
  * As quorated starts: the table with this node's group Unavailable, the
  * target with its LU borrowing it, the iSCSI server serving the target,
@@ -198,7 +184,7 @@ static void expect_ua(struct scsi_nexus *nexus, bool ua)
 }
 
 /* A group descriptor with one port: PREF|state, AO_SUP|U_SUP, implicit status. */
-#define GROUP_DESC(pref_state, tpg, port)                                                          \
+#define T_RTPG_GROUP(pref_state, tpg, port)                                                        \
 	(pref_state), 0x09, 0x00, (tpg), 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, (port)
 
 /* One entry of the member table as a transport reports it; portals NULL-ended. */
@@ -235,8 +221,8 @@ static struct cluster_peer self(void)
 /* Start-up: announced, then Unavailable and unlisted until the serving signal. */
 START_TEST(test_startup_follows_serving)
 {
-	static const uint8_t own_u[] = {GROUP_DESC(0x83, 1, 1)};
-	static const uint8_t own_ao[] = {GROUP_DESC(0x80, 1, 1)};
+	static const uint8_t own_u[] = {T_RTPG_GROUP(0x83, 1, 1)};
+	static const uint8_t own_ao[] = {T_RTPG_GROUP(0x80, 1, 1)};
 	struct cluster_peer me;
 
 	ck_assert_int_eq(daemon_peers_announce(&d), 0);
@@ -247,7 +233,7 @@ START_TEST(test_startup_follows_serving)
 	expect_rtpg(own_u, sizeof(own_u));
 	ck_assert_str_eq(sendtargets(), "TargetName=" TARGET "\n");
 
-	loop_pass();
+	t_loop_pass();
 	ck_assert(cluster_is_serving(d.cluster));
 	ck_assert_uint_eq(serving_calls, 1);
 	expect_ua(env.n1, true);
@@ -257,7 +243,7 @@ START_TEST(test_startup_follows_serving)
 
 	/* Held back again: Unavailable and unlisted, 2A/06. */
 	ck_assert_int_eq(cluster_loopback_set_serving(d.cluster, false), 0);
-	loop_pass();
+	t_loop_pass();
 	ck_assert_uint_eq(serving_calls, 2);
 	expect_ua(env.n1, true);
 	expect_rtpg(own_u, sizeof(own_u));
@@ -269,31 +255,31 @@ END_TEST
 START_TEST(test_other_nodes)
 {
 	static const uint8_t four[] = {
-		GROUP_DESC(0x80, 1, 1), /* this node, serving */
-		GROUP_DESC(0x80, 2, 2), /* member, serving */
-		GROUP_DESC(0x83, 3, 3), /* not a member (its last word: serving) */
-		GROUP_DESC(0x83, 4, 4), /* member, not serving */
+		T_RTPG_GROUP(0x80, 1, 1), /* this node, serving */
+		T_RTPG_GROUP(0x80, 2, 2), /* member, serving */
+		T_RTPG_GROUP(0x83, 3, 3), /* not a member (its last word: serving) */
+		T_RTPG_GROUP(0x83, 4, 4), /* member, not serving */
 	};
 	static const uint8_t four_2u[] = {
-		GROUP_DESC(0x80, 1, 1),
-		GROUP_DESC(0x83, 2, 2),
-		GROUP_DESC(0x83, 3, 3),
-		GROUP_DESC(0x80, 4, 4),
+		T_RTPG_GROUP(0x80, 1, 1),
+		T_RTPG_GROUP(0x83, 2, 2),
+		T_RTPG_GROUP(0x83, 3, 3),
+		T_RTPG_GROUP(0x80, 4, 4),
 	};
 	static const uint8_t three[] = {
-		GROUP_DESC(0x80, 1, 1),
-		GROUP_DESC(0x83, 2, 2),
-		GROUP_DESC(0x80, 4, 4),
+		T_RTPG_GROUP(0x80, 1, 1),
+		T_RTPG_GROUP(0x83, 2, 2),
+		T_RTPG_GROUP(0x80, 4, 4),
 	};
 	static const uint8_t three_1u[] = {
-		GROUP_DESC(0x83, 1, 1),
-		GROUP_DESC(0x83, 2, 2),
-		GROUP_DESC(0x80, 4, 4),
+		T_RTPG_GROUP(0x83, 1, 1),
+		T_RTPG_GROUP(0x83, 2, 2),
+		T_RTPG_GROUP(0x80, 4, 4),
 	};
 	struct cluster_peer t[4];
 
 	ck_assert_int_eq(daemon_peers_announce(&d), 0);
-	loop_pass();
+	t_loop_pass();
 	expect_ua(env.n1, true);
 	expect_ua(env.n2, true);
 
@@ -337,7 +323,7 @@ START_TEST(test_other_nodes)
 	 * this node alone, then the full one again) keeps the others.
 	 */
 	ck_assert_int_eq(cluster_loopback_set_serving(d.cluster, false), 0);
-	loop_pass();
+	t_loop_pass();
 	ck_assert_uint_eq(scsi_alua_local_state(env.alua), SCSI_ALUA_UNAVAILABLE);
 	t[0] = self();
 	ck_assert(!t[0].serving);
@@ -351,11 +337,11 @@ END_TEST
 /* What cannot be presented is left out; the rest still is. */
 START_TEST(test_unpresentable_left_out)
 {
-	static const uint8_t two[] = {GROUP_DESC(0x80, 1, 1), GROUP_DESC(0x80, 2, 2)};
+	static const uint8_t two[] = {T_RTPG_GROUP(0x80, 1, 1), T_RTPG_GROUP(0x80, 2, 2)};
 	struct cluster_peer t[3];
 
 	ck_assert_int_eq(daemon_peers_announce(&d), 0);
-	loop_pass();
+	t_loop_pass();
 	drain_ua(env.n1);
 	t[0] = self();
 	/* A host name (resolving it would block the loop) and a portal without a port. */

@@ -986,6 +986,18 @@ START_TEST(test_report_opcodes)
 }
 END_TEST
 
+/* A new sparse file @name of @size bytes in the test's directory; its path into @path. */
+static void temp_file(char *path, size_t cap, const char *name, off_t size)
+{
+	int fd;
+
+	snprintf(path, cap, "%s/%s", tmpdir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, size), 0);
+	close(fd);
+}
+
 /* REPORT SUPPORTED OPERATION CODES for @opcode alone (reporting options 001b): SUPPORT. */
 static uint8_t rsoc_support(uint16_t lun, uint8_t opcode)
 {
@@ -1069,13 +1081,8 @@ START_TEST(test_shared_lu_no_node_atomic)
 	struct scsi_lu_config cfg;
 	struct scsi_task t;
 	char path[128];
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/shared.img", tmpdir);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 1u << 20), 0);
-	close(fd);
+	temp_file(path, sizeof(path), "shared.img", 1u << 20);
 	t_lu_config(&cfg, "file", path, 0);
 	strcpy(cfg.serial, "QT0004");
 	cfg.shared = true;
@@ -1154,13 +1161,8 @@ START_TEST(test_direct_io)
 	struct scsi_lu_config cfg;
 	struct scsi_task t;
 	char path[128];
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/direct.img", tmpdir);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 4u << 20), 0);
-	close(fd);
+	temp_file(path, sizeof(path), "direct.img", 4u << 20);
 	t_lu_config(&cfg, "file", path, 0);
 	cfg.direct_io = true;
 	cfg.thin = false;
