@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/base/direct_io.h"
 #include "daemon/lun_file.h"
 
 #define NAA_IEEE_REGISTERED_EXTENDED 0x6 /* SPC-4 Table 467 */
@@ -220,8 +221,18 @@ static int file_open_probe(const struct store_lun *l, bool blkdev, char *err, si
 	}
 	fd = open(l->path, flags);
 	if (fd >= 0) {
+		uint32_t need = 0;
+
+		rc = l->direct_io ? direct_io_block_fits(fd, l->block_size, &need) : 0;
 		close(fd);
-		return 0;
+		if (rc < 0) {
+			snprintf(err, errlen,
+				 "%.150s with O_DIRECT needs requests aligned to %u bytes: "
+				 "--block-size %u does not fit (a larger block size, or "
+				 "--no-direct)",
+				 l->path, need, l->block_size);
+		}
+		return rc;
 	}
 	rc = -errno;
 	if (rc == -EBUSY && blkdev) {

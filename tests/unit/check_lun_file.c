@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/base/domain.h"
 #include "daemon/lun_file.h"
+#include "tests/unit/check_disk4k.h"
 #include "tests/unit/check_main.h"
 
 #define BS	LUN_BLOCK_SIZE_512
@@ -257,6 +259,43 @@ START_TEST(test_direct_io_probe_open)
 }
 END_TEST
 
+/*
+ * A file on a disk with 4096-byte sectors (a loop device, ext4 on it, in a
+ * mount namespace of this test's own): O_DIRECT there takes only requests
+ * of whole 4096 bytes, so a 512-byte LUN with O_DIRECT is refused with the
+ * reason (and the file it created removed), while a 4096-byte one, or the
+ * 512-byte one through the page cache, is fine. Needs root and losetup;
+ * skipped otherwise.
+ */
+START_TEST(test_direct_io_block_size_fits)
+{
+	char mnt[96], err[ERR_MAX] = "";
+	struct lun_file_result res;
+	struct store_lun l;
+	int rc;
+
+	if (!t_disk4k_mount(dir, mnt, sizeof(mnt))) {
+		return;
+	}
+	lun_init(&l, "mnt4k/lun512.img", 1u << 20);
+	l.direct_io = true;
+	ck_assert_int_eq(lun_file_prepare(&l, false, &res, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "aligned to 4096 bytes") != NULL, "%s", err);
+	ck_assert_int_eq(access(l.path, F_OK), -1); /* the file it created is gone */
+
+	lun_init(&l, "mnt4k/lun4096.img", 1u << 20);
+	l.block_size = LUN_BLOCK_SIZE_4096;
+	l.direct_io = true;
+	rc = lun_file_prepare(&l, false, &res, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+
+	lun_init(&l, "mnt4k/lun512.img", 1u << 20);
+	rc = lun_file_prepare(&l, false, &res, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_int_eq(umount(mnt), 0);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
 	Suite *s = suite_create("lun_file");
@@ -270,6 +309,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_direct_io_choice);
 	tcase_add_test(tc, test_direct_io_probe_open);
+	tcase_add_test(tc, test_direct_io_block_size_fits);
 	suite_add_tcase(s, tc);
 	return s;
 }

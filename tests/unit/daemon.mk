@@ -27,7 +27,7 @@ TESTS += %reldir%/check_store %reldir%/check_config %reldir%/check_state_codec \
 %canon_reldir%_check_quorum_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_check_quorum_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
 
-%canon_reldir%_check_lun_file_SOURCES = %reldir%/check_lun_file.c $(CHECK_MAIN)
+%canon_reldir%_check_lun_file_SOURCES = %reldir%/check_lun_file.c %reldir%/check_disk4k.h $(CHECK_MAIN)
 %canon_reldir%_check_lun_file_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_check_lun_file_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)
 
