@@ -126,7 +126,7 @@ int daemon_peers_announce(struct daemon *d)
 
 /* This node's group and every other node's, as the table says. */
 static unsigned int groups_build(struct daemon *d, bool serving, const struct cluster_peer *peers,
-				 size_t count, struct scsi_alua_group *g, bool warn)
+				 size_t count, struct scsi_alua_group *g)
 {
 	unsigned int n = 0;
 
@@ -144,11 +144,9 @@ static unsigned int groups_build(struct daemon *d, bool serving, const struct cl
 			continue;
 		}
 		if (p->node_id == 0 || p->node_id > PEERS_TPG_MAX) {
-			if (warn) {
-				log_warn("node %u: ids above %u cannot be a target port group; "
-					 "not presented (set nodeid in corosync.conf's nodelist)",
-					 p->node_id, PEERS_TPG_MAX);
-			}
+			log_warn("node %u: ids above %u cannot be a target port group; "
+				 "not presented (set nodeid in corosync.conf's nodelist)",
+				 p->node_id, PEERS_TPG_MAX);
 			continue;
 		}
 		g[n++] = (struct scsi_alua_group){
@@ -165,7 +163,7 @@ static unsigned int groups_build(struct daemon *d, bool serving, const struct cl
 
 /* SendTargets rows: this node's listen portals, then the others' in table order. */
 static unsigned int portals_build(struct daemon *d, bool serving, const struct cluster_peer *peers,
-				  size_t count, struct iscsi_discovery_portal *rows, bool warn)
+				  size_t count, struct iscsi_discovery_portal *rows)
 {
 	unsigned int n = 0;
 
@@ -186,20 +184,15 @@ static unsigned int portals_build(struct daemon *d, bool serving, const struct c
 		}
 		for (size_t k = 0; k < p->portal_count; k++) {
 			if (!iscsi_portal_is_numeric(p->portals[k])) {
-				if (warn) {
-					log_warn("node %u announces portal '%s', not a numeric "
-						 "address: not listed by SendTargets",
-						 p->node_id, p->portals[k]);
-				}
+				log_warn("node %u announces portal '%s', not a numeric address: "
+					 "not listed by SendTargets",
+					 p->node_id, p->portals[k]);
 				continue;
 			}
 			if (n == ISCSI_DISCOVERY_PORTALS_MAX) {
-				if (warn) {
-					log_warn("more than %u portals in the cluster: node %u's "
-						 "'%s' and later ones not listed by SendTargets",
-						 ISCSI_DISCOVERY_PORTALS_MAX, p->node_id,
-						 p->portals[k]);
-				}
+				log_warn("more than %u portals in the cluster: node %u's '%s' and "
+					 "later ones not listed by SendTargets",
+					 ISCSI_DISCOVERY_PORTALS_MAX, p->node_id, p->portals[k]);
 				return n;
 			}
 			rows[n++] = (struct iscsi_discovery_portal){
@@ -274,8 +267,8 @@ static void peers_present(struct daemon *d, const struct cluster_peer *peers, si
 		log_err("out of memory presenting the cluster's nodes");
 		return;
 	}
-	ng = groups_build(d, serving, peers, count, groups, true);
-	nr = portals_build(d, serving, peers, count, rows, true);
+	ng = groups_build(d, serving, peers, count, groups);
+	nr = portals_build(d, serving, peers, count, rows);
 	peers_log_changes(v, peers, count);
 	rc = scsi_alua_groups_set(d->alua, groups, ng);
 	if (rc < 0) {
