@@ -246,8 +246,12 @@ static void peers_present(struct daemon *d, const struct cluster_peer *peers, si
 	struct daemon_peers_view *v = d->peers_view;
 	bool serving = cluster_is_serving(d->cluster);
 	unsigned int ng, nr;
-	int rc;
+	int rc_alua, rc_portals;
 
+	/* Shutdown frees the ALUA table and the server before the transport. */
+	if (d->alua == NULL || d->iscsi == NULL) {
+		return;
+	}
 	if (count > CLUSTER_PEERS_MAX) {
 		count = CLUSTER_PEERS_MAX;
 	}
@@ -270,22 +274,22 @@ static void peers_present(struct daemon *d, const struct cluster_peer *peers, si
 	ng = groups_build(d, serving, peers, count, groups);
 	nr = portals_build(d, serving, peers, count, rows);
 	peers_log_changes(v, peers, count);
-	rc = scsi_alua_groups_set(d->alua, groups, ng);
-	if (rc < 0) {
-		log_perror(rc, "setting the ALUA port groups");
+	rc_alua = scsi_alua_groups_set(d->alua, groups, ng);
+	if (rc_alua < 0) {
+		log_perror(rc_alua, "setting the ALUA port groups");
 	}
-	if (rc == 0) {
-		rc = iscsi_discovery_set_portals(d->iscsi, d->cfg.node_id, rows, nr);
-		if (rc < 0) {
-			log_perror(rc, "setting the portals SendTargets reports");
-		}
+	rc_portals = iscsi_discovery_set_portals(d->iscsi, d->cfg.node_id, rows, nr);
+	if (rc_portals < 0) {
+		log_perror(rc_portals, "setting the portals SendTargets reports");
 	}
 	free(rows);
 	/* A failed step is tried again at the next call. */
-	v->valid = rc == 0;
+	v->valid = rc_alua == 0 && rc_portals == 0;
 	v->serving = serving;
 	v->count = count;
-	memcpy(v->peers, peers, count * sizeof(peers[0]));
+	if (count > 0) {
+		memcpy(v->peers, peers, count * sizeof(peers[0]));
+	}
 }
 
 void daemon_peers(const struct cluster_peer *peers, size_t count, void *ctx)
