@@ -459,14 +459,36 @@ static void print_acl_applied(struct json_object *r)
 	printf("\n");
 }
 
+/* The "members" array of status as "1 2 3" (or "none"). */
+static const char *members_str(struct json_object *r, char *out, size_t cap)
+{
+	struct json_object *arr;
+	size_t off = 0;
+
+	out[0] = '\0';
+	if (json_object_object_get_ex(r, "members", &arr) &&
+	    json_object_is_type(arr, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(arr) && off < cap; i++) {
+			int n = snprintf(out + off, cap - off, "%s%" PRId64, i ? " " : "",
+					 json_object_get_int64(json_object_array_get_idx(arr, i)));
+
+			off += n > 0 ? (size_t)n : 0;
+		}
+	}
+	return out[0] != '\0' ? out : "none";
+}
+
 static void print_status(struct json_object *r)
 {
+	char members[512];
+
 	printf("node:         %s (id %" PRId64 ")\n", jstr(r, "node"), jint(r, "node_id"));
 	printf("version:      %s\n", jstr(r, "version"));
 	printf("uptime:       %" PRId64 " s\n", jint(r, "uptime_s"));
 	printf("transport:    %s\n", jstr(r, "transport"));
 	printf("quorate:      %s\n", jbool(r, "quorate") ? "yes" : "NO");
 	printf("serving:      %s\n", jbool(r, "serving") ? "yes" : "NO");
+	printf("members:      %s\n", members_str(r, members, sizeof(members)));
 	printf("epoch:        %" PRId64 "\n", jint(r, "epoch"));
 	printf("applied seq:  %" PRId64 "\n", jint(r, "applied_seq"));
 	printf("digest:       %s\n", jstr(r, "digest"));
@@ -549,9 +571,9 @@ static void print_lun_created(struct json_object *r)
 		printf("grew backing file %s from %" PRId64 " bytes\n", jstr(r, "path"),
 		       jint(r, "old_size"));
 	}
-	printf("created LUN %" PRId64 " of %s (serial %s, naa.%s), seq %" PRId64 "\n",
+	printf("created LUN %" PRId64 " of %s (serial %s, naa.%s%s), seq %" PRId64 "\n",
 	       jint(r, "lun"), jstr(r, "target"), jstr(r, "serial"), jstr(r, "naa"),
-	       jint(r, "seq"));
+	       jbool(r, "direct") ? ", O_DIRECT" : "", jint(r, "seq"));
 }
 
 static void print_acls(struct json_object *r)
@@ -652,11 +674,12 @@ static int run_target_list(struct cli *cli, int argc, char **argv)
 static int run_lun_create(struct cli *cli, int argc, char **argv)
 {
 	const char *lun = NULL, *backing = NULL, *path = NULL, *size = NULL, *bs = NULL;
-	bool direct = false, thin = false, ro = false, grow = false;
+	bool direct = false, no_direct = false, thin = false, ro = false, grow = false;
 	const struct opt_def defs[] = {
 		{ "lun", true, &lun, NULL },	   { "backing", true, &backing, NULL },
 		{ "path", true, &path, NULL },	   { "size", true, &size, NULL },
 		{ "block-size", true, &bs, NULL }, { "direct", false, NULL, &direct },
+		{ "no-direct", false, NULL, &no_direct },
 		{ "thin", false, NULL, &thin },	   { "read-only", false, NULL, &ro },
 		{ "grow", false, NULL, &grow },	   { NULL, 0, 0, 0 },
 	};
@@ -666,6 +689,9 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 
 	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
 		usage_error("missing target name");
+	}
+	if (direct && no_direct) {
+		usage_error("--direct and --no-direct contradict each other");
 	}
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));
@@ -714,7 +740,10 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 		}
 		json_object_object_add(args, "block_size", json_object_new_int64((int64_t)v));
 	}
-	json_object_object_add(args, "direct", json_object_new_boolean(direct));
+	/* Neither: the daemon's default (O_DIRECT in cluster mode, else not). */
+	if (direct || no_direct) {
+		json_object_object_add(args, "direct", json_object_new_boolean(direct));
+	}
 	json_object_object_add(args, "thin", json_object_new_boolean(thin));
 	json_object_object_add(args, "read_only", json_object_new_boolean(ro));
 	json_object_object_add(args, "grow", json_object_new_boolean(grow));
@@ -1152,6 +1181,49 @@ static int run_pr_clear(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "pr.clear", args, print_pr_cleared);
 }
 
+/*
+ * cluster status for humans: one row per node; a node's portals follow on
+ * lines of their own when it announced more than one.
+ */
+static void print_cluster_status(struct json_object *r)
+{
+	struct json_object *nodes = NULL;
+	size_t n;
+
+	json_object_object_get_ex(r, "nodes", &nodes);
+	n = nodes != NULL ? json_object_array_length(nodes) : 0;
+	printf("transport %s, this node %" PRId64 ", %s\n", jstr(r, "transport"),
+	       jint(r, "node_id"), jbool(r, "quorate") ? "quorate" : "NOT quorate");
+	printf("%6s %-16s %-6s %-7s %-8s %6s %12s %-16s %s\n", "NODE", "NAME", "MEMBER",
+	       "SERVING", "DIVERGED", "EPOCH", "APPLIED SEQ", "DIGEST", "PORTALS");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(nodes, i), *portals = NULL;
+		char id[32];
+		size_t np;
+
+		json_object_object_get_ex(e, "portals", &portals);
+		np = portals != NULL ? json_object_array_length(portals) : 0;
+		snprintf(id, sizeof(id), "%s%" PRId64, jbool(e, "self") ? "*" : "",
+			 jint(e, "node_id"));
+		printf("%6s %-16s %-6s %-7s %-8s %6" PRId64 " %12" PRId64 " %-16.16s %s\n", id,
+		       jstr(e, "name")[0] ? jstr(e, "name") : "-", jbool(e, "member") ? "yes" : "NO",
+		       jbool(e, "serving") ? "yes" : "NO", jbool(e, "diverged") ? "YES" : "no",
+		       jint(e, "epoch"), jint(e, "applied_seq"), jstr(e, "digest"),
+		       np ? json_object_get_string(json_object_array_get_idx(portals, 0)) : "-");
+		for (size_t k = 1; k < np; k++) {
+			printf("%6s %-16s %-6s %-7s %-8s %6s %12s %-16s %s\n", "", "", "", "", "",
+			       "", "", "", json_object_get_string(json_object_array_get_idx(portals, k)));
+		}
+	}
+	printf("(* this node; digest: first 16 hex digits, all of them with --json)\n");
+}
+
+static int run_cluster_status(struct cli *cli, int argc, char **argv)
+{
+	opts_parse(argc, argv, NULL, NULL, 0);
+	return ctl_run(cli, "cluster.status", NULL, print_cluster_status);
+}
+
 static void print_verify(struct json_object *r)
 {
 	struct json_object *members = NULL;
@@ -1240,8 +1312,8 @@ static int run_snapshot_install(struct cli *cli, int argc, char **argv)
 
 static const struct cmd_spec cmds[] = {
 	{ "status", NULL, "",
-	  "Show the node: name, version, uptime, transport, quorate, serving, epoch,\n"
-	  "applied sequence, state digest and counts.",
+	  "Show the node: name, version, uptime, transport, quorate, serving, the node\n"
+	  "ids of the membership, epoch, applied sequence, state digest and counts.",
 	  run_status },
 	{ "target", "create", "NAME [--alias ALIAS]",
 	  "Create an iSCSI target (NAME: iqn./eui./naa. name). Open to every initiator "
@@ -1254,7 +1326,8 @@ static const struct cmd_spec cmds[] = {
 	{ "target", "list", "", "List targets.", run_target_list },
 	{ "lun", "create",
 	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE] [--grow]\n"
-	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]",
+	  "                      [--block-size 512|4096] [--direct | --no-direct] [--thin]\n"
+	  "                      [--read-only]",
 	  "Add a LUN (default: the lowest free number) backed by a file or block device\n"
 	  "(--backing file, the default; a missing file is created sparse with --size;\n"
 	  "without --size the file's or device's size is used) or by the null store\n"
@@ -1266,8 +1339,10 @@ static const struct cmd_spec cmds[] = {
 	  "but a regular file or block device. The file is opened as the LUN will be\n"
 	  "before anything is committed; a file the command created is removed again when\n"
 	  "it fails.\n"
-	  "--direct opens the store with O_DIRECT (needed for shared disks), --thin enables\n"
-	  "UNMAP, --read-only write-protects the LUN.",
+	  "--direct opens the store with O_DIRECT (needed for shared disks), --no-direct\n"
+	  "through the page cache; without either, a file or block device is opened with\n"
+	  "O_DIRECT when the daemon runs in cluster mode ([node] cluster = corosync) and\n"
+	  "without it standalone. --thin enables UNMAP, --read-only write-protects the LUN.",
 	  run_lun_create },
 	{ "lun", "delete", "TARGET LUN", "Delete a LUN (the backing file is kept).",
 	  run_lun_delete },
@@ -1327,6 +1402,12 @@ static const struct cmd_spec cmds[] = {
 	  "a holder that is gone (dead node or initiator). Logged with the uid that asked.\n"
 	  "Refused without --force.",
 	  run_pr_clear },
+	{ "cluster", "status", "",
+	  "List every node this node knows (corosync's nodelist and every member;\n"
+	  "standalone, this node): node id, name, in the membership or not, serving or\n"
+	  "not, whether its state diverged from this node's, its epoch, applied\n"
+	  "sequence and state digest as last heard, and the portals it announced.",
+	  run_cluster_status },
 	{ "cluster", "verify", "",
 	  "Compare the state digests of every member; exit 1 unless all are equal\n"
 	  "(standalone: this node only).",

@@ -130,6 +130,17 @@ static bool arg_bool(struct json_object *args, const char *key)
 	return json_object_object_get_ex(args, key, &v) && json_object_get_boolean(v);
 }
 
+/* lun.create's "direct": true, false, or absent (the node's default). */
+static enum lun_direct_request arg_direct(struct json_object *args)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(args, "direct", &v) || json_object_is_type(v, json_type_null)) {
+		return LUN_DIRECT_DEFAULT;
+	}
+	return json_object_get_boolean(v) ? LUN_DIRECT_ON : LUN_DIRECT_OFF;
+}
+
 /* ---- completion of proposed mutations ------------------------------------- */
 
 static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
@@ -284,6 +295,21 @@ static int arg_target_name(struct admin_ctx *a, bool required, char *out, size_t
 	return rc;
 }
 
+/* The node ids of this node's current membership, ascending (cluster_peers()). */
+static struct json_object *members_json(struct daemon *d)
+{
+	struct json_object *arr = json_object_new_array();
+	const struct cluster_peer *peers;
+	size_t n = cluster_peers(d->cluster, &peers);
+
+	for (size_t i = 0; i < n; i++) {
+		if (peers[i].member) {
+			json_object_array_add(arr, json_object_new_int64(peers[i].node_id));
+		}
+	}
+	return arr;
+}
+
 static void cmd_status(struct admin_ctx *a)
 {
 	struct daemon *d = a->d;
@@ -317,6 +343,7 @@ static void cmd_status(struct admin_ctx *a)
 	 * a fresh lease); media access and PR OUT follow it. */
 	json_object_object_add(o, "serving",
 			       json_object_new_boolean(cluster_is_serving(d->cluster)));
+	json_object_object_add(o, "members", members_json(d));
 	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)state_epoch(d->state)));
 	json_object_object_add(o, "applied_seq",
 			       json_object_new_int64((int64_t)state_applied_seq(d->state)));
@@ -670,7 +697,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 			 LUN_BLOCK_SIZE_512, LUN_BLOCK_SIZE_4096);
 		goto fail;
 	}
-	l->direct_io = arg_bool(a->args, "direct");
+	l->direct_io = lun_direct_io_choose(a->d->cfg.cluster, l->backing, arg_direct(a->args));
 	l->thin = arg_bool(a->args, "thin");
 	l->read_only = arg_bool(a->args, "read_only");
 	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
@@ -708,6 +735,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	json_object_object_add(res, "uuid", json_object_new_string(uuid));
 	json_object_object_add(res, "naa", json_object_new_string(naa));
 	json_object_object_add(res, "serial", json_object_new_string(l->serial));
+	json_object_object_add(res, "direct", json_object_new_boolean(l->direct_io));
 	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
 		static const char *const names[] = {
 			[LUN_FILE_EXISTING] = "existing",
@@ -1315,6 +1343,53 @@ static void cmd_cluster_verify(struct admin_ctx *a)
 	}
 }
 
+/*
+ * cluster.status: every node of the member table (cluster_peers(): the nodes
+ * of corosync's nodelist and every member; standalone, this node) as this
+ * node sees it: membership, serving, the last summary it heard and the
+ * portals it announced.
+ */
+static void cmd_cluster_status(struct admin_ctx *a)
+{
+	struct daemon *d = a->d;
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	const struct cluster_peer *peers;
+	size_t n = cluster_peers(d->cluster, &peers);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct cluster_peer *p = &peers[i];
+		struct json_object *e = json_object_new_object(), *portals = json_object_new_array();
+		char hex[2 * CLUSTER_DIGEST_LEN + 1];
+
+		hex_format(hex, p->digest, sizeof(p->digest));
+		for (size_t k = 0; k < p->portal_count; k++) {
+			json_object_array_add(portals, json_object_new_string(p->portals[k]));
+		}
+		json_object_object_add(e, "node_id", json_object_new_int64(p->node_id));
+		/* This node's [node] name where the nodelist gives none (standalone). */
+		json_object_object_add(e, "name",
+				       json_object_new_string(p->name[0] != '\0' || !p->self
+								      ? p->name
+								      : d->cfg.node_name));
+		json_object_object_add(e, "self", json_object_new_boolean(p->self));
+		json_object_object_add(e, "member", json_object_new_boolean(p->member));
+		json_object_object_add(e, "serving", json_object_new_boolean(p->serving));
+		json_object_object_add(e, "diverged", json_object_new_boolean(p->diverged));
+		json_object_object_add(e, "epoch", json_object_new_int64((int64_t)p->epoch));
+		json_object_object_add(e, "applied_seq",
+				       json_object_new_int64((int64_t)p->applied_seq));
+		json_object_object_add(e, "digest", json_object_new_string(hex));
+		json_object_object_add(e, "portals", portals);
+		json_object_array_add(arr, e);
+	}
+	json_object_object_add(o, "transport",
+			       json_object_new_string(cluster_transport_name(d->cluster)));
+	json_object_object_add(o, "node_id", json_object_new_int64(d->cfg.node_id));
+	json_object_object_add(o, "quorate", json_object_new_boolean(cluster_is_quorate(d->cluster)));
+	json_object_object_add(o, "nodes", arr);
+	ipc_request_reply_ok(a->req, o);
+}
+
 /* The "path" argument: an absolute path. */
 static int snapshot_path_arg(struct admin_ctx *a, char *path, size_t cap)
 {
@@ -1468,6 +1543,7 @@ static const struct {
 	const char *name;
 	void (*fn)(struct admin_ctx *a);
 } admin_cmds[] = {
+	{ "cluster.status", cmd_cluster_status },
 	{ "cluster.verify", cmd_cluster_verify },
 	{ "snapshot.save", cmd_snapshot_save },
 	{ "snapshot.install", cmd_snapshot_install },

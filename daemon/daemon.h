@@ -36,6 +36,7 @@ struct cluster;
 struct json_object;
 struct scsi_alua_table;
 struct daemon;
+struct daemon_peers_view;
 
 /*
  * This node's running objects for a target of the model (daemon/effects.c):
@@ -91,6 +92,7 @@ struct daemon {
 	struct iscsi_server *iscsi;		/* owned */
 	struct ipc_server *ipc;			/* owned */
 	struct scsi_alua_table *alua;		/* owned: ALUA port groups, borrowed by targets */
+	struct daemon_peers_view *peers_view;	/* owned (peers.c): what it presented last */
 
 	struct state *state;			/* owned: the replicated model */
 	struct daemon_run_target *run;		/* owned: running objects, by target */
@@ -150,9 +152,22 @@ void daemon_pr_pending_fail(struct daemon *d);
 /** Reply to every pending admin request with an error (shutdown); PR commands stay. */
 void daemon_pending_abort(struct daemon *d, const char *why);
 
-/* peers.c: the other nodes as this node presents them (ALUA groups, SendTargets). */
+/*
+ * peers.c: every node of the member table as this node presents it (ALUA
+ * port groups, SendTargets portals); the one place both change.
+ */
 /** The cluster peers callback: every configured node's group and portals follow @peers. */
 void daemon_peers(const struct cluster_peer *peers, size_t count, void *ctx);
+/** The same from cluster_peers() now: after this node's serving signal changed. */
+void daemon_peers_refresh(struct daemon *d);
+/**
+ * Announce this node's listen portals (numeric form) to the other nodes
+ * (cluster_set_portals()); a portal with no numeric form is logged and left
+ * out. Resolves host names: start-up only. @return 0 or -errno.
+ */
+int daemon_peers_announce(struct daemon *d);
+/** Free what peers.c keeps (shutdown). */
+void daemon_peers_free(struct daemon *d);
 
 /* effects.c: the one place running objects follow the model. */
 /** Apply @fx (from load, delivery or snapshot install) to this node's running objects. */

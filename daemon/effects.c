@@ -178,10 +178,16 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 		.direct_io = rec->direct_io,
 		.thin = rec->thin,
 		.read_only = rec->read_only,
-		/* O_DIRECT means "no node-local cache": report write cache off too. */
+		/*
+		 * O_DIRECT means "no node-local cache": the caching page starts
+		 * with WCE off, so every write is written through (RWF_DSYNC,
+		 * sbc.c's task_fua()) and GOOD means it is on the medium.
+		 */
 		.write_cache = !rec->direct_io,
 		/* Taken offline by the administrator: listed, but the store stays closed. */
 		.offline = rec->offline,
+		/* Cluster mode: other nodes write the same medium (no node-atomic commands). */
+		.shared = d->cfg.cluster == CONFIG_CLUSTER_COROSYNC,
 	};
 	struct daemon_run_lun *l;
 	int rc;
@@ -226,8 +232,15 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 		return;
 	}
 	l->online = true;
-	log_info("target '%s' LUN %u online (%s '%s', %llu bytes)", r->name, rec->lun,
-		 rec->backing, rec->path, (unsigned long long)rec->size_bytes);
+	log_info("target '%s' LUN %u online (%s '%s', %llu bytes%s)", r->name, rec->lun,
+		 rec->backing, rec->path, (unsigned long long)rec->size_bytes,
+		 rec->direct_io ? ", O_DIRECT" : "");
+	if (cfg.shared && !rec->direct_io && strcmp(rec->backing, LUN_BACKING_FILE) == 0) {
+		log_warn("target '%s' LUN %u: opened through the page cache in cluster mode "
+			 "(created with --no-direct, or before cluster mode): this node may "
+			 "read blocks other nodes have overwritten",
+			 r->name, rec->lun);
+	}
 }
 
 /*

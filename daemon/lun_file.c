@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/base/direct_io.h"
 #include "daemon/lun_file.h"
 
 #define NAA_IEEE_REGISTERED_EXTENDED 0x6 /* SPC-4 Table 467 */
@@ -186,6 +187,21 @@ static int file_size_blkdev(struct store_lun *l, char *err, size_t errlen)
 	return 0;
 }
 
+bool lun_direct_io_choose(enum config_cluster mode, const char *backing,
+			  enum lun_direct_request req)
+{
+	switch (req) {
+	case LUN_DIRECT_ON:
+		return true;
+	case LUN_DIRECT_OFF:
+		return false;
+	case LUN_DIRECT_DEFAULT:
+		break;
+	}
+	return mode == CONFIG_CLUSTER_COROSYNC && backing != NULL &&
+	       strcmp(backing, LUN_BACKING_FILE) == 0;
+}
+
 /*
  * Open the store as the LUN will (backing/file.c) so its failure is this
  * command's. A block device is also opened exclusively once: that fails
@@ -205,8 +221,18 @@ static int file_open_probe(const struct store_lun *l, bool blkdev, char *err, si
 	}
 	fd = open(l->path, flags);
 	if (fd >= 0) {
+		uint32_t need = 0;
+
+		rc = l->direct_io ? direct_io_block_fits(fd, l->block_size, &need) : 0;
 		close(fd);
-		return 0;
+		if (rc < 0) {
+			snprintf(err, errlen,
+				 "%.150s with O_DIRECT needs requests aligned to %u bytes: "
+				 "--block-size %u does not fit (a larger block size, or "
+				 "--no-direct)",
+				 l->path, need, l->block_size);
+		}
+		return rc;
 	}
 	rc = -errno;
 	if (rc == -EBUSY && blkdev) {

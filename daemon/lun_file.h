@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/config.h"
 #include "daemon/store/store.h"
 
 #define LUN_IEEE_OUI_PLACEHOLDER 0xACDE48u /* placeholder: IEEE example OUI */
@@ -48,6 +49,24 @@ void lun_identity_from_uuid(struct store_lun *l, const uint8_t uuid[STORE_UUID_L
 int lun_identity_generate(struct store_lun *l);
 /** "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into @out (LUN_UUID_STR_LEN + 1 bytes). */
 void lun_uuid_format(char *out, const uint8_t uuid[STORE_UUID_LEN]);
+
+/* What lun create was told about O_DIRECT (--direct, --no-direct, neither). */
+enum lun_direct_request {
+	LUN_DIRECT_DEFAULT, /* not said: the node's default */
+	LUN_DIRECT_ON,
+	LUN_DIRECT_OFF,
+};
+
+/**
+ * Whether a new LUN's store is opened with O_DIRECT (the record's
+ * direct_io, which every node follows): what was asked, or else O_DIRECT
+ * for a file or block device in cluster mode, where other nodes write the
+ * same disk and this node's page cache would serve blocks they have since
+ * overwritten (DESIGN §3), and not standalone. The null store has no
+ * cache: not O_DIRECT unless asked.
+ */
+bool lun_direct_io_choose(enum config_cluster mode, const char *backing,
+			  enum lun_direct_request req);
 
 /**
  * Prepare l->path for a LUN of l->block_size bytes per block. l->size_bytes

@@ -60,8 +60,12 @@
 #include <sys/uio.h>
 
 #include "daemon/backing/backing_int.h"
+#include "daemon/base/direct_io.h"
 #include "daemon/base/domain.h"
 #include "daemon/base/log.h"
+
+_Static_assert(BACKING_BUF_ALIGN == DIRECT_IO_BUF_ALIGN,
+	       "direct_io_block_fits() checks the alignment the buffers have");
 
 /* Largest request copied inline: bigger copies go to io_uring's workers,
  * which run them on another core while the loop serves the network
@@ -254,6 +258,17 @@ static int file_open(struct backing *store, const struct backing_params *params)
 		rc = -errno;
 		log_perror(rc, "backing: stat \"%s\"", store->path);
 		goto err;
+	}
+	if (params->direct_io && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		uint32_t need = 0;
+
+		rc = direct_io_block_fits(store->fd, params->block_size, &need);
+		if (rc < 0) {
+			log_err("backing: \"%s\" with O_DIRECT needs requests aligned to %u bytes; "
+				"a block size of %u does not fit",
+				store->path, need, params->block_size);
+			goto err;
+		}
 	}
 	if (S_ISREG(st.st_mode)) {
 		rc = file_open_regular(store, params, &st);

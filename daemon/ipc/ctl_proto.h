@@ -22,7 +22,8 @@
  *   target.list         -
  *   lun.create          target, lun (int, 0..LUN_ID_MAX), backing (LUN_BACKING_*), path?,
  *                       size (int bytes, 0 = file size), block_size (lun_block_size_valid),
- *                       direct, thin, read_only, grow (bools); the result
+ *                       direct?, thin, read_only, grow (bools; direct absent: the
+ *                       node's default, O_DIRECT in cluster mode); the result
  *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
  *                       (an OFFLINE LUN has "offline_reason")
@@ -39,9 +40,14 @@
  *   chap.list           -  (users only, never secrets)
  *   session.list        -                     session.close   tsih (int)
  *   status              result: node, node_id, version, uptime_s, transport
- *                       (and "cluster", the same), quorate, serving, epoch,
+ *                       (and "cluster", the same), quorate, serving, members
+ *                       (node ids in the membership, ascending), epoch,
  *                       applied_seq, digest (hex SHA-256 of the snapshot),
  *                       targets, luns, luns_offline, sessions
+ *   cluster.status      -  result: transport, node_id (this node), quorate, nodes
+ *                       [{node_id, name, self, member, serving, diverged, epoch,
+ *                       applied_seq, digest (hex), portals ["addr:port"]}]
+ *                       ascending by node_id (every node of the member table)
  *   cluster.verify      -  result: members [{node_id, epoch, applied_seq,
  *                       digest}], consistent (all digests equal), diverged
  *                       (equal (epoch, seq), different digests)

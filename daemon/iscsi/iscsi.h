@@ -11,6 +11,7 @@
 #define QUORATE_DAEMON_ISCSI_ISCSI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <qb/qbloop.h>
@@ -97,6 +98,16 @@ struct iscsi_discovery_portal {
  */
 int iscsi_discovery_set_portals(struct iscsi_server *server, uint32_t local_node_id,
 				const struct iscsi_discovery_portal *portals, unsigned int n);
+/**
+ * The numeric form of portal @host_port as a listening portal takes it
+ * ("addr:port", "[v6addr]:port"; a host name resolved, an empty host or "*"
+ * the wildcard; an IPv4-mapped address as IPv4) into @out (@cap bytes).
+ * Resolves names: not for the loop's steady state. @return 0, -EINVAL or
+ * -ENAMETOOLONG.
+ */
+int iscsi_portal_numeric(const char *host_port, char *out, size_t cap);
+/** Is @host_port "a.b.c.d:port" or "[v6addr]:port", port 1..65535 (no name to resolve)? */
+bool iscsi_portal_is_numeric(const char *host_port);
 /** Mark every portal of @node_id serving or not. @return 0 or -ENOENT (no such node fed). */
 int iscsi_discovery_set_serving(struct iscsi_server *server, uint32_t node_id, bool serving);
 

@@ -6,7 +6,9 @@
  * conflict class and flags. The dispatcher (lu.c) uses the row to reject
  * reserved bits and to decide UA and LUN handling before the handler runs;
  * REPORT SUPPORTED OPERATION CODES (SPC-4 6.35) is generated from the same
- * rows, so what we report is what we enforce.
+ * rows, so what we report is what we enforce; scsi_cmd_offered() is the
+ * one rule of both for a command a LU does not offer (a shared LU: no
+ * node-atomic commands).
  *
  * Invariant: rows are sorted by (opcode, service action); scsi_cmd_lookup()
  * binary-searches them and the unit tests check the order.
@@ -50,6 +52,8 @@ enum {
 #define F_MEDIA_WR (SCSI_CMD_F_MEDIA | SCSI_CMD_F_WRITE)
 #define F_SA SCSI_CMD_F_SA
 #define F_ANY_LU (SCSI_CMD_F_UA_OK | SCSI_CMD_F_NO_LU | SCSI_CMD_F_ALUA_OK)
+/* SBC-3 5.3, 5.9: atomic under this node's EXCL range lock, so not on a shared LU. */
+#define F_NODE_ATOMIC SCSI_CMD_F_NODE_ATOMIC
 
 /* Byte-1 masks shared by the read/write families (SBC-3 5.x CDB layouts). */
 #define B1_RD 0xfc	/* RDPROTECT, DPO, FUA, RARC */
@@ -135,13 +139,13 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, GROUP, 0x00),
 	ROW(OP_COMPARE_AND_WRITE, 0, "COMPARE AND WRITE", sbc_compare_and_write, SCSI_DIR_OUT, 16,
-	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_WRITE, F_MEDIA_WR | F_NODE_ATOMIC, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0x00, 0x00, 0x00, 0xff, GROUP, 0x00),
 	ROW(OP_WRITE16, 0, "WRITE(16)", sbc_write, SCSI_DIR_OUT, 16,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, GROUP, 0x00),
 	ROW(OP_ORWRITE16, 0, "ORWRITE(16)", sbc_write, SCSI_DIR_OUT, 16,
-	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_WRITE, F_MEDIA_WR | F_NODE_ATOMIC, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, GROUP, 0x00),
 	ROW(OP_WRITE_VERIFY16, 0, "WRITE AND VERIFY(16)", sbc_write, SCSI_DIR_OUT, 16,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_VRFY, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -206,6 +210,14 @@ static unsigned int cmd_first(uint8_t opcode)
 		}
 	}
 	return lo;
+}
+
+bool scsi_cmd_offered(const struct scsi_lu *lu, const struct scsi_cmd_desc *desc)
+{
+	if (!desc || !desc->handler) {
+		return false;
+	}
+	return !(lu && lu->cfg.shared && (desc->flags & SCSI_CMD_F_NODE_ATOMIC));
 }
 
 bool scsi_cmd_opcode_has_sa(uint8_t opcode)

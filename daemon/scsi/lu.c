@@ -813,7 +813,8 @@ static int task_dispatch(struct scsi_task *task)
 	if (!desc && scsi_cmd_opcode_has_sa(task->cdb[0])) {
 		return scsi_task_invalid_field(task, true, 1, SA_FIELD_HIGH_BIT);
 	}
-	if (!desc || !desc->handler || desc->cdb_len > task->cdb_len) {
+	/* Not offered on this LU (scsi_cmd_offered): as if the opcode were unknown. */
+	if (!scsi_cmd_offered(lu, desc) || desc->cdb_len > task->cdb_len) {
 		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,
 				       ASC_INVALID_COMMAND_OPERATION_CODE);
 	}

@@ -119,6 +119,14 @@ struct scsi_lu_config {
 	bool read_only;
 	bool write_cache;		/* initial WCE of the caching mode page */
 	bool offline;			/* add without opening the backing (scsi_lu_set_offline) */
+	/*
+	 * Other target nodes write the same medium (a cluster): atomicity that
+	 * this node's LBA range locks give means nothing to their writes, so
+	 * the commands that promise it (COMPARE AND WRITE, ORWRITE) are not
+	 * offered: INVALID COMMAND OPERATION CODE, absent from REPORT SUPPORTED
+	 * OPERATION CODES, MAXIMUM COMPARE AND WRITE LENGTH 0 in VPD B0h.
+	 */
+	bool shared;
 	uint8_t naa[16];		/* NAA-6 IEEE registered extended id */
 	char serial[33];		/* unit serial number (VPD 80h) */
 	char vendor[9];			/* T10 vendor id, space padded on output */

@@ -127,6 +127,8 @@ enum scsi_cmd_flags {
 	SCSI_CMD_F_MEDIA = 1u << 3,	/* accesses the medium */
 	SCSI_CMD_F_WRITE = 1u << 4,	/* modifies the medium: DATA PROTECT on a read-only LU */
 	SCSI_CMD_F_ALUA_OK = 1u << 5,	/* runs in the Unavailable state (SPC-4 5.15.2.4.5) */
+	SCSI_CMD_F_NODE_ATOMIC = 1u << 6, /* atomic through this node's LBA locks only: not on
+					   * a shared LU (scsi_lu_config.shared) */
 };
 
 enum scsi_exec {
@@ -163,6 +165,12 @@ extern const unsigned int scsi_cmd_table_len;
 
 /** Find the row for @cdb (opcode and, where used, service action); NULL if unknown. */
 const struct scsi_cmd_desc *scsi_cmd_lookup(const uint8_t *cdb);
+/**
+ * Is the command of row @desc offered on @lu (NULL: no LU)? Not a row
+ * without a handler, nor a node-atomic one on a shared LU. What the
+ * dispatcher runs and REPORT SUPPORTED OPERATION CODES reports.
+ */
+bool scsi_cmd_offered(const struct scsi_lu *lu, const struct scsi_cmd_desc *desc);
 /** Does @opcode use service actions? */
 bool scsi_cmd_opcode_has_sa(uint8_t opcode);
 /**

@@ -3,18 +3,21 @@
  * daemon/lun_file.c, linked from libdaemoncore.a alone: a new LUN's identity
  * (UUID v4, NAA-6 designator, serial) and its backing file (created sparse,
  * sized from the file, grown only when asked, refused when it is no file)
- * on real files in a fresh temporary directory.
+ * on real files in a fresh temporary directory; whether a new LUN is opened
+ * with O_DIRECT (cluster mode's default, an explicit choice winning).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/base/domain.h"
 #include "daemon/lun_file.h"
+#include "tests/unit/check_disk4k.h"
 #include "tests/unit/check_main.h"
 
 #define BS	LUN_BLOCK_SIZE_512
@@ -190,6 +193,109 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/*
+ * How a new LUN's store is opened (the record's direct_io): what lun create
+ * was told wins; without a word, O_DIRECT for a file or block device in
+ * cluster mode and not standalone; never by default for the null store.
+ */
+START_TEST(test_direct_io_choice)
+{
+	static const struct {
+		enum config_cluster mode;
+		const char *backing;
+		enum lun_direct_request req;
+		bool direct;
+	} cases[] = {
+		{CONFIG_CLUSTER_STANDALONE, LUN_BACKING_FILE, LUN_DIRECT_DEFAULT, false},
+		{CONFIG_CLUSTER_STANDALONE, LUN_BACKING_FILE, LUN_DIRECT_ON, true},
+		{CONFIG_CLUSTER_STANDALONE, LUN_BACKING_FILE, LUN_DIRECT_OFF, false},
+		{CONFIG_CLUSTER_STANDALONE, LUN_BACKING_NULL, LUN_DIRECT_DEFAULT, false},
+		{CONFIG_CLUSTER_COROSYNC, LUN_BACKING_FILE, LUN_DIRECT_DEFAULT, true},
+		{CONFIG_CLUSTER_COROSYNC, LUN_BACKING_FILE, LUN_DIRECT_OFF, false},
+		{CONFIG_CLUSTER_COROSYNC, LUN_BACKING_FILE, LUN_DIRECT_ON, true},
+		{CONFIG_CLUSTER_COROSYNC, LUN_BACKING_NULL, LUN_DIRECT_DEFAULT, false},
+		{CONFIG_CLUSTER_COROSYNC, LUN_BACKING_NULL, LUN_DIRECT_ON, true},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ck_assert_msg(lun_direct_io_choose(cases[i].mode, cases[i].backing, cases[i].req) ==
+				      cases[i].direct,
+			      "case %zu", i);
+	}
+}
+END_TEST
+
+/*
+ * The choice reaches the probe open: a cluster-mode default on a file
+ * system without O_DIRECT (tmpfs before Linux 6.6) fails lun create with
+ * the reason, and --no-direct opens it; on one with O_DIRECT both work.
+ */
+START_TEST(test_direct_io_probe_open)
+{
+	struct lun_file_result res;
+	struct store_lun l;
+	char err[ERR_MAX] = "";
+	int fd, rc;
+
+	lun_init(&l, "direct.img", BS * 8);
+	l.direct_io = lun_direct_io_choose(CONFIG_CLUSTER_COROSYNC, l.backing, LUN_DIRECT_DEFAULT);
+	ck_assert(l.direct_io);
+	file_write(l.path, BS * 8);
+	/* Does this directory's file system take O_DIRECT at all? */
+	fd = open(l.path, O_RDWR | O_DIRECT);
+	rc = fd < 0 ? -errno : 0;
+	if (fd >= 0) {
+		close(fd);
+	}
+	if (rc == 0) {
+		ck_assert_int_eq(lun_file_prepare(&l, false, &res, err, sizeof(err)), 0);
+	} else {
+		ck_assert_int_eq(rc, -EINVAL);
+		ck_assert_int_eq(lun_file_prepare(&l, false, &res, err, sizeof(err)), -EINVAL);
+		ck_assert_ptr_nonnull(strstr(err, "O_DIRECT"));
+	}
+	l.direct_io = lun_direct_io_choose(CONFIG_CLUSTER_COROSYNC, l.backing, LUN_DIRECT_OFF);
+	ck_assert_int_eq(lun_file_prepare(&l, false, &res, err, sizeof(err)), 0);
+}
+END_TEST
+
+/*
+ * A file on a disk with 4096-byte sectors (a loop device, ext4 on it, in a
+ * mount namespace of this test's own): O_DIRECT there takes only requests
+ * of whole 4096 bytes, so a 512-byte LUN with O_DIRECT is refused with the
+ * reason (and the file it created removed), while a 4096-byte one, or the
+ * 512-byte one through the page cache, is fine. Needs root and losetup;
+ * skipped otherwise.
+ */
+START_TEST(test_direct_io_block_size_fits)
+{
+	char mnt[96], err[ERR_MAX] = "";
+	struct lun_file_result res;
+	struct store_lun l;
+	int rc;
+
+	if (!t_disk4k_mount(dir, mnt, sizeof(mnt))) {
+		return;
+	}
+	lun_init(&l, "mnt4k/lun512.img", 1u << 20);
+	l.direct_io = true;
+	ck_assert_int_eq(lun_file_prepare(&l, false, &res, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, "aligned to 4096 bytes") != NULL, "%s", err);
+	ck_assert_int_eq(access(l.path, F_OK), -1); /* the file it created is gone */
+
+	lun_init(&l, "mnt4k/lun4096.img", 1u << 20);
+	l.block_size = LUN_BLOCK_SIZE_4096;
+	l.direct_io = true;
+	rc = lun_file_prepare(&l, false, &res, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+
+	lun_init(&l, "mnt4k/lun512.img", 1u << 20);
+	rc = lun_file_prepare(&l, false, &res, err, sizeof(err));
+	ck_assert_msg(rc == 0, "%s", err);
+	ck_assert_int_eq(umount(mnt), 0);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
 	Suite *s = suite_create("lun_file");
@@ -201,6 +307,9 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_create_sparse);
 	tcase_add_test(tc, test_existing_and_grow);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_direct_io_choice);
+	tcase_add_test(tc, test_direct_io_probe_open);
+	tcase_add_test(tc, test_direct_io_block_size_fits);
 	suite_add_tcase(s, tc);
 	return s;
 }

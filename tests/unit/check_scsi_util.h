@@ -134,6 +134,29 @@ static inline void t_run(struct scsi_task *task, struct scsi_nexus *nexus, uint1
 	}
 }
 
+static inline void t_loop_stop(void *data)
+{
+	qb_loop_stop(data);
+}
+
+/* Let the loop run what is pending (a transport's jobs) for 1 ms, then return. */
+static inline void t_loop_pass(void)
+{
+	qb_loop_timer_handle th;
+
+	ck_assert_int_eq(qb_loop_timer_add(env.loop, QB_LOOP_LOW, 1000000, env.loop, t_loop_stop,
+					   &th), 0);
+	qb_loop_run(env.loop);
+}
+
+/*
+ * One REPORT TARGET PORT GROUPS descriptor with one target port (SPC-4
+ * 6.37): PREF|state, AO_SUP|U_SUP, group, implicit status, port count 1,
+ * relative port.
+ */
+#define T_RTPG_GROUP(pref_state, tpg, port) \
+	(pref_state), 0x09, 0x00, (tpg), 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, (port)
+
 /* Key and ASC/ASCQ of a CHECK CONDITION. */
 static inline void t_sense(const struct scsi_task *task, uint8_t *key, uint16_t *asc)
 {
