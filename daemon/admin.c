@@ -132,9 +132,90 @@ static bool arg_bool(struct json_object *args, const char *key)
 
 /* ---- completion of proposed mutations ------------------------------------- */
 
+/*
+ * Every configuration change is logged at info with the uid that asked:
+ * admin_propose_with() describes the mutation (never a secret) under this
+ * key of the pending result, and admin_done() takes it out and logs the
+ * outcome, so the reply does not carry it.
+ */
+#define ADMIN_CHANGE_KEY "_change"
+
+static void admin_change_describe(const struct mutation *m, char *out, size_t cap)
+{
+	const char *kind = mutation_kind_name(m->kind);
+
+	switch (m->kind) {
+	case MUTATION_TARGET_ADD:
+	case MUTATION_TARGET_DEL:
+		snprintf(out, cap, "%s '%s'", kind, m->u.target.name);
+		break;
+	case MUTATION_ACL_ADD:
+	case MUTATION_ACL_DEL:
+		snprintf(out, cap, "%s '%s' initiator '%s'", kind, m->u.acl.target,
+			 m->u.acl.initiator);
+		break;
+	case MUTATION_CHAP_SET:
+	case MUTATION_CHAP_CLEAR:
+		if (m->u.chap.target[0] == '\0') {
+			snprintf(out, cap, "%s (discovery sessions)", kind);
+		} else {
+			snprintf(out, cap, "%s '%s'", kind, m->u.chap.target);
+		}
+		break;
+	case MUTATION_PR_CLEAR:
+	case MUTATION_RESERVATION:
+	case MUTATION_LU_RESET:
+		snprintf(out, cap, "%s '%s' LUN %u", kind, m->u.lu.target, m->u.lu.lun);
+		break;
+	case MUTATION_LUN_OFFLINE:
+		snprintf(out, cap, "%s '%s' LUN %u", m->u.lun.offline ? "lun offline" : "lun online",
+			 m->u.lun.target, m->u.lun.lun);
+		break;
+	case MUTATION_LUN_ADD:
+		snprintf(out, cap, "%s '%s' LUN %u (%s '%.200s', %" PRIu64 " bytes)", kind,
+			 m->u.lun.target, m->u.lun.lun, m->u.lun.backing, m->u.lun.path,
+			 m->u.lun.size_bytes);
+		break;
+	default:
+		snprintf(out, cap, "%s '%s' LUN %u", kind, m->u.lun.target, m->u.lun.lun);
+		break;
+	}
+}
+
+/* Log the outcome of the change described in @result, and take the description out. */
+static void admin_change_log(struct json_object *result, uint64_t seq, int rc, const char *err)
+{
+	struct json_object *c, *what, *uid;
+
+	if (result == NULL || !json_object_object_get_ex(result, ADMIN_CHANGE_KEY, &c)) {
+		return;
+	}
+	if (json_object_object_get_ex(c, "what", &what) &&
+	    json_object_object_get_ex(c, "uid", &uid)) {
+		if (rc == 0) {
+			log_info("configuration change by uid %" PRId64 ": %s (seq %" PRIu64 ")",
+				 json_object_get_int64(uid), json_object_get_string(what), seq);
+		} else {
+			log_info("configuration change by uid %" PRId64 " refused: %s: %s",
+				 json_object_get_int64(uid), json_object_get_string(what),
+				 err[0] != '\0' ? err : strerror(-rc));
+		}
+	}
+	json_object_object_del(result, ADMIN_CHANGE_KEY);
+}
+
+/* The uid that sent @req, for logs: -1 once the client went away. */
+static int64_t admin_uid(const struct ipc_request *req)
+{
+	uid_t uid = req != NULL ? ipc_request_uid(req) : (uid_t)-1;
+
+	return uid == (uid_t)-1 ? -1 : (int64_t)uid;
+}
+
 static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
 {
 	(void)d;
+	admin_change_log(p->result, p->seq, rc, err);
 	if (p->req == NULL) {
 		json_object_put(p->result);
 		return;
@@ -162,9 +243,21 @@ static int admin_propose_with(struct daemon *d, struct ipc_request *req,
 			      void (*done)(struct daemon *d, struct daemon_pending *p, int rc,
 					   const char *err))
 {
-	int rc = daemon_propose(d, op, req, done, result);
+	struct json_object *change = json_object_new_object();
+	char what[2 * STORE_NAME_MAX + 96];
+	int rc;
 
+	admin_change_describe(op, what, sizeof(what));
+	json_object_object_add(change, "what", json_object_new_string(what));
+	json_object_object_add(change, "uid", json_object_new_int64(admin_uid(req)));
+	if (result == NULL) {
+		result = json_object_new_object();
+	}
+	json_object_object_add(result, ADMIN_CHANGE_KEY, change);
+	rc = daemon_propose(d, op, req, done, result);
 	if (rc < 0) {
+		log_info("configuration change by uid %" PRId64 " not proposed: %s: %s",
+			 admin_uid(req), what, strerror(-rc));
 		json_object_put(result);
 		ipc_request_reply_err(req, "cannot propose the change: %s",
 				      rc == -EAGAIN ? "node is not quorate" : strerror(-rc));
@@ -584,6 +677,7 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 	struct json_object *v;
 	const char *why = "";
 
+	admin_change_log(r, p->seq, rc, err);
 	if (r != NULL) {
 		file = json_object_object_get_ex(r, "file", &v) ? json_object_get_string(v) : "";
 		path = json_object_object_get_ex(r, "path", &v) ? json_object_get_string(v) : "";
@@ -767,6 +861,7 @@ static void admin_lun_online_done(struct daemon *d, struct daemon_pending *p, in
 	const char *target = "", *why;
 	uint16_t lun = 0;
 
+	admin_change_log(p->result, p->seq, rc, err);
 	if (p->result != NULL && json_object_object_get_ex(p->result, "target", &v)) {
 		target = json_object_get_string(v);
 	}
@@ -1101,7 +1196,8 @@ static void cmd_session_close(struct admin_ctx *a)
 		ipc_request_reply_err(a->req, "no session with TSIH %" PRIu64, tsih);
 		return;
 	}
-	log_notice("session TSIH %" PRIu64 " closed by the administrator", tsih);
+	log_notice("session TSIH %" PRIu64 " closed by the administrator (uid %" PRId64 ")", tsih,
+		   admin_uid(a->req));
 	ipc_request_reply_ok(a->req, NULL);
 }
 
@@ -1226,6 +1322,8 @@ static void admin_pr_clear_done(struct daemon *d, struct daemon_pending *p, int 
 	struct json_object *v;
 	int64_t uid = -1;
 
+	/* Logged here at notice, with what it removed. */
+	json_object_object_del(p->result, ADMIN_CHANGE_KEY);
 	if (json_object_object_get_ex(p->result, "uid", &v)) {
 		uid = json_object_get_int64(v);
 	}
@@ -1393,8 +1491,8 @@ static void cmd_snapshot_save(struct admin_ctx *a)
 	json_object_object_add(o, "applied_seq",
 			       json_object_new_int64((int64_t)state_applied_seq(a->d->state)));
 	json_object_object_add(o, "digest", json_object_new_string(hex));
-	log_notice("snapshot saved to '%s' (seq %" PRIu64 ")", path,
-		   state_applied_seq(a->d->state));
+	log_notice("snapshot saved to '%s' (seq %" PRIu64 ") by uid %" PRId64, path,
+		   state_applied_seq(a->d->state), admin_uid(a->req));
 	ipc_request_reply_ok(a->req, o);
 }
 
@@ -1448,6 +1546,9 @@ static void cmd_snapshot_install(struct admin_ctx *a)
 		rc = state_snapshot_peek(buf, off, &seq, &epoch);
 	}
 	if (rc == 0) {
+		/* The transport's hook logs the outcome. */
+		log_info("snapshot install from '%s' asked by uid %" PRId64, path,
+			 admin_uid(a->req));
 		rc = cluster_snapshot_install(a->d->cluster, buf, off, seq, epoch);
 	}
 	if (buf != NULL) {
