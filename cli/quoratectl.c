@@ -785,6 +785,49 @@ static int run_lun_online(struct cli *cli, int argc, char **argv)
 	return run_lu_command(cli, argc, argv, "lun.online", print_applied);
 }
 
+static void print_lun_resized(struct json_object *r)
+{
+	char size[32], old[32];
+
+	size_human((uint64_t)jint(r, "size"), size, sizeof(size));
+	size_human((uint64_t)jint(r, "old_size"), old, sizeof(old));
+	if (!jbool(r, "changed")) {
+		printf("LUN %" PRId64 " of %s is already %" PRId64 " bytes (%s); nothing changed\n",
+		       jint(r, "lun"), jstr(r, "target"), jint(r, "size"), size);
+		return;
+	}
+	if (strcmp(jstr(r, "file"), "grown") == 0) {
+		printf("grew backing file %s from %" PRId64 " bytes\n", jstr(r, "path"),
+		       jint(r, "old_file_size"));
+	}
+	printf("resized LUN %" PRId64 " of %s from %s to %s (%" PRId64 " bytes), seq %" PRId64 "\n",
+	       jint(r, "lun"), jstr(r, "target"), old, size, jint(r, "size"), jint(r, "seq"));
+}
+
+static int run_lun_resize(struct cli *cli, int argc, char **argv)
+{
+	const char *size = NULL;
+	bool force = false;
+	const struct opt_def defs[] = { { "size", true, &size, NULL },
+					{ "force", false, NULL, &force },
+					{ NULL, 0, 0, 0 } };
+	char *pos[2];
+	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
+	uint64_t v;
+
+	if (size == NULL) {
+		json_object_put(args);
+		usage_error("--size is required");
+	}
+	if (parse_size(size, &v) < 0) {
+		json_object_put(args);
+		usage_error("--size: '%s' is not a size (bytes, or with K/M/G/T)", size);
+	}
+	json_object_object_add(args, "size", json_object_new_int64((int64_t)v));
+	json_object_object_add(args, "force", json_object_new_boolean(force));
+	return ctl_run(cli, "lun.resize", args, print_lun_resized);
+}
+
 static int run_acl_change(struct cli *cli, int argc, char **argv, const char *cmd)
 {
 	char *pos[2];
@@ -1286,6 +1329,14 @@ static const struct cmd_spec cmds[] = {
 	  "whose file was missing when the daemon started. Exit 1 with the reason when\n"
 	  "it cannot be opened on this node (it stays offline here).",
 	  run_lun_online },
+	{ "lun", "resize", "TARGET LUN --size SIZE [--force]",
+	  "Change the LUN's capacity on every node. SIZE takes K/M/G/T suffixes and must\n"
+	  "be a whole number of blocks. A backing file smaller than SIZE is extended\n"
+	  "sparsely; a block device must already be that large. Initiators get CAPACITY\n"
+	  "DATA HAS CHANGED (2A/09) and see the new size in READ CAPACITY. Shrinking\n"
+	  "drops what was written beyond the new end and needs --force (the file itself\n"
+	  "is not truncated).",
+	  run_lun_resize },
 	{ "acl", "add", "TARGET INITIATOR",
 	  "Allow INITIATOR (an iSCSI name) to log in to TARGET. A target with at least one\n"
 	  "ACL entry admits only the listed initiators: sessions of others are asked to\n"

@@ -167,6 +167,10 @@ static void admin_change_describe(const struct mutation *m, char *out, size_t ca
 	case MUTATION_LU_RESET:
 		snprintf(out, cap, "%s '%s' LUN %u", kind, m->u.lu.target, m->u.lu.lun);
 		break;
+	case MUTATION_LUN_RESIZE:
+		snprintf(out, cap, "%s '%s' LUN %u to %" PRIu64 " bytes", kind, m->u.lun.target,
+			 m->u.lun.lun, m->u.lun.size_bytes);
+		break;
 	case MUTATION_LUN_OFFLINE:
 		snprintf(out, cap, "%s '%s' LUN %u", m->u.lun.offline ? "lun offline" : "lun online",
 			 m->u.lun.target, m->u.lun.lun);
@@ -904,6 +908,118 @@ static void cmd_lun_online(struct admin_ctx *a)
 	cmd_lun_set_offline(a, false);
 }
 
+/* The model's record of the LUN the "target" and "lun" args name; replies on error. */
+static const struct state_lun *arg_lun_find(struct admin_ctx *a, char *target, size_t cap,
+					    uint16_t *lun)
+{
+	const struct state_target *t;
+	const struct state_lun *l;
+
+	if (arg_lun_ref(a, target, cap, lun) < 0) {
+		return NULL;
+	}
+	t = state_target_find(a->d->state, target);
+	if (t == NULL) {
+		ipc_request_reply_err(a->req, "no target '%s'", target);
+		return NULL;
+	}
+	l = state_lun_find(t, *lun);
+	if (l == NULL) {
+		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", target, *lun);
+	}
+	return l;
+}
+
+/* lun.resize's completion: a refused resize gives back what the file grew by. */
+static void admin_lun_resize_done(struct daemon *d, struct daemon_pending *p, int rc,
+				  const char *err)
+{
+	struct json_object *r = p->result, *v;
+
+	if (rc < 0 && r != NULL && json_object_object_get_ex(r, "file", &v) &&
+	    strcmp(json_object_get_string(v), "grown") == 0) {
+		const char *path = json_object_get_string(json_object_object_get(r, "path"));
+		int64_t old = json_object_get_int64(json_object_object_get(r, "old_file_size"));
+
+		if (truncate(path, (off_t)old) == 0) {
+			log_info("lun resize refused: '%s' is back to its %" PRId64 " bytes", path,
+				 old);
+		}
+	}
+	admin_done(d, p, rc, err);
+}
+
+/*
+ * lun.resize: grow (or, with "force", shrink) a LUN. The proposer makes the
+ * backing file as large first (shared storage: one file for every node);
+ * apply stores the size and every node's LU follows, raising CAPACITY
+ * DATA HAS CHANGED. Shrinking cuts off what initiators wrote beyond the
+ * new end, so it needs force; the file itself is not truncated.
+ */
+static void cmd_lun_resize(struct admin_ctx *a)
+{
+	struct mutation op = { .kind = MUTATION_LUN_RESIZE };
+	struct lun_file_result file = { .action = LUN_FILE_EXISTING };
+	const struct state_lun *l;
+	struct json_object *res;
+	uint64_t size, old;
+
+	l = arg_lun_find(a, op.u.lun.target, sizeof(op.u.lun.target), &op.u.lun.lun);
+	if (l == NULL) {
+		return;
+	}
+	if (arg_u64(a->args, "size", true, INT64_MAX, &size, a->err) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	old = l->rec.size_bytes;
+	if (size == 0 || size % l->rec.block_size != 0) {
+		ipc_request_reply_err(a->req, "--size must be a positive multiple of the LUN's "
+				      "block size %u", l->rec.block_size);
+		return;
+	}
+	if (size < old && !arg_bool(a->args, "force")) {
+		ipc_request_reply_err(a->req, "shrinking LUN %u of '%s' from %" PRIu64 " to %" PRIu64
+				      " bytes drops the data beyond the new end; give --force "
+				      "to shrink it", op.u.lun.lun, op.u.lun.target, old, size);
+		return;
+	}
+	res = json_object_new_object();
+	json_object_object_add(res, "target", json_object_new_string(op.u.lun.target));
+	json_object_object_add(res, "lun", json_object_new_int(op.u.lun.lun));
+	json_object_object_add(res, "size", json_object_new_int64((int64_t)size));
+	json_object_object_add(res, "old_size", json_object_new_int64((int64_t)old));
+	if (size == old) {
+		/* Nothing to change: no mutation, no unit attention. */
+		json_object_object_add(res, "changed", json_object_new_boolean(false));
+		ipc_request_reply_ok(a->req, res);
+		return;
+	}
+	json_object_object_add(res, "changed", json_object_new_boolean(true));
+	if (strcmp(l->rec.backing, LUN_BACKING_FILE) == 0) {
+		if (lun_file_resize(&l->rec, size, &file, a->err, sizeof(a->err)) < 0) {
+			json_object_put(res);
+			ipc_request_reply_err(a->req, "%s", a->err);
+			return;
+		}
+		json_object_object_add(res, "path", json_object_new_string(l->rec.path));
+		json_object_object_add(res, "file", json_object_new_string(
+						file.action == LUN_FILE_GROWN ? "grown" : "existing"));
+		if (file.action == LUN_FILE_GROWN) {
+			json_object_object_add(res, "old_file_size",
+					       json_object_new_int64((int64_t)file.old_size));
+			log_info("lun resize: extended backing file '%s' from %" PRIu64 " to %" PRIu64
+				 " bytes for target '%s' LUN %u", l->rec.path, file.old_size, size,
+				 op.u.lun.target, op.u.lun.lun);
+		}
+	}
+	op.u.lun.size_bytes = size;
+	if (admin_propose_with(a->d, a->req, &op, res, admin_lun_resize_done) < 0 &&
+	    file.action == LUN_FILE_GROWN && truncate(l->rec.path, (off_t)file.old_size) < 0) {
+		log_warn("lun resize not proposed; '%s' keeps its new size", l->rec.path);
+	}
+}
+
 /* Optional "target" filter of the list commands; replies and returns false on error. */
 static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 {
@@ -980,25 +1096,15 @@ static void cmd_lun_list(struct admin_ctx *a)
 static void cmd_lun_show(struct admin_ctx *a)
 {
 	char target[STORE_NAME_MAX + 1];
-	const struct state_target *t;
 	const struct state_lun *l;
 	struct json_object *o;
 	uint16_t lun;
 
-	if (arg_lun_ref(a, target, sizeof(target), &lun) < 0) {
-		return;
-	}
-	t = state_target_find(a->d->state, target);
-	if (t == NULL) {
-		ipc_request_reply_err(a->req, "no target '%s'", target);
-		return;
-	}
-	l = state_lun_find(t, lun);
+	l = arg_lun_find(a, target, sizeof(target), &lun);
 	if (l == NULL) {
-		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", target, lun);
 		return;
 	}
-	o = lun_json(a->d, t, l);
+	o = lun_json(a->d, state_target_find(a->d->state, target), l);
 	json_object_object_add(o, "node_id", json_object_new_int64(a->d->cfg.node_id));
 	ipc_request_reply_ok(a->req, o);
 }
@@ -1227,27 +1333,9 @@ static const char *pr_type_name(uint8_t type)
 /* The "target" and "lun" args, and the LU's replicated PR state; replies on error. */
 static const struct pr_state *pr_args(struct admin_ctx *a, struct mutation_lu *lu)
 {
-	const struct state_target *t;
-	const struct state_lun *l;
-	uint64_t v;
+	const struct state_lun *l = arg_lun_find(a, lu->target, sizeof(lu->target), &lu->lun);
 
-	if (arg_target_name(a, true, lu->target, sizeof(lu->target)) < 0 ||
-	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
-		return NULL;
-	}
-	lu->lun = (uint16_t)v;
-	t = state_target_find(a->d->state, lu->target);
-	if (t == NULL) {
-		ipc_request_reply_err(a->req, "no target '%s'", lu->target);
-		return NULL;
-	}
-	l = state_lun_find(t, lu->lun);
-	if (l == NULL) {
-		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", lu->target, lu->lun);
-		return NULL;
-	}
-	return &l->pr;
+	return l != NULL ? &l->pr : NULL;
 }
 
 /* One registrant as READ FULL STATUS describes it (SPC-4 6.15.5). */
@@ -1588,6 +1676,7 @@ static const struct {
 	{ "lun.show", cmd_lun_show },
 	{ "lun.offline", cmd_lun_offline },
 	{ "lun.online", cmd_lun_online },
+	{ "lun.resize", cmd_lun_resize },
 	{ "acl.add", cmd_acl_add },
 	{ "acl.remove", cmd_acl_remove },
 	{ "acl.list", cmd_acl_list },

@@ -166,11 +166,10 @@ void daemon_run_free(struct daemon *d)
 
 #define LUN_OFFLINE_BY_ADMIN "taken offline by the administrator ('lun online' serves it again)"
 
-static void lun_open(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
+/* The SCSI layer's configuration of the LU of record @rec. */
+static void lun_config(const struct store_lun *rec, struct scsi_lu_config *cfg)
 {
-	const struct store_lun *rec = &sl->rec;
-	struct daemon_run_target *r = run_find(d, t->rec.name);
-	struct scsi_lu_config cfg = {
+	*cfg = (struct scsi_lu_config){
 		.backing = rec->backing,
 		.path = rec->path[0] != '\0' ? rec->path : NULL,
 		.size_bytes = rec->size_bytes,
@@ -183,8 +182,22 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 		/* Taken offline by the administrator: listed, but the store stays closed. */
 		.offline = rec->offline,
 	};
+	memcpy(cfg->naa, rec->naa, sizeof(cfg->naa));
+	snprintf(cfg->serial, sizeof(cfg->serial), "%s", rec->serial);
+	snprintf(cfg->vendor, sizeof(cfg->vendor), "%s", QUORATE_T10_VENDOR);
+	snprintf(cfg->product, sizeof(cfg->product), "%s", QUORATE_PRODUCT);
+	snprintf(cfg->revision, sizeof(cfg->revision), "%s", QUORATE_REVISION);
+}
+
+static void lun_open(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
+{
+	const struct store_lun *rec = &sl->rec;
+	struct daemon_run_target *r = run_find(d, t->rec.name);
+	struct scsi_lu_config cfg;
 	struct daemon_run_lun *l;
 	int rc;
+
+	lun_config(rec, &cfg);
 
 	if (r == NULL) {
 		return;
@@ -197,11 +210,6 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 	l->lun = rec->lun;
 	l->next = r->luns;
 	r->luns = l;
-	memcpy(cfg.naa, rec->naa, sizeof(cfg.naa));
-	snprintf(cfg.serial, sizeof(cfg.serial), "%s", rec->serial);
-	snprintf(cfg.vendor, sizeof(cfg.vendor), "%s", QUORATE_T10_VENDOR);
-	snprintf(cfg.product, sizeof(cfg.product), "%s", QUORATE_PRODUCT);
-	snprintf(cfg.revision, sizeof(cfg.revision), "%s", QUORATE_REVISION);
 	if (r->scsi == NULL) {
 		log_err("target '%s' LUN %u: offline (target not running)", r->name, rec->lun);
 		snprintf(l->offline_reason, sizeof(l->offline_reason), "target not running");
@@ -275,6 +283,34 @@ static void lun_state(struct daemon *d, const struct state_target *t, const stru
 		log_info("target '%s' LUN %u online again (%s '%s')", r->name, rec->lun,
 			 rec->backing, rec->path);
 	}
+}
+
+/*
+ * A LUN record changed in place (its size): the LU follows, raising the
+ * unit attentions the change calls for on every nexus. A LUN that is not
+ * an LU here takes the new record when it is opened.
+ */
+static void lun_changed(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
+{
+	const struct store_lun *rec = &sl->rec;
+	struct daemon_run_target *r = run_find(d, t->rec.name);
+	struct daemon_run_lun *l = r != NULL ? run_lun_find(r, rec->lun) : NULL;
+	struct scsi_lu_config cfg;
+	int rc;
+
+	if (l == NULL || !l->added) {
+		return;
+	}
+	lun_config(rec, &cfg);
+	rc = scsi_lu_update(r->scsi, rec->lun, &cfg);
+	if (rc < 0) {
+		log_perror(rc, "target '%s' LUN %u: cannot follow the changed record (%llu bytes); "
+			   "the LU keeps its previous settings on this node", r->name, rec->lun,
+			   (unsigned long long)rec->size_bytes);
+		return;
+	}
+	log_info("target '%s' LUN %u: now %llu bytes", r->name, rec->lun,
+		 (unsigned long long)rec->size_bytes);
 }
 
 static void lun_close(struct daemon *d, const char *target, uint16_t lun)
@@ -474,6 +510,9 @@ void daemon_effects_apply(struct daemon *d, const struct state_effects *fx)
 			break;
 		case STATE_FX_LUN_STATE:
 			lun_state(d, e->target, e->lun);
+			break;
+		case STATE_FX_LUN_CHANGED:
+			lun_changed(d, e->target, e->lun);
 			break;
 		}
 	}

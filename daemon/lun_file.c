@@ -266,3 +266,41 @@ int lun_file_prepare(struct store_lun *l, bool grow, struct lun_file_result *res
 	}
 	return rc;
 }
+
+int lun_file_resize(const struct store_lun *l, uint64_t size, struct lun_file_result *res,
+		    char *err, size_t errlen)
+{
+	struct store_lun probe = *l;
+	struct stat st;
+	int rc;
+
+	*res = (struct lun_file_result){.action = LUN_FILE_EXISTING};
+	if (size == 0 || size % l->block_size != 0) {
+		snprintf(err, errlen, "--size must be a positive multiple of the block size %u",
+			 l->block_size);
+		return -EINVAL;
+	}
+	if (stat(l->path, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%.200s: %s", l->path, strerror(-rc));
+		return rc;
+	}
+	probe.size_bytes = size;
+	if (S_ISBLK(st.st_mode)) {
+		res->blkdev = true;
+		return file_size_blkdev(&probe, err, errlen);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%.200s is neither a regular file nor a block device",
+			 l->path);
+		return -EINVAL;
+	}
+	if (size > (uint64_t)st.st_size && l->read_only) {
+		snprintf(err, errlen,
+			 "%.150s has %" PRIu64 " bytes and the LUN is read-only: "
+			 "extend the file first",
+			 l->path, (uint64_t)st.st_size);
+		return -EFBIG;
+	}
+	return file_size_regular(&probe, &st, true, res, err, errlen);
+}

@@ -62,4 +62,15 @@ void lun_uuid_format(char *out, const uint8_t uuid[STORE_UUID_LEN]);
 int lun_file_prepare(struct store_lun *l, bool grow, struct lun_file_result *res, char *err,
 		     size_t errlen);
 
+/**
+ * A LUN resize's node-local part, on the proposer before it proposes: make
+ * l->path hold @size bytes. A regular file shorter than that is extended
+ * sparsely (*res: LUN_FILE_GROWN with old_size), a longer one is left as
+ * it is (a smaller LUN exports only its first @size bytes); a block device
+ * must have at least @size bytes. Nothing is created: a missing path is an
+ * error. @return 0 or -errno with a one-line reason in @err.
+ */
+int lun_file_resize(const struct store_lun *l, uint64_t size, struct lun_file_result *res,
+		    char *err, size_t errlen);
+
 #endif

@@ -31,6 +31,10 @@
  *   lun.offline         target, lun (int): every node takes the LU offline
  *   lun.online          target, lun (int): every node opens it again; an error
  *                       when it stays offline on this node (the reason in it)
+ *   lun.resize          target, lun (int), size (int bytes, whole blocks), force
+ *                       (bool: needed to shrink); result: target, lun, size,
+ *                       old_size, changed (false: already that size, nothing
+ *                       proposed), path, file ("grown"|"existing"), old_file_size
  *   acl.add / acl.remove  target, initiator   acl.list        target?
  *   chap.set            target | discovery (bool), user, secret,
  *                       mutual_user?, mutual_secret?, force (bool)

@@ -411,6 +411,29 @@ int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offlin
 	return 0;
 }
 
+int scsi_lu_update(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg)
+{
+	struct scsi_lu *lu = lun_id < SCSI_LUN_MAX ? target->lu_index[lun_id] : NULL;
+	int rc;
+
+	if (!lu) {
+		return -ENOENT;
+	}
+	if (cfg->size_bytes != lu->cfg.size_bytes) {
+		if (lu->store) {
+			rc = backing_resize(lu->store, cfg->size_bytes);
+			if (rc < 0) {
+				return rc;
+			}
+			lu->nblocks = backing_size(lu->store) / lu->block_size;
+		}
+		lu->cfg.size_bytes = cfg->size_bytes;
+		/* Every I_T nexus learns of the new capacity (SBC-3, READ CAPACITY). */
+		scsi_ua_raise(lu, NULL, SCSI_UA_CAPACITY_CHANGED);
+	}
+	return 0;
+}
+
 int scsi_target_add_lu(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg)
 {
 	struct scsi_lu *lu;

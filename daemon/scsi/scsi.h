@@ -169,6 +169,14 @@ int scsi_target_remove_lu(struct scsi_target *target, uint16_t lun_id);
  * -ENOENT (no such LU) or the open's -errno (then the LU stays offline).
  */
 int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offline);
+/**
+ * Follow a changed configuration of LU @lun_id in place: a new size_bytes
+ * resizes the backing store (backing_resize; offline: at the next open)
+ * and raises CAPACITY DATA HAS CHANGED (2A/09) on every I_T nexus of the
+ * LU. The other fields of @cfg are not looked at. @return 0, -ENOENT, or
+ * the store's -errno (then the LU keeps its previous size).
+ */
+int scsi_lu_update(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg);
 /** Number of LUs, for listings. */
 unsigned int scsi_target_lu_count(const struct scsi_target *target);
 

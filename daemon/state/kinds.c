@@ -220,6 +220,51 @@ static void lun_offline_update(struct state_apply *a)
 	fx_record(a->fx, STATE_FX_LUN_STATE, a->t, a->l, NULL);
 }
 
+static void lun_resize_encode(struct wcur *w, const struct mutation *m)
+{
+	lun_ref_encode(w, m);
+	w_uint(w, m->u.lun.size_bytes, 8);
+}
+
+static void lun_resize_decode(struct rcur *r, struct mutation *m)
+{
+	lun_ref_decode(r, m);
+	m->u.lun.size_bytes = r_uint(r, 8);
+}
+
+/* Growing or shrinking is the proposer's decision (--force); any whole number of blocks. */
+static int lun_resize_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	uint64_t size = a->m->u.lun.size_bytes;
+	int rc = lun_find(a, a->m->u.lun.target, a->m->u.lun.lun, err, errlen);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (size == 0 || size % a->l->rec.block_size != 0 || size > INT64_MAX) {
+		snprintf(err, errlen, "size %llu is not a positive multiple of the block size %u",
+			 (unsigned long long)size, a->l->rec.block_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int lun_resize_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = STORE_OP_LUN_RESIZE;
+	snprintf(op->u.lun.target, sizeof(op->u.lun.target), "%s", a->m->u.lun.target);
+	op->u.lun.lun = a->m->u.lun.lun;
+	op->u.lun.size_bytes = a->m->u.lun.size_bytes;
+	return 0;
+}
+
+static void lun_resize_update(struct state_apply *a)
+{
+	a->l->rec.size_bytes = a->m->u.lun.size_bytes;
+	fx_record(a->fx, STATE_FX_LUN_CHANGED, a->t, a->l, NULL);
+}
+
 /* ---- ACLs ------------------------------------------------------------------ */
 
 static void acl_encode(struct wcur *w, const struct mutation *m)
@@ -538,5 +583,7 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 				pr_update },
 	[MUTATION_LUN_OFFLINE] = { "lun-offline", lun_offline_encode, lun_offline_decode,
 				   lun_ref_validate, lun_offline_commit, lun_offline_update },
+	[MUTATION_LUN_RESIZE] = { "lun-resize", lun_resize_encode, lun_resize_decode,
+				  lun_resize_validate, lun_resize_commit, lun_resize_update },
 };
 

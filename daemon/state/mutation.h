@@ -41,6 +41,10 @@
  *     LUN_OFFLINE target, u16 lun, u8 offline (0 or 1): the administrator's
  *                 'lun offline' / 'lun online'; stores the LUN's flag, and
  *                 every node takes the LU offline or (re-)opens it
+ *     LUN_RESIZE  target, u16 lun, u64 size in bytes: the administrator's
+ *                 'lun resize' (the proposer grew the backing file first);
+ *                 stores the size, and every node exports the new capacity
+ *                 and raises CAPACITY DATA HAS CHANGED on the LU's nexuses
  * Decoding rejects an unknown version or kind, a short buffer, an overlong
  * or NUL-containing string, unknown flag bits and trailing bytes: a peer's
  * bug must not become state.
@@ -82,6 +86,7 @@ enum mutation_kind {
 	MUTATION_LU_RESET = 10,				/* u.lu + pr_op (SPC-2 reset) */
 	MUTATION_PR_CLEAR = 11,				/* u.lu */
 	MUTATION_LUN_OFFLINE = 12,			/* u.lun.target, lun, offline */
+	MUTATION_LUN_RESIZE = 13,			/* u.lun.target, lun, size_bytes */
 	MUTATION_KIND_COUNT,
 };
 

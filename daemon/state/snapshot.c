@@ -400,9 +400,12 @@ static bool lun_rec_equal(const struct store_lun *a, const struct store_lun *b)
 	return a->lun == b->lun && memcmp(a->uuid, b->uuid, sizeof(a->uuid)) == 0 &&
 	       memcmp(a->naa, b->naa, sizeof(a->naa)) == 0 && strcmp(a->serial, b->serial) == 0 &&
 	       strcmp(a->backing, b->backing) == 0 && strcmp(a->path, b->path) == 0 &&
-	       a->size_bytes == b->size_bytes && a->block_size == b->block_size &&
-	       a->direct_io == b->direct_io && a->thin == b->thin && a->read_only == b->read_only;
-	/* offline is not the LU's identity: it changes in place (STATE_FX_LUN_STATE). */
+	       a->block_size == b->block_size && a->direct_io == b->direct_io &&
+	       a->thin == b->thin && a->read_only == b->read_only;
+	/*
+	 * Neither offline nor the size is the LU's identity: they change in
+	 * place (STATE_FX_LUN_STATE, STATE_FX_LUN_CHANGED), as the mutations do.
+	 */
 }
 
 static bool chap_rec_equal(const struct store_chap *a, const struct store_chap *b)
@@ -496,6 +499,10 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 			if (l->rec.offline != nl->rec.offline) {
 				l->rec.offline = nl->rec.offline;
 				fx_record(fx, STATE_FX_LUN_STATE, t, l, NULL);
+			}
+			if (l->rec.size_bytes != nl->rec.size_bytes) {
+				l->rec.size_bytes = nl->rec.size_bytes;
+				fx_record(fx, STATE_FX_LUN_CHANGED, t, l, NULL);
 			}
 			pr_state_fini(&l->pr);
 			l->pr = nl->pr;

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -708,6 +709,19 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 		args[2] = lun;
 		return store_run(store,
 				 "UPDATE luns SET offline = CAST(? AS INTEGER)"
+				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
+				 true, 3, args);
+	}
+	case STORE_OP_LUN_RESIZE: {
+		char lun[8], size[24];
+
+		snprintf(lun, sizeof(lun), "%u", op->u.lun.lun);
+		snprintf(size, sizeof(size), "%" PRIu64, op->u.lun.size_bytes);
+		args[0] = size;
+		args[1] = op->u.lun.target;
+		args[2] = lun;
+		return store_run(store,
+				 "UPDATE luns SET size = CAST(? AS INTEGER)"
 				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
 				 true, 3, args);
 	}

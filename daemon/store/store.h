@@ -95,6 +95,7 @@ enum store_op_kind {
 	STORE_OP_CHAP_CLEAR,		/* u.chap.target */
 	STORE_OP_PR_SET,		/* u.pr: replace the LU's PR state (its LUN must exist) */
 	STORE_OP_LUN_OFFLINE,		/* u.lun.target, lun, offline: set the flag */
+	STORE_OP_LUN_RESIZE,		/* u.lun.target, lun, size_bytes: set the size */
 };
 
 struct store_op {

@@ -190,6 +190,42 @@ START_TEST(test_refused)
 }
 END_TEST
 
+/*
+ * lun_file_resize: a shorter file grows sparsely (GROWN, old size), a longer
+ * one stays as it is, a read-only LUN's file is not extended, and a size
+ * that is not whole blocks, a missing file and a directory are refused.
+ */
+START_TEST(test_resize)
+{
+	struct lun_file_result res;
+	struct store_lun l;
+	char err[ERR_MAX];
+
+	lun_init(&l, "r.img", 4 * BS);
+	file_write(l.path, 4 * BS);
+	ck_assert_int_eq(lun_file_resize(&l, 16 * BS, &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(res.action, LUN_FILE_GROWN);
+	ck_assert_uint_eq(res.old_size, 4 * BS);
+	ck_assert_int_eq(file_size(l.path), 16 * BS);
+	ck_assert_int_eq(lun_file_resize(&l, 2 * BS, &res, err, sizeof(err)), 0);
+	ck_assert_int_eq(res.action, LUN_FILE_EXISTING);
+	ck_assert_int_eq(file_size(l.path), 16 * BS);
+	ck_assert_int_eq(lun_file_resize(&l, 16 * BS + 1, &res, err, sizeof(err)), -EINVAL);
+	ck_assert_int_eq(lun_file_resize(&l, 0, &res, err, sizeof(err)), -EINVAL);
+	l.read_only = true;
+	ck_assert_int_eq(lun_file_resize(&l, 32 * BS, &res, err, sizeof(err)), -EFBIG);
+	ck_assert_ptr_nonnull(strstr(err, "read-only"));
+	ck_assert_int_eq(file_size(l.path), 16 * BS);
+	ck_assert_int_eq(lun_file_resize(&l, 8 * BS, &res, err, sizeof(err)), 0);
+
+	lun_init(&l, "missing.img", 4 * BS);
+	ck_assert_int_eq(lun_file_resize(&l, 8 * BS, &res, err, sizeof(err)), -ENOENT);
+	ck_assert_int_eq(access(l.path, F_OK), -1);
+	snprintf(l.path, sizeof(l.path), "%s", dir);
+	ck_assert_int_eq(lun_file_resize(&l, 8 * BS, &res, err, sizeof(err)), -EINVAL);
+}
+END_TEST
+
 Suite *check_suite(void)
 {
 	Suite *s = suite_create("lun_file");
@@ -201,6 +237,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_create_sparse);
 	tcase_add_test(tc, test_existing_and_grow);
 	tcase_add_test(tc, test_refused);
+	tcase_add_test(tc, test_resize);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <syslog.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,57 @@ START_TEST(test_write_read_roundtrip)
 	read10(0, 100, 1, &t);
 	ck_assert_uint_eq(env.buf[0], 0);
 	ck_assert_uint_eq(env.buf[BS - 1], 0);
+}
+END_TEST
+
+/*
+ * scsi_lu_update() with a new size: the file grows, every nexus gets
+ * CAPACITY DATA HAS CHANGED once (the other LU none), READ CAPACITY(16)
+ * reports the new size and I/O reaches the new end; a smaller size is
+ * exported without truncating the file; an unchanged size raises nothing.
+ */
+START_TEST(test_resize)
+{
+	uint8_t rc16[16] = { 0x9e, 0x10, [13] = 32 };
+	static const uint8_t tur[6] = { 0 };
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+	struct stat st;
+
+	t_lu_config(&cfg, "file", tmpfile_path, 2 * FILE_SIZE);
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	ck_assert_int_eq(stat(tmpfile_path, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 * FILE_SIZE);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(get_be64(env.buf), 2 * FILE_SIZE / BS - 1);
+	t_run(&t, env.n2, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	t_run(&t, env.n2, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(1, 2 * FILE_SIZE / BS - 1, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	cfg.size_bytes = FILE_SIZE / 2;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	ck_assert_int_eq(stat(tmpfile_path, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 * FILE_SIZE);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	read10(1, FILE_SIZE / 2 / BS, 1, &t);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	cfg.size_bytes = FILE_SIZE + 100;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), -EINVAL);
+	ck_assert_int_eq(scsi_lu_update(env.target, 9, &cfg), -ENOENT);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(get_be64(env.buf), FILE_SIZE / 2 / BS - 1);
 }
 END_TEST
 
@@ -1452,6 +1504,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_read_capacity);
 	tcase_add_test(tc, test_write_read_roundtrip);
 	tcase_add_test(tc, test_offline_online);
+	tcase_add_test(tc, test_resize);
 	tcase_add_test(tc, test_rw_errors);
 	tcase_add_test(tc, test_compare_and_write);
 	tcase_add_test(tc, test_caw_holds_range_lock);

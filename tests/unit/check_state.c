@@ -273,6 +273,12 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		m.u.lun.lun = (uint16_t)rnd(NLUNS);
 		m.u.lun.offline = rnd(2) != 0;
 		break;
+	case MUTATION_LUN_RESIZE:
+		target_name(m.u.lun.target, sizeof(m.u.lun.target));
+		m.u.lun.lun = (uint16_t)rnd(NLUNS);
+		/* Whole 4 KiB blocks, or now and then none at all (rejected). */
+		m.u.lun.size_bytes = (uint64_t)rnd(9) * 4096 + (rnd(10) == 0 ? 100 : 0);
+		break;
 	case MUTATION_ACL_ADD:
 	case MUTATION_ACL_DEL:
 		target_name(m.u.acl.target, sizeof(m.u.acl.target));
@@ -444,15 +450,16 @@ START_TEST(test_same_stream_same_digest)
 	}
 
 	/*
-	 * Change one applied mutation that changes the model (not a PR op or
-	 * a LUN offline/online, which may leave the state as it was): replace
-	 * it by a malformed one.
+	 * Change one applied mutation that changes the model (not a PR op, a
+	 * LUN offline/online or resize, which may leave the state as it was):
+	 * replace it by a malformed one.
 	 */
 	do {
 		changed = rnd((uint32_t)n);
 	} while (rcs[changed] != 0 || kind_of(&v[changed]) == MUTATION_RESERVATION ||
 		 kind_of(&v[changed]) == MUTATION_LU_RESET ||
-		 kind_of(&v[changed]) == MUTATION_LUN_OFFLINE);
+		 kind_of(&v[changed]) == MUTATION_LUN_OFFLINE ||
+		 kind_of(&v[changed]) == MUTATION_LUN_RESIZE);
 	inst_open(&d);
 	bad.len = 3;
 	bad.p = (uint8_t[]){ 0xde, 0xad, 0x00 };
@@ -652,6 +659,85 @@ START_TEST(test_lun_offline_in_place)
 }
 END_TEST
 
+/*
+ * LUN_RESIZE sets the size with one LUN-changed effect (the LU's PR state
+ * stays where it is), refuses a missing LUN and a size that is not whole
+ * blocks, is stored, and a snapshot install that changes only the size
+ * changes it in place.
+ */
+START_TEST(test_lun_resize_in_place)
+{
+	static const char tn[] = "iqn.2026-11.org.quorate:t0";
+	struct mutation m = { .kind = MUTATION_TARGET_ADD };
+	uint8_t buf[MUTATION_MAX_LEN], *snap;
+	struct blob bl = { .p = buf };
+	struct state_effects fx;
+	struct pr_state *pr0;
+	struct inst a, b;
+	size_t snap_len;
+	uint8_t da[STATE_DIGEST_LEN], db[STATE_DIGEST_LEN];
+
+	inst_open(&a);
+	inst_open(&b);
+	snprintf(m.u.target.name, sizeof(m.u.target.name), "%s", tn);
+	deliver_ok(&a, &m);
+	add_lun(&a, 0);
+	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
+	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
+	state_effects_release(&fx);
+	free(snap);
+	pr0 = state_lun_pr(a.state, tn, 0);
+
+	memset(&m, 0, sizeof(m));
+	m.kind = MUTATION_LUN_RESIZE;
+	snprintf(m.u.lun.target, sizeof(m.u.lun.target), "%s", tn);
+	m.u.lun.size_bytes = 3 << 20;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	state_deliver(a.state, state_applied_seq(a.state) + 1, 1, false, buf, bl.len, &fx);
+	ck_assert_int_eq(fx.rc, 0);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, STATE_FX_LUN_CHANGED);
+	ck_assert_uint_eq(fx.v[0].lun->rec.size_bytes, 3 << 20);
+	state_effects_release(&fx);
+	ck_assert_ptr_eq(state_lun_pr(a.state, tn, 0), pr0);
+
+	m.u.lun.size_bytes = (3 << 20) + 100;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -EINVAL);
+	m.u.lun.size_bytes = 0;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -EINVAL);
+	m.u.lun.size_bytes = 1 << 20;
+	m.u.lun.lun = 5;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -ENOENT);
+	ck_assert_uint_eq(state_lun_find(state_target_find(a.state, tn), 0)->rec.size_bytes,
+			  3 << 20);
+
+	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
+	pr0 = state_lun_pr(b.state, tn, 0);
+	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
+	free(snap);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, STATE_FX_LUN_CHANGED);
+	state_effects_release(&fx);
+	ck_assert_ptr_eq(state_lun_pr(b.state, tn, 0), pr0);
+	digest_of(&a, da);
+	digest_of(&b, db);
+	ck_assert_int_eq(memcmp(da, db, sizeof(da)), 0);
+
+	/* Stored: a reload has the size. */
+	state_destroy(a.state);
+	ck_assert_int_eq(state_create(a.store, &rules, &a.state), 0);
+	ck_assert_int_eq(state_load(a.state, &fx), 0);
+	state_effects_release(&fx);
+	ck_assert_uint_eq(state_lun_find(state_target_find(a.state, tn), 0)->rec.size_bytes,
+			  3 << 20);
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
+
 START_TEST(test_epoch_persists)
 {
 	struct inst a;
@@ -680,6 +766,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_same_stream_same_digest);
 	tcase_add_test(tc, test_install_reconciles_only_the_difference);
 	tcase_add_test(tc, test_lun_offline_in_place);
+	tcase_add_test(tc, test_lun_resize_in_place);
 	tcase_add_test(tc, test_epoch_persists);
 	suite_add_tcase(s, tc);
 	return s;

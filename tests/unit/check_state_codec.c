@@ -11,7 +11,7 @@
 #include "daemon/state/mutation.h"
 #include "tests/unit/check_main.h"
 
-#define NSAMPLES 11
+#define NSAMPLES 12
 
 static struct mutation samples[NSAMPLES];
 
@@ -78,6 +78,11 @@ static void make_samples(void)
 	op->kind = MUTATION_LUN_OFFLINE;
 	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
 	op->u.lun.lun = 1;
+	op = &samples[11];
+	op->kind = MUTATION_LUN_RESIZE;
+	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
+	op->u.lun.lun = 7;
+	op->u.lun.size_bytes = 0x0001020304050600ULL;
 	for (int i = 0; i < NSAMPLES; i++) {
 		samples[i].request_id = 0x1122334455667788ULL + (uint64_t)i;
 	}
@@ -129,6 +134,23 @@ START_TEST(test_lun_offline_layout)
 					       MUTATION_LUN_F_OFFLINE);
 	buf[len - 1] = 0x10;
 	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
+}
+END_TEST
+
+/* LUN_RESIZE: the LU, then the size as a big-endian u64. */
+START_TEST(test_lun_resize_layout)
+{
+	static uint8_t buf[MUTATION_MAX_LEN];
+	size_t len;
+
+	make_samples();
+	ck_assert_int_eq(mutation_encode(&samples[11], buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, MUTATION_HEADER_LEN + 2 + strlen(samples[11].u.lun.target) + 2 + 8);
+	ck_assert_int_eq(buf[len - 10], 0);
+	ck_assert_int_eq(buf[len - 9], 7);
+	for (int i = 0; i < 8; i++) {
+		ck_assert_int_eq(buf[len - 8 + i], i == 7 ? 0 : i);
+	}
 }
 END_TEST
 
@@ -263,6 +285,7 @@ Suite *check_suite(void)
 	tcase_add_loop_test(tc, test_round_trip, 0, NSAMPLES);
 	tcase_add_test(tc, test_big_endian_layout);
 	tcase_add_test(tc, test_lun_offline_layout);
+	tcase_add_test(tc, test_lun_resize_layout);
 	tcase_add_test(tc, test_rejects_bad_input);
 	tcase_add_test(tc, test_garbage_never_crashes);
 	tcase_add_test(tc, test_pr_set_round_trip);

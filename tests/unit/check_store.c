@@ -320,6 +320,39 @@ START_TEST(test_lun_offline_flag)
 }
 END_TEST
 
+/* STORE_OP_LUN_RESIZE sets the size of one LUN, which persists; a missing LUN is -ENOENT. */
+START_TEST(test_lun_resize)
+{
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct loaded ld = { 0 };
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	fill_lun(&op);
+	ck_assert_int_eq(store_commit(s, 2, &op), 0);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_LUN_RESIZE;
+	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
+	op.u.lun.lun = 7;
+	op.u.lun.size_bytes = 0x123456789000ULL;
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	op.u.lun.lun = 8;
+	ck_assert_int_eq(store_commit(s, 4, &op), -ENOENT);
+	store_close(s);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.luns, 1);
+	ck_assert_uint_eq(ld.l.size_bytes, 0x123456789000ULL);
+	fill_lun(&op);
+	op.u.lun.size_bytes = 0x123456789000ULL;
+	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_seq_rules_and_failed_commit_rolls_back)
 {
 	struct store *s;
@@ -624,6 +657,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_commit_visible_after_reopen);
 	tcase_add_test(tc, test_seq_rules_and_failed_commit_rolls_back);
 	tcase_add_test(tc, test_lun_offline_flag);
+	tcase_add_test(tc, test_lun_resize);
 	tcase_add_test(tc, test_target_delete_cascades);
 	tcase_add_test(tc, test_schema_lun_range_is_the_domain_rule);
 	tcase_add_test(tc, test_pr_state_persists);

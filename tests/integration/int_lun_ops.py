@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Changing a LUN after its creation, against a running daemon (issue 11).
+
+- `lun resize TARGET LUN --size N`: the backing file grows to N bytes, the
+  answer (JSON) says from what to what; two initiators logged in before
+  each get CAPACITY DATA HAS CHANGED (06h, 2A/09) on their next command to
+  that LUN (and LUN 0 none), then READ CAPACITY(16) shows the new size and
+  a write at the new end reads back; `lun show` has the size, also after a
+  restart. Shrinking is refused (exit 1, one line, nothing changed) unless
+  --force, which shrinks the LUN (not the file) with the same unit
+  attention; the same size changes nothing and raises nothing; a size that
+  is not whole blocks is refused; a missing or malformed --size is a usage
+  error (exit 2); a null-backed LUN grows too. The daemon log names the uid
+  that resized.
+
+Output is parsed as JSON, never grepped. Port: QT_PORT_BASE (default
+14500) + 230. Exit 0 pass, 1 fail.
+"""
+import json
+import os
+import struct
+import sys
+
+sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
+import iscsi_raw as r  # noqa: E402
+from qt_daemon import Fail, expect, run_test, HOST, TARGET  # noqa: E402
+
+PORT_OFFSET = 230
+INIT_A = "iqn.2026-11.org.quorate:lun-ops-a"
+INIT_B = "iqn.2026-11.org.quorate:lun-ops-b"
+MIB = 1024 * 1024
+BLOCK = 512
+SENSE_UNIT_ATTENTION = 0x6
+ASC_CAPACITY_CHANGED = (0x2A, 0x09)
+
+
+def log(msg):
+    print("lun_ops: %s" % msg, file=sys.stderr, flush=True)
+
+
+def ctl(d, *args, rc=0):
+    p = d.ctl(*args)
+    expect(p.returncode == rc, "quoratectl %s: exit %d (want %d): %s%s"
+           % (" ".join(args), p.returncode, rc, p.stdout, p.stderr))
+    return p
+
+
+def ctl_json(d, *args):
+    return json.loads(ctl(d, "--json", *args).stdout)
+
+
+def ctl_refused(d, *args, rc=1):
+    """A refused command: exit @rc and one line on stderr (a usage error, exit 2,
+    may add the usage)."""
+    p = ctl(d, *args, rc=rc)
+    lines = p.stderr.strip().splitlines()
+    expect(len(lines) == 1 or (rc == 2 and lines[1].startswith("usage:")),
+           "quoratectl %s: want one line on stderr, got %r" % (" ".join(args), p.stderr))
+    expect(p.stdout == "", "quoratectl %s: refused but printed %r" % (" ".join(args), p.stdout))
+    return lines[0]
+
+
+def sense_key_asc(sense):
+    expect(len(sense) >= 14, "no sense data: %s" % sense.hex())
+    return sense[2] & 0x0F, (sense[12], sense[13])
+
+
+def drain(c, lun):
+    """TEST UNIT READY on @lun until no unit attention is left; the ASCs seen."""
+    seen = []
+    for _ in range(8):
+        st, sense, _ = c.command(bytes(6), lun=lun)
+        if st == 0:
+            return seen
+        key, asc = sense_key_asc(sense)
+        expect(key == SENSE_UNIT_ATTENTION, "TUR of LUN %d: sense key %x %02x/%02x"
+               % (lun, key, asc[0], asc[1]))
+        seen.append(asc)
+    raise Fail("LUN %d keeps answering with unit attentions" % lun)
+
+
+def read_capacity16(c, lun):
+    """(last LBA + 1, block length) from READ CAPACITY(16)."""
+    cdb = bytes([0x9E, 0x10]) + bytes(8) + struct.pack(">I", 32) + bytes(2)
+    st, sense, data = c.command(cdb, lun=lun, read_len=32)
+    expect(st == 0, "READ CAPACITY(16) of LUN %d: 0x%02x %s" % (lun, st, sense.hex()))
+    last, bl = struct.unpack(">QI", data[:12])
+    return last + 1, bl
+
+
+def rw16(op, lba, blocks):
+    return bytes([op, 0]) + struct.pack(">QI", lba, blocks) + bytes(2)
+
+
+def login(d, init):
+    c = r.Conn(HOST, d.port, timeout=20)
+    expect(c.login(init, TARGET).status_class == 0, "login of %s failed" % init)
+    return c
+
+
+def expect_capacity_ua(conns, lun, nbytes, what):
+    """Each session's next command to @lun gets 2A/09, then READ CAPACITY says @nbytes."""
+    for name, c in conns:
+        seen = drain(c, lun)
+        expect(seen == [ASC_CAPACITY_CHANGED], "%s: %s saw %s on LUN %d, want only 2A/09"
+               % (what, name, ["%02x/%02x" % a for a in seen], lun))
+        blocks, bl = read_capacity16(c, lun)
+        expect(blocks * bl == nbytes, "%s: %s reads a capacity of %d x %d, want %d bytes"
+               % (what, name, blocks, bl, nbytes))
+
+
+def check_resize(d, shared):
+    path = os.path.join(shared, "lun1.img")
+    ctl_json(d, "lun", "create", TARGET, "--lun", "1", "--path", path, "--size", "16M")
+    a, b = login(d, INIT_A), login(d, INIT_B)
+    conns = (("A", a), ("B", b))
+    for _, c in conns:
+        drain(c, 0)
+        drain(c, 1)
+        expect(read_capacity16(c, 1) == (16 * MIB // BLOCK, BLOCK), "capacity before")
+
+    res = ctl_json(d, "lun", "resize", TARGET, "1", "--size", "32M")
+    want = {"target": TARGET, "lun": 1, "size": 32 * MIB, "old_size": 16 * MIB,
+            "changed": True, "path": path, "file": "grown", "old_file_size": 16 * MIB}
+    for k, v in want.items():
+        expect(res.get(k) == v, "lun resize: %s is %r, want %r" % (k, res.get(k), v))
+    expect(res["seq"] > 0, "lun resize: no seq in %s" % res)
+    expect(os.path.getsize(path) == 32 * MIB, "the file is %d bytes" % os.path.getsize(path))
+    expect_capacity_ua(conns, 1, 32 * MIB, "grow")
+    expect(drain(a, 0) == [], "LUN 0 got a unit attention from LUN 1's resize")
+    top = 32 * MIB // BLOCK - 8
+    data = b"RESIZED!" * (8 * BLOCK // 8)
+    st, sense, _ = a.command(rw16(0x8A, top, 8), data_out=data, lun=1)
+    expect(st == 0, "WRITE(16) at the new end: 0x%02x %s" % (st, sense.hex()))
+    st, sense, back = b.command(rw16(0x88, top, 8), read_len=len(data), lun=1)
+    expect(st == 0 and back == data, "READ(16) at the new end: 0x%02x %s" % (st, sense.hex()))
+    st, sense, _ = a.command(rw16(0x88, top + 8, 1), read_len=BLOCK, lun=1)
+    expect(st == 2 and sense_key_asc(sense) == (0x5, (0x21, 0x00)),
+           "READ(16) past the new end: 0x%02x %s" % (st, sense.hex()))
+    expect(ctl_json(d, "lun", "show", TARGET, "1")["size"] == 32 * MIB, "lun show size")
+    log("ok: grow: file extended, 2A/09 on both sessions, READ CAPACITY(16) and I/O at the "
+        "new end")
+
+    line = ctl_refused(d, "lun", "resize", TARGET, "1", "--size", "8M")
+    expect("--force" in line, "shrink without --force: %r" % line)
+    expect(ctl_json(d, "lun", "show", TARGET, "1")["size"] == 32 * MIB, "refused shrink changed")
+    expect(drain(a, 1) == [], "a refused shrink raised a unit attention")
+    res = ctl_json(d, "lun", "resize", TARGET, "1", "--size", "8M", "--force")
+    expect(res["changed"] is True and res["size"] == 8 * MIB and res["file"] == "existing",
+           "lun resize --force: %s" % res)
+    expect(os.path.getsize(path) == 32 * MIB, "shrinking truncated the file")
+    expect_capacity_ua(conns, 1, 8 * MIB, "shrink")
+    log("ok: shrink refused without --force, done with it (the file keeps its size)")
+
+    res = ctl_json(d, "lun", "resize", TARGET, "1", "--size", "8M")
+    expect(res["changed"] is False, "the same size: %s" % res)
+    expect(drain(a, 1) == [], "resizing to the same size raised a unit attention")
+    ctl_refused(d, "lun", "resize", TARGET, "1", "--size", "1000")
+    ctl_refused(d, "lun", "resize", TARGET, "7", "--size", "8M")
+    ctl_refused(d, "lun", "resize", "iqn.2026-11.org.quorate:nosuch", "1", "--size", "8M")
+    ctl_refused(d, "lun", "resize", TARGET, "1", rc=2)
+    ctl_refused(d, "lun", "resize", TARGET, "1", "--size", "big", rc=2)
+    ctl_refused(d, "lun", "resize", TARGET, "1", "--size", "-1", rc=2)
+    log("ok: same size, bad sizes, unknown LUN and target")
+
+    ctl_json(d, "lun", "create", TARGET, "--lun", "2", "--backing", "null", "--size", "4M")
+    drain(a, 2)
+    ctl_json(d, "lun", "resize", TARGET, "2", "--size", "8M")
+    expect(drain(a, 2) == [ASC_CAPACITY_CHANGED], "null LUN: no 2A/09")
+    expect(read_capacity16(a, 2) == (8 * MIB // BLOCK, BLOCK), "null LUN capacity")
+    log("ok: a null-backed LUN grows")
+    for c in (a, b):
+        c.logout()
+        c.close()
+
+    uid = os.geteuid()
+    want = "configuration change by uid %d: lun-resize '%s' LUN 1 to %d bytes" % (
+        uid, TARGET, 32 * MIB)
+    expect(want in d.text(), "the log does not say %r" % want)
+    expect(d.stop() == 0, "daemon did not exit 0")
+    d.start()
+    expect(ctl_json(d, "lun", "show", TARGET, "1")["size"] == 8 * MIB, "size after restart")
+    a = login(d, INIT_A)
+    drain(a, 1)
+    expect(read_capacity16(a, 1) == (8 * MIB // BLOCK, BLOCK), "capacity after restart")
+    a.logout()
+    a.close()
+    log("ok: the size persists through a restart; the log names uid %d" % uid)
+
+
+def run(d, shared):
+    d.start()
+    check_resize(d, shared)
+
+
+if __name__ == "__main__":
+    sys.exit(run_test("lun-ops", PORT_OFFSET, run, shared_dir=True))
