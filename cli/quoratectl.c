@@ -200,6 +200,18 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* "on" or "off" for option --@name; a usage error otherwise. */
+static bool parse_on_off(const char *name, const char *v)
+{
+	if (strcmp(v, "on") == 0) {
+		return true;
+	}
+	if (strcmp(v, "off") != 0) {
+		usage_error("--%s takes 'on' or 'off', not '%s'", name, v);
+	}
+	return false;
+}
+
 /* ---- IPC ------------------------------------------------------------------ */
 
 static void uid_describe(uid_t uid, char *out, size_t cap)
@@ -500,12 +512,14 @@ static void print_luns(struct json_object *r)
 	       "BS", "STATE", "SERIAL", "PATH");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *l = json_object_array_get_idx(r, i);
-		char size[32], flags[64];
+		char size[32], flags[4608];
 
 		size_human((uint64_t)jint(l, "size"), size, sizeof(size));
-		snprintf(flags, sizeof(flags), "%s%s%s%s", jstr(l, "path"),
+		snprintf(flags, sizeof(flags), "%s%s%s%s%s%s%s", jstr(l, "path"),
 			 jbool(l, "direct") ? " [direct]" : "", jbool(l, "thin") ? " [thin]" : "",
-			 jbool(l, "read_only") ? " [ro]" : "");
+			 jbool(l, "read_only") ? " [ro]" : "",
+			 jstr(l, "alias")[0] != '\0' ? " (" : "", jstr(l, "alias"),
+			 jstr(l, "alias")[0] != '\0' ? ")" : "");
 		printf("%-40s %5" PRId64 " %-7s %10s %5" PRId64 " %-7s %-32s %s\n", jstr(l, "target"),
 		       jint(l, "lun"), jstr(l, "backing"), size, jint(l, "block_size"),
 		       jbool(l, "online") ? "online" : "OFFLINE", jstr(l, "serial"), flags);
@@ -532,6 +546,8 @@ static void print_lun(struct json_object *l)
 	printf("direct:       %s\n", jbool(l, "direct") ? "yes" : "no");
 	printf("thin:         %s\n", jbool(l, "thin") ? "yes" : "no");
 	printf("read-only:    %s\n", jbool(l, "read_only") ? "yes" : "no");
+	printf("write cache:  %s\n", jbool(l, "write_cache") ? "on" : "off");
+	printf("alias:        %s\n", jstr(l, "alias"));
 	printf("state:        %s on node %" PRId64 "%s\n", jbool(l, "online") ? "online" : "OFFLINE",
 	       jint(l, "node_id"), jbool(l, "admin_offline") ? " (lun offline in force)" : "");
 	if (!jbool(l, "online")) {
@@ -652,13 +668,15 @@ static int run_target_list(struct cli *cli, int argc, char **argv)
 static int run_lun_create(struct cli *cli, int argc, char **argv)
 {
 	const char *lun = NULL, *backing = NULL, *path = NULL, *size = NULL, *bs = NULL;
+	const char *alias = NULL, *wc = NULL;
 	bool direct = false, thin = false, ro = false, grow = false;
 	const struct opt_def defs[] = {
 		{ "lun", true, &lun, NULL },	   { "backing", true, &backing, NULL },
 		{ "path", true, &path, NULL },	   { "size", true, &size, NULL },
 		{ "block-size", true, &bs, NULL }, { "direct", false, NULL, &direct },
 		{ "thin", false, NULL, &thin },	   { "read-only", false, NULL, &ro },
-		{ "grow", false, NULL, &grow },	   { NULL, 0, 0, 0 },
+		{ "grow", false, NULL, &grow },	   { "alias", true, &alias, NULL },
+		{ "write-cache", true, &wc, NULL }, { NULL, 0, 0, 0 },
 	};
 	char *pos[1];
 	struct json_object *args;
@@ -718,6 +736,13 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	json_object_object_add(args, "thin", json_object_new_boolean(thin));
 	json_object_object_add(args, "read_only", json_object_new_boolean(ro));
 	json_object_object_add(args, "grow", json_object_new_boolean(grow));
+	if (alias != NULL) {
+		json_object_object_add(args, "alias", json_object_new_string(alias));
+	}
+	if (wc != NULL) {
+		json_object_object_add(args, "write_cache",
+				       json_object_new_boolean(parse_on_off("write-cache", wc)));
+	}
 	return ctl_run(cli, "lun.create", args, print_lun_created);
 }
 
@@ -826,6 +851,55 @@ static int run_lun_resize(struct cli *cli, int argc, char **argv)
 	json_object_object_add(args, "size", json_object_new_int64((int64_t)v));
 	json_object_object_add(args, "force", json_object_new_boolean(force));
 	return ctl_run(cli, "lun.resize", args, print_lun_resized);
+}
+
+static void print_lun_set(struct json_object *r)
+{
+	struct json_object *changed = NULL;
+	size_t n;
+
+	json_object_object_get_ex(r, "changed", &changed);
+	n = changed != NULL ? json_object_array_length(changed) : 0;
+	if (n == 0) {
+		printf("LUN %" PRId64 " of %s already has those settings; nothing changed\n",
+		       jint(r, "lun"), jstr(r, "target"));
+		return;
+	}
+	printf("changed");
+	for (size_t i = 0; i < n; i++) {
+		printf("%s %s", i ? "," : "",
+		       json_object_get_string(json_object_array_get_idx(changed, i)));
+	}
+	printf(" of LUN %" PRId64 " of %s (applied at seq %" PRId64 ")\n", jint(r, "lun"),
+	       jstr(r, "target"), jint(r, "seq"));
+}
+
+static int run_lun_set(struct cli *cli, int argc, char **argv)
+{
+	const char *alias = NULL, *ro = NULL, *wc = NULL;
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL },
+					{ "read-only", true, &ro, NULL },
+					{ "write-cache", true, &wc, NULL },
+					{ NULL, 0, 0, 0 } };
+	char *pos[2];
+	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
+
+	if (alias == NULL && ro == NULL && wc == NULL) {
+		json_object_put(args);
+		usage_error("give at least one of --alias, --read-only, --write-cache");
+	}
+	if (alias != NULL) {
+		json_object_object_add(args, "alias", json_object_new_string(alias));
+	}
+	if (ro != NULL) {
+		json_object_object_add(args, "read_only",
+				       json_object_new_boolean(parse_on_off("read-only", ro)));
+	}
+	if (wc != NULL) {
+		json_object_object_add(args, "write_cache",
+				       json_object_new_boolean(parse_on_off("write-cache", wc)));
+	}
+	return ctl_run(cli, "lun.set", args, print_lun_set);
 }
 
 static int run_acl_change(struct cli *cli, int argc, char **argv, const char *cmd)
@@ -1296,7 +1370,8 @@ static const struct cmd_spec cmds[] = {
 	{ "target", "list", "", "List targets.", run_target_list },
 	{ "lun", "create",
 	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE] [--grow]\n"
-	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]",
+	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]\n"
+	  "                      [--write-cache on|off] [--alias ALIAS]",
 	  "Add a LUN (default: the lowest free number) backed by a file or block device\n"
 	  "(--backing file, the default; a missing file is created sparse with --size;\n"
 	  "without --size the file's or device's size is used) or by the null store\n"
@@ -1309,7 +1384,8 @@ static const struct cmd_spec cmds[] = {
 	  "before anything is committed; a file the command created is removed again when\n"
 	  "it fails.\n"
 	  "--direct opens the store with O_DIRECT (needed for shared disks), --thin enables\n"
-	  "UNMAP, --read-only write-protects the LUN.",
+	  "UNMAP, --read-only write-protects the LUN. --write-cache sets WCE of the caching\n"
+	  "mode page (default: on, off with --direct). --alias names the LUN in listings.",
 	  run_lun_create },
 	{ "lun", "delete", "TARGET LUN", "Delete a LUN (the backing file is kept).",
 	  run_lun_delete },
@@ -1337,6 +1413,14 @@ static const struct cmd_spec cmds[] = {
 	  "drops what was written beyond the new end and needs --force (the file itself\n"
 	  "is not truncated).",
 	  run_lun_resize },
+	{ "lun", "set", "TARGET LUN [--alias ALIAS] [--read-only on|off] [--write-cache on|off]",
+	  "Change a LUN's settings on every node. --alias names it in 'lun list' and\n"
+	  "'lun show' (\"\" removes the alias). --read-only on: writes get DATA PROTECT,\n"
+	  "WRITE PROTECTED (7/27/00) and MODE SENSE shows WP; off needs the backing file\n"
+	  "to open read-write. --write-cache sets WCE of the caching mode page (off: every\n"
+	  "write is durable before it completes). Initiators get MODE PARAMETERS CHANGED\n"
+	  "(2A/01) for --read-only and --write-cache.",
+	  run_lun_set },
 	{ "acl", "add", "TARGET INITIATOR",
 	  "Allow INITIATOR (an iSCSI name) to log in to TARGET. A target with at least one\n"
 	  "ACL entry admits only the listed initiators: sessions of others are asked to\n"

@@ -130,6 +130,17 @@ static bool arg_bool(struct json_object *args, const char *key)
 	return json_object_object_get_ex(args, key, &v) && json_object_get_boolean(v);
 }
 
+/* Boolean arg @key, or @dflt when it is absent. */
+static bool arg_bool_or(struct json_object *args, const char *key, bool dflt)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(args, key, &v) || json_object_is_type(v, json_type_null)) {
+		return dflt;
+	}
+	return json_object_get_boolean(v);
+}
+
 /* ---- completion of proposed mutations ------------------------------------- */
 
 /*
@@ -166,6 +177,19 @@ static void admin_change_describe(const struct mutation *m, char *out, size_t ca
 	case MUTATION_RESERVATION:
 	case MUTATION_LU_RESET:
 		snprintf(out, cap, "%s '%s' LUN %u", kind, m->u.lu.target, m->u.lu.lun);
+		break;
+	case MUTATION_LUN_SET:
+		snprintf(out, cap, "%s '%s' LUN %u:%s%s%s%s%s%s", kind, m->u.lun.target,
+			 m->u.lun.lun, (m->set_fields & MUTATION_SET_ALIAS) ? " alias '" : "",
+			 (m->set_fields & MUTATION_SET_ALIAS) ? m->u.lun.alias : "",
+			 (m->set_fields & MUTATION_SET_ALIAS) ? "'" : "",
+			 !(m->set_fields & MUTATION_SET_READ_ONLY) ? ""
+			 : m->u.lun.read_only			   ? " read-only"
+								   : " read-write",
+			 !(m->set_fields & MUTATION_SET_WRITE_CACHE) ? "" : " write cache ",
+			 !(m->set_fields & MUTATION_SET_WRITE_CACHE) ? ""
+			 : m->u.lun.write_cache			     ? "on"
+								     : "off");
 		break;
 	case MUTATION_LUN_RESIZE:
 		snprintf(out, cap, "%s '%s' LUN %u to %" PRIu64 " bytes", kind, m->u.lun.target,
@@ -771,6 +795,12 @@ static void cmd_lun_create(struct admin_ctx *a)
 	l->direct_io = arg_bool(a->args, "direct");
 	l->thin = arg_bool(a->args, "thin");
 	l->read_only = arg_bool(a->args, "read_only");
+	/* O_DIRECT means "no node-local cache": the write cache is off unless asked. */
+	l->write_cache = arg_bool_or(a->args, "write_cache", !l->direct_io);
+	/* Its characters are checked by apply (validate_alias). */
+	if (arg_str(a->args, "alias", false, l->alias, sizeof(l->alias), a->err) == -EINVAL) {
+		goto fail;
+	}
 	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
 		if (l->path[0] == '\0') {
 			snprintf(a->err, sizeof(a->err), "file backing needs --path");
@@ -1020,6 +1050,84 @@ static void cmd_lun_resize(struct admin_ctx *a)
 	}
 }
 
+/*
+ * lun.set: the alias, read-only and write cache of a LUN, through one
+ * mutation naming only the fields that change. Making a LUN writable is
+ * checked here first: its file must open read-write on this node.
+ */
+static void cmd_lun_set(struct admin_ctx *a)
+{
+	struct mutation op = { .kind = MUTATION_LUN_SET };
+	struct store_lun *m = &op.u.lun;
+	const struct state_lun *l;
+	struct json_object *res, *changed;
+	char alias[STORE_ALIAS_MAX + 1];
+	bool asked = false;
+	int rc;
+
+	l = arg_lun_find(a, m->target, sizeof(m->target), &m->lun);
+	if (l == NULL) {
+		return;
+	}
+	rc = arg_str(a->args, "alias", false, alias, sizeof(alias), a->err);
+	if (rc == -EINVAL) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	asked |= rc == 0;
+	if (rc == 0 && strcmp(alias, l->rec.alias) != 0) {
+		op.set_fields |= MUTATION_SET_ALIAS;
+		snprintf(m->alias, sizeof(m->alias), "%s", alias);
+	}
+	if (json_object_object_get_ex(a->args, "read_only", NULL)) {
+		asked = true;
+		m->read_only = arg_bool(a->args, "read_only");
+		if (m->read_only != l->rec.read_only) {
+			op.set_fields |= MUTATION_SET_READ_ONLY;
+		}
+	}
+	if (json_object_object_get_ex(a->args, "write_cache", NULL)) {
+		asked = true;
+		m->write_cache = arg_bool(a->args, "write_cache");
+		if (m->write_cache != l->rec.write_cache) {
+			op.set_fields |= MUTATION_SET_WRITE_CACHE;
+		}
+	}
+	if (!asked) {
+		ipc_request_reply_err(a->req, "nothing to set: give alias, read_only or write_cache");
+		return;
+	}
+	/* Fields that do not change carry no value (the codec's rule). */
+	m->read_only &= (op.set_fields & MUTATION_SET_READ_ONLY) != 0;
+	m->write_cache &= (op.set_fields & MUTATION_SET_WRITE_CACHE) != 0;
+	if ((op.set_fields & MUTATION_SET_READ_ONLY) && !m->read_only &&
+	    strcmp(l->rec.backing, LUN_BACKING_FILE) == 0 &&
+	    lun_file_check_writable(&l->rec, a->err, sizeof(a->err)) < 0) {
+		ipc_request_reply_err(a->req, "cannot make the LUN writable: %s", a->err);
+		return;
+	}
+	res = json_object_new_object();
+	json_object_object_add(res, "target", json_object_new_string(m->target));
+	json_object_object_add(res, "lun", json_object_new_int(m->lun));
+	changed = json_object_new_array();
+	if (op.set_fields & MUTATION_SET_ALIAS) {
+		json_object_array_add(changed, json_object_new_string("alias"));
+	}
+	if (op.set_fields & MUTATION_SET_READ_ONLY) {
+		json_object_array_add(changed, json_object_new_string("read_only"));
+	}
+	if (op.set_fields & MUTATION_SET_WRITE_CACHE) {
+		json_object_array_add(changed, json_object_new_string("write_cache"));
+	}
+	json_object_object_add(res, "changed", changed);
+	if (op.set_fields == 0) {
+		/* Already so: no mutation, no unit attention. */
+		ipc_request_reply_ok(a->req, res);
+		return;
+	}
+	admin_propose(a->d, a->req, &op, res);
+}
+
 /* Optional "target" filter of the list commands; replies and returns false on error. */
 static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 {
@@ -1059,6 +1167,8 @@ static struct json_object *lun_json(struct daemon *d, const struct state_target 
 	json_object_object_add(o, "direct", json_object_new_boolean(l->rec.direct_io));
 	json_object_object_add(o, "thin", json_object_new_boolean(l->rec.thin));
 	json_object_object_add(o, "read_only", json_object_new_boolean(l->rec.read_only));
+	json_object_object_add(o, "write_cache", json_object_new_boolean(l->rec.write_cache));
+	json_object_object_add(o, "alias", json_object_new_string(l->rec.alias));
 	json_object_object_add(o, "uuid", json_object_new_string(uuid));
 	json_object_object_add(o, "naa", json_object_new_string(naa));
 	json_object_object_add(o, "serial", json_object_new_string(l->rec.serial));
@@ -1677,6 +1787,7 @@ static const struct {
 	{ "lun.offline", cmd_lun_offline },
 	{ "lun.online", cmd_lun_online },
 	{ "lun.resize", cmd_lun_resize },
+	{ "lun.set", cmd_lun_set },
 	{ "acl.add", cmd_acl_add },
 	{ "acl.remove", cmd_acl_remove },
 	{ "acl.list", cmd_acl_list },

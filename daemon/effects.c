@@ -177,8 +177,7 @@ static void lun_config(const struct store_lun *rec, struct scsi_lu_config *cfg)
 		.direct_io = rec->direct_io,
 		.thin = rec->thin,
 		.read_only = rec->read_only,
-		/* O_DIRECT means "no node-local cache": report write cache off too. */
-		.write_cache = !rec->direct_io,
+		.write_cache = rec->write_cache,
 		/* Taken offline by the administrator: listed, but the store stays closed. */
 		.offline = rec->offline,
 	};
@@ -286,9 +285,10 @@ static void lun_state(struct daemon *d, const struct state_target *t, const stru
 }
 
 /*
- * A LUN record changed in place (its size): the LU follows, raising the
- * unit attentions the change calls for on every nexus. A LUN that is not
- * an LU here takes the new record when it is opened.
+ * A LUN record changed in place (size, read-only, write cache, alias): the
+ * LU follows, raising the unit attentions the change calls for on every
+ * nexus. A LUN that is not an LU here takes the new record when it is
+ * opened.
  */
 static void lun_changed(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
 {
@@ -304,13 +304,15 @@ static void lun_changed(struct daemon *d, const struct state_target *t, const st
 	lun_config(rec, &cfg);
 	rc = scsi_lu_update(r->scsi, rec->lun, &cfg);
 	if (rc < 0) {
-		log_perror(rc, "target '%s' LUN %u: cannot follow the changed record (%llu bytes); "
-			   "the LU keeps its previous settings on this node", r->name, rec->lun,
-			   (unsigned long long)rec->size_bytes);
+		log_perror(rc, "target '%s' LUN %u: cannot follow the changed record (%llu bytes, "
+			   "%s, write cache %s); the LU keeps its previous settings on this node",
+			   r->name, rec->lun, (unsigned long long)rec->size_bytes,
+			   rec->read_only ? "read-only" : "read-write", rec->write_cache ? "on" : "off");
 		return;
 	}
-	log_info("target '%s' LUN %u: now %llu bytes", r->name, rec->lun,
-		 (unsigned long long)rec->size_bytes);
+	log_info("target '%s' LUN %u: now %llu bytes, %s, write cache %s", r->name, rec->lun,
+		 (unsigned long long)rec->size_bytes, rec->read_only ? "read-only" : "read-write",
+		 rec->write_cache ? "on" : "off");
 }
 
 static void lun_close(struct daemon *d, const char *target, uint16_t lun)

@@ -304,3 +304,12 @@ int lun_file_resize(const struct store_lun *l, uint64_t size, struct lun_file_re
 	}
 	return file_size_regular(&probe, &st, true, res, err, errlen);
 }
+
+int lun_file_check_writable(const struct store_lun *l, char *err, size_t errlen)
+{
+	struct store_lun rw = *l;
+
+	rw.read_only = false;
+	/* Not exclusive: the LU itself holds the device open. */
+	return file_open_probe(&rw, false, err, errlen);
+}

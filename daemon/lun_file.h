@@ -73,4 +73,11 @@ int lun_file_prepare(struct store_lun *l, bool grow, struct lun_file_result *res
 int lun_file_resize(const struct store_lun *l, uint64_t size, struct lun_file_result *res,
 		    char *err, size_t errlen);
 
+/**
+ * Can l->path be opened read-write as the LUN would open it (O_DIRECT with
+ * l->direct_io)? For 'lun set --read-only off' before it is proposed.
+ * @return 0 or -errno with a one-line reason in @err.
+ */
+int lun_file_check_writable(const struct store_lun *l, char *err, size_t errlen);
+
 #endif

@@ -311,6 +311,7 @@ static int demo_setup(struct daemon *d)
 	lun->u.lun.size_bytes = DEMO_LUN_SIZE;
 	lun->u.lun.block_size = LUN_BLOCK_SIZE_DEFAULT;
 	lun->u.lun.thin = true;
+	lun->u.lun.write_cache = true;
 	/* Created sparse, or an earlier demo's file (extended if it is smaller). */
 	rc = lun_file_prepare(&lun->u.lun, true, &file, err, sizeof(err));
 	if (rc < 0) {

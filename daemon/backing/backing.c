@@ -109,6 +109,11 @@ int backing_resize(struct backing *store, uint64_t size)
 	return store->ops->resize(store, size);
 }
 
+bool backing_read_only(const struct backing *store)
+{
+	return store->read_only;
+}
+
 bool backing_can_discard(const struct backing *store)
 {
 	return store->can_discard;

@@ -82,6 +82,8 @@ uint64_t backing_size(const struct backing *store);
  * ftruncate's -errno; on error the size in force stays.
  */
 int backing_resize(struct backing *store, uint64_t size);
+/** Was the store opened read-only (writes complete with -EROFS)? */
+bool backing_read_only(const struct backing *store);
 /** Does the store support DISCARD (hole punching / BLKDISCARD)? */
 bool backing_can_discard(const struct backing *store);
 /** Do discarded blocks read back as zeroes (LBPRZ)? */

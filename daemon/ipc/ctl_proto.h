@@ -22,12 +22,14 @@
  *   target.list         -
  *   lun.create          target, lun (int, 0..LUN_ID_MAX), backing (LUN_BACKING_*), path?,
  *                       size (int bytes, 0 = file size), block_size (lun_block_size_valid),
- *                       direct, thin, read_only, grow (bools); the result
+ *                       direct, thin, read_only, grow (bools), write_cache (bool,
+ *                       default !direct), alias?; the result
  *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
  *                       (an OFFLINE LUN has "offline_reason")
  *   lun.show            target, lun (int)  result: the lun.list object and node_id
  *                       (lun.list objects have "admin_offline": 'lun offline' in force)
+ *                       (and "write_cache", "alias")
  *   lun.offline         target, lun (int): every node takes the LU offline
  *   lun.online          target, lun (int): every node opens it again; an error
  *                       when it stays offline on this node (the reason in it)
@@ -35,6 +37,9 @@
  *                       (bool: needed to shrink); result: target, lun, size,
  *                       old_size, changed (false: already that size, nothing
  *                       proposed), path, file ("grown"|"existing"), old_file_size
+ *   lun.set             target, lun (int), alias?, read_only (bool)?, write_cache
+ *                       (bool)?: at least one; result: target, lun, changed (the
+ *                       names of the fields that differed; [] = nothing proposed)
  *   acl.add / acl.remove  target, initiator   acl.list        target?
  *   chap.set            target | discovery (bool), user, secret,
  *                       mutual_user?, mutual_secret?, force (bool)

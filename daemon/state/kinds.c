@@ -265,6 +265,82 @@ static void lun_resize_update(struct state_apply *a)
 	fx_record(a->fx, STATE_FX_LUN_CHANGED, a->t, a->l, NULL);
 }
 
+static void lun_set_encode(struct wcur *w, const struct mutation *m)
+{
+	uint8_t values = (m->u.lun.read_only ? MUTATION_SET_READ_ONLY : 0) |
+			 (m->u.lun.write_cache ? MUTATION_SET_WRITE_CACHE : 0);
+
+	if (m->set_fields == 0 || (m->set_fields & ~MUTATION_SET_ALL) != 0 ||
+	    (values & ~m->set_fields) != 0 ||
+	    (!(m->set_fields & MUTATION_SET_ALIAS) && m->u.lun.alias[0] != '\0')) {
+		w->err = -EINVAL;
+		return;
+	}
+	lun_ref_encode(w, m);
+	w_uint(w, m->set_fields, 1);
+	w_uint(w, values, 1);
+	w_str(w, m->u.lun.alias, STORE_ALIAS_MAX);
+}
+
+static void lun_set_decode(struct rcur *r, struct mutation *m)
+{
+	unsigned int fields, values;
+
+	lun_ref_decode(r, m);
+	fields = (unsigned int)r_uint(r, 1);
+	values = (unsigned int)r_uint(r, 1);
+	r_str(r, m->u.lun.alias, STORE_ALIAS_MAX);
+	if (r->err == 0 &&
+	    (fields == 0 || (fields & ~MUTATION_SET_ALL) != 0 || (values & ~fields) != 0 ||
+	     (!(fields & MUTATION_SET_ALIAS) && m->u.lun.alias[0] != '\0'))) {
+		r->err = -EBADMSG;
+	}
+	m->set_fields = (uint8_t)fields;
+	m->u.lun.read_only = (values & MUTATION_SET_READ_ONLY) != 0;
+	m->u.lun.write_cache = (values & MUTATION_SET_WRITE_CACHE) != 0;
+}
+
+static int lun_set_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	int rc = lun_find(a, a->m->u.lun.target, a->m->u.lun.lun, err, errlen);
+
+	if (rc == 0 && (a->m->set_fields & MUTATION_SET_ALIAS)) {
+		rc = validate_alias(a->m->u.lun.alias, err, errlen);
+	}
+	return rc;
+}
+
+/* The LUN's record with the mutation's fields applied (into *@out). */
+static void lun_set_merge(const struct state_apply *a, struct store_lun *out)
+{
+	const struct mutation *m = a->m;
+
+	*out = a->l->rec;
+	if (m->set_fields & MUTATION_SET_ALIAS) {
+		snprintf(out->alias, sizeof(out->alias), "%s", m->u.lun.alias);
+	}
+	if (m->set_fields & MUTATION_SET_READ_ONLY) {
+		out->read_only = m->u.lun.read_only;
+	}
+	if (m->set_fields & MUTATION_SET_WRITE_CACHE) {
+		out->write_cache = m->u.lun.write_cache;
+	}
+}
+
+static int lun_set_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = STORE_OP_LUN_SET;
+	lun_set_merge(a, &op->u.lun);
+	return 0;
+}
+
+static void lun_set_update(struct state_apply *a)
+{
+	lun_set_merge(a, &a->l->rec);
+	fx_record(a->fx, STATE_FX_LUN_CHANGED, a->t, a->l, NULL);
+}
+
 /* ---- ACLs ------------------------------------------------------------------ */
 
 static void acl_encode(struct wcur *w, const struct mutation *m)
@@ -585,5 +661,7 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 				   lun_ref_validate, lun_offline_commit, lun_offline_update },
 	[MUTATION_LUN_RESIZE] = { "lun-resize", lun_resize_encode, lun_resize_decode,
 				  lun_resize_validate, lun_resize_commit, lun_resize_update },
+	[MUTATION_LUN_SET] = { "lun-set", lun_set_encode, lun_set_decode, lun_set_validate,
+			       lun_set_commit, lun_set_update },
 };
 

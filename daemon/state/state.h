@@ -100,7 +100,8 @@ enum state_effect_kind {
 	STATE_FX_PR,			/* target, lun, pr: UAs and PREEMPT AND ABORT aborts */
 	STATE_FX_LU_RESET,		/* target, lun, origin: reset the LU on this node */
 	STATE_FX_LUN_STATE,		/* target, lun: follow lun->rec.offline (re-open if online) */
-	STATE_FX_LUN_CHANGED,		/* target, lun: follow lun->rec's size in place */
+	STATE_FX_LUN_CHANGED,		/* target, lun: follow lun->rec's size, read-only and
+					 * write cache in place (alias: nothing to follow) */
 };
 
 struct state_effect {

@@ -114,10 +114,21 @@ static const char migration_v3[] =
 	"ALTER TABLE luns ADD COLUMN offline INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (offline IN (0, 1));";
 
+/*
+ * Version 4: a LUN's alias and its write cache setting ('lun set'). The
+ * write cache was on unless the LUN used O_DIRECT; existing LUNs keep that.
+ */
+static const char migration_v4[] =
+	"ALTER TABLE luns ADD COLUMN alias TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE luns ADD COLUMN write_cache INTEGER NOT NULL DEFAULT 1"
+	"  CHECK (write_cache IN (0, 1));"
+	"UPDATE luns SET write_cache = 0 WHERE direct_io != 0;";
+
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	migration_v1,
 	migration_v2,
 	migration_v3,
+	migration_v4,
 };
 
 const char *store_errmsg(struct store *store)
@@ -474,6 +485,8 @@ static void store_row_lun(sqlite3_stmt *st, void *rec)
 	l->thin = sqlite3_column_int(st, 10) != 0;
 	l->read_only = sqlite3_column_int(st, 11) != 0;
 	l->offline = sqlite3_column_int(st, 12) != 0;
+	l->write_cache = sqlite3_column_int(st, 13) != 0;
+	store_copy_text(l->alias, sizeof(l->alias), st, 14);
 }
 
 static void store_row_acl(sqlite3_stmt *st, void *rec)
@@ -574,7 +587,8 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
 	if (rc == 0 && ops->lun != NULL) {
 		rc = store_load_rows(store,
 				     "SELECT target, lun, uuid, naa, serial, backing, path, size,"
-				     " block_size, direct_io, thin, read_only, offline FROM luns"
+				     " block_size, direct_io, thin, read_only, offline, write_cache,"
+				     " alias FROM luns"
 				     " ORDER BY target, lun",
 				     store_row_lun, &rec->l,
 				     STORE_REC_LUN, ops, ctx);
@@ -635,8 +649,9 @@ static int store_lun_insert(struct store *store, const struct store_lun *l)
 
 	rc = sqlite3_prepare_v2(store->db,
 				"INSERT INTO luns (target, lun, uuid, naa, serial, backing, path,"
-				" size, block_size, direct_io, thin, read_only, offline)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				" size, block_size, direct_io, thin, read_only, offline, write_cache,"
+				" alias)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		return store_fail(store, rc);
@@ -655,6 +670,8 @@ static int store_lun_insert(struct store *store, const struct store_lun *l)
 	sqlite3_bind_int(st, 11, l->thin);
 	sqlite3_bind_int(st, 12, l->read_only);
 	sqlite3_bind_int(st, 13, l->offline);
+	sqlite3_bind_int(st, 14, l->write_cache);
+	sqlite3_bind_text(st, 15, l->alias, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	/* Duplicate (target, lun) or no such target: SQLITE_CONSTRAINT -> -EEXIST. */
 	rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
@@ -724,6 +741,21 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 				 "UPDATE luns SET size = CAST(? AS INTEGER)"
 				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
 				 true, 3, args);
+	}
+	case STORE_OP_LUN_SET: {
+		char lun[8];
+
+		snprintf(lun, sizeof(lun), "%u", op->u.lun.lun);
+		args[0] = op->u.lun.alias;
+		args[1] = op->u.lun.read_only ? "1" : "0";
+		args[2] = op->u.lun.write_cache ? "1" : "0";
+		args[3] = op->u.lun.target;
+		args[4] = lun;
+		return store_run(store,
+				 "UPDATE luns SET alias = ?, read_only = CAST(? AS INTEGER),"
+				 " write_cache = CAST(? AS INTEGER)"
+				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
+				 true, 5, args);
 	}
 	case STORE_OP_ACL_ADD:
 		args[0] = op->u.acl.target;

@@ -24,7 +24,7 @@
 #include "daemon/base/domain.h"
 
 #define STORE_DB_FILE "quorate.db"
-#define STORE_SCHEMA_VERSION 3		/* highest migration this build knows */
+#define STORE_SCHEMA_VERSION 4		/* highest migration this build knows */
 
 #define STORE_NAME_MAX 223		/* RFC 7143 4.2.7.1: iSCSI names are at most 223 bytes */
 #define STORE_ALIAS_MAX 255		/* RFC 7143 13.6: TargetAlias is a text value */
@@ -54,6 +54,8 @@ struct store_lun {
 	bool thin;
 	bool read_only;
 	bool offline;				/* taken offline by the administrator (migration 3) */
+	bool write_cache;			/* WCE of the caching mode page (migration 4) */
+	char alias[STORE_ALIAS_MAX + 1];	/* the administrator's name for it, "" for none */
 };
 
 struct store_acl {
@@ -96,6 +98,7 @@ enum store_op_kind {
 	STORE_OP_PR_SET,		/* u.pr: replace the LU's PR state (its LUN must exist) */
 	STORE_OP_LUN_OFFLINE,		/* u.lun.target, lun, offline: set the flag */
 	STORE_OP_LUN_RESIZE,		/* u.lun.target, lun, size_bytes: set the size */
+	STORE_OP_LUN_SET,		/* u.lun.target, lun, alias, read_only, write_cache: set them */
 };
 
 struct store_op {

@@ -14,6 +14,17 @@
   error (exit 2); a null-backed LUN grows too. The daemon log names the uid
   that resized.
 
+- `lun set TARGET LUN`: --read-only on gives both sessions MODE PARAMETERS
+  CHANGED (2A/01), then WRITE gets DATA PROTECT, WRITE PROTECTED (07h,
+  27h/00h) and MODE SENSE shows WP while READ serves; off makes it writable
+  again, also for a LUN created --read-only (its file opened read-only
+  until then); --write-cache off clears WCE in the caching mode page;
+  --alias shows in `lun show` and `lun list` and raises nothing; a set
+  that changes nothing proposes nothing; `lun create --alias
+  --write-cache off` starts so; everything persists through a restart;
+  no option, a bad on|off and an alias with a control character are
+  refused.
+
 Output is parsed as JSON, never grepped. Port: QT_PORT_BASE (default
 14500) + 230. Exit 0 pass, 1 fail.
 """
@@ -189,9 +200,123 @@ def check_resize(d, shared):
     log("ok: the size persists through a restart; the log names uid %d" % uid)
 
 
+def mode_sense(c, lun, page):
+    """(WP bit of the header, the page's bytes) from MODE SENSE(6), DBD set."""
+    st, sense, data = c.command(bytes([0x1A, 0x08, page, 0, 255, 0]), lun=lun, read_len=255)
+    expect(st == 0, "MODE SENSE page %02xh of LUN %d: 0x%02x %s" % (page, lun, st, sense.hex()))
+    bdl = data[3]
+    return bool(data[2] & 0x80), data[4 + bdl:]
+
+
+def wce(c, lun):
+    _, pg = mode_sense(c, lun, 0x08)
+    expect(pg[0] & 0x3F == 0x08, "caching page: %s" % pg.hex())
+    return bool(pg[2] & 0x04)
+
+
+def write_status(c, lun, lba=0):
+    st, sense, _ = c.command(rw16(0x8A, lba, 1), data_out=b"W" * BLOCK, lun=lun)
+    return st, sense
+
+
+def check_set(d, shared):
+    path = os.path.join(shared, "lun3.img")
+    ctl_json(d, "lun", "create", TARGET, "--lun", "3", "--path", path, "--size", "8M")
+    a, b = login(d, INIT_A), login(d, INIT_B)
+    conns = (("A", a), ("B", b))
+    for _, c in conns:
+        drain(c, 3)
+    expect(mode_sense(a, 3, 0x08)[0] is False and wce(a, 3) is True,
+           "a new LUN: WP set or WCE clear")
+
+    res = ctl_json(d, "lun", "set", TARGET, "3", "--read-only", "on")
+    expect(res["changed"] == ["read_only"] and res["seq"] > 0, "lun set --read-only on: %s" % res)
+    for name, c in conns:
+        expect(drain(c, 3) == [(0x2A, 0x01)], "%s: no MODE PARAMETERS CHANGED" % name)
+    st, sense = write_status(a, 3)
+    expect(st == 2 and sense_key_asc(sense) == (0x7, (0x27, 0x00)),
+           "WRITE to a read-only LUN: 0x%02x %s" % (st, sense.hex()))
+    expect(mode_sense(b, 3, 0x08)[0] is True, "MODE SENSE does not show WP")
+    st, sense, _ = b.command(rw16(0x88, 0, 1), read_len=BLOCK, lun=3)
+    expect(st == 0, "READ of a read-only LUN: 0x%02x %s" % (st, sense.hex()))
+    expect(ctl_json(d, "lun", "show", TARGET, "3")["read_only"] is True, "lun show read_only")
+    log("ok: --read-only on: 2A/01 on both sessions, WRITE gets 7/27/00, WP in MODE SENSE")
+
+    ctl_json(d, "lun", "set", TARGET, "3", "--read-only", "off")
+    expect(drain(a, 3) == [(0x2A, 0x01)], "read-only off: no 2A/01")
+    st, sense = write_status(a, 3)
+    expect(st == 0, "WRITE after --read-only off: 0x%02x %s" % (st, sense.hex()))
+    expect(mode_sense(a, 3, 0x08)[0] is False, "WP still set")
+
+    res = ctl_json(d, "lun", "set", TARGET, "3", "--write-cache", "off")
+    expect(res["changed"] == ["write_cache"], "lun set --write-cache off: %s" % res)
+    expect(drain(b, 3) == [(0x2A, 0x01)], "write cache off: no 2A/01")
+    expect(wce(b, 3) is False, "WCE still set after --write-cache off")
+    expect(ctl_json(d, "lun", "show", TARGET, "3")["write_cache"] is False, "lun show")
+    log("ok: --read-only off writes again; --write-cache off clears WCE")
+
+    drain(a, 3)
+    drain(b, 3)
+    res = ctl_json(d, "lun", "set", TARGET, "3", "--alias", "database disk")
+    expect(res["changed"] == ["alias"], "lun set --alias: %s" % res)
+    expect(drain(a, 3) == [], "an alias raised a unit attention")
+    expect(ctl_json(d, "lun", "show", TARGET, "3")["alias"] == "database disk", "alias")
+    listed = {l["lun"]: l for l in ctl_json(d, "lun", "list", TARGET)}
+    expect(listed[3]["alias"] == "database disk" and listed[1]["alias"] == "",
+           "lun list aliases: %s" % listed)
+    res = ctl_json(d, "lun", "set", TARGET, "3", "--alias", "database disk", "--write-cache",
+                   "off", "--read-only", "off")
+    expect(res["changed"] == [] and "seq" not in res, "a set that changes nothing: %s" % res)
+    ctl_refused(d, "lun", "set", TARGET, "3", rc=2)
+    ctl_refused(d, "lun", "set", TARGET, "3", "--read-only", "maybe", rc=2)
+    line = ctl_refused(d, "lun", "set", TARGET, "3", "--alias", "bad\x01alias")
+    expect("control" in line, "alias with a control character: %r" % line)
+    ctl_refused(d, "lun", "set", TARGET, "9", "--alias", "x")
+    log("ok: --alias in lun show/list without a unit attention; no-op and bad input")
+
+    # A LUN created read-only has its file open read-only: making it
+    # writable opens it again read-write.
+    ro_path = os.path.join(shared, "lun4.img")
+    created = ctl_json(d, "lun", "create", TARGET, "--lun", "4", "--path", ro_path,
+                       "--size", "4M", "--read-only", "--alias", "boot image",
+                       "--write-cache", "off")
+    expect(created["seq"] > 0, "lun create --read-only: %s" % created)
+    s4 = ctl_json(d, "lun", "show", TARGET, "4")
+    expect(s4["alias"] == "boot image" and s4["write_cache"] is False and s4["read_only"],
+           "lun create --alias --write-cache off: %s" % s4)
+    drain(a, 4)
+    expect(wce(a, 4) is False, "WCE of a LUN created --write-cache off")
+    expect(write_status(a, 4)[0] == 2, "WRITE to a LUN created --read-only")
+    ctl_json(d, "lun", "set", TARGET, "4", "--read-only", "off")
+    drain(a, 4)
+    st, sense = write_status(a, 4, 100)
+    expect(st == 0, "WRITE after --read-only off of a LUN created read-only: 0x%02x %s"
+           % (st, sense.hex()))
+    with open(ro_path, "rb") as f:
+        f.seek(100 * BLOCK)
+        expect(f.read(BLOCK) == b"W" * BLOCK, "the write did not reach the file")
+    log("ok: a LUN created --read-only becomes writable (file opened again read-write)")
+
+    for c in (a, b):
+        c.logout()
+        c.close()
+    expect(d.stop() == 0, "daemon did not exit 0")
+    d.start()
+    s3 = ctl_json(d, "lun", "show", TARGET, "3")
+    expect(s3["alias"] == "database disk" and s3["write_cache"] is False and
+           s3["read_only"] is False, "LUN 3 after a restart: %s" % s3)
+    a = login(d, INIT_A)
+    drain(a, 3)
+    expect(wce(a, 3) is False, "WCE after a restart")
+    a.logout()
+    a.close()
+    log("ok: alias, read-only and write cache persist through a restart")
+
+
 def run(d, shared):
     d.start()
     check_resize(d, shared)
+    check_set(d, shared)
 
 
 if __name__ == "__main__":

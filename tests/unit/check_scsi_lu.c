@@ -298,6 +298,80 @@ START_TEST(test_resize)
 }
 END_TEST
 
+/* MODE SENSE(6), DBD: the WP bit of the header and WCE of the caching page. */
+static void mode_wp_wce(uint16_t lun, bool *wp, bool *wce)
+{
+	uint8_t cdb[6] = { 0x1a, 0x08, 0x08, 0, 255, 0 };
+	struct scsi_task t;
+
+	t_run(&t, env.n1, lun, cdb, 6, NULL, 0, 255);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	*wp = (env.buf[2] & 0x80) != 0;
+	ck_assert_int_eq(env.buf[4] & 0x3f, 0x08);
+	*wce = (env.buf[6] & 0x04) != 0;
+}
+
+/*
+ * scsi_lu_update() with read_only and write_cache: each change raises MODE
+ * PARAMETERS CHANGED (2A/01) on every nexus; read-only gives writes DATA
+ * PROTECT 7/27/00 and sets WP; write_cache sets WCE; a LU added read-only
+ * (its store opened read-only) writes again once made writable.
+ */
+START_TEST(test_update_access)
+{
+	static const uint8_t tur[6] = { 0 };
+	static uint8_t data[BS];
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+	bool wp, wce;
+
+	memset(data, 0x3c, sizeof(data));
+	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	cfg.read_only = true;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n2, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	t_expect_sense(&t, SENSE_KEY_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	mode_wp_wce(1, &wp, &wce);
+	ck_assert(wp && wce);
+
+	cfg.read_only = false;
+	cfg.write_cache = false;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	mode_wp_wce(1, &wp, &wce);
+	ck_assert(!wp && !wce);
+	/* Nothing changed, nothing raised. */
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	/* Added read-only: the file is open read-only until made writable. */
+	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	cfg.read_only = true;
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	ck_assert(backing_read_only(env.target->lu_index[2]->store));
+	t_clear_ua(env.n1, 2);
+	cfg.read_only = false;
+	ck_assert_int_eq(scsi_lu_update(env.target, 2, &cfg), 0);
+	ck_assert(!backing_read_only(env.target->lu_index[2]->store));
+	t_clear_ua(env.n1, 2);
+	memset(data, 0x4d, sizeof(data));
+	write10(2, 5, 1, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_clear_ua(env.n1, 1);	/* REPORTED LUNS DATA HAS CHANGED from LUN 2 */
+	read10(1, 5, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_mem_eq(env.buf, data, BS);
+}
+END_TEST
+
 /*
  * An offline LU (scsi_lu_set_offline) answers media access and TEST UNIT
  * READY with NOT READY 04h/12h and INQUIRY as before; online re-opens the
@@ -1505,6 +1579,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_write_read_roundtrip);
 	tcase_add_test(tc, test_offline_online);
 	tcase_add_test(tc, test_resize);
+	tcase_add_test(tc, test_update_access);
 	tcase_add_test(tc, test_rw_errors);
 	tcase_add_test(tc, test_compare_and_write);
 	tcase_add_test(tc, test_caw_holds_range_lock);

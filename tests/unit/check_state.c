@@ -227,6 +227,10 @@ static void lun_random(struct store_lun *l)
 	l->direct_io = rnd(2);
 	l->thin = rnd(2);
 	l->read_only = rnd(5) == 0;
+	l->write_cache = rnd(2);
+	if (rnd(4) == 0) {
+		snprintf(l->alias, sizeof(l->alias), "lun alias %u", n);
+	}
 }
 
 static void mutation_random(struct blob *b, uint64_t request_id)
@@ -278,6 +282,18 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		m.u.lun.lun = (uint16_t)rnd(NLUNS);
 		/* Whole 4 KiB blocks, or now and then none at all (rejected). */
 		m.u.lun.size_bytes = (uint64_t)rnd(9) * 4096 + (rnd(10) == 0 ? 100 : 0);
+		break;
+	case MUTATION_LUN_SET:
+		target_name(m.u.lun.target, sizeof(m.u.lun.target));
+		m.u.lun.lun = (uint16_t)rnd(NLUNS);
+		m.set_fields = (uint8_t)(1 + rnd(MUTATION_SET_ALL));
+		if (m.set_fields & MUTATION_SET_ALIAS) {
+			/* Now and then a control character, which validation refuses. */
+			snprintf(m.u.lun.alias, sizeof(m.u.lun.alias), rnd(10) == 0 ? "a\tb" : "alias %u",
+				 rnd(3));
+		}
+		m.u.lun.read_only = (m.set_fields & MUTATION_SET_READ_ONLY) && rnd(2);
+		m.u.lun.write_cache = (m.set_fields & MUTATION_SET_WRITE_CACHE) && rnd(2);
 		break;
 	case MUTATION_ACL_ADD:
 	case MUTATION_ACL_DEL:
@@ -451,7 +467,7 @@ START_TEST(test_same_stream_same_digest)
 
 	/*
 	 * Change one applied mutation that changes the model (not a PR op, a
-	 * LUN offline/online or resize, which may leave the state as it was):
+	 * LUN offline/online, resize or set, which may leave the state as it was):
 	 * replace it by a malformed one.
 	 */
 	do {
@@ -459,7 +475,8 @@ START_TEST(test_same_stream_same_digest)
 	} while (rcs[changed] != 0 || kind_of(&v[changed]) == MUTATION_RESERVATION ||
 		 kind_of(&v[changed]) == MUTATION_LU_RESET ||
 		 kind_of(&v[changed]) == MUTATION_LUN_OFFLINE ||
-		 kind_of(&v[changed]) == MUTATION_LUN_RESIZE);
+		 kind_of(&v[changed]) == MUTATION_LUN_RESIZE ||
+		 kind_of(&v[changed]) == MUTATION_LUN_SET);
 	inst_open(&d);
 	bad.len = 3;
 	bad.p = (uint8_t[]){ 0xde, 0xad, 0x00 };
@@ -738,6 +755,96 @@ START_TEST(test_lun_resize_in_place)
 }
 END_TEST
 
+/*
+ * LUN_SET changes only the fields it names (one LUN-changed effect), is
+ * stored, refuses an alias with a control character, and a snapshot that
+ * differs only in those fields changes the LU in place.
+ */
+START_TEST(test_lun_set_in_place)
+{
+	static const char tn[] = "iqn.2026-11.org.quorate:t0";
+	struct mutation m = { .kind = MUTATION_TARGET_ADD };
+	uint8_t buf[MUTATION_MAX_LEN], *snap;
+	struct blob bl = { .p = buf };
+	struct state_effects fx;
+	const struct store_lun *rec;
+	struct pr_state *pr0;
+	struct inst a, b;
+	size_t snap_len;
+	uint8_t da[STATE_DIGEST_LEN], db[STATE_DIGEST_LEN];
+
+	inst_open(&a);
+	inst_open(&b);
+	snprintf(m.u.target.name, sizeof(m.u.target.name), "%s", tn);
+	deliver_ok(&a, &m);
+	add_lun(&a, 0);
+	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
+	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
+	state_effects_release(&fx);
+	free(snap);
+	rec = &state_lun_find(state_target_find(a.state, tn), 0)->rec;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = MUTATION_LUN_SET;
+	snprintf(m.u.lun.target, sizeof(m.u.lun.target), "%s", tn);
+	m.set_fields = MUTATION_SET_ALIAS | MUTATION_SET_WRITE_CACHE;
+	snprintf(m.u.lun.alias, sizeof(m.u.lun.alias), "fast disk");
+	m.u.lun.write_cache = true;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	state_deliver(a.state, state_applied_seq(a.state) + 1, 1, false, buf, bl.len, &fx);
+	ck_assert_int_eq(fx.rc, 0);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, STATE_FX_LUN_CHANGED);
+	state_effects_release(&fx);
+	ck_assert_str_eq(rec->alias, "fast disk");
+	ck_assert(rec->write_cache);
+	ck_assert(!rec->read_only);
+
+	/* Only read-only: the alias and the write cache stay. */
+	memset(&m.u.lun.alias, 0, sizeof(m.u.lun.alias));
+	m.u.lun.write_cache = false;
+	m.set_fields = MUTATION_SET_READ_ONLY;
+	m.u.lun.read_only = true;
+	deliver_ok(&a, &m);
+	ck_assert_str_eq(rec->alias, "fast disk");
+	ck_assert(rec->write_cache && rec->read_only);
+
+	m.set_fields = MUTATION_SET_ALIAS;
+	m.u.lun.read_only = false;
+	snprintf(m.u.lun.alias, sizeof(m.u.lun.alias), "bad\nalias");
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -EINVAL);
+	snprintf(m.u.lun.alias, sizeof(m.u.lun.alias), "x");
+	m.u.lun.lun = 5;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -ENOENT);
+	ck_assert_str_eq(rec->alias, "fast disk");
+
+	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
+	pr0 = state_lun_pr(b.state, tn, 0);
+	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
+	free(snap);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, STATE_FX_LUN_CHANGED);
+	state_effects_release(&fx);
+	ck_assert_ptr_eq(state_lun_pr(b.state, tn, 0), pr0);
+	digest_of(&a, da);
+	digest_of(&b, db);
+	ck_assert_int_eq(memcmp(da, db, sizeof(da)), 0);
+
+	/* Stored: a reload has every field. */
+	state_destroy(a.state);
+	ck_assert_int_eq(state_create(a.store, &rules, &a.state), 0);
+	ck_assert_int_eq(state_load(a.state, &fx), 0);
+	state_effects_release(&fx);
+	rec = &state_lun_find(state_target_find(a.state, tn), 0)->rec;
+	ck_assert_str_eq(rec->alias, "fast disk");
+	ck_assert(rec->write_cache && rec->read_only);
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
+
 START_TEST(test_epoch_persists)
 {
 	struct inst a;
@@ -767,6 +874,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_install_reconciles_only_the_difference);
 	tcase_add_test(tc, test_lun_offline_in_place);
 	tcase_add_test(tc, test_lun_resize_in_place);
+	tcase_add_test(tc, test_lun_set_in_place);
 	tcase_add_test(tc, test_epoch_persists);
 	suite_add_tcase(s, tc);
 	return s;

@@ -65,7 +65,7 @@ START_TEST(test_fresh_db_gets_all_migrations)
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	ck_assert_int_eq(store_schema_version(s), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(store_schema_version(s), 3);
+	ck_assert_int_eq(store_schema_version(s), 4);
 	ck_assert_uint_eq(store_applied_seq(s), 0);
 	ck_assert_uint_eq(store_epoch(s), 0);
 	store_close(s);
@@ -73,8 +73,8 @@ START_TEST(test_fresh_db_gets_all_migrations)
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 3);
-	ck_assert_int_eq(count_rows("SELECT MAX(version) FROM schema_migrations"), 3);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 4);
+	ck_assert_int_eq(count_rows("SELECT MAX(version) FROM schema_migrations"), 4);
 	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
 				    "name IN ('targets','portals','luns','acls','chap','meta',"
 				    "'pr_state')"),
@@ -88,10 +88,10 @@ START_TEST(test_reopen_is_idempotent)
 
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(store_open(dir, &s), 0);
-		ck_assert_int_eq(store_schema_version(s), 3);
+		ck_assert_int_eq(store_schema_version(s), 4);
 		store_close(s);
 	}
-	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 3);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 4);
 	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM meta"), 1);
 }
 END_TEST
@@ -280,13 +280,15 @@ START_TEST(test_lun_offline_flag)
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE luns DROP COLUMN offline;"
-				      "DELETE FROM schema_migrations WHERE version = 3;",
+				      "ALTER TABLE luns DROP COLUMN write_cache;"
+				      "ALTER TABLE luns DROP COLUMN alias;"
+				      "DELETE FROM schema_migrations WHERE version >= 3;",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
-	ck_assert_int_eq(store_schema_version(s), 3);
+	ck_assert_int_eq(store_schema_version(s), 4);
 	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
 	ck_assert_int_eq(ld.luns, 1);
 	ck_assert(!ld.l.offline);
@@ -307,6 +309,7 @@ START_TEST(test_lun_offline_flag)
 	ck_assert(ld.l.offline);
 	fill_lun(&op);
 	op.u.lun.offline = true;
+	op.u.lun.write_cache = true;	/* migration 4: on, the LUN is not O_DIRECT */
 	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
 	memset(&op, 0, sizeof(op));
 	op.kind = STORE_OP_LUN_OFFLINE;
@@ -316,6 +319,84 @@ START_TEST(test_lun_offline_flag)
 	ld.luns = 0;
 	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
 	ck_assert(!ld.l.offline);
+	store_close(s);
+}
+END_TEST
+
+/* Rows of a luns table, for the migration tests. */
+struct lun_rows {
+	struct store_lun v[4];
+	int n;
+};
+
+static int lun_row_keep(const struct store_lun *l, void *ctx)
+{
+	struct lun_rows *r = ctx;
+
+	ck_assert_int_lt(r->n, 4);
+	r->v[r->n++] = *l;
+	return 0;
+}
+
+/*
+ * Migration 4: LUNs of a version-3 database get no alias and the write
+ * cache they had (off with O_DIRECT, on without); STORE_OP_LUN_SET sets
+ * the alias, read-only and write cache of one LUN, which persist.
+ */
+START_TEST(test_lun_settings)
+{
+	static const struct store_load_ops ops = { .lun = lun_row_keep };
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct lun_rows rows = { .n = 0 };
+	char path[128];
+	sqlite3 *db;
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	fill_lun(&op);
+	ck_assert_int_eq(store_commit(s, 2, &op), 0);
+	fill_lun(&op);
+	op.u.lun.lun = 8;
+	op.u.lun.naa[0] = 0x6f;
+	op.u.lun.direct_io = true;
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	store_close(s);
+	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE luns DROP COLUMN write_cache;"
+				      "ALTER TABLE luns DROP COLUMN alias;"
+				      "DELETE FROM schema_migrations WHERE version = 4;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_schema_version(s), 4);
+	ck_assert_int_eq(store_load(s, &ops, &rows), 0);
+	ck_assert_int_eq(rows.n, 2);
+	ck_assert(rows.v[0].write_cache && !rows.v[0].direct_io);
+	ck_assert(!rows.v[1].write_cache && rows.v[1].direct_io);
+	ck_assert_str_eq(rows.v[0].alias, "");
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_LUN_SET;
+	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
+	op.u.lun.lun = 8;
+	op.u.lun.write_cache = true;
+	snprintf(op.u.lun.alias, sizeof(op.u.lun.alias), "db 'disk'");
+	ck_assert_int_eq(store_commit(s, 4, &op), 0);
+	op.u.lun.lun = 9;
+	ck_assert_int_eq(store_commit(s, 5, &op), -ENOENT);
+	store_close(s);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	rows.n = 0;
+	ck_assert_int_eq(store_load(s, &ops, &rows), 0);
+	ck_assert_str_eq(rows.v[1].alias, "db 'disk'");
+	ck_assert(rows.v[1].write_cache && !rows.v[1].read_only);
+	ck_assert(rows.v[0].read_only && rows.v[0].write_cache);
+	ck_assert_str_eq(rows.v[0].alias, "");
 	store_close(s);
 }
 END_TEST
@@ -348,6 +429,7 @@ START_TEST(test_lun_resize)
 	ck_assert_uint_eq(ld.l.size_bytes, 0x123456789000ULL);
 	fill_lun(&op);
 	op.u.lun.size_bytes = 0x123456789000ULL;
+	op.u.lun.write_cache = false;
 	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
 	store_close(s);
 }
@@ -658,6 +740,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_seq_rules_and_failed_commit_rolls_back);
 	tcase_add_test(tc, test_lun_offline_flag);
 	tcase_add_test(tc, test_lun_resize);
+	tcase_add_test(tc, test_lun_settings);
 	tcase_add_test(tc, test_target_delete_cascades);
 	tcase_add_test(tc, test_schema_lun_range_is_the_domain_rule);
 	tcase_add_test(tc, test_pr_state_persists);
