@@ -668,15 +668,18 @@ static int run_target_list(struct cli *cli, int argc, char **argv)
 static int run_lun_create(struct cli *cli, int argc, char **argv)
 {
 	const char *lun = NULL, *backing = NULL, *path = NULL, *size = NULL, *bs = NULL;
-	const char *alias = NULL, *wc = NULL;
+	const char *alias = NULL, *wc = NULL, *uuid = NULL, *naa = NULL, *serial = NULL;
 	bool direct = false, thin = false, ro = false, grow = false;
+	uint8_t id[LUN_ID_BYTES];
 	const struct opt_def defs[] = {
 		{ "lun", true, &lun, NULL },	   { "backing", true, &backing, NULL },
 		{ "path", true, &path, NULL },	   { "size", true, &size, NULL },
 		{ "block-size", true, &bs, NULL }, { "direct", false, NULL, &direct },
 		{ "thin", false, NULL, &thin },	   { "read-only", false, NULL, &ro },
 		{ "grow", false, NULL, &grow },	   { "alias", true, &alias, NULL },
-		{ "write-cache", true, &wc, NULL }, { NULL, 0, 0, 0 },
+		{ "write-cache", true, &wc, NULL }, { "uuid", true, &uuid, NULL },
+		{ "naa", true, &naa, NULL },	   { "serial", true, &serial, NULL },
+		{ NULL, 0, 0, 0 },
 	};
 	char *pos[1];
 	struct json_object *args;
@@ -742,6 +745,28 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	if (wc != NULL) {
 		json_object_object_add(args, "write_cache",
 				       json_object_new_boolean(parse_on_off("write-cache", wc)));
+	}
+	/* The daemon checks these again; here a malformed one is a usage error. */
+	if (uuid != NULL) {
+		if (!lun_uuid_parse(uuid, id)) {
+			usage_error("--uuid: '%s' is not a UUID (32 hex digits, as 8-4-4-4-12 or "
+				    "without dashes)", uuid);
+		}
+		json_object_object_add(args, "uuid", json_object_new_string(uuid));
+	}
+	if (naa != NULL) {
+		if (!lun_naa_parse(naa, id)) {
+			usage_error("--naa: '%s' is not an NAA-6 designator (32 hex digits starting "
+				    "with 6, optionally after 'naa.')", naa);
+		}
+		json_object_object_add(args, "naa", json_object_new_string(naa));
+	}
+	if (serial != NULL) {
+		if (!lun_serial_valid(serial)) {
+			usage_error("--serial: '%s' is not a unit serial number (1 to %d printable "
+				    "ASCII characters, no spaces)", serial, LUN_SERIAL_MAX);
+		}
+		json_object_object_add(args, "serial", json_object_new_string(serial));
 	}
 	return ctl_run(cli, "lun.create", args, print_lun_created);
 }
@@ -1371,7 +1396,8 @@ static const struct cmd_spec cmds[] = {
 	{ "lun", "create",
 	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE] [--grow]\n"
 	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]\n"
-	  "                      [--write-cache on|off] [--alias ALIAS]",
+	  "                      [--write-cache on|off] [--alias ALIAS]\n"
+	  "                      [--uuid UUID] [--naa NAA] [--serial SERIAL]",
 	  "Add a LUN (default: the lowest free number) backed by a file or block device\n"
 	  "(--backing file, the default; a missing file is created sparse with --size;\n"
 	  "without --size the file's or device's size is used) or by the null store\n"
@@ -1385,7 +1411,11 @@ static const struct cmd_spec cmds[] = {
 	  "it fails.\n"
 	  "--direct opens the store with O_DIRECT (needed for shared disks), --thin enables\n"
 	  "UNMAP, --read-only write-protects the LUN. --write-cache sets WCE of the caching\n"
-	  "mode page (default: on, off with --direct). --alias names the LUN in listings.",
+	  "mode page (default: on, off with --direct). --alias names the LUN in listings.\n"
+	  "Identity (VPD 80h/83h) is random unless given, to keep a LUN's identity when it\n"
+	  "moves here or is rebuilt: --uuid sets the UUID, from which the NAA designator\n"
+	  "and the serial derive (the same UUID always gives the same NAA); --naa and\n"
+	  "--serial set those over it. An NAA or serial another LUN has is refused.",
 	  run_lun_create },
 	{ "lun", "delete", "TARGET LUN", "Delete a LUN (the backing file is kept).",
 	  run_lun_delete },

@@ -732,6 +732,90 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 	admin_done(d, p, rc, err);
 }
 
+/* The LUN of the model that has NAA @naa or unit serial @serial (either may be NULL). */
+static const struct state_lun *lun_with_identity(struct daemon *d, const uint8_t *naa,
+						 const char *serial,
+						 const struct state_target **owner)
+{
+	for (const struct state_target *t = state_target_first(d->state); t != NULL;
+	     t = state_target_next(t)) {
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
+			if ((naa != NULL && memcmp(l->rec.naa, naa, sizeof(l->rec.naa)) == 0) ||
+			    (serial != NULL && strcmp(l->rec.serial, serial) == 0)) {
+				*owner = t;
+				return l;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A new LUN's identity: given ("uuid", and "naa" and "serial" over what the
+ * UUID gives; the same arguments always give the same identity, so a LUN
+ * moved here or rebuilt keeps it) or random. An identity another LUN
+ * already has is refused: two LUNs with one NAA or serial are one disk to
+ * an initiator's multipath layer. -EINVAL with the reason in a->err.
+ */
+static int lun_identity_args(struct admin_ctx *a, struct store_lun *l)
+{
+	char uuid[64], naa[64], serial[64];
+	const struct state_target *t;
+	const struct state_lun *other;
+	uint8_t bytes[STORE_UUID_LEN];
+	int ru, rn, rs, rc;
+
+	ru = arg_str(a->args, "uuid", false, uuid, sizeof(uuid), a->err);
+	rn = ru == -EINVAL ? ru : arg_str(a->args, "naa", false, naa, sizeof(naa), a->err);
+	rs = rn == -EINVAL ? rn : arg_str(a->args, "serial", false, serial, sizeof(serial), a->err);
+	if (rs == -EINVAL) {
+		return -EINVAL;
+	}
+	if (ru == 0) {
+		if (!lun_uuid_parse(uuid, bytes)) {
+			snprintf(a->err, sizeof(a->err), "--uuid '%s' is not a UUID (32 hex digits, "
+				 "as 8-4-4-4-12 or without dashes)", uuid);
+			return -EINVAL;
+		}
+		memcpy(l->uuid, bytes, sizeof(l->uuid));
+		lun_identity_derive(l);
+	} else {
+		rc = lun_identity_generate(l);
+		if (rc < 0) {
+			snprintf(a->err, sizeof(a->err), "generating a UUID: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	if (rn == 0 && !lun_naa_parse(naa, l->naa)) {
+		snprintf(a->err, sizeof(a->err), "--naa '%s' is not an NAA-6 designator (32 hex "
+			 "digits starting with 6, optionally after 'naa.')", naa);
+		return -EINVAL;
+	}
+	if (rs == 0) {
+		if (!lun_serial_valid(serial)) {
+			snprintf(a->err, sizeof(a->err), "--serial '%.40s' is not a unit serial number "
+				 "(1 to %d printable ASCII characters, no spaces)", serial,
+				 LUN_SERIAL_MAX);
+			return -EINVAL;
+		}
+		snprintf(l->serial, sizeof(l->serial), "%s", serial);
+	}
+	other = lun_with_identity(a->d, l->naa, NULL, &t);
+	if (other != NULL) {
+		snprintf(a->err, sizeof(a->err), "the NAA designator of %s is already LUN %u of "
+			 "'%.150s'", ru == 0 ? "this --uuid" : "--naa", other->rec.lun, t->rec.name);
+		return -EEXIST;
+	}
+	other = lun_with_identity(a->d, NULL, l->serial, &t);
+	if (other != NULL) {
+		snprintf(a->err, sizeof(a->err), "the serial number '%s' is already LUN %u of "
+			 "'%.150s'", l->serial, other->rec.lun, t->rec.name);
+		return -EEXIST;
+	}
+	return 0;
+}
+
 static void cmd_lun_create(struct admin_ctx *a)
 {
 	struct mutation op = { .kind = MUTATION_LUN_ADD };
@@ -801,6 +885,10 @@ static void cmd_lun_create(struct admin_ctx *a)
 	if (arg_str(a->args, "alias", false, l->alias, sizeof(l->alias), a->err) == -EINVAL) {
 		goto fail;
 	}
+	/* Before the file: a refused identity creates nothing. */
+	if (lun_identity_args(a, l) < 0) {
+		goto fail;
+	}
 	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
 		if (l->path[0] == '\0') {
 			snprintf(a->err, sizeof(a->err), "file backing needs --path");
@@ -817,14 +905,6 @@ static void cmd_lun_create(struct admin_ctx *a)
 	} else {
 		snprintf(a->err, sizeof(a->err), "unknown backing '%s' (want file or null)",
 			 l->backing);
-		goto fail;
-	}
-	rc = lun_identity_generate(l);
-	if (rc < 0) {
-		snprintf(a->err, sizeof(a->err), "generating a UUID: %s", strerror(-rc));
-		if (file.action == LUN_FILE_CREATED) {
-			unlink(l->path);
-		}
 		goto fail;
 	}
 	hex_format(naa, l->naa, sizeof(l->naa));

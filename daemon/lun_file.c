@@ -43,12 +43,17 @@ static bool bit_get(const uint8_t *buf, unsigned int bit)
 
 void lun_identity_from_uuid(struct store_lun *l, const uint8_t uuid[STORE_UUID_LEN])
 {
-	uint32_t head = (NAA_IEEE_REGISTERED_EXTENDED << NAA_OUI_BITS) | LUN_IEEE_OUI_PLACEHOLDER;
-
 	memcpy(l->uuid, uuid, sizeof(l->uuid));
 	/* RFC 4122 4.4: version 4 (random), variant 10xx. */
 	l->uuid[6] = (uint8_t)((l->uuid[6] & 0x0f) | UUID_VERSION_4);
 	l->uuid[8] = (uint8_t)((l->uuid[8] & 0x3f) | UUID_VARIANT_RFC4122);
+	lun_identity_derive(l);
+}
+
+void lun_identity_derive(struct store_lun *l)
+{
+	uint32_t head = (NAA_IEEE_REGISTERED_EXTENDED << NAA_OUI_BITS) | LUN_IEEE_OUI_PLACEHOLDER;
+
 	memset(l->naa, 0, sizeof(l->naa));
 	for (unsigned int i = 0; i < NAA_HEAD_BITS; i++) {
 		bit_set(l->naa, i, (head >> (NAA_HEAD_BITS - 1 - i)) & 1);

@@ -44,6 +44,11 @@ struct lun_file_result {
 
 /** Set @l's uuid (version and variant bits forced), naa and serial from @uuid. */
 void lun_identity_from_uuid(struct store_lun *l, const uint8_t uuid[STORE_UUID_LEN]);
+/**
+ * Set @l's naa and serial from its uuid as it is (an identity given by the
+ * administrator: the same UUID always gives the same NAA and serial).
+ */
+void lun_identity_derive(struct store_lun *l);
 /** Fill @l's identity from a random UUID. @return 0 or -errno (getrandom). */
 int lun_identity_generate(struct store_lun *l);
 /** "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into @out (LUN_UUID_STR_LEN + 1 bytes). */

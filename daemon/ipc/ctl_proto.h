@@ -23,7 +23,8 @@
  *   lun.create          target, lun (int, 0..LUN_ID_MAX), backing (LUN_BACKING_*), path?,
  *                       size (int bytes, 0 = file size), block_size (lun_block_size_valid),
  *                       direct, thin, read_only, grow (bools), write_cache (bool,
- *                       default !direct), alias?; the result
+ *                       default !direct), alias?, uuid?, naa?, serial? (the
+ *                       identity, domain.h formats; random when absent); the result
  *                       adds path and file ("created"|"grown"|"existing")
  *   lun.delete          target, lun (int)     lun.list        target?
  *                       (an OFFLINE LUN has "offline_reason")

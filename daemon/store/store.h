@@ -30,10 +30,10 @@
 #define STORE_ALIAS_MAX 255		/* RFC 7143 13.6: TargetAlias is a text value */
 #define STORE_PATH_MAX 4095
 #define STORE_BACKING_MAX LUN_BACKING_KIND_MAX
-#define STORE_SERIAL_MAX 32		/* fits scsi_lu_config.serial[33] */
+#define STORE_SERIAL_MAX LUN_SERIAL_MAX	/* fits scsi_lu_config.serial[33] */
 #define STORE_CHAP_MAX 255		/* CHAP_N / secret length we accept */
-#define STORE_UUID_LEN 16
-#define STORE_NAA_LEN 16		/* NAA-6 IEEE registered extended: 16 bytes */
+#define STORE_UUID_LEN LUN_ID_BYTES
+#define STORE_NAA_LEN LUN_ID_BYTES	/* NAA-6 IEEE registered extended: 16 bytes */
 
 struct store_target {
 	char name[STORE_NAME_MAX + 1];

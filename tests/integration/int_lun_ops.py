@@ -25,6 +25,14 @@
   no option, a bad on|off and an alias with a control character are
   refused.
 
+- `lun create --uuid U --serial S`: `lun show` has that UUID and serial,
+  VPD 80h shows the serial and VPD 83h the NAA derived from the UUID (NAA
+  6, OUI AC-DE-48, the UUID's first 100 bits, computed here); after `lun
+  delete` and a create with the same identity an initiator sees the same
+  NAA and serial; --naa sets the designator itself; a second LUN with the
+  same UUID-derived NAA, NAA or serial is refused (exit 1, nothing
+  created), malformed --uuid, --naa and --serial are usage errors (exit 2).
+
 Output is parsed as JSON, never grepped. Port: QT_PORT_BASE (default
 14500) + 230. Exit 0 pass, 1 fail.
 """
@@ -313,10 +321,95 @@ def check_set(d, shared):
     log("ok: alias, read-only and write cache persist through a restart")
 
 
+def vpd(c, lun, page):
+    st, sense, data = c.command(bytes([0x12, 0x01, page, 0, 255, 0]), lun=lun, read_len=255)
+    expect(st == 0, "INQUIRY VPD %02xh of LUN %d: 0x%02x %s" % (page, lun, st, sense.hex()))
+    return data[4:4 + struct.unpack(">H", data[2:4])[0]]
+
+
+def vpd_serial(c, lun):
+    return vpd(c, lun, 0x80).decode()
+
+
+def vpd_naa(c, lun):
+    """The NAA designator of the logical unit in VPD 83h, as hex."""
+    d = vpd(c, lun, 0x83)
+    while len(d) >= 4:
+        n = d[3]
+        assoc, kind = (d[1] >> 4) & 0x3, d[1] & 0xF
+        if kind == 3 and assoc == 0:
+            return d[4:4 + n].hex()
+        d = d[4 + n:]
+    raise Fail("VPD 83h of LUN %d has no NAA designator" % lun)
+
+
+def naa_of_uuid(uuid):
+    """NAA 6 | OUI AC-DE-48 | the first 100 bits of the UUID (lun_file.h)."""
+    u = int(uuid.replace("-", ""), 16)
+    return "%032x" % ((0x6ACDE48 << 100) | (u >> 28))
+
+
+def check_identity(d, shared):
+    uuid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"   # a version 1 UUID, kept as it is
+    serial = "SN-ORIGIN-0007"
+    path = os.path.join(shared, "lun5.img")
+    args = ("lun", "create", TARGET, "--lun", "5", "--path", path, "--size", "4M",
+            "--uuid", uuid.upper(), "--serial", serial)
+    created = ctl_json(d, *args)
+    expect(created["uuid"] == uuid and created["serial"] == serial and
+           created["naa"] == naa_of_uuid(uuid), "lun create --uuid --serial: %s" % created)
+    shown = ctl_json(d, "lun", "show", TARGET, "5")
+    expect((shown["uuid"], shown["serial"], shown["naa"]) ==
+           (uuid, serial, naa_of_uuid(uuid)), "lun show: %s" % shown)
+    a = login(d, INIT_A)
+    drain(a, 5)
+    seen = (vpd_serial(a, 5), vpd_naa(a, 5))
+    expect(seen == (serial, naa_of_uuid(uuid)), "VPD 80h/83h: %s, want %s %s"
+           % (seen, serial, naa_of_uuid(uuid)))
+    a.logout()
+    a.close()
+    log("ok: --uuid/--serial: VPD 80h %s, VPD 83h naa.%s" % seen)
+
+    ctl_json(d, "lun", "delete", TARGET, "5")
+    created = ctl_json(d, *args)
+    expect(created["naa"] == naa_of_uuid(uuid), "re-created: %s" % created)
+    a = login(d, INIT_A)
+    drain(a, 5)
+    expect((vpd_serial(a, 5), vpd_naa(a, 5)) == seen, "after delete and re-create the "
+           "initiator sees %s %s, before %s" % (vpd_serial(a, 5), vpd_naa(a, 5), seen))
+    log("ok: delete + re-create with the same identity: the same NAA and serial")
+
+    naa = "6001405f00d5eed0000000000000c0de"
+    ctl_json(d, "lun", "create", TARGET, "--lun", "6", "--backing", "null", "--size", "1M",
+             "--naa", "naa." + naa, "--serial", "MOVED-FROM-LIO")
+    drain(a, 6)
+    expect((vpd_serial(a, 6), vpd_naa(a, 6)) == ("MOVED-FROM-LIO", naa),
+           "--naa: VPD says %s %s" % (vpd_serial(a, 6), vpd_naa(a, 6)))
+    a.logout()
+    a.close()
+    log("ok: --naa sets the VPD 83h designator itself")
+
+    before = ctl_json(d, "lun", "list", TARGET)
+    for extra, what in ((("--uuid", uuid), "NAA"), (("--naa", naa), "NAA"),
+                        (("--serial", serial), "serial")):
+        line = ctl_refused(d, "lun", "create", TARGET, "--lun", "7", "--backing", "null",
+                           "--size", "1M", *extra)
+        expect(what in line and "already" in line, "a second LUN with %s: %r" % (extra, line))
+    for extra in (("--uuid", "1b4e28ba-2fa1-11d2-883f"), ("--uuid", "x" * 32),
+                  ("--naa", "5" + naa[1:]), ("--naa", naa[:-1]),
+                  ("--serial", "two words"), ("--serial", "S" * 33)):
+        ctl_refused(d, "lun", "create", TARGET, "--lun", "7", "--path",
+                    os.path.join(shared, "lun7.img"), "--size", "1M", *extra, rc=2)
+    expect(not os.path.exists(os.path.join(shared, "lun7.img")), "a refused create left a file")
+    expect(ctl_json(d, "lun", "list", TARGET) == before, "a refused create changed the LUNs")
+    log("ok: an identity in use is refused (exit 1), malformed ones are usage errors")
+
+
 def run(d, shared):
     d.start()
     check_resize(d, shared)
     check_set(d, shared)
+    check_identity(d, shared)
 
 
 if __name__ == "__main__":
