@@ -665,6 +665,93 @@ static int run_target_list(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "target.list", NULL, print_targets);
 }
 
+static void print_target(struct json_object *r)
+{
+	struct json_object *luns = NULL, *acl = NULL, *chap = NULL, *sessions = NULL;
+
+	printf("target:       %s\n", jstr(r, "name"));
+	printf("alias:        %s\n", jstr(r, "alias"));
+	printf("state:        %s on node %" PRId64 "\n",
+	       jbool(r, "running") ? "running" : "NOT RUNNING", jint(r, "node_id"));
+	json_object_object_get_ex(r, "chap", &chap);
+	if (chap != NULL) {
+		printf("chap:         user %s%s%s\n", jstr(chap, "user"),
+		       jstr(chap, "mutual_user")[0] ? ", mutual user " : "",
+		       jstr(chap, "mutual_user"));
+	} else {
+		printf("chap:         none\n");
+	}
+	json_object_object_get_ex(r, "acl", &acl);
+	if (acl == NULL || json_object_array_length(acl) == 0) {
+		printf("acl:          none (every initiator may log in)\n");
+	}
+	for (size_t i = 0; acl != NULL && i < json_object_array_length(acl); i++) {
+		printf("%-14s%s\n", i == 0 ? "acl:" : "",
+		       json_object_get_string(json_object_array_get_idx(acl, i)));
+	}
+	json_object_object_get_ex(r, "luns", &luns);
+	printf("luns:         %zu\n", luns != NULL ? json_object_array_length(luns) : 0);
+	for (size_t i = 0; luns != NULL && i < json_object_array_length(luns); i++) {
+		struct json_object *l = json_object_array_get_idx(luns, i);
+		char size[32];
+
+		size_human((uint64_t)jint(l, "size"), size, sizeof(size));
+		printf("  %5" PRId64 "  %-7s %10s  %s%s%s\n", jint(l, "lun"),
+		       jbool(l, "online") ? "online" : "OFFLINE", size, jstr(l, "path"),
+		       jstr(l, "alias")[0] ? "  " : "", jstr(l, "alias"));
+	}
+	json_object_object_get_ex(r, "sessions", &sessions);
+	printf("sessions:     %zu\n", sessions != NULL ? json_object_array_length(sessions) : 0);
+	for (size_t i = 0; sessions != NULL && i < json_object_array_length(sessions); i++) {
+		struct json_object *x = json_object_array_get_idx(sessions, i);
+
+		printf("  tsih %5" PRId64 "  %s isid %s from %s\n", jint(x, "tsih"),
+		       jstr(x, "initiator"), jstr(x, "isid"), jstr(x, "peer"));
+	}
+}
+
+static int run_target_show(struct cli *cli, int argc, char **argv)
+{
+	char *pos[1];
+	struct json_object *args;
+
+	if (opts_parse(argc, argv, NULL, pos, 1) != 1) {
+		usage_error("missing target name");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	return ctl_run(cli, "target.show", args, print_target);
+}
+
+static void print_target_set(struct json_object *r)
+{
+	if (!jbool(r, "changed")) {
+		printf("%s already has that alias; nothing changed\n", jstr(r, "name"));
+		return;
+	}
+	printf("alias of %s is now '%s' (applied at seq %" PRId64 ")\n", jstr(r, "name"),
+	       jstr(r, "alias"), jint(r, "seq"));
+}
+
+static int run_target_set(struct cli *cli, int argc, char **argv)
+{
+	const char *alias = NULL;
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL }, { NULL, 0, 0, 0 } };
+	char *pos[1];
+	struct json_object *args;
+
+	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
+		usage_error("missing target name");
+	}
+	if (alias == NULL) {
+		usage_error("--alias is required (\"\" removes the alias)");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(pos[0]));
+	json_object_object_add(args, "alias", json_object_new_string(alias));
+	return ctl_run(cli, "target.set", args, print_target_set);
+}
+
 static int run_lun_create(struct cli *cli, int argc, char **argv)
 {
 	const char *lun = NULL, *backing = NULL, *path = NULL, *size = NULL, *bs = NULL;
@@ -1393,6 +1480,14 @@ static const struct cmd_spec cmds[] = {
 	  "are logged in to it on this node, unless --force.",
 	  run_target_delete },
 	{ "target", "list", "", "List targets.", run_target_list },
+	{ "target", "show", "NAME",
+	  "Show a target: alias, CHAP user (never the secret), ACL, its LUNs and whether\n"
+	  "each is online here, and its sessions on this node.",
+	  run_target_show },
+	{ "target", "set", "NAME --alias ALIAS",
+	  "Change the target's alias on every node (\"\" removes it). New logins see it\n"
+	  "as TargetAlias; sessions stay.",
+	  run_target_set },
 	{ "lun", "create",
 	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE] [--grow]\n"
 	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]\n"

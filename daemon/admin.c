@@ -160,6 +160,9 @@ static void admin_change_describe(const struct mutation *m, char *out, size_t ca
 	case MUTATION_TARGET_DEL:
 		snprintf(out, cap, "%s '%s'", kind, m->u.target.name);
 		break;
+	case MUTATION_TARGET_SET:
+		snprintf(out, cap, "%s '%s' alias '%s'", kind, m->u.target.name, m->u.target.alias);
+		break;
 	case MUTATION_ACL_ADD:
 	case MUTATION_ACL_DEL:
 		snprintf(out, cap, "%s '%s' initiator '%s'", kind, m->u.acl.target,
@@ -324,10 +327,21 @@ static unsigned int sessions_of(struct daemon *d, const char *target)
 	return c.n;
 }
 
+struct session_list {
+	struct json_object *arr;
+	const char *target;		/* NULL: all */
+};
+
 static void session_list_fn(const struct iscsi_session_info *info, void *ctx)
 {
-	struct json_object *arr = ctx, *o = json_object_new_object();
+	struct session_list *sl = ctx;
+	struct json_object *arr = sl->arr, *o;
 	char isid[2 * sizeof(info->isid) + 1];
+
+	if (sl->target != NULL && strcmp(info->target_name, sl->target) != 0) {
+		return;
+	}
+	o = json_object_new_object();
 
 	hex_format(isid, info->isid, sizeof(info->isid));
 	json_object_object_add(o, "initiator", json_object_new_string(info->initiator_name));
@@ -512,6 +526,100 @@ static void cmd_target_list(struct admin_ctx *a)
 		json_object_array_add(arr, o);
 	}
 	ipc_request_reply_ok(a->req, arr);
+}
+
+/* target.set: the alias logins declare (TargetAlias), through one mutation. */
+static void cmd_target_set(struct admin_ctx *a)
+{
+	struct mutation op = { .kind = MUTATION_TARGET_SET };
+	const struct state_target *t;
+	struct json_object *res = NULL;
+	int rc;
+
+	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0) {
+		json_object_put(res);
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	rc = arg_str(a->args, "alias", true, op.u.target.alias, sizeof(op.u.target.alias), a->err);
+	t = rc == 0 ? state_target_find(a->d->state, op.u.target.name) : NULL;
+	if (rc == 0 && t == NULL) {
+		snprintf(a->err, sizeof(a->err), "no target '%s'", op.u.target.name);
+		rc = -ENOENT;
+	}
+	if (rc < 0) {
+		json_object_put(res);
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	if (res == NULL) {
+		res = json_object_new_object();
+	}
+	json_object_object_add(res, "name", json_object_new_string(op.u.target.name));
+	json_object_object_add(res, "alias", json_object_new_string(op.u.target.alias));
+	json_object_object_add(res, "changed", json_object_new_boolean(
+						   strcmp(t->rec.alias, op.u.target.alias) != 0));
+	if (strcmp(t->rec.alias, op.u.target.alias) == 0) {
+		ipc_request_reply_ok(a->req, res);
+		return;
+	}
+	admin_propose(a->d, a->req, &op, res);
+}
+
+static struct json_object *lun_json(struct daemon *d, const struct state_target *t,
+				    const struct state_lun *l);
+
+/*
+ * target.show: everything a target carries (alias, LUNs, ACL, CHAP user),
+ * and this node's side: whether it runs here and its sessions.
+ */
+static void cmd_target_show(struct admin_ctx *a)
+{
+	char name[STORE_NAME_MAX + 1];
+	const struct state_target *t;
+	const struct state_chap *c;
+	struct json_object *o, *arr, *chap = NULL;
+	struct session_list sl;
+
+	if (arg_target_name(a, true, name, sizeof(name)) < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	t = state_target_find(a->d->state, name);
+	if (t == NULL) {
+		ipc_request_reply_err(a->req, "no target '%s'", name);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(t->rec.name));
+	json_object_object_add(o, "alias", json_object_new_string(t->rec.alias));
+	json_object_object_add(o, "node_id", json_object_new_int64(a->d->cfg.node_id));
+	json_object_object_add(o, "running",
+			       json_object_new_boolean(daemon_target_running(a->d, t->rec.name)));
+	arr = json_object_new_array();
+	for (const struct state_lun *l = state_lun_first(t); l != NULL; l = state_lun_next(l)) {
+		json_object_array_add(arr, lun_json(a->d, t, l));
+	}
+	json_object_object_add(o, "luns", arr);
+	arr = json_object_new_array();
+	for (const struct state_acl *e = state_acl_first(t); e != NULL; e = state_acl_next(e)) {
+		json_object_array_add(arr, json_object_new_string(e->initiator));
+	}
+	json_object_object_add(o, "acl", arr);
+	c = state_chap_find(a->d->state, t->rec.name);
+	if (c != NULL) {
+		/* Users only: secrets never leave the daemon here. */
+		chap = json_object_new_object();
+		json_object_object_add(chap, "user", json_object_new_string(c->rec.user));
+		json_object_object_add(chap, "mutual_user",
+				       json_object_new_string(c->rec.mutual_user));
+	}
+	json_object_object_add(o, "chap", chap);
+	sl.arr = json_object_new_array();
+	sl.target = t->rec.name;
+	iscsi_server_foreach_session(a->d->iscsi, session_list_fn, &sl);
+	json_object_object_add(o, "sessions", sl.arr);
+	ipc_request_reply_ok(a->req, o);
 }
 
 /* Trees of the operating system's own files: never a LUN's backing store. */
@@ -1471,10 +1579,10 @@ static void cmd_chap_list(struct admin_ctx *a)
 
 static void cmd_session_list(struct admin_ctx *a)
 {
-	struct json_object *arr = json_object_new_array();
+	struct session_list sl = { .arr = json_object_new_array() };
 
-	iscsi_server_foreach_session(a->d->iscsi, session_list_fn, arr);
-	ipc_request_reply_ok(a->req, arr);
+	iscsi_server_foreach_session(a->d->iscsi, session_list_fn, &sl);
+	ipc_request_reply_ok(a->req, sl.arr);
 }
 
 static void cmd_session_close(struct admin_ctx *a)
@@ -1860,6 +1968,8 @@ static const struct {
 	{ "target.create", cmd_target_create },
 	{ "target.delete", cmd_target_delete },
 	{ "target.list", cmd_target_list },
+	{ "target.set", cmd_target_set },
+	{ "target.show", cmd_target_show },
 	{ "lun.create", cmd_lun_create },
 	{ "lun.delete", cmd_lun_delete },
 	{ "lun.list", cmd_lun_list },

@@ -162,6 +162,23 @@ void daemon_run_free(struct daemon *d)
 	}
 }
 
+/* The target's alias changed: logins from now on declare the new TargetAlias. */
+static void target_changed(struct daemon *d, const struct state_target *t)
+{
+	struct daemon_run_target *r = run_find(d, t->rec.name);
+	int rc;
+
+	if (r == NULL || !r->registered) {
+		return;
+	}
+	rc = iscsi_target_set_alias(d->iscsi, r->name, t->rec.alias);
+	if (rc < 0) {
+		log_perror(rc, "target '%s': setting the alias", r->name);
+		return;
+	}
+	log_info("target '%s' alias now '%s'", r->name, t->rec.alias);
+}
+
 /* ---- LUNs ---------------------------------------------------------------------- */
 
 #define LUN_OFFLINE_BY_ADMIN "taken offline by the administrator ('lun online' serves it again)"
@@ -485,6 +502,9 @@ void daemon_effects_apply(struct daemon *d, const struct state_effects *fx)
 			break;
 		case STATE_FX_TARGET_DESTROYED:
 			target_destroy(d, e->name);
+			break;
+		case STATE_FX_TARGET_CHANGED:
+			target_changed(d, e->target);
 			break;
 		case STATE_FX_LUN_ADDED:
 			lun_open(d, e->target, e->lun);

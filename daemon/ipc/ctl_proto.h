@@ -20,6 +20,11 @@
  *   status              -
  *   target.create       name, alias?          target.delete   name
  *   target.list         -
+ *   target.show         target  result: name, alias, node_id, running, luns (lun.list
+ *                       objects), acl (initiator names), chap (null | {user,
+ *                       mutual_user}), sessions (session.list objects)
+ *   target.set          name, alias: result name, alias, changed (false: it had
+ *                       that alias, nothing proposed)
  *   lun.create          target, lun (int, 0..LUN_ID_MAX), backing (LUN_BACKING_*), path?,
  *                       size (int bytes, 0 = file size), block_size (lun_block_size_valid),
  *                       direct, thin, read_only, grow (bools), write_cache (bool,

@@ -103,6 +103,9 @@ int iscsi_discovery_set_serving(struct iscsi_server *server, uint32_t node_id, b
 /** Serve @target (borrowed) under its name; @alias may be NULL. @return 0 or -errno. */
 int iscsi_target_register(struct iscsi_server *server, struct scsi_target *target, const char *alias);
 int iscsi_target_unregister(struct iscsi_server *server, const char *target_name);
+/** The TargetAlias that logins to @target_name declare from now on (NULL or "": none). */
+int iscsi_target_set_alias(struct iscsi_server *server, const char *target_name,
+			   const char *alias);
 
 /*
  * Access control. With no ACL entry a target admits every initiator; with at

@@ -69,6 +69,7 @@
 /* Peer strings: "[v6addr%scope]:port". */
 #define ISCSI_ADDR_STR_MAX 72u
 #define ISCSI_NAME_BUF	   224u /* §4.2.7.1: names up to 223 bytes, plus NUL */
+#define ISCSI_ALIAS_BUF	   256u /* §13.6 TargetAlias: a text value, up to 255 bytes */
 /* "name,i,0x" + 12 hex digits of ISID. */
 #define ISCSI_PORT_NAME_MAX (ISCSI_NAME_BUF + 24u)
 /* Seconds an initiator the ACL stopped admitting has to log out (Parameter3
@@ -322,7 +323,7 @@ struct iscsi_target_entry {
 	struct qb_list_head node; /* server->targets */
 	struct scsi_target *scsi; /* borrowed */
 	char name[ISCSI_NAME_BUF];
-	char alias[ISCSI_NAME_BUF];
+	char alias[ISCSI_ALIAS_BUF];
 	struct qb_list_head acl; /* struct iscsi_acl_entry */
 	struct iscsi_chap_store chap;
 };

@@ -181,7 +181,7 @@ int iscsi_target_register(struct iscsi_server *server, struct scsi_target *targe
 		return -EINVAL;
 	}
 	name = scsi_target_name(target);
-	if (!name || strlen(name) >= ISCSI_NAME_BUF || (alias && strlen(alias) >= ISCSI_NAME_BUF)) {
+	if (!name || strlen(name) >= ISCSI_NAME_BUF || (alias && strlen(alias) >= ISCSI_ALIAS_BUF)) {
 		return -EINVAL;
 	}
 	if (iscsi_target_find(server, name)) {
@@ -199,6 +199,21 @@ int iscsi_target_register(struct iscsi_server *server, struct scsi_target *targe
 	qb_list_init(&t->acl);
 	qb_list_add_tail(&t->node, &server->targets);
 	log_info("iscsi: serving target '%s'", t->name);
+	return 0;
+}
+
+int iscsi_target_set_alias(struct iscsi_server *server, const char *target_name,
+			   const char *alias)
+{
+	struct iscsi_target_entry *t = iscsi_target_find(server, target_name);
+
+	if (!t) {
+		return -ENOENT;
+	}
+	if (alias && strlen(alias) >= ISCSI_ALIAS_BUF) {
+		return -EINVAL;
+	}
+	snprintf(t->alias, sizeof(t->alias), "%s", alias ? alias : "");
 	return 0;
 }
 

@@ -80,6 +80,30 @@ static int target_del_validate(struct state_apply *a, char *err, size_t errlen)
 	return 0;
 }
 
+static int target_set_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	a->t = model_target_find(&a->s->model, a->m->u.target.name);
+	if (a->t == NULL) {
+		snprintf(err, errlen, "no target '%s'", a->m->u.target.name);
+		return -ENOENT;
+	}
+	return validate_alias(a->m->u.target.alias, err, errlen);
+}
+
+static int target_set_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = STORE_OP_TARGET_SET;
+	op->u.target = a->m->u.target;
+	return 0;
+}
+
+static void target_set_update(struct state_apply *a)
+{
+	memcpy(a->t->rec.alias, a->m->u.target.alias, sizeof(a->t->rec.alias));
+	fx_record(a->fx, STATE_FX_TARGET_CHANGED, a->t, NULL, NULL);
+}
+
 /* Record the end of CHAP record @c (unlinked) as an effect. */
 static void chap_cleared(struct state_effects *fx, struct state_chap *c)
 {
@@ -663,5 +687,7 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 				  lun_resize_validate, lun_resize_commit, lun_resize_update },
 	[MUTATION_LUN_SET] = { "lun-set", lun_set_encode, lun_set_decode, lun_set_validate,
 			       lun_set_commit, lun_set_update },
+	[MUTATION_TARGET_SET] = { "target-set", target_add_encode, target_add_decode,
+				  target_set_validate, target_set_commit, target_set_update },
 };
 

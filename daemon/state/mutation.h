@@ -54,6 +54,8 @@
  *                 ("" unless fields has MUTATION_SET_ALIAS): the
  *                 administrator's 'lun set'; only the named fields change,
  *                 so two sets of different fields from two nodes both hold
+ *     TARGET_SET  name, alias: the administrator's 'target set --alias';
+ *                 stores the alias, which logins declare as TargetAlias
  * Decoding rejects an unknown version or kind, a short buffer, an overlong
  * or NUL-containing string, unknown flag bits and trailing bytes: a peer's
  * bug must not become state.
@@ -105,6 +107,7 @@ enum mutation_kind {
 	MUTATION_LUN_OFFLINE = 12,			/* u.lun.target, lun, offline */
 	MUTATION_LUN_RESIZE = 13,			/* u.lun.target, lun, size_bytes */
 	MUTATION_LUN_SET = 14,				/* u.lun (target, lun, the fields), set_fields */
+	MUTATION_TARGET_SET = 15,			/* u.target */
 	MUTATION_KIND_COUNT,
 };
 

@@ -434,8 +434,7 @@ static void reconcile_removals(struct state_model *md, const struct state_model 
 		struct state_target *next = t->next;
 		const struct state_target *nt = model_target_find(nm, t->rec.name);
 
-		if (nt == NULL || strcmp(nt->rec.alias, t->rec.alias) != 0) {
-			/* The alias is part of the iSCSI registration: re-register. */
+		if (nt == NULL) {
 			model_target_unlink(md, t->rec.name);
 			fx_record(fx, STATE_FX_TARGET_DESTROYED, t, NULL, NULL);
 			fx_dead_target(fx, t);
@@ -492,6 +491,11 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 				fx_record(fx, STATE_FX_ACL_ADDED, nt, NULL, a->initiator);
 			}
 			continue;
+		}
+		/* The alias changes in place, as TARGET_SET does: sessions stay. */
+		if (strcmp(t->rec.alias, nt->rec.alias) != 0) {
+			memcpy(t->rec.alias, nt->rec.alias, sizeof(t->rec.alias));
+			fx_record(fx, STATE_FX_TARGET_CHANGED, t, NULL, NULL);
 		}
 		while (nt->luns != NULL) {
 			struct state_lun *nl = nt->luns;

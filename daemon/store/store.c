@@ -742,6 +742,10 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
 				 true, 3, args);
 	}
+	case STORE_OP_TARGET_SET:
+		args[0] = op->u.target.alias;
+		args[1] = op->u.target.name;
+		return store_run(store, "UPDATE targets SET alias = ? WHERE name = ?", true, 2, args);
 	case STORE_OP_LUN_SET: {
 		char lun[8];
 

@@ -99,6 +99,7 @@ enum store_op_kind {
 	STORE_OP_LUN_OFFLINE,		/* u.lun.target, lun, offline: set the flag */
 	STORE_OP_LUN_RESIZE,		/* u.lun.target, lun, size_bytes: set the size */
 	STORE_OP_LUN_SET,		/* u.lun.target, lun, alias, read_only, write_cache: set them */
+	STORE_OP_TARGET_SET,		/* u.target: set the alias */
 };
 
 struct store_op {

@@ -256,6 +256,11 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		target_name(m.u.target.name, sizeof(m.u.target.name));
 		snprintf(m.u.target.alias, sizeof(m.u.target.alias), "alias %u", rnd(3));
 		break;
+	case MUTATION_TARGET_SET:
+		target_name(m.u.target.name, sizeof(m.u.target.name));
+		snprintf(m.u.target.alias, sizeof(m.u.target.alias), rnd(10) == 0 ? "a\nb" : "alias %u",
+			 rnd(3));
+		break;
 	case MUTATION_TARGET_DEL:
 		if (rnd(8) != 0) {
 			/* Deleting is rarer than creating, so the model stays populated. */
@@ -467,7 +472,8 @@ START_TEST(test_same_stream_same_digest)
 
 	/*
 	 * Change one applied mutation that changes the model (not a PR op, a
-	 * LUN offline/online, resize or set, which may leave the state as it was):
+	 * LUN offline/online, resize or set or a target set, which may leave the
+	 * state as it was):
 	 * replace it by a malformed one.
 	 */
 	do {
@@ -476,7 +482,8 @@ START_TEST(test_same_stream_same_digest)
 		 kind_of(&v[changed]) == MUTATION_LU_RESET ||
 		 kind_of(&v[changed]) == MUTATION_LUN_OFFLINE ||
 		 kind_of(&v[changed]) == MUTATION_LUN_RESIZE ||
-		 kind_of(&v[changed]) == MUTATION_LUN_SET);
+		 kind_of(&v[changed]) == MUTATION_LUN_SET ||
+		 kind_of(&v[changed]) == MUTATION_TARGET_SET);
 	inst_open(&d);
 	bad.len = 3;
 	bad.p = (uint8_t[]){ 0xde, 0xad, 0x00 };
@@ -845,6 +852,72 @@ START_TEST(test_lun_set_in_place)
 }
 END_TEST
 
+/*
+ * TARGET_SET changes the alias in place (one target-changed effect, the
+ * LUNs' PR state where it was), refuses a missing target and a control
+ * character, is stored; a snapshot that differs only in the alias changes
+ * it in place too.
+ */
+START_TEST(test_target_set_in_place)
+{
+	static const char tn[] = "iqn.2026-11.org.quorate:t0";
+	struct mutation m = { .kind = MUTATION_TARGET_ADD };
+	uint8_t buf[MUTATION_MAX_LEN], *snap;
+	struct blob bl = { .p = buf };
+	struct state_effects fx;
+	struct pr_state *pr0;
+	struct inst a, b;
+	size_t snap_len;
+	uint8_t da[STATE_DIGEST_LEN], db[STATE_DIGEST_LEN];
+
+	inst_open(&a);
+	inst_open(&b);
+	snprintf(m.u.target.name, sizeof(m.u.target.name), "%s", tn);
+	deliver_ok(&a, &m);
+	add_lun(&a, 0);
+	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
+	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
+	state_effects_release(&fx);
+	free(snap);
+
+	m.kind = MUTATION_TARGET_SET;
+	snprintf(m.u.target.alias, sizeof(m.u.target.alias), "cluster disks");
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	state_deliver(a.state, state_applied_seq(a.state) + 1, 1, false, buf, bl.len, &fx);
+	ck_assert_int_eq(fx.rc, 0);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, STATE_FX_TARGET_CHANGED);
+	state_effects_release(&fx);
+	ck_assert_str_eq(state_target_find(a.state, tn)->rec.alias, "cluster disks");
+	snprintf(m.u.target.alias, sizeof(m.u.target.alias), "bad\ralias");
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -EINVAL);
+	snprintf(m.u.target.name, sizeof(m.u.target.name), "iqn.2026-11.org.quorate:none");
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -ENOENT);
+
+	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
+	pr0 = state_lun_pr(b.state, tn, 0);
+	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
+	free(snap);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, STATE_FX_TARGET_CHANGED);
+	state_effects_release(&fx);
+	ck_assert_ptr_eq(state_lun_pr(b.state, tn, 0), pr0);
+	digest_of(&a, da);
+	digest_of(&b, db);
+	ck_assert_int_eq(memcmp(da, db, sizeof(da)), 0);
+
+	state_destroy(a.state);
+	ck_assert_int_eq(state_create(a.store, &rules, &a.state), 0);
+	ck_assert_int_eq(state_load(a.state, &fx), 0);
+	state_effects_release(&fx);
+	ck_assert_str_eq(state_target_find(a.state, tn)->rec.alias, "cluster disks");
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
+
 START_TEST(test_epoch_persists)
 {
 	struct inst a;
@@ -875,6 +948,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_lun_offline_in_place);
 	tcase_add_test(tc, test_lun_resize_in_place);
 	tcase_add_test(tc, test_lun_set_in_place);
+	tcase_add_test(tc, test_target_set_in_place);
 	tcase_add_test(tc, test_epoch_persists);
 	suite_add_tcase(s, tc);
 	return s;

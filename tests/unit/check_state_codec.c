@@ -11,7 +11,7 @@
 #include "daemon/state/mutation.h"
 #include "tests/unit/check_main.h"
 
-#define NSAMPLES 15
+#define NSAMPLES 16
 
 static struct mutation samples[NSAMPLES];
 
@@ -101,6 +101,10 @@ static void make_samples(void)
 	memset(op->u.lun.path, 0, sizeof(op->u.lun.path));
 	strcpy(op->u.lun.path, "/srv/lun");
 	strcpy(op->u.lun.alias, "the alias");
+	op = &samples[15];
+	op->kind = MUTATION_TARGET_SET;
+	strcpy(op->u.target.name, "iqn.2026-11.org.quorate:a");
+	memset(op->u.target.alias, 'z', STORE_ALIAS_MAX);
 	for (int i = 0; i < NSAMPLES; i++) {
 		samples[i].request_id = 0x1122334455667788ULL + (uint64_t)i;
 	}

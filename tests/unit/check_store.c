@@ -341,7 +341,8 @@ static int lun_row_keep(const struct store_lun *l, void *ctx)
 /*
  * Migration 4: LUNs of a version-3 database get no alias and the write
  * cache they had (off with O_DIRECT, on without); STORE_OP_LUN_SET sets
- * the alias, read-only and write cache of one LUN, which persist.
+ * the alias, read-only and write cache of one LUN, which persist;
+ * STORE_OP_TARGET_SET a target's alias.
  */
 START_TEST(test_lun_settings)
 {
@@ -388,7 +389,15 @@ START_TEST(test_lun_settings)
 	ck_assert_int_eq(store_commit(s, 4, &op), 0);
 	op.u.lun.lun = 9;
 	ck_assert_int_eq(store_commit(s, 5, &op), -ENOENT);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_TARGET_SET;
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	snprintf(op.u.target.alias, sizeof(op.u.target.alias), "renamed");
+	ck_assert_int_eq(store_commit(s, 5, &op), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "iqn.2026-11.org.quorate:none");
+	ck_assert_int_eq(store_commit(s, 6, &op), -ENOENT);
 	store_close(s);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM targets WHERE alias = 'renamed'"), 1);
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	rows.n = 0;
