@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -1273,6 +1274,119 @@ static int run_session_close(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "session.close", args, print_ok);
 }
 
+static void print_session_detail(struct json_object *r)
+{
+	static const char *const keys[] = {
+		"HeaderDigest", "DataDigest", "MaxBurstLength", "FirstBurstLength", "InitialR2T",
+		"ImmediateData", "MaxOutstandingR2T", "MaxConnections", "DefaultTime2Wait",
+		"DefaultTime2Retain", "ErrorRecoveryLevel", "DataPDUInOrder", "DataSequenceInOrder",
+	};
+	size_t n = json_object_array_length(r);
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(r, i), *auth = NULL, *k = NULL;
+		struct json_object *mrdsl = NULL;
+		time_t when = (time_t)jint(s, "login_time");
+		char stamp[64] = "?";
+		struct tm tm;
+
+		if (localtime_r(&when, &tm) != NULL) {
+			strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S %z", &tm);
+		}
+		json_object_object_get_ex(s, "auth", &auth);
+		json_object_object_get_ex(s, "keys", &k);
+		printf("%ssession TSIH %" PRId64 " on node %" PRId64 "%s\n", i ? "\n" : "",
+		       jint(s, "tsih"), jint(s, "node_id"),
+		       jbool(s, "logout_requested") ? " (asked to log out)" : "");
+		printf("  initiator:    %s%s%s%s\n", jstr(s, "initiator"),
+		       jstr(s, "initiator_alias")[0] ? " (" : "", jstr(s, "initiator_alias"),
+		       jstr(s, "initiator_alias")[0] ? ")" : "");
+		printf("  isid:         %s\n", jstr(s, "isid"));
+		printf("  target:       %s\n", jbool(s, "discovery") ? "(discovery)" : jstr(s, "target"));
+		printf("  peer:         %s via portal %s\n", jstr(s, "peer"), jstr(s, "portal"));
+		printf("  logged in:    %s\n", stamp);
+		printf("  auth:         %s%s%s%s\n", jstr(auth, "method"),
+		       strcmp(jstr(auth, "method"), "CHAP") == 0 ? ", user " : "", jstr(auth, "user"),
+		       jbool(auth, "mutual") ? ", mutual" : "");
+		printf("  commands:     %" PRId64 " in progress, %" PRId64 " connection(s)\n",
+		       jint(s, "commands_active"), jint(s, "connections"));
+		if (k != NULL && json_object_object_get_ex(k, "MaxRecvDataSegmentLength", &mrdsl)) {
+			printf("  %-22s target %" PRId64 ", initiator %" PRId64 "\n",
+			       "MaxRecvDataSegmentLength", jint(mrdsl, "target"),
+			       jint(mrdsl, "initiator"));
+		}
+		for (size_t j = 0; k != NULL && j < sizeof(keys) / sizeof(keys[0]); j++) {
+			if (json_object_object_get_ex(k, keys[j], NULL)) {
+				printf("  %-22s %s\n", keys[j], jstr(k, keys[j]));
+			}
+		}
+	}
+}
+
+static int run_session_show(struct cli *cli, int argc, char **argv)
+{
+	char *pos[1];
+	struct json_object *args = json_object_new_object();
+	uint64_t v;
+
+	if (opts_parse(argc, argv, NULL, pos, 1) == 1) {
+		if (parse_uint(pos[0], UINT16_MAX, &v) < 0) {
+			usage_error("'%s' is not a TSIH (see 'session list')", pos[0]);
+		}
+		json_object_object_add(args, "tsih", json_object_new_int64((int64_t)v));
+	}
+	return ctl_run(cli, "session.show", args, print_session_detail);
+}
+
+static void print_logout(struct json_object *r)
+{
+	struct json_object *t = NULL;
+
+	json_object_object_get_ex(r, "sessions", &t);
+	printf("asked %zu session(s) to log out within %" PRId64 " s (TSIH",
+	       t != NULL ? json_object_array_length(t) : 0, jint(r, "wait_s"));
+	for (size_t i = 0; t != NULL && i < json_object_array_length(t); i++) {
+		printf(" %s", json_object_get_string(json_object_array_get_idx(t, i)));
+	}
+	printf("); those still logged in then are closed\n");
+}
+
+static int run_session_logout(struct cli *cli, int argc, char **argv)
+{
+	const char *initiator = NULL, *target = NULL, *wait = NULL;
+	const struct opt_def defs[] = { { "initiator", true, &initiator, NULL },
+					{ "target", true, &target, NULL },
+					{ "wait", true, &wait, NULL },
+					{ NULL, 0, 0, 0 } };
+	struct json_object *args = json_object_new_object();
+	char *pos[1];
+	int npos = opts_parse(argc, argv, defs, pos, 1);
+	uint64_t v;
+
+	if (npos + (initiator != NULL) + (target != NULL) != 1) {
+		usage_error("give one of TSIH, --initiator NAME or --target IQN");
+	}
+	if (npos == 1) {
+		if (parse_uint(pos[0], UINT16_MAX, &v) < 0) {
+			usage_error("'%s' is not a TSIH (see 'session list')", pos[0]);
+		}
+		json_object_object_add(args, "tsih", json_object_new_int64((int64_t)v));
+	}
+	if (initiator != NULL) {
+		json_object_object_add(args, "initiator", json_object_new_string(initiator));
+	}
+	if (target != NULL) {
+		json_object_object_add(args, "target", json_object_new_string(target));
+	}
+	if (wait != NULL) {
+		if (parse_uint(wait, 3600, &v) < 0 || v == 0) {
+			usage_error("--wait takes 1 to 3600 seconds");
+		}
+		json_object_object_add(args, "wait", json_object_new_int64((int64_t)v));
+	}
+	return ctl_run(cli, "session.logout", args, print_logout);
+}
+
 /* ---- persistent reservations ------------------------------------------------------ */
 
 /* Width of the widest string @key of the objects in @arr, at least @min. */
@@ -1572,6 +1686,18 @@ static const struct cmd_spec cmds[] = {
 	{ "session", "list", "", "List the iSCSI sessions on this node.", run_session_list },
 	{ "session", "close", "TSIH", "Close a session (by its TSIH, see 'session list').",
 	  run_session_close },
+	{ "session", "show", "[TSIH]",
+	  "Show the sessions on this node (or one) in detail: initiator and alias, ISID,\n"
+	  "TSIH, target, peer and portal, login time, AuthMethod and CHAP user, the\n"
+	  "negotiated keys (digests, data segment and burst lengths, ...), commands in\n"
+	  "progress, whether it was asked to log out.",
+	  run_session_show },
+	{ "session", "logout", "(TSIH | --initiator NAME | --target IQN) [--wait SECONDS]",
+	  "Ask sessions to log out: an Asynchronous Message (AsyncEvent 1, logout\n"
+	  "requested, Parameter3 = the wait, default 5 s); their new commands are\n"
+	  "rejected and they are closed if they have not logged out by then. Unlike\n"
+	  "'session close', the initiator can finish and log out cleanly.",
+	  run_session_logout },
 	{ "pr", "show", "TARGET LUN",
 	  "Show the LUN's persistent reservations as READ FULL STATUS reports them:\n"
 	  "PRgeneration, APTPL, the reservation (type, holder) and every registrant with\n"

@@ -330,15 +330,58 @@ static unsigned int sessions_of(struct daemon *d, const char *target)
 struct session_list {
 	struct json_object *arr;
 	const char *target;		/* NULL: all */
+	bool detail;			/* session.show: how it logged in, what it negotiated */
+	int tsih;			/* >= 0: only this one */
+	int64_t node_id;
 };
+
+static struct json_object *yes_no(bool v)
+{
+	return json_object_new_string(v ? "Yes" : "No");
+}
+
+/* What a session negotiated, under the RFC 7143 §13 key names. */
+static struct json_object *session_keys_json(const struct iscsi_session_info *info)
+{
+	struct json_object *k = json_object_new_object(), *mrdsl = json_object_new_object();
+
+	json_object_object_add(k, "HeaderDigest",
+			       json_object_new_string(info->header_digest ? "CRC32C" : "None"));
+	json_object_object_add(k, "DataDigest",
+			       json_object_new_string(info->data_digest ? "CRC32C" : "None"));
+	/* Declared by each side for what it receives. */
+	json_object_object_add(mrdsl, "target", json_object_new_int64(info->max_recv_dsl));
+	json_object_object_add(mrdsl, "initiator", json_object_new_int64(info->max_xmit_dsl));
+	json_object_object_add(k, "MaxRecvDataSegmentLength", mrdsl);
+	if (info->discovery) {
+		return k;
+	}
+	json_object_object_add(k, "MaxBurstLength", json_object_new_int64(info->max_burst));
+	json_object_object_add(k, "FirstBurstLength", json_object_new_int64(info->first_burst));
+	json_object_object_add(k, "InitialR2T", yes_no(info->initial_r2t));
+	json_object_object_add(k, "ImmediateData", yes_no(info->immediate_data));
+	json_object_object_add(k, "MaxOutstandingR2T",
+			       json_object_new_int64(info->max_outstanding_r2t));
+	json_object_object_add(k, "MaxConnections", json_object_new_int64(info->max_connections));
+	json_object_object_add(k, "DefaultTime2Wait",
+			       json_object_new_int64(info->default_time2wait));
+	json_object_object_add(k, "DefaultTime2Retain",
+			       json_object_new_int64(info->default_time2retain));
+	json_object_object_add(k, "ErrorRecoveryLevel",
+			       json_object_new_int64(info->error_recovery_level));
+	json_object_object_add(k, "DataPDUInOrder", yes_no(info->data_pdu_in_order));
+	json_object_object_add(k, "DataSequenceInOrder", yes_no(info->data_sequence_in_order));
+	return k;
+}
 
 static void session_list_fn(const struct iscsi_session_info *info, void *ctx)
 {
 	struct session_list *sl = ctx;
-	struct json_object *arr = sl->arr, *o;
+	struct json_object *arr = sl->arr, *o, *auth;
 	char isid[2 * sizeof(info->isid) + 1];
 
-	if (sl->target != NULL && strcmp(info->target_name, sl->target) != 0) {
+	if ((sl->target != NULL && strcmp(info->target_name, sl->target) != 0) ||
+	    (sl->tsih >= 0 && info->tsih != sl->tsih)) {
 		return;
 	}
 	o = json_object_new_object();
@@ -351,6 +394,25 @@ static void session_list_fn(const struct iscsi_session_info *info, void *ctx)
 	json_object_object_add(o, "connections", json_object_new_int(info->connections));
 	json_object_object_add(o, "peer", json_object_new_string(info->peer ? info->peer : ""));
 	json_object_object_add(o, "discovery", json_object_new_boolean(info->discovery));
+	if (sl->detail) {
+		json_object_object_add(o, "node_id", json_object_new_int64(sl->node_id));
+		json_object_object_add(o, "portal", json_object_new_string(info->local));
+		json_object_object_add(o, "login_time", json_object_new_int64(info->login_time));
+		json_object_object_add(o, "initiator_alias",
+				       json_object_new_string(info->initiator_alias));
+		auth = json_object_new_object();
+		json_object_object_add(auth, "method",
+				       json_object_new_string(info->chap ? "CHAP" : "None"));
+		json_object_object_add(auth, "user", info->chap ? json_object_new_string(
+								       info->chap_user) : NULL);
+		json_object_object_add(auth, "mutual", json_object_new_boolean(info->chap_mutual));
+		json_object_object_add(o, "auth", auth);
+		json_object_object_add(o, "keys", session_keys_json(info));
+		json_object_object_add(o, "commands_active",
+				       json_object_new_int64(info->tasks_active));
+		json_object_object_add(o, "logout_requested",
+				       json_object_new_boolean(info->logout_requested));
+	}
 	json_object_array_add(arr, o);
 }
 
@@ -615,8 +677,8 @@ static void cmd_target_show(struct admin_ctx *a)
 				       json_object_new_string(c->rec.mutual_user));
 	}
 	json_object_object_add(o, "chap", chap);
-	sl.arr = json_object_new_array();
-	sl.target = t->rec.name;
+	sl = (struct session_list){ .arr = json_object_new_array(), .target = t->rec.name,
+				    .tsih = -1 };
 	iscsi_server_foreach_session(a->d->iscsi, session_list_fn, &sl);
 	json_object_object_add(o, "sessions", sl.arr);
 	ipc_request_reply_ok(a->req, o);
@@ -1579,7 +1641,7 @@ static void cmd_chap_list(struct admin_ctx *a)
 
 static void cmd_session_list(struct admin_ctx *a)
 {
-	struct session_list sl = { .arr = json_object_new_array() };
+	struct session_list sl = { .arr = json_object_new_array(), .tsih = -1 };
 
 	iscsi_server_foreach_session(a->d->iscsi, session_list_fn, &sl);
 	ipc_request_reply_ok(a->req, sl.arr);
@@ -1603,6 +1665,125 @@ static void cmd_session_close(struct admin_ctx *a)
 	log_notice("session TSIH %" PRIu64 " closed by the administrator (uid %" PRId64 ")", tsih,
 		   admin_uid(a->req));
 	ipc_request_reply_ok(a->req, NULL);
+}
+
+/*
+ * session.show: every session of this node (or the one with "tsih") with
+ * how it logged in (portal, time, AuthMethod and CHAP user) and what it
+ * negotiated; an unknown TSIH is an error.
+ */
+static void cmd_session_show(struct admin_ctx *a)
+{
+	struct session_list sl = { .detail = true, .tsih = -1, .node_id = a->d->cfg.node_id };
+	uint64_t tsih;
+	int rc = arg_u64(a->args, "tsih", false, UINT16_MAX, &tsih, a->err);
+
+	if (rc == -EINVAL) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	if (rc == 0) {
+		sl.tsih = (int)tsih;
+	}
+	sl.arr = json_object_new_array();
+	iscsi_server_foreach_session(a->d->iscsi, session_list_fn, &sl);
+	if (rc == 0 && json_object_array_length(sl.arr) == 0) {
+		json_object_put(sl.arr);
+		ipc_request_reply_err(a->req, "no session with TSIH %" PRIu64 " on this node", tsih);
+		return;
+	}
+	ipc_request_reply_ok(a->req, sl.arr);
+}
+
+#define SESSION_LOGOUT_WAIT_DEFAULT 5	/* seconds, as for an ACL change */
+#define SESSION_LOGOUT_WAIT_MAX 3600	/* DefaultTime2Wait's upper bound (§13.15) */
+
+/* Which sessions 'session logout' asks: one TSIH, an initiator or a target. */
+struct session_pick {
+	int tsih;			/* -1: any */
+	const char *initiator;		/* NULL: any */
+	const char *target;		/* NULL: any */
+	struct json_object *tsihs;	/* the TSIHs asked */
+};
+
+static bool session_pick_fn(const struct iscsi_session_info *info, void *ctx)
+{
+	struct session_pick *p = ctx;
+	bool hit = (p->tsih < 0 || info->tsih == p->tsih) &&
+		   (p->initiator == NULL || strcmp(info->initiator_name, p->initiator) == 0) &&
+		   (p->target == NULL || strcmp(info->target_name, p->target) == 0);
+
+	if (hit) {
+		json_object_array_add(p->tsihs, json_object_new_int(info->tsih));
+	}
+	return hit;
+}
+
+/*
+ * session.logout: ask the sessions of one TSIH, initiator or target to log
+ * out (Asynchronous Message, AsyncEvent 1, Parameter3 = the wait) and close
+ * those that have not after the wait. Node-local: sessions are not
+ * replicated state.
+ */
+static void cmd_session_logout(struct admin_ctx *a)
+{
+	char initiator[STORE_NAME_MAX + 1], target[STORE_NAME_MAX + 1];
+	struct session_pick pick = { .tsih = -1 };
+	struct json_object *res = NULL, *o;
+	uint64_t tsih, wait = SESSION_LOGOUT_WAIT_DEFAULT;
+	int rt, ri, rg, rw, given;
+	unsigned int n;
+
+	rt = arg_u64(a->args, "tsih", false, UINT16_MAX, &tsih, a->err);
+	ri = rt == -EINVAL ? rt : arg_str(a->args, "initiator", false, initiator, sizeof(initiator),
+					  a->err);
+	rg = ri == -EINVAL ? ri : arg_target_name(a, false, target, sizeof(target));
+	rw = rg == -EINVAL ? rg : arg_u64(a->args, "wait", false, SESSION_LOGOUT_WAIT_MAX, &wait,
+					  a->err);
+	if (rw == -EINVAL) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	given = (rt == 0) + (ri == 0) + (rg == 0);
+	if (given != 1 || wait == 0) {
+		ipc_request_reply_err(a->req, given != 1 ? "give one of tsih, initiator or target"
+							 : "the wait must be 1 to %d seconds",
+				      SESSION_LOGOUT_WAIT_MAX);
+		return;
+	}
+	if (ri == 0) {
+		/* Canonical form, as sessions keep it (an invalid name matches none). */
+		if (arg_iscsi_name(a, "initiator", initiator, sizeof(initiator), &res) < 0) {
+			ipc_request_reply_err(a->req, "%s", a->err);
+			json_object_put(res);
+			return;
+		}
+		pick.initiator = initiator;
+	}
+	pick.tsih = rt == 0 ? (int)tsih : -1;
+	pick.target = rg == 0 ? target : NULL;
+	pick.tsihs = json_object_new_array();
+	n = iscsi_sessions_request_logout(a->d->iscsi, session_pick_fn, &pick, (uint16_t)wait,
+					  "no logout after the administrator asked for it");
+	if (n == 0) {
+		json_object_put(pick.tsihs);
+		json_object_put(res);
+		if (rt == 0) {
+			snprintf(a->err, sizeof(a->err), "with TSIH %" PRIu64, tsih);
+		} else {
+			snprintf(a->err, sizeof(a->err), "%s '%s'", ri == 0 ? "of initiator" :
+				 "to target", ri == 0 ? initiator : target);
+		}
+		ipc_request_reply_err(a->req, "no session %s on this node (or it was already asked "
+				      "to log out)", a->err);
+		return;
+	}
+	log_notice("%u session(s) asked to log out within %" PRIu64 " s by uid %" PRId64, n, wait,
+		   admin_uid(a->req));
+	o = res != NULL ? res : json_object_new_object();
+	json_object_object_add(o, "sessions", pick.tsihs);
+	json_object_object_add(o, "wait_s", json_object_new_int64((int64_t)wait));
+	ipc_request_reply_ok(a->req, o);
 }
 
 /* ---- persistent reservations -------------------------------------------------- */
@@ -1986,6 +2167,8 @@ static const struct {
 	{ "chap.list", cmd_chap_list },
 	{ "session.list", cmd_session_list },
 	{ "session.close", cmd_session_close },
+	{ "session.show", cmd_session_show },
+	{ "session.logout", cmd_session_logout },
 	{ "pr.show", cmd_pr_show },
 	{ "pr.clear", cmd_pr_clear },
 };

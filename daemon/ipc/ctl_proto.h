@@ -53,6 +53,13 @@
  *   chap.clear          target | discovery (bool)
  *   chap.list           -  (users only, never secrets)
  *   session.list        -                     session.close   tsih (int)
+ *   session.show        tsih (int)?  result: session.list objects with node_id,
+ *                       portal, login_time (epoch s), initiator_alias, auth {method
+ *                       "CHAP"|"None", user (null without CHAP), mutual}, keys
+ *                       (negotiated, RFC 7143 names; MaxRecvDataSegmentLength
+ *                       {target, initiator}), commands_active, logout_requested
+ *   session.logout      one of tsih (int), initiator, target; wait (int s, 1..3600,
+ *                       default 5)  result: sessions (TSIHs asked), wait_s
  *   status              result: node, node_id, version, uptime_s, transport
  *                       (and "cluster", the same), quorate, serving, epoch,
  *                       applied_seq, digest (hex SHA-256 of the snapshot),

@@ -299,9 +299,17 @@ struct iscsi_session {
 	struct iscsi_sn_ahead sn_ahead[ISCSI_SN_AHEAD_MAX]; /* iscsi_session_cmdsn_note_ahead() */
 	uint32_t n_sn_ahead;
 	bool closing;			/* being torn down: no new work */
-	bool evicting;			/* the ACL no longer admits it: logout requested */
+	bool evicting;			/* logout requested (ACL, administrator) */
 	bool evict_timer_armed;
 	qb_loop_timer_handle evict_timer; /* closes it if the initiator does not log out */
+	const char *evict_why;		/* static: why it is closed when the timer fires */
+	/* How it logged in, for 'session show' (node-local, never replicated). */
+	int64_t login_time;		/* seconds since the epoch */
+	bool chap;			/* AuthMethod=CHAP */
+	bool chap_mutual;		/* ... and the target authenticated itself */
+	char chap_user[ISCSI_ALIAS_BUF];	/* CHAP_N, "" without CHAP */
+	char initiator_alias[ISCSI_ALIAS_BUF];
+	char local[ISCSI_ADDR_STR_MAX];	/* the portal the leading connection came in on */
 	unsigned int hold;		/* > 0: a caller walks the session, don't free */
 };
 
@@ -412,6 +420,10 @@ struct iscsi_server {
 	uint32_t rx_stage_off, rx_stage_len;
 	bool destroying;
 };
+
+/* session.c */
+/** What 'session list|show' reports of @s (strings borrowed from it). */
+void iscsi_session_info_fill(struct iscsi_session *s, struct iscsi_session_info *info);
 
 /* server.c */
 struct iscsi_target_entry *iscsi_target_find(struct iscsi_server *server, const char *name);

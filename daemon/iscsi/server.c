@@ -330,21 +330,9 @@ void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn 
 	struct iscsi_session *s;
 
 	qb_list_for_each_entry(s, &server->sessions, node) {
-		struct iscsi_session_info info = {
-			.initiator_name = s->initiator_name,
-			.target_name = s->target_name,
-			.tsih = s->tsih,
-			.connections = (uint16_t)s->nconns,
-			.peer = "",
-			.discovery = s->discovery,
-			.tasks = s->ntasks,
-		};
-		struct iscsi_conn *conn = iscsi_session_conn(s);
+		struct iscsi_session_info info;
 
-		memcpy(info.isid, s->isid, sizeof(info.isid));
-		if (conn) {
-			info.peer = conn->peer;
-		}
+		iscsi_session_info_fill(s, &info);
 		fn(&info, ctx);
 	}
 }

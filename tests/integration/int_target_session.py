@@ -12,13 +12,28 @@ daemon (issue 11).
   to refuse aliases over 223 bytes, leaving such a target NOT RUNNING);
   the same alias proposes nothing; a control character, an unknown target
   and a missing --alias are refused; the alias persists through a restart.
+- `session show --json`: a CHAP (mutual) session with CRC32C digests and a
+  one-way CHAP session without: initiator, ISID, TSIH, target, peer (the
+  initiator's own socket), portal, login time, AuthMethod and CHAP user,
+  and every negotiated key equal to what the initiator was answered at
+  login; one TSIH alone; an unknown TSIH is refused.
+- `session logout TSIH --wait 3`: the initiator receives an Asynchronous
+  Message, AsyncEvent 1 (logout requested) with Parameter3 = 3; its next
+  command is rejected (Waiting for Logout), `session show` says it was
+  asked, and it logs out cleanly; the other session is untouched.
+  `--initiator NAME` reaches that initiator's session, which is closed
+  when it ignores the message for the wait; `--target IQN` reaches the
+  target's sessions; bad selectors are usage errors, an unknown TSIH or
+  a session already asked is refused; the log names the uid.
 
 Output is parsed as JSON, never grepped. Port: QT_PORT_BASE (default
 14500) + 235. Exit 0 pass, 1 fail.
 """
 import json
 import os
+import struct
 import sys
+import time
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
 import iscsi_raw as r  # noqa: E402
@@ -137,9 +152,126 @@ def check_target(d):
     log("ok: the alias persists through a restart; the log names uid %d" % uid)
 
 
+def recv_async(c, timeout=5.0):
+    """The next Asynchronous Message (skipping NOP-In pings)."""
+    c.sock.settimeout(timeout)
+    while True:
+        pdu = c.recv_pdu()
+        if pdu.opcode == r.OP_NOP_IN and pdu.itt == r.RESERVED_TAG:
+            continue
+        expect(pdu.opcode == r.OP_ASYNC, "expected an Asynchronous Message, got %r" % pdu)
+        return pdu
+
+
+def session_of(shown, c):
+    hits = [x for x in shown if x["tsih"] == c.tsih]
+    expect(len(hits) == 1, "session %d in %s" % (c.tsih, shown))
+    return hits[0]
+
+
+def check_keys(x, c, what):
+    """Every key `session show` reports equals what the login answered."""
+    keys = x["keys"]
+    lk = c.login_keys
+    expect(keys["MaxRecvDataSegmentLength"] == {
+        "target": int(lk["MaxRecvDataSegmentLength"]), "initiator": 262144},
+        "%s: MaxRecvDataSegmentLength %s, login said %s"
+        % (what, keys["MaxRecvDataSegmentLength"], lk["MaxRecvDataSegmentLength"]))
+    for k, v in keys.items():
+        if k == "MaxRecvDataSegmentLength":
+            continue
+        expect(k in lk and str(v) == lk[k], "%s: %s is %r, the login answered %r"
+               % (what, k, v, lk.get(k)))
+
+
+def check_sessions(d):
+    secret, msecret = "alice-secret-01", "quorate-secret-1"
+    ctl(d, "chap", "set", TARGET, "--user", "alice", "--secret", secret,
+        "--mutual-user", "quorate", "--mutual-secret", msecret)
+    t0 = int(time.time())
+    a = r.Conn(HOST, d.port, timeout=20)
+    expect(a.login(INIT_A, TARGET, chap=("alice", secret), mutual=("quorate", msecret),
+                   digests=True).status_class == 0, "CHAP login of A")
+    b = r.Conn(HOST, d.port, timeout=20)
+    expect(b.login(INIT_B, TARGET, chap=("alice", secret)).status_class == 0, "login of B")
+    shown = ctl_json(d, "session", "show")
+    expect(len(shown) == 2, "session show: %s" % shown)
+    x = session_of(shown, a)
+    peer = "%s:%d" % a.sock.getsockname()[:2]
+    want = {"initiator": INIT_A, "target": TARGET, "isid": a.isid.hex(), "discovery": False,
+            "node_id": 1, "portal": "%s:%d" % (HOST, d.port), "peer": peer,
+            "auth": {"method": "CHAP", "user": "alice", "mutual": True},
+            "logout_requested": False, "connections": 1}
+    for k, v in want.items():
+        expect(x.get(k) == v, "session show A: %s is %r, want %r" % (k, x.get(k), v))
+    expect(t0 <= x["login_time"] <= int(time.time()), "login_time %d" % x["login_time"])
+    expect(x["keys"]["HeaderDigest"] == "CRC32C" and x["keys"]["DataDigest"] == "CRC32C",
+           "digests of A: %s" % x["keys"])
+    check_keys(x, a, "A")
+    y = session_of(shown, b)
+    expect(y["auth"] == {"method": "CHAP", "user": "alice", "mutual": False} and
+           y["keys"]["HeaderDigest"] == "None", "session show B: %s" % y)
+    check_keys(y, b, "B")
+    one = ctl_json(d, "session", "show", str(b.tsih))
+    expect(one == [y] or (len(one) == 1 and one[0]["tsih"] == b.tsih),
+           "session show TSIH: %s" % one)
+    ctl_refused(d, "session", "show", "9999")
+    ctl_refused(d, "session", "show", "x", rc=2)
+    log("ok: session show: identity, portal, login time, CHAP user, digests and keys as "
+        "negotiated")
+
+    res = ctl_json(d, "session", "logout", str(a.tsih), "--wait", "3")
+    expect(res == {"sessions": [a.tsih], "wait_s": 3}, "session logout: %s" % res)
+    pdu = recv_async(a)
+    event, param3 = pdu.bhs[36], struct.unpack(">H", pdu.bhs[42:44])[0]
+    expect(event == 1 and param3 == 3, "Async Message: AsyncEvent %d Parameter3 %d"
+           % (event, param3))
+    expect(session_of(ctl_json(d, "session", "show"), a)["logout_requested"] is True,
+           "session show after logout")
+    hdr = a.scsi_cmd_pdu()
+    a.send_pdu(hdr)
+    a.cmdsn += 1
+    rej = a.recv_pdu()
+    expect(rej.opcode == r.OP_REJECT and rej.reason == 0x0C,
+           "a command after the Async Message: %r" % rej)
+    a.logout()
+    a.close()
+    b.ping(b"untouched")
+    expect([x["tsih"] for x in ctl_json(d, "session", "show")] == [b.tsih],
+           "sessions after A logged out")
+    ctl_refused(d, "session", "logout", str(a.tsih))
+    log("ok: session logout TSIH: AsyncEvent 1, Parameter3 3, Waiting for Logout, clean logout")
+
+    res = ctl_json(d, "session", "logout", "--initiator", INIT_B.upper(), "--wait", "1")
+    expect(res["sessions"] == [b.tsih], "logout --initiator: %s" % res)
+    expect(recv_async(b).bhs[36] == 1, "B: no AsyncEvent 1")
+    ctl_refused(d, "session", "logout", str(b.tsih))
+    pdus = b.wait_closed(timeout=10)
+    expect(all(p.opcode != r.OP_LOGOUT_RSP for p in pdus), "B was logged out: %s" % pdus)
+    b.close()
+    expect(ctl_json(d, "session", "show") == [], "B still listed after the wait")
+    log("ok: logout --initiator: ignored for the wait, then closed")
+
+    ctl(d, "chap", "clear", TARGET)
+    c = login(d, INIT_A)
+    res = ctl_json(d, "session", "logout", "--target", TARGET)
+    expect(res["sessions"] == [c.tsih] and res["wait_s"] == 5, "logout --target: %s" % res)
+    expect(recv_async(c).bhs[36] == 1, "C: no AsyncEvent 1")
+    c.logout()
+    c.close()
+    for bad in ((), ("1", "--initiator", INIT_A), ("--wait", "0", "1"), ("--target",),
+                ("x",)):
+        ctl_refused(d, "session", "logout", *bad, rc=2)
+    ctl_refused(d, "session", "logout", "--target", "iqn.2026-11.org.quorate:nosuch")
+    want = "session(s) asked to log out within 3 s by uid %d" % os.geteuid()
+    expect(want in d.text(), "the log does not say %r" % want)
+    log("ok: logout --target; bad selectors exit 2, nothing to log out exit 1")
+
+
 def run(d):
     d.start()
     check_target(d)
+    check_sessions(d)
 
 
 if __name__ == "__main__":
