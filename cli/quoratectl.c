@@ -16,6 +16,8 @@
  * Numbers on the command line are decimal: "010" is 10, "0x20" is refused.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <termios.h>
 #include <time.h>
@@ -82,60 +85,90 @@ static void usage_error(const char *fmt, ...)
 /* ---- option parsing --------------------------------------------------------- */
 
 /*
- * A tiny parser for "--name value", "--name=value" and flags, so that every
- * subcommand can take options anywhere after its name. Positional arguments
- * are collected in order.
+ * Options of a subcommand, anywhere after its name (getopt_long, which
+ * permutes): "--name value", "--name=value", flags, a short letter where
+ * one is given, and -j/--json (as before the subcommand). "--" ends the
+ * options. Positional arguments are collected in order.
  */
 struct opt_def {
 	const char *name;	/* without "--" */
 	bool has_arg;
 	const char **value;	/* OUT for has_arg */
 	bool *flag;		/* OUT for flags */
+	char short_name;	/* 0: none */
 };
+
+#define OPTS_MAX 16
+#define OPT_LONG_BASE 256	/* getopt_long's value for defs[i]: OPT_LONG_BASE + i */
+
+static struct cli *the_cli;	/* for -j/--json after the subcommand */
+
+static void opt_found(const struct opt_def *d)
+{
+	if (d->has_arg) {
+		*d->value = optarg;
+	} else {
+		*d->flag = true;
+	}
+}
 
 static int opts_parse(int argc, char **argv, const struct opt_def *defs, char **pos, int max_pos)
 {
-	int npos = 0;
+	struct option longs[OPTS_MAX + 2];
+	char shorts[2 * OPTS_MAX + 4] = ":j", **av = calloc((size_t)argc + 2, sizeof(*av));
+	size_t n = 0, ns = 2;
+	int c, npos = 0;
 
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const struct opt_def *d = NULL;
-		const char *eq;
-		size_t nlen;
+	if (av == NULL) {
+		fputs("quoratectl: out of memory\n", stderr);
+		exit(EXIT_REFUSED);
+	}
 
-		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-			if (npos == max_pos) {
-				usage_error("unexpected argument '%s'", a);
+	for (const struct opt_def *d = defs; d != NULL && d->name != NULL; d++, n++) {
+		longs[n] = (struct option){ d->name, d->has_arg ? required_argument : no_argument,
+					    NULL, OPT_LONG_BASE + (int)n };
+		if (d->short_name != 0) {
+			shorts[ns++] = d->short_name;
+			if (d->has_arg) {
+				shorts[ns++] = ':';
 			}
-			pos[npos++] = argv[i];
-			continue;
-		}
-		eq = strchr(a + 2, '=');
-		nlen = eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2);
-		for (const struct opt_def *o = defs; o != NULL && o->name != NULL; o++) {
-			if (strlen(o->name) == nlen && strncmp(o->name, a + 2, nlen) == 0) {
-				d = o;
-				break;
-			}
-		}
-		if (d == NULL) {
-			usage_error("unknown option '%s'", a);
-		}
-		if (d->has_arg) {
-			if (eq != NULL) {
-				*d->value = eq + 1;
-			} else if (i + 1 < argc) {
-				*d->value = argv[++i];
-			} else {
-				usage_error("option '--%s' needs a value", d->name);
-			}
-		} else {
-			if (eq != NULL) {
-				usage_error("option '--%s' takes no value", d->name);
-			}
-			*d->flag = true;
 		}
 	}
+	longs[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	longs[n] = (struct option){ NULL, 0, NULL, 0 };
+	shorts[ns] = '\0';
+	av[0] = (char *)"quoratectl";
+	memcpy(av + 1, argv, (size_t)argc * sizeof(*av));
+	av[argc + 1] = NULL;
+	opterr = 0;
+	optind = 0;	/* GNU: start afresh */
+	while ((c = getopt_long(argc + 1, av, shorts, longs, NULL)) != -1) {
+		if (c == 'j') {
+			the_cli->json = true;
+		} else if (c == ':') {
+			usage_error("option '%s' needs a value", av[optind - 1]);
+		} else if (c == '?') {
+			usage_error("unknown option '%s' (or it takes no value)",
+				    optopt != 0 && optopt < OPT_LONG_BASE ? (char[]){ '-', (char)optopt, 0 }
+								      : av[optind - 1]);
+		} else if (c >= OPT_LONG_BASE) {
+			opt_found(&defs[c - OPT_LONG_BASE]);
+		} else {
+			for (const struct opt_def *d = defs; d->name != NULL; d++) {
+				if (d->short_name == c) {
+					opt_found(d);
+					break;
+				}
+			}
+		}
+	}
+	for (int i = optind; i < argc + 1; i++) {
+		if (npos == max_pos) {
+			usage_error("unexpected argument '%s'", av[i]);
+		}
+		pos[npos++] = av[i];
+	}
+	free(av);	/* pos[] points into argv, not into av */
 	return npos;
 }
 
@@ -629,7 +662,7 @@ static int run_status(struct cli *cli, int argc, char **argv)
 static int run_target_create(struct cli *cli, int argc, char **argv)
 {
 	const char *alias = NULL;
-	const struct opt_def defs[] = { { "alias", true, &alias, NULL }, { NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL, 0 }, { NULL, 0, 0, 0, 0 } };
 	char *pos[1];
 	struct json_object *args;
 
@@ -647,7 +680,7 @@ static int run_target_create(struct cli *cli, int argc, char **argv)
 static int run_target_delete(struct cli *cli, int argc, char **argv)
 {
 	bool force = false;
-	const struct opt_def defs[] = { { "force", false, NULL, &force }, { NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "force", false, NULL, &force, 0 }, { NULL, 0, 0, 0, 0 } };
 	char *pos[1];
 	struct json_object *args;
 
@@ -737,7 +770,7 @@ static void print_target_set(struct json_object *r)
 static int run_target_set(struct cli *cli, int argc, char **argv)
 {
 	const char *alias = NULL;
-	const struct opt_def defs[] = { { "alias", true, &alias, NULL }, { NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL, 0 }, { NULL, 0, 0, 0, 0 } };
 	char *pos[1];
 	struct json_object *args;
 
@@ -760,14 +793,14 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 	bool direct = false, thin = false, ro = false, grow = false;
 	uint8_t id[LUN_ID_BYTES];
 	const struct opt_def defs[] = {
-		{ "lun", true, &lun, NULL },	   { "backing", true, &backing, NULL },
-		{ "path", true, &path, NULL },	   { "size", true, &size, NULL },
-		{ "block-size", true, &bs, NULL }, { "direct", false, NULL, &direct },
-		{ "thin", false, NULL, &thin },	   { "read-only", false, NULL, &ro },
-		{ "grow", false, NULL, &grow },	   { "alias", true, &alias, NULL },
-		{ "write-cache", true, &wc, NULL }, { "uuid", true, &uuid, NULL },
-		{ "naa", true, &naa, NULL },	   { "serial", true, &serial, NULL },
-		{ NULL, 0, 0, 0 },
+		{ "lun", true, &lun, NULL, 0 },	   { "backing", true, &backing, NULL, 0 },
+		{ "path", true, &path, NULL, 0 },	   { "size", true, &size, NULL, 0 },
+		{ "block-size", true, &bs, NULL, 0 }, { "direct", false, NULL, &direct, 0 },
+		{ "thin", false, NULL, &thin, 0 },	   { "read-only", false, NULL, &ro, 0 },
+		{ "grow", false, NULL, &grow, 0 },	   { "alias", true, &alias, NULL, 0 },
+		{ "write-cache", true, &wc, NULL, 0 }, { "uuid", true, &uuid, NULL, 0 },
+		{ "naa", true, &naa, NULL, 0 },	   { "serial", true, &serial, NULL, 0 },
+		{ NULL, 0, 0, 0, 0 },
 	};
 	char *pos[1];
 	struct json_object *args;
@@ -946,9 +979,9 @@ static int run_lun_resize(struct cli *cli, int argc, char **argv)
 {
 	const char *size = NULL;
 	bool force = false;
-	const struct opt_def defs[] = { { "size", true, &size, NULL },
-					{ "force", false, NULL, &force },
-					{ NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "size", true, &size, NULL, 0 },
+					{ "force", false, NULL, &force, 0 },
+					{ NULL, 0, 0, 0, 0 } };
 	char *pos[2];
 	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
 	uint64_t v;
@@ -990,10 +1023,10 @@ static void print_lun_set(struct json_object *r)
 static int run_lun_set(struct cli *cli, int argc, char **argv)
 {
 	const char *alias = NULL, *ro = NULL, *wc = NULL;
-	const struct opt_def defs[] = { { "alias", true, &alias, NULL },
-					{ "read-only", true, &ro, NULL },
-					{ "write-cache", true, &wc, NULL },
-					{ NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL, 0 },
+					{ "read-only", true, &ro, NULL, 0 },
+					{ "write-cache", true, &wc, NULL, 0 },
+					{ NULL, 0, 0, 0, 0 } };
 	char *pos[2];
 	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
 
@@ -1184,15 +1217,15 @@ static int run_chap_set(struct cli *cli, int argc, char **argv)
 	const char *muser = NULL, *msecret_file = NULL, *msecret = NULL;
 	bool discovery = false, force = false;
 	const struct opt_def defs[] = {
-		{ "discovery", false, NULL, &discovery },
-		{ "force", false, NULL, &force },
-		{ "user", true, &user, NULL },
-		{ "secret-file", true, &secret_file, NULL },
-		{ "secret", true, &secret, NULL },
-		{ "mutual-user", true, &muser, NULL },
-		{ "mutual-secret-file", true, &msecret_file, NULL },
-		{ "mutual-secret", true, &msecret, NULL },
-		{ NULL, 0, 0, 0 },
+		{ "discovery", false, NULL, &discovery, 0 },
+		{ "force", false, NULL, &force, 0 },
+		{ "user", true, &user, NULL, 0 },
+		{ "secret-file", true, &secret_file, NULL, 0 },
+		{ "secret", true, &secret, NULL, 0 },
+		{ "mutual-user", true, &muser, NULL, 0 },
+		{ "mutual-secret-file", true, &msecret_file, NULL, 0 },
+		{ "mutual-secret", true, &msecret, NULL, 0 },
+		{ NULL, 0, 0, 0, 0 },
 	};
 	char *pos[1];
 	char sec[SECRET_MAX + 2], msec[SECRET_MAX + 2];
@@ -1239,8 +1272,8 @@ static int run_chap_set(struct cli *cli, int argc, char **argv)
 static int run_chap_clear(struct cli *cli, int argc, char **argv)
 {
 	bool discovery = false;
-	const struct opt_def defs[] = { { "discovery", false, NULL, &discovery },
-					{ NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "discovery", false, NULL, &discovery, 0 },
+					{ NULL, 0, 0, 0, 0 } };
 	char *pos[1];
 	struct json_object *args = json_object_new_object();
 
@@ -1354,10 +1387,10 @@ static void print_logout(struct json_object *r)
 static int run_session_logout(struct cli *cli, int argc, char **argv)
 {
 	const char *initiator = NULL, *target = NULL, *wait = NULL;
-	const struct opt_def defs[] = { { "initiator", true, &initiator, NULL },
-					{ "target", true, &target, NULL },
-					{ "wait", true, &wait, NULL },
-					{ NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "initiator", true, &initiator, NULL, 0 },
+					{ "target", true, &target, NULL, 0 },
+					{ "wait", true, &wait, NULL, 0 },
+					{ NULL, 0, 0, 0, 0 } };
 	struct json_object *args = json_object_new_object();
 	char *pos[1];
 	int npos = opts_parse(argc, argv, defs, pos, 1);
@@ -1480,7 +1513,7 @@ static int run_pr_show(struct cli *cli, int argc, char **argv)
 static int run_pr_clear(struct cli *cli, int argc, char **argv)
 {
 	bool force = false;
-	const struct opt_def defs[] = { { "force", false, NULL, &force }, { NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "force", false, NULL, &force, 0 }, { NULL, 0, 0, 0, 0 } };
 	char *pos[2];
 	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
 
@@ -1567,8 +1600,8 @@ static int run_snapshot_save(struct cli *cli, int argc, char **argv)
 static int run_snapshot_install(struct cli *cli, int argc, char **argv)
 {
 	bool replace = false;
-	const struct opt_def defs[] = { { "replace", false, NULL, &replace },
-					{ NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "replace", false, NULL, &replace, 0 },
+					{ NULL, 0, 0, 0, 0 } };
 	struct json_object *args;
 	char *pos[1];
 
@@ -1578,6 +1611,233 @@ static int run_snapshot_install(struct cli *cli, int argc, char **argv)
 	args = path_arg(pos[0]);
 	json_object_object_add(args, "replace", json_object_new_boolean(replace));
 	return ctl_run(cli, "snapshot.install", args, print_snapshot);
+}
+
+/* ---- declarative configuration ------------------------------------------------ */
+
+#define CONFIG_FILE_MODE 0600	/* it may hold CHAP secrets */
+
+/* Write @text to @path through a temporary file in its directory (mode 0600), then rename. */
+static int file_write_private(const char *path, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	char *tmp = malloc(strlen(path) + 16);
+	int fd, rc = 0;
+
+	if (tmp == NULL) {
+		return -ENOMEM;
+	}
+	sprintf(tmp, "%s.tmp-XXXXXX", path);
+	fd = mkstemp(tmp);	/* mode 0600 */
+	if (fd < 0) {
+		rc = -errno;
+		free(tmp);
+		return rc;
+	}
+	while (rc == 0 && off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		rc = n < 0 ? -errno : 0;
+		off += n > 0 ? (size_t)n : 0;
+	}
+	if (rc == 0 && (fchmod(fd, CONFIG_FILE_MODE) < 0 || fsync(fd) < 0)) {
+		rc = -errno;
+	}
+	if (close(fd) < 0 && rc == 0) {
+		rc = -errno;
+	}
+	if (rc == 0 && rename(tmp, path) < 0) {
+		rc = -errno;
+	}
+	if (rc < 0) {
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+static int run_config_export(struct cli *cli, int argc, char **argv)
+{
+	const char *out = NULL;
+	bool secrets = false;
+	const struct opt_def defs[] = { { "with-secrets", false, NULL, &secrets, 0 },
+					{ "output", true, &out, NULL, 'o' },
+					{ NULL, 0, 0, 0, 0 } };
+	struct json_object *args = json_object_new_object(), *doc = NULL;
+	const char *text;
+	int rc;
+
+	opts_parse(argc, argv, defs, NULL, 0);
+	if (secrets && out == NULL) {
+		json_object_put(args);
+		usage_error("--with-secrets writes CHAP secrets: give -o FILE (written mode 0600)");
+	}
+	json_object_object_add(args, "secrets", json_object_new_boolean(secrets));
+	rc = ctl_call(cli, "config.export", args, &doc);
+	if (rc != 0) {
+		return rc;
+	}
+	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (out == NULL) {
+		puts(text);
+		json_object_put(doc);
+		return fflush(stdout) == 0 ? 0 : EXIT_REFUSED;
+	}
+	{
+		char *buf = malloc(strlen(text) + 2);
+
+		rc = buf != NULL ? 0 : -ENOMEM;
+		if (rc == 0) {
+			sprintf(buf, "%s\n", text);
+			rc = file_write_private(out, buf);
+			explicit_bzero(buf, strlen(buf));
+			free(buf);
+		}
+	}
+	json_object_put(doc);
+	if (rc < 0) {
+		fprintf(stderr, "quoratectl: writing %s: %s\n", out, strerror(-rc));
+		return EXIT_REFUSED;
+	}
+	if (!cli->json) {
+		printf("configuration written to %s (mode 0600%s)\n", out,
+		       secrets ? ", with CHAP secrets" : ", without CHAP secrets");
+	} else {
+		puts("{}");
+	}
+	return 0;
+}
+
+/* A copy of @steps for printing: CHAP secrets replaced. */
+static struct json_object *steps_masked(struct json_object *steps)
+{
+	struct json_object *copy = NULL;
+
+	if (json_object_deep_copy(steps, &copy, NULL) < 0) {
+		return json_object_new_array();
+	}
+	for (size_t i = 0; i < json_object_array_length(copy); i++) {
+		struct json_object *args;
+
+		if (json_object_object_get_ex(json_object_array_get_idx(copy, i), "args", &args)) {
+			static const char *const keys[] = { "secret", "mutual_secret" };
+
+			for (size_t k = 0; k < 2; k++) {
+				if (json_object_object_get_ex(args, keys[k], NULL)) {
+					json_object_object_add(args, keys[k],
+							       json_object_new_string("(hidden)"));
+				}
+			}
+		}
+	}
+	return copy;
+}
+
+/* The document in @path, parsed; exits with a usage error when it cannot be read. */
+static struct json_object *config_read(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = malloc(CTL_MSG_MAX + 1);
+	struct json_object *doc;
+	enum json_tokener_error jerr;
+	size_t n;
+
+	if (f == NULL || buf == NULL) {
+		fprintf(stderr, "quoratectl: %s: %s\n", path, strerror(f == NULL ? errno : ENOMEM));
+		exit(EXIT_REFUSED);
+	}
+	n = fread(buf, 1, CTL_MSG_MAX + 1, f);
+	fclose(f);
+	if (n > CTL_MSG_MAX) {
+		fprintf(stderr, "quoratectl: %s: larger than %d bytes\n", path, CTL_MSG_MAX);
+		exit(EXIT_REFUSED);
+	}
+	buf[n] = '\0';
+	doc = json_tokener_parse_verbose(buf, &jerr);
+	explicit_bzero(buf, n);
+	free(buf);
+	if (doc == NULL) {
+		fprintf(stderr, "quoratectl: %s is not JSON: %s\n", path,
+			json_tokener_error_desc(jerr));
+		exit(EXIT_REFUSED);
+	}
+	return doc;
+}
+
+static int run_config_apply(struct cli *cli, int argc, char **argv)
+{
+	bool dry_run = false, prune = false;
+	const struct opt_def defs[] = { { "dry-run", false, NULL, &dry_run, 0 },
+					{ "prune", false, NULL, &prune, 0 },
+					{ NULL, 0, 0, 0, 0 } };
+	struct json_object *args, *plan = NULL, *steps, *conflicts, *shown, *out;
+	size_t nsteps, nconf, done = 0;
+	char *pos[1];
+	int rc;
+
+	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
+		usage_error("need the configuration file (from 'config export')");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "document", config_read(pos[0]));
+	json_object_object_add(args, "prune", json_object_new_boolean(prune));
+	rc = ctl_call(cli, "config.plan", args, &plan);
+	if (rc != 0) {
+		return rc;
+	}
+	steps = json_object_object_get(plan, "steps");
+	conflicts = json_object_object_get(plan, "conflicts");
+	nsteps = json_object_array_length(steps);
+	nconf = json_object_array_length(conflicts);
+	for (size_t i = 0; i < nconf; i++) {
+		fprintf(stderr, "quoratectl: conflict: %s\n",
+			json_object_get_string(json_object_array_get_idx(conflicts, i)));
+	}
+	if (nconf > 0 && !dry_run) {
+		fprintf(stderr, "quoratectl: nothing applied: %zu conflict(s)\n", nconf);
+		json_object_put(plan);
+		return EXIT_REFUSED;
+	}
+	if (!cli->json) {
+		printf(nsteps == 0 ? "nothing to change\n" : "%s%zu change(s):\n",
+		       dry_run ? "would make " : "", nsteps);
+	}
+	for (size_t i = 0; i < nsteps && (dry_run || rc == 0); i++) {
+		struct json_object *st = json_object_array_get_idx(steps, i), *res = NULL;
+		const char *what = json_object_get_string(json_object_object_get(st, "what"));
+
+		if (!dry_run) {
+			rc = ctl_call(cli, json_object_get_string(json_object_object_get(st, "cmd")),
+				      json_object_get(json_object_object_get(st, "args")), &res);
+			json_object_put(res);
+			if (rc != 0) {
+				fprintf(stderr, "quoratectl: config apply stopped at change %zu of %zu "
+						"(%s); the %zu before it were applied\n", i + 1,
+					nsteps, what, done);
+				break;
+			}
+			done++;
+		}
+		if (!cli->json) {
+			printf("  %s\n", what);
+		}
+	}
+	if (cli->json) {
+		shown = steps_masked(steps);
+		out = json_object_new_object();
+		json_object_object_add(out, "steps", shown);
+		json_object_object_add(out, "conflicts", json_object_get(conflicts));
+		json_object_object_add(out, "applied", json_object_new_int64((int64_t)done));
+		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(out);
+	}
+	json_object_put(plan);
+	if (rc == 0 && nconf > 0) {
+		rc = EXIT_REFUSED;
+	}
+	return fflush(stdout) == 0 ? rc : EXIT_REFUSED;
 }
 
 static const struct cmd_spec cmds[] = {
@@ -1712,6 +1972,22 @@ static const struct cmd_spec cmds[] = {
 	  "a holder that is gone (dead node or initiator). Logged with the uid that asked.\n"
 	  "Refused without --force.",
 	  run_pr_clear },
+	{ "config", "export", "[--with-secrets -o FILE] [-o FILE]",
+	  "Print this node's replicated configuration as one JSON document: targets with\n"
+	  "their alias, LUNs (backing, size, settings and identity: UUID, NAA, serial),\n"
+	  "ACL and CHAP users, the discovery CHAP, and this node's portals (for\n"
+	  "reference; they are node configuration). -o FILE writes it to FILE (mode 0600)\n"
+	  "instead; --with-secrets adds the CHAP secrets and needs -o.",
+	  run_config_export },
+	{ "config", "apply", "FILE [--dry-run] [--prune]",
+	  "Make the configuration what FILE (from 'config export') says: compute the\n"
+	  "changes (targets, LUNs with their identity, settings and size, ACL entries,\n"
+	  "CHAP) and make them one by one through the usual commands. Objects FILE does\n"
+	  "not list are kept unless --prune. Applying the same file again changes nothing.\n"
+	  "What cannot change in place (a LUN's identity, backing or block size, a smaller\n"
+	  "size, CHAP without its secret) is a conflict: nothing is applied, exit 1.\n"
+	  "--dry-run prints the changes (secrets hidden) and makes none.",
+	  run_config_apply },
 	{ "cluster", "verify", "",
 	  "Compare the state digests of every member; exit 1 unless all are equal\n"
 	  "(standalone: this node only).",
@@ -1784,6 +2060,8 @@ int main(int argc, char **argv)
 	const char *group, *verb;
 	bool group_known = false;
 	int i = 1;
+
+	the_cli = &cli;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0) {

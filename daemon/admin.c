@@ -45,6 +45,7 @@
 #include <json-c/json.h>
 
 #include <config.h>		/* autoconf (not daemon/config.h): PACKAGE_VERSION */
+#include "daemon/admin_config.h"
 #include "daemon/base/domain.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
@@ -61,7 +62,7 @@
 
 /* ---- formatting ---------------------------------------------------------- */
 
-static void hex_format(char *out, const uint8_t *b, size_t n)
+void admin_hex_format(char *out, const uint8_t *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
@@ -386,7 +387,7 @@ static void session_list_fn(const struct iscsi_session_info *info, void *ctx)
 	}
 	o = json_object_new_object();
 
-	hex_format(isid, info->isid, sizeof(info->isid));
+	admin_hex_format(isid, info->isid, sizeof(info->isid));
 	json_object_object_add(o, "initiator", json_object_new_string(info->initiator_name));
 	json_object_object_add(o, "target", json_object_new_string(info->target_name));
 	json_object_object_add(o, "isid", json_object_new_string(isid));
@@ -518,7 +519,7 @@ static void cmd_status(struct admin_ctx *a)
 	json_object_object_add(o, "applied_seq",
 			       json_object_new_int64((int64_t)state_applied_seq(d->state)));
 	if (state_digest(d->state, digest) == 0) {
-		hex_format(hex, digest, sizeof(digest));
+		admin_hex_format(hex, digest, sizeof(digest));
 		json_object_object_add(o, "digest", json_object_new_string(hex));
 	}
 	json_object_object_add(o, "targets", json_object_new_int(ntargets));
@@ -1077,7 +1078,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 			 l->backing);
 		goto fail;
 	}
-	hex_format(naa, l->naa, sizeof(l->naa));
+	admin_hex_format(naa, l->naa, sizeof(l->naa));
 	lun_uuid_format(uuid, l->uuid);
 	res = json_object_new_object();
 	json_object_object_add(res, "target", json_object_new_string(l->target));
@@ -1406,7 +1407,7 @@ static struct json_object *lun_json(struct daemon *d, const struct state_target 
 	const char *why;
 	bool online = daemon_lun_online(d, t->rec.name, l->rec.lun, &why);
 
-	hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
+	admin_hex_format(naa, l->rec.naa, sizeof(l->rec.naa));
 	lun_uuid_format(uuid, l->rec.uuid);
 	json_object_object_add(o, "target", json_object_new_string(t->rec.name));
 	json_object_object_add(o, "lun", json_object_new_int(l->rec.lun));
@@ -1932,6 +1933,46 @@ static void cmd_pr_clear(struct admin_ctx *a)
 	admin_propose_with(a->d, a->req, &op, res, admin_pr_clear_done);
 }
 
+/* ---- declarative configuration ---------------------------------------------------- */
+
+/* config.export: the replicated configuration as one document (admin_config.h). */
+static void cmd_config_export(struct admin_ctx *a)
+{
+	bool secrets = arg_bool(a->args, "secrets");
+
+	if (secrets) {
+		log_notice("configuration exported with its CHAP secrets to uid %" PRId64,
+			   admin_uid(a->req));
+	}
+	ipc_request_reply_ok(a->req, admin_config_export(a->d, secrets));
+}
+
+/*
+ * config.plan: the commands that make the model what "document" says
+ * (removing what it does not list only with "prune"), and the conflicts
+ * no command resolves in place. Read-only: quoratectl runs the steps.
+ */
+static void cmd_config_plan(struct admin_ctx *a)
+{
+	struct json_object *doc, *steps = NULL, *conflicts = NULL, *o;
+	int rc;
+
+	if (!json_object_object_get_ex(a->args, "document", &doc)) {
+		ipc_request_reply_err(a->req, "missing argument 'document'");
+		return;
+	}
+	rc = admin_config_plan(a->d, doc, arg_bool(a->args, "prune"), &steps, &conflicts, a->err,
+			       sizeof(a->err));
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, "%s", a->err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "steps", steps);
+	json_object_object_add(o, "conflicts", conflicts);
+	ipc_request_reply_ok(a->req, o);
+}
+
 /* ---- cluster state: verify, snapshots ---------------------------------------- */
 
 #define ADMIN_MEMBERS_MAX 64
@@ -1967,7 +2008,7 @@ static void cmd_cluster_verify(struct admin_ctx *a)
 		struct json_object *e = json_object_new_object();
 		char hex[2 * CLUSTER_DIGEST_LEN + 1];
 
-		hex_format(hex, m[i].digest, sizeof(m[i].digest));
+		admin_hex_format(hex, m[i].digest, sizeof(m[i].digest));
 		json_object_object_add(e, "node_id", json_object_new_int64(m[i].node_id));
 		json_object_object_add(e, "epoch", json_object_new_int64((int64_t)m[i].epoch));
 		json_object_object_add(e, "applied_seq",
@@ -2050,7 +2091,7 @@ static void cmd_snapshot_save(struct admin_ctx *a)
 		ipc_request_reply_err(a->req, "writing '%s': %s", path, strerror(-rc));
 		return;
 	}
-	hex_format(hex, digest, sizeof(digest));
+	admin_hex_format(hex, digest, sizeof(digest));
 	o = json_object_new_object();
 	json_object_object_add(o, "path", json_object_new_string(path));
 	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)len));
@@ -2132,7 +2173,7 @@ static void cmd_snapshot_install(struct admin_ctx *a)
 	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)epoch));
 	json_object_object_add(o, "applied_seq", json_object_new_int64((int64_t)seq));
 	if (state_digest(a->d->state, digest) == 0) {
-		hex_format(hex, digest, sizeof(digest));
+		admin_hex_format(hex, digest, sizeof(digest));
 		json_object_object_add(o, "digest", json_object_new_string(hex));
 	}
 	ipc_request_reply_ok(a->req, o);
@@ -2143,6 +2184,8 @@ static const struct {
 	void (*fn)(struct admin_ctx *a);
 } admin_cmds[] = {
 	{ "cluster.verify", cmd_cluster_verify },
+	{ "config.export", cmd_config_export },
+	{ "config.plan", cmd_config_plan },
 	{ "snapshot.save", cmd_snapshot_save },
 	{ "snapshot.install", cmd_snapshot_install },
 	{ "status", cmd_status },

@@ -67,6 +67,10 @@
  *   cluster.verify      -  result: members [{node_id, epoch, applied_seq,
  *                       digest}], consistent (all digests equal), diverged
  *                       (equal (epoch, seq), different digests)
+ *   config.export       secrets (bool)  result: the document (daemon/admin_config.h)
+ *   config.plan         document (object), prune (bool)  result: steps [{cmd, args,
+ *                       what}] (commands of this protocol, in the order to run
+ *                       them; args may hold CHAP secrets), conflicts [strings]
  *   snapshot.save       path (absolute, must not exist)
  *   snapshot.install    path (absolute), replace (bool, required true)
  *   pr.show             target, lun (int)  result: target, lun, generation, aptpl,
