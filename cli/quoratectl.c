@@ -50,6 +50,9 @@ struct cli {
 	const char *ipc_name;
 	bool have_daemon_uid;
 	uid_t daemon_uid;		/* --daemon-user: also trusted as the server */
+	bool quiet;			/* ctl_call: keep its error for the caller to report */
+	const char *err_kind;		/* the last error: CTL_ERR_* ... */
+	char err_msg[512];		/* ... and its one line */
 };
 
 struct cmd_spec {
@@ -61,24 +64,74 @@ struct cmd_spec {
 };
 
 static const struct cmd_spec *current_cmd;
+static struct cli *the_cli;	/* for -j/--json after the subcommand, and errors */
+
+/*
+ * Report an error: one line on stderr, or with --json one document on
+ * stdout, {"error": {"kind": CTL_ERR_*, "message": ...}}.
+ */
+static void error_print(const char *kind, const char *msg)
+{
+	struct json_object *o, *e;
+
+	if (the_cli == NULL || !the_cli->json) {
+		fprintf(stderr, "quoratectl: %s\n", msg);
+		return;
+	}
+	o = json_object_new_object();
+	e = json_object_new_object();
+	json_object_object_add(e, "kind", json_object_new_string(kind));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(o, "error", e);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	fflush(stdout);
+}
+
+static int cli_fail(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Keep the error in the_cli (ctl_call's callers may report it) and print it unless quiet. */
+static int cli_fail(const char *kind, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (the_cli != NULL) {
+		the_cli->err_kind = kind;
+		snprintf(the_cli->err_msg, sizeof(the_cli->err_msg), "%s", msg);
+	}
+	if (the_cli == NULL || !the_cli->quiet) {
+		error_print(kind, msg);
+	}
+	return EXIT_REFUSED;
+}
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static void usage_error(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fputs("quoratectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (current_cmd != NULL) {
-		fprintf(stderr, "\nusage: quoratectl %s%s%s %s\n", current_cmd->group,
-			current_cmd->verb ? " " : "", current_cmd->verb ? current_cmd->verb : "",
-			current_cmd->usage);
-	} else {
-		fputs("\nTry 'quoratectl --help'.\n", stderr);
+	/* One line: where to read the usage instead of the usage itself. */
+	for (char *p = msg; *p != '\0'; p++) {
+		*p = *p == '\n' ? ' ' : *p;
 	}
+	if (current_cmd != NULL) {
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; see 'quoratectl %s%s%s --help'",
+			 current_cmd->group, current_cmd->verb ? " " : "",
+			 current_cmd->verb ? current_cmd->verb : "");
+	} else {
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; see 'quoratectl --help'");
+	}
+	error_print(CTL_ERR_USAGE, msg);
 	exit(EXIT_USAGE);
 }
 
@@ -100,8 +153,6 @@ struct opt_def {
 
 #define OPTS_MAX 16
 #define OPT_LONG_BASE 256	/* getopt_long's value for defs[i]: OPT_LONG_BASE + i */
-
-static struct cli *the_cli;	/* for -j/--json after the subcommand */
 
 static void opt_found(const struct opt_def *d)
 {
@@ -275,10 +326,10 @@ static int ctl_refuse_server(const struct cli *cli, pid_t pid, uid_t uid)
 		snprintf(want + strlen(want), sizeof(want) - strlen(want), " or uid %u",
 			 (unsigned int)cli->daemon_uid);
 	}
-	fprintf(stderr, "quoratectl: refusing to talk to IPC '%s': it is served by pid %ld "
-			"running as %s, not by %s; another process may be impersonating "
-			"quorated (if the daemon really runs as that user, pass --daemon-user)\n",
-		cli->ipc_name, (long)pid, who, want);
+	cli_fail(CTL_ERR_DENIED, "refusing to talk to IPC '%s': it is served by pid %ld "
+		 "running as %s, not by %s; another process may be impersonating quorated (if "
+		 "the daemon really runs as that user, pass --daemon-user)", cli->ipc_name,
+		 (long)pid, who, want);
 	return -EPERM;
 }
 
@@ -313,8 +364,8 @@ static int ctl_server_check(const struct cli *cli, qb_ipcc_connection_t *c)
 	int32_t rc = qb_ipcc_auth_get(c, &pid, &uid, &gid);
 
 	if (rc < 0) {
-		fprintf(stderr, "quoratectl: cannot learn who serves IPC '%s': %s; not sending "
-				"the request\n", cli->ipc_name, strerror((int)-rc));
+		cli_fail(CTL_ERR_DENIED, "cannot learn who serves IPC '%s': %s; not sending the "
+			 "request", cli->ipc_name, strerror((int)-rc));
 		return -EPERM;
 	}
 	if (ctl_uid_trusted(cli, uid)) {
@@ -323,7 +374,27 @@ static int ctl_server_check(const struct cli *cli, qb_ipcc_connection_t *c)
 	return ctl_refuse_server(cli, pid, uid);
 }
 
-/* Send {"version", "cmd", "args"}; on success *result is the "result" member. */
+/* The daemon's error kind as one of ours (they outlive the answer). */
+static const char *error_kind_known(const char *kind)
+{
+	static const char *const kinds[] = {
+		CTL_ERR_INVALID, CTL_ERR_NOT_FOUND, CTL_ERR_EXISTS, CTL_ERR_REFUSED,
+		CTL_ERR_UNAVAILABLE, CTL_ERR_FAILED, CTL_ERR_USAGE, CTL_ERR_UNREACHABLE,
+		CTL_ERR_DENIED,
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(kinds[i], kind) == 0) {
+			return kinds[i];
+		}
+	}
+	return CTL_ERR_REFUSED;
+}
+
+/*
+ * Send {"version", "cmd", "args"}; on success *result is the "result" member.
+ * On failure the error is printed (unless cli->quiet) and kept in cli.
+ */
 static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 		    struct json_object **result)
 {
@@ -343,7 +414,7 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	len = strlen(text) + 1;
 	if (sizeof(hdr) + len > CTL_MSG_MAX) {
-		fprintf(stderr, "quoratectl: request too large\n");
+		cli_fail(CTL_ERR_INVALID, "request too large (at most %d bytes)", CTL_MSG_MAX);
 		goto out;
 	}
 	if (ctl_listener_check(cli) < 0) {
@@ -351,11 +422,14 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	}
 	c = qb_ipcc_connect(cli->ipc_name, CTL_MSG_MAX);
 	if (c == NULL) {
-		fprintf(stderr, "quoratectl: cannot connect to quorated (IPC '%s'): %s\n",
-			cli->ipc_name, errno == EACCES ? "permission denied (the daemon "
-					"admits root, its own user and its admin_group)"
-				: errno == ECONNREFUSED || errno == ENOENT ? "is the daemon running?"
-				: strerror(errno));
+		int e = errno;
+
+		cli_fail(e == EACCES ? CTL_ERR_DENIED : CTL_ERR_UNREACHABLE,
+			 "cannot connect to quorated (IPC '%s'): %s", cli->ipc_name,
+			 e == EACCES ? "permission denied (the daemon admits root, its own user "
+				       "and its admin_group)"
+			 : e == ECONNREFUSED || e == ENOENT ? "is the daemon running?"
+							    : strerror(e));
 		goto out;
 	}
 	if (ctl_server_check(cli, c) < 0) {
@@ -365,7 +439,7 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	buf = malloc(CTL_MSG_MAX);
 	if (buf == NULL) {
 		qb_ipcc_disconnect(c);
-		fprintf(stderr, "quoratectl: out of memory\n");
+		cli_fail(CTL_ERR_FAILED, "out of memory");
 		goto out;
 	}
 	hdr.id = CTL_MSG_REQUEST;
@@ -377,22 +451,27 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	n = qb_ipcc_sendv_recv(c, iov, 2, buf, CTL_MSG_MAX, IPC_TIMEOUT_MS);
 	qb_ipcc_disconnect(c);
 	if (n < 0) {
-		fprintf(stderr, "quoratectl: no answer from quorated: %s\n", strerror((int)-n));
+		cli_fail(CTL_ERR_UNREACHABLE, "no answer from quorated: %s", strerror((int)-n));
 		goto out;
 	}
 	if ((size_t)n <= sizeof(struct qb_ipc_response_header) || buf[n - 1] != '\0') {
-		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
+		cli_fail(CTL_ERR_FAILED, "malformed answer from quorated");
 		goto out;
 	}
 	resp = json_tokener_parse(buf + sizeof(struct qb_ipc_response_header));
 	if (resp == NULL || !json_object_object_get_ex(resp, "ok", &ok)) {
-		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
+		cli_fail(CTL_ERR_FAILED, "malformed answer from quorated");
 		goto out;
 	}
 	if (!json_object_get_boolean(ok)) {
-		fprintf(stderr, "quoratectl: %s\n",
-			json_object_object_get_ex(resp, "error", &v) ? json_object_get_string(v)
-								     : "request failed");
+		struct json_object *k;
+
+		/* A daemon of before the kinds answers without one: it refused. */
+		cli_fail(json_object_object_get_ex(resp, "kind", &k) ? error_kind_known(
+								json_object_get_string(k))
+								     : CTL_ERR_REFUSED,
+			 "%s", json_object_object_get_ex(resp, "error", &v) ?
+				       json_object_get_string(v) : "request failed");
 		goto out;
 	}
 	v = NULL;
@@ -1083,17 +1162,17 @@ static int secret_read(FILE *f, char *out, size_t cap, const char *what)
 	size_t len;
 
 	if (fgets(out, (int)cap, f) == NULL) {
-		fprintf(stderr, "quoratectl: no %s given\n", what);
+		cli_fail(CTL_ERR_INVALID, "no %s given", what);
 		return -EINVAL;
 	}
 	len = strcspn(out, "\r\n");
 	if (out[len] == '\0' && !feof(f) && len == cap - 1) {
-		fprintf(stderr, "quoratectl: %s longer than %d bytes\n", what, SECRET_MAX);
+		cli_fail(CTL_ERR_INVALID, "%s longer than %d bytes", what, SECRET_MAX);
 		return -EINVAL;
 	}
 	out[len] = '\0';
 	if (len == 0) {
-		fprintf(stderr, "quoratectl: empty %s\n", what);
+		cli_fail(CTL_ERR_INVALID, "empty %s", what);
 		return -EINVAL;
 	}
 	return 0;
@@ -1118,7 +1197,7 @@ static int secret_prompt(const char *prompt, char *out, size_t cap, const char *
 	int rc;
 
 	if (tcgetattr(STDIN_FILENO, &tty_saved) < 0) {
-		fprintf(stderr, "quoratectl: reading the terminal settings: %s\n", strerror(errno));
+		cli_fail(CTL_ERR_FAILED, "reading the terminal settings: %s", strerror(errno));
 		return -errno;
 	}
 	quiet = tty_saved;
@@ -1129,7 +1208,7 @@ static int secret_prompt(const char *prompt, char *out, size_t cap, const char *
 	}
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0) {
 		rc = -errno;
-		fprintf(stderr, "quoratectl: turning terminal echo off: %s\n", strerror(errno));
+		cli_fail(CTL_ERR_FAILED, "turning terminal echo off: %s", strerror(errno));
 	} else {
 		fputs(prompt, stderr);
 		fflush(stderr);
@@ -1158,7 +1237,7 @@ static int secret_ask(char *out, size_t cap, const char *what)
 	snprintf(prompt, sizeof(prompt), "Retype %s: ", what);
 	rc = secret_prompt(prompt, again, sizeof(again), what);
 	if (rc == 0 && strcmp(out, again) != 0) {
-		fprintf(stderr, "quoratectl: the two %ss do not match; nothing changed\n", what);
+		cli_fail(CTL_ERR_INVALID, "the two %ss do not match; nothing changed", what);
 		rc = -EINVAL;
 	}
 	explicit_bzero(again, sizeof(again));
@@ -1176,7 +1255,7 @@ static int secret_from(const char *file, const char *argv_value, char *out, size
 
 	if (argv_value != NULL) {
 		if (strlen(argv_value) > SECRET_MAX) {
-			fprintf(stderr, "quoratectl: %s longer than %d bytes\n", what, SECRET_MAX);
+			cli_fail(CTL_ERR_INVALID, "%s longer than %d bytes", what, SECRET_MAX);
 			return -EINVAL;
 		}
 		snprintf(out, cap, "%s", argv_value);
@@ -1190,7 +1269,7 @@ static int secret_from(const char *file, const char *argv_value, char *out, size
 	}
 	f = fopen(file, "re");
 	if (f == NULL) {
-		fprintf(stderr, "quoratectl: %s: %s\n", file, strerror(errno));
+		cli_fail(ctl_err_kind(-errno), "%s: %s", file, strerror(errno));
 		return -errno;
 	}
 	rc = secret_read(f, out, cap, what);
@@ -1697,7 +1776,7 @@ static int run_config_export(struct cli *cli, int argc, char **argv)
 	}
 	json_object_put(doc);
 	if (rc < 0) {
-		fprintf(stderr, "quoratectl: writing %s: %s\n", out, strerror(-rc));
+		cli_fail(CTL_ERR_FAILED, "writing %s: %s", out, strerror(-rc));
 		return EXIT_REFUSED;
 	}
 	if (!cli->json) {
@@ -1744,13 +1823,14 @@ static struct json_object *config_read(const char *path)
 	size_t n;
 
 	if (f == NULL || buf == NULL) {
-		fprintf(stderr, "quoratectl: %s: %s\n", path, strerror(f == NULL ? errno : ENOMEM));
+		cli_fail(f == NULL ? ctl_err_kind(-errno) : CTL_ERR_FAILED, "%s: %s", path,
+			 strerror(f == NULL ? errno : ENOMEM));
 		exit(EXIT_REFUSED);
 	}
 	n = fread(buf, 1, CTL_MSG_MAX + 1, f);
 	fclose(f);
 	if (n > CTL_MSG_MAX) {
-		fprintf(stderr, "quoratectl: %s: larger than %d bytes\n", path, CTL_MSG_MAX);
+		cli_fail(CTL_ERR_INVALID, "%s: larger than %d bytes", path, CTL_MSG_MAX);
 		exit(EXIT_REFUSED);
 	}
 	buf[n] = '\0';
@@ -1758,8 +1838,7 @@ static struct json_object *config_read(const char *path)
 	explicit_bzero(buf, n);
 	free(buf);
 	if (doc == NULL) {
-		fprintf(stderr, "quoratectl: %s is not JSON: %s\n", path,
-			json_tokener_error_desc(jerr));
+		cli_fail(CTL_ERR_INVALID, "%s is not JSON: %s", path, json_tokener_error_desc(jerr));
 		exit(EXIT_REFUSED);
 	}
 	return doc;
@@ -1790,14 +1869,17 @@ static int run_config_apply(struct cli *cli, int argc, char **argv)
 	conflicts = json_object_object_get(plan, "conflicts");
 	nsteps = json_object_array_length(steps);
 	nconf = json_object_array_length(conflicts);
-	for (size_t i = 0; i < nconf; i++) {
+	for (size_t i = 0; i < nconf && !cli->json; i++) {
 		fprintf(stderr, "quoratectl: conflict: %s\n",
 			json_object_get_string(json_object_array_get_idx(conflicts, i)));
 	}
 	if (nconf > 0 && !dry_run) {
-		fprintf(stderr, "quoratectl: nothing applied: %zu conflict(s)\n", nconf);
+		rc = cli_fail(CTL_ERR_REFUSED, "nothing applied: %zu conflict(s)%s%s", nconf,
+			      cli->json ? ", the first: " : "",
+			      cli->json ? json_object_get_string(json_object_array_get_idx(
+						  conflicts, 0)) : "");
 		json_object_put(plan);
-		return EXIT_REFUSED;
+		return rc;
 	}
 	if (!cli->json) {
 		printf(nsteps == 0 ? "nothing to change\n" : "%s%zu change(s):\n",
@@ -1808,14 +1890,17 @@ static int run_config_apply(struct cli *cli, int argc, char **argv)
 		const char *what = json_object_get_string(json_object_object_get(st, "what"));
 
 		if (!dry_run) {
+			cli->quiet = true;
 			rc = ctl_call(cli, json_object_get_string(json_object_object_get(st, "cmd")),
 				      json_object_get(json_object_object_get(st, "args")), &res);
+			cli->quiet = false;
 			json_object_put(res);
 			if (rc != 0) {
-				fprintf(stderr, "quoratectl: config apply stopped at change %zu of %zu "
-						"(%s); the %zu before it were applied\n", i + 1,
-					nsteps, what, done);
-				break;
+				rc = cli_fail(cli->err_kind, "config apply stopped at change %zu of %zu "
+					      "(%s): %s; the %zu before it were applied", i + 1,
+					      nsteps, what, cli->err_msg, done);
+				json_object_put(plan);
+				return rc;
 			}
 			done++;
 		}
@@ -2028,6 +2113,77 @@ static void print_cmd_help(const struct cmd_spec *c)
 	       c->group, c->verb ? " " : "", c->verb ? c->verb : "", c->usage, c->help);
 }
 
+/* @usage with its continuation lines joined, as a JSON string. */
+static struct json_object *usage_one_line(const char *usage)
+{
+	char buf[512];
+	size_t n = 0;
+
+	for (const char *p = usage; *p != '\0' && n + 1 < sizeof(buf); p++) {
+		if (*p == '\n') {
+			while (p[1] == ' ') {
+				p++;
+			}
+			buf[n++] = ' ';
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	buf[n] = '\0';
+	return json_object_new_string(buf);
+}
+
+/*
+ * The subcommands of @group: with @full their whole help, else one usage
+ * line each (as JSON with --json). @return the exit status.
+ */
+static int print_group_help(const char *group, bool full)
+{
+	struct json_object *o = NULL, *arr = NULL;
+	bool known = false;
+
+	if (!full && the_cli->json) {
+		o = json_object_new_object();
+		arr = json_object_new_array();
+		json_object_object_add(o, "group", json_object_new_string(group));
+	}
+	for (size_t k = 0; k < NCMDS; k++) {
+		const struct cmd_spec *c = &cmds[k];
+
+		if (strcmp(c->group, group) != 0) {
+			continue;
+		}
+		known = true;
+		if (full) {
+			print_cmd_help(c);
+			putchar('\n');
+		} else if (arr != NULL) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "verb", c->verb ? json_object_new_string(c->verb)
+								  : NULL);
+			json_object_object_add(e, "usage", usage_one_line(c->usage));
+			json_object_array_add(arr, e);
+		} else {
+			printf("quoratectl %s%s%s%s%s\n", c->group, c->verb ? " " : "",
+			       c->verb ? c->verb : "", c->usage[0] ? " " : "", c->usage);
+		}
+	}
+	if (!known) {
+		json_object_put(arr);
+		json_object_put(o);
+		usage_error("unknown subcommand '%s'", group);
+	}
+	if (arr != NULL) {
+		json_object_object_add(o, "commands", arr);
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		json_object_put(o);
+	} else if (!full) {
+		printf("'quoratectl %s VERB --help' describes one.\n", group);
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_REFUSED;
+}
+
 static void print_help(void)
 {
 	puts("usage: quoratectl [--json] [--ipc NAME] [--daemon-user USER] SUBCOMMAND [ARGS...]\n"
@@ -2036,13 +2192,16 @@ static void print_help(void)
 	     "talks only to a daemon running as root, as the invoking user or as\n"
 	     "--daemon-user (anything else may be an impostor).\n\n"
 	     "options:\n"
-	     "  --json        print the result as one JSON document on stdout\n"
-	     "  --ipc NAME    IPC service name (default \"" CTL_IPC_NAME_DEFAULT "\", the\n"
-	     "                [node] ipc_name of the daemon's config)\n"
+	     "  -j, --json    print the result as one JSON document on stdout, and an error\n"
+	     "                as {\"error\": {\"kind\", \"message\"}} (also after the subcommand)\n"
+	     "  --ipc NAME    IPC service name (default $" CTL_IPC_NAME_ENV ", else \""
+	     CTL_IPC_NAME_DEFAULT "\",\n"
+	     "                the [node] ipc_name of the daemon's config)\n"
 	     "  --daemon-user USER\n"
 	     "                also trust a daemon running as USER (name or decimal uid)\n"
 	     "  --version     print the version\n"
-	     "  --help        this help; 'quoratectl SUBCOMMAND --help' for one subcommand\n\n"
+	     "  --help        this help; 'quoratectl SUBCOMMAND --help' for one subcommand,\n"
+	     "                'quoratectl SUBCOMMAND' alone lists what can follow it\n\n"
 	     "subcommands:");
 	for (size_t i = 0; i < NCMDS; i++) {
 		printf("  %s%s%s%s%s\n", cmds[i].group, cmds[i].verb ? " " : "",
@@ -2051,20 +2210,24 @@ static void print_help(void)
 	}
 	puts("\nNumbers (LUN, TSIH, sizes) are decimal: 010 is 10.\n"
 	     "Exit status: 0 success, 1 refused or daemon unreachable, 2 usage error.\n"
+	     "Error kinds (--json): invalid, not_found, exists, refused, unavailable, failed,\n"
+	     "usage, unreachable, denied.\n"
 	     "See quoratectl(8).");
 }
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .ipc_name = CTL_IPC_NAME_DEFAULT };
+	struct cli cli = { .ipc_name = getenv(CTL_IPC_NAME_ENV) };
 	const char *group, *verb;
 	bool group_known = false;
 	int i = 1;
 
 	the_cli = &cli;
-
+	if (cli.ipc_name == NULL || cli.ipc_name[0] == '\0') {
+		cli.ipc_name = CTL_IPC_NAME_DEFAULT;
+	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
 			cli.json = true;
 		} else if (strcmp(argv[i], "--ipc") == 0 && i + 1 < argc) {
 			cli.ipc_name = argv[++i];
@@ -2089,6 +2252,9 @@ int main(int argc, char **argv)
 	}
 	group = argv[i++];
 	verb = i < argc ? argv[i] : NULL;
+	if (strcmp(group, "help") == 0) {
+		return verb != NULL ? print_group_help(verb, true) : (print_help(), 0);
+	}
 	for (size_t k = 0; k < NCMDS; k++) {
 		const struct cmd_spec *c = &cmds[k];
 		int first;
@@ -2112,15 +2278,15 @@ int main(int argc, char **argv)
 	}
 	if (group_known) {
 		if (verb != NULL && (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)) {
-			for (size_t k = 0; k < NCMDS; k++) {
-				if (strcmp(cmds[k].group, group) == 0) {
-					print_cmd_help(&cmds[k]);
-					putchar('\n');
-				}
-			}
-			return 0;
+			return print_group_help(group, true);
 		}
-		usage_error("unknown '%s' subcommand '%s'", group, verb != NULL ? verb : "");
+		/* 'quoratectl lun' alone (or with -j): what can follow. */
+		if (verb == NULL || strcmp(verb, "-j") == 0 || strcmp(verb, "--json") == 0) {
+			cli.json |= verb != NULL;
+			return print_group_help(group, false);
+		}
+		usage_error("unknown '%s' subcommand '%s' ('quoratectl %s' lists them)", group, verb,
+			    group);
 	}
 	usage_error("unknown subcommand '%s'", group);
 }

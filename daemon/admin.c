@@ -48,6 +48,7 @@
 #include "daemon/admin_config.h"
 #include "daemon/base/domain.h"
 #include "daemon/daemon.h"
+#include "daemon/ipc/ctl_proto.h"
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/iscsi/name.h"
@@ -254,7 +255,8 @@ static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const
 	}
 	if (rc < 0) {
 		json_object_put(p->result);
-		ipc_request_reply_err(p->req, "%s", err[0] != '\0' ? err : strerror(-rc));
+		ipc_request_reply_err(p->req, ctl_err_kind(rc), "%s",
+				      err[0] != '\0' ? err : strerror(-rc));
 		return;
 	}
 	if (p->result == NULL) {
@@ -291,7 +293,7 @@ static int admin_propose_with(struct daemon *d, struct ipc_request *req,
 		log_info("configuration change by uid %" PRId64 " not proposed: %s: %s",
 			 admin_uid(req), what, strerror(-rc));
 		json_object_put(result);
-		ipc_request_reply_err(req, "cannot propose the change: %s",
+		ipc_request_reply_err(req, ctl_err_kind(rc), "cannot propose the change: %s",
 				      rc == -EAGAIN ? "node is not quorate" : strerror(-rc));
 		return rc;
 	}
@@ -424,6 +426,7 @@ struct admin_ctx {
 	struct ipc_request *req;
 	struct json_object *args;
 	char err[ADMIN_ERR_MAX];
+	const char *kind;		/* CTL_ERR_* of err where not CTL_ERR_INVALID */
 };
 
 /*
@@ -538,7 +541,7 @@ static void cmd_target_create(struct admin_ctx *a)
 	    arg_str(a->args, "alias", false, op.u.target.alias, sizeof(op.u.target.alias),
 		    a->err) == -EINVAL) {
 		json_object_put(res);
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	admin_propose(a->d, a->req, &op, res);
@@ -552,14 +555,15 @@ static void cmd_target_delete(struct admin_ctx *a)
 
 	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0) {
 		json_object_put(res);
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	/* Node-local safety check before proposing, so apply stays deterministic. */
 	n = sessions_of(a->d, op.u.target.name);
 	if (n > 0 && !arg_bool(a->args, "force")) {
-		ipc_request_reply_err(a->req, "target '%s' has %u session(s) on this node; "
-					      "close them first or use --force",
+		ipc_request_reply_err(a->req, CTL_ERR_REFUSED,
+				      "target '%s' has %u session(s) on this node; "
+				      "close them first or use --force",
 				      op.u.target.name, n);
 		json_object_put(res);
 		return;
@@ -601,7 +605,7 @@ static void cmd_target_set(struct admin_ctx *a)
 
 	if (arg_iscsi_name(a, "name", op.u.target.name, sizeof(op.u.target.name), &res) < 0) {
 		json_object_put(res);
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	rc = arg_str(a->args, "alias", true, op.u.target.alias, sizeof(op.u.target.alias), a->err);
@@ -612,7 +616,7 @@ static void cmd_target_set(struct admin_ctx *a)
 	}
 	if (rc < 0) {
 		json_object_put(res);
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, ctl_err_kind(rc), "%s", a->err);
 		return;
 	}
 	if (res == NULL) {
@@ -645,12 +649,12 @@ static void cmd_target_show(struct admin_ctx *a)
 	struct session_list sl;
 
 	if (arg_target_name(a, true, name, sizeof(name)) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	t = state_target_find(a->d->state, name);
 	if (t == NULL) {
-		ipc_request_reply_err(a->req, "no target '%s'", name);
+		ipc_request_reply_err(a->req, CTL_ERR_NOT_FOUND, "no target '%s'", name);
 		return;
 	}
 	o = json_object_new_object();
@@ -894,7 +898,8 @@ static void admin_lun_done(struct daemon *d, struct daemon_pending *p, int rc, c
 		l = t != NULL ? state_lun_find(t, (uint16_t)json_object_get_int(v)) : NULL;
 	}
 	if (l != NULL && !daemon_lun_online(d, target, l->rec.lun, &why) && p->req != NULL) {
-		ipc_request_reply_err(p->req, "LUN %u of '%s' was created (seq %" PRIu64 ") but is "
+		ipc_request_reply_err(p->req, CTL_ERR_FAILED,
+				      "LUN %u of '%s' was created (seq %" PRIu64 ") but is "
 				      "OFFLINE on this node: %s; 'lun delete' removes it",
 				      l->rec.lun, target, p->seq, why);
 		json_object_put(p->result);
@@ -1004,6 +1009,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	t = state_target_find(a->d->state, l->target);
 	if (t == NULL) {
 		snprintf(a->err, sizeof(a->err), "no target '%s'", l->target);
+		a->kind = CTL_ERR_NOT_FOUND;
 		goto fail;
 	}
 	rc = arg_u64(a->args, "lun", false, LUN_ID_MAX, &v, a->err);
@@ -1017,12 +1023,14 @@ static void cmd_lun_create(struct admin_ctx *a)
 		if (v > LUN_ID_MAX) {
 			snprintf(a->err, sizeof(a->err), "target '%s' has no free LUN number",
 				 l->target);
+			a->kind = CTL_ERR_REFUSED;
 			goto fail;
 		}
 	} else if (state_lun_find(t, (uint16_t)v) != NULL) {
 		/* Checked again by apply; here so that nothing is created for nothing. */
 		snprintf(a->err, sizeof(a->err), "target '%s' already has LUN %" PRIu64,
 			 l->target, v);
+		a->kind = CTL_ERR_EXISTS;
 		goto fail;
 	}
 	l->lun = (uint16_t)v;
@@ -1057,7 +1065,9 @@ static void cmd_lun_create(struct admin_ctx *a)
 		goto fail;
 	}
 	/* Before the file: a refused identity creates nothing. */
-	if (lun_identity_args(a, l) < 0) {
+	rc = lun_identity_args(a, l);
+	if (rc < 0) {
+		a->kind = ctl_err_kind(rc);
 		goto fail;
 	}
 	if (strcmp(l->backing, LUN_BACKING_FILE) == 0) {
@@ -1065,7 +1075,11 @@ static void cmd_lun_create(struct admin_ctx *a)
 			snprintf(a->err, sizeof(a->err), "file backing needs --path");
 			goto fail;
 		}
-		if (lun_prepare_file(a->d, l, arg_bool(a->args, "grow"), &file, a->err) < 0) {
+		rc = lun_prepare_file(a->d, l, arg_bool(a->args, "grow"), &file, a->err);
+		if (rc < 0) {
+			/* Where the file may be and what it is are the daemon's rules. */
+			a->kind = rc == -EINVAL || rc == -ENOENT ? CTL_ERR_INVALID
+								 : ctl_err_kind(rc);
 			goto fail;
 		}
 	} else if (strcmp(l->backing, LUN_BACKING_NULL) == 0) {
@@ -1107,7 +1121,7 @@ static void cmd_lun_create(struct admin_ctx *a)
 	}
 	return;
 fail:
-	ipc_request_reply_err(a->req, "%s", a->err);
+	ipc_request_reply_err(a->req, a->kind != NULL ? a->kind : CTL_ERR_INVALID, "%s", a->err);
 }
 
 /* TARGET and LUN args naming one LUN; on error replies and returns -EINVAL. */
@@ -1117,7 +1131,7 @@ static int arg_lun_ref(struct admin_ctx *a, char *target, size_t cap, uint16_t *
 
 	if (arg_target_name(a, true, target, cap) < 0 ||
 	    arg_u64(a->args, "lun", true, LUN_ID_MAX, &v, a->err) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return -EINVAL;
 	}
 	*lun = (uint16_t)v;
@@ -1154,8 +1168,9 @@ static void admin_lun_online_done(struct daemon *d, struct daemon_pending *p, in
 		lun = (uint16_t)json_object_get_int(v);
 	}
 	if (rc == 0 && p->req != NULL && !daemon_lun_online(d, target, lun, &why)) {
-		ipc_request_reply_err(p->req, "LUN %u of '%s' is still OFFLINE on this node: %s",
-				      lun, target, why);
+		ipc_request_reply_err(p->req, CTL_ERR_FAILED,
+				      "LUN %u of '%s' is still OFFLINE on this node: %s", lun,
+				      target, why);
 		json_object_put(p->result);
 		return;
 	}
@@ -1201,12 +1216,13 @@ static const struct state_lun *arg_lun_find(struct admin_ctx *a, char *target, s
 	}
 	t = state_target_find(a->d->state, target);
 	if (t == NULL) {
-		ipc_request_reply_err(a->req, "no target '%s'", target);
+		ipc_request_reply_err(a->req, CTL_ERR_NOT_FOUND, "no target '%s'", target);
 		return NULL;
 	}
 	l = state_lun_find(t, *lun);
 	if (l == NULL) {
-		ipc_request_reply_err(a->req, "target '%s' has no LUN %u", target, *lun);
+		ipc_request_reply_err(a->req, CTL_ERR_NOT_FOUND, "target '%s' has no LUN %u",
+				      target, *lun);
 	}
 	return l;
 }
@@ -1244,25 +1260,30 @@ static void cmd_lun_resize(struct admin_ctx *a)
 	const struct state_lun *l;
 	struct json_object *res;
 	uint64_t size, old;
+	int rc;
 
 	l = arg_lun_find(a, op.u.lun.target, sizeof(op.u.lun.target), &op.u.lun.lun);
 	if (l == NULL) {
 		return;
 	}
 	if (arg_u64(a->args, "size", true, INT64_MAX, &size, a->err) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	old = l->rec.size_bytes;
 	if (size == 0 || size % l->rec.block_size != 0) {
-		ipc_request_reply_err(a->req, "--size must be a positive multiple of the LUN's "
-				      "block size %u", l->rec.block_size);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID,
+				      "--size must be a positive multiple of the LUN's "
+				      "block size %u",
+				      l->rec.block_size);
 		return;
 	}
 	if (size < old && !arg_bool(a->args, "force")) {
-		ipc_request_reply_err(a->req, "shrinking LUN %u of '%s' from %" PRIu64 " to %" PRIu64
+		ipc_request_reply_err(a->req, CTL_ERR_REFUSED,
+				      "shrinking LUN %u of '%s' from %" PRIu64 " to %" PRIu64
 				      " bytes drops the data beyond the new end; give --force "
-				      "to shrink it", op.u.lun.lun, op.u.lun.target, old, size);
+				      "to shrink it",
+				      op.u.lun.lun, op.u.lun.target, old, size);
 		return;
 	}
 	res = json_object_new_object();
@@ -1278,9 +1299,10 @@ static void cmd_lun_resize(struct admin_ctx *a)
 	}
 	json_object_object_add(res, "changed", json_object_new_boolean(true));
 	if (strcmp(l->rec.backing, LUN_BACKING_FILE) == 0) {
-		if (lun_file_resize(&l->rec, size, &file, a->err, sizeof(a->err)) < 0) {
+		rc = lun_file_resize(&l->rec, size, &file, a->err, sizeof(a->err));
+		if (rc < 0) {
 			json_object_put(res);
-			ipc_request_reply_err(a->req, "%s", a->err);
+			ipc_request_reply_err(a->req, ctl_err_kind(rc), "%s", a->err);
 			return;
 		}
 		json_object_object_add(res, "path", json_object_new_string(l->rec.path));
@@ -1322,7 +1344,7 @@ static void cmd_lun_set(struct admin_ctx *a)
 	}
 	rc = arg_str(a->args, "alias", false, alias, sizeof(alias), a->err);
 	if (rc == -EINVAL) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	asked |= rc == 0;
@@ -1345,7 +1367,8 @@ static void cmd_lun_set(struct admin_ctx *a)
 		}
 	}
 	if (!asked) {
-		ipc_request_reply_err(a->req, "nothing to set: give alias, read_only or write_cache");
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID,
+				      "nothing to set: give alias, read_only or write_cache");
 		return;
 	}
 	/* Fields that do not change carry no value (the codec's rule). */
@@ -1354,7 +1377,8 @@ static void cmd_lun_set(struct admin_ctx *a)
 	if ((op.set_fields & MUTATION_SET_READ_ONLY) && !m->read_only &&
 	    strcmp(l->rec.backing, LUN_BACKING_FILE) == 0 &&
 	    lun_file_check_writable(&l->rec, a->err, sizeof(a->err)) < 0) {
-		ipc_request_reply_err(a->req, "cannot make the LUN writable: %s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_REFUSED, "cannot make the LUN writable: %s",
+				      a->err);
 		return;
 	}
 	res = json_object_new_object();
@@ -1385,11 +1409,11 @@ static bool list_filter(struct admin_ctx *a, char *target, size_t cap)
 	int rc = arg_target_name(a, false, target, cap);
 
 	if (rc == -EINVAL) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return false;
 	}
 	if (rc == 0 && state_target_find(a->d->state, target) == NULL) {
-		ipc_request_reply_err(a->req, "no target '%s'", target);
+		ipc_request_reply_err(a->req, CTL_ERR_NOT_FOUND, "no target '%s'", target);
 		return false;
 	}
 	if (rc == -ENOENT) {
@@ -1479,7 +1503,7 @@ static void cmd_acl_change(struct admin_ctx *a, enum mutation_kind kind)
 	    arg_iscsi_name(a, "initiator", op.u.acl.initiator, sizeof(op.u.acl.initiator),
 			   &res) < 0) {
 		json_object_put(res);
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	/* Filled in by admin_done() from what the apply step ended. */
@@ -1578,7 +1602,7 @@ static void cmd_chap_set(struct admin_ctx *a)
 	struct store_chap *c;
 
 	if (op == NULL) {
-		ipc_request_reply_err(a->req, "out of memory");
+		ipc_request_reply_err(a->req, CTL_ERR_FAILED, "out of memory");
 		json_object_put(result);
 		json_object_put(warnings);
 		return;
@@ -1596,7 +1620,7 @@ static void cmd_chap_set(struct admin_ctx *a)
 	    (c->mutual_secret[0] != '\0' &&
 	     chap_secret_check("mutual CHAP secret", c->mutual_secret, force, warnings,
 			       a->err) < 0)) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		json_object_put(result);
 	} else {
 		if (json_object_array_length(warnings) > 0) {
@@ -1614,7 +1638,7 @@ static void cmd_chap_clear(struct admin_ctx *a)
 	struct mutation op = { .kind = MUTATION_CHAP_CLEAR };
 
 	if (chap_target_arg(a, op.u.chap.target, sizeof(op.u.chap.target)) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	admin_propose(a->d, a->req, &op, NULL);
@@ -1654,13 +1678,14 @@ static void cmd_session_close(struct admin_ctx *a)
 	int rc;
 
 	if (arg_u64(a->args, "tsih", true, UINT16_MAX, &tsih, a->err) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	/* Sessions are node-local, not replicated state: no mutation. */
 	rc = iscsi_session_close(a->d->iscsi, (uint16_t)tsih);
 	if (rc < 0) {
-		ipc_request_reply_err(a->req, "no session with TSIH %" PRIu64, tsih);
+		ipc_request_reply_err(a->req, CTL_ERR_NOT_FOUND, "no session with TSIH %" PRIu64,
+				      tsih);
 		return;
 	}
 	log_notice("session TSIH %" PRIu64 " closed by the administrator (uid %" PRId64 ")", tsih,
@@ -1680,7 +1705,7 @@ static void cmd_session_show(struct admin_ctx *a)
 	int rc = arg_u64(a->args, "tsih", false, UINT16_MAX, &tsih, a->err);
 
 	if (rc == -EINVAL) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	if (rc == 0) {
@@ -1690,7 +1715,8 @@ static void cmd_session_show(struct admin_ctx *a)
 	iscsi_server_foreach_session(a->d->iscsi, session_list_fn, &sl);
 	if (rc == 0 && json_object_array_length(sl.arr) == 0) {
 		json_object_put(sl.arr);
-		ipc_request_reply_err(a->req, "no session with TSIH %" PRIu64 " on this node", tsih);
+		ipc_request_reply_err(a->req, CTL_ERR_NOT_FOUND,
+				      "no session with TSIH %" PRIu64 " on this node", tsih);
 		return;
 	}
 	ipc_request_reply_ok(a->req, sl.arr);
@@ -1742,20 +1768,21 @@ static void cmd_session_logout(struct admin_ctx *a)
 	rw = rg == -EINVAL ? rg : arg_u64(a->args, "wait", false, SESSION_LOGOUT_WAIT_MAX, &wait,
 					  a->err);
 	if (rw == -EINVAL) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	given = (rt == 0) + (ri == 0) + (rg == 0);
 	if (given != 1 || wait == 0) {
-		ipc_request_reply_err(a->req, given != 1 ? "give one of tsih, initiator or target"
-							 : "the wait must be 1 to %d seconds",
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID,
+				      given != 1 ? "give one of tsih, initiator or target"
+						 : "the wait must be 1 to %d seconds",
 				      SESSION_LOGOUT_WAIT_MAX);
 		return;
 	}
 	if (ri == 0) {
 		/* Canonical form, as sessions keep it (an invalid name matches none). */
 		if (arg_iscsi_name(a, "initiator", initiator, sizeof(initiator), &res) < 0) {
-			ipc_request_reply_err(a->req, "%s", a->err);
+			ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 			json_object_put(res);
 			return;
 		}
@@ -1775,8 +1802,10 @@ static void cmd_session_logout(struct admin_ctx *a)
 			snprintf(a->err, sizeof(a->err), "%s '%s'", ri == 0 ? "of initiator" :
 				 "to target", ri == 0 ? initiator : target);
 		}
-		ipc_request_reply_err(a->req, "no session %s on this node (or it was already asked "
-				      "to log out)", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_NOT_FOUND,
+				      "no session %s on this node (or it was already asked "
+				      "to log out)",
+				      a->err);
 		return;
 	}
 	log_notice("%u session(s) asked to log out within %" PRIu64 " s by uid %" PRId64, n, wait,
@@ -1921,8 +1950,9 @@ static void cmd_pr_clear(struct admin_ctx *a)
 		return;
 	}
 	if (!arg_bool(a->args, "force")) {
-		ipc_request_reply_err(a->req, "pr clear drops every registration and the "
-					      "reservation of the LUN: give force to confirm");
+		ipc_request_reply_err(a->req, CTL_ERR_REFUSED,
+				      "pr clear drops every registration and the "
+				      "reservation of the LUN: give force to confirm");
 		return;
 	}
 	uid = ipc_request_uid(a->req);
@@ -1958,13 +1988,13 @@ static void cmd_config_plan(struct admin_ctx *a)
 	int rc;
 
 	if (!json_object_object_get_ex(a->args, "document", &doc)) {
-		ipc_request_reply_err(a->req, "missing argument 'document'");
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "missing argument 'document'");
 		return;
 	}
 	rc = admin_config_plan(a->d, doc, arg_bool(a->args, "prune"), &steps, &conflicts, a->err,
 			       sizeof(a->err));
 	if (rc < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	o = json_object_new_object();
@@ -1992,13 +2022,13 @@ static void cmd_cluster_verify(struct admin_ctx *a)
 	int rc;
 
 	if (m == NULL) {
-		ipc_request_reply_err(a->req, "out of memory");
+		ipc_request_reply_err(a->req, CTL_ERR_FAILED, "out of memory");
 		return;
 	}
 	rc = cluster_member_summaries(a->d->cluster, m, ADMIN_MEMBERS_MAX, &n);
 	if (rc < 0) {
-		ipc_request_reply_err(a->req, "cannot collect the members' summaries: %s",
-				      strerror(-rc));
+		ipc_request_reply_err(a->req, CTL_ERR_FAILED,
+				      "cannot collect the members' summaries: %s", strerror(-rc));
 		free(m);
 		return;
 	}
@@ -2053,7 +2083,7 @@ static void cmd_snapshot_save(struct admin_ctx *a)
 	int fd, rc;
 
 	if (snapshot_path_arg(a, path, sizeof(path)) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	rc = state_snapshot_encode(a->d->state, &buf, &len);
@@ -2061,7 +2091,8 @@ static void cmd_snapshot_save(struct admin_ctx *a)
 		rc = state_digest(a->d->state, digest);
 	}
 	if (rc < 0) {
-		ipc_request_reply_err(a->req, "encoding the snapshot: %s", strerror(-rc));
+		ipc_request_reply_err(a->req, CTL_ERR_FAILED, "encoding the snapshot: %s",
+				      strerror(-rc));
 		free(buf);
 		return;
 	}
@@ -2088,7 +2119,8 @@ static void cmd_snapshot_save(struct admin_ctx *a)
 		if (fd >= 0) {
 			unlink(path);
 		}
-		ipc_request_reply_err(a->req, "writing '%s': %s", path, strerror(-rc));
+		ipc_request_reply_err(a->req, ctl_err_kind(rc), "writing '%s': %s", path,
+				      strerror(-rc));
 		return;
 	}
 	admin_hex_format(hex, digest, sizeof(digest));
@@ -2124,11 +2156,12 @@ static void cmd_snapshot_install(struct admin_ctx *a)
 	int fd, rc;
 
 	if (snapshot_path_arg(a, path, sizeof(path)) < 0) {
-		ipc_request_reply_err(a->req, "%s", a->err);
+		ipc_request_reply_err(a->req, CTL_ERR_INVALID, "%s", a->err);
 		return;
 	}
 	if (!arg_bool(a->args, "replace")) {
-		ipc_request_reply_err(a->req, "installing a snapshot replaces this node's whole "
+		ipc_request_reply_err(a->req, CTL_ERR_REFUSED,
+				      "installing a snapshot replaces this node's whole "
 				      "replicated state; confirm with --replace");
 		return;
 	}
@@ -2164,7 +2197,8 @@ static void cmd_snapshot_install(struct admin_ctx *a)
 	}
 	free(buf);
 	if (rc < 0) {
-		ipc_request_reply_err(a->req, "installing '%s': %s", path,
+		ipc_request_reply_err(a->req, rc == -EBADMSG ? CTL_ERR_INVALID : ctl_err_kind(rc),
+				      "installing '%s': %s", path,
 				      rc == -EBADMSG ? "not a valid snapshot (see the daemon log)"
 						     : strerror(-rc));
 		return;
@@ -2222,7 +2256,7 @@ void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_
 	struct admin_ctx *a = calloc(1, sizeof(*a));
 
 	if (a == NULL) {
-		ipc_request_reply_err(req, "out of memory");
+		ipc_request_reply_err(req, CTL_ERR_FAILED, "out of memory");
 		return;
 	}
 	a->d = ctx;
@@ -2236,6 +2270,6 @@ void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_
 			return;
 		}
 	}
-	ipc_request_reply_err(req, "unknown command '%s'", cmd);
+	ipc_request_reply_err(req, CTL_ERR_INVALID, "unknown command '%s'", cmd);
 	free(a);
 }

@@ -13,7 +13,15 @@
  * CTL_MSG_RESPONSE, error 0) followed by a NUL-terminated JSON object.
  *
  * Request:  {"version": 1, "cmd": "lun.create", "args": {...}}
- * Response: {"ok": true, "result": <any>}  or  {"ok": false, "error": "one line"}
+ * Response: {"ok": true, "result": <any>}  or
+ *           {"ok": false, "error": "one line", "kind": CTL_ERR_*}
+ * The kind says what went wrong, for scripts (quoratectl --json prints
+ * {"error": {"kind", "message"}}): an argument is invalid, an object is
+ * not found or already exists, the daemon refuses the change (rules,
+ * sessions, --force missing), the node is unavailable (not quorate), or an
+ * operation failed on this node. quoratectl adds its own: usage (exit 2),
+ * unreachable (no daemon, no answer) and denied (no permission, or an
+ * impostor serving the name).
  *
  * Commands and their args (all names are strings unless noted; the rules of
  * LUN numbers, block sizes and backing kinds are daemon/base/domain.h):
@@ -98,7 +106,41 @@
 #include "daemon/base/domain.h"
 
 #define CTL_PROTO_VERSION 1
+
+#define CTL_ERR_INVALID "invalid"
+#define CTL_ERR_NOT_FOUND "not_found"
+#define CTL_ERR_EXISTS "exists"
+#define CTL_ERR_REFUSED "refused"
+#define CTL_ERR_UNAVAILABLE "unavailable"
+#define CTL_ERR_FAILED "failed"
+#define CTL_ERR_USAGE "usage"
+#define CTL_ERR_UNREACHABLE "unreachable"
+#define CTL_ERR_DENIED "denied"
+
+/* The kind of a -errno from the daemon's checks and apply. */
+static inline const char *ctl_err_kind(int rc)
+{
+	switch (rc) {
+	case -ENOENT:
+		return CTL_ERR_NOT_FOUND;
+	case -EEXIST:
+		return CTL_ERR_EXISTS;
+	case -EINVAL:
+	case -ENAMETOOLONG:
+	case -ERANGE:
+		return CTL_ERR_INVALID;
+	case -EAGAIN:
+		return CTL_ERR_UNAVAILABLE;
+	case -EPERM:
+	case -EBUSY:
+	case -EFBIG:
+		return CTL_ERR_REFUSED;
+	default:
+		return CTL_ERR_FAILED;
+	}
+}
 #define CTL_IPC_NAME_DEFAULT "quorated"
+#define CTL_IPC_NAME_ENV "QUORATE_IPC"	/* quoratectl's IPC name when --ipc is absent */
 #define CTL_MSG_MAX (256 * 1024)	/* whole message, header included */
 
 enum ctl_msg_id {

@@ -70,12 +70,11 @@ def ctl_json(d, *args):
 
 
 def ctl_refused(d, *args, rc=1):
-    """A refused command: exit @rc and one line on stderr (a usage error, exit 2,
-    may add the usage)."""
+    """A refused command: exit @rc and one line on stderr."""
     p = ctl(d, *args, rc=rc)
     lines = p.stderr.strip().splitlines()
-    expect(len(lines) == 1 or (rc == 2 and lines[1].startswith("usage:")),
-           "quoratectl %s: want one line on stderr, got %r" % (" ".join(args), p.stderr))
+    expect(len(lines) == 1, "quoratectl %s: want one line on stderr, got %r"
+           % (" ".join(args), p.stderr))
     expect(p.stdout == "", "quoratectl %s: refused but printed %r" % (" ".join(args), p.stdout))
     return lines[0]
 

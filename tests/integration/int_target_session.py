@@ -25,13 +25,24 @@ daemon (issue 11).
   when it ignores the message for the wait; `--target IQN` reaches the
   target's sessions; bad selectors are usage errors, an unknown TSIH or
   a session already asked is refused; the log names the uid.
+- quoratectl's conventions: `quoratectl lun` alone lists the LUN
+  subcommands (also as JSON with -j), `help` answers; options and -j/--json
+  go anywhere after the subcommand; with --json every error is one
+  document {"error": {"kind", "message"}} on stdout with nothing on stderr
+  and the documented exit status (not_found, exists, invalid, refused:
+  1; usage: 2); QUORATE_IPC names the daemon when --ipc is absent; an IPC
+  name nobody serves is "unreachable" and a user the daemon does not admit
+  is "denied" (exit 1, one line without --json).
 
 Output is parsed as JSON, never grepped. Port: QT_PORT_BASE (default
 14500) + 235. Exit 0 pass, 1 fail.
 """
 import json
 import os
+import pwd
+import shutil
 import struct
+import subprocess
 import sys
 import time
 
@@ -62,12 +73,11 @@ def ctl_json(d, *args):
 
 
 def ctl_refused(d, *args, rc=1):
-    """A refused command: exit @rc, one line on stderr (a usage error may add
-    the usage), nothing on stdout."""
+    """A refused command: exit @rc, one line on stderr, nothing on stdout."""
     p = ctl(d, *args, rc=rc)
     lines = p.stderr.strip().splitlines()
-    expect(len(lines) == 1 or (rc == 2 and lines[1].startswith("usage:")),
-           "quoratectl %s: want one line on stderr, got %r" % (" ".join(args), p.stderr))
+    expect(len(lines) == 1, "quoratectl %s: want one line on stderr, got %r"
+           % (" ".join(args), p.stderr))
     expect(p.stdout == "", "quoratectl %s: refused but printed %r" % (" ".join(args), p.stdout))
     return lines[0]
 
@@ -268,10 +278,77 @@ def check_sessions(d):
     log("ok: logout --target; bad selectors exit 2, nothing to log out exit 1")
 
 
+def quoratectl(*args, env=None, pre=()):
+    """quoratectl without --ipc (the environment names the daemon)."""
+    return subprocess.run(list(pre) + [os.environ.get("QUORATECTL") or
+                                       os.path.abspath("cli/quoratectl")] + list(args),
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, **(env or {})))
+
+
+def json_error(p, rc, kind, what):
+    expect(p.returncode == rc, "%s: exit %d, want %d (%s)" % (what, p.returncode, rc, p.stderr))
+    expect(p.stderr == "", "%s: --json printed on stderr: %r" % (what, p.stderr))
+    err = json.loads(p.stdout)["error"]
+    expect(err["kind"] == kind and err["message"], "%s: error %s, want kind %s"
+           % (what, err, kind))
+    return err["message"]
+
+
+def check_cli(d):
+    p = d.ctl("lun")
+    verbs = {"create", "delete", "list", "show", "offline", "online", "resize", "set"}
+    expect(p.returncode == 0, "quoratectl lun: exit %d" % p.returncode)
+    listed = json.loads(d.ctl("-j", "lun").stdout)
+    expect(listed["group"] == "lun" and {c["verb"] for c in listed["commands"]} == verbs,
+           "quoratectl -j lun: %s" % listed)
+    expect(d.ctl("help").returncode == 0 and d.ctl("help", "session").returncode == 0,
+           "quoratectl help")
+    expect(json.loads(d.ctl("target", "show", TARGET, "-j").stdout)["name"] == TARGET,
+           "-j after the arguments")
+    expect(json.loads(d.ctl("lun", "show", "--json", TARGET, "0").stdout)["lun"] == 0,
+           "--json between the arguments")
+    log("ok: 'quoratectl lun' lists its subcommands; -j/--json anywhere")
+
+    for args, rc, kind in ((("lun", "show", TARGET, "99"), 1, "not_found"),
+                           (("target", "create", TARGET), 1, "exists"),
+                           (("lun", "resize", TARGET, "0", "--size", "1000"), 1, "invalid"),
+                           (("lun", "resize", TARGET, "0", "--size", "1M"), 1, "refused"),
+                           (("session", "logout", "999"), 1, "not_found"),
+                           (("lun", "show", TARGET, "x"), 2, "usage"),
+                           (("lun", "bogus"), 2, "usage"),
+                           (("bogus",), 2, "usage")):
+        json_error(d.ctl("--json", *args), rc, kind, " ".join(args))
+    log("ok: --json errors: one {\"error\": {kind, message}} document, exit 1 or 2")
+
+    st = quoratectl("--json", "status", env={"QUORATE_IPC": d.ipc})
+    expect(st.returncode == 0 and json.loads(st.stdout)["node_id"] == 1,
+           "QUORATE_IPC: %s %s" % (st.stdout, st.stderr))
+    json_error(quoratectl("--json", "status", env={"QUORATE_IPC": d.ipc + "-nobody"}), 1,
+               "unreachable", "a daemon that is not running")
+    p = quoratectl("status", env={"QUORATE_IPC": d.ipc + "-nobody"})
+    expect(p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1,
+           "a daemon that is not running, without --json: %r" % p.stderr)
+    log("ok: QUORATE_IPC names the daemon; no daemon is 'unreachable'")
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        log("not root or no setpriv: the non-root user case is skipped")
+        return
+    nobody = pwd.getpwnam("nobody")
+    pre = ("setpriv", "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid,
+           "--clear-groups")
+    json_error(quoratectl("--json", "--ipc", d.ipc, "--daemon-user", "0", "status", pre=pre),
+               1, "denied", "a user the daemon does not admit")
+    p = quoratectl("--ipc", d.ipc, "status", pre=pre)
+    expect(p.returncode == 1 and len(p.stderr.strip().splitlines()) == 1,
+           "a user the daemon does not admit, without --json: %r" % p.stderr)
+    log("ok: a user the daemon does not admit is 'denied'")
+
+
 def run(d):
     d.start()
     check_target(d)
     check_sessions(d)
+    check_cli(d)
 
 
 if __name__ == "__main__":
