@@ -385,25 +385,13 @@ static bool lun_from_doc(struct plan *p, struct json_object *dl, const char *tar
 
 static void plan_lun_create(struct plan *p, const struct store_lun *l)
 {
-	struct json_object *a = args_lu(l->target, l->lun);
-	char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
+	/* lun.create takes the document's LUN keys; offline is a step of its own. */
+	struct json_object *a = lun_doc(l);
+	char naa[2 * STORE_NAA_LEN + 1];
 
 	admin_hex_format(naa, l->naa, sizeof(l->naa));
-	lun_uuid_format(uuid, l->uuid);
-	json_object_object_add(a, "backing", json_object_new_string(l->backing));
-	if (l->path[0] != '\0') {
-		json_object_object_add(a, "path", json_object_new_string(l->path));
-	}
-	json_object_object_add(a, "size", json_object_new_int64((int64_t)l->size_bytes));
-	json_object_object_add(a, "block_size", json_object_new_int64(l->block_size));
-	json_object_object_add(a, "direct", json_object_new_boolean(l->direct_io));
-	json_object_object_add(a, "thin", json_object_new_boolean(l->thin));
-	json_object_object_add(a, "read_only", json_object_new_boolean(l->read_only));
-	json_object_object_add(a, "write_cache", json_object_new_boolean(l->write_cache));
-	json_object_object_add(a, "alias", json_object_new_string(l->alias));
-	json_object_object_add(a, "uuid", json_object_new_string(uuid));
-	json_object_object_add(a, "naa", json_object_new_string(naa));
-	json_object_object_add(a, "serial", json_object_new_string(l->serial));
+	json_object_object_del(a, "offline");
+	json_object_object_add(a, "target", json_object_new_string(l->target));
 	/* The document says how large it is: an existing smaller file is extended. */
 	json_object_object_add(a, "grow", json_object_new_boolean(true));
 	step(p, "lun.create", a, "create LUN %u of %s (%s%s%s, %" PRIu64 " bytes, naa.%s)", l->lun,

@@ -227,13 +227,15 @@ static void lun_offline_decode(struct rcur *r, struct mutation *m)
 	m->u.lun.offline = v != 0;
 }
 
+/*
+ * The store operations that change one field of a LUN read the LU and that
+ * field of the mutation's record; the rest of it is zero.
+ */
 static int lun_offline_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
 {
 	(void)blob;
 	op->kind = STORE_OP_LUN_OFFLINE;
-	snprintf(op->u.lun.target, sizeof(op->u.lun.target), "%s", a->m->u.lun.target);
-	op->u.lun.lun = a->m->u.lun.lun;
-	op->u.lun.offline = a->m->u.lun.offline;
+	op->u.lun = a->m->u.lun;
 	return 0;
 }
 
@@ -277,9 +279,7 @@ static int lun_resize_commit(struct state_apply *a, struct store_op *op, uint8_t
 {
 	(void)blob;
 	op->kind = STORE_OP_LUN_RESIZE;
-	snprintf(op->u.lun.target, sizeof(op->u.lun.target), "%s", a->m->u.lun.target);
-	op->u.lun.lun = a->m->u.lun.lun;
-	op->u.lun.size_bytes = a->m->u.lun.size_bytes;
+	op->u.lun = a->m->u.lun;
 	return 0;
 }
 
@@ -289,14 +289,19 @@ static void lun_resize_update(struct state_apply *a)
 	fx_record(a->fx, STATE_FX_LUN_CHANGED, a->t, a->l, NULL);
 }
 
+/* Names a field, sets values only of named fields, and an alias only when named. */
+static bool lun_set_wellformed(unsigned int fields, unsigned int values, const char *alias)
+{
+	return fields != 0 && (fields & ~MUTATION_SET_ALL) == 0 && (values & ~fields) == 0 &&
+	       ((fields & MUTATION_SET_ALIAS) || alias[0] == '\0');
+}
+
 static void lun_set_encode(struct wcur *w, const struct mutation *m)
 {
 	uint8_t values = (m->u.lun.read_only ? MUTATION_SET_READ_ONLY : 0) |
 			 (m->u.lun.write_cache ? MUTATION_SET_WRITE_CACHE : 0);
 
-	if (m->set_fields == 0 || (m->set_fields & ~MUTATION_SET_ALL) != 0 ||
-	    (values & ~m->set_fields) != 0 ||
-	    (!(m->set_fields & MUTATION_SET_ALIAS) && m->u.lun.alias[0] != '\0')) {
+	if (!lun_set_wellformed(m->set_fields, values, m->u.lun.alias)) {
 		w->err = -EINVAL;
 		return;
 	}
@@ -314,9 +319,7 @@ static void lun_set_decode(struct rcur *r, struct mutation *m)
 	fields = (unsigned int)r_uint(r, 1);
 	values = (unsigned int)r_uint(r, 1);
 	r_str(r, m->u.lun.alias, STORE_ALIAS_MAX);
-	if (r->err == 0 &&
-	    (fields == 0 || (fields & ~MUTATION_SET_ALL) != 0 || (values & ~fields) != 0 ||
-	     (!(fields & MUTATION_SET_ALIAS) && m->u.lun.alias[0] != '\0'))) {
+	if (r->err == 0 && !lun_set_wellformed(fields, values, m->u.lun.alias)) {
 		r->err = -EBADMSG;
 	}
 	m->set_fields = (uint8_t)fields;

@@ -642,6 +642,22 @@ static int store_run(struct store *store, const char *sql, bool want_change, int
 	return 0;
 }
 
+/* UPDATE one integer @column (a name of this file, never input) of LUN @l. */
+static int store_lun_update(struct store *store, const struct store_lun *l, const char *column,
+			    uint64_t value)
+{
+	char sql[128], lun[8], v[24];
+	const char *args[3] = { v, l->target, lun };
+
+	snprintf(sql, sizeof(sql),
+		 "UPDATE luns SET %s = CAST(? AS INTEGER) WHERE target = ? AND lun = CAST(? AS "
+		 "INTEGER)",
+		 column);
+	snprintf(lun, sizeof(lun), "%u", l->lun);
+	snprintf(v, sizeof(v), "%" PRIu64, value);
+	return store_run(store, sql, true, 3, args);
+}
+
 static int store_lun_insert(struct store *store, const struct store_lun *l)
 {
 	sqlite3_stmt *st;
@@ -717,31 +733,10 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 		return store_lun_insert(store, &op->u.lun);
 	case STORE_OP_LUN_DEL:
 		return store_lun_delete(store, &op->u.lun);
-	case STORE_OP_LUN_OFFLINE: {
-		char lun[8];
-
-		snprintf(lun, sizeof(lun), "%u", op->u.lun.lun);
-		args[0] = op->u.lun.offline ? "1" : "0";
-		args[1] = op->u.lun.target;
-		args[2] = lun;
-		return store_run(store,
-				 "UPDATE luns SET offline = CAST(? AS INTEGER)"
-				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
-				 true, 3, args);
-	}
-	case STORE_OP_LUN_RESIZE: {
-		char lun[8], size[24];
-
-		snprintf(lun, sizeof(lun), "%u", op->u.lun.lun);
-		snprintf(size, sizeof(size), "%" PRIu64, op->u.lun.size_bytes);
-		args[0] = size;
-		args[1] = op->u.lun.target;
-		args[2] = lun;
-		return store_run(store,
-				 "UPDATE luns SET size = CAST(? AS INTEGER)"
-				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
-				 true, 3, args);
-	}
+	case STORE_OP_LUN_OFFLINE:
+		return store_lun_update(store, &op->u.lun, "offline", op->u.lun.offline);
+	case STORE_OP_LUN_RESIZE:
+		return store_lun_update(store, &op->u.lun, "size", op->u.lun.size_bytes);
 	case STORE_OP_TARGET_SET:
 		args[0] = op->u.target.alias;
 		args[1] = op->u.target.name;

@@ -43,7 +43,8 @@ import sys
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
 import iscsi_raw as r  # noqa: E402
-from qt_daemon import Fail, expect, run_test, HOST, TARGET  # noqa: E402
+from qt_daemon import (  # noqa: E402
+    Fail, expect, run_test, HOST, TARGET, ctl, ctl_json, ctl_refused)
 
 PORT_OFFSET = 230
 INIT_A = "iqn.2026-11.org.quorate:lun-ops-a"
@@ -58,25 +59,10 @@ def log(msg):
     print("lun_ops: %s" % msg, file=sys.stderr, flush=True)
 
 
-def ctl(d, *args, rc=0):
-    p = d.ctl(*args)
-    expect(p.returncode == rc, "quoratectl %s: exit %d (want %d): %s%s"
-           % (" ".join(args), p.returncode, rc, p.stdout, p.stderr))
-    return p
 
 
-def ctl_json(d, *args):
-    return json.loads(ctl(d, "--json", *args).stdout)
 
 
-def ctl_refused(d, *args, rc=1):
-    """A refused command: exit @rc and one line on stderr."""
-    p = ctl(d, *args, rc=rc)
-    lines = p.stderr.strip().splitlines()
-    expect(len(lines) == 1, "quoratectl %s: want one line on stderr, got %r"
-           % (" ".join(args), p.stderr))
-    expect(p.stdout == "", "quoratectl %s: refused but printed %r" % (" ".join(args), p.stdout))
-    return lines[0]
 
 
 def sense_key_asc(sense):

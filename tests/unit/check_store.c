@@ -258,17 +258,11 @@ START_TEST(test_commit_visible_after_reopen)
 }
 END_TEST
 
-/*
- * Migration 3: a LUN of a version-2 database comes back online (offline 0);
- * STORE_OP_LUN_OFFLINE sets and clears the flag, which persists.
- */
-START_TEST(test_lun_offline_flag)
+/* A store holding target tname and fill_lun()'s LUN 7 (seq 1, 2), closed. */
+static void store_make_lun(void)
 {
 	struct store *s;
 	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
-	struct loaded ld = { 0 };
-	char path[128];
-	sqlite3 *db;
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
@@ -276,26 +270,51 @@ START_TEST(test_lun_offline_flag)
 	fill_lun(&op);
 	ck_assert_int_eq(store_commit(s, 2, &op), 0);
 	store_close(s);
-	/* Back to version 2 as an older build left it. */
+}
+
+/* Run @sql on the closed database, as an older build or a test would. */
+static void db_exec(const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE luns DROP COLUMN offline;"
-				      "ALTER TABLE luns DROP COLUMN write_cache;"
-				      "ALTER TABLE luns DROP COLUMN alias;"
-				      "DELETE FROM schema_migrations WHERE version >= 3;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+}
 
+/* An operation @kind on LUN @lun of tname, every other field zero. */
+static void lun_op(struct store_op *op, enum store_op_kind kind, uint16_t lun)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	snprintf(op->u.lun.target, sizeof(op->u.lun.target), "%s", tname);
+	op->u.lun.lun = lun;
+}
+
+/*
+ * Migration 3: a LUN of a version-2 database comes back online (offline 0);
+ * STORE_OP_LUN_OFFLINE sets and clears the flag, which persists.
+ */
+START_TEST(test_lun_offline_flag)
+{
+	struct store *s;
+	struct store_op op;
+	struct loaded ld = { 0 };
+
+	store_make_lun();
+	/* Back to version 2 as an older build left it. */
+	db_exec("ALTER TABLE luns DROP COLUMN offline;"
+		"ALTER TABLE luns DROP COLUMN write_cache;"
+		"ALTER TABLE luns DROP COLUMN alias;"
+		"DELETE FROM schema_migrations WHERE version >= 3;");
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	ck_assert_int_eq(store_schema_version(s), 4);
 	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
 	ck_assert_int_eq(ld.luns, 1);
 	ck_assert(!ld.l.offline);
-	memset(&op, 0, sizeof(op));
-	op.kind = STORE_OP_LUN_OFFLINE;
-	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
-	op.u.lun.lun = 7;
+	lun_op(&op, STORE_OP_LUN_OFFLINE, 7);
 	op.u.lun.offline = true;
 	ck_assert_int_eq(store_commit(s, 3, &op), 0);
 	op.u.lun.lun = 8;
@@ -311,10 +330,7 @@ START_TEST(test_lun_offline_flag)
 	op.u.lun.offline = true;
 	op.u.lun.write_cache = true;	/* migration 4: on, the LUN is not O_DIRECT */
 	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
-	memset(&op, 0, sizeof(op));
-	op.kind = STORE_OP_LUN_OFFLINE;
-	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
-	op.u.lun.lun = 7;
+	lun_op(&op, STORE_OP_LUN_OFFLINE, 7);
 	ck_assert_int_eq(store_commit(s, 4, &op), 0);
 	ld.luns = 0;
 	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
@@ -348,30 +364,20 @@ START_TEST(test_lun_settings)
 {
 	static const struct store_load_ops ops = { .lun = lun_row_keep };
 	struct store *s;
-	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct store_op op;
 	struct lun_rows rows = { .n = 0 };
-	char path[128];
-	sqlite3 *db;
 
+	store_make_lun();
 	ck_assert_int_eq(store_open(dir, &s), 0);
-	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
-	ck_assert_int_eq(store_commit(s, 1, &op), 0);
-	fill_lun(&op);
-	ck_assert_int_eq(store_commit(s, 2, &op), 0);
 	fill_lun(&op);
 	op.u.lun.lun = 8;
 	op.u.lun.naa[0] = 0x6f;
 	op.u.lun.direct_io = true;
 	ck_assert_int_eq(store_commit(s, 3, &op), 0);
 	store_close(s);
-	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
-	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE luns DROP COLUMN write_cache;"
-				      "ALTER TABLE luns DROP COLUMN alias;"
-				      "DELETE FROM schema_migrations WHERE version = 4;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
-	sqlite3_close(db);
+	db_exec("ALTER TABLE luns DROP COLUMN write_cache;"
+		"ALTER TABLE luns DROP COLUMN alias;"
+		"DELETE FROM schema_migrations WHERE version = 4;");
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	ck_assert_int_eq(store_schema_version(s), 4);
@@ -380,10 +386,7 @@ START_TEST(test_lun_settings)
 	ck_assert(rows.v[0].write_cache && !rows.v[0].direct_io);
 	ck_assert(!rows.v[1].write_cache && rows.v[1].direct_io);
 	ck_assert_str_eq(rows.v[0].alias, "");
-	memset(&op, 0, sizeof(op));
-	op.kind = STORE_OP_LUN_SET;
-	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
-	op.u.lun.lun = 8;
+	lun_op(&op, STORE_OP_LUN_SET, 8);
 	op.u.lun.write_cache = true;
 	snprintf(op.u.lun.alias, sizeof(op.u.lun.alias), "db 'disk'");
 	ck_assert_int_eq(store_commit(s, 4, &op), 0);
@@ -414,18 +417,12 @@ END_TEST
 START_TEST(test_lun_resize)
 {
 	struct store *s;
-	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
+	struct store_op op;
 	struct loaded ld = { 0 };
 
+	store_make_lun();
 	ck_assert_int_eq(store_open(dir, &s), 0);
-	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
-	ck_assert_int_eq(store_commit(s, 1, &op), 0);
-	fill_lun(&op);
-	ck_assert_int_eq(store_commit(s, 2, &op), 0);
-	memset(&op, 0, sizeof(op));
-	op.kind = STORE_OP_LUN_RESIZE;
-	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
-	op.u.lun.lun = 7;
+	lun_op(&op, STORE_OP_LUN_RESIZE, 7);
 	op.u.lun.size_bytes = 0x123456789000ULL;
 	ck_assert_int_eq(store_commit(s, 3, &op), 0);
 	op.u.lun.lun = 8;
@@ -435,10 +432,8 @@ START_TEST(test_lun_resize)
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
 	ck_assert_int_eq(ld.luns, 1);
-	ck_assert_uint_eq(ld.l.size_bytes, 0x123456789000ULL);
 	fill_lun(&op);
 	op.u.lun.size_bytes = 0x123456789000ULL;
-	op.u.lun.write_cache = false;
 	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
 	store_close(s);
 }
