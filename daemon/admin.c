@@ -975,7 +975,8 @@ static int lun_identity_args(struct admin_ctx *a, struct store_lun *l)
 				 LUN_SERIAL_MAX);
 			return -EINVAL;
 		}
-		snprintf(l->serial, sizeof(l->serial), "%s", serial);
+		/* Valid: at most LUN_SERIAL_MAX characters. */
+		snprintf(l->serial, sizeof(l->serial), "%.*s", LUN_SERIAL_MAX, serial);
 	}
 	other = lun_with_identity(a->d, l->naa, NULL, &t);
 	if (other != NULL) {
