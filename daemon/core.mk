@@ -13,7 +13,7 @@ sbin_PROGRAMS += %reldir%/quorated
 	%reldir%/daemon.h \
 	%reldir%/main.c \
 	%reldir%/deliver.c %reldir%/effects.c %reldir%/peers.c \
-	%reldir%/admin.c
+	%reldir%/admin.c %reldir%/admin_config.h %reldir%/admin_config.c
 %canon_reldir%_quorated_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS) \
 	$(SYSTEMD_CFLAGS)
 # Order: users before what they use (static libraries resolve left to right).

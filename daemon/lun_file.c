@@ -44,12 +44,17 @@ static bool bit_get(const uint8_t *buf, unsigned int bit)
 
 void lun_identity_from_uuid(struct store_lun *l, const uint8_t uuid[STORE_UUID_LEN])
 {
-	uint32_t head = (NAA_IEEE_REGISTERED_EXTENDED << NAA_OUI_BITS) | LUN_IEEE_OUI_PLACEHOLDER;
-
 	memcpy(l->uuid, uuid, sizeof(l->uuid));
 	/* RFC 4122 4.4: version 4 (random), variant 10xx. */
 	l->uuid[6] = (uint8_t)((l->uuid[6] & 0x0f) | UUID_VERSION_4);
 	l->uuid[8] = (uint8_t)((l->uuid[8] & 0x3f) | UUID_VARIANT_RFC4122);
+	lun_identity_derive(l);
+}
+
+void lun_identity_derive(struct store_lun *l)
+{
+	uint32_t head = (NAA_IEEE_REGISTERED_EXTENDED << NAA_OUI_BITS) | LUN_IEEE_OUI_PLACEHOLDER;
+
 	memset(l->naa, 0, sizeof(l->naa));
 	for (unsigned int i = 0; i < NAA_HEAD_BITS; i++) {
 		bit_set(l->naa, i, (head >> (NAA_HEAD_BITS - 1 - i)) & 1);
@@ -291,4 +296,51 @@ int lun_file_prepare(struct store_lun *l, bool grow, struct lun_file_result *res
 		unlink(l->path);
 	}
 	return rc;
+}
+
+int lun_file_resize(const struct store_lun *l, uint64_t size, struct lun_file_result *res,
+		    char *err, size_t errlen)
+{
+	struct store_lun probe = *l;
+	struct stat st;
+	int rc;
+
+	*res = (struct lun_file_result){.action = LUN_FILE_EXISTING};
+	if (size == 0 || size % l->block_size != 0) {
+		snprintf(err, errlen, "--size must be a positive multiple of the block size %u",
+			 l->block_size);
+		return -EINVAL;
+	}
+	if (stat(l->path, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%.200s: %s", l->path, strerror(-rc));
+		return rc;
+	}
+	probe.size_bytes = size;
+	if (S_ISBLK(st.st_mode)) {
+		res->blkdev = true;
+		return file_size_blkdev(&probe, err, errlen);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%.200s is neither a regular file nor a block device",
+			 l->path);
+		return -EINVAL;
+	}
+	if (size > (uint64_t)st.st_size && l->read_only) {
+		snprintf(err, errlen,
+			 "%.150s has %" PRIu64 " bytes and the LUN is read-only: "
+			 "extend the file first",
+			 l->path, (uint64_t)st.st_size);
+		return -EFBIG;
+	}
+	return file_size_regular(&probe, &st, true, res, err, errlen);
+}
+
+int lun_file_check_writable(const struct store_lun *l, char *err, size_t errlen)
+{
+	struct store_lun rw = *l;
+
+	rw.read_only = false;
+	/* Not exclusive: the LU itself holds the device open. */
+	return file_open_probe(&rw, false, err, errlen);
 }

@@ -45,6 +45,11 @@ struct lun_file_result {
 
 /** Set @l's uuid (version and variant bits forced), naa and serial from @uuid. */
 void lun_identity_from_uuid(struct store_lun *l, const uint8_t uuid[STORE_UUID_LEN]);
+/**
+ * Set @l's naa and serial from its uuid as it is (an identity given by the
+ * administrator: the same UUID always gives the same NAA and serial).
+ */
+void lun_identity_derive(struct store_lun *l);
 /** Fill @l's identity from a random UUID. @return 0 or -errno (getrandom). */
 int lun_identity_generate(struct store_lun *l);
 /** "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into @out (LUN_UUID_STR_LEN + 1 bytes). */
@@ -80,5 +85,23 @@ bool lun_direct_io_choose(enum config_cluster mode, const char *backing,
  */
 int lun_file_prepare(struct store_lun *l, bool grow, struct lun_file_result *res, char *err,
 		     size_t errlen);
+
+/**
+ * A LUN resize's node-local part, on the proposer before it proposes: make
+ * l->path hold @size bytes. A regular file shorter than that is extended
+ * sparsely (*res: LUN_FILE_GROWN with old_size), a longer one is left as
+ * it is (a smaller LUN exports only its first @size bytes); a block device
+ * must have at least @size bytes. Nothing is created: a missing path is an
+ * error. @return 0 or -errno with a one-line reason in @err.
+ */
+int lun_file_resize(const struct store_lun *l, uint64_t size, struct lun_file_result *res,
+		    char *err, size_t errlen);
+
+/**
+ * Can l->path be opened read-write as the LUN would open it (O_DIRECT with
+ * l->direct_io)? For 'lun set --read-only off' before it is proposed.
+ * @return 0 or -errno with a one-line reason in @err.
+ */
+int lun_file_check_writable(const struct store_lun *l, char *err, size_t errlen);
 
 #endif

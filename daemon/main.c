@@ -315,6 +315,7 @@ static int demo_setup(struct daemon *d)
 	lun->u.lun.thin = true;
 	lun->u.lun.direct_io = lun_direct_io_choose(d->cfg.cluster, LUN_BACKING_FILE,
 						    LUN_DIRECT_DEFAULT);
+	lun->u.lun.write_cache = !lun->u.lun.direct_io;
 	/* Created sparse, or an earlier demo's file (extended if it is smaller). */
 	rc = lun_file_prepare(&lun->u.lun, true, &file, err, sizeof(err));
 	if (rc < 0) {

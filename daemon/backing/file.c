@@ -444,6 +444,43 @@ static bool file_complete(struct backing_io *io, int res)
 	return true;
 }
 
+/*
+ * LUN resize: the proposer already grew a shared file; this node's open
+ * file is extended only where it is still shorter (a file of its own).
+ */
+static int file_resize(struct backing *store, uint64_t size)
+{
+	struct stat st;
+	uint64_t have;
+
+	if (store->is_blkdev) {
+		if (ioctl(store->fd, BLKGETSIZE64, &have) < 0) {
+			return -errno;
+		}
+	} else {
+		if (fstat(store->fd, &st) < 0) {
+			return -errno;
+		}
+		have = (uint64_t)st.st_size;
+	}
+	if (size > have) {
+		if (store->is_blkdev || store->read_only) {
+			log_err("backing: \"%s\" has %" PRIu64
+				" bytes, fewer than the new size %" PRIu64,
+				store->path, have, size);
+			return -EFBIG;
+		}
+		if (ftruncate(store->fd, (off_t)size) < 0) {
+			int rc = -errno;
+
+			log_perror(rc, "backing: extending \"%s\"", store->path);
+			return rc;
+		}
+	}
+	store->size = size;
+	return 0;
+}
+
 /* SBC-3 GET LBA STATUS: holes of a regular file are deallocated. */
 static int file_map_status(struct backing *store, uint64_t offset, bool *mapped,
 			   uint64_t *extent_len)
@@ -485,6 +522,7 @@ const struct backing_ops backing_file_ops = {
 	.close = file_close,
 	.submit = file_submit,
 	.map_status = file_map_status,
+	.resize = file_resize,
 	.prep = file_prep,
 	.complete = file_complete,
 };

@@ -114,6 +114,9 @@ int iscsi_discovery_set_serving(struct iscsi_server *server, uint32_t node_id, b
 /** Serve @target (borrowed) under its name; @alias may be NULL. @return 0 or -errno. */
 int iscsi_target_register(struct iscsi_server *server, struct scsi_target *target, const char *alias);
 int iscsi_target_unregister(struct iscsi_server *server, const char *target_name);
+/** The TargetAlias that logins to @target_name declare from now on (NULL or "": none). */
+int iscsi_target_set_alias(struct iscsi_server *server, const char *target_name,
+			   const char *alias);
 
 /*
  * Access control. With no ACL entry a target admits every initiator; with at
@@ -134,7 +137,7 @@ unsigned int iscsi_target_end_unadmitted(struct iscsi_server *server, const char
 /** Require CHAP for @target_name (NULL: for discovery sessions); @cred NULL turns it off. */
 int iscsi_chap_set(struct iscsi_server *server, const char *target_name, const struct iscsi_chap_cred *cred);
 
-/* A snapshot of one session, for `quoratectl session list`. */
+/* A snapshot of one session, for `quoratectl session list|show`. */
 struct iscsi_session_info {
 	const char *initiator_name;
 	const char *target_name;	/* "" for discovery sessions */
@@ -142,8 +145,32 @@ struct iscsi_session_info {
 	uint16_t tsih;
 	uint16_t connections;
 	const char *peer;		/* "addr:port" of the first connection */
+	const char *local;		/* the portal "addr:port" it logged in through */
 	bool discovery;
 	uint32_t tasks;			/* tasks in its pool (lazy, window-bounded) */
+	uint32_t tasks_active;		/* commands in progress */
+	int64_t login_time;		/* seconds since the epoch */
+	const char *initiator_alias;	/* "" if none */
+	bool chap;			/* AuthMethod CHAP (else None) */
+	const char *chap_user;		/* "" without CHAP */
+	bool chap_mutual;		/* the target authenticated itself too */
+	bool logout_requested;		/* asked to log out (ACL change, administrator) */
+	/* Negotiated (RFC 7143 §13), of the session and its first connection. */
+	bool header_digest;		/* CRC32C */
+	bool data_digest;
+	uint32_t max_recv_dsl;		/* MaxRecvDataSegmentLength we declared */
+	uint32_t max_xmit_dsl;		/* ... the initiator declared */
+	uint32_t max_burst;
+	uint32_t first_burst;
+	bool initial_r2t;
+	bool immediate_data;
+	uint32_t max_outstanding_r2t;
+	uint32_t max_connections;
+	uint32_t default_time2wait;
+	uint32_t default_time2retain;
+	uint32_t error_recovery_level;
+	bool data_pdu_in_order;
+	bool data_sequence_in_order;
 };
 
 /* Does the I_T nexus of @initiator_port ("name,i,0x<isid>") match? */
@@ -163,5 +190,18 @@ typedef void (*iscsi_session_fn)(const struct iscsi_session_info *info, void *ct
 void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn fn, void *ctx);
 /** Close a session by TSIH (admin action). @return 0 or -ENOENT. */
 int iscsi_session_close(struct iscsi_server *server, uint16_t tsih);
+/** Does session @info match? (iscsi_sessions_request_logout) */
+typedef bool (*iscsi_session_match_fn)(const struct iscsi_session_info *info, void *ctx);
+/**
+ * Ask every session @match accepts (and not already asked) to log out
+ * within @wait_s seconds: an Asynchronous Message, AsyncEvent 1 (logout
+ * requested), Parameter3 = @wait_s (RFC 7143 §11.9.1); its new SCSI
+ * commands are rejected with "Waiting for Logout" and it is closed when
+ * @wait_s have passed (@why, a static string, says so in the log).
+ * @return the number of sessions asked.
+ */
+unsigned int iscsi_sessions_request_logout(struct iscsi_server *server,
+					   iscsi_session_match_fn match, void *ctx,
+					   uint16_t wait_s, const char *why);
 
 #endif

@@ -27,7 +27,8 @@
  * after the rest of the data; that data is dropped as above.)
  *
  * SCSI Command checks (the CmdSN still counts as received):
- *  - the session was asked to log out (ACL): Reject 0Ch (waiting for logout);
+ *  - the session was asked to log out (ACL, administrator): Reject 0Ch
+ *    (waiting for logout);
  *  - ITT 0xffffffff, malformed AHS, CDB over 32 bytes: Reject 09h;
  *  - immediate data without the W bit, with ImmediateData=No, beyond EDTL
  *    or FirstBurstLength; F=0 when no unsolicited Data-Out may follow:
@@ -451,7 +452,8 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	}
 	if (s->evicting) {
 		/* §11.9.1: logout was requested (the ACL no longer admits the
-		 * initiator); new commands get "Waiting for Logout". */
+		 * initiator, or the administrator asked); new commands get
+		 * "Waiting for Logout". */
 		conn->rx_reject = ISCSI_REJECT_WAITING_FOR_LOGOUT;
 		return;
 	}

@@ -271,6 +271,9 @@ static void lu_free(struct scsi_lu *lu)
 	if (lu->store) {
 		backing_close(lu->store);
 	}
+	if (lu->store_retired) {
+		backing_close(lu->store_retired);
+	}
 	free(lu->path);
 	free(lu->backing_kind);
 	free(lu);
@@ -378,13 +381,51 @@ static int lu_store_open(struct scsi_lu *lu)
 	return 0;
 }
 
-/* An offline LU gives its backing store back when no task uses it any more. */
+/*
+ * An offline LU gives its backing store back when no task uses it any more;
+ * so does a LU whose store was replaced (opened again read-write).
+ */
 static void lu_store_release(struct scsi_lu *lu)
 {
-	if (lu->offline && lu->inflight == 0 && lu->store) {
+	if (lu->inflight != 0) {
+		return;
+	}
+	if (lu->store_retired) {
+		backing_close(lu->store_retired);
+		lu->store_retired = NULL;
+	}
+	if (lu->offline && lu->store) {
 		backing_close(lu->store);
 		lu->store = NULL;
 	}
+}
+
+/*
+ * A read-only LU becomes writable: a store opened read-only cannot write,
+ * so open it again read-write and use the new one from now on; tasks in
+ * flight finish on the old one, which is closed after them. On failure the
+ * LU stays read-only.
+ */
+static int lu_store_reopen_rw(struct scsi_lu *lu)
+{
+	struct backing *old = lu->store;
+	int rc;
+
+	if (!old || !backing_read_only(old)) {
+		return 0;
+	}
+	if (lu->store_retired) {
+		return -EBUSY;	/* the previous one is still draining */
+	}
+	lu->store = NULL;
+	rc = lu_store_open(lu);
+	if (rc < 0) {
+		lu->store = old;
+		return rc;
+	}
+	lu->store_retired = old;
+	lu_store_release(lu);
+	return 0;
 }
 
 int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offline)
@@ -408,6 +449,45 @@ int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offlin
 		}
 	}
 	lu->offline = false;
+	return 0;
+}
+
+int scsi_lu_update(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg)
+{
+	struct scsi_lu *lu = lun_id < SCSI_LUN_MAX ? target->lu_index[lun_id] : NULL;
+	int rc;
+
+	if (!lu) {
+		return -ENOENT;
+	}
+	if (cfg->read_only != lu->cfg.read_only || cfg->write_cache != lu->cfg.write_cache) {
+		if (!cfg->read_only) {
+			lu->cfg.read_only = false;
+			rc = lu_store_reopen_rw(lu);
+			if (rc < 0) {
+				lu->cfg.read_only = true;
+				return rc;
+			}
+		}
+		lu->cfg.read_only = cfg->read_only;
+		lu->cfg.write_cache = cfg->write_cache;
+		/* The administrator's setting replaces what MODE SELECT chose. */
+		lu->mode.wce = cfg->write_cache;
+		/* WP (mode parameter header) or WCE (caching page) changed. */
+		scsi_ua_raise(lu, NULL, SCSI_UA_MODE_CHANGED);
+	}
+	if (cfg->size_bytes != lu->cfg.size_bytes) {
+		if (lu->store) {
+			rc = backing_resize(lu->store, cfg->size_bytes);
+			if (rc < 0) {
+				return rc;
+			}
+			lu->nblocks = backing_size(lu->store) / lu->block_size;
+		}
+		lu->cfg.size_bytes = cfg->size_bytes;
+		/* Every I_T nexus learns of the new capacity (SBC-3, READ CAPACITY). */
+		scsi_ua_raise(lu, NULL, SCSI_UA_CAPACITY_CHANGED);
+	}
 	return 0;
 }
 

@@ -177,6 +177,19 @@ int scsi_target_remove_lu(struct scsi_target *target, uint16_t lun_id);
  * -ENOENT (no such LU) or the open's -errno (then the LU stays offline).
  */
 int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offline);
+/**
+ * Follow a changed configuration of LU @lun_id in place. read_only and
+ * write_cache: writes get DATA PROTECT (7/27/00) and MODE SENSE shows WP
+ * while read-only; WCE of the caching page becomes write_cache (replacing
+ * what MODE SELECT set); a LU made writable whose store was opened
+ * read-only opens it again read-write first (tasks in flight finish on the
+ * old one); MODE PARAMETERS CHANGED (2A/01) goes to every I_T nexus. A new
+ * size_bytes resizes the backing store (backing_resize; offline: at the
+ * next open) and raises CAPACITY DATA HAS CHANGED (2A/09) on every I_T
+ * nexus. The other fields of @cfg are not looked at. @return 0, -ENOENT,
+ * or the store's -errno (then that part keeps its previous setting).
+ */
+int scsi_lu_update(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg);
 /** Number of LUs, for listings. */
 unsigned int scsi_target_lu_count(const struct scsi_target *target);
 

@@ -233,6 +233,7 @@ struct scsi_lu {
 	char *backing_kind;
 	struct scsi_lu_config cfg;	/* cfg.path/backing point to the copies above */
 	struct backing *store;
+	struct backing *store_retired;	/* replaced while tasks used it: closed at inflight 0 */
 	uint64_t nblocks;
 	uint32_t block_size;
 	uint32_t inflight;		/* tasks between submit and done */

@@ -4,8 +4,10 @@ the shell tests): a port from QT_PORT_BASE (default 14500) + the test's
 offset, a temporary data directory, a private IPC name, an optional [iscsi]
 section for a config file, and either the demo target (LUN 0: a 1 GiB sparse
 file in the data directory) or, with demo=False, an empty database. ctl()
-runs quoratectl against it; stop() returns the exit status; log_errors()
-finds sanitizer reports in the daemon's log."""
+runs quoratectl against it (ctl, ctl_json and ctl_refused check its exit
+status); stop() returns the exit status; log_errors() finds sanitizer
+reports in the daemon's log."""
+import json
 import os
 import re
 import resource
@@ -148,6 +150,30 @@ class Fail(Exception):
 def expect(cond, msg):
     if not cond:
         raise Fail(msg)
+
+
+def ctl(d, *args, rc=0):
+    """quoratectl against daemon @d, which must exit @rc: the CompletedProcess."""
+    p = d.ctl(*args)
+    expect(p.returncode == rc, "quoratectl %s: exit %d (want %d): %s%s"
+           % (" ".join(args), p.returncode, rc, p.stdout, p.stderr))
+    return p
+
+
+def ctl_json(d, *args):
+    """quoratectl --json against @d, exit 0: the parsed document."""
+    return json.loads(ctl(d, "--json", *args).stdout)
+
+
+def ctl_refused(d, *args, rc=1):
+    """A refused command: exit @rc, one line on stderr, nothing on stdout.
+    Returns the line."""
+    p = ctl(d, *args, rc=rc)
+    lines = p.stderr.strip().splitlines()
+    expect(len(lines) == 1, "quoratectl %s: want one line on stderr, got %r"
+           % (" ".join(args), p.stderr))
+    expect(p.stdout == "", "quoratectl %s: refused but printed %r" % (" ".join(args), p.stdout))
+    return lines[0]
 
 
 def run_test(name, offset, body, shared_dir=False, tmpdir=None):

@@ -1178,6 +1178,50 @@ START_TEST(test_read_only)
 }
 END_TEST
 
+/*
+ * backing_resize: a file store grows its file sparsely and serves the new
+ * end; a smaller size keeps the file and refuses I/O beyond it; a
+ * read-only store cannot grow past its file; whole blocks only; the null
+ * store takes any size.
+ */
+START_TEST(test_resize)
+{
+	const char *path = make_file(NULL, 64 * KIB, 0x42);
+	struct backing *store = open_store("file", path, 0, 512, false, false);
+	uint8_t *buf = xalloc(4096);
+	struct stat st;
+
+	ck_assert_int_eq(backing_resize(store, 256 * KIB), 0);
+	ck_assert_uint_eq(backing_size(store), 256 * KIB);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 256 * KIB);
+	memset(buf, 0x17, 4096);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 252 * KIB, 4096, buf, false), 0);
+	assert_file_bytes(path, 252 * KIB, buf, 4096);
+	ck_assert_int_eq(backing_resize(store, 32 * KIB), 0);
+	ck_assert_uint_eq(backing_size(store), 32 * KIB);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 256 * KIB);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 32 * KIB, 4096, buf, false), -ERANGE);
+	ck_assert_int_eq(backing_resize(store, 32 * KIB + 100), -EINVAL);
+	ck_assert_int_eq(backing_resize(store, 0), -EINVAL);
+	ck_assert_uint_eq(backing_size(store), 32 * KIB);
+	backing_close(store);
+
+	store = open_store("file", path, 0, 512, false, true);
+	ck_assert_int_eq(backing_resize(store, 512 * KIB), -EFBIG);
+	ck_assert_uint_eq(backing_size(store), 256 * KIB);
+	ck_assert_int_eq(backing_resize(store, 128 * KIB), 0);
+	backing_close(store);
+
+	store = open_store("null", NULL, 1 * MIB, 512, false, false);
+	ck_assert_int_eq(backing_resize(store, 4 * MIB), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 4 * MIB - 4096, 4096, buf, false), 0);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_submit_refused)
 {
 	struct backing *store = open_store("null", NULL, 1 * MIB, 512, false, false);
@@ -1223,6 +1267,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_read_only);
 	tcase_add_test(tc, test_submit_refused);
+	tcase_add_test(tc, test_resize);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <syslog.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +245,131 @@ START_TEST(test_write_read_roundtrip)
 	read10(0, 100, 1, &t);
 	ck_assert_uint_eq(env.buf[0], 0);
 	ck_assert_uint_eq(env.buf[BS - 1], 0);
+}
+END_TEST
+
+/*
+ * scsi_lu_update() with a new size: the file grows, every nexus gets
+ * CAPACITY DATA HAS CHANGED once (the other LU none), READ CAPACITY(16)
+ * reports the new size and I/O reaches the new end; a smaller size is
+ * exported without truncating the file; an unchanged size raises nothing.
+ */
+START_TEST(test_resize)
+{
+	uint8_t rc16[16] = { 0x9e, 0x10, [13] = 32 };
+	static const uint8_t tur[6] = { 0 };
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+	struct stat st;
+
+	t_lu_config(&cfg, "file", tmpfile_path, 2 * FILE_SIZE);
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	ck_assert_int_eq(stat(tmpfile_path, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 * FILE_SIZE);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(get_be64(env.buf), 2 * FILE_SIZE / BS - 1);
+	t_run(&t, env.n2, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	t_run(&t, env.n2, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(1, 2 * FILE_SIZE / BS - 1, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	cfg.size_bytes = FILE_SIZE / 2;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	ck_assert_int_eq(stat(tmpfile_path, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 * FILE_SIZE);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	read10(1, FILE_SIZE / 2 / BS, 1, &t);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	cfg.size_bytes = FILE_SIZE + 100;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), -EINVAL);
+	ck_assert_int_eq(scsi_lu_update(env.target, 9, &cfg), -ENOENT);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(get_be64(env.buf), FILE_SIZE / 2 / BS - 1);
+}
+END_TEST
+
+/* MODE SENSE(6), DBD: the WP bit of the header and WCE of the caching page. */
+static void mode_wp_wce(uint16_t lun, bool *wp, bool *wce)
+{
+	uint8_t cdb[6] = { 0x1a, 0x08, 0x08, 0, 255, 0 };
+	struct scsi_task t;
+
+	t_run(&t, env.n1, lun, cdb, 6, NULL, 0, 255);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	*wp = (env.buf[2] & 0x80) != 0;
+	ck_assert_int_eq(env.buf[4] & 0x3f, 0x08);
+	*wce = (env.buf[6] & 0x04) != 0;
+}
+
+/*
+ * scsi_lu_update() with read_only and write_cache: each change raises MODE
+ * PARAMETERS CHANGED (2A/01) on every nexus; read-only gives writes DATA
+ * PROTECT 7/27/00 and sets WP; write_cache sets WCE; a LU added read-only
+ * (its store opened read-only) writes again once made writable.
+ */
+START_TEST(test_update_access)
+{
+	static const uint8_t tur[6] = { 0 };
+	static uint8_t data[BS];
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+	bool wp, wce;
+
+	memset(data, 0x3c, sizeof(data));
+	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	cfg.read_only = true;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n2, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	t_expect_sense(&t, SENSE_KEY_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	mode_wp_wce(1, &wp, &wce);
+	ck_assert(wp && wce);
+
+	cfg.read_only = false;
+	cfg.write_cache = false;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	mode_wp_wce(1, &wp, &wce);
+	ck_assert(!wp && !wce);
+	/* Nothing changed, nothing raised. */
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	/* Added read-only: the file is open read-only until made writable. */
+	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	cfg.read_only = true;
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	ck_assert(backing_read_only(env.target->lu_index[2]->store));
+	t_clear_ua(env.n1, 2);
+	cfg.read_only = false;
+	ck_assert_int_eq(scsi_lu_update(env.target, 2, &cfg), 0);
+	ck_assert(!backing_read_only(env.target->lu_index[2]->store));
+	t_clear_ua(env.n1, 2);
+	memset(data, 0x4d, sizeof(data));
+	write10(2, 5, 1, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_clear_ua(env.n1, 1);	/* REPORTED LUNS DATA HAS CHANGED from LUN 2 */
+	read10(1, 5, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_mem_eq(env.buf, data, BS);
 }
 END_TEST
 
@@ -1594,6 +1720,8 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_read_capacity);
 	tcase_add_test(tc, test_write_read_roundtrip);
 	tcase_add_test(tc, test_offline_online);
+	tcase_add_test(tc, test_resize);
+	tcase_add_test(tc, test_update_access);
 	tcase_add_test(tc, test_rw_errors);
 	tcase_add_test(tc, test_compare_and_write);
 	tcase_add_test(tc, test_caw_holds_range_lock);
