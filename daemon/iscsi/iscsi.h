@@ -17,6 +17,7 @@
 
 struct scsi_target;
 struct scsi_task;
+struct io_stats;
 struct iscsi_server;
 
 /* Node-local negotiation limits and timers (from the config file). */
@@ -133,6 +134,12 @@ struct iscsi_session_info {
 	const char *peer;		/* "addr:port" of the first connection */
 	bool discovery;
 	uint32_t tasks;			/* tasks in its pool (lazy, window-bounded) */
+	/*
+	 * Its completed SCSI commands (daemon/base/io_stats.h), all LUNs
+	 * together, also those the transport answered itself (a Data-Out
+	 * error, an EDTL too large: no latency). Valid during the callback.
+	 */
+	const struct io_stats *stats;
 };
 
 /* Does the I_T nexus of @initiator_port ("name,i,0x<isid>") match? */

@@ -302,6 +302,7 @@ struct iscsi_session {
 	bool evict_timer_armed;
 	qb_loop_timer_handle evict_timer; /* closes it if the initiator does not log out */
 	unsigned int hold;		/* > 0: a caller walks the session, don't free */
+	struct io_stats stats;		/* its SCSI commands (scsi_cmd.c, task_stats()) */
 };
 
 /* A registered target. */

@@ -323,6 +323,7 @@ void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn 
 			.peer = "",
 			.discovery = s->discovery,
 			.tasks = s->ntasks,
+			.stats = &s->stats,
 		};
 		struct iscsi_conn *conn = iscsi_session_conn(s);
 
