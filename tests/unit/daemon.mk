@@ -30,3 +30,10 @@ TESTS += %reldir%/check_store %reldir%/check_config %reldir%/check_state_codec \
 %canon_reldir%_check_lun_file_SOURCES = %reldir%/check_lun_file.c $(CHECK_MAIN)
 %canon_reldir%_check_lun_file_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_check_lun_file_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)
+
+# The Prometheus text format writer, alone (it is part of libdaemoncore).
+check_PROGRAMS += %reldir%/check_expo
+TESTS += %reldir%/check_expo
+%canon_reldir%_check_expo_SOURCES = %reldir%/check_expo.c $(CHECK_MAIN)
+%canon_reldir%_check_expo_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%canon_reldir%_check_expo_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)
