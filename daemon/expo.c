@@ -14,8 +14,8 @@
 #include "daemon/expo.h"
 
 #define EXPO_CHUNK 16384
-#define US_PER_S 1000000u
-#define NS_PER_S 1000000000u
+#define US_PER_S   1000000u
+#define NS_PER_S   1000000000u
 
 void expo_init(struct expo *e)
 {
@@ -94,7 +94,7 @@ static void expo_printf(struct expo *e, const char *fmt, ...)
 	if (n > 0 && (size_t)n < sizeof(tmp)) {
 		expo_put(e, tmp, (size_t)n);
 	} else {
-		e->failed = true;	/* only numbers go through here */
+		e->failed = true; /* only numbers go through here */
 	}
 }
 

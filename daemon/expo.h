@@ -23,15 +23,15 @@
 #define EXPO_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct expo {
-	char *buf;		/* owned, NUL-terminated */
+	char *buf; /* owned, NUL-terminated */
 	size_t len;
 	size_t cap;
-	bool failed;		/* an allocation failed: the text is incomplete */
+	bool failed; /* an allocation failed: the text is incomplete */
 };
 
 struct expo_label {
-	const char *name;	/* [a-zA-Z_][a-zA-Z0-9_]*, never "le" */
-	const char *value;	/* any UTF-8; escaped here */
+	const char *name;  /* [a-zA-Z_][a-zA-Z0-9_]*, never "le" */
+	const char *value; /* any UTF-8; escaped here */
 };
 
 void expo_init(struct expo *e);

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <config.h>		/* autoconf: HAVE_MICROHTTPD */
+#include <config.h> /* autoconf: HAVE_MICROHTTPD */
 #include "daemon/base/log.h"
 #include "daemon/config.h"
 #include "daemon/expo.h"
@@ -44,17 +44,17 @@
 
 #include <microhttpd.h>
 
-#define METRICS_PATH "/metrics"
-#define METRICS_CONN_MAX 16
+#define METRICS_PATH	   "/metrics"
+#define METRICS_CONN_MAX   16
 #define METRICS_PER_IP_MAX 8
-#define METRICS_IDLE_S 10
-#define NS_PER_MS 1000000ull
+#define METRICS_IDLE_S	   10
+#define NS_PER_MS	   1000000ull
 
 struct metrics_server {
 	qb_loop_t *loop;
 	struct MHD_Daemon *mhd;
 	int epoll_fd;
-	bool polled;			/* epoll_fd is a poll source of the loop */
+	bool polled; /* epoll_fd is a poll source of the loop */
 	qb_loop_timer_handle timer;
 	bool timer_armed;
 	metrics_render_fn render;
@@ -82,8 +82,8 @@ static enum MHD_Result metrics_reply(struct MHD_Connection *conn, unsigned int s
 	struct MHD_Response *rsp;
 	enum MHD_Result rc;
 
-	rsp = MHD_create_response_from_buffer(len, body,
-					      owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	rsp = MHD_create_response_from_buffer(
+		len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!rsp) {
 		if (owned) {
 			free(body);
@@ -115,11 +115,11 @@ static enum MHD_Result metrics_access(void *cls, struct MHD_Connection *conn, co
 	(void)version;
 	(void)upload_data;
 	if (*req_cls == NULL) {
-		*req_cls = &seen;	/* headers only so far: answer once the request is in */
+		*req_cls = &seen; /* headers only so far: answer once the request is in */
 		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
-		*upload_data_size = 0;	/* a body is not asked for: discard it */
+		*upload_data_size = 0; /* a body is not asked for: discard it */
 		return MHD_YES;
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
@@ -235,13 +235,12 @@ int metrics_server_create(qb_loop_t *loop, const char *host_port, metrics_render
 	}
 	errno = 0;
 	/* The logger first, so that MHD reports every option's trouble through it. */
-	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, metrics_access, m,
-				  MHD_OPTION_EXTERNAL_LOGGER, metrics_log, m,
-				  MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_CONN_MAX,
-				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_PER_IP_MAX,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_IDLE_S,
-				  MHD_OPTION_END);
+	m->mhd = MHD_start_daemon(
+		flags, 0, NULL, NULL, metrics_access, m, MHD_OPTION_EXTERNAL_LOGGER, metrics_log, m,
+		MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)METRICS_CONN_MAX, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)METRICS_PER_IP_MAX, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)METRICS_IDLE_S, MHD_OPTION_END);
 	rc = errno ? -errno : -EADDRNOTAVAIL;
 	freeaddrinfo(ai);
 	if (!m->mhd) {
@@ -251,9 +250,9 @@ int metrics_server_create(qb_loop_t *loop, const char *host_port, metrics_render
 	}
 	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	m->epoll_fd = info ? info->epoll_fd : -1;
-	rc = m->epoll_fd < 0 ? -EIO
-			     : qb_loop_poll_add(loop, QB_LOOP_LOW, m->epoll_fd, POLLIN, m,
-						metrics_poll_cb);
+	rc = m->epoll_fd < 0
+		     ? -EIO
+		     : qb_loop_poll_add(loop, QB_LOOP_LOW, m->epoll_fd, POLLIN, m, metrics_poll_cb);
 	if (rc < 0) {
 		log_perror(rc, "metrics: polling the HTTP server");
 		MHD_stop_daemon(m->mhd);

@@ -22,7 +22,7 @@
 
 #include <json-c/json.h>
 
-#include <config.h>		/* autoconf (not daemon/config.h): PACKAGE_VERSION */
+#include <config.h> /* autoconf (not daemon/config.h): PACKAGE_VERSION */
 #include "daemon/base/io_stats.h"
 #include "daemon/daemon.h"
 #include "daemon/expo.h"
@@ -30,7 +30,7 @@
 #include "quorum/cluster.h"
 
 #define ISID_HEX_LEN 12
-#define LABELS_MAX 6		/* session labels + one of kind / sense key */
+#define LABELS_MAX   6 /* session labels + one of kind / sense key */
 
 /* ---- JSON ------------------------------------------------------------------------ */
 
@@ -84,11 +84,11 @@ enum io_family_kind {
 };
 
 struct session_walk {
-	const char *target;		/* NULL: every target */
-	struct json_object *arr;	/* JSON: the sessions array */
-	struct expo *e;			/* exposition: the writer, */
-	const char *family;		/* the family being written */
-	enum io_family_kind kind;	/* and its kind */
+	const char *target;	  /* NULL: every target */
+	struct json_object *arr;  /* JSON: the sessions array */
+	struct expo *e;		  /* exposition: the writer, */
+	const char *family;	  /* the family being written */
+	enum io_family_kind kind; /* and its kind */
 	unsigned int count;
 };
 
@@ -128,7 +128,7 @@ static void session_json_fn(const struct iscsi_session_info *info, void *ctx)
 struct json_object *daemon_stats_json(struct daemon *d, const char *target)
 {
 	struct json_object *res = json_object_new_object(), *luns = json_object_new_array();
-	struct session_walk w = { .target = target, .arr = json_object_new_array() };
+	struct session_walk w = {.target = target, .arr = json_object_new_array()};
 
 	for (const struct state_target *t = state_target_first(d->state); t != NULL;
 	     t = state_target_next(t)) {
@@ -141,7 +141,7 @@ struct json_object *daemon_stats_json(struct daemon *d, const char *target)
 			struct json_object *o;
 
 			if (s == NULL) {
-				continue;	/* not an LU on this node (its file did not open) */
+				continue; /* not an LU on this node (its file did not open) */
 			}
 			o = json_object_new_object();
 			json_object_object_add(o, "target", json_object_new_string(t->rec.name));
@@ -164,19 +164,19 @@ static const struct {
 	const char *type;
 	const char *help;
 } io_families[] = {
-	{ IO_FAM_COMMANDS, "commands_total", "counter",
-	  "SCSI commands completed, by kind: read (READ), write (commands that modify the "
-	  "medium), other." },
-	{ IO_FAM_READ_BYTES, "read_bytes_total", "counter",
-	  "Data-In bytes of read commands that completed with GOOD status." },
-	{ IO_FAM_WRITTEN_BYTES, "written_bytes_total", "counter",
-	  "Data-Out bytes of write commands that completed with GOOD status." },
-	{ IO_FAM_ERRORS, "errors_total", "counter",
-	  "Commands that completed with CHECK CONDITION, by sense key." },
-	{ IO_FAM_CONFLICTS, "reservation_conflicts_total", "counter",
-	  "Commands that completed with RESERVATION CONFLICT." },
-	{ IO_FAM_LATENCY, "latency_seconds", "histogram",
-	  "Time from the SCSI layer taking a command to its completion." },
+	{IO_FAM_COMMANDS, "commands_total", "counter",
+	 "SCSI commands completed, by kind: read (READ), write (commands that modify the "
+	 "medium), other."},
+	{IO_FAM_READ_BYTES, "read_bytes_total", "counter",
+	 "Data-In bytes of read commands that completed with GOOD status."},
+	{IO_FAM_WRITTEN_BYTES, "written_bytes_total", "counter",
+	 "Data-Out bytes of write commands that completed with GOOD status."},
+	{IO_FAM_ERRORS, "errors_total", "counter",
+	 "Commands that completed with CHECK CONDITION, by sense key."},
+	{IO_FAM_CONFLICTS, "reservation_conflicts_total", "counter",
+	 "Commands that completed with RESERVATION CONFLICT."},
+	{IO_FAM_LATENCY, "latency_seconds", "histogram",
+	 "Time from the SCSI layer taking a command to its completion."},
 };
 
 static void io_family_samples(struct expo *e, const char *name, enum io_family_kind kind,
@@ -185,7 +185,7 @@ static void io_family_samples(struct expo *e, const char *name, enum io_family_k
 	switch (kind) {
 	case IO_FAM_COMMANDS:
 		for (unsigned int k = 0; k < IO_STATS_KINDS; k++) {
-			labels[n] = (struct expo_label){ "kind", io_stats_kind_name(k) };
+			labels[n] = (struct expo_label){"kind", io_stats_kind_name(k)};
 			expo_u64(e, name, labels, n + 1, s->commands[k]);
 		}
 		break;
@@ -197,7 +197,7 @@ static void io_family_samples(struct expo *e, const char *name, enum io_family_k
 		break;
 	case IO_FAM_ERRORS:
 		for (unsigned int k = 0; k < IO_STATS_SENSE_KEYS; k++) {
-			labels[n] = (struct expo_label){ "sense_key", io_stats_sense_key_name(k) };
+			labels[n] = (struct expo_label){"sense_key", io_stats_sense_key_name(k)};
 			expo_u64(e, name, labels, n + 1, s->errors[k]);
 		}
 		break;
@@ -221,10 +221,10 @@ static void session_expo_fn(const struct iscsi_session_info *info, void *ctx)
 	}
 	isid_hex(info->isid, isid);
 	snprintf(tsih, sizeof(tsih), "%u", info->tsih);
-	labels[0] = (struct expo_label){ "target", info->target_name };
-	labels[1] = (struct expo_label){ "initiator", info->initiator_name };
-	labels[2] = (struct expo_label){ "isid", isid };
-	labels[3] = (struct expo_label){ "tsih", tsih };
+	labels[0] = (struct expo_label){"target", info->target_name};
+	labels[1] = (struct expo_label){"initiator", info->initiator_name};
+	labels[2] = (struct expo_label){"isid", isid};
+	labels[3] = (struct expo_label){"tsih", tsih};
 	io_family_samples(w->e, w->family, w->kind, labels, 4, info->stats);
 }
 
@@ -243,13 +243,13 @@ static void gauge(struct expo *e, const char *name, const char *help, uint64_t v
 
 static void node_gauges(struct expo *e, struct daemon *d)
 {
-	struct session_walk w = { 0 };
+	struct session_walk w = {0};
 	char node_id[16];
 	const struct expo_label info[] = {
-		{ "node", d->cfg.node_name },
-		{ "node_id", node_id },
-		{ "version", PACKAGE_VERSION },
-		{ "transport", cluster_transport_name(d->cluster) },
+		{"node", d->cfg.node_name},
+		{"node_id", node_id},
+		{"version", PACKAGE_VERSION},
+		{"transport", cluster_transport_name(d->cluster)},
 	};
 
 	snprintf(node_id, sizeof(node_id), "%" PRIu32, d->cfg.node_id);
@@ -264,8 +264,8 @@ static void node_gauges(struct expo *e, struct daemon *d)
 	      "1 if this node serves media access (quorate and synced); 0: its port group "
 	      "is Unavailable.",
 	      cluster_is_serving(d->cluster));
-	gauge(e, "quorate_start_time_seconds", "When this daemon started, in seconds since the epoch.",
-	      (uint64_t)d->started);
+	gauge(e, "quorate_start_time_seconds",
+	      "When this daemon started, in seconds since the epoch.", (uint64_t)d->started);
 	gauge(e, "quorate_state_epoch", "The replicated state's epoch.", state_epoch(d->state));
 	gauge(e, "quorate_state_applied_sequence",
 	      "Sequence number of the last mutation applied to the replicated state.",
@@ -282,10 +282,10 @@ static void lun_gauges(struct expo *e, struct daemon *d)
 		const char *name;
 		const char *help;
 	} fams[] = {
-		{ "quorate_lun_online", "1 if the LUN is online (an LU serving) on this node." },
-		{ "quorate_lun_pr_generation",
-		  "The LUN's PRgeneration (SPC-4): moves on with every registration change." },
-		{ "quorate_lun_size_bytes", "The LUN's capacity." },
+		{"quorate_lun_online", "1 if the LUN is online (an LU serving) on this node."},
+		{"quorate_lun_pr_generation",
+		 "The LUN's PRgeneration (SPC-4): moves on with every registration change."},
+		{"quorate_lun_size_bytes", "The LUN's capacity."},
 	};
 
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
@@ -296,11 +296,12 @@ static void lun_gauges(struct expo *e, struct daemon *d)
 			     l = state_lun_next(l)) {
 				char lun[8];
 				const char *why;
-				const struct expo_label labels[] = { { "target", t->rec.name },
-								     { "lun", lun } };
-				uint64_t v = f == 0 ? daemon_lun_online(d, t->rec.name, l->rec.lun, &why)
-					     : f == 1 ? l->pr.generation
-						      : l->rec.size_bytes;
+				const struct expo_label labels[] = {{"target", t->rec.name},
+								    {"lun", lun}};
+				uint64_t v =
+					f == 0 ? daemon_lun_online(d, t->rec.name, l->rec.lun, &why)
+					: f == 1 ? l->pr.generation
+						 : l->rec.size_bytes;
 
 				snprintf(lun, sizeof(lun), "%u", l->rec.lun);
 				expo_u64(e, fams[f].name, labels, 2, v);
@@ -323,8 +324,8 @@ static void lun_io(struct expo *e, struct daemon *d, size_t f, const char *name)
 				continue;
 			}
 			snprintf(lun, sizeof(lun), "%u", l->rec.lun);
-			labels[0] = (struct expo_label){ "target", t->rec.name };
-			labels[1] = (struct expo_label){ "lun", lun };
+			labels[0] = (struct expo_label){"target", t->rec.name};
+			labels[1] = (struct expo_label){"lun", lun};
 			io_family_samples(e, name, io_families[f].kind, labels, 2, s);
 		}
 	}
@@ -345,7 +346,7 @@ char *daemon_metrics_render(size_t *len, void *ctx)
 		lun_io(&e, d, f, name);
 	}
 	for (size_t f = 0; f < sizeof(io_families) / sizeof(io_families[0]); f++) {
-		struct session_walk w = { .e = &e, .family = name, .kind = io_families[f].kind };
+		struct session_walk w = {.e = &e, .family = name, .kind = io_families[f].kind};
 
 		snprintf(name, sizeof(name), "quorate_session_%s", io_families[f].suffix);
 		expo_family(&e, name, io_families[f].type, io_families[f].help);

@@ -39,23 +39,23 @@ enum io_stats_kind {
 	IO_STATS_KINDS,
 };
 
-#define IO_STATS_SENSE_KEYS 16		/* a sense key is four bits (SPC-4 4.5.6) */
-#define IO_STATS_LAT_BUCKETS 27		/* <= 1 us, <= 2 us, ... <= 2^25 us (33.5 s), more */
-#define IO_STATS_NO_LATENCY UINT64_MAX
-#define IO_STATS_NS_PER_US 1000u
+#define IO_STATS_SENSE_KEYS  16 /* a sense key is four bits (SPC-4 4.5.6) */
+#define IO_STATS_LAT_BUCKETS 27 /* <= 1 us, <= 2 us, ... <= 2^25 us (33.5 s), more */
+#define IO_STATS_NO_LATENCY  UINT64_MAX
+#define IO_STATS_NS_PER_US   1000u
 
 /* SAM-5 status codes the counters tell apart (enum scsi_status has them all). */
-#define IO_STATS_STATUS_GOOD 0x00
-#define IO_STATS_STATUS_CHECK_CONDITION 0x02
+#define IO_STATS_STATUS_GOOD		     0x00
+#define IO_STATS_STATUS_CHECK_CONDITION	     0x02
 #define IO_STATS_STATUS_RESERVATION_CONFLICT 0x18
 
 struct io_stats {
 	uint64_t commands[IO_STATS_KINDS];
-	uint64_t read_bytes;		/* Data-In of read commands completed GOOD */
-	uint64_t written_bytes;		/* Data-Out of write commands completed GOOD */
-	uint64_t errors[IO_STATS_SENSE_KEYS];	/* CHECK CONDITION, by sense key */
+	uint64_t read_bytes;		      /* Data-In of read commands completed GOOD */
+	uint64_t written_bytes;		      /* Data-Out of write commands completed GOOD */
+	uint64_t errors[IO_STATS_SENSE_KEYS]; /* CHECK CONDITION, by sense key */
 	uint64_t reservation_conflicts;
-	uint64_t latency[IO_STATS_LAT_BUCKETS];	/* per bucket, not cumulative */
+	uint64_t latency[IO_STATS_LAT_BUCKETS]; /* per bucket, not cumulative */
 	uint64_t latency_sum_ns;
 };
 

@@ -21,7 +21,7 @@ START_TEST(test_family_and_samples)
 		"# TYPE t_gauge gauge\n"
 		"t_gauge 7\n"
 		"t_gauge{a=\"x\",b=\"q\\\"uo\\\\te\\nd\"} 18446744073709551615\n";
-	const struct expo_label labels[] = { { "a", "x" }, { "b", "q\"uo\\te\nd" } };
+	const struct expo_label labels[] = {{"a", "x"}, {"b", "q\"uo\\te\nd"}};
 	struct expo e;
 	size_t len;
 	char *text;
@@ -44,18 +44,18 @@ END_TEST
 
 START_TEST(test_histogram)
 {
-	const struct expo_label labels[] = { { "lun", "0" } };
-	struct io_stats s = { 0 };
+	const struct expo_label labels[] = {{"lun", "0"}};
+	struct io_stats s = {0};
 	struct expo e;
 	char line[128], *text, *p;
 	size_t len;
 	uint64_t last = 0;
 	unsigned int buckets = 0;
 
-	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 0, 500);		/* <= 1 us */
-	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 0, 3000);		/* <= 4 us */
-	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 0, 1500000000);	/* 1.5 s */
-	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 0, 60000000000);	/* > 33.5 s */
+	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 0, 500);	      /* <= 1 us */
+	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 0, 3000);	      /* <= 4 us */
+	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 0, 1500000000);  /* 1.5 s */
+	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 0, 60000000000); /* > 33.5 s */
 	expo_init(&e);
 	expo_family(&e, "t_seconds", "histogram", "h");
 	expo_histogram(&e, "t_seconds", labels, 1, &s);
@@ -71,7 +71,8 @@ START_TEST(test_histogram)
 	ck_assert(strstr(text, "t_seconds_sum{lun=\"0\"} 61.500003500\n") != NULL);
 	ck_assert(strstr(text, "t_seconds_count{lun=\"0\"} 4\n") != NULL);
 	/* Every bucket once, in order, never decreasing. */
-	for (p = strstr(text, "t_seconds_bucket"); p != NULL; p = strstr(p + 1, "t_seconds_bucket")) {
+	for (p = strstr(text, "t_seconds_bucket"); p != NULL;
+	     p = strstr(p + 1, "t_seconds_bucket")) {
 		const char *sp = strchr(p, ' ');
 		uint64_t v = strtoull(sp + 1, NULL, 10);
 

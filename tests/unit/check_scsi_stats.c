@@ -22,15 +22,15 @@
 #include "tests/unit/check_main.h"
 #include "tests/unit/check_scsi_util.h"
 
-#define BS 512
-#define FILE_SIZE (8u << 20)
-#define NULL_SIZE (64u << 20)
-#define NULL_BLOCKS (NULL_SIZE / BS)
-#define PR_PARAM_LEN 24
+#define BS	      512
+#define FILE_SIZE     (8u << 20)
+#define NULL_SIZE     (64u << 20)
+#define NULL_BLOCKS   (NULL_SIZE / BS)
+#define PR_PARAM_LEN  24
 #define PR_TYPE_WR_EX 1
-#define SA_REGISTER 0
-#define SA_RESERVE 1
-#define LAT_SANE_NS (10ull * 1000000000ull)	/* no command of these tests takes 10 s */
+#define SA_REGISTER   0
+#define SA_RESERVE    1
+#define LAT_SANE_NS   (10ull * 1000000000ull) /* no command of these tests takes 10 s */
 
 static char tmpdir[64];
 static char tmpfile_path[96];
@@ -119,11 +119,11 @@ static void expect_delta(const struct io_stats *base, const struct io_stats *now
 	ck_assert_uint_ge(now->latency_sum_ns, base->latency_sum_ns);
 }
 
-static void rw10(struct scsi_task *t, struct scsi_nexus *n, uint16_t lun, bool write,
-		 uint32_t lba, uint16_t blocks)
+static void rw10(struct scsi_task *t, struct scsi_nexus *n, uint16_t lun, bool write, uint32_t lba,
+		 uint16_t blocks)
 {
 	static uint8_t data[64 * BS];
-	uint8_t cdb[10] = { write ? 0x2a : 0x28 };
+	uint8_t cdb[10] = {write ? 0x2a : 0x28};
 
 	put_be32(&cdb[2], lba);
 	put_be16(&cdb[7], blocks);
@@ -134,11 +134,11 @@ static void rw10(struct scsi_task *t, struct scsi_nexus *n, uint16_t lun, bool w
 	}
 }
 
-static void prout(struct scsi_task *t, struct scsi_nexus *n, uint8_t sa, uint64_t rk,
-		  uint64_t sark, uint8_t type)
+static void prout(struct scsi_task *t, struct scsi_nexus *n, uint8_t sa, uint64_t rk, uint64_t sark,
+		  uint8_t type)
 {
-	uint8_t cdb[10] = { 0x5f, sa, type };
-	uint8_t param[PR_PARAM_LEN] = { 0 };
+	uint8_t cdb[10] = {0x5f, sa, type};
+	uint8_t param[PR_PARAM_LEN] = {0};
 
 	put_be32(&cdb[5], PR_PARAM_LEN);
 	put_be64(&param[0], rk);
@@ -161,13 +161,13 @@ static void expect_task(const struct scsi_task *t, uint8_t status, enum io_stats
  */
 START_TEST(test_counts_exact)
 {
-	static const uint8_t inquiry[6] = { 0x12, 0, 0, 0, 96, 0 };
-	static const uint8_t unknown[6] = { 0xc0 };
-	static const uint8_t tur[6] = { 0 };
+	static const uint8_t inquiry[6] = {0x12, 0, 0, 0, 96, 0};
+	static const uint8_t unknown[6] = {0xc0};
+	static const uint8_t tur[6] = {0};
 	static const uint8_t one_block[BS];
 	struct io_stats b0 = lu_stats(0), b1 = lu_stats(1), s0, s1;
-	struct expect e0 = { 0 }, e1 = { 0 };
-	uint8_t bad_write[10] = { 0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0xff };	/* reserved control bits */
+	struct expect e0 = {0}, e1 = {0};
+	uint8_t bad_write[10] = {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0xff}; /* reserved control bits */
 	struct scsi_task t;
 
 	for (int i = 0; i < 3; i++) {
@@ -256,9 +256,9 @@ END_TEST
 /* A command on a LUN that does not exist counts on no LU; it still has a kind. */
 START_TEST(test_no_lu_not_counted)
 {
-	static const uint8_t inquiry[6] = { 0x12, 0, 0, 0, 96, 0 };
+	static const uint8_t inquiry[6] = {0x12, 0, 0, 0, 96, 0};
 	struct io_stats b0 = lu_stats(0), b1 = lu_stats(1), s0, s1;
-	struct expect none = { 0 };
+	struct expect none = {0};
 	struct scsi_task t;
 
 	ck_assert_ptr_null(scsi_lu_stats(env.target, 5));
@@ -282,17 +282,14 @@ START_TEST(test_kinds)
 		uint8_t cdb[2];
 		enum io_stats_kind kind;
 	} cases[] = {
-		{ { 0x08 }, IO_STATS_READ },  { { 0x28 }, IO_STATS_READ },
-		{ { 0xa8 }, IO_STATS_READ },  { { 0x88 }, IO_STATS_READ },
-		{ { 0x0a }, IO_STATS_WRITE }, { { 0x2a }, IO_STATS_WRITE },
-		{ { 0xaa }, IO_STATS_WRITE }, { { 0x8a }, IO_STATS_WRITE },
-		{ { 0x2e }, IO_STATS_WRITE }, { { 0x41 }, IO_STATS_WRITE },
-		{ { 0x93 }, IO_STATS_WRITE }, { { 0x42 }, IO_STATS_WRITE },
-		{ { 0x89 }, IO_STATS_WRITE }, { { 0x8b }, IO_STATS_WRITE },
-		{ { 0x2f }, IO_STATS_OTHER }, { { 0x35 }, IO_STATS_OTHER },
-		{ { 0x34 }, IO_STATS_OTHER }, { { 0x00 }, IO_STATS_OTHER },
-		{ { 0x12 }, IO_STATS_OTHER }, { { 0x5f }, IO_STATS_OTHER },
-		{ { 0x9e, 0x12 }, IO_STATS_OTHER }, { { 0xc0 }, IO_STATS_OTHER },
+		{{0x08}, IO_STATS_READ},  {{0x28}, IO_STATS_READ},  {{0xa8}, IO_STATS_READ},
+		{{0x88}, IO_STATS_READ},  {{0x0a}, IO_STATS_WRITE}, {{0x2a}, IO_STATS_WRITE},
+		{{0xaa}, IO_STATS_WRITE}, {{0x8a}, IO_STATS_WRITE}, {{0x2e}, IO_STATS_WRITE},
+		{{0x41}, IO_STATS_WRITE}, {{0x93}, IO_STATS_WRITE}, {{0x42}, IO_STATS_WRITE},
+		{{0x89}, IO_STATS_WRITE}, {{0x8b}, IO_STATS_WRITE}, {{0x2f}, IO_STATS_OTHER},
+		{{0x35}, IO_STATS_OTHER}, {{0x34}, IO_STATS_OTHER}, {{0x00}, IO_STATS_OTHER},
+		{{0x12}, IO_STATS_OTHER}, {{0x5f}, IO_STATS_OTHER}, {{0x9e, 0x12}, IO_STATS_OTHER},
+		{{0xc0}, IO_STATS_OTHER},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -313,7 +310,7 @@ START_TEST(test_buckets)
 	ck_assert_uint_eq(io_stats_bucket(2001), 2);
 	ck_assert_uint_eq(io_stats_bucket(4000), 2);
 	ck_assert_uint_eq(io_stats_bucket(4001), 3);
-	ck_assert_uint_eq(io_stats_bucket(1000000), 10);	/* 1 s: <= 1024 us */
+	ck_assert_uint_eq(io_stats_bucket(1000000), 10); /* 1 s: <= 1024 us */
 	ck_assert_uint_eq(io_stats_bucket((1ull << 25) * 1000), IO_STATS_LAT_BUCKETS - 2);
 	ck_assert_uint_eq(io_stats_bucket((1ull << 25) * 1000 + 1), IO_STATS_LAT_BUCKETS - 1);
 	ck_assert_uint_eq(io_stats_bucket(UINT64_MAX - 1), IO_STATS_LAT_BUCKETS - 1);
@@ -328,7 +325,7 @@ END_TEST
 /* io_stats_record() alone: bytes only for GOOD, no latency kept out of the histogram. */
 START_TEST(test_record)
 {
-	struct io_stats s = { 0 };
+	struct io_stats s = {0};
 
 	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_GOOD, -1, 4096, 1500);
 	io_stats_record(&s, IO_STATS_READ, IO_STATS_STATUS_CHECK_CONDITION, 3, 4096, 500);
@@ -343,7 +340,7 @@ START_TEST(test_record)
 	ck_assert_uint_eq(s.read_bytes, 4096);
 	ck_assert_uint_eq(s.written_bytes, 512);
 	ck_assert_uint_eq(s.errors[SENSE_KEY_MEDIUM_ERROR], 1);
-	ck_assert_uint_eq(s.errors[SENSE_KEY_NO_SENSE], 1);	/* sense not parsed */
+	ck_assert_uint_eq(s.errors[SENSE_KEY_NO_SENSE], 1); /* sense not parsed */
 	ck_assert_uint_eq(s.reservation_conflicts, 1);
 	ck_assert_uint_eq(hist_count(&s), 5);
 	ck_assert_uint_eq(s.latency[0], 4);
