@@ -360,11 +360,12 @@ out:
 	return rc;
 }
 
+/* String member @key of @o; "" when it is absent or null. */
 static const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+	return json_object_object_get_ex(o, key, &v) && v != NULL ? json_object_get_string(v) : "";
 }
 
 static int64_t jint(struct json_object *o, const char *key)

@@ -4,7 +4,7 @@
 LU) with [metrics] listen = 127.0.0.1:PORT and two initiators on raw
 sockets that count every SCSI command they send and how it ended:
 
-1. `status --json` reports metrics_url; GET / is 404, POST /metrics 405;
+1. `status` (and --json) reports metrics_url; GET / is 404, POST /metrics 405;
 2. initiator A: reads and writes of 4 KiB, INQUIRY, an opcode nobody knows,
    a read past the end; initiator B logs in; A registers and reserves Write
    Exclusive, B's write conflicts and its read runs;
@@ -17,7 +17,7 @@ sockets that count every SCSI command they send and how it ended:
    LU's moved by exactly the sum of both, every command has one latency
    sample, the node gauges (node id, quorate, serving, sessions, PR
    generation) are right, and `stats --json` says the same as /metrics;
-5. a daemon without [metrics] reports metrics_url null and refuses to
+5. a daemon without [metrics] reports metrics_url null ("off") and refuses to
    start when the metrics address is taken, naming it.
 
 Port: QT_PORT_BASE (default 14500) + 245 for the portal and the metrics
@@ -399,6 +399,9 @@ def run(d):
     d.config = "[metrics]\nlisten = %s:%d\n" % (HOST, port)
     d.start()
     expect(ctl_json(d, "status").get("metrics_url") == url, "status metrics_url")
+    res = d.ctl("status")
+    expect(res.returncode == 0 and re.search(r"^metrics: +%s$" % re.escape(url), res.stdout, re.M),
+           "status table: %s%s" % (res.stdout, res.stderr))
     status, _, _ = http("http://%s:%d/" % (HOST, port))
     expect(status == 404, "GET /: %d" % status)
     status, _, _ = http(url, "POST")
@@ -411,6 +414,9 @@ def run(d):
         other.start()
         st = json.loads(other.ctl("--json", "status").stdout)
         expect("metrics_url" in st and st["metrics_url"] is None, "metrics_url without [metrics]")
+        res = other.ctl("status")
+        expect(res.returncode == 0 and re.search(r"^metrics: +off$", res.stdout, re.M),
+               "status table without [metrics]: %s%s" % (res.stdout, res.stderr))
         other.stop()
         other.config = "[metrics]\nlisten = %s:%d\n" % (HOST, port)
         try:
