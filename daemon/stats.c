@@ -275,59 +275,72 @@ static void node_gauges(struct expo *e, struct daemon *d)
 	      w.count);
 }
 
-/* Per-LUN gauges of every LUN in the model, online here or not. */
-static void lun_gauges(struct expo *e, struct daemon *d)
+/* One family's samples for the LUNs of the model, written by a lun_fn per LUN. */
+struct lun_walk {
+	struct daemon *d;
+	struct expo *e;
+	const char *family;
+	unsigned int which; /* enum lun_gauge or enum io_family_kind */
+};
+
+typedef void (*lun_fn)(const struct lun_walk *w, const struct state_target *t,
+		       const struct state_lun *l, struct expo_label *labels);
+
+static void lun_walk(const struct lun_walk *w, lun_fn fn)
 {
-	static const struct {
-		const char *name;
-		const char *help;
-	} fams[] = {
-		{"quorate_lun_online", "1 if the LUN is online (an LU serving) on this node."},
-		{"quorate_lun_pr_generation",
-		 "The LUN's PRgeneration (SPC-4): moves on with every registration change."},
-		{"quorate_lun_size_bytes", "The LUN's capacity."},
-	};
+	for (const struct state_target *t = state_target_first(w->d->state); t != NULL;
+	     t = state_target_next(t)) {
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
+			struct expo_label labels[LABELS_MAX];
+			char lun[8];
 
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
-		expo_family(e, fams[f].name, "gauge", fams[f].help);
-		for (const struct state_target *t = state_target_first(d->state); t != NULL;
-		     t = state_target_next(t)) {
-			for (const struct state_lun *l = state_lun_first(t); l != NULL;
-			     l = state_lun_next(l)) {
-				char lun[8];
-				const char *why;
-				const struct expo_label labels[] = {{"target", t->rec.name},
-								    {"lun", lun}};
-				uint64_t v =
-					f == 0 ? daemon_lun_online(d, t->rec.name, l->rec.lun, &why)
-					: f == 1 ? l->pr.generation
-						 : l->rec.size_bytes;
-
-				snprintf(lun, sizeof(lun), "%u", l->rec.lun);
-				expo_u64(e, fams[f].name, labels, 2, v);
-			}
+			snprintf(lun, sizeof(lun), "%u", l->rec.lun);
+			labels[0] = (struct expo_label){"target", t->rec.name};
+			labels[1] = (struct expo_label){"lun", lun};
+			fn(w, t, l, labels);
 		}
 	}
 }
 
-static void lun_io(struct expo *e, struct daemon *d, size_t f, const char *name)
-{
-	for (const struct state_target *t = state_target_first(d->state); t != NULL;
-	     t = state_target_next(t)) {
-		for (const struct state_lun *l = state_lun_first(t); l != NULL;
-		     l = state_lun_next(l)) {
-			const struct io_stats *s = daemon_lun_stats(d, t->rec.name, l->rec.lun);
-			struct expo_label labels[LABELS_MAX];
-			char lun[8];
+/* Per-LUN gauges of every LUN in the model, online here or not. */
+enum lun_gauge {
+	LUN_ONLINE,
+	LUN_PR_GENERATION,
+	LUN_SIZE,
+};
 
-			if (s == NULL) {
-				continue;
-			}
-			snprintf(lun, sizeof(lun), "%u", l->rec.lun);
-			labels[0] = (struct expo_label){"target", t->rec.name};
-			labels[1] = (struct expo_label){"lun", lun};
-			io_family_samples(e, name, io_families[f].kind, labels, 2, s);
-		}
+static const struct {
+	const char *name;
+	const char *help;
+} lun_gauges[] = {
+	[LUN_ONLINE] = {"quorate_lun_online",
+			"1 if the LUN is online (an LU serving) on this node."},
+	[LUN_PR_GENERATION] = {"quorate_lun_pr_generation",
+			       "The LUN's PRgeneration (SPC-4): moves on with every registration "
+			       "change."},
+	[LUN_SIZE] = {"quorate_lun_size_bytes", "The LUN's capacity."},
+};
+
+static void lun_gauge_fn(const struct lun_walk *w, const struct state_target *t,
+			 const struct state_lun *l, struct expo_label *labels)
+{
+	const char *why;
+	uint64_t v = w->which == LUN_ONLINE ? daemon_lun_online(w->d, t->rec.name, l->rec.lun, &why)
+		     : w->which == LUN_PR_GENERATION ? l->pr.generation
+						     : l->rec.size_bytes;
+
+	expo_u64(w->e, w->family, labels, 2, v);
+}
+
+/* The I/O counters of the LUNs that are LUs on this node. */
+static void lun_io_fn(const struct lun_walk *w, const struct state_target *t,
+		      const struct state_lun *l, struct expo_label *labels)
+{
+	const struct io_stats *s = daemon_lun_stats(w->d, t->rec.name, l->rec.lun);
+
+	if (s != NULL) {
+		io_family_samples(w->e, w->family, (enum io_family_kind)w->which, labels, 2, s);
 	}
 }
 
@@ -339,11 +352,18 @@ char *daemon_metrics_render(size_t *len, void *ctx)
 
 	expo_init(&e);
 	node_gauges(&e, d);
-	lun_gauges(&e, d);
+	for (unsigned int g = 0; g < sizeof(lun_gauges) / sizeof(lun_gauges[0]); g++) {
+		struct lun_walk w = {.d = d, .e = &e, .family = lun_gauges[g].name, .which = g};
+
+		expo_family(&e, lun_gauges[g].name, "gauge", lun_gauges[g].help);
+		lun_walk(&w, lun_gauge_fn);
+	}
 	for (size_t f = 0; f < sizeof(io_families) / sizeof(io_families[0]); f++) {
+		struct lun_walk w = {.d = d, .e = &e, .family = name, .which = io_families[f].kind};
+
 		snprintf(name, sizeof(name), "quorate_lun_%s", io_families[f].suffix);
 		expo_family(&e, name, io_families[f].type, io_families[f].help);
-		lun_io(&e, d, f, name);
+		lun_walk(&w, lun_io_fn);
 	}
 	for (size_t f = 0; f < sizeof(io_families) / sizeof(io_families[0]); f++) {
 		struct session_walk w = {.e = &e, .family = name, .kind = io_families[f].kind};

@@ -281,7 +281,7 @@ static void task_done(struct scsi_task *st)
 
 	n = min_u32(st->data_in_len, st->expected_len);
 	n = min_u32(n, st->buf_cap);
-	task_stats(task, st, st->stats_kind, n, st->latency_ns);
+	task_stats(task, st, st->stats_kind, st->data_in ? n : 0, st->latency_ns);
 	task->state = ISCSI_TASK_TX;
 	if (task->aborted || !task->conn || task->conn->state == ISCSI_CONN_DEAD) {
 		/* §11.5.1 / SAM-5: an aborted task gets no response. */

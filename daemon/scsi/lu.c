@@ -774,9 +774,14 @@ static void task_stats(struct scsi_task *task)
 	    scsi_sense_parse(task->sense, task->sense_len, &key, &asc) == 0) {
 		sense_key = key;
 	}
-	bytes = task->stats_kind == IO_STATS_READ ? task->data_in_len : task->data_out_len;
-	if (task->stats_kind == IO_STATS_READ && bytes > task->expected_len) {
-		bytes = task->expected_len;	/* what the transport sends (scsi.h) */
+	/* What the transport sends or received (the data buffer contract in scsi.h). */
+	if (task->stats_kind != IO_STATS_READ) {
+		bytes = task->data_out_len;
+	} else if (!task->data_in) {
+		bytes = 0;
+	} else {
+		bytes = task->data_in_len < task->expected_len ? task->data_in_len
+							       : task->expected_len;
 	}
 	io_stats_record(&lu->stats, task->stats_kind, task->status, sense_key, bytes,
 			task->latency_ns);

@@ -32,38 +32,16 @@
 #define SA_RESERVE    1
 #define LAT_SANE_NS   (10ull * 1000000000ull) /* no command of these tests takes 10 s */
 
-static char tmpdir[64];
-static char tmpfile_path[96];
+static struct t_files files;
 
 static void stats_setup(void)
 {
-	struct scsi_lu_config cfg;
-	int fd;
-
-	t_setup_target();
-	strcpy(tmpdir, "/var/tmp/check_scsi_stats.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/lu1.img", tmpdir);
-	fd = open(tmpfile_path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, FILE_SIZE), 0);
-	close(fd);
-	t_lu_config(&cfg, "null", NULL, NULL_SIZE);
-	ck_assert_int_eq(scsi_target_add_lu(env.target, 0, &cfg), 0);
-	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
-	ck_assert_int_eq(scsi_target_add_lu(env.target, 1, &cfg), 0);
-	t_add_nexuses();
-	t_clear_ua(env.n1, 0);
-	t_clear_ua(env.n1, 1);
-	t_clear_ua(env.n2, 0);
-	t_clear_ua(env.n2, 1);
+	t_setup_two_lus("check_scsi_stats", NULL_SIZE, FILE_SIZE, &files);
 }
 
 static void stats_teardown(void)
 {
-	t_teardown();
-	unlink(tmpfile_path);
-	rmdir(tmpdir);
+	t_teardown_two_lus(&files);
 }
 
 static struct io_stats lu_stats(uint16_t lun)
