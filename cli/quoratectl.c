@@ -485,11 +485,12 @@ out:
 	return rc;
 }
 
+/* String member @key of @o; "" when it is absent or null. */
 static const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+	return json_object_object_get_ex(o, key, &v) && v != NULL ? json_object_get_string(v) : "";
 }
 
 static int64_t jint(struct json_object *o, const char *key)
@@ -621,6 +622,7 @@ static void print_status(struct json_object *r)
 	printf("luns:         %" PRId64 " (%" PRId64 " offline)\n", jint(r, "luns"),
 	       jint(r, "luns_offline"));
 	printf("sessions:     %" PRId64 "\n", jint(r, "sessions"));
+	printf("metrics:      %s\n", jstr(r, "metrics_url")[0] ? jstr(r, "metrics_url") : "off");
 }
 
 static void print_targets(struct json_object *r)
@@ -1679,6 +1681,133 @@ static int run_cluster_status(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "cluster.status", NULL, print_cluster_status);
 }
 
+/* ---- statistics ------------------------------------------------------------------ */
+
+static uint64_t ju64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+}
+
+/* Sum of every sense key's count in "errors". */
+static uint64_t stats_errors(struct json_object *o)
+{
+	struct json_object *errs;
+	uint64_t n = 0;
+
+	if (json_object_object_get_ex(o, "errors", &errs)) {
+		json_object_object_foreach(errs, key, val)
+		{
+			(void)key;
+			n += json_object_get_uint64(val);
+		}
+	}
+	return n;
+}
+
+/* Mean and 99th percentile (the bound of its bucket) of "latency", as text. */
+static void stats_latency(struct json_object *o, char *mean, char *p99, size_t cap)
+{
+	struct json_object *lat = NULL, *buckets = NULL;
+	uint64_t count, seen = 0;
+
+	json_object_object_get_ex(o, "latency", &lat);
+	count = lat != NULL ? ju64(lat, "count") : 0;
+	snprintf(mean, cap, "-");
+	snprintf(p99, cap, "-");
+	if (count == 0 || !json_object_object_get_ex(lat, "buckets", &buckets)) {
+		return;
+	}
+	snprintf(mean, cap, "%.1f us", (double)ju64(lat, "sum_ns") / (double)count / 1000.0);
+	for (size_t i = 0; i < json_object_array_length(buckets); i++) {
+		struct json_object *b = json_object_array_get_idx(buckets, i), *le = NULL;
+
+		seen += ju64(b, "count");
+		if (seen * 100 >= count * 99) {
+			json_object_object_get_ex(b, "le_us", &le);
+			if (le != NULL) {
+				snprintf(p99, cap, "<= %" PRIu64 " us", json_object_get_uint64(le));
+			} else {
+				snprintf(p99, cap, "> %" PRIu64 " us",
+					 (uint64_t)1 << (json_object_array_length(buckets) - 2));
+			}
+			return;
+		}
+	}
+}
+
+/* One row: the counters of a LU or session after its @who columns. */
+static void print_stats_row(struct json_object *o)
+{
+	struct json_object *cmds = NULL;
+	char rd[32], wr[32], mean[32], p99[32];
+
+	json_object_object_get_ex(o, "commands", &cmds);
+	size_human(ju64(o, "read_bytes"), rd, sizeof(rd));
+	size_human(ju64(o, "written_bytes"), wr, sizeof(wr));
+	stats_latency(o, mean, p99, sizeof(mean));
+	printf(" %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %10s %10s %7" PRIu64 " %9" PRIu64
+	       " %11s %11s\n",
+	       ju64(cmds, "read"), ju64(cmds, "write"), ju64(cmds, "other"), rd, wr,
+	       stats_errors(o), ju64(o, "reservation_conflicts"), mean, p99);
+}
+
+static void print_stats_head(void)
+{
+	printf(" %10s %10s %8s %10s %10s %7s %9s %11s %11s\n", "READS", "WRITES", "OTHER", "READ",
+	       "WRITTEN", "ERRORS", "CONFLICTS", "MEAN LAT", "P99 LAT");
+}
+
+static void print_stats(struct json_object *r)
+{
+	struct json_object *luns = NULL, *sessions = NULL;
+	int wt, wi;
+
+	if (!json_object_object_get_ex(r, "luns", &luns) ||
+	    !json_object_is_type(luns, json_type_array) ||
+	    !json_object_object_get_ex(r, "sessions", &sessions) ||
+	    !json_object_is_type(sessions, json_type_array)) {
+		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
+		return;
+	}
+	wt = col_width(luns, "target", (int)strlen("TARGET"));
+	printf("%-*s %5s", wt, "TARGET", "LUN");
+	print_stats_head();
+	for (size_t i = 0; i < json_object_array_length(luns); i++) {
+		struct json_object *l = json_object_array_get_idx(luns, i);
+
+		printf("%-*s %5" PRId64, wt, jstr(l, "target"), jint(l, "lun"));
+		print_stats_row(l);
+	}
+	if (json_object_array_length(sessions) == 0) {
+		printf("\nno sessions\n");
+		return;
+	}
+	wi = col_width(sessions, "initiator", (int)strlen("INITIATOR"));
+	printf("\n%5s %-12s %-*s", "TSIH", "ISID", wi, "INITIATOR");
+	print_stats_head();
+	for (size_t i = 0; i < json_object_array_length(sessions); i++) {
+		struct json_object *o = json_object_array_get_idx(sessions, i);
+
+		printf("%5" PRId64 " %-12s %-*s", jint(o, "tsih"), jstr(o, "isid"), wi,
+		       jstr(o, "initiator"));
+		print_stats_row(o);
+	}
+}
+
+static int run_stats(struct cli *cli, int argc, char **argv)
+{
+	char *pos[1];
+	struct json_object *args = json_object_new_object();
+
+	/* -j/--json anywhere is taken by opts_parse itself. */
+	if (opts_parse(argc, argv, NULL, pos, 1) == 1) {
+		json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	}
+	return ctl_run(cli, "stats", args, print_stats);
+}
+
 static void print_verify(struct json_object *r)
 {
 	struct json_object *members = NULL;
@@ -2001,7 +2130,8 @@ static int run_config_apply(struct cli *cli, int argc, char **argv)
 static const struct cmd_spec cmds[] = {
 	{ "status", NULL, "",
 	  "Show the node: name, version, uptime, transport, quorate, serving, the node\n"
-	  "ids of the membership, epoch, applied sequence, state digest and counts.",
+	  "ids of the membership, epoch, applied sequence, state digest, counts and the\n"
+	  "metrics URL ([metrics] listen).",
 	  run_status },
 	{ "target", "create", "NAME [--alias ALIAS]",
 	  "Create an iSCSI target (NAME: iqn./eui./naa. name). Open to every initiator "
@@ -2119,6 +2249,14 @@ static const struct cmd_spec cmds[] = {
 	  "rejected and they are closed if they have not logged out by then. Unlike\n"
 	  "'session close', the initiator can finish and log out cleanly.",
 	  run_session_logout },
+	{ "stats", NULL, "[TARGET] [--json]",
+	  "I/O statistics of this node's LUNs and sessions (of TARGET only, if given):\n"
+	  "commands by kind (read: READ; write: commands that modify the medium; other),\n"
+	  "bytes read and written by commands that completed GOOD, CHECK CONDITIONs (by\n"
+	  "sense key in --json), RESERVATION CONFLICTs, and the latency in the SCSI layer\n"
+	  "(mean and the bound of the 99th percentile's log2 bucket; --json has the\n"
+	  "buckets). Counted since the LU was added or the session logged in.",
+	  run_stats },
 	{ "pr", "show", "TARGET LUN",
 	  "Show the LUN's persistent reservations as READ FULL STATUS reports them:\n"
 	  "PRgeneration, APTPL, the reservation (type, holder) and every registrant with\n"

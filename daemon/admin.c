@@ -54,6 +54,7 @@
 #include "daemon/iscsi/name.h"
 #include "daemon/base/log.h"
 #include "daemon/lun_file.h"
+#include "daemon/metrics.h"
 #include "quorum/cluster.h"
 
 #define ADMIN_ERR_MAX 256
@@ -556,6 +557,11 @@ static void cmd_status(struct admin_ctx *a)
 	json_object_object_add(o, "luns", json_object_new_int(nluns));
 	json_object_object_add(o, "luns_offline", json_object_new_int(noffline));
 	json_object_object_add(o, "sessions", json_object_new_int(sessions_of(d, NULL)));
+	/* null unless [metrics] listen serves the Prometheus endpoint. */
+	json_object_object_add(o, "metrics_url",
+			       d->metrics != NULL
+				       ? json_object_new_string(metrics_server_url(d->metrics))
+				       : NULL);
 	ipc_request_reply_ok(a->req, o);
 }
 
@@ -1701,6 +1707,17 @@ static void cmd_session_list(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, sl.arr);
 }
 
+/* I/O counters of this node's LUs and sessions (daemon/stats.c), of one target if given. */
+static void cmd_stats(struct admin_ctx *a)
+{
+	char target[STORE_NAME_MAX + 1];
+
+	if (!list_filter(a, target, sizeof(target))) {
+		return;
+	}
+	ipc_request_reply_ok(a->req, daemon_stats_json(a->d, target[0] != '\0' ? target : NULL));
+}
+
 static void cmd_session_close(struct admin_ctx *a)
 {
 	uint64_t tsih;
@@ -2318,6 +2335,7 @@ static const struct {
 	{ "session.close", cmd_session_close },
 	{ "session.show", cmd_session_show },
 	{ "session.logout", cmd_session_logout },
+	{ "stats", cmd_stats },
 	{ "pr.show", cmd_pr_show },
 	{ "pr.clear", cmd_pr_clear },
 };

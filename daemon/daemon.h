@@ -35,6 +35,8 @@ struct cluster;
 #define DAEMON_CPG_GROUP "quorate"
 struct json_object;
 struct scsi_alua_table;
+struct metrics_server;
+struct io_stats;
 struct daemon;
 struct daemon_peers_view;
 
@@ -93,6 +95,7 @@ struct daemon {
 	struct ipc_server *ipc;			/* owned */
 	struct scsi_alua_table *alua;		/* owned: ALUA port groups, borrowed by targets */
 	struct daemon_peers_view *peers_view;	/* owned (peers.c): what it presented last */
+	struct metrics_server *metrics;		/* owned: /metrics, NULL unless [metrics] listen */
 
 	struct state *state;			/* owned: the replicated model */
 	struct daemon_run_target *run;		/* owned: running objects, by target */
@@ -176,6 +179,8 @@ void daemon_effects_apply(struct daemon *d, const struct state_effects *fx);
 void daemon_run_free(struct daemon *d);
 /** This node's running state of LUN @lun of @target: online, or why not. */
 bool daemon_lun_online(struct daemon *d, const char *target, uint16_t lun, const char **reason);
+/** The I/O counters of LUN @lun of @target on this node; NULL when it is no LU here. */
+const struct io_stats *daemon_lun_stats(struct daemon *d, const char *target, uint16_t lun);
 /** Is @target registered with the iSCSI server on this node? */
 bool daemon_target_running(struct daemon *d, const char *target);
 
@@ -183,6 +188,12 @@ bool daemon_target_running(struct daemon *d, const char *target);
 /** The IPC request handler (ipc_request_fn). */
 void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_object *args,
 			  void *ctx);
+
+/* stats.c: the I/O statistics and node gauges for the admin IPC and /metrics. */
+/** `quoratectl stats`: {"luns": [...], "sessions": [...]}, of @target only if not NULL. */
+struct json_object *daemon_stats_json(struct daemon *d, const char *target);
+/** The exposition text for /metrics (metrics_render_fn; @ctx is the daemon). */
+char *daemon_metrics_render(size_t *len, void *ctx);
 
 /* main.c */
 /** Print the --demo readiness line once. */

@@ -58,6 +58,14 @@ bool daemon_lun_online(struct daemon *d, const char *target, uint16_t lun, const
 	return l != NULL && l->online;
 }
 
+const struct io_stats *daemon_lun_stats(struct daemon *d, const char *target, uint16_t lun)
+{
+	struct daemon_run_target *r = run_find(d, target);
+	struct daemon_run_lun *l = r != NULL ? run_lun_find(r, lun) : NULL;
+
+	return l != NULL && l->added && r->scsi != NULL ? scsi_lu_stats(r->scsi, lun) : NULL;
+}
+
 bool daemon_target_running(struct daemon *d, const char *target)
 {
 	struct daemon_run_target *r = run_find(d, target);

@@ -5,9 +5,9 @@
  *   config -> data dir -> logging -> data-dir lock -> (daemonize) -> loop ->
  *   backing engine -> store -> iSCSI server -> ALUA port group table (this
  *   node's group Unavailable) -> model + running objects from the store ->
- *   portals -> cluster transport (loopback) -> this node's portals announced,
- *   SendTargets and ALUA groups from the member table -> IPC -> pid file ->
- *   ready
+ *   portals -> cluster transport -> this node's portals announced, SendTargets
+ *   and ALUA groups from the member table -> IPC -> metrics endpoint (if
+ *   [metrics] listen) -> pid file -> ready
  * Targets are registered before the portals listen, so the first login
  * already sees every stored target. Media access waits for the transport's
  * serving signal (quorate and synced; the loopback gives it on its first
@@ -59,6 +59,7 @@
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/lun_file.h"
+#include "daemon/metrics.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/base/log.h"
 #include "daemon/base/loop_pass.h"
@@ -891,6 +892,16 @@ static int daemon_start(struct daemon *d)
 		log_perror(rc, "starting the IPC service '%s'", d->cfg.ipc_name);
 		return rc;
 	}
+	if (d->cfg.metrics_listen[0] != '\0') {
+		rc = metrics_server_create(d->loop, d->cfg.metrics_listen, daemon_metrics_render, d,
+					   &d->metrics);
+		if (rc < 0) {
+			log_perror(rc, "serving metrics on '%s' ([metrics] listen)",
+				   d->cfg.metrics_listen);
+			return rc;
+		}
+		log_info("metrics at %s", metrics_server_url(d->metrics));
+	}
 	if (d->demo) {
 		rc = demo_setup(d);
 		if (rc < 0) {
@@ -911,6 +922,9 @@ static void daemon_stop(struct daemon *d)
 	}
 	ipc_server_destroy(d->ipc);
 	d->ipc = NULL;
+	/* Before the objects it reports on go. */
+	metrics_server_destroy(d->metrics);
+	d->metrics = NULL;
 	/* The loop has stopped: no delivery completes a waiting PR command now. */
 	if (d->state != NULL) {
 		daemon_pr_pending_fail(d);

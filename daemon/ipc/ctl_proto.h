@@ -73,11 +73,19 @@
  *                       (and "cluster", the same), quorate, serving, members
  *                       (node ids in the membership, ascending), epoch,
  *                       applied_seq, digest (hex SHA-256 of the snapshot),
- *                       targets, luns, luns_offline, sessions
+ *                       targets, luns, luns_offline, sessions, metrics_url
+ *                       ("http://HOST:PORT/metrics" of [metrics] listen, or null)
  *   cluster.status      -  result: transport, node_id (this node), quorate, nodes
  *                       [{node_id, name, self, member, serving, diverged, epoch,
  *                       applied_seq, digest (hex), portals ["addr:port"]}]
  *                       ascending by node_id (every node of the member table)
+ *   stats               target?  result: luns [{target, lun, STATS}], sessions
+ *                       [{target, initiator, isid (hex), tsih, STATS}] of this node,
+ *                       STATS = commands {read, write, other}, read_bytes,
+ *                       written_bytes, errors {SENSE KEY NAME: count, all 16},
+ *                       reservation_conflicts, latency {count, sum_ns, buckets
+ *                       [{le_us (null: the rest), count}], per bucket, not
+ *                       cumulative} (daemon/base/io_stats.h, daemon/stats.c)
  *   cluster.verify      -  result: members [{node_id, epoch, applied_seq,
  *                       digest}], consistent (all digests equal), diverged
  *                       (equal (epoch, seq), different digests)

@@ -18,6 +18,7 @@
 
 struct scsi_target;
 struct scsi_task;
+struct io_stats;
 struct iscsi_server;
 
 /* Node-local negotiation limits and timers (from the config file). */
@@ -171,6 +172,12 @@ struct iscsi_session_info {
 	uint32_t error_recovery_level;
 	bool data_pdu_in_order;
 	bool data_sequence_in_order;
+	/*
+	 * Its completed SCSI commands (daemon/base/io_stats.h), all LUNs
+	 * together, also those the transport answered itself (a Data-Out
+	 * error, an EDTL too large: no latency). Valid during the callback.
+	 */
+	const struct io_stats *stats;
 };
 
 /* Does the I_T nexus of @initiator_port ("name,i,0x<isid>") match? */

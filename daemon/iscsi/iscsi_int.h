@@ -311,6 +311,7 @@ struct iscsi_session {
 	char initiator_alias[ISCSI_ALIAS_BUF];
 	char local[ISCSI_ADDR_STR_MAX];	/* the portal the leading connection came in on */
 	unsigned int hold;		/* > 0: a caller walks the session, don't free */
+	struct io_stats stats;		/* its SCSI commands (scsi_cmd.c, task_stats()) */
 };
 
 /* A registered target. */

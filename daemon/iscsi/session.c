@@ -591,6 +591,7 @@ void iscsi_session_info_fill(struct iscsi_session *s, struct iscsi_session_info 
 		.discovery = s->discovery,
 		.tasks = s->ntasks,
 		.tasks_active = active,
+		.stats = &s->stats,
 		.login_time = s->login_time,
 		.initiator_alias = s->initiator_alias,
 		.chap = s->chap,

@@ -49,6 +49,7 @@ enum {
 	  .usage = { (op_), __VA_ARGS__ } }
 
 #define F_MEDIA_RD (SCSI_CMD_F_MEDIA)
+#define F_MEDIA_IN (SCSI_CMD_F_MEDIA | SCSI_CMD_F_READ)	/* the READ family */
 #define F_MEDIA_WR (SCSI_CMD_F_MEDIA | SCSI_CMD_F_WRITE)
 #define F_SA SCSI_CMD_F_SA
 #define F_ANY_LU (SCSI_CMD_F_UA_OK | SCSI_CMD_F_NO_LU | SCSI_CMD_F_ALUA_OK)
@@ -67,7 +68,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	ROW(OP_REQUEST_SENSE, 0, "REQUEST SENSE", spc_request_sense, SCSI_DIR_IN, 6,
 	    SCSI_RESV_ALLOWED, F_ANY_LU, TMO_FAST, 0x01, 0x00, 0x00, 0xff, 0x00),
 	ROW(OP_READ6, 0, "READ(6)", sbc_read, SCSI_DIR_IN, 6,
-	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, 0x1f, 0xff, 0xff, 0xff, 0x00),
+	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, 0x1f, 0xff, 0xff, 0xff, 0x00),
 	ROW(OP_WRITE6, 0, "WRITE(6)", sbc_write, SCSI_DIR_OUT, 6,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, 0x1f, 0xff, 0xff, 0xff, 0x00),
 	ROW(OP_INQUIRY, 0, "INQUIRY", spc_inquiry, SCSI_DIR_IN, 6,
@@ -87,7 +88,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	ROW(OP_READ_CAPACITY10, 0, "READ CAPACITY(10)", sbc_read_capacity10, SCSI_DIR_IN, 10,
 	    SCSI_RESV_ALLOWED, 0, TMO_FAST, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x01, 0x00),
 	ROW(OP_READ10, 0, "READ(10)", sbc_read, SCSI_DIR_IN, 10,
-	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, GROUP, 0xff,
+	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, GROUP, 0xff,
 	    0xff, 0x00),
 	ROW(OP_WRITE10, 0, "WRITE(10)", sbc_write, SCSI_DIR_OUT, 10,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, GROUP, 0xff,
@@ -136,7 +137,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	PROUT(SA_PR_OUT_REGISTER_AND_MOVE, "PERSISTENT RESERVE OUT / REGISTER AND MOVE"),
 #undef PROUT
 	ROW(OP_READ16, 0, "READ(16)", sbc_read, SCSI_DIR_IN, 16,
-	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, GROUP, 0x00),
 	ROW(OP_COMPARE_AND_WRITE, 0, "COMPARE AND WRITE", sbc_compare_and_write, SCSI_DIR_OUT, 16,
 	    SCSI_RESV_WRITE, F_MEDIA_WR | F_NODE_ATOMIC, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -180,7 +181,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	    TMO_FAST, SCSI_SA_MASK,
 	    0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00),
 	ROW(OP_READ12, 0, "READ(12)", sbc_read, SCSI_DIR_IN, 12,
-	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, GROUP, 0x00),
 	ROW(OP_WRITE12, 0, "WRITE(12)", sbc_write, SCSI_DIR_OUT, 12,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -246,6 +247,11 @@ const struct scsi_cmd_desc *scsi_cmd_lookup(const uint8_t *cdb)
 		}
 	}
 	return NULL;
+}
+
+enum io_stats_kind scsi_cdb_stats_kind(const uint8_t *cdb)
+{
+	return scsi_cmd_stats_kind(scsi_cmd_lookup(cdb));
 }
 
 int scsi_cmd_check_reserved(const struct scsi_cmd_desc *desc, const uint8_t *cdb, int *bit)

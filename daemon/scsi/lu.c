@@ -21,6 +21,11 @@
  * drop, session reinstatement): SAM-5 6.3.4 wants I_T NEXUS LOSS OCCURRED
  * (29/07) for it, so its record stays, at most SCSI_UA_LOST_KEEP per LU.
  *
+ * Statistics: every task is counted once in its LU's struct io_stats
+ * (daemon/base/io_stats.h), right before its done() (task_stats(), from
+ * scsi_task_submit() or scsi_task_finish()), with its latency from submit;
+ * the task carries its kind and latency on to the transport.
+ *
  * Lifetime: the target is reference-counted (the creator, each nexus, and
  * scsi_task_finish() around done()) and freed with its LUs only when no
  * reference and no task in flight is left, so the owner may destroy it
@@ -828,10 +833,51 @@ int scsi_task_data_in(struct scsi_task *task, const void *data, uint32_t len, ui
 	return SCSI_EXEC_DONE;
 }
 
+/*
+ * Every task passes here once, right before done(): count it in its LU's
+ * statistics (a task on no LU counts only in the transport's session) and
+ * hand the transport its kind and latency for the session's.
+ */
+static void task_stats(struct scsi_task *task)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	int sense_key = -1;
+	uint64_t bytes;
+	uint16_t asc;
+	uint8_t key;
+
+	task->latency_ns = io_stats_now_ns() - task->priv.start_ns;
+	if (!lu) {
+		return;
+	}
+	if (task->status == SCSI_STATUS_CHECK_CONDITION &&
+	    scsi_sense_parse(task->sense, task->sense_len, &key, &asc) == 0) {
+		sense_key = key;
+	}
+	/* What the transport sends or received (the data buffer contract in scsi.h). */
+	if (task->stats_kind != IO_STATS_READ) {
+		bytes = task->data_out_len;
+	} else if (!task->data_in) {
+		bytes = 0;
+	} else {
+		bytes = task->data_in_len < task->expected_len ? task->data_in_len
+							       : task->expected_len;
+	}
+	io_stats_record(&lu->stats, task->stats_kind, task->status, sense_key, bytes,
+			task->latency_ns);
+}
+
+const struct io_stats *scsi_lu_stats(const struct scsi_target *target, uint16_t lun_id)
+{
+	return lun_id < SCSI_LUN_MAX && target->lu_index[lun_id] ? &target->lu_index[lun_id]->stats
+								  : NULL;
+}
+
 void scsi_task_finish(struct scsi_task *task)
 {
 	struct scsi_target *target;
 
+	task_stats(task);
 	if (!task->priv.lu) {
 		task->done(task);
 		return;
@@ -876,6 +922,7 @@ static int task_dispatch(struct scsi_task *task)
 	}
 	task->priv.lu = lu;
 	desc = scsi_cmd_lookup(task->cdb);
+	task->stats_kind = (uint8_t)scsi_cmd_stats_kind(desc);
 
 	/* SPC-4 4.6.4: an absent LU answers only INQUIRY, REPORT LUNS and REQUEST SENSE. */
 	if (!lu && !(desc && desc->handler && (desc->flags & SCSI_CMD_F_NO_LU))) {
@@ -928,9 +975,12 @@ void scsi_task_submit(struct scsi_task *task)
 	task->xfer_len = 0;
 	task->data_in_len = 0;
 	task->priv.lu = NULL;
+	task->priv.start_ns = io_stats_now_ns();
+	task->stats_kind = IO_STATS_OTHER;
 	if (task_dispatch(task) == SCSI_EXEC_ASYNC) {
 		return;
 	}
 	/* Synchronous answers never counted in lu->inflight (see sbc_go()). */
+	task_stats(task);
 	task->done(task);
 }

@@ -32,6 +32,7 @@
 
 #include <qb/qbloop.h>
 
+#include "daemon/base/io_stats.h"
 #include "daemon/scsi/alua.h"
 
 /*
@@ -93,6 +94,8 @@ struct scsi_task {
 	uint8_t sense[SCSI_SENSE_MAX];
 	uint32_t xfer_len;		/* bytes the CDB asks to transfer */
 	uint32_t data_in_len;		/* valid Data-In bytes in buf */
+	uint8_t stats_kind;		/* enum io_stats_kind of the command */
+	uint64_t latency_ns;		/* submit to done() in the SCSI layer */
 
 	/* Private to the SCSI layer; the transport zeroes it before submit. */
 	struct {
@@ -102,6 +105,7 @@ struct scsi_task {
 		uint32_t nblocks;
 		uint32_t stage;		/* multi-step commands (COMPARE AND WRITE) */
 		void *io;		/* in-flight backing I/O, if any */
+		uint64_t start_ns;	/* when scsi_task_submit() took it */
 	} priv;
 };
 
@@ -217,8 +221,18 @@ void scsi_nexus_destroy(struct scsi_nexus *nexus);
  */
 void scsi_nexus_lost(struct scsi_nexus *nexus);
 
-/** Run a task; completes through task->done(). */
+/**
+ * Run a task; completes through task->done(). Before done() the SCSI layer
+ * counts the command in its LU's statistics (daemon/base/io_stats.h) and
+ * sets task->stats_kind and task->latency_ns, so the transport can count it
+ * in its session's without classifying or timing it again.
+ */
 void scsi_task_submit(struct scsi_task *task);
+
+/** The statistics kind of @cdb (for commands the transport answers itself). */
+enum io_stats_kind scsi_cdb_stats_kind(const uint8_t *cdb);
+/** LU @lun_id's counters (read on the loop's thread), or NULL if no such LU. */
+const struct io_stats *scsi_lu_stats(const struct scsi_target *target, uint16_t lun_id);
 
 /*
  * Task management effects that belong to the SCSI layer (SAM-5 7). Aborting

@@ -129,6 +129,7 @@ enum scsi_cmd_flags {
 	SCSI_CMD_F_ALUA_OK = 1u << 5,	/* runs in the Unavailable state (SPC-4 5.15.2.4.5) */
 	SCSI_CMD_F_NODE_ATOMIC = 1u << 6, /* atomic through this node's LBA locks only: not on
 					   * a shared LU (scsi_lu_config.shared) */
+	SCSI_CMD_F_READ = 1u << 7,	/* returns data from the medium: a read in the statistics */
 };
 
 enum scsi_exec {
@@ -171,6 +172,17 @@ const struct scsi_cmd_desc *scsi_cmd_lookup(const uint8_t *cdb);
  * dispatcher runs and REPORT SUPPORTED OPERATION CODES reports.
  */
 bool scsi_cmd_offered(const struct scsi_lu *lu, const struct scsi_cmd_desc *desc);
+/** The statistics kind of a row (NULL: an unknown opcode, "other"). */
+static inline enum io_stats_kind scsi_cmd_stats_kind(const struct scsi_cmd_desc *desc)
+{
+	if (!desc) {
+		return IO_STATS_OTHER;
+	}
+	if (desc->flags & SCSI_CMD_F_WRITE) {
+		return IO_STATS_WRITE;
+	}
+	return desc->flags & SCSI_CMD_F_READ ? IO_STATS_READ : IO_STATS_OTHER;
+}
 /** Does @opcode use service actions? */
 bool scsi_cmd_opcode_has_sa(uint8_t opcode);
 /**
@@ -253,6 +265,7 @@ struct scsi_lu {
 	struct scsi_task *lock_wait_tail;
 	struct pr_state pr_own;		/* private PR state until the daemon attaches its own */
 	struct pr_state *pr;		/* the PR state in force (pr_own or borrowed) */
+	struct io_stats stats;		/* completed commands (scsi_task_finish, scsi_task_submit) */
 };
 
 struct scsi_nexus {

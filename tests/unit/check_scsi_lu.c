@@ -35,39 +35,16 @@
 #define FILE_SIZE (8u << 20)
 #define NULL_SIZE (64u << 20)
 
-static char tmpdir[64];
-static char tmpfile_path[96];
+static struct t_files files;
 
 static void lu_setup(void)
 {
-	struct scsi_lu_config cfg;
-	int fd;
-
-	t_setup_target();
-	strcpy(tmpdir, "/var/tmp/check_scsi_lu.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/lu1.img", tmpdir);
-	fd = open(tmpfile_path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, FILE_SIZE), 0);
-	close(fd);
-	t_lu_config(&cfg, "null", NULL, NULL_SIZE);
-	ck_assert_int_eq(scsi_target_add_lu(env.target, 0, &cfg), 0);
-	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
-	strcpy(cfg.serial, "QT0002");
-	ck_assert_int_eq(scsi_target_add_lu(env.target, 1, &cfg), 0);
-	t_add_nexuses();
-	t_clear_ua(env.n1, 0);
-	t_clear_ua(env.n1, 1);
-	t_clear_ua(env.n2, 0);
-	t_clear_ua(env.n2, 1);
+	t_setup_two_lus("check_scsi_lu", NULL_SIZE, FILE_SIZE, &files);
 }
 
 static void lu_teardown(void)
 {
-	t_teardown();
-	unlink(tmpfile_path);
-	rmdir(tmpdir);
+	t_teardown_two_lus(&files);
 }
 
 /* ---- INQUIRY ---- */
@@ -404,12 +381,12 @@ START_TEST(test_offline_online)
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 
 	/* The store was closed: the file may go away and come back meanwhile. */
-	snprintf(moved, sizeof(moved), "%s.moved", tmpfile_path);
-	ck_assert_int_eq(rename(tmpfile_path, moved), 0);
+	snprintf(moved, sizeof(moved), "%s.moved", files.path);
+	ck_assert_int_eq(rename(files.path, moved), 0);
 	ck_assert_int_eq(scsi_lu_set_offline(env.target, 1, false), -ENOENT);
 	read10(1, 8, 8, &t);
 	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
-	ck_assert_int_eq(rename(moved, tmpfile_path), 0);
+	ck_assert_int_eq(rename(moved, files.path), 0);
 	ck_assert_int_eq(scsi_lu_set_offline(env.target, 1, false), 0);
 	read10(1, 8, 8, &t);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);

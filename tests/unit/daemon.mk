@@ -39,3 +39,10 @@ TESTS += %reldir%/check_peers
 	daemon/peers.c $(CHECK_MAIN)
 %canon_reldir%_check_peers_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_check_peers_LDADD = quorum/libquorum.a $(ISCSI_SERVER_TEST_LIBS)
+
+# The Prometheus text format writer, alone (it is part of libdaemoncore).
+check_PROGRAMS += %reldir%/check_expo
+TESTS += %reldir%/check_expo
+%canon_reldir%_check_expo_SOURCES = %reldir%/check_expo.c $(CHECK_MAIN)
+%canon_reldir%_check_expo_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%canon_reldir%_check_expo_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)
