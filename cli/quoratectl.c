@@ -16,6 +16,8 @@
  * Numbers on the command line are decimal: "010" is 10, "0x20" is refused.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <signal.h>
@@ -24,8 +26,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -46,6 +50,9 @@ struct cli {
 	const char *ipc_name;
 	bool have_daemon_uid;
 	uid_t daemon_uid;		/* --daemon-user: also trusted as the server */
+	bool quiet;			/* ctl_call: keep its error for the caller to report */
+	const char *err_kind;		/* the last error: CTL_ERR_* ... */
+	char err_msg[512];		/* ... and its one line */
 };
 
 struct cmd_spec {
@@ -57,84 +64,162 @@ struct cmd_spec {
 };
 
 static const struct cmd_spec *current_cmd;
+static struct cli *the_cli;	/* for -j/--json after the subcommand, and errors */
+
+/*
+ * Report an error: one line on stderr, or with --json one document on
+ * stdout, {"error": {"kind": CTL_ERR_*, "message": ...}}.
+ */
+static void error_print(const char *kind, const char *msg)
+{
+	struct json_object *o, *e;
+
+	if (the_cli == NULL || !the_cli->json) {
+		fprintf(stderr, "quoratectl: %s\n", msg);
+		return;
+	}
+	o = json_object_new_object();
+	e = json_object_new_object();
+	json_object_object_add(e, "kind", json_object_new_string(kind));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(o, "error", e);
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+						       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	fflush(stdout);
+}
+
+static int cli_fail(const char *kind, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Keep the error in the_cli (ctl_call's callers may report it) and print it unless quiet. */
+static int cli_fail(const char *kind, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (the_cli != NULL) {
+		the_cli->err_kind = kind;
+		snprintf(the_cli->err_msg, sizeof(the_cli->err_msg), "%s", msg);
+	}
+	if (the_cli == NULL || !the_cli->quiet) {
+		error_print(kind, msg);
+	}
+	return EXIT_REFUSED;
+}
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static void usage_error(const char *fmt, ...)
 {
+	char msg[512];
 	va_list ap;
 
-	fputs("quoratectl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (current_cmd != NULL) {
-		fprintf(stderr, "\nusage: quoratectl %s%s%s %s\n", current_cmd->group,
-			current_cmd->verb ? " " : "", current_cmd->verb ? current_cmd->verb : "",
-			current_cmd->usage);
-	} else {
-		fputs("\nTry 'quoratectl --help'.\n", stderr);
+	/* One line: where to read the usage instead of the usage itself. */
+	for (char *p = msg; *p != '\0'; p++) {
+		*p = *p == '\n' ? ' ' : *p;
 	}
+	if (current_cmd != NULL) {
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; see 'quoratectl %s%s%s --help'",
+			 current_cmd->group, current_cmd->verb ? " " : "",
+			 current_cmd->verb ? current_cmd->verb : "");
+	} else {
+		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; see 'quoratectl --help'");
+	}
+	error_print(CTL_ERR_USAGE, msg);
 	exit(EXIT_USAGE);
 }
 
 /* ---- option parsing --------------------------------------------------------- */
 
 /*
- * A tiny parser for "--name value", "--name=value" and flags, so that every
- * subcommand can take options anywhere after its name. Positional arguments
- * are collected in order.
+ * Options of a subcommand, anywhere after its name (getopt_long, which
+ * permutes): "--name value", "--name=value", flags, a short letter where
+ * one is given, and -j/--json (as before the subcommand). "--" ends the
+ * options. Positional arguments are collected in order.
  */
 struct opt_def {
 	const char *name;	/* without "--" */
 	bool has_arg;
 	const char **value;	/* OUT for has_arg */
 	bool *flag;		/* OUT for flags */
+	char short_name;	/* 0: none */
 };
+
+#define OPTS_MAX 16
+#define OPT_LONG_BASE 256	/* getopt_long's value for defs[i]: OPT_LONG_BASE + i */
+
+static void opt_found(const struct opt_def *d)
+{
+	if (d->has_arg) {
+		*d->value = optarg;
+	} else {
+		*d->flag = true;
+	}
+}
 
 static int opts_parse(int argc, char **argv, const struct opt_def *defs, char **pos, int max_pos)
 {
-	int npos = 0;
+	struct option longs[OPTS_MAX + 2];
+	char shorts[2 * OPTS_MAX + 4] = ":j", **av = calloc((size_t)argc + 2, sizeof(*av));
+	size_t n = 0, ns = 2;
+	int c, npos = 0;
 
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		const struct opt_def *d = NULL;
-		const char *eq;
-		size_t nlen;
+	if (av == NULL) {
+		fputs("quoratectl: out of memory\n", stderr);
+		exit(EXIT_REFUSED);
+	}
 
-		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-			if (npos == max_pos) {
-				usage_error("unexpected argument '%s'", a);
+	for (const struct opt_def *d = defs; d != NULL && d->name != NULL; d++, n++) {
+		longs[n] = (struct option){ d->name, d->has_arg ? required_argument : no_argument,
+					    NULL, OPT_LONG_BASE + (int)n };
+		if (d->short_name != 0) {
+			shorts[ns++] = d->short_name;
+			if (d->has_arg) {
+				shorts[ns++] = ':';
 			}
-			pos[npos++] = argv[i];
-			continue;
-		}
-		eq = strchr(a + 2, '=');
-		nlen = eq != NULL ? (size_t)(eq - a - 2) : strlen(a + 2);
-		for (const struct opt_def *o = defs; o != NULL && o->name != NULL; o++) {
-			if (strlen(o->name) == nlen && strncmp(o->name, a + 2, nlen) == 0) {
-				d = o;
-				break;
-			}
-		}
-		if (d == NULL) {
-			usage_error("unknown option '%s'", a);
-		}
-		if (d->has_arg) {
-			if (eq != NULL) {
-				*d->value = eq + 1;
-			} else if (i + 1 < argc) {
-				*d->value = argv[++i];
-			} else {
-				usage_error("option '--%s' needs a value", d->name);
-			}
-		} else {
-			if (eq != NULL) {
-				usage_error("option '--%s' takes no value", d->name);
-			}
-			*d->flag = true;
 		}
 	}
+	longs[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	longs[n] = (struct option){ NULL, 0, NULL, 0 };
+	shorts[ns] = '\0';
+	av[0] = (char *)"quoratectl";
+	memcpy(av + 1, argv, (size_t)argc * sizeof(*av));
+	av[argc + 1] = NULL;
+	opterr = 0;
+	optind = 0;	/* GNU: start afresh */
+	while ((c = getopt_long(argc + 1, av, shorts, longs, NULL)) != -1) {
+		if (c == 'j') {
+			the_cli->json = true;
+		} else if (c == ':') {
+			usage_error("option '%s' needs a value", av[optind - 1]);
+		} else if (c == '?') {
+			usage_error("unknown option '%s' (or it takes no value)",
+				    optopt != 0 && optopt < OPT_LONG_BASE ? (char[]){ '-', (char)optopt, 0 }
+								      : av[optind - 1]);
+		} else if (c >= OPT_LONG_BASE) {
+			opt_found(&defs[c - OPT_LONG_BASE]);
+		} else {
+			for (const struct opt_def *d = defs; d->name != NULL; d++) {
+				if (d->short_name == c) {
+					opt_found(d);
+					break;
+				}
+			}
+		}
+	}
+	for (int i = optind; i < argc + 1; i++) {
+		if (npos == max_pos) {
+			usage_error("unexpected argument '%s'", av[i]);
+		}
+		pos[npos++] = av[i];
+	}
+	free(av);	/* pos[] points into argv, not into av */
 	return npos;
 }
 
@@ -200,6 +285,18 @@ static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* "on" or "off" for option --@name; a usage error otherwise. */
+static bool parse_on_off(const char *name, const char *v)
+{
+	if (strcmp(v, "on") == 0) {
+		return true;
+	}
+	if (strcmp(v, "off") != 0) {
+		usage_error("--%s takes 'on' or 'off', not '%s'", name, v);
+	}
+	return false;
+}
+
 /* ---- IPC ------------------------------------------------------------------ */
 
 static void uid_describe(uid_t uid, char *out, size_t cap)
@@ -229,10 +326,10 @@ static int ctl_refuse_server(const struct cli *cli, pid_t pid, uid_t uid)
 		snprintf(want + strlen(want), sizeof(want) - strlen(want), " or uid %u",
 			 (unsigned int)cli->daemon_uid);
 	}
-	fprintf(stderr, "quoratectl: refusing to talk to IPC '%s': it is served by pid %ld "
-			"running as %s, not by %s; another process may be impersonating "
-			"quorated (if the daemon really runs as that user, pass --daemon-user)\n",
-		cli->ipc_name, (long)pid, who, want);
+	cli_fail(CTL_ERR_DENIED, "refusing to talk to IPC '%s': it is served by pid %ld "
+		 "running as %s, not by %s; another process may be impersonating quorated (if "
+		 "the daemon really runs as that user, pass --daemon-user)", cli->ipc_name,
+		 (long)pid, who, want);
 	return -EPERM;
 }
 
@@ -267,8 +364,8 @@ static int ctl_server_check(const struct cli *cli, qb_ipcc_connection_t *c)
 	int32_t rc = qb_ipcc_auth_get(c, &pid, &uid, &gid);
 
 	if (rc < 0) {
-		fprintf(stderr, "quoratectl: cannot learn who serves IPC '%s': %s; not sending "
-				"the request\n", cli->ipc_name, strerror((int)-rc));
+		cli_fail(CTL_ERR_DENIED, "cannot learn who serves IPC '%s': %s; not sending the "
+			 "request", cli->ipc_name, strerror((int)-rc));
 		return -EPERM;
 	}
 	if (ctl_uid_trusted(cli, uid)) {
@@ -277,7 +374,27 @@ static int ctl_server_check(const struct cli *cli, qb_ipcc_connection_t *c)
 	return ctl_refuse_server(cli, pid, uid);
 }
 
-/* Send {"version", "cmd", "args"}; on success *result is the "result" member. */
+/* The daemon's error kind as one of ours (they outlive the answer). */
+static const char *error_kind_known(const char *kind)
+{
+	static const char *const kinds[] = {
+		CTL_ERR_INVALID, CTL_ERR_NOT_FOUND, CTL_ERR_EXISTS, CTL_ERR_REFUSED,
+		CTL_ERR_UNAVAILABLE, CTL_ERR_FAILED, CTL_ERR_USAGE, CTL_ERR_UNREACHABLE,
+		CTL_ERR_DENIED,
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(kinds[i], kind) == 0) {
+			return kinds[i];
+		}
+	}
+	return CTL_ERR_REFUSED;
+}
+
+/*
+ * Send {"version", "cmd", "args"}; on success *result is the "result" member.
+ * On failure the error is printed (unless cli->quiet) and kept in cli.
+ */
 static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 		    struct json_object **result)
 {
@@ -297,7 +414,7 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	text = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	len = strlen(text) + 1;
 	if (sizeof(hdr) + len > CTL_MSG_MAX) {
-		fprintf(stderr, "quoratectl: request too large\n");
+		cli_fail(CTL_ERR_INVALID, "request too large (at most %d bytes)", CTL_MSG_MAX);
 		goto out;
 	}
 	if (ctl_listener_check(cli) < 0) {
@@ -305,11 +422,14 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	}
 	c = qb_ipcc_connect(cli->ipc_name, CTL_MSG_MAX);
 	if (c == NULL) {
-		fprintf(stderr, "quoratectl: cannot connect to quorated (IPC '%s'): %s\n",
-			cli->ipc_name, errno == EACCES ? "permission denied (the daemon "
-					"admits root, its own user and its admin_group)"
-				: errno == ECONNREFUSED || errno == ENOENT ? "is the daemon running?"
-				: strerror(errno));
+		int e = errno;
+
+		cli_fail(e == EACCES ? CTL_ERR_DENIED : CTL_ERR_UNREACHABLE,
+			 "cannot connect to quorated (IPC '%s'): %s", cli->ipc_name,
+			 e == EACCES ? "permission denied (the daemon admits root, its own user "
+				       "and its admin_group)"
+			 : e == ECONNREFUSED || e == ENOENT ? "is the daemon running?"
+							    : strerror(e));
 		goto out;
 	}
 	if (ctl_server_check(cli, c) < 0) {
@@ -319,7 +439,7 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	buf = malloc(CTL_MSG_MAX);
 	if (buf == NULL) {
 		qb_ipcc_disconnect(c);
-		fprintf(stderr, "quoratectl: out of memory\n");
+		cli_fail(CTL_ERR_FAILED, "out of memory");
 		goto out;
 	}
 	hdr.id = CTL_MSG_REQUEST;
@@ -331,22 +451,27 @@ static int ctl_call(struct cli *cli, const char *cmd, struct json_object *args,
 	n = qb_ipcc_sendv_recv(c, iov, 2, buf, CTL_MSG_MAX, IPC_TIMEOUT_MS);
 	qb_ipcc_disconnect(c);
 	if (n < 0) {
-		fprintf(stderr, "quoratectl: no answer from quorated: %s\n", strerror((int)-n));
+		cli_fail(CTL_ERR_UNREACHABLE, "no answer from quorated: %s", strerror((int)-n));
 		goto out;
 	}
 	if ((size_t)n <= sizeof(struct qb_ipc_response_header) || buf[n - 1] != '\0') {
-		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
+		cli_fail(CTL_ERR_FAILED, "malformed answer from quorated");
 		goto out;
 	}
 	resp = json_tokener_parse(buf + sizeof(struct qb_ipc_response_header));
 	if (resp == NULL || !json_object_object_get_ex(resp, "ok", &ok)) {
-		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
+		cli_fail(CTL_ERR_FAILED, "malformed answer from quorated");
 		goto out;
 	}
 	if (!json_object_get_boolean(ok)) {
-		fprintf(stderr, "quoratectl: %s\n",
-			json_object_object_get_ex(resp, "error", &v) ? json_object_get_string(v)
-								     : "request failed");
+		struct json_object *k;
+
+		/* A daemon of before the kinds answers without one: it refused. */
+		cli_fail(json_object_object_get_ex(resp, "kind", &k) ? error_kind_known(
+								json_object_get_string(k))
+								     : CTL_ERR_REFUSED,
+			 "%s", json_object_object_get_ex(resp, "error", &v) ?
+				       json_object_get_string(v) : "request failed");
 		goto out;
 	}
 	v = NULL;
@@ -360,11 +485,12 @@ out:
 	return rc;
 }
 
+/* String member @key of @o; "" when it is absent or null. */
 static const char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+	return json_object_object_get_ex(o, key, &v) && v != NULL ? json_object_get_string(v) : "";
 }
 
 static int64_t jint(struct json_object *o, const char *key)
@@ -459,14 +585,36 @@ static void print_acl_applied(struct json_object *r)
 	printf("\n");
 }
 
+/* The "members" array of status as "1 2 3" (or "none"). */
+static const char *members_str(struct json_object *r, char *out, size_t cap)
+{
+	struct json_object *arr;
+	size_t off = 0;
+
+	out[0] = '\0';
+	if (json_object_object_get_ex(r, "members", &arr) &&
+	    json_object_is_type(arr, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(arr) && off < cap; i++) {
+			int n = snprintf(out + off, cap - off, "%s%" PRId64, i ? " " : "",
+					 json_object_get_int64(json_object_array_get_idx(arr, i)));
+
+			off += n > 0 ? (size_t)n : 0;
+		}
+	}
+	return out[0] != '\0' ? out : "none";
+}
+
 static void print_status(struct json_object *r)
 {
+	char members[512];
+
 	printf("node:         %s (id %" PRId64 ")\n", jstr(r, "node"), jint(r, "node_id"));
 	printf("version:      %s\n", jstr(r, "version"));
 	printf("uptime:       %" PRId64 " s\n", jint(r, "uptime_s"));
 	printf("transport:    %s\n", jstr(r, "transport"));
 	printf("quorate:      %s\n", jbool(r, "quorate") ? "yes" : "NO");
 	printf("serving:      %s\n", jbool(r, "serving") ? "yes" : "NO");
+	printf("members:      %s\n", members_str(r, members, sizeof(members)));
 	printf("epoch:        %" PRId64 "\n", jint(r, "epoch"));
 	printf("applied seq:  %" PRId64 "\n", jint(r, "applied_seq"));
 	printf("digest:       %s\n", jstr(r, "digest"));
@@ -474,6 +622,7 @@ static void print_status(struct json_object *r)
 	printf("luns:         %" PRId64 " (%" PRId64 " offline)\n", jint(r, "luns"),
 	       jint(r, "luns_offline"));
 	printf("sessions:     %" PRId64 "\n", jint(r, "sessions"));
+	printf("metrics:      %s\n", jstr(r, "metrics_url")[0] ? jstr(r, "metrics_url") : "off");
 }
 
 static void print_targets(struct json_object *r)
@@ -500,12 +649,14 @@ static void print_luns(struct json_object *r)
 	       "BS", "STATE", "SERIAL", "PATH");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *l = json_object_array_get_idx(r, i);
-		char size[32], flags[64];
+		char size[32], flags[4608];
 
 		size_human((uint64_t)jint(l, "size"), size, sizeof(size));
-		snprintf(flags, sizeof(flags), "%s%s%s%s", jstr(l, "path"),
+		snprintf(flags, sizeof(flags), "%s%s%s%s%s%s%s", jstr(l, "path"),
 			 jbool(l, "direct") ? " [direct]" : "", jbool(l, "thin") ? " [thin]" : "",
-			 jbool(l, "read_only") ? " [ro]" : "");
+			 jbool(l, "read_only") ? " [ro]" : "",
+			 jstr(l, "alias")[0] != '\0' ? " (" : "", jstr(l, "alias"),
+			 jstr(l, "alias")[0] != '\0' ? ")" : "");
 		printf("%-40s %5" PRId64 " %-7s %10s %5" PRId64 " %-7s %-32s %s\n", jstr(l, "target"),
 		       jint(l, "lun"), jstr(l, "backing"), size, jint(l, "block_size"),
 		       jbool(l, "online") ? "online" : "OFFLINE", jstr(l, "serial"), flags);
@@ -532,6 +683,8 @@ static void print_lun(struct json_object *l)
 	printf("direct:       %s\n", jbool(l, "direct") ? "yes" : "no");
 	printf("thin:         %s\n", jbool(l, "thin") ? "yes" : "no");
 	printf("read-only:    %s\n", jbool(l, "read_only") ? "yes" : "no");
+	printf("write cache:  %s\n", jbool(l, "write_cache") ? "on" : "off");
+	printf("alias:        %s\n", jstr(l, "alias"));
 	printf("state:        %s on node %" PRId64 "%s\n", jbool(l, "online") ? "online" : "OFFLINE",
 	       jint(l, "node_id"), jbool(l, "admin_offline") ? " (lun offline in force)" : "");
 	if (!jbool(l, "online")) {
@@ -549,9 +702,9 @@ static void print_lun_created(struct json_object *r)
 		printf("grew backing file %s from %" PRId64 " bytes\n", jstr(r, "path"),
 		       jint(r, "old_size"));
 	}
-	printf("created LUN %" PRId64 " of %s (serial %s, naa.%s), seq %" PRId64 "\n",
+	printf("created LUN %" PRId64 " of %s (serial %s, naa.%s%s), seq %" PRId64 "\n",
 	       jint(r, "lun"), jstr(r, "target"), jstr(r, "serial"), jstr(r, "naa"),
-	       jint(r, "seq"));
+	       jbool(r, "direct") ? ", O_DIRECT" : "", jint(r, "seq"));
 }
 
 static void print_acls(struct json_object *r)
@@ -612,7 +765,7 @@ static int run_status(struct cli *cli, int argc, char **argv)
 static int run_target_create(struct cli *cli, int argc, char **argv)
 {
 	const char *alias = NULL;
-	const struct opt_def defs[] = { { "alias", true, &alias, NULL }, { NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL, 0 }, { NULL, 0, 0, 0, 0 } };
 	char *pos[1];
 	struct json_object *args;
 
@@ -630,7 +783,7 @@ static int run_target_create(struct cli *cli, int argc, char **argv)
 static int run_target_delete(struct cli *cli, int argc, char **argv)
 {
 	bool force = false;
-	const struct opt_def defs[] = { { "force", false, NULL, &force }, { NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "force", false, NULL, &force, 0 }, { NULL, 0, 0, 0, 0 } };
 	char *pos[1];
 	struct json_object *args;
 
@@ -649,16 +802,109 @@ static int run_target_list(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "target.list", NULL, print_targets);
 }
 
+static void print_target(struct json_object *r)
+{
+	struct json_object *luns = NULL, *acl = NULL, *chap = NULL, *sessions = NULL;
+
+	printf("target:       %s\n", jstr(r, "name"));
+	printf("alias:        %s\n", jstr(r, "alias"));
+	printf("state:        %s on node %" PRId64 "\n",
+	       jbool(r, "running") ? "running" : "NOT RUNNING", jint(r, "node_id"));
+	json_object_object_get_ex(r, "chap", &chap);
+	if (chap != NULL) {
+		printf("chap:         user %s%s%s\n", jstr(chap, "user"),
+		       jstr(chap, "mutual_user")[0] ? ", mutual user " : "",
+		       jstr(chap, "mutual_user"));
+	} else {
+		printf("chap:         none\n");
+	}
+	json_object_object_get_ex(r, "acl", &acl);
+	if (acl == NULL || json_object_array_length(acl) == 0) {
+		printf("acl:          none (every initiator may log in)\n");
+	}
+	for (size_t i = 0; acl != NULL && i < json_object_array_length(acl); i++) {
+		printf("%-14s%s\n", i == 0 ? "acl:" : "",
+		       json_object_get_string(json_object_array_get_idx(acl, i)));
+	}
+	json_object_object_get_ex(r, "luns", &luns);
+	printf("luns:         %zu\n", luns != NULL ? json_object_array_length(luns) : 0);
+	for (size_t i = 0; luns != NULL && i < json_object_array_length(luns); i++) {
+		struct json_object *l = json_object_array_get_idx(luns, i);
+		char size[32];
+
+		size_human((uint64_t)jint(l, "size"), size, sizeof(size));
+		printf("  %5" PRId64 "  %-7s %10s  %s%s%s\n", jint(l, "lun"),
+		       jbool(l, "online") ? "online" : "OFFLINE", size, jstr(l, "path"),
+		       jstr(l, "alias")[0] ? "  " : "", jstr(l, "alias"));
+	}
+	json_object_object_get_ex(r, "sessions", &sessions);
+	printf("sessions:     %zu\n", sessions != NULL ? json_object_array_length(sessions) : 0);
+	for (size_t i = 0; sessions != NULL && i < json_object_array_length(sessions); i++) {
+		struct json_object *x = json_object_array_get_idx(sessions, i);
+
+		printf("  tsih %5" PRId64 "  %s isid %s from %s\n", jint(x, "tsih"),
+		       jstr(x, "initiator"), jstr(x, "isid"), jstr(x, "peer"));
+	}
+}
+
+static int run_target_show(struct cli *cli, int argc, char **argv)
+{
+	char *pos[1];
+	struct json_object *args;
+
+	if (opts_parse(argc, argv, NULL, pos, 1) != 1) {
+		usage_error("missing target name");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	return ctl_run(cli, "target.show", args, print_target);
+}
+
+static void print_target_set(struct json_object *r)
+{
+	if (!jbool(r, "changed")) {
+		printf("%s already has that alias; nothing changed\n", jstr(r, "name"));
+		return;
+	}
+	printf("alias of %s is now '%s' (applied at seq %" PRId64 ")\n", jstr(r, "name"),
+	       jstr(r, "alias"), jint(r, "seq"));
+}
+
+static int run_target_set(struct cli *cli, int argc, char **argv)
+{
+	const char *alias = NULL;
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL, 0 }, { NULL, 0, 0, 0, 0 } };
+	char *pos[1];
+	struct json_object *args;
+
+	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
+		usage_error("missing target name");
+	}
+	if (alias == NULL) {
+		usage_error("--alias is required (\"\" removes the alias)");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "name", json_object_new_string(pos[0]));
+	json_object_object_add(args, "alias", json_object_new_string(alias));
+	return ctl_run(cli, "target.set", args, print_target_set);
+}
+
 static int run_lun_create(struct cli *cli, int argc, char **argv)
 {
 	const char *lun = NULL, *backing = NULL, *path = NULL, *size = NULL, *bs = NULL;
-	bool direct = false, thin = false, ro = false, grow = false;
+	const char *alias = NULL, *wc = NULL, *uuid = NULL, *naa = NULL, *serial = NULL;
+	bool direct = false, no_direct = false, thin = false, ro = false, grow = false;
+	uint8_t id[LUN_ID_BYTES];
 	const struct opt_def defs[] = {
-		{ "lun", true, &lun, NULL },	   { "backing", true, &backing, NULL },
-		{ "path", true, &path, NULL },	   { "size", true, &size, NULL },
-		{ "block-size", true, &bs, NULL }, { "direct", false, NULL, &direct },
-		{ "thin", false, NULL, &thin },	   { "read-only", false, NULL, &ro },
-		{ "grow", false, NULL, &grow },	   { NULL, 0, 0, 0 },
+		{ "lun", true, &lun, NULL, 0 },	   { "backing", true, &backing, NULL, 0 },
+		{ "path", true, &path, NULL, 0 },	   { "size", true, &size, NULL, 0 },
+		{ "block-size", true, &bs, NULL, 0 }, { "direct", false, NULL, &direct, 0 },
+		{ "thin", false, NULL, &thin, 0 },	   { "read-only", false, NULL, &ro, 0 },
+		{ "grow", false, NULL, &grow, 0 },	   { "alias", true, &alias, NULL, 0 },
+		{ "write-cache", true, &wc, NULL, 0 }, { "uuid", true, &uuid, NULL, 0 },
+		{ "naa", true, &naa, NULL, 0 },	   { "serial", true, &serial, NULL, 0 },
+		{ "no-direct", false, NULL, &no_direct, 0 },
+		{ NULL, 0, 0, 0, 0 },
 	};
 	char *pos[1];
 	struct json_object *args;
@@ -666,6 +912,9 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 
 	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
 		usage_error("missing target name");
+	}
+	if (direct && no_direct) {
+		usage_error("--direct and --no-direct contradict each other");
 	}
 	args = json_object_new_object();
 	json_object_object_add(args, "target", json_object_new_string(pos[0]));
@@ -714,10 +963,42 @@ static int run_lun_create(struct cli *cli, int argc, char **argv)
 		}
 		json_object_object_add(args, "block_size", json_object_new_int64((int64_t)v));
 	}
-	json_object_object_add(args, "direct", json_object_new_boolean(direct));
+	/* Neither: the daemon's default (O_DIRECT in cluster mode, else not). */
+	if (direct || no_direct) {
+		json_object_object_add(args, "direct", json_object_new_boolean(direct));
+	}
 	json_object_object_add(args, "thin", json_object_new_boolean(thin));
 	json_object_object_add(args, "read_only", json_object_new_boolean(ro));
 	json_object_object_add(args, "grow", json_object_new_boolean(grow));
+	if (alias != NULL) {
+		json_object_object_add(args, "alias", json_object_new_string(alias));
+	}
+	if (wc != NULL) {
+		json_object_object_add(args, "write_cache",
+				       json_object_new_boolean(parse_on_off("write-cache", wc)));
+	}
+	/* The daemon checks these again; here a malformed one is a usage error. */
+	if (uuid != NULL) {
+		if (!lun_uuid_parse(uuid, id)) {
+			usage_error("--uuid: '%s' is not a UUID (32 hex digits, as 8-4-4-4-12 or "
+				    "without dashes)", uuid);
+		}
+		json_object_object_add(args, "uuid", json_object_new_string(uuid));
+	}
+	if (naa != NULL) {
+		if (!lun_naa_parse(naa, id)) {
+			usage_error("--naa: '%s' is not an NAA-6 designator (32 hex digits starting "
+				    "with 6, optionally after 'naa.')", naa);
+		}
+		json_object_object_add(args, "naa", json_object_new_string(naa));
+	}
+	if (serial != NULL) {
+		if (!lun_serial_valid(serial)) {
+			usage_error("--serial: '%s' is not a unit serial number (1 to %d printable "
+				    "ASCII characters, no spaces)", serial, LUN_SERIAL_MAX);
+		}
+		json_object_object_add(args, "serial", json_object_new_string(serial));
+	}
 	return ctl_run(cli, "lun.create", args, print_lun_created);
 }
 
@@ -785,6 +1066,98 @@ static int run_lun_online(struct cli *cli, int argc, char **argv)
 	return run_lu_command(cli, argc, argv, "lun.online", print_applied);
 }
 
+static void print_lun_resized(struct json_object *r)
+{
+	char size[32], old[32];
+
+	size_human((uint64_t)jint(r, "size"), size, sizeof(size));
+	size_human((uint64_t)jint(r, "old_size"), old, sizeof(old));
+	if (!jbool(r, "changed")) {
+		printf("LUN %" PRId64 " of %s is already %" PRId64 " bytes (%s); nothing changed\n",
+		       jint(r, "lun"), jstr(r, "target"), jint(r, "size"), size);
+		return;
+	}
+	if (strcmp(jstr(r, "file"), "grown") == 0) {
+		printf("grew backing file %s from %" PRId64 " bytes\n", jstr(r, "path"),
+		       jint(r, "old_file_size"));
+	}
+	printf("resized LUN %" PRId64 " of %s from %s to %s (%" PRId64 " bytes), seq %" PRId64 "\n",
+	       jint(r, "lun"), jstr(r, "target"), old, size, jint(r, "size"), jint(r, "seq"));
+}
+
+static int run_lun_resize(struct cli *cli, int argc, char **argv)
+{
+	const char *size = NULL;
+	bool force = false;
+	const struct opt_def defs[] = { { "size", true, &size, NULL, 0 },
+					{ "force", false, NULL, &force, 0 },
+					{ NULL, 0, 0, 0, 0 } };
+	char *pos[2];
+	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
+	uint64_t v;
+
+	if (size == NULL) {
+		json_object_put(args);
+		usage_error("--size is required");
+	}
+	if (parse_size(size, &v) < 0) {
+		json_object_put(args);
+		usage_error("--size: '%s' is not a size (bytes, or with K/M/G/T)", size);
+	}
+	json_object_object_add(args, "size", json_object_new_int64((int64_t)v));
+	json_object_object_add(args, "force", json_object_new_boolean(force));
+	return ctl_run(cli, "lun.resize", args, print_lun_resized);
+}
+
+static void print_lun_set(struct json_object *r)
+{
+	struct json_object *changed = NULL;
+	size_t n;
+
+	json_object_object_get_ex(r, "changed", &changed);
+	n = changed != NULL ? json_object_array_length(changed) : 0;
+	if (n == 0) {
+		printf("LUN %" PRId64 " of %s already has those settings; nothing changed\n",
+		       jint(r, "lun"), jstr(r, "target"));
+		return;
+	}
+	printf("changed");
+	for (size_t i = 0; i < n; i++) {
+		printf("%s %s", i ? "," : "",
+		       json_object_get_string(json_object_array_get_idx(changed, i)));
+	}
+	printf(" of LUN %" PRId64 " of %s (applied at seq %" PRId64 ")\n", jint(r, "lun"),
+	       jstr(r, "target"), jint(r, "seq"));
+}
+
+static int run_lun_set(struct cli *cli, int argc, char **argv)
+{
+	const char *alias = NULL, *ro = NULL, *wc = NULL;
+	const struct opt_def defs[] = { { "alias", true, &alias, NULL, 0 },
+					{ "read-only", true, &ro, NULL, 0 },
+					{ "write-cache", true, &wc, NULL, 0 },
+					{ NULL, 0, 0, 0, 0 } };
+	char *pos[2];
+	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
+
+	if (alias == NULL && ro == NULL && wc == NULL) {
+		json_object_put(args);
+		usage_error("give at least one of --alias, --read-only, --write-cache");
+	}
+	if (alias != NULL) {
+		json_object_object_add(args, "alias", json_object_new_string(alias));
+	}
+	if (ro != NULL) {
+		json_object_object_add(args, "read_only",
+				       json_object_new_boolean(parse_on_off("read-only", ro)));
+	}
+	if (wc != NULL) {
+		json_object_object_add(args, "write_cache",
+				       json_object_new_boolean(parse_on_off("write-cache", wc)));
+	}
+	return ctl_run(cli, "lun.set", args, print_lun_set);
+}
+
 static int run_acl_change(struct cli *cli, int argc, char **argv, const char *cmd)
 {
 	char *pos[2];
@@ -820,17 +1193,17 @@ static int secret_read(FILE *f, char *out, size_t cap, const char *what)
 	size_t len;
 
 	if (fgets(out, (int)cap, f) == NULL) {
-		fprintf(stderr, "quoratectl: no %s given\n", what);
+		cli_fail(CTL_ERR_INVALID, "no %s given", what);
 		return -EINVAL;
 	}
 	len = strcspn(out, "\r\n");
 	if (out[len] == '\0' && !feof(f) && len == cap - 1) {
-		fprintf(stderr, "quoratectl: %s longer than %d bytes\n", what, SECRET_MAX);
+		cli_fail(CTL_ERR_INVALID, "%s longer than %d bytes", what, SECRET_MAX);
 		return -EINVAL;
 	}
 	out[len] = '\0';
 	if (len == 0) {
-		fprintf(stderr, "quoratectl: empty %s\n", what);
+		cli_fail(CTL_ERR_INVALID, "empty %s", what);
 		return -EINVAL;
 	}
 	return 0;
@@ -855,7 +1228,7 @@ static int secret_prompt(const char *prompt, char *out, size_t cap, const char *
 	int rc;
 
 	if (tcgetattr(STDIN_FILENO, &tty_saved) < 0) {
-		fprintf(stderr, "quoratectl: reading the terminal settings: %s\n", strerror(errno));
+		cli_fail(CTL_ERR_FAILED, "reading the terminal settings: %s", strerror(errno));
 		return -errno;
 	}
 	quiet = tty_saved;
@@ -866,7 +1239,7 @@ static int secret_prompt(const char *prompt, char *out, size_t cap, const char *
 	}
 	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) < 0) {
 		rc = -errno;
-		fprintf(stderr, "quoratectl: turning terminal echo off: %s\n", strerror(errno));
+		cli_fail(CTL_ERR_FAILED, "turning terminal echo off: %s", strerror(errno));
 	} else {
 		fputs(prompt, stderr);
 		fflush(stderr);
@@ -895,7 +1268,7 @@ static int secret_ask(char *out, size_t cap, const char *what)
 	snprintf(prompt, sizeof(prompt), "Retype %s: ", what);
 	rc = secret_prompt(prompt, again, sizeof(again), what);
 	if (rc == 0 && strcmp(out, again) != 0) {
-		fprintf(stderr, "quoratectl: the two %ss do not match; nothing changed\n", what);
+		cli_fail(CTL_ERR_INVALID, "the two %ss do not match; nothing changed", what);
 		rc = -EINVAL;
 	}
 	explicit_bzero(again, sizeof(again));
@@ -913,7 +1286,7 @@ static int secret_from(const char *file, const char *argv_value, char *out, size
 
 	if (argv_value != NULL) {
 		if (strlen(argv_value) > SECRET_MAX) {
-			fprintf(stderr, "quoratectl: %s longer than %d bytes\n", what, SECRET_MAX);
+			cli_fail(CTL_ERR_INVALID, "%s longer than %d bytes", what, SECRET_MAX);
 			return -EINVAL;
 		}
 		snprintf(out, cap, "%s", argv_value);
@@ -927,7 +1300,7 @@ static int secret_from(const char *file, const char *argv_value, char *out, size
 	}
 	f = fopen(file, "re");
 	if (f == NULL) {
-		fprintf(stderr, "quoratectl: %s: %s\n", file, strerror(errno));
+		cli_fail(ctl_err_kind(-errno), "%s: %s", file, strerror(errno));
 		return -errno;
 	}
 	rc = secret_read(f, out, cap, what);
@@ -954,15 +1327,15 @@ static int run_chap_set(struct cli *cli, int argc, char **argv)
 	const char *muser = NULL, *msecret_file = NULL, *msecret = NULL;
 	bool discovery = false, force = false;
 	const struct opt_def defs[] = {
-		{ "discovery", false, NULL, &discovery },
-		{ "force", false, NULL, &force },
-		{ "user", true, &user, NULL },
-		{ "secret-file", true, &secret_file, NULL },
-		{ "secret", true, &secret, NULL },
-		{ "mutual-user", true, &muser, NULL },
-		{ "mutual-secret-file", true, &msecret_file, NULL },
-		{ "mutual-secret", true, &msecret, NULL },
-		{ NULL, 0, 0, 0 },
+		{ "discovery", false, NULL, &discovery, 0 },
+		{ "force", false, NULL, &force, 0 },
+		{ "user", true, &user, NULL, 0 },
+		{ "secret-file", true, &secret_file, NULL, 0 },
+		{ "secret", true, &secret, NULL, 0 },
+		{ "mutual-user", true, &muser, NULL, 0 },
+		{ "mutual-secret-file", true, &msecret_file, NULL, 0 },
+		{ "mutual-secret", true, &msecret, NULL, 0 },
+		{ NULL, 0, 0, 0, 0 },
 	};
 	char *pos[1];
 	char sec[SECRET_MAX + 2], msec[SECRET_MAX + 2];
@@ -1009,8 +1382,8 @@ static int run_chap_set(struct cli *cli, int argc, char **argv)
 static int run_chap_clear(struct cli *cli, int argc, char **argv)
 {
 	bool discovery = false;
-	const struct opt_def defs[] = { { "discovery", false, NULL, &discovery },
-					{ NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "discovery", false, NULL, &discovery, 0 },
+					{ NULL, 0, 0, 0, 0 } };
 	char *pos[1];
 	struct json_object *args = json_object_new_object();
 
@@ -1042,6 +1415,119 @@ static int run_session_close(struct cli *cli, int argc, char **argv)
 	args = json_object_new_object();
 	json_object_object_add(args, "tsih", json_object_new_int64((int64_t)v));
 	return ctl_run(cli, "session.close", args, print_ok);
+}
+
+static void print_session_detail(struct json_object *r)
+{
+	static const char *const keys[] = {
+		"HeaderDigest", "DataDigest", "MaxBurstLength", "FirstBurstLength", "InitialR2T",
+		"ImmediateData", "MaxOutstandingR2T", "MaxConnections", "DefaultTime2Wait",
+		"DefaultTime2Retain", "ErrorRecoveryLevel", "DataPDUInOrder", "DataSequenceInOrder",
+	};
+	size_t n = json_object_array_length(r);
+
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *s = json_object_array_get_idx(r, i), *auth = NULL, *k = NULL;
+		struct json_object *mrdsl = NULL;
+		time_t when = (time_t)jint(s, "login_time");
+		char stamp[64] = "?";
+		struct tm tm;
+
+		if (localtime_r(&when, &tm) != NULL) {
+			strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S %z", &tm);
+		}
+		json_object_object_get_ex(s, "auth", &auth);
+		json_object_object_get_ex(s, "keys", &k);
+		printf("%ssession TSIH %" PRId64 " on node %" PRId64 "%s\n", i ? "\n" : "",
+		       jint(s, "tsih"), jint(s, "node_id"),
+		       jbool(s, "logout_requested") ? " (asked to log out)" : "");
+		printf("  initiator:    %s%s%s%s\n", jstr(s, "initiator"),
+		       jstr(s, "initiator_alias")[0] ? " (" : "", jstr(s, "initiator_alias"),
+		       jstr(s, "initiator_alias")[0] ? ")" : "");
+		printf("  isid:         %s\n", jstr(s, "isid"));
+		printf("  target:       %s\n", jbool(s, "discovery") ? "(discovery)" : jstr(s, "target"));
+		printf("  peer:         %s via portal %s\n", jstr(s, "peer"), jstr(s, "portal"));
+		printf("  logged in:    %s\n", stamp);
+		printf("  auth:         %s%s%s%s\n", jstr(auth, "method"),
+		       strcmp(jstr(auth, "method"), "CHAP") == 0 ? ", user " : "", jstr(auth, "user"),
+		       jbool(auth, "mutual") ? ", mutual" : "");
+		printf("  commands:     %" PRId64 " in progress, %" PRId64 " connection(s)\n",
+		       jint(s, "commands_active"), jint(s, "connections"));
+		if (k != NULL && json_object_object_get_ex(k, "MaxRecvDataSegmentLength", &mrdsl)) {
+			printf("  %-22s target %" PRId64 ", initiator %" PRId64 "\n",
+			       "MaxRecvDataSegmentLength", jint(mrdsl, "target"),
+			       jint(mrdsl, "initiator"));
+		}
+		for (size_t j = 0; k != NULL && j < sizeof(keys) / sizeof(keys[0]); j++) {
+			if (json_object_object_get_ex(k, keys[j], NULL)) {
+				printf("  %-22s %s\n", keys[j], jstr(k, keys[j]));
+			}
+		}
+	}
+}
+
+static int run_session_show(struct cli *cli, int argc, char **argv)
+{
+	char *pos[1];
+	struct json_object *args = json_object_new_object();
+	uint64_t v;
+
+	if (opts_parse(argc, argv, NULL, pos, 1) == 1) {
+		if (parse_uint(pos[0], UINT16_MAX, &v) < 0) {
+			usage_error("'%s' is not a TSIH (see 'session list')", pos[0]);
+		}
+		json_object_object_add(args, "tsih", json_object_new_int64((int64_t)v));
+	}
+	return ctl_run(cli, "session.show", args, print_session_detail);
+}
+
+static void print_logout(struct json_object *r)
+{
+	struct json_object *t = NULL;
+
+	json_object_object_get_ex(r, "sessions", &t);
+	printf("asked %zu session(s) to log out within %" PRId64 " s (TSIH",
+	       t != NULL ? json_object_array_length(t) : 0, jint(r, "wait_s"));
+	for (size_t i = 0; t != NULL && i < json_object_array_length(t); i++) {
+		printf(" %s", json_object_get_string(json_object_array_get_idx(t, i)));
+	}
+	printf("); those still logged in then are closed\n");
+}
+
+static int run_session_logout(struct cli *cli, int argc, char **argv)
+{
+	const char *initiator = NULL, *target = NULL, *wait = NULL;
+	const struct opt_def defs[] = { { "initiator", true, &initiator, NULL, 0 },
+					{ "target", true, &target, NULL, 0 },
+					{ "wait", true, &wait, NULL, 0 },
+					{ NULL, 0, 0, 0, 0 } };
+	struct json_object *args = json_object_new_object();
+	char *pos[1];
+	int npos = opts_parse(argc, argv, defs, pos, 1);
+	uint64_t v;
+
+	if (npos + (initiator != NULL) + (target != NULL) != 1) {
+		usage_error("give one of TSIH, --initiator NAME or --target IQN");
+	}
+	if (npos == 1) {
+		if (parse_uint(pos[0], UINT16_MAX, &v) < 0) {
+			usage_error("'%s' is not a TSIH (see 'session list')", pos[0]);
+		}
+		json_object_object_add(args, "tsih", json_object_new_int64((int64_t)v));
+	}
+	if (initiator != NULL) {
+		json_object_object_add(args, "initiator", json_object_new_string(initiator));
+	}
+	if (target != NULL) {
+		json_object_object_add(args, "target", json_object_new_string(target));
+	}
+	if (wait != NULL) {
+		if (parse_uint(wait, 3600, &v) < 0 || v == 0) {
+			usage_error("--wait takes 1 to 3600 seconds");
+		}
+		json_object_object_add(args, "wait", json_object_new_int64((int64_t)v));
+	}
+	return ctl_run(cli, "session.logout", args, print_logout);
 }
 
 /* ---- persistent reservations ------------------------------------------------------ */
@@ -1137,7 +1623,7 @@ static int run_pr_show(struct cli *cli, int argc, char **argv)
 static int run_pr_clear(struct cli *cli, int argc, char **argv)
 {
 	bool force = false;
-	const struct opt_def defs[] = { { "force", false, NULL, &force }, { NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "force", false, NULL, &force, 0 }, { NULL, 0, 0, 0, 0 } };
 	char *pos[2];
 	struct json_object *args = lu_args(opts_parse(argc, argv, defs, pos, 2), pos);
 
@@ -1150,6 +1636,176 @@ static int run_pr_clear(struct cli *cli, int argc, char **argv)
 	}
 	json_object_object_add(args, "force", json_object_new_boolean(true));
 	return ctl_run(cli, "pr.clear", args, print_pr_cleared);
+}
+
+/*
+ * cluster status for humans: one row per node; a node's portals follow on
+ * lines of their own when it announced more than one.
+ */
+static void print_cluster_status(struct json_object *r)
+{
+	struct json_object *nodes = NULL;
+	size_t n;
+
+	json_object_object_get_ex(r, "nodes", &nodes);
+	n = nodes != NULL ? json_object_array_length(nodes) : 0;
+	printf("transport %s, this node %" PRId64 ", %s\n", jstr(r, "transport"),
+	       jint(r, "node_id"), jbool(r, "quorate") ? "quorate" : "NOT quorate");
+	printf("%6s %-16s %-6s %-7s %-8s %6s %12s %-16s %s\n", "NODE", "NAME", "MEMBER",
+	       "SERVING", "DIVERGED", "EPOCH", "APPLIED SEQ", "DIGEST", "PORTALS");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(nodes, i), *portals = NULL;
+		char id[32];
+		size_t np;
+
+		json_object_object_get_ex(e, "portals", &portals);
+		np = portals != NULL ? json_object_array_length(portals) : 0;
+		snprintf(id, sizeof(id), "%s%" PRId64, jbool(e, "self") ? "*" : "",
+			 jint(e, "node_id"));
+		printf("%6s %-16s %-6s %-7s %-8s %6" PRId64 " %12" PRId64 " %-16.16s %s\n", id,
+		       jstr(e, "name")[0] ? jstr(e, "name") : "-", jbool(e, "member") ? "yes" : "NO",
+		       jbool(e, "serving") ? "yes" : "NO", jbool(e, "diverged") ? "YES" : "no",
+		       jint(e, "epoch"), jint(e, "applied_seq"), jstr(e, "digest"),
+		       np ? json_object_get_string(json_object_array_get_idx(portals, 0)) : "-");
+		for (size_t k = 1; k < np; k++) {
+			printf("%6s %-16s %-6s %-7s %-8s %6s %12s %-16s %s\n", "", "", "", "", "",
+			       "", "", "", json_object_get_string(json_object_array_get_idx(portals, k)));
+		}
+	}
+	printf("(* this node; digest: first 16 hex digits, all of them with --json)\n");
+}
+
+static int run_cluster_status(struct cli *cli, int argc, char **argv)
+{
+	opts_parse(argc, argv, NULL, NULL, 0);
+	return ctl_run(cli, "cluster.status", NULL, print_cluster_status);
+}
+
+/* ---- statistics ------------------------------------------------------------------ */
+
+static uint64_t ju64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_uint64(v) : 0;
+}
+
+/* Sum of every sense key's count in "errors". */
+static uint64_t stats_errors(struct json_object *o)
+{
+	struct json_object *errs;
+	uint64_t n = 0;
+
+	if (json_object_object_get_ex(o, "errors", &errs)) {
+		json_object_object_foreach(errs, key, val)
+		{
+			(void)key;
+			n += json_object_get_uint64(val);
+		}
+	}
+	return n;
+}
+
+/* Mean and 99th percentile (the bound of its bucket) of "latency", as text. */
+static void stats_latency(struct json_object *o, char *mean, char *p99, size_t cap)
+{
+	struct json_object *lat = NULL, *buckets = NULL;
+	uint64_t count, seen = 0;
+
+	json_object_object_get_ex(o, "latency", &lat);
+	count = lat != NULL ? ju64(lat, "count") : 0;
+	snprintf(mean, cap, "-");
+	snprintf(p99, cap, "-");
+	if (count == 0 || !json_object_object_get_ex(lat, "buckets", &buckets)) {
+		return;
+	}
+	snprintf(mean, cap, "%.1f us", (double)ju64(lat, "sum_ns") / (double)count / 1000.0);
+	for (size_t i = 0; i < json_object_array_length(buckets); i++) {
+		struct json_object *b = json_object_array_get_idx(buckets, i), *le = NULL;
+
+		seen += ju64(b, "count");
+		if (seen * 100 >= count * 99) {
+			json_object_object_get_ex(b, "le_us", &le);
+			if (le != NULL) {
+				snprintf(p99, cap, "<= %" PRIu64 " us", json_object_get_uint64(le));
+			} else {
+				snprintf(p99, cap, "> %" PRIu64 " us",
+					 (uint64_t)1 << (json_object_array_length(buckets) - 2));
+			}
+			return;
+		}
+	}
+}
+
+/* One row: the counters of a LU or session after its @who columns. */
+static void print_stats_row(struct json_object *o)
+{
+	struct json_object *cmds = NULL;
+	char rd[32], wr[32], mean[32], p99[32];
+
+	json_object_object_get_ex(o, "commands", &cmds);
+	size_human(ju64(o, "read_bytes"), rd, sizeof(rd));
+	size_human(ju64(o, "written_bytes"), wr, sizeof(wr));
+	stats_latency(o, mean, p99, sizeof(mean));
+	printf(" %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %10s %10s %7" PRIu64 " %9" PRIu64
+	       " %11s %11s\n",
+	       ju64(cmds, "read"), ju64(cmds, "write"), ju64(cmds, "other"), rd, wr,
+	       stats_errors(o), ju64(o, "reservation_conflicts"), mean, p99);
+}
+
+static void print_stats_head(void)
+{
+	printf(" %10s %10s %8s %10s %10s %7s %9s %11s %11s\n", "READS", "WRITES", "OTHER", "READ",
+	       "WRITTEN", "ERRORS", "CONFLICTS", "MEAN LAT", "P99 LAT");
+}
+
+static void print_stats(struct json_object *r)
+{
+	struct json_object *luns = NULL, *sessions = NULL;
+	int wt, wi;
+
+	if (!json_object_object_get_ex(r, "luns", &luns) ||
+	    !json_object_is_type(luns, json_type_array) ||
+	    !json_object_object_get_ex(r, "sessions", &sessions) ||
+	    !json_object_is_type(sessions, json_type_array)) {
+		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
+		return;
+	}
+	wt = col_width(luns, "target", (int)strlen("TARGET"));
+	printf("%-*s %5s", wt, "TARGET", "LUN");
+	print_stats_head();
+	for (size_t i = 0; i < json_object_array_length(luns); i++) {
+		struct json_object *l = json_object_array_get_idx(luns, i);
+
+		printf("%-*s %5" PRId64, wt, jstr(l, "target"), jint(l, "lun"));
+		print_stats_row(l);
+	}
+	if (json_object_array_length(sessions) == 0) {
+		printf("\nno sessions\n");
+		return;
+	}
+	wi = col_width(sessions, "initiator", (int)strlen("INITIATOR"));
+	printf("\n%5s %-12s %-*s", "TSIH", "ISID", wi, "INITIATOR");
+	print_stats_head();
+	for (size_t i = 0; i < json_object_array_length(sessions); i++) {
+		struct json_object *o = json_object_array_get_idx(sessions, i);
+
+		printf("%5" PRId64 " %-12s %-*s", jint(o, "tsih"), jstr(o, "isid"), wi,
+		       jstr(o, "initiator"));
+		print_stats_row(o);
+	}
+}
+
+static int run_stats(struct cli *cli, int argc, char **argv)
+{
+	char *pos[1];
+	struct json_object *args = json_object_new_object();
+
+	/* -j/--json anywhere is taken by opts_parse itself. */
+	if (opts_parse(argc, argv, NULL, pos, 1) == 1) {
+		json_object_object_add(args, "target", json_object_new_string(pos[0]));
+	}
+	return ctl_run(cli, "stats", args, print_stats);
 }
 
 static void print_verify(struct json_object *r)
@@ -1225,8 +1881,8 @@ static int run_snapshot_save(struct cli *cli, int argc, char **argv)
 static int run_snapshot_install(struct cli *cli, int argc, char **argv)
 {
 	bool replace = false;
-	const struct opt_def defs[] = { { "replace", false, NULL, &replace },
-					{ NULL, 0, 0, 0 } };
+	const struct opt_def defs[] = { { "replace", false, NULL, &replace, 0 },
+					{ NULL, 0, 0, 0, 0 } };
 	struct json_object *args;
 	char *pos[1];
 
@@ -1238,10 +1894,244 @@ static int run_snapshot_install(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "snapshot.install", args, print_snapshot);
 }
 
+/* ---- declarative configuration ------------------------------------------------ */
+
+#define CONFIG_FILE_MODE 0600	/* it may hold CHAP secrets */
+
+/* Write @text to @path through a temporary file in its directory (mode 0600), then rename. */
+static int file_write_private(const char *path, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	char *tmp = malloc(strlen(path) + 16);
+	int fd, rc = 0;
+
+	if (tmp == NULL) {
+		return -ENOMEM;
+	}
+	sprintf(tmp, "%s.tmp-XXXXXX", path);
+	fd = mkstemp(tmp);	/* mode 0600 */
+	if (fd < 0) {
+		rc = -errno;
+		free(tmp);
+		return rc;
+	}
+	while (rc == 0 && off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		rc = n < 0 ? -errno : 0;
+		off += n > 0 ? (size_t)n : 0;
+	}
+	if (rc == 0 && (fchmod(fd, CONFIG_FILE_MODE) < 0 || fsync(fd) < 0)) {
+		rc = -errno;
+	}
+	if (close(fd) < 0 && rc == 0) {
+		rc = -errno;
+	}
+	if (rc == 0 && rename(tmp, path) < 0) {
+		rc = -errno;
+	}
+	if (rc < 0) {
+		unlink(tmp);
+	}
+	free(tmp);
+	return rc;
+}
+
+static int run_config_export(struct cli *cli, int argc, char **argv)
+{
+	const char *out = NULL;
+	bool secrets = false;
+	const struct opt_def defs[] = { { "with-secrets", false, NULL, &secrets, 0 },
+					{ "output", true, &out, NULL, 'o' },
+					{ NULL, 0, 0, 0, 0 } };
+	struct json_object *args = json_object_new_object(), *doc = NULL;
+	const char *text;
+	int rc;
+
+	opts_parse(argc, argv, defs, NULL, 0);
+	if (secrets && out == NULL) {
+		json_object_put(args);
+		usage_error("--with-secrets writes CHAP secrets: give -o FILE (written mode 0600)");
+	}
+	json_object_object_add(args, "secrets", json_object_new_boolean(secrets));
+	rc = ctl_call(cli, "config.export", args, &doc);
+	if (rc != 0) {
+		return rc;
+	}
+	text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (out == NULL) {
+		puts(text);
+		json_object_put(doc);
+		return fflush(stdout) == 0 ? 0 : EXIT_REFUSED;
+	}
+	{
+		char *buf = malloc(strlen(text) + 2);
+
+		rc = buf != NULL ? 0 : -ENOMEM;
+		if (rc == 0) {
+			sprintf(buf, "%s\n", text);
+			rc = file_write_private(out, buf);
+			explicit_bzero(buf, strlen(buf));
+			free(buf);
+		}
+	}
+	json_object_put(doc);
+	if (rc < 0) {
+		cli_fail(CTL_ERR_FAILED, "writing %s: %s", out, strerror(-rc));
+		return EXIT_REFUSED;
+	}
+	if (!cli->json) {
+		printf("configuration written to %s (mode 0600%s)\n", out,
+		       secrets ? ", with CHAP secrets" : ", without CHAP secrets");
+	} else {
+		puts("{}");
+	}
+	return 0;
+}
+
+/* A copy of @steps for printing: CHAP secrets replaced. */
+static struct json_object *steps_masked(struct json_object *steps)
+{
+	struct json_object *copy = NULL;
+
+	if (json_object_deep_copy(steps, &copy, NULL) < 0) {
+		return json_object_new_array();
+	}
+	for (size_t i = 0; i < json_object_array_length(copy); i++) {
+		struct json_object *args;
+
+		if (json_object_object_get_ex(json_object_array_get_idx(copy, i), "args", &args)) {
+			static const char *const keys[] = { "secret", "mutual_secret" };
+
+			for (size_t k = 0; k < 2; k++) {
+				if (json_object_object_get_ex(args, keys[k], NULL)) {
+					json_object_object_add(args, keys[k],
+							       json_object_new_string("(hidden)"));
+				}
+			}
+		}
+	}
+	return copy;
+}
+
+/* The document in @path, parsed; exits with a usage error when it cannot be read. */
+static struct json_object *config_read(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = malloc(CTL_MSG_MAX + 1);
+	struct json_object *doc;
+	enum json_tokener_error jerr;
+	size_t n;
+
+	if (f == NULL || buf == NULL) {
+		cli_fail(f == NULL ? ctl_err_kind(-errno) : CTL_ERR_FAILED, "%s: %s", path,
+			 strerror(f == NULL ? errno : ENOMEM));
+		exit(EXIT_REFUSED);
+	}
+	n = fread(buf, 1, CTL_MSG_MAX + 1, f);
+	fclose(f);
+	if (n > CTL_MSG_MAX) {
+		cli_fail(CTL_ERR_INVALID, "%s: larger than %d bytes", path, CTL_MSG_MAX);
+		exit(EXIT_REFUSED);
+	}
+	buf[n] = '\0';
+	doc = json_tokener_parse_verbose(buf, &jerr);
+	explicit_bzero(buf, n);
+	free(buf);
+	if (doc == NULL) {
+		cli_fail(CTL_ERR_INVALID, "%s is not JSON: %s", path, json_tokener_error_desc(jerr));
+		exit(EXIT_REFUSED);
+	}
+	return doc;
+}
+
+static int run_config_apply(struct cli *cli, int argc, char **argv)
+{
+	bool dry_run = false, prune = false;
+	const struct opt_def defs[] = { { "dry-run", false, NULL, &dry_run, 0 },
+					{ "prune", false, NULL, &prune, 0 },
+					{ NULL, 0, 0, 0, 0 } };
+	struct json_object *args, *plan = NULL, *steps, *conflicts, *shown, *out;
+	size_t nsteps, nconf, done = 0;
+	char *pos[1];
+	int rc;
+
+	if (opts_parse(argc, argv, defs, pos, 1) != 1) {
+		usage_error("need the configuration file (from 'config export')");
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "document", config_read(pos[0]));
+	json_object_object_add(args, "prune", json_object_new_boolean(prune));
+	rc = ctl_call(cli, "config.plan", args, &plan);
+	if (rc != 0) {
+		return rc;
+	}
+	steps = json_object_object_get(plan, "steps");
+	conflicts = json_object_object_get(plan, "conflicts");
+	nsteps = json_object_array_length(steps);
+	nconf = json_object_array_length(conflicts);
+	for (size_t i = 0; i < nconf && !cli->json; i++) {
+		fprintf(stderr, "quoratectl: conflict: %s\n",
+			json_object_get_string(json_object_array_get_idx(conflicts, i)));
+	}
+	if (nconf > 0 && !dry_run) {
+		rc = cli_fail(CTL_ERR_REFUSED, "nothing applied: %zu conflict(s)%s%s", nconf,
+			      cli->json ? ", the first: " : "",
+			      cli->json ? json_object_get_string(json_object_array_get_idx(
+						  conflicts, 0)) : "");
+		json_object_put(plan);
+		return rc;
+	}
+	if (!cli->json) {
+		printf(nsteps == 0 ? "nothing to change\n" : "%s%zu change(s):\n",
+		       dry_run ? "would make " : "", nsteps);
+	}
+	for (size_t i = 0; i < nsteps && (dry_run || rc == 0); i++) {
+		struct json_object *st = json_object_array_get_idx(steps, i), *res = NULL;
+		const char *what = json_object_get_string(json_object_object_get(st, "what"));
+
+		if (!dry_run) {
+			cli->quiet = true;
+			rc = ctl_call(cli, json_object_get_string(json_object_object_get(st, "cmd")),
+				      json_object_get(json_object_object_get(st, "args")), &res);
+			cli->quiet = false;
+			json_object_put(res);
+			if (rc != 0) {
+				rc = cli_fail(cli->err_kind, "config apply stopped at change %zu of %zu "
+					      "(%s): %s; the %zu before it were applied", i + 1,
+					      nsteps, what, cli->err_msg, done);
+				json_object_put(plan);
+				return rc;
+			}
+			done++;
+		}
+		if (!cli->json) {
+			printf("  %s\n", what);
+		}
+	}
+	if (cli->json) {
+		shown = steps_masked(steps);
+		out = json_object_new_object();
+		json_object_object_add(out, "steps", shown);
+		json_object_object_add(out, "conflicts", json_object_get(conflicts));
+		json_object_object_add(out, "applied", json_object_new_int64((int64_t)done));
+		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(out);
+	}
+	json_object_put(plan);
+	if (rc == 0 && nconf > 0) {
+		rc = EXIT_REFUSED;
+	}
+	return fflush(stdout) == 0 ? rc : EXIT_REFUSED;
+}
+
 static const struct cmd_spec cmds[] = {
 	{ "status", NULL, "",
-	  "Show the node: name, version, uptime, transport, quorate, serving, epoch,\n"
-	  "applied sequence, state digest and counts.",
+	  "Show the node: name, version, uptime, transport, quorate, serving, the node\n"
+	  "ids of the membership, epoch, applied sequence, state digest, counts and the\n"
+	  "metrics URL ([metrics] listen).",
 	  run_status },
 	{ "target", "create", "NAME [--alias ALIAS]",
 	  "Create an iSCSI target (NAME: iqn./eui./naa. name). Open to every initiator "
@@ -1252,9 +2142,19 @@ static const struct cmd_spec cmds[] = {
 	  "are logged in to it on this node, unless --force.",
 	  run_target_delete },
 	{ "target", "list", "", "List targets.", run_target_list },
+	{ "target", "show", "NAME",
+	  "Show a target: alias, CHAP user (never the secret), ACL, its LUNs and whether\n"
+	  "each is online here, and its sessions on this node.",
+	  run_target_show },
+	{ "target", "set", "NAME --alias ALIAS",
+	  "Change the target's alias on every node (\"\" removes it). New logins see it\n"
+	  "as TargetAlias; sessions stay.",
+	  run_target_set },
 	{ "lun", "create",
 	  "TARGET [--lun N] [--backing file|null] [--path PATH] [--size SIZE] [--grow]\n"
-	  "                      [--block-size 512|4096] [--direct] [--thin] [--read-only]",
+	  "                      [--block-size 512|4096] [--direct | --no-direct] [--thin]\n"
+	  "                      [--read-only] [--write-cache on|off] [--alias ALIAS]\n"
+	  "                      [--uuid UUID] [--naa NAA] [--serial SERIAL]",
 	  "Add a LUN (default: the lowest free number) backed by a file or block device\n"
 	  "(--backing file, the default; a missing file is created sparse with --size;\n"
 	  "without --size the file's or device's size is used) or by the null store\n"
@@ -1266,8 +2166,16 @@ static const struct cmd_spec cmds[] = {
 	  "but a regular file or block device. The file is opened as the LUN will be\n"
 	  "before anything is committed; a file the command created is removed again when\n"
 	  "it fails.\n"
-	  "--direct opens the store with O_DIRECT (needed for shared disks), --thin enables\n"
-	  "UNMAP, --read-only write-protects the LUN.",
+	  "--direct opens the store with O_DIRECT (needed for shared disks), --no-direct\n"
+	  "through the page cache; without either, a file or block device is opened with\n"
+	  "O_DIRECT when the daemon runs in cluster mode ([node] cluster = corosync) and\n"
+	  "without it standalone. --thin enables UNMAP, --read-only write-protects the LUN.\n"
+	  "--write-cache sets WCE of the caching mode page (default: on, off with O_DIRECT).\n"
+	  "--alias names the LUN in listings.\n"
+	  "Identity (VPD 80h/83h) is random unless given, to keep a LUN's identity when it\n"
+	  "moves here or is rebuilt: --uuid sets the UUID, from which the NAA designator\n"
+	  "and the serial derive (the same UUID always gives the same NAA); --naa and\n"
+	  "--serial set those over it. An NAA or serial another LUN has is refused.",
 	  run_lun_create },
 	{ "lun", "delete", "TARGET LUN", "Delete a LUN (the backing file is kept).",
 	  run_lun_delete },
@@ -1287,6 +2195,22 @@ static const struct cmd_spec cmds[] = {
 	  "whose file was missing when the daemon started. Exit 1 with the reason when\n"
 	  "it cannot be opened on this node (it stays offline here).",
 	  run_lun_online },
+	{ "lun", "resize", "TARGET LUN --size SIZE [--force]",
+	  "Change the LUN's capacity on every node. SIZE takes K/M/G/T suffixes and must\n"
+	  "be a whole number of blocks. A backing file smaller than SIZE is extended\n"
+	  "sparsely; a block device must already be that large. Initiators get CAPACITY\n"
+	  "DATA HAS CHANGED (2A/09) and see the new size in READ CAPACITY. Shrinking\n"
+	  "drops what was written beyond the new end and needs --force (the file itself\n"
+	  "is not truncated).",
+	  run_lun_resize },
+	{ "lun", "set", "TARGET LUN [--alias ALIAS] [--read-only on|off] [--write-cache on|off]",
+	  "Change a LUN's settings on every node. --alias names it in 'lun list' and\n"
+	  "'lun show' (\"\" removes the alias). --read-only on: writes get DATA PROTECT,\n"
+	  "WRITE PROTECTED (7/27/00) and MODE SENSE shows WP; off needs the backing file\n"
+	  "to open read-write. --write-cache sets WCE of the caching mode page (off: every\n"
+	  "write is durable before it completes). Initiators get MODE PARAMETERS CHANGED\n"
+	  "(2A/01) for --read-only and --write-cache.",
+	  run_lun_set },
 	{ "acl", "add", "TARGET INITIATOR",
 	  "Allow INITIATOR (an iSCSI name) to log in to TARGET. A target with at least one\n"
 	  "ACL entry admits only the listed initiators: sessions of others are asked to\n"
@@ -1313,6 +2237,26 @@ static const struct cmd_spec cmds[] = {
 	{ "session", "list", "", "List the iSCSI sessions on this node.", run_session_list },
 	{ "session", "close", "TSIH", "Close a session (by its TSIH, see 'session list').",
 	  run_session_close },
+	{ "session", "show", "[TSIH]",
+	  "Show the sessions on this node (or one) in detail: initiator and alias, ISID,\n"
+	  "TSIH, target, peer and portal, login time, AuthMethod and CHAP user, the\n"
+	  "negotiated keys (digests, data segment and burst lengths, ...), commands in\n"
+	  "progress, whether it was asked to log out.",
+	  run_session_show },
+	{ "session", "logout", "(TSIH | --initiator NAME | --target IQN) [--wait SECONDS]",
+	  "Ask sessions to log out: an Asynchronous Message (AsyncEvent 1, logout\n"
+	  "requested, Parameter3 = the wait, default 5 s); their new commands are\n"
+	  "rejected and they are closed if they have not logged out by then. Unlike\n"
+	  "'session close', the initiator can finish and log out cleanly.",
+	  run_session_logout },
+	{ "stats", NULL, "[TARGET] [--json]",
+	  "I/O statistics of this node's LUNs and sessions (of TARGET only, if given):\n"
+	  "commands by kind (read: READ; write: commands that modify the medium; other),\n"
+	  "bytes read and written by commands that completed GOOD, CHECK CONDITIONs (by\n"
+	  "sense key in --json), RESERVATION CONFLICTs, and the latency in the SCSI layer\n"
+	  "(mean and the bound of the 99th percentile's log2 bucket; --json has the\n"
+	  "buckets). Counted since the LU was added or the session logged in.",
+	  run_stats },
 	{ "pr", "show", "TARGET LUN",
 	  "Show the LUN's persistent reservations as READ FULL STATUS reports them:\n"
 	  "PRgeneration, APTPL, the reservation (type, holder) and every registrant with\n"
@@ -1327,6 +2271,28 @@ static const struct cmd_spec cmds[] = {
 	  "a holder that is gone (dead node or initiator). Logged with the uid that asked.\n"
 	  "Refused without --force.",
 	  run_pr_clear },
+	{ "cluster", "status", "",
+	  "List every node this node knows (corosync's nodelist and every member;\n"
+	  "standalone, this node): node id, name, in the membership or not, serving or\n"
+	  "not, whether its state diverged from this node's, its epoch, applied\n"
+	  "sequence and state digest as last heard, and the portals it announced.",
+	  run_cluster_status },
+	{ "config", "export", "[--with-secrets -o FILE] [-o FILE]",
+	  "Print this node's replicated configuration as one JSON document: targets with\n"
+	  "their alias, LUNs (backing, size, settings and identity: UUID, NAA, serial),\n"
+	  "ACL and CHAP users, the discovery CHAP, and this node's portals (for\n"
+	  "reference; they are node configuration). -o FILE writes it to FILE (mode 0600)\n"
+	  "instead; --with-secrets adds the CHAP secrets and needs -o.",
+	  run_config_export },
+	{ "config", "apply", "FILE [--dry-run] [--prune]",
+	  "Make the configuration what FILE (from 'config export') says: compute the\n"
+	  "changes (targets, LUNs with their identity, settings and size, ACL entries,\n"
+	  "CHAP) and make them one by one through the usual commands. Objects FILE does\n"
+	  "not list are kept unless --prune. Applying the same file again changes nothing.\n"
+	  "What cannot change in place (a LUN's identity, backing or block size, a smaller\n"
+	  "size, CHAP without its secret) is a conflict: nothing is applied, exit 1.\n"
+	  "--dry-run prints the changes (secrets hidden) and makes none.",
+	  run_config_apply },
 	{ "cluster", "verify", "",
 	  "Compare the state digests of every member; exit 1 unless all are equal\n"
 	  "(standalone: this node only).",
@@ -1367,6 +2333,77 @@ static void print_cmd_help(const struct cmd_spec *c)
 	       c->group, c->verb ? " " : "", c->verb ? c->verb : "", c->usage, c->help);
 }
 
+/* @usage with its continuation lines joined, as a JSON string. */
+static struct json_object *usage_one_line(const char *usage)
+{
+	char buf[512];
+	size_t n = 0;
+
+	for (const char *p = usage; *p != '\0' && n + 1 < sizeof(buf); p++) {
+		if (*p == '\n') {
+			while (p[1] == ' ') {
+				p++;
+			}
+			buf[n++] = ' ';
+		} else {
+			buf[n++] = *p;
+		}
+	}
+	buf[n] = '\0';
+	return json_object_new_string(buf);
+}
+
+/*
+ * The subcommands of @group: with @full their whole help, else one usage
+ * line each (as JSON with --json). @return the exit status.
+ */
+static int print_group_help(const char *group, bool full)
+{
+	struct json_object *o = NULL, *arr = NULL;
+	bool known = false;
+
+	if (!full && the_cli->json) {
+		o = json_object_new_object();
+		arr = json_object_new_array();
+		json_object_object_add(o, "group", json_object_new_string(group));
+	}
+	for (size_t k = 0; k < NCMDS; k++) {
+		const struct cmd_spec *c = &cmds[k];
+
+		if (strcmp(c->group, group) != 0) {
+			continue;
+		}
+		known = true;
+		if (full) {
+			print_cmd_help(c);
+			putchar('\n');
+		} else if (arr != NULL) {
+			struct json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "verb", c->verb ? json_object_new_string(c->verb)
+								  : NULL);
+			json_object_object_add(e, "usage", usage_one_line(c->usage));
+			json_object_array_add(arr, e);
+		} else {
+			printf("quoratectl %s%s%s%s%s\n", c->group, c->verb ? " " : "",
+			       c->verb ? c->verb : "", c->usage[0] ? " " : "", c->usage);
+		}
+	}
+	if (!known) {
+		json_object_put(arr);
+		json_object_put(o);
+		usage_error("unknown subcommand '%s'", group);
+	}
+	if (arr != NULL) {
+		json_object_object_add(o, "commands", arr);
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+		json_object_put(o);
+	} else if (!full) {
+		printf("'quoratectl %s VERB --help' describes one.\n", group);
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_REFUSED;
+}
+
 static void print_help(void)
 {
 	puts("usage: quoratectl [--json] [--ipc NAME] [--daemon-user USER] SUBCOMMAND [ARGS...]\n"
@@ -1375,13 +2412,16 @@ static void print_help(void)
 	     "talks only to a daemon running as root, as the invoking user or as\n"
 	     "--daemon-user (anything else may be an impostor).\n\n"
 	     "options:\n"
-	     "  --json        print the result as one JSON document on stdout\n"
-	     "  --ipc NAME    IPC service name (default \"" CTL_IPC_NAME_DEFAULT "\", the\n"
-	     "                [node] ipc_name of the daemon's config)\n"
+	     "  -j, --json    print the result as one JSON document on stdout, and an error\n"
+	     "                as {\"error\": {\"kind\", \"message\"}} (also after the subcommand)\n"
+	     "  --ipc NAME    IPC service name (default $" CTL_IPC_NAME_ENV ", else \""
+	     CTL_IPC_NAME_DEFAULT "\",\n"
+	     "                the [node] ipc_name of the daemon's config)\n"
 	     "  --daemon-user USER\n"
 	     "                also trust a daemon running as USER (name or decimal uid)\n"
 	     "  --version     print the version\n"
-	     "  --help        this help; 'quoratectl SUBCOMMAND --help' for one subcommand\n\n"
+	     "  --help        this help; 'quoratectl SUBCOMMAND --help' for one subcommand,\n"
+	     "                'quoratectl SUBCOMMAND' alone lists what can follow it\n\n"
 	     "subcommands:");
 	for (size_t i = 0; i < NCMDS; i++) {
 		printf("  %s%s%s%s%s\n", cmds[i].group, cmds[i].verb ? " " : "",
@@ -1390,18 +2430,24 @@ static void print_help(void)
 	}
 	puts("\nNumbers (LUN, TSIH, sizes) are decimal: 010 is 10.\n"
 	     "Exit status: 0 success, 1 refused or daemon unreachable, 2 usage error.\n"
+	     "Error kinds (--json): invalid, not_found, exists, refused, unavailable, failed,\n"
+	     "usage, unreachable, denied.\n"
 	     "See quoratectl(8).");
 }
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .ipc_name = CTL_IPC_NAME_DEFAULT };
+	struct cli cli = { .ipc_name = getenv(CTL_IPC_NAME_ENV) };
 	const char *group, *verb;
 	bool group_known = false;
 	int i = 1;
 
+	the_cli = &cli;
+	if (cli.ipc_name == NULL || cli.ipc_name[0] == '\0') {
+		cli.ipc_name = CTL_IPC_NAME_DEFAULT;
+	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
 			cli.json = true;
 		} else if (strcmp(argv[i], "--ipc") == 0 && i + 1 < argc) {
 			cli.ipc_name = argv[++i];
@@ -1426,6 +2472,9 @@ int main(int argc, char **argv)
 	}
 	group = argv[i++];
 	verb = i < argc ? argv[i] : NULL;
+	if (strcmp(group, "help") == 0) {
+		return verb != NULL ? print_group_help(verb, true) : (print_help(), 0);
+	}
 	for (size_t k = 0; k < NCMDS; k++) {
 		const struct cmd_spec *c = &cmds[k];
 		int first;
@@ -1449,15 +2498,15 @@ int main(int argc, char **argv)
 	}
 	if (group_known) {
 		if (verb != NULL && (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0)) {
-			for (size_t k = 0; k < NCMDS; k++) {
-				if (strcmp(cmds[k].group, group) == 0) {
-					print_cmd_help(&cmds[k]);
-					putchar('\n');
-				}
-			}
-			return 0;
+			return print_group_help(group, true);
 		}
-		usage_error("unknown '%s' subcommand '%s'", group, verb != NULL ? verb : "");
+		/* 'quoratectl lun' alone (or with -j): what can follow. */
+		if (verb == NULL || strcmp(verb, "-j") == 0 || strcmp(verb, "--json") == 0) {
+			cli.json |= verb != NULL;
+			return print_group_help(group, false);
+		}
+		usage_error("unknown '%s' subcommand '%s' ('quoratectl %s' lists them)", group, verb,
+			    group);
 	}
 	usage_error("unknown subcommand '%s'", group);
 }

@@ -423,6 +423,32 @@ static int config_iscsi_key(struct config_parse *p, const char *name, const char
 	return config_fail(p, "unknown key '%s' in [iscsi]", name);
 }
 
+/*
+ * [metrics]: the Prometheus endpoint (daemon/metrics.c), off unless listen
+ * is given. A build without libmicrohttpd refuses the key rather than
+ * start without the endpoint the file asks for.
+ */
+static int config_metrics_key(struct config_parse *p, const char *name, const char *value)
+{
+	if (p->log_level_only) {
+		return 1;
+	}
+	if (strcmp(name, "listen") != 0) {
+		return config_fail(p, "unknown key '%s' in [metrics]", name);
+	}
+	if (!config_portal_valid(value)) {
+		return config_fail(p, "listen: bad address '%s' (want one HOST:PORT or [V6]:PORT)",
+				   value);
+	}
+#ifndef HAVE_MICROHTTPD
+	return config_fail(p, "listen: this quorated was built without libmicrohttpd, so it "
+			      "cannot serve metrics (configure --with-microhttpd)");
+#else
+	snprintf(p->cfg->metrics_listen, sizeof(p->cfg->metrics_listen), "%s", value);
+	return 1;
+#endif
+}
+
 /* A key seen before in the same section is an error; else remember it. */
 static bool config_duplicate(struct config_parse *p, const char *section, const char *name)
 {
@@ -462,6 +488,9 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 	if (strcmp(section, "iscsi") == 0) {
 		return config_iscsi_key(p, name, value);
 	}
+	if (strcmp(section, "metrics") == 0) {
+		return config_metrics_key(p, name, value);
+	}
 	if (section[0] == '\0') {
 		return config_fail(p, "key '%s' outside of a section", name);
 	}
@@ -471,7 +500,8 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 static bool config_section_known(const char *name, size_t len)
 {
 	return (len == 4 && strncmp(name, "node", len) == 0) ||
-	       (len == 5 && strncmp(name, "iscsi", len) == 0);
+	       (len == 5 && strncmp(name, "iscsi", len) == 0) ||
+	       (len == 7 && strncmp(name, "metrics", len) == 0);
 }
 
 /*

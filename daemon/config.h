@@ -68,6 +68,8 @@ struct config {
 	char listen[CONFIG_LISTEN_MAX][CONFIG_PORTAL_MAX + 1];
 	unsigned int listen_count;
 	struct config_iscsi iscsi;
+	/* [metrics] */
+	char metrics_listen[CONFIG_PORTAL_MAX + 1];	/* HOST:PORT of /metrics; "" = off */
 };
 
 /** Fill @cfg with the defaults (node name = host name). */

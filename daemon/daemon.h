@@ -35,7 +35,10 @@ struct cluster;
 #define DAEMON_CPG_GROUP "quorate"
 struct json_object;
 struct scsi_alua_table;
+struct metrics_server;
+struct io_stats;
 struct daemon;
+struct daemon_peers_view;
 
 /*
  * This node's running objects for a target of the model (daemon/effects.c):
@@ -91,6 +94,8 @@ struct daemon {
 	struct iscsi_server *iscsi;		/* owned */
 	struct ipc_server *ipc;			/* owned */
 	struct scsi_alua_table *alua;		/* owned: ALUA port groups, borrowed by targets */
+	struct daemon_peers_view *peers_view;	/* owned (peers.c): what it presented last */
+	struct metrics_server *metrics;		/* owned: /metrics, NULL unless [metrics] listen */
 
 	struct state *state;			/* owned: the replicated model */
 	struct daemon_run_target *run;		/* owned: running objects, by target */
@@ -150,9 +155,22 @@ void daemon_pr_pending_fail(struct daemon *d);
 /** Reply to every pending admin request with an error (shutdown); PR commands stay. */
 void daemon_pending_abort(struct daemon *d, const char *why);
 
-/* peers.c: the other nodes as this node presents them (ALUA groups, SendTargets). */
+/*
+ * peers.c: every node of the member table as this node presents it (ALUA
+ * port groups, SendTargets portals); the one place both change.
+ */
 /** The cluster peers callback: every configured node's group and portals follow @peers. */
 void daemon_peers(const struct cluster_peer *peers, size_t count, void *ctx);
+/** The same from cluster_peers() now: after this node's serving signal changed. */
+void daemon_peers_refresh(struct daemon *d);
+/**
+ * Announce this node's listen portals (numeric form) to the other nodes
+ * (cluster_set_portals()); a portal with no numeric form is logged and left
+ * out. Resolves host names: start-up only. @return 0 or -errno.
+ */
+int daemon_peers_announce(struct daemon *d);
+/** Free what peers.c keeps (shutdown). */
+void daemon_peers_free(struct daemon *d);
 
 /* effects.c: the one place running objects follow the model. */
 /** Apply @fx (from load, delivery or snapshot install) to this node's running objects. */
@@ -161,6 +179,8 @@ void daemon_effects_apply(struct daemon *d, const struct state_effects *fx);
 void daemon_run_free(struct daemon *d);
 /** This node's running state of LUN @lun of @target: online, or why not. */
 bool daemon_lun_online(struct daemon *d, const char *target, uint16_t lun, const char **reason);
+/** The I/O counters of LUN @lun of @target on this node; NULL when it is no LU here. */
+const struct io_stats *daemon_lun_stats(struct daemon *d, const char *target, uint16_t lun);
 /** Is @target registered with the iSCSI server on this node? */
 bool daemon_target_running(struct daemon *d, const char *target);
 
@@ -168,6 +188,12 @@ bool daemon_target_running(struct daemon *d, const char *target);
 /** The IPC request handler (ipc_request_fn). */
 void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_object *args,
 			  void *ctx);
+
+/* stats.c: the I/O statistics and node gauges for the admin IPC and /metrics. */
+/** `quoratectl stats`: {"luns": [...], "sessions": [...]}, of @target only if not NULL. */
+struct json_object *daemon_stats_json(struct daemon *d, const char *target);
+/** The exposition text for /metrics (metrics_render_fn; @ctx is the daemon). */
+char *daemon_metrics_render(size_t *len, void *ctx);
 
 /* main.c */
 /** Print the --demo readiness line once. */

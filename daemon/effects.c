@@ -58,6 +58,14 @@ bool daemon_lun_online(struct daemon *d, const char *target, uint16_t lun, const
 	return l != NULL && l->online;
 }
 
+const struct io_stats *daemon_lun_stats(struct daemon *d, const char *target, uint16_t lun)
+{
+	struct daemon_run_target *r = run_find(d, target);
+	struct daemon_run_lun *l = r != NULL ? run_lun_find(r, lun) : NULL;
+
+	return l != NULL && l->added && r->scsi != NULL ? scsi_lu_stats(r->scsi, lun) : NULL;
+}
+
 bool daemon_target_running(struct daemon *d, const char *target)
 {
 	struct daemon_run_target *r = run_find(d, target);
@@ -162,15 +170,32 @@ void daemon_run_free(struct daemon *d)
 	}
 }
 
+/* The target's alias changed: logins from now on declare the new TargetAlias. */
+static void target_changed(struct daemon *d, const struct state_target *t)
+{
+	struct daemon_run_target *r = run_find(d, t->rec.name);
+	int rc;
+
+	if (r == NULL || !r->registered) {
+		return;
+	}
+	rc = iscsi_target_set_alias(d->iscsi, r->name, t->rec.alias);
+	if (rc < 0) {
+		log_perror(rc, "target '%s': setting the alias", r->name);
+		return;
+	}
+	log_info("target '%s' alias now '%s'", r->name, t->rec.alias);
+}
+
 /* ---- LUNs ---------------------------------------------------------------------- */
 
 #define LUN_OFFLINE_BY_ADMIN "taken offline by the administrator ('lun online' serves it again)"
 
-static void lun_open(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
+/* The SCSI layer's configuration of the LU of record @rec on this node. */
+static void lun_config(const struct daemon *d, const struct store_lun *rec,
+		       struct scsi_lu_config *cfg)
 {
-	const struct store_lun *rec = &sl->rec;
-	struct daemon_run_target *r = run_find(d, t->rec.name);
-	struct scsi_lu_config cfg = {
+	*cfg = (struct scsi_lu_config){
 		.backing = rec->backing,
 		.path = rec->path[0] != '\0' ? rec->path : NULL,
 		.size_bytes = rec->size_bytes,
@@ -178,13 +203,28 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 		.direct_io = rec->direct_io,
 		.thin = rec->thin,
 		.read_only = rec->read_only,
-		/* O_DIRECT means "no node-local cache": report write cache off too. */
-		.write_cache = !rec->direct_io,
+		.write_cache = rec->write_cache,
 		/* Taken offline by the administrator: listed, but the store stays closed. */
 		.offline = rec->offline,
+		/* Cluster mode: other nodes write the same medium (no node-atomic commands). */
+		.shared = d->cfg.cluster == CONFIG_CLUSTER_COROSYNC,
 	};
+	memcpy(cfg->naa, rec->naa, sizeof(cfg->naa));
+	snprintf(cfg->serial, sizeof(cfg->serial), "%s", rec->serial);
+	snprintf(cfg->vendor, sizeof(cfg->vendor), "%s", QUORATE_T10_VENDOR);
+	snprintf(cfg->product, sizeof(cfg->product), "%s", QUORATE_PRODUCT);
+	snprintf(cfg->revision, sizeof(cfg->revision), "%s", QUORATE_REVISION);
+}
+
+static void lun_open(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
+{
+	const struct store_lun *rec = &sl->rec;
+	struct daemon_run_target *r = run_find(d, t->rec.name);
+	struct scsi_lu_config cfg;
 	struct daemon_run_lun *l;
 	int rc;
+
+	lun_config(d, rec, &cfg);
 
 	if (r == NULL) {
 		return;
@@ -197,11 +237,6 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 	l->lun = rec->lun;
 	l->next = r->luns;
 	r->luns = l;
-	memcpy(cfg.naa, rec->naa, sizeof(cfg.naa));
-	snprintf(cfg.serial, sizeof(cfg.serial), "%s", rec->serial);
-	snprintf(cfg.vendor, sizeof(cfg.vendor), "%s", QUORATE_T10_VENDOR);
-	snprintf(cfg.product, sizeof(cfg.product), "%s", QUORATE_PRODUCT);
-	snprintf(cfg.revision, sizeof(cfg.revision), "%s", QUORATE_REVISION);
 	if (r->scsi == NULL) {
 		log_err("target '%s' LUN %u: offline (target not running)", r->name, rec->lun);
 		snprintf(l->offline_reason, sizeof(l->offline_reason), "target not running");
@@ -226,8 +261,15 @@ static void lun_open(struct daemon *d, const struct state_target *t, const struc
 		return;
 	}
 	l->online = true;
-	log_info("target '%s' LUN %u online (%s '%s', %llu bytes)", r->name, rec->lun,
-		 rec->backing, rec->path, (unsigned long long)rec->size_bytes);
+	log_info("target '%s' LUN %u online (%s '%s', %llu bytes%s)", r->name, rec->lun,
+		 rec->backing, rec->path, (unsigned long long)rec->size_bytes,
+		 rec->direct_io ? ", O_DIRECT" : "");
+	if (cfg.shared && !rec->direct_io && strcmp(rec->backing, LUN_BACKING_FILE) == 0) {
+		log_warn("target '%s' LUN %u: opened through the page cache in cluster mode "
+			 "(created with --no-direct, or before cluster mode): this node may "
+			 "read blocks other nodes have overwritten",
+			 r->name, rec->lun);
+	}
 }
 
 /*
@@ -275,6 +317,37 @@ static void lun_state(struct daemon *d, const struct state_target *t, const stru
 		log_info("target '%s' LUN %u online again (%s '%s')", r->name, rec->lun,
 			 rec->backing, rec->path);
 	}
+}
+
+/*
+ * A LUN record changed in place (size, read-only, write cache, alias): the
+ * LU follows, raising the unit attentions the change calls for on every
+ * nexus. A LUN that is not an LU here takes the new record when it is
+ * opened.
+ */
+static void lun_changed(struct daemon *d, const struct state_target *t, const struct state_lun *sl)
+{
+	const struct store_lun *rec = &sl->rec;
+	struct daemon_run_target *r = run_find(d, t->rec.name);
+	struct daemon_run_lun *l = r != NULL ? run_lun_find(r, rec->lun) : NULL;
+	struct scsi_lu_config cfg;
+	int rc;
+
+	if (l == NULL || !l->added) {
+		return;
+	}
+	lun_config(d, rec, &cfg);
+	rc = scsi_lu_update(r->scsi, rec->lun, &cfg);
+	if (rc < 0) {
+		log_perror(rc, "target '%s' LUN %u: cannot follow the changed record (%llu bytes, "
+			   "%s, write cache %s); the LU keeps its previous settings on this node",
+			   r->name, rec->lun, (unsigned long long)rec->size_bytes,
+			   rec->read_only ? "read-only" : "read-write", rec->write_cache ? "on" : "off");
+		return;
+	}
+	log_info("target '%s' LUN %u: now %llu bytes, %s, write cache %s", r->name, rec->lun,
+		 (unsigned long long)rec->size_bytes, rec->read_only ? "read-only" : "read-write",
+		 rec->write_cache ? "on" : "off");
 }
 
 static void lun_close(struct daemon *d, const char *target, uint16_t lun)
@@ -448,6 +521,9 @@ void daemon_effects_apply(struct daemon *d, const struct state_effects *fx)
 		case STATE_FX_TARGET_DESTROYED:
 			target_destroy(d, e->name);
 			break;
+		case STATE_FX_TARGET_CHANGED:
+			target_changed(d, e->target);
+			break;
 		case STATE_FX_LUN_ADDED:
 			lun_open(d, e->target, e->lun);
 			break;
@@ -474,6 +550,9 @@ void daemon_effects_apply(struct daemon *d, const struct state_effects *fx)
 			break;
 		case STATE_FX_LUN_STATE:
 			lun_state(d, e->target, e->lun);
+			break;
+		case STATE_FX_LUN_CHANGED:
+			lun_changed(d, e->target, e->lun);
 			break;
 		}
 	}

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/base/direct_io.h"
 #include "daemon/lun_file.h"
 
 #define NAA_IEEE_REGISTERED_EXTENDED 0x6 /* SPC-4 Table 467 */
@@ -43,12 +44,17 @@ static bool bit_get(const uint8_t *buf, unsigned int bit)
 
 void lun_identity_from_uuid(struct store_lun *l, const uint8_t uuid[STORE_UUID_LEN])
 {
-	uint32_t head = (NAA_IEEE_REGISTERED_EXTENDED << NAA_OUI_BITS) | LUN_IEEE_OUI_PLACEHOLDER;
-
 	memcpy(l->uuid, uuid, sizeof(l->uuid));
 	/* RFC 4122 4.4: version 4 (random), variant 10xx. */
 	l->uuid[6] = (uint8_t)((l->uuid[6] & 0x0f) | UUID_VERSION_4);
 	l->uuid[8] = (uint8_t)((l->uuid[8] & 0x3f) | UUID_VARIANT_RFC4122);
+	lun_identity_derive(l);
+}
+
+void lun_identity_derive(struct store_lun *l)
+{
+	uint32_t head = (NAA_IEEE_REGISTERED_EXTENDED << NAA_OUI_BITS) | LUN_IEEE_OUI_PLACEHOLDER;
+
 	memset(l->naa, 0, sizeof(l->naa));
 	for (unsigned int i = 0; i < NAA_HEAD_BITS; i++) {
 		bit_set(l->naa, i, (head >> (NAA_HEAD_BITS - 1 - i)) & 1);
@@ -186,6 +192,21 @@ static int file_size_blkdev(struct store_lun *l, char *err, size_t errlen)
 	return 0;
 }
 
+bool lun_direct_io_choose(enum config_cluster mode, const char *backing,
+			  enum lun_direct_request req)
+{
+	switch (req) {
+	case LUN_DIRECT_ON:
+		return true;
+	case LUN_DIRECT_OFF:
+		return false;
+	case LUN_DIRECT_DEFAULT:
+		break;
+	}
+	return mode == CONFIG_CLUSTER_COROSYNC && backing != NULL &&
+	       strcmp(backing, LUN_BACKING_FILE) == 0;
+}
+
 /*
  * Open the store as the LUN will (backing/file.c) so its failure is this
  * command's. A block device is also opened exclusively once: that fails
@@ -205,8 +226,18 @@ static int file_open_probe(const struct store_lun *l, bool blkdev, char *err, si
 	}
 	fd = open(l->path, flags);
 	if (fd >= 0) {
+		uint32_t need = 0;
+
+		rc = l->direct_io ? direct_io_block_fits(fd, l->block_size, &need) : 0;
 		close(fd);
-		return 0;
+		if (rc < 0) {
+			snprintf(err, errlen,
+				 "%.150s with O_DIRECT needs requests aligned to %u bytes: "
+				 "--block-size %u does not fit (a larger block size, or "
+				 "--no-direct)",
+				 l->path, need, l->block_size);
+		}
+		return rc;
 	}
 	rc = -errno;
 	if (rc == -EBUSY && blkdev) {
@@ -265,4 +296,51 @@ int lun_file_prepare(struct store_lun *l, bool grow, struct lun_file_result *res
 		unlink(l->path);
 	}
 	return rc;
+}
+
+int lun_file_resize(const struct store_lun *l, uint64_t size, struct lun_file_result *res,
+		    char *err, size_t errlen)
+{
+	struct store_lun probe = *l;
+	struct stat st;
+	int rc;
+
+	*res = (struct lun_file_result){.action = LUN_FILE_EXISTING};
+	if (size == 0 || size % l->block_size != 0) {
+		snprintf(err, errlen, "--size must be a positive multiple of the block size %u",
+			 l->block_size);
+		return -EINVAL;
+	}
+	if (stat(l->path, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%.200s: %s", l->path, strerror(-rc));
+		return rc;
+	}
+	probe.size_bytes = size;
+	if (S_ISBLK(st.st_mode)) {
+		res->blkdev = true;
+		return file_size_blkdev(&probe, err, errlen);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%.200s is neither a regular file nor a block device",
+			 l->path);
+		return -EINVAL;
+	}
+	if (size > (uint64_t)st.st_size && l->read_only) {
+		snprintf(err, errlen,
+			 "%.150s has %" PRIu64 " bytes and the LUN is read-only: "
+			 "extend the file first",
+			 l->path, (uint64_t)st.st_size);
+		return -EFBIG;
+	}
+	return file_size_regular(&probe, &st, true, res, err, errlen);
+}
+
+int lun_file_check_writable(const struct store_lun *l, char *err, size_t errlen)
+{
+	struct store_lun rw = *l;
+
+	rw.read_only = false;
+	/* Not exclusive: the LU itself holds the device open. */
+	return file_open_probe(&rw, false, err, errlen);
 }

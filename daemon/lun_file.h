@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "daemon/config.h"
 #include "daemon/store/store.h"
 
 #define LUN_IEEE_OUI_PLACEHOLDER 0xACDE48u /* placeholder: IEEE example OUI */
@@ -44,10 +45,33 @@ struct lun_file_result {
 
 /** Set @l's uuid (version and variant bits forced), naa and serial from @uuid. */
 void lun_identity_from_uuid(struct store_lun *l, const uint8_t uuid[STORE_UUID_LEN]);
+/**
+ * Set @l's naa and serial from its uuid as it is (an identity given by the
+ * administrator: the same UUID always gives the same NAA and serial).
+ */
+void lun_identity_derive(struct store_lun *l);
 /** Fill @l's identity from a random UUID. @return 0 or -errno (getrandom). */
 int lun_identity_generate(struct store_lun *l);
 /** "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into @out (LUN_UUID_STR_LEN + 1 bytes). */
 void lun_uuid_format(char *out, const uint8_t uuid[STORE_UUID_LEN]);
+
+/* What lun create was told about O_DIRECT (--direct, --no-direct, neither). */
+enum lun_direct_request {
+	LUN_DIRECT_DEFAULT, /* not said: the node's default */
+	LUN_DIRECT_ON,
+	LUN_DIRECT_OFF,
+};
+
+/**
+ * Whether a new LUN's store is opened with O_DIRECT (the record's
+ * direct_io, which every node follows): what was asked, or else O_DIRECT
+ * for a file or block device in cluster mode, where other nodes write the
+ * same disk and this node's page cache would serve blocks they have since
+ * overwritten (DESIGN §3), and not standalone. The null store has no
+ * cache: not O_DIRECT unless asked.
+ */
+bool lun_direct_io_choose(enum config_cluster mode, const char *backing,
+			  enum lun_direct_request req);
 
 /**
  * Prepare l->path for a LUN of l->block_size bytes per block. l->size_bytes
@@ -61,5 +85,23 @@ void lun_uuid_format(char *out, const uint8_t uuid[STORE_UUID_LEN]);
  */
 int lun_file_prepare(struct store_lun *l, bool grow, struct lun_file_result *res, char *err,
 		     size_t errlen);
+
+/**
+ * A LUN resize's node-local part, on the proposer before it proposes: make
+ * l->path hold @size bytes. A regular file shorter than that is extended
+ * sparsely (*res: LUN_FILE_GROWN with old_size), a longer one is left as
+ * it is (a smaller LUN exports only its first @size bytes); a block device
+ * must have at least @size bytes. Nothing is created: a missing path is an
+ * error. @return 0 or -errno with a one-line reason in @err.
+ */
+int lun_file_resize(const struct store_lun *l, uint64_t size, struct lun_file_result *res,
+		    char *err, size_t errlen);
+
+/**
+ * Can l->path be opened read-write as the LUN would open it (O_DIRECT with
+ * l->direct_io)? For 'lun set --read-only off' before it is proposed.
+ * @return 0 or -errno with a one-line reason in @err.
+ */
+int lun_file_check_writable(const struct store_lun *l, char *err, size_t errlen);
 
 #endif

@@ -5,7 +5,9 @@
  *   config -> data dir -> logging -> data-dir lock -> (daemonize) -> loop ->
  *   backing engine -> store -> iSCSI server -> ALUA port group table (this
  *   node's group Unavailable) -> model + running objects from the store ->
- *   portals -> cluster transport (loopback) -> IPC -> pid file -> ready
+ *   portals -> cluster transport -> this node's portals announced, SendTargets
+ *   and ALUA groups from the member table -> IPC -> metrics endpoint (if
+ *   [metrics] listen) -> pid file -> ready
  * Targets are registered before the portals listen, so the first login
  * already sees every stored target. Media access waits for the transport's
  * serving signal (quorate and synced; the loopback gives it on its first
@@ -57,6 +59,7 @@
 #include "daemon/daemon.h"
 #include "daemon/ipc/ipc_server.h"
 #include "daemon/lun_file.h"
+#include "daemon/metrics.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/base/log.h"
 #include "daemon/base/loop_pass.h"
@@ -311,6 +314,9 @@ static int demo_setup(struct daemon *d)
 	lun->u.lun.size_bytes = DEMO_LUN_SIZE;
 	lun->u.lun.block_size = LUN_BLOCK_SIZE_DEFAULT;
 	lun->u.lun.thin = true;
+	lun->u.lun.direct_io = lun_direct_io_choose(d->cfg.cluster, LUN_BACKING_FILE,
+						    LUN_DIRECT_DEFAULT);
+	lun->u.lun.write_cache = !lun->u.lun.direct_io;
 	/* Created sparse, or an earlier demo's file (extended if it is smaller). */
 	rc = lun_file_prepare(&lun->u.lun, true, &file, err, sizeof(err));
 	if (rc < 0) {
@@ -688,15 +694,15 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 
 /*
  * The transport's serving signal (quorum/cluster.h): this node's ALUA group
- * follows it, Active/Optimized while serving and Unavailable otherwise.
+ * follows it, Active/Optimized while serving and Unavailable otherwise, and
+ * so do its portals in SendTargets. daemon/peers.c makes both follow, with
+ * every other node's group and portals, from one place.
  */
 static void daemon_serving(bool serving, void *ctx)
 {
 	struct daemon *d = ctx;
 
-	scsi_alua_set_serving(d->alua, serving);
-	/* Fed with this node's portals before the transport starts. */
-	(void)iscsi_discovery_set_serving(d->iscsi, d->cfg.node_id, serving);
+	daemon_peers_refresh(d);
 	if (serving) {
 		log_notice("serving: port group %u Active/Optimized", d->cfg.node_id);
 	} else {
@@ -724,24 +730,20 @@ static int daemon_alua_create(struct daemon *d)
 }
 
 /*
- * The portals SendTargets reports: standalone, this node's configured
- * portals with TPGT = node id, listed once the serving signal arrives
- * (daemon_serving), like its ALUA group. (The cluster transport adds the
- * other nodes' portals and their serving flags.)
+ * The portals SendTargets reports and the ALUA groups, once the transport
+ * exists: this node announces its listen portals to the others
+ * (cluster_set_portals(), which calls daemon_peers() back), and its own
+ * portals are listed, like its ALUA group, once the serving signal
+ * arrives. Runs before the loop does, so no initiator sees the table
+ * unfed (in which case the server's portals stand for a serving node).
  */
 static int daemon_discovery_feed(struct daemon *d)
 {
-	struct iscsi_discovery_portal portals[CONFIG_LISTEN_MAX];
+	int rc = daemon_peers_announce(d);
 
-	for (unsigned int i = 0; i < d->cfg.listen_count; i++) {
-		portals[i] = (struct iscsi_discovery_portal){
-			.node_id = d->cfg.node_id,
-			.address = d->cfg.listen[i],
-			.tpgt = d->cfg.iscsi.tpgt,
-			.serving = false,
-		};
-	}
-	return iscsi_discovery_set_portals(d->iscsi, d->cfg.node_id, portals, d->cfg.listen_count);
+	/* Even when the announcement failed: this node's own rows and group. */
+	daemon_peers_refresh(d);
+	return rc;
 }
 
 /*
@@ -878,17 +880,27 @@ static int daemon_start(struct daemon *d)
 		}
 		log_info("listening on %s", d->cfg.listen[i]);
 	}
+	state_cluster_set(d->state, d->cluster);
 	rc = daemon_discovery_feed(d);
 	if (rc < 0) {
-		log_perror(rc, "setting the portals SendTargets reports");
+		log_perror(rc, "announcing this node's portals");
 		return rc;
 	}
-	state_cluster_set(d->state, d->cluster);
 	rc = ipc_server_create(d->loop, d->cfg.ipc_name, d->cfg.admin_group, daemon_admin_request,
 			       d, &d->ipc);
 	if (rc < 0) {
 		log_perror(rc, "starting the IPC service '%s'", d->cfg.ipc_name);
 		return rc;
+	}
+	if (d->cfg.metrics_listen[0] != '\0') {
+		rc = metrics_server_create(d->loop, d->cfg.metrics_listen, daemon_metrics_render, d,
+					   &d->metrics);
+		if (rc < 0) {
+			log_perror(rc, "serving metrics on '%s' ([metrics] listen)",
+				   d->cfg.metrics_listen);
+			return rc;
+		}
+		log_info("metrics at %s", metrics_server_url(d->metrics));
 	}
 	if (d->demo) {
 		rc = demo_setup(d);
@@ -910,6 +922,9 @@ static void daemon_stop(struct daemon *d)
 	}
 	ipc_server_destroy(d->ipc);
 	d->ipc = NULL;
+	/* Before the objects it reports on go. */
+	metrics_server_destroy(d->metrics);
+	d->metrics = NULL;
 	/* The loop has stopped: no delivery completes a waiting PR command now. */
 	if (d->state != NULL) {
 		daemon_pr_pending_fail(d);
@@ -927,6 +942,7 @@ static void daemon_stop(struct daemon *d)
 	d->alua = NULL;
 	cluster_destroy(d->cluster);
 	d->cluster = NULL;
+	daemon_peers_free(d);
 	store_close(d->store);
 	d->store = NULL;
 	loop_pass_busy_poll_stop();

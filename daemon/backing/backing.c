@@ -101,6 +101,19 @@ uint64_t backing_size(const struct backing *store)
 	return store->size;
 }
 
+int backing_resize(struct backing *store, uint64_t size)
+{
+	if (size == 0 || size % store->block_size || size > INT64_MAX) {
+		return -EINVAL;
+	}
+	return store->ops->resize(store, size);
+}
+
+bool backing_read_only(const struct backing *store)
+{
+	return store->read_only;
+}
+
 bool backing_can_discard(const struct backing *store)
 {
 	return store->can_discard;
@@ -215,6 +228,12 @@ static void null_submit(struct backing *store, struct backing_io *io)
 	backing_engine_complete_later(io, 0);
 }
 
+static int null_resize(struct backing *store, uint64_t size)
+{
+	store->size = size;
+	return 0;
+}
+
 /* Nothing is ever stored, so the whole range is deallocated. */
 static int null_map_status(struct backing *store, uint64_t offset, bool *mapped,
 			   uint64_t *extent_len)
@@ -230,4 +249,5 @@ const struct backing_ops backing_null_ops = {
 	.close = null_close,
 	.submit = null_submit,
 	.map_status = null_map_status,
+	.resize = null_resize,
 };

@@ -72,6 +72,18 @@ int backing_open(const char *kind, const struct backing_params *params, struct b
 void backing_close(struct backing *store);
 
 uint64_t backing_size(const struct backing *store);
+/**
+ * Export @size bytes from now on (LUN resize), a non-zero multiple of the
+ * block size. A regular file smaller than that is extended sparsely (not
+ * when opened read-only); a larger one, or a block device at least that
+ * large, is left as it is. Requests already submitted keep the range
+ * checked at their submit. @return 0, -EINVAL (not whole blocks), -EFBIG
+ * (a block device or read-only file smaller than @size) or the
+ * ftruncate's -errno; on error the size in force stays.
+ */
+int backing_resize(struct backing *store, uint64_t size);
+/** Was the store opened read-only (writes complete with -EROFS)? */
+bool backing_read_only(const struct backing *store);
 /** Does the store support DISCARD (hole punching / BLKDISCARD)? */
 bool backing_can_discard(const struct backing *store);
 /** Do discarded blocks read back as zeroes (LBPRZ)? */

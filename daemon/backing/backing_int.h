@@ -32,6 +32,8 @@ struct backing_ops {
 	void (*submit)(struct backing *store, struct backing_io *io);
 	int (*map_status)(struct backing *store, uint64_t offset, bool *mapped,
 			  uint64_t *extent_len);
+	/* Export @size bytes (a validated multiple of the block size) from now on. */
+	int (*resize)(struct backing *store, uint64_t size);
 	/*
 	 * Kinds served through the engine's io_uring (backing_engine_start):
 	 * fill @sqe for the next step of @io, and account a completion of @res

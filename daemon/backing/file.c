@@ -60,8 +60,12 @@
 #include <sys/uio.h>
 
 #include "daemon/backing/backing_int.h"
+#include "daemon/base/direct_io.h"
 #include "daemon/base/domain.h"
 #include "daemon/base/log.h"
+
+_Static_assert(BACKING_BUF_ALIGN == DIRECT_IO_BUF_ALIGN,
+	       "direct_io_block_fits() checks the alignment the buffers have");
 
 /* Largest request copied inline: bigger copies go to io_uring's workers,
  * which run them on another core while the loop serves the network
@@ -255,6 +259,17 @@ static int file_open(struct backing *store, const struct backing_params *params)
 		log_perror(rc, "backing: stat \"%s\"", store->path);
 		goto err;
 	}
+	if (params->direct_io && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		uint32_t need = 0;
+
+		rc = direct_io_block_fits(store->fd, params->block_size, &need);
+		if (rc < 0) {
+			log_err("backing: \"%s\" with O_DIRECT needs requests aligned to %u bytes; "
+				"a block size of %u does not fit",
+				store->path, need, params->block_size);
+			goto err;
+		}
+	}
 	if (S_ISREG(st.st_mode)) {
 		rc = file_open_regular(store, params, &st);
 	} else if (S_ISBLK(st.st_mode)) {
@@ -429,6 +444,43 @@ static bool file_complete(struct backing_io *io, int res)
 	return true;
 }
 
+/*
+ * LUN resize: the proposer already grew a shared file; this node's open
+ * file is extended only where it is still shorter (a file of its own).
+ */
+static int file_resize(struct backing *store, uint64_t size)
+{
+	struct stat st;
+	uint64_t have;
+
+	if (store->is_blkdev) {
+		if (ioctl(store->fd, BLKGETSIZE64, &have) < 0) {
+			return -errno;
+		}
+	} else {
+		if (fstat(store->fd, &st) < 0) {
+			return -errno;
+		}
+		have = (uint64_t)st.st_size;
+	}
+	if (size > have) {
+		if (store->is_blkdev || store->read_only) {
+			log_err("backing: \"%s\" has %" PRIu64
+				" bytes, fewer than the new size %" PRIu64,
+				store->path, have, size);
+			return -EFBIG;
+		}
+		if (ftruncate(store->fd, (off_t)size) < 0) {
+			int rc = -errno;
+
+			log_perror(rc, "backing: extending \"%s\"", store->path);
+			return rc;
+		}
+	}
+	store->size = size;
+	return 0;
+}
+
 /* SBC-3 GET LBA STATUS: holes of a regular file are deallocated. */
 static int file_map_status(struct backing *store, uint64_t offset, bool *mapped,
 			   uint64_t *extent_len)
@@ -470,6 +522,7 @@ const struct backing_ops backing_file_ops = {
 	.close = file_close,
 	.submit = file_submit,
 	.map_status = file_map_status,
+	.resize = file_resize,
 	.prep = file_prep,
 	.complete = file_complete,
 };

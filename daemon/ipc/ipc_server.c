@@ -174,7 +174,8 @@ static void ipc_send(qb_ipcs_connection_t *qbc, struct json_object *resp)
 
 	if (sizeof(hdr) + len > CTL_MSG_MAX) {
 		/* Cannot happen for sane listings; answer with an error instead. */
-		static const char too_big[] = "{\"ok\":false,\"error\":\"response too large\"}";
+		static const char too_big[] = "{\"ok\":false,\"error\":\"response too large\","
+					      "\"kind\":\"" CTL_ERR_FAILED "\"}";
 
 		text = too_big;
 		len = sizeof(too_big);
@@ -231,7 +232,7 @@ void ipc_request_reply_ok(struct ipc_request *req, struct json_object *result)
 	ipc_request_finish(req, resp);
 }
 
-void ipc_request_reply_err(struct ipc_request *req, const char *fmt, ...)
+void ipc_request_reply_err(struct ipc_request *req, const char *kind, const char *fmt, ...)
 {
 	struct json_object *resp = json_object_new_object();
 	char msg[IPC_ERR_MAX];
@@ -242,6 +243,7 @@ void ipc_request_reply_err(struct ipc_request *req, const char *fmt, ...)
 	va_end(ap);
 	json_object_object_add(resp, "ok", json_object_new_boolean(0));
 	json_object_object_add(resp, "error", json_object_new_string(msg));
+	json_object_object_add(resp, "kind", json_object_new_string(kind));
 	ipc_request_finish(req, resp);
 }
 
@@ -252,6 +254,10 @@ static void ipc_reply_early(qb_ipcs_connection_t *c, const char *error)
 
 	json_object_object_add(resp, "ok", json_object_new_boolean(0));
 	json_object_object_add(resp, "error", json_object_new_string(error));
+	json_object_object_add(resp, "kind", json_object_new_string(
+						     strcmp(error, "out of memory") == 0
+							     ? CTL_ERR_FAILED
+							     : CTL_ERR_INVALID));
 	ipc_send(c, resp);
 	json_object_put(resp);
 }

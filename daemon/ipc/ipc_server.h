@@ -39,9 +39,9 @@ void ipc_server_destroy(struct ipc_server *server);
 
 /** Reply {"ok": true, "result": @result} (ownership of @result passes; may be NULL). Frees @req. */
 void ipc_request_reply_ok(struct ipc_request *req, struct json_object *result);
-/** Reply {"ok": false, "error": "..."}. Frees @req. */
-void ipc_request_reply_err(struct ipc_request *req, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/** Reply {"ok": false, "error": "...", "kind": @kind (CTL_ERR_*)}. Frees @req. */
+void ipc_request_reply_err(struct ipc_request *req, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /** The uid of the client that sent @req ((uid_t)-1 once it went away), for logs. */
 uid_t ipc_request_uid(const struct ipc_request *req);
 /** Does the client still wait for the answer? */

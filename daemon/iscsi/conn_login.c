@@ -20,7 +20,9 @@
  * lookup callback only and never logged.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/iscsi/iscsi_int.h"
 #include "daemon/iscsi/login.h"
@@ -180,6 +182,14 @@ static int login_finish(struct iscsi_conn *conn, uint8_t *rsp)
 	conn->cid = iscsi_login_cid(login);
 	conn->stat_sn = iscsi_login_next_stat_sn(login);
 	iscsi_login_rsp_set_tsih(rsp, s->tsih);
+	/* For 'session show': when and how it logged in, and where. */
+	s->login_time = (int64_t)time(NULL);
+	s->chap = iscsi_login_authenticated(login);
+	s->chap_mutual = iscsi_login_chap_mutual(login);
+	snprintf(s->chap_user, sizeof(s->chap_user), "%s", iscsi_login_chap_user(login));
+	snprintf(s->initiator_alias, sizeof(s->initiator_alias), "%s",
+		 iscsi_login_initiator_alias(login));
+	iscsi_sockaddr_str((const struct sockaddr *)&conn->local_addr, s->local, sizeof(s->local));
 	iscsi_session_attach(s, conn);
 	if (discovery) {
 		iscsi_admit_discovery_started(conn);

@@ -2,10 +2,11 @@
 /*
  * The portals SendTargets reports (RFC 7143 §13.3, Appendix C): a table of
  * (node id, portal address, TPGT, serving) that the daemon feeds with
- * iscsi_discovery_set_portals() and iscsi_discovery_set_serving(). In
- * standalone mode it holds this node's configured portals with TPGT = node
- * id; in cluster mode the daemon adds the other nodes' portals and flips
- * their serving flags as the membership changes. The connection code asks
+ * iscsi_discovery_set_portals() and iscsi_discovery_set_serving(). The
+ * daemon (daemon/peers.c) feeds the whole table again on every change of
+ * the cluster's member table: this node's configured portals with TPGT =
+ * node id, and every other node's announced portals with TPGT = its node
+ * id, each with its node's serving flag. The connection code asks
  * for one answer per SendTargets key (iscsi_discovery_sendtargets()).
  *
  * The answer lists, for each registered target whose ACL admits the

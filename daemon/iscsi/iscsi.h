@@ -11,12 +11,14 @@
 #define QUORATE_DAEMON_ISCSI_ISCSI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <qb/qbloop.h>
 
 struct scsi_target;
 struct scsi_task;
+struct io_stats;
 struct iscsi_server;
 
 /* Node-local negotiation limits and timers (from the config file). */
@@ -97,12 +99,25 @@ struct iscsi_discovery_portal {
  */
 int iscsi_discovery_set_portals(struct iscsi_server *server, uint32_t local_node_id,
 				const struct iscsi_discovery_portal *portals, unsigned int n);
+/**
+ * The numeric form of portal @host_port as a listening portal takes it
+ * ("addr:port", "[v6addr]:port"; a host name resolved, an empty host or "*"
+ * the wildcard; an IPv4-mapped address as IPv4) into @out (@cap bytes).
+ * Resolves names: not for the loop's steady state. @return 0, -EINVAL or
+ * -ENAMETOOLONG.
+ */
+int iscsi_portal_numeric(const char *host_port, char *out, size_t cap);
+/** Is @host_port "a.b.c.d:port" or "[v6addr]:port", port 1..65535 (no name to resolve)? */
+bool iscsi_portal_is_numeric(const char *host_port);
 /** Mark every portal of @node_id serving or not. @return 0 or -ENOENT (no such node fed). */
 int iscsi_discovery_set_serving(struct iscsi_server *server, uint32_t node_id, bool serving);
 
 /** Serve @target (borrowed) under its name; @alias may be NULL. @return 0 or -errno. */
 int iscsi_target_register(struct iscsi_server *server, struct scsi_target *target, const char *alias);
 int iscsi_target_unregister(struct iscsi_server *server, const char *target_name);
+/** The TargetAlias that logins to @target_name declare from now on (NULL or "": none). */
+int iscsi_target_set_alias(struct iscsi_server *server, const char *target_name,
+			   const char *alias);
 
 /*
  * Access control. With no ACL entry a target admits every initiator; with at
@@ -123,7 +138,7 @@ unsigned int iscsi_target_end_unadmitted(struct iscsi_server *server, const char
 /** Require CHAP for @target_name (NULL: for discovery sessions); @cred NULL turns it off. */
 int iscsi_chap_set(struct iscsi_server *server, const char *target_name, const struct iscsi_chap_cred *cred);
 
-/* A snapshot of one session, for `quoratectl session list`. */
+/* A snapshot of one session, for `quoratectl session list|show`. */
 struct iscsi_session_info {
 	const char *initiator_name;
 	const char *target_name;	/* "" for discovery sessions */
@@ -131,8 +146,38 @@ struct iscsi_session_info {
 	uint16_t tsih;
 	uint16_t connections;
 	const char *peer;		/* "addr:port" of the first connection */
+	const char *local;		/* the portal "addr:port" it logged in through */
 	bool discovery;
 	uint32_t tasks;			/* tasks in its pool (lazy, window-bounded) */
+	uint32_t tasks_active;		/* commands in progress */
+	int64_t login_time;		/* seconds since the epoch */
+	const char *initiator_alias;	/* "" if none */
+	bool chap;			/* AuthMethod CHAP (else None) */
+	const char *chap_user;		/* "" without CHAP */
+	bool chap_mutual;		/* the target authenticated itself too */
+	bool logout_requested;		/* asked to log out (ACL change, administrator) */
+	/* Negotiated (RFC 7143 §13), of the session and its first connection. */
+	bool header_digest;		/* CRC32C */
+	bool data_digest;
+	uint32_t max_recv_dsl;		/* MaxRecvDataSegmentLength we declared */
+	uint32_t max_xmit_dsl;		/* ... the initiator declared */
+	uint32_t max_burst;
+	uint32_t first_burst;
+	bool initial_r2t;
+	bool immediate_data;
+	uint32_t max_outstanding_r2t;
+	uint32_t max_connections;
+	uint32_t default_time2wait;
+	uint32_t default_time2retain;
+	uint32_t error_recovery_level;
+	bool data_pdu_in_order;
+	bool data_sequence_in_order;
+	/*
+	 * Its completed SCSI commands (daemon/base/io_stats.h), all LUNs
+	 * together, also those the transport answered itself (a Data-Out
+	 * error, an EDTL too large: no latency). Valid during the callback.
+	 */
+	const struct io_stats *stats;
 };
 
 /* Does the I_T nexus of @initiator_port ("name,i,0x<isid>") match? */
@@ -152,5 +197,18 @@ typedef void (*iscsi_session_fn)(const struct iscsi_session_info *info, void *ct
 void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn fn, void *ctx);
 /** Close a session by TSIH (admin action). @return 0 or -ENOENT. */
 int iscsi_session_close(struct iscsi_server *server, uint16_t tsih);
+/** Does session @info match? (iscsi_sessions_request_logout) */
+typedef bool (*iscsi_session_match_fn)(const struct iscsi_session_info *info, void *ctx);
+/**
+ * Ask every session @match accepts (and not already asked) to log out
+ * within @wait_s seconds: an Asynchronous Message, AsyncEvent 1 (logout
+ * requested), Parameter3 = @wait_s (RFC 7143 §11.9.1); its new SCSI
+ * commands are rejected with "Waiting for Logout" and it is closed when
+ * @wait_s have passed (@why, a static string, says so in the log).
+ * @return the number of sessions asked.
+ */
+unsigned int iscsi_sessions_request_logout(struct iscsi_server *server,
+					   iscsi_session_match_fn match, void *ctx,
+					   uint16_t wait_s, const char *why);
 
 #endif

@@ -69,6 +69,7 @@
 /* Peer strings: "[v6addr%scope]:port". */
 #define ISCSI_ADDR_STR_MAX 72u
 #define ISCSI_NAME_BUF	   224u /* §4.2.7.1: names up to 223 bytes, plus NUL */
+#define ISCSI_ALIAS_BUF	   256u /* §13.6 TargetAlias: a text value, up to 255 bytes */
 /* "name,i,0x" + 12 hex digits of ISID. */
 #define ISCSI_PORT_NAME_MAX (ISCSI_NAME_BUF + 24u)
 /* Seconds an initiator the ACL stopped admitting has to log out (Parameter3
@@ -298,10 +299,19 @@ struct iscsi_session {
 	struct iscsi_sn_ahead sn_ahead[ISCSI_SN_AHEAD_MAX]; /* iscsi_session_cmdsn_note_ahead() */
 	uint32_t n_sn_ahead;
 	bool closing;			/* being torn down: no new work */
-	bool evicting;			/* the ACL no longer admits it: logout requested */
+	bool evicting;			/* logout requested (ACL, administrator) */
 	bool evict_timer_armed;
 	qb_loop_timer_handle evict_timer; /* closes it if the initiator does not log out */
+	const char *evict_why;		/* static: why it is closed when the timer fires */
+	/* How it logged in, for 'session show' (node-local, never replicated). */
+	int64_t login_time;		/* seconds since the epoch */
+	bool chap;			/* AuthMethod=CHAP */
+	bool chap_mutual;		/* ... and the target authenticated itself */
+	char chap_user[ISCSI_ALIAS_BUF];	/* CHAP_N, "" without CHAP */
+	char initiator_alias[ISCSI_ALIAS_BUF];
+	char local[ISCSI_ADDR_STR_MAX];	/* the portal the leading connection came in on */
 	unsigned int hold;		/* > 0: a caller walks the session, don't free */
+	struct io_stats stats;		/* its SCSI commands (scsi_cmd.c, task_stats()) */
 };
 
 /* A registered target. */
@@ -322,7 +332,7 @@ struct iscsi_target_entry {
 	struct qb_list_head node; /* server->targets */
 	struct scsi_target *scsi; /* borrowed */
 	char name[ISCSI_NAME_BUF];
-	char alias[ISCSI_NAME_BUF];
+	char alias[ISCSI_ALIAS_BUF];
 	struct qb_list_head acl; /* struct iscsi_acl_entry */
 	struct iscsi_chap_store chap;
 };
@@ -411,6 +421,10 @@ struct iscsi_server {
 	uint32_t rx_stage_off, rx_stage_len;
 	bool destroying;
 };
+
+/* session.c */
+/** What 'session list|show' reports of @s (strings borrowed from it). */
+void iscsi_session_info_fill(struct iscsi_session *s, struct iscsi_session_info *info);
 
 /* server.c */
 struct iscsi_target_entry *iscsi_target_find(struct iscsi_server *server, const char *name);

@@ -103,6 +103,7 @@ struct iscsi_login {
 	enum auth_state auth;
 	struct iscsi_chap chap;
 	bool authenticated;
+	bool mutual_done;		/* the target answered the initiator's challenge */
 
 	/* Response pieces still to send (C=1 continuation). */
 	uint8_t rsp_text[LOGIN_RSP_TEXT_MAX];
@@ -230,6 +231,16 @@ const char *iscsi_login_reason(const struct iscsi_login *login)
 bool iscsi_login_authenticated(const struct iscsi_login *login)
 {
 	return login->authenticated;
+}
+
+const char *iscsi_login_chap_user(const struct iscsi_login *login)
+{
+	return login->authenticated ? login->chap_user : "";
+}
+
+bool iscsi_login_chap_mutual(const struct iscsi_login *login)
+{
+	return login->authenticated && login->mutual_done;
 }
 
 /* Copy a borrowed string into a fixed field; false if it does not fit. */
@@ -542,6 +553,7 @@ static bool login_authenticate(struct iscsi_login *login, const struct sec_keys 
 			if (err != ISCSI_CHAP_OK) {
 				return chap_fail(login, err);
 			}
+			login->mutual_done = true;
 		}
 		login->auth = AUTH_DONE;
 		login->authenticated = true;

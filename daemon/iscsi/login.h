@@ -145,5 +145,9 @@ uint16_t iscsi_login_status(const struct iscsi_login *login);
 const char *iscsi_login_reason(const struct iscsi_login *login);
 /** True once CHAP succeeded (and mutual CHAP, if the initiator asked for it). */
 bool iscsi_login_authenticated(const struct iscsi_login *login);
+/** The CHAP user (CHAP_N) the initiator authenticated as, "" without CHAP. */
+const char *iscsi_login_chap_user(const struct iscsi_login *login);
+/** Did the target authenticate itself too (mutual CHAP)? */
+bool iscsi_login_chap_mutual(const struct iscsi_login *login);
 
 #endif

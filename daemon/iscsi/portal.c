@@ -93,6 +93,37 @@ static int portal_parse(const char *host_port, char *host, size_t host_len, char
 	return 0;
 }
 
+int iscsi_portal_numeric(const char *host_port, char *out, size_t cap)
+{
+	struct sockaddr_storage sa;
+	char buf[ISCSI_ADDR_STR_MAX];
+	bool wildcard;
+	int rc = iscsi_portal_resolve(host_port, &sa, &wildcard);
+
+	if (rc < 0) {
+		return rc;
+	}
+	iscsi_sockaddr_str((const struct sockaddr *)&sa, buf, sizeof(buf));
+	return snprintf(out, cap, "%s", buf) < (int)cap ? 0 : -ENAMETOOLONG;
+}
+
+bool iscsi_portal_is_numeric(const char *host_port)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char host[ISCSI_ADDR_STR_MAX], port[8], *end;
+	unsigned long n;
+
+	if (!host_port || portal_parse(host_port, host, sizeof(host), port, sizeof(port)) < 0 ||
+	    port[0] < '0' || port[0] > '9') {
+		return false;
+	}
+	n = strtoul(port, &end, 10);
+	if (*end != '\0' || n == 0 || n > UINT16_MAX) {
+		return false;
+	}
+	return inet_pton(host_port[0] == '[' ? AF_INET6 : AF_INET, host, addr) == 1;
+}
+
 int32_t iscsi_portal_accept_cb(int32_t fd, int32_t revents, void *data)
 {
 	struct iscsi_portal *p = data;

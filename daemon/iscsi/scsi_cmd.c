@@ -27,7 +27,8 @@
  * after the rest of the data; that data is dropped as above.)
  *
  * SCSI Command checks (the CmdSN still counts as received):
- *  - the session was asked to log out (ACL): Reject 0Ch (waiting for logout);
+ *  - the session was asked to log out (ACL, administrator): Reject 0Ch
+ *    (waiting for logout);
  *  - ITT 0xffffffff, malformed AHS, CDB over 32 bytes: Reject 09h;
  *  - immediate data without the W bit, with ImmediateData=No, beyond EDTL
  *    or FirstBurstLength; F=0 when no unsolicited Data-Out may follow:
@@ -253,19 +254,41 @@ static void task_send_response(struct iscsi_task *task)
 	task_queue_scsi_rsp(task);
 }
 
+/*
+ * Count a finished command in its session's statistics: from task_done()
+ * with the kind and latency the SCSI layer measured, and from
+ * task_complete_failed() for the commands answered here (no latency).
+ * Aborted tasks count too: the initiator sent them and they ran.
+ */
+static void task_stats(struct iscsi_task *task, const struct scsi_task *st, uint8_t kind,
+		       uint64_t data_in, uint64_t latency_ns)
+{
+	int sense_key = -1;
+	uint16_t asc;
+	uint8_t key;
+
+	if (st->status == SCSI_STATUS_CHECK_CONDITION &&
+	    scsi_sense_parse(st->sense, st->sense_len, &key, &asc) == 0) {
+		sense_key = key;
+	}
+	io_stats_record(&task->session->stats, kind, st->status, sense_key,
+			kind == IO_STATS_READ ? data_in : st->data_out_len, latency_ns);
+}
+
 static void task_done(struct scsi_task *st)
 {
 	struct iscsi_task *task = st->transport_priv;
 	uint32_t n;
 
+	n = min_u32(st->data_in_len, st->expected_len);
+	n = min_u32(n, st->buf_cap);
+	task_stats(task, st, st->stats_kind, st->data_in ? n : 0, st->latency_ns);
 	task->state = ISCSI_TASK_TX;
 	if (task->aborted || !task->conn || task->conn->state == ISCSI_CONN_DEAD) {
 		/* §11.5.1 / SAM-5: an aborted task gets no response. */
 		iscsi_task_free(task);
 		return;
 	}
-	n = min_u32(st->data_in_len, st->expected_len);
-	n = min_u32(n, st->buf_cap);
 	if (st->data_in && n &&
 	    (st->status == SCSI_STATUS_GOOD || st->status == SCSI_STATUS_CONDITION_MET)) {
 		task->din_len = n;
@@ -296,6 +319,7 @@ static void task_complete_failed(struct iscsi_task *task)
 	/* Nothing was transferred; no residual claim beyond EDTL. */
 	st->xfer_len = st->expected_len;
 	st->data_in_len = 0;
+	task_stats(task, st, (uint8_t)scsi_cdb_stats_kind(st->cdb), 0, IO_STATS_NO_LATENCY);
 	task_send_response(task);
 }
 
@@ -451,7 +475,8 @@ void iscsi_scsi_cmd_rx_bhs(struct iscsi_conn *conn)
 	}
 	if (s->evicting) {
 		/* §11.9.1: logout was requested (the ACL no longer admits the
-		 * initiator); new commands get "Waiting for Logout". */
+		 * initiator, or the administrator asked); new commands get
+		 * "Waiting for Logout". */
 		conn->rx_reject = ISCSI_REJECT_WAITING_FOR_LOGOUT;
 		return;
 	}

@@ -181,7 +181,7 @@ int iscsi_target_register(struct iscsi_server *server, struct scsi_target *targe
 		return -EINVAL;
 	}
 	name = scsi_target_name(target);
-	if (!name || strlen(name) >= ISCSI_NAME_BUF || (alias && strlen(alias) >= ISCSI_NAME_BUF)) {
+	if (!name || strlen(name) >= ISCSI_NAME_BUF || (alias && strlen(alias) >= ISCSI_ALIAS_BUF)) {
 		return -EINVAL;
 	}
 	if (iscsi_target_find(server, name)) {
@@ -199,6 +199,21 @@ int iscsi_target_register(struct iscsi_server *server, struct scsi_target *targe
 	qb_list_init(&t->acl);
 	qb_list_add_tail(&t->node, &server->targets);
 	log_info("iscsi: serving target '%s'", t->name);
+	return 0;
+}
+
+int iscsi_target_set_alias(struct iscsi_server *server, const char *target_name,
+			   const char *alias)
+{
+	struct iscsi_target_entry *t = iscsi_target_find(server, target_name);
+
+	if (!t) {
+		return -ENOENT;
+	}
+	if (alias && strlen(alias) >= ISCSI_ALIAS_BUF) {
+		return -EINVAL;
+	}
+	snprintf(t->alias, sizeof(t->alias), "%s", alias ? alias : "");
 	return 0;
 }
 
@@ -315,21 +330,9 @@ void iscsi_server_foreach_session(struct iscsi_server *server, iscsi_session_fn 
 	struct iscsi_session *s;
 
 	qb_list_for_each_entry(s, &server->sessions, node) {
-		struct iscsi_session_info info = {
-			.initiator_name = s->initiator_name,
-			.target_name = s->target_name,
-			.tsih = s->tsih,
-			.connections = (uint16_t)s->nconns,
-			.peer = "",
-			.discovery = s->discovery,
-			.tasks = s->ntasks,
-		};
-		struct iscsi_conn *conn = iscsi_session_conn(s);
+		struct iscsi_session_info info;
 
-		memcpy(info.isid, s->isid, sizeof(info.isid));
-		if (conn) {
-			info.peer = conn->peer;
-		}
+		iscsi_session_info_fill(s, &info);
 		fn(&info, ctx);
 	}
 }

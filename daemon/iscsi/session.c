@@ -571,6 +571,52 @@ void iscsi_session_shutdown(struct iscsi_session *s, const char *why)
 	iscsi_session_maybe_free(s);
 }
 
+void iscsi_session_info_fill(struct iscsi_session *s, struct iscsi_session_info *info)
+{
+	struct iscsi_conn *conn = iscsi_session_conn(s);
+	const struct iscsi_params *p = &s->params;
+	struct iscsi_task *t;
+	uint32_t active = 0;
+
+	qb_list_for_each_entry(t, &s->tasks, node) {
+		active++;
+	}
+	*info = (struct iscsi_session_info){
+		.initiator_name = s->initiator_name,
+		.target_name = s->target_name,
+		.tsih = s->tsih,
+		.connections = (uint16_t)s->nconns,
+		.peer = conn ? conn->peer : "",
+		.local = s->local,
+		.discovery = s->discovery,
+		.tasks = s->ntasks,
+		.tasks_active = active,
+		.stats = &s->stats,
+		.login_time = s->login_time,
+		.initiator_alias = s->initiator_alias,
+		.chap = s->chap,
+		.chap_user = s->chap_user,
+		.chap_mutual = s->chap_mutual,
+		.logout_requested = s->evicting,
+		.header_digest = (conn ? conn->params : *p).header_digest == ISCSI_DIGEST_CRC32C,
+		.data_digest = (conn ? conn->params : *p).data_digest == ISCSI_DIGEST_CRC32C,
+		.max_recv_dsl = (conn ? conn->params : *p).max_recv_dsl,
+		.max_xmit_dsl = (conn ? conn->params : *p).max_xmit_dsl,
+		.max_burst = p->max_burst,
+		.first_burst = p->first_burst,
+		.initial_r2t = p->initial_r2t,
+		.immediate_data = p->immediate_data,
+		.max_outstanding_r2t = p->max_outstanding_r2t,
+		.max_connections = p->max_connections,
+		.default_time2wait = p->default_time2wait,
+		.default_time2retain = p->default_time2retain,
+		.error_recovery_level = p->error_recovery_level,
+		.data_pdu_in_order = p->data_pdu_in_order,
+		.data_sequence_in_order = p->data_sequence_in_order,
+	};
+	memcpy(info->isid, s->isid, sizeof(info->isid));
+}
+
 /* The initiator did not log out in time after its Asynchronous Message. */
 static void session_evict_timer_cb(void *data)
 {
@@ -578,8 +624,27 @@ static void session_evict_timer_cb(void *data)
 
 	s->evict_timer_armed = false;
 	loop_pass_begin();
-	iscsi_session_shutdown(s, "no logout after the ACL stopped admitting the initiator");
+	iscsi_session_shutdown(s, s->evict_why);
 	loop_pass_end();
+}
+
+/* Ask @s to log out within @wait_s; close it then (@why, static, for the log). */
+static void session_request_logout(struct iscsi_session *s, uint16_t wait_s, const char *why)
+{
+	struct iscsi_server *server = s->server;
+	struct iscsi_conn *conn = iscsi_session_conn(s);
+
+	s->evicting = true;
+	s->evict_why = why;
+	if (conn && conn->state == ISCSI_CONN_FULL_FEATURE) {
+		iscsi_conn_request_logout(conn, wait_s);
+	}
+	if (qb_loop_timer_add(server->loop, QB_LOOP_LOW, (uint64_t)wait_s * 1000000000ull, s,
+			      session_evict_timer_cb, &s->evict_timer) == 0) {
+		s->evict_timer_armed = true;
+	} else {
+		iscsi_session_shutdown(s, why);
+	}
 }
 
 unsigned int iscsi_target_end_unadmitted(struct iscsi_server *server, const char *target_name)
@@ -588,29 +653,43 @@ unsigned int iscsi_target_end_unadmitted(struct iscsi_server *server, const char
 	unsigned int n = 0;
 
 	qb_list_for_each_entry_safe(s, sn, &server->sessions, node) {
-		struct iscsi_conn *conn;
-
 		if (!s->target || s->closing || s->evicting ||
 		    strcmp(s->target->name, target_name) != 0 ||
 		    iscsi_target_acl_allows(s->target, s->initiator_name)) {
 			continue;
 		}
 		n++;
-		s->evicting = true;
 		log_notice("iscsi: session tsih %u of '%s' to '%s': the ACL no longer admits the "
 			   "initiator; asking it to log out within %u s",
 			   s->tsih, s->initiator_name, target_name, ISCSI_ACL_LOGOUT_WAIT_S);
-		conn = iscsi_session_conn(s);
-		if (conn && conn->state == ISCSI_CONN_FULL_FEATURE) {
-			iscsi_conn_request_logout(conn, ISCSI_ACL_LOGOUT_WAIT_S);
+		session_request_logout(s, ISCSI_ACL_LOGOUT_WAIT_S,
+				       "no logout after the ACL stopped admitting the initiator");
+	}
+	return n;
+}
+
+unsigned int iscsi_sessions_request_logout(struct iscsi_server *server,
+					   iscsi_session_match_fn match, void *ctx,
+					   uint16_t wait_s, const char *why)
+{
+	struct iscsi_session *s, *sn;
+	unsigned int n = 0;
+
+	qb_list_for_each_entry_safe(s, sn, &server->sessions, node) {
+		struct iscsi_session_info info;
+
+		if (s->closing || s->evicting) {
+			continue;
 		}
-		if (qb_loop_timer_add(server->loop, QB_LOOP_LOW,
-				      (uint64_t)ISCSI_ACL_LOGOUT_WAIT_S * 1000000000ull, s,
-				      session_evict_timer_cb, &s->evict_timer) == 0) {
-			s->evict_timer_armed = true;
-		} else {
-			iscsi_session_shutdown(s, "the ACL no longer admits the initiator");
+		iscsi_session_info_fill(s, &info);
+		if (!match(&info, ctx)) {
+			continue;
 		}
+		n++;
+		log_notice("iscsi: session tsih %u of '%s' to '%s': asking it to log out within "
+			   "%u s (%s)", s->tsih, s->initiator_name,
+			   s->discovery ? "(discovery)" : s->target_name, wait_s, why);
+		session_request_logout(s, wait_s, why);
 	}
 	return n;
 }

@@ -134,6 +134,56 @@ int scsi_alua_group_set(struct scsi_alua_table *table, const struct scsi_alua_gr
 	return 0;
 }
 
+int scsi_alua_groups_set(struct scsi_alua_table *table, const struct scsi_alua_group *groups,
+			 unsigned int n)
+{
+	struct scsi_alua_group sorted[SCSI_ALUA_GROUPS_MAX];
+	bool changed, local_seen = false;
+
+	if (n > SCSI_ALUA_GROUPS_MAX) {
+		return -ENOSPC;
+	}
+	if (n && !groups) {
+		return -EINVAL;
+	}
+	/* Insertion sort by id into @sorted: at most a few dozen groups. */
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int j = i;
+
+		if (!alua_group_valid(&groups[i])) {
+			return -EINVAL;
+		}
+		while (j > 0 && sorted[j - 1].tpg_id > groups[i].tpg_id) {
+			sorted[j] = sorted[j - 1];
+			j--;
+		}
+		if (j > 0 && sorted[j - 1].tpg_id == groups[i].tpg_id) {
+			return -EINVAL;
+		}
+		sorted[j] = groups[i];
+		local_seen |= groups[i].tpg_id == table->local_tpg;
+	}
+	if (!local_seen) {
+		return -EINVAL;
+	}
+	changed = n != table->count;
+	for (unsigned int i = 0; i < n && !changed; i++) {
+		changed = !alua_group_equal(&sorted[i], &table->groups[i]);
+	}
+	if (!changed) {
+		return 0;
+	}
+	memcpy(table->groups, sorted, n * sizeof(sorted[0]));
+	table->count = n;
+	for (unsigned int i = 0; i < n; i++) {
+		if (sorted[i].tpg_id == table->local_tpg) {
+			table->local_state = sorted[i].state;
+		}
+	}
+	alua_changed(table);
+	return 0;
+}
+
 int scsi_alua_group_remove(struct scsi_alua_table *table, uint16_t tpg_id)
 {
 	bool found;

@@ -9,9 +9,9 @@
  * Unavailable.
  *
  * DESIGN §3: node N is ALUA target port group N with relative target port N.
- * Standalone the table holds one group. The Corosync transport will set
- * the other nodes' groups with scsi_alua_group_set(), and the daemon's
- * serving signal drives this node's group through scsi_alua_set_serving().
+ * Standalone the table holds one group. The daemon keeps it equal to the
+ * cluster's member table with scsi_alua_groups_set() (daemon/peers.c): one
+ * group per configured node, this node's following its serving signal.
  *
  * Unit attentions (our reading of SPC-4 5.15.2.5, implicit transitions):
  * when the asymmetric access state of any group in the table changes, the
@@ -31,7 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SCSI_ALUA_GROUPS_MAX 32		/* target port groups in a table (cluster nodes) */
+#define SCSI_ALUA_GROUPS_MAX 64		/* target port groups in a table (cluster nodes) */
 #define SCSI_ALUA_GROUP_PORTS_MAX 4	/* relative target ports per group */
 
 /*
@@ -74,6 +74,16 @@ void scsi_alua_table_destroy(struct scsi_alua_table *table);
  * @return 0, -EINVAL (bad ids, state or port count), -ENOSPC (table full).
  */
 int scsi_alua_group_set(struct scsi_alua_table *table, const struct scsi_alua_group *g);
+/**
+ * Make the table hold exactly the @n groups @groups (any order, copied):
+ * groups not listed are removed, the others added or replaced, this node's
+ * included (it must be listed). One 2A/06 on every nexus of every borrower
+ * if the table changed, none otherwise. @return 0, -EINVAL (a bad group, an
+ * id listed twice, this node's group missing) or -ENOSPC (more than
+ * SCSI_ALUA_GROUPS_MAX); on error the table is unchanged.
+ */
+int scsi_alua_groups_set(struct scsi_alua_table *table, const struct scsi_alua_group *groups,
+			 unsigned int n);
 /** Remove group @tpg_id (2A/06). @return 0, -ENOENT, or -EBUSY for this node's group. */
 int scsi_alua_group_remove(struct scsi_alua_table *table, uint16_t tpg_id);
 /** Set the state of group @tpg_id (2A/06 if it changed). @return 0, -ENOENT or -EINVAL. */

@@ -6,7 +6,9 @@
  * conflict class and flags. The dispatcher (lu.c) uses the row to reject
  * reserved bits and to decide UA and LUN handling before the handler runs;
  * REPORT SUPPORTED OPERATION CODES (SPC-4 6.35) is generated from the same
- * rows, so what we report is what we enforce.
+ * rows, so what we report is what we enforce; scsi_cmd_offered() is the
+ * one rule of both for a command a LU does not offer (a shared LU: no
+ * node-atomic commands).
  *
  * Invariant: rows are sorted by (opcode, service action); scsi_cmd_lookup()
  * binary-searches them and the unit tests check the order.
@@ -47,9 +49,12 @@ enum {
 	  .usage = { (op_), __VA_ARGS__ } }
 
 #define F_MEDIA_RD (SCSI_CMD_F_MEDIA)
+#define F_MEDIA_IN (SCSI_CMD_F_MEDIA | SCSI_CMD_F_READ)	/* the READ family */
 #define F_MEDIA_WR (SCSI_CMD_F_MEDIA | SCSI_CMD_F_WRITE)
 #define F_SA SCSI_CMD_F_SA
 #define F_ANY_LU (SCSI_CMD_F_UA_OK | SCSI_CMD_F_NO_LU | SCSI_CMD_F_ALUA_OK)
+/* SBC-3 5.3, 5.9: atomic under this node's EXCL range lock, so not on a shared LU. */
+#define F_NODE_ATOMIC SCSI_CMD_F_NODE_ATOMIC
 
 /* Byte-1 masks shared by the read/write families (SBC-3 5.x CDB layouts). */
 #define B1_RD 0xfc	/* RDPROTECT, DPO, FUA, RARC */
@@ -63,7 +68,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	ROW(OP_REQUEST_SENSE, 0, "REQUEST SENSE", spc_request_sense, SCSI_DIR_IN, 6,
 	    SCSI_RESV_ALLOWED, F_ANY_LU, TMO_FAST, 0x01, 0x00, 0x00, 0xff, 0x00),
 	ROW(OP_READ6, 0, "READ(6)", sbc_read, SCSI_DIR_IN, 6,
-	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, 0x1f, 0xff, 0xff, 0xff, 0x00),
+	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, 0x1f, 0xff, 0xff, 0xff, 0x00),
 	ROW(OP_WRITE6, 0, "WRITE(6)", sbc_write, SCSI_DIR_OUT, 6,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, 0x1f, 0xff, 0xff, 0xff, 0x00),
 	ROW(OP_INQUIRY, 0, "INQUIRY", spc_inquiry, SCSI_DIR_IN, 6,
@@ -83,7 +88,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	ROW(OP_READ_CAPACITY10, 0, "READ CAPACITY(10)", sbc_read_capacity10, SCSI_DIR_IN, 10,
 	    SCSI_RESV_ALLOWED, 0, TMO_FAST, 0x00, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x01, 0x00),
 	ROW(OP_READ10, 0, "READ(10)", sbc_read, SCSI_DIR_IN, 10,
-	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, GROUP, 0xff,
+	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, GROUP, 0xff,
 	    0xff, 0x00),
 	ROW(OP_WRITE10, 0, "WRITE(10)", sbc_write, SCSI_DIR_OUT, 10,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, GROUP, 0xff,
@@ -132,16 +137,16 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	PROUT(SA_PR_OUT_REGISTER_AND_MOVE, "PERSISTENT RESERVE OUT / REGISTER AND MOVE"),
 #undef PROUT
 	ROW(OP_READ16, 0, "READ(16)", sbc_read, SCSI_DIR_IN, 16,
-	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, GROUP, 0x00),
 	ROW(OP_COMPARE_AND_WRITE, 0, "COMPARE AND WRITE", sbc_compare_and_write, SCSI_DIR_OUT, 16,
-	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_WRITE, F_MEDIA_WR | F_NODE_ATOMIC, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0x00, 0x00, 0x00, 0xff, GROUP, 0x00),
 	ROW(OP_WRITE16, 0, "WRITE(16)", sbc_write, SCSI_DIR_OUT, 16,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, GROUP, 0x00),
 	ROW(OP_ORWRITE16, 0, "ORWRITE(16)", sbc_write, SCSI_DIR_OUT, 16,
-	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_WRITE, F_MEDIA_WR | F_NODE_ATOMIC, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, GROUP, 0x00),
 	ROW(OP_WRITE_VERIFY16, 0, "WRITE AND VERIFY(16)", sbc_write, SCSI_DIR_OUT, 16,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_VRFY, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -176,7 +181,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	    TMO_FAST, SCSI_SA_MASK,
 	    0x87, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00),
 	ROW(OP_READ12, 0, "READ(12)", sbc_read, SCSI_DIR_IN, 12,
-	    SCSI_RESV_READ, F_MEDIA_RD, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, GROUP, 0x00),
 	ROW(OP_WRITE12, 0, "WRITE(12)", sbc_write, SCSI_DIR_OUT, 12,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -208,6 +213,14 @@ static unsigned int cmd_first(uint8_t opcode)
 	return lo;
 }
 
+bool scsi_cmd_offered(const struct scsi_lu *lu, const struct scsi_cmd_desc *desc)
+{
+	if (!desc || !desc->handler) {
+		return false;
+	}
+	return !(lu && lu->cfg.shared && (desc->flags & SCSI_CMD_F_NODE_ATOMIC));
+}
+
 bool scsi_cmd_opcode_has_sa(uint8_t opcode)
 {
 	unsigned int i = cmd_first(opcode);
@@ -234,6 +247,11 @@ const struct scsi_cmd_desc *scsi_cmd_lookup(const uint8_t *cdb)
 		}
 	}
 	return NULL;
+}
+
+enum io_stats_kind scsi_cdb_stats_kind(const uint8_t *cdb)
+{
+	return scsi_cmd_stats_kind(scsi_cmd_lookup(cdb));
 }
 
 int scsi_cmd_check_reserved(const struct scsi_cmd_desc *desc, const uint8_t *cdb, int *bit)

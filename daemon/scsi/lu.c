@@ -21,6 +21,11 @@
  * drop, session reinstatement): SAM-5 6.3.4 wants I_T NEXUS LOSS OCCURRED
  * (29/07) for it, so its record stays, at most SCSI_UA_LOST_KEEP per LU.
  *
+ * Statistics: every task is counted once in its LU's struct io_stats
+ * (daemon/base/io_stats.h), right before its done() (task_stats(), from
+ * scsi_task_submit() or scsi_task_finish()), with its latency from submit;
+ * the task carries its kind and latency on to the transport.
+ *
  * Lifetime: the target is reference-counted (the creator, each nexus, and
  * scsi_task_finish() around done()) and freed with its LUs only when no
  * reference and no task in flight is left, so the owner may destroy it
@@ -271,6 +276,9 @@ static void lu_free(struct scsi_lu *lu)
 	if (lu->store) {
 		backing_close(lu->store);
 	}
+	if (lu->store_retired) {
+		backing_close(lu->store_retired);
+	}
 	free(lu->path);
 	free(lu->backing_kind);
 	free(lu);
@@ -378,13 +386,51 @@ static int lu_store_open(struct scsi_lu *lu)
 	return 0;
 }
 
-/* An offline LU gives its backing store back when no task uses it any more. */
+/*
+ * An offline LU gives its backing store back when no task uses it any more;
+ * so does a LU whose store was replaced (opened again read-write).
+ */
 static void lu_store_release(struct scsi_lu *lu)
 {
-	if (lu->offline && lu->inflight == 0 && lu->store) {
+	if (lu->inflight != 0) {
+		return;
+	}
+	if (lu->store_retired) {
+		backing_close(lu->store_retired);
+		lu->store_retired = NULL;
+	}
+	if (lu->offline && lu->store) {
 		backing_close(lu->store);
 		lu->store = NULL;
 	}
+}
+
+/*
+ * A read-only LU becomes writable: a store opened read-only cannot write,
+ * so open it again read-write and use the new one from now on; tasks in
+ * flight finish on the old one, which is closed after them. On failure the
+ * LU stays read-only.
+ */
+static int lu_store_reopen_rw(struct scsi_lu *lu)
+{
+	struct backing *old = lu->store;
+	int rc;
+
+	if (!old || !backing_read_only(old)) {
+		return 0;
+	}
+	if (lu->store_retired) {
+		return -EBUSY;	/* the previous one is still draining */
+	}
+	lu->store = NULL;
+	rc = lu_store_open(lu);
+	if (rc < 0) {
+		lu->store = old;
+		return rc;
+	}
+	lu->store_retired = old;
+	lu_store_release(lu);
+	return 0;
 }
 
 int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offline)
@@ -408,6 +454,45 @@ int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offlin
 		}
 	}
 	lu->offline = false;
+	return 0;
+}
+
+int scsi_lu_update(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg)
+{
+	struct scsi_lu *lu = lun_id < SCSI_LUN_MAX ? target->lu_index[lun_id] : NULL;
+	int rc;
+
+	if (!lu) {
+		return -ENOENT;
+	}
+	if (cfg->read_only != lu->cfg.read_only || cfg->write_cache != lu->cfg.write_cache) {
+		if (!cfg->read_only) {
+			lu->cfg.read_only = false;
+			rc = lu_store_reopen_rw(lu);
+			if (rc < 0) {
+				lu->cfg.read_only = true;
+				return rc;
+			}
+		}
+		lu->cfg.read_only = cfg->read_only;
+		lu->cfg.write_cache = cfg->write_cache;
+		/* The administrator's setting replaces what MODE SELECT chose. */
+		lu->mode.wce = cfg->write_cache;
+		/* WP (mode parameter header) or WCE (caching page) changed. */
+		scsi_ua_raise(lu, NULL, SCSI_UA_MODE_CHANGED);
+	}
+	if (cfg->size_bytes != lu->cfg.size_bytes) {
+		if (lu->store) {
+			rc = backing_resize(lu->store, cfg->size_bytes);
+			if (rc < 0) {
+				return rc;
+			}
+			lu->nblocks = backing_size(lu->store) / lu->block_size;
+		}
+		lu->cfg.size_bytes = cfg->size_bytes;
+		/* Every I_T nexus learns of the new capacity (SBC-3, READ CAPACITY). */
+		scsi_ua_raise(lu, NULL, SCSI_UA_CAPACITY_CHANGED);
+	}
 	return 0;
 }
 
@@ -748,10 +833,51 @@ int scsi_task_data_in(struct scsi_task *task, const void *data, uint32_t len, ui
 	return SCSI_EXEC_DONE;
 }
 
+/*
+ * Every task passes here once, right before done(): count it in its LU's
+ * statistics (a task on no LU counts only in the transport's session) and
+ * hand the transport its kind and latency for the session's.
+ */
+static void task_stats(struct scsi_task *task)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	int sense_key = -1;
+	uint64_t bytes;
+	uint16_t asc;
+	uint8_t key;
+
+	task->latency_ns = io_stats_now_ns() - task->priv.start_ns;
+	if (!lu) {
+		return;
+	}
+	if (task->status == SCSI_STATUS_CHECK_CONDITION &&
+	    scsi_sense_parse(task->sense, task->sense_len, &key, &asc) == 0) {
+		sense_key = key;
+	}
+	/* What the transport sends or received (the data buffer contract in scsi.h). */
+	if (task->stats_kind != IO_STATS_READ) {
+		bytes = task->data_out_len;
+	} else if (!task->data_in) {
+		bytes = 0;
+	} else {
+		bytes = task->data_in_len < task->expected_len ? task->data_in_len
+							       : task->expected_len;
+	}
+	io_stats_record(&lu->stats, task->stats_kind, task->status, sense_key, bytes,
+			task->latency_ns);
+}
+
+const struct io_stats *scsi_lu_stats(const struct scsi_target *target, uint16_t lun_id)
+{
+	return lun_id < SCSI_LUN_MAX && target->lu_index[lun_id] ? &target->lu_index[lun_id]->stats
+								  : NULL;
+}
+
 void scsi_task_finish(struct scsi_task *task)
 {
 	struct scsi_target *target;
 
+	task_stats(task);
 	if (!task->priv.lu) {
 		task->done(task);
 		return;
@@ -796,6 +922,7 @@ static int task_dispatch(struct scsi_task *task)
 	}
 	task->priv.lu = lu;
 	desc = scsi_cmd_lookup(task->cdb);
+	task->stats_kind = (uint8_t)scsi_cmd_stats_kind(desc);
 
 	/* SPC-4 4.6.4: an absent LU answers only INQUIRY, REPORT LUNS and REQUEST SENSE. */
 	if (!lu && !(desc && desc->handler && (desc->flags & SCSI_CMD_F_NO_LU))) {
@@ -813,7 +940,8 @@ static int task_dispatch(struct scsi_task *task)
 	if (!desc && scsi_cmd_opcode_has_sa(task->cdb[0])) {
 		return scsi_task_invalid_field(task, true, 1, SA_FIELD_HIGH_BIT);
 	}
-	if (!desc || !desc->handler || desc->cdb_len > task->cdb_len) {
+	/* Not offered on this LU (scsi_cmd_offered): as if the opcode were unknown. */
+	if (!scsi_cmd_offered(lu, desc) || desc->cdb_len > task->cdb_len) {
 		return scsi_task_sense(task, SENSE_KEY_ILLEGAL_REQUEST,
 				       ASC_INVALID_COMMAND_OPERATION_CODE);
 	}
@@ -847,9 +975,12 @@ void scsi_task_submit(struct scsi_task *task)
 	task->xfer_len = 0;
 	task->data_in_len = 0;
 	task->priv.lu = NULL;
+	task->priv.start_ns = io_stats_now_ns();
+	task->stats_kind = IO_STATS_OTHER;
 	if (task_dispatch(task) == SCSI_EXEC_ASYNC) {
 		return;
 	}
 	/* Synchronous answers never counted in lu->inflight (see sbc_go()). */
+	task_stats(task);
 	task->done(task);
 }

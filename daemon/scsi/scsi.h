@@ -32,6 +32,7 @@
 
 #include <qb/qbloop.h>
 
+#include "daemon/base/io_stats.h"
 #include "daemon/scsi/alua.h"
 
 /*
@@ -93,6 +94,8 @@ struct scsi_task {
 	uint8_t sense[SCSI_SENSE_MAX];
 	uint32_t xfer_len;		/* bytes the CDB asks to transfer */
 	uint32_t data_in_len;		/* valid Data-In bytes in buf */
+	uint8_t stats_kind;		/* enum io_stats_kind of the command */
+	uint64_t latency_ns;		/* submit to done() in the SCSI layer */
 
 	/* Private to the SCSI layer; the transport zeroes it before submit. */
 	struct {
@@ -102,6 +105,7 @@ struct scsi_task {
 		uint32_t nblocks;
 		uint32_t stage;		/* multi-step commands (COMPARE AND WRITE) */
 		void *io;		/* in-flight backing I/O, if any */
+		uint64_t start_ns;	/* when scsi_task_submit() took it */
 	} priv;
 };
 
@@ -119,6 +123,14 @@ struct scsi_lu_config {
 	bool read_only;
 	bool write_cache;		/* initial WCE of the caching mode page */
 	bool offline;			/* add without opening the backing (scsi_lu_set_offline) */
+	/*
+	 * Other target nodes write the same medium (a cluster): atomicity that
+	 * this node's LBA range locks give means nothing to their writes, so
+	 * the commands that promise it (COMPARE AND WRITE, ORWRITE) are not
+	 * offered: INVALID COMMAND OPERATION CODE, absent from REPORT SUPPORTED
+	 * OPERATION CODES, MAXIMUM COMPARE AND WRITE LENGTH 0 in VPD B0h.
+	 */
+	bool shared;
 	uint8_t naa[16];		/* NAA-6 IEEE registered extended id */
 	char serial[33];		/* unit serial number (VPD 80h) */
 	char vendor[9];			/* T10 vendor id, space padded on output */
@@ -169,6 +181,19 @@ int scsi_target_remove_lu(struct scsi_target *target, uint16_t lun_id);
  * -ENOENT (no such LU) or the open's -errno (then the LU stays offline).
  */
 int scsi_lu_set_offline(struct scsi_target *target, uint16_t lun_id, bool offline);
+/**
+ * Follow a changed configuration of LU @lun_id in place. read_only and
+ * write_cache: writes get DATA PROTECT (7/27/00) and MODE SENSE shows WP
+ * while read-only; WCE of the caching page becomes write_cache (replacing
+ * what MODE SELECT set); a LU made writable whose store was opened
+ * read-only opens it again read-write first (tasks in flight finish on the
+ * old one); MODE PARAMETERS CHANGED (2A/01) goes to every I_T nexus. A new
+ * size_bytes resizes the backing store (backing_resize; offline: at the
+ * next open) and raises CAPACITY DATA HAS CHANGED (2A/09) on every I_T
+ * nexus. The other fields of @cfg are not looked at. @return 0, -ENOENT,
+ * or the store's -errno (then that part keeps its previous setting).
+ */
+int scsi_lu_update(struct scsi_target *target, uint16_t lun_id, const struct scsi_lu_config *cfg);
 /** Number of LUs, for listings. */
 unsigned int scsi_target_lu_count(const struct scsi_target *target);
 
@@ -196,8 +221,18 @@ void scsi_nexus_destroy(struct scsi_nexus *nexus);
  */
 void scsi_nexus_lost(struct scsi_nexus *nexus);
 
-/** Run a task; completes through task->done(). */
+/**
+ * Run a task; completes through task->done(). Before done() the SCSI layer
+ * counts the command in its LU's statistics (daemon/base/io_stats.h) and
+ * sets task->stats_kind and task->latency_ns, so the transport can count it
+ * in its session's without classifying or timing it again.
+ */
 void scsi_task_submit(struct scsi_task *task);
+
+/** The statistics kind of @cdb (for commands the transport answers itself). */
+enum io_stats_kind scsi_cdb_stats_kind(const uint8_t *cdb);
+/** LU @lun_id's counters (read on the loop's thread), or NULL if no such LU. */
+const struct io_stats *scsi_lu_stats(const struct scsi_target *target, uint16_t lun_id);
 
 /*
  * Task management effects that belong to the SCSI layer (SAM-5 7). Aborting

@@ -127,6 +127,9 @@ enum scsi_cmd_flags {
 	SCSI_CMD_F_MEDIA = 1u << 3,	/* accesses the medium */
 	SCSI_CMD_F_WRITE = 1u << 4,	/* modifies the medium: DATA PROTECT on a read-only LU */
 	SCSI_CMD_F_ALUA_OK = 1u << 5,	/* runs in the Unavailable state (SPC-4 5.15.2.4.5) */
+	SCSI_CMD_F_NODE_ATOMIC = 1u << 6, /* atomic through this node's LBA locks only: not on
+					   * a shared LU (scsi_lu_config.shared) */
+	SCSI_CMD_F_READ = 1u << 7,	/* returns data from the medium: a read in the statistics */
 };
 
 enum scsi_exec {
@@ -163,6 +166,23 @@ extern const unsigned int scsi_cmd_table_len;
 
 /** Find the row for @cdb (opcode and, where used, service action); NULL if unknown. */
 const struct scsi_cmd_desc *scsi_cmd_lookup(const uint8_t *cdb);
+/**
+ * Is the command of row @desc offered on @lu (NULL: no LU)? Not a row
+ * without a handler, nor a node-atomic one on a shared LU. What the
+ * dispatcher runs and REPORT SUPPORTED OPERATION CODES reports.
+ */
+bool scsi_cmd_offered(const struct scsi_lu *lu, const struct scsi_cmd_desc *desc);
+/** The statistics kind of a row (NULL: an unknown opcode, "other"). */
+static inline enum io_stats_kind scsi_cmd_stats_kind(const struct scsi_cmd_desc *desc)
+{
+	if (!desc) {
+		return IO_STATS_OTHER;
+	}
+	if (desc->flags & SCSI_CMD_F_WRITE) {
+		return IO_STATS_WRITE;
+	}
+	return desc->flags & SCSI_CMD_F_READ ? IO_STATS_READ : IO_STATS_OTHER;
+}
 /** Does @opcode use service actions? */
 bool scsi_cmd_opcode_has_sa(uint8_t opcode);
 /**
@@ -225,6 +245,7 @@ struct scsi_lu {
 	char *backing_kind;
 	struct scsi_lu_config cfg;	/* cfg.path/backing point to the copies above */
 	struct backing *store;
+	struct backing *store_retired;	/* replaced while tasks used it: closed at inflight 0 */
 	uint64_t nblocks;
 	uint32_t block_size;
 	uint32_t inflight;		/* tasks between submit and done */
@@ -244,6 +265,7 @@ struct scsi_lu {
 	struct scsi_task *lock_wait_tail;
 	struct pr_state pr_own;		/* private PR state until the daemon attaches its own */
 	struct pr_state *pr;		/* the PR state in force (pr_own or borrowed) */
+	struct io_stats stats;		/* completed commands (scsi_task_finish, scsi_task_submit) */
 };
 
 struct scsi_nexus {

@@ -270,7 +270,8 @@ static size_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *d)
 	memset(d + VPD_HDR_LEN, 0, VPD_LEN_3C);
 	/* WSNZ: a WRITE SAME of zero blocks is refused rather than run to the end. */
 	d[4] = VPD_B0_WSNZ;
-	d[5] = (uint8_t)sbc_max_caw_blocks(bs);
+	/* A shared LU offers no COMPARE AND WRITE (scsi_lu_config.shared): length 0. */
+	d[5] = lu->cfg.shared ? 0 : (uint8_t)sbc_max_caw_blocks(bs);
 	put_be16(&d[6], (uint16_t)(gran ? gran : 1));
 	put_be32(&d[8], SBC_MAX_XFER_BYTES / bs);
 	put_be32(&d[12], SBC_MAX_XFER_BYTES / bs);
@@ -710,7 +711,7 @@ int spc_report_opcodes(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	if (opts == RSOC_ALL) {
 		for (unsigned int i = 0; i < scsi_cmd_table_len; i++) {
 			c = &scsi_cmd_table[i];
-			if (!c->handler) {
+			if (!scsi_cmd_offered(task->priv.lu, c)) {
 				continue;
 			}
 			d[off] = c->opcode;
@@ -755,7 +756,7 @@ int spc_report_opcodes(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 		}
 	}
 	memset(d, 0, 4);
-	if (!c || !c->handler) {
+	if (!scsi_cmd_offered(task->priv.lu, c)) {
 		d[1] = RSOC_SUPPORT_NOT;
 		off = 4;
 	} else {

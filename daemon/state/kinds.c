@@ -80,6 +80,30 @@ static int target_del_validate(struct state_apply *a, char *err, size_t errlen)
 	return 0;
 }
 
+static int target_set_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	a->t = model_target_find(&a->s->model, a->m->u.target.name);
+	if (a->t == NULL) {
+		snprintf(err, errlen, "no target '%s'", a->m->u.target.name);
+		return -ENOENT;
+	}
+	return validate_alias(a->m->u.target.alias, err, errlen);
+}
+
+static int target_set_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = STORE_OP_TARGET_SET;
+	op->u.target = a->m->u.target;
+	return 0;
+}
+
+static void target_set_update(struct state_apply *a)
+{
+	memcpy(a->t->rec.alias, a->m->u.target.alias, sizeof(a->t->rec.alias));
+	fx_record(a->fx, STATE_FX_TARGET_CHANGED, a->t, NULL, NULL);
+}
+
 /* Record the end of CHAP record @c (unlinked) as an effect. */
 static void chap_cleared(struct state_effects *fx, struct state_chap *c)
 {
@@ -203,13 +227,15 @@ static void lun_offline_decode(struct rcur *r, struct mutation *m)
 	m->u.lun.offline = v != 0;
 }
 
+/*
+ * The store operations that change one field of a LUN read the LU and that
+ * field of the mutation's record; the rest of it is zero.
+ */
 static int lun_offline_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
 {
 	(void)blob;
 	op->kind = STORE_OP_LUN_OFFLINE;
-	snprintf(op->u.lun.target, sizeof(op->u.lun.target), "%s", a->m->u.lun.target);
-	op->u.lun.lun = a->m->u.lun.lun;
-	op->u.lun.offline = a->m->u.lun.offline;
+	op->u.lun = a->m->u.lun;
 	return 0;
 }
 
@@ -218,6 +244,128 @@ static void lun_offline_update(struct state_apply *a)
 {
 	a->l->rec.offline = a->m->u.lun.offline;
 	fx_record(a->fx, STATE_FX_LUN_STATE, a->t, a->l, NULL);
+}
+
+static void lun_resize_encode(struct wcur *w, const struct mutation *m)
+{
+	lun_ref_encode(w, m);
+	w_uint(w, m->u.lun.size_bytes, 8);
+}
+
+static void lun_resize_decode(struct rcur *r, struct mutation *m)
+{
+	lun_ref_decode(r, m);
+	m->u.lun.size_bytes = r_uint(r, 8);
+}
+
+/* Growing or shrinking is the proposer's decision (--force); any whole number of blocks. */
+static int lun_resize_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	uint64_t size = a->m->u.lun.size_bytes;
+	int rc = lun_find(a, a->m->u.lun.target, a->m->u.lun.lun, err, errlen);
+
+	if (rc < 0) {
+		return rc;
+	}
+	if (size == 0 || size % a->l->rec.block_size != 0 || size > INT64_MAX) {
+		snprintf(err, errlen, "size %llu is not a positive multiple of the block size %u",
+			 (unsigned long long)size, a->l->rec.block_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int lun_resize_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = STORE_OP_LUN_RESIZE;
+	op->u.lun = a->m->u.lun;
+	return 0;
+}
+
+static void lun_resize_update(struct state_apply *a)
+{
+	a->l->rec.size_bytes = a->m->u.lun.size_bytes;
+	fx_record(a->fx, STATE_FX_LUN_CHANGED, a->t, a->l, NULL);
+}
+
+/* Names a field, sets values only of named fields, and an alias only when named. */
+static bool lun_set_wellformed(unsigned int fields, unsigned int values, const char *alias)
+{
+	return fields != 0 && (fields & ~MUTATION_SET_ALL) == 0 && (values & ~fields) == 0 &&
+	       ((fields & MUTATION_SET_ALIAS) || alias[0] == '\0');
+}
+
+static void lun_set_encode(struct wcur *w, const struct mutation *m)
+{
+	uint8_t values = (m->u.lun.read_only ? MUTATION_SET_READ_ONLY : 0) |
+			 (m->u.lun.write_cache ? MUTATION_SET_WRITE_CACHE : 0);
+
+	if (!lun_set_wellformed(m->set_fields, values, m->u.lun.alias)) {
+		w->err = -EINVAL;
+		return;
+	}
+	lun_ref_encode(w, m);
+	w_uint(w, m->set_fields, 1);
+	w_uint(w, values, 1);
+	w_str(w, m->u.lun.alias, STORE_ALIAS_MAX);
+}
+
+static void lun_set_decode(struct rcur *r, struct mutation *m)
+{
+	unsigned int fields, values;
+
+	lun_ref_decode(r, m);
+	fields = (unsigned int)r_uint(r, 1);
+	values = (unsigned int)r_uint(r, 1);
+	r_str(r, m->u.lun.alias, STORE_ALIAS_MAX);
+	if (r->err == 0 && !lun_set_wellformed(fields, values, m->u.lun.alias)) {
+		r->err = -EBADMSG;
+	}
+	m->set_fields = (uint8_t)fields;
+	m->u.lun.read_only = (values & MUTATION_SET_READ_ONLY) != 0;
+	m->u.lun.write_cache = (values & MUTATION_SET_WRITE_CACHE) != 0;
+}
+
+static int lun_set_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	int rc = lun_find(a, a->m->u.lun.target, a->m->u.lun.lun, err, errlen);
+
+	if (rc == 0 && (a->m->set_fields & MUTATION_SET_ALIAS)) {
+		rc = validate_alias(a->m->u.lun.alias, err, errlen);
+	}
+	return rc;
+}
+
+/* The LUN's record with the mutation's fields applied (into *@out). */
+static void lun_set_merge(const struct state_apply *a, struct store_lun *out)
+{
+	const struct mutation *m = a->m;
+
+	*out = a->l->rec;
+	if (m->set_fields & MUTATION_SET_ALIAS) {
+		snprintf(out->alias, sizeof(out->alias), "%s", m->u.lun.alias);
+	}
+	if (m->set_fields & MUTATION_SET_READ_ONLY) {
+		out->read_only = m->u.lun.read_only;
+	}
+	if (m->set_fields & MUTATION_SET_WRITE_CACHE) {
+		out->write_cache = m->u.lun.write_cache;
+	}
+}
+
+static int lun_set_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = STORE_OP_LUN_SET;
+	lun_set_merge(a, &op->u.lun);
+	return 0;
+}
+
+static void lun_set_update(struct state_apply *a)
+{
+	lun_set_merge(a, &a->l->rec);
+	fx_record(a->fx, STATE_FX_LUN_CHANGED, a->t, a->l, NULL);
 }
 
 /* ---- ACLs ------------------------------------------------------------------ */
@@ -540,5 +688,11 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 				pr_update },
 	[MUTATION_LUN_OFFLINE] = { "lun-offline", lun_offline_encode, lun_offline_decode,
 				   lun_ref_validate, lun_offline_commit, lun_offline_update },
+	[MUTATION_LUN_RESIZE] = { "lun-resize", lun_resize_encode, lun_resize_decode,
+				  lun_resize_validate, lun_resize_commit, lun_resize_update },
+	[MUTATION_LUN_SET] = { "lun-set", lun_set_encode, lun_set_decode, lun_set_validate,
+			       lun_set_commit, lun_set_update },
+	[MUTATION_TARGET_SET] = { "target-set", target_add_encode, target_add_decode,
+				  target_set_validate, target_set_commit, target_set_update },
 };
 

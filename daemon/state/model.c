@@ -355,11 +355,25 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
+int validate_alias(const char *alias, char *err, size_t errlen)
+{
+	for (const unsigned char *p = (const unsigned char *)alias; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f) {
+			return fail(err, errlen, -EINVAL,
+				    "an alias must not contain control characters");
+		}
+	}
+	return 0;
+}
+
 int validate_target(const struct state *s, const struct state_model *md,
 		    const struct store_target *t, char *err, size_t errlen)
 {
 	if (!s->rules.name_valid(t->name)) {
 		return fail(err, errlen, -EINVAL, "'%s' is not a valid iSCSI name", t->name);
+	}
+	if (validate_alias(t->alias, err, errlen) < 0) {
+		return -EINVAL;
 	}
 	if (model_target_find(md, t->name) != NULL) {
 		return fail(err, errlen, -EEXIST, "target '%s' exists", t->name);
@@ -406,6 +420,9 @@ int validate_lun(const struct state *s, const struct state_model *md, const stru
 	}
 	if (l->serial[0] == '\0') {
 		return fail(err, errlen, -EINVAL, "empty serial number");
+	}
+	if (validate_alias(l->alias, err, errlen) < 0) {
+		return -EINVAL;
 	}
 	if (model_naa_in_use(md, l->naa)) {
 		return fail(err, errlen, -EEXIST, "NAA identifier already in use");

@@ -21,7 +21,10 @@
  *     string = u16 length + bytes (no NUL inside, length <= the field's max)
  *     TARGET_ADD  name, alias          TARGET_DEL  name
  *     LUN_ADD     target, u16 lun, uuid[16], naa[16], serial, backing, path,
- *                 u64 size, u32 block size, u8 flags (MUTATION_LUN_F_*)
+ *                 u64 size, u32 block size, u8 flags (MUTATION_LUN_F_*),
+ *                 then the alias when flags has MUTATION_LUN_F_ALIAS (so an
+ *                 encoding without an alias is what it was before aliases;
+ *                 one from before the write cache bit decodes with it off)
  *     LUN_DEL     target, u16 lun
  *     ACL_ADD/DEL target, initiator
  *     CHAP_SET    target, user, secret, mutual user, mutual secret
@@ -41,6 +44,18 @@
  *     LUN_OFFLINE target, u16 lun, u8 offline (0 or 1): the administrator's
  *                 'lun offline' / 'lun online'; stores the LUN's flag, and
  *                 every node takes the LU offline or (re-)opens it
+ *     LUN_RESIZE  target, u16 lun, u64 size in bytes: the administrator's
+ *                 'lun resize' (the proposer grew the backing file first);
+ *                 stores the size, and every node exports the new capacity
+ *                 and raises CAPACITY DATA HAS CHANGED on the LU's nexuses
+ *     LUN_SET     target, u16 lun, u8 fields (MUTATION_SET_*: which of the
+ *                 following change), u8 values (MUTATION_SET_READ_ONLY,
+ *                 MUTATION_SET_WRITE_CACHE bits; none outside fields), alias
+ *                 ("" unless fields has MUTATION_SET_ALIAS): the
+ *                 administrator's 'lun set'; only the named fields change,
+ *                 so two sets of different fields from two nodes both hold
+ *     TARGET_SET  name, alias: the administrator's 'target set --alias';
+ *                 stores the alias, which logins declare as TargetAlias
  * Decoding rejects an unknown version or kind, a short buffer, an overlong
  * or NUL-containing string, unknown flag bits and trailing bytes: a peer's
  * bug must not become state.
@@ -65,8 +80,16 @@
 #define MUTATION_LUN_F_THIN 0x02
 #define MUTATION_LUN_F_READ_ONLY 0x04
 #define MUTATION_LUN_F_OFFLINE 0x08	/* store_lun.offline */
+#define MUTATION_LUN_F_WRITE_CACHE 0x10	/* store_lun.write_cache */
+#define MUTATION_LUN_F_ALIAS 0x20	/* an alias string follows the flags */
 #define MUTATION_LUN_F_ALL (MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_THIN | MUTATION_LUN_F_READ_ONLY | \
-			    MUTATION_LUN_F_OFFLINE)
+			    MUTATION_LUN_F_OFFLINE | MUTATION_LUN_F_WRITE_CACHE | MUTATION_LUN_F_ALIAS)
+
+/* LUN_SET: the fields it changes (struct mutation.set_fields), and their values. */
+#define MUTATION_SET_ALIAS 0x01
+#define MUTATION_SET_READ_ONLY 0x02
+#define MUTATION_SET_WRITE_CACHE 0x04
+#define MUTATION_SET_ALL (MUTATION_SET_ALIAS | MUTATION_SET_READ_ONLY | MUTATION_SET_WRITE_CACHE)
 
 enum mutation_kind {
 	MUTATION_NONE = 0,				/* never on the wire */
@@ -82,6 +105,9 @@ enum mutation_kind {
 	MUTATION_LU_RESET = 10,				/* u.lu + pr_op (SPC-2 reset) */
 	MUTATION_PR_CLEAR = 11,				/* u.lu */
 	MUTATION_LUN_OFFLINE = 12,			/* u.lun.target, lun, offline */
+	MUTATION_LUN_RESIZE = 13,			/* u.lun.target, lun, size_bytes */
+	MUTATION_LUN_SET = 14,				/* u.lun (target, lun, the fields), set_fields */
+	MUTATION_TARGET_SET = 15,			/* u.target */
 	MUTATION_KIND_COUNT,
 };
 
@@ -101,6 +127,7 @@ struct mutation {
 		struct store_chap chap;
 		struct mutation_lu lu;
 	} u;
+	uint8_t set_fields;		/* LUN_SET: MUTATION_SET_* of u.lun to change */
 	const uint8_t *pr_op;		/* RESERVATION, LU_RESET: encoded pr_op (borrowed) */
 	size_t pr_op_len;
 };

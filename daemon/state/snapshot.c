@@ -10,6 +10,7 @@
  *       name, alias,
  *       u32 LUNs, ascending by number; each: u16 lun, uuid[16], naa[16],
  *           serial, backing, path, u64 size, u32 block size, u8 flags,
+ *           alias (only with MUTATION_LUN_F_ALIAS in the flags),
  *           u32 length + the LU's PR and SPC-2 state (pr_state_encode)
  *       u32 ACL entries, ascending; each: initiator
  *   u32 CHAP records, ascending by target ("" = discovery); each:
@@ -400,9 +401,20 @@ static bool lun_rec_equal(const struct store_lun *a, const struct store_lun *b)
 	return a->lun == b->lun && memcmp(a->uuid, b->uuid, sizeof(a->uuid)) == 0 &&
 	       memcmp(a->naa, b->naa, sizeof(a->naa)) == 0 && strcmp(a->serial, b->serial) == 0 &&
 	       strcmp(a->backing, b->backing) == 0 && strcmp(a->path, b->path) == 0 &&
-	       a->size_bytes == b->size_bytes && a->block_size == b->block_size &&
-	       a->direct_io == b->direct_io && a->thin == b->thin && a->read_only == b->read_only;
-	/* offline is not the LU's identity: it changes in place (STATE_FX_LUN_STATE). */
+	       a->block_size == b->block_size && a->direct_io == b->direct_io &&
+	       a->thin == b->thin;
+	/*
+	 * offline, size, read-only, write cache and alias are not the LU's
+	 * identity: they change in place (STATE_FX_LUN_STATE,
+	 * STATE_FX_LUN_CHANGED), as the mutations do.
+	 */
+}
+
+/* Do the fields a LUN changes in place (but offline) differ? */
+static bool lun_settings_differ(const struct store_lun *a, const struct store_lun *b)
+{
+	return a->size_bytes != b->size_bytes || a->read_only != b->read_only ||
+	       a->write_cache != b->write_cache || strcmp(a->alias, b->alias) != 0;
 }
 
 static bool chap_rec_equal(const struct store_chap *a, const struct store_chap *b)
@@ -422,8 +434,7 @@ static void reconcile_removals(struct state_model *md, const struct state_model 
 		struct state_target *next = t->next;
 		const struct state_target *nt = model_target_find(nm, t->rec.name);
 
-		if (nt == NULL || strcmp(nt->rec.alias, t->rec.alias) != 0) {
-			/* The alias is part of the iSCSI registration: re-register. */
+		if (nt == NULL) {
 			model_target_unlink(md, t->rec.name);
 			fx_record(fx, STATE_FX_TARGET_DESTROYED, t, NULL, NULL);
 			fx_dead_target(fx, t);
@@ -481,6 +492,11 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 			}
 			continue;
 		}
+		/* The alias changes in place, as TARGET_SET does: sessions stay. */
+		if (strcmp(t->rec.alias, nt->rec.alias) != 0) {
+			memcpy(t->rec.alias, nt->rec.alias, sizeof(t->rec.alias));
+			fx_record(fx, STATE_FX_TARGET_CHANGED, t, NULL, NULL);
+		}
 		while (nt->luns != NULL) {
 			struct state_lun *nl = nt->luns;
 			struct state_lun *l = model_lun_find(t, nl->rec.lun);
@@ -496,6 +512,13 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 			if (l->rec.offline != nl->rec.offline) {
 				l->rec.offline = nl->rec.offline;
 				fx_record(fx, STATE_FX_LUN_STATE, t, l, NULL);
+			}
+			if (lun_settings_differ(&l->rec, &nl->rec)) {
+				l->rec.size_bytes = nl->rec.size_bytes;
+				l->rec.read_only = nl->rec.read_only;
+				l->rec.write_cache = nl->rec.write_cache;
+				memcpy(l->rec.alias, nl->rec.alias, sizeof(l->rec.alias));
+				fx_record(fx, STATE_FX_LUN_CHANGED, t, l, NULL);
 			}
 			pr_state_fini(&l->pr);
 			l->pr = nl->pr;

@@ -91,6 +91,7 @@ struct pr_state *state_lun_pr(struct state *s, const char *target, uint16_t lun)
 enum state_effect_kind {
 	STATE_FX_TARGET_CREATED,	/* target: start serving it */
 	STATE_FX_TARGET_DESTROYED,	/* target (dead, with its LUNs): stop and free */
+	STATE_FX_TARGET_CHANGED,	/* target: follow target->rec.alias in place */
 	STATE_FX_LUN_ADDED,		/* target, lun: open the LU, attach lun->pr */
 	STATE_FX_LUN_REMOVED,		/* target, lun (dead): detach lun->pr, close */
 	STATE_FX_ACL_ADDED,		/* target, initiator: then end unadmitted sessions */
@@ -100,6 +101,8 @@ enum state_effect_kind {
 	STATE_FX_PR,			/* target, lun, pr: UAs and PREEMPT AND ABORT aborts */
 	STATE_FX_LU_RESET,		/* target, lun, origin: reset the LU on this node */
 	STATE_FX_LUN_STATE,		/* target, lun: follow lun->rec.offline (re-open if online) */
+	STATE_FX_LUN_CHANGED,		/* target, lun: follow lun->rec's size, read-only and
+					 * write cache in place (alias: nothing to follow) */
 };
 
 struct state_effect {

@@ -106,6 +106,8 @@ void model_chap_free(struct state_chap *c);
 void model_free(struct state_model *md);
 
 /* Deterministic record validation shared by the kinds and snapshot install. */
+/* A target's or LUN's alias: printable (no control characters). */
+int validate_alias(const char *alias, char *err, size_t errlen);
 int validate_target(const struct state *s, const struct state_model *md,
 		    const struct store_target *t, char *err, size_t errlen);
 int validate_lun(const struct state *s, const struct state_model *md, const struct store_lun *l,

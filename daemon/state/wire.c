@@ -113,7 +113,9 @@ void wire_lun_encode(struct wcur *w, const struct store_lun *l)
 	uint8_t flags = (l->direct_io ? MUTATION_LUN_F_DIRECT_IO : 0) |
 			(l->thin ? MUTATION_LUN_F_THIN : 0) |
 			(l->read_only ? MUTATION_LUN_F_READ_ONLY : 0) |
-			(l->offline ? MUTATION_LUN_F_OFFLINE : 0);
+			(l->offline ? MUTATION_LUN_F_OFFLINE : 0) |
+			(l->write_cache ? MUTATION_LUN_F_WRITE_CACHE : 0) |
+			(l->alias[0] != '\0' ? MUTATION_LUN_F_ALIAS : 0);
 
 	w_uint(w, l->lun, 2);
 	w_bytes(w, l->uuid, sizeof(l->uuid));
@@ -124,6 +126,9 @@ void wire_lun_encode(struct wcur *w, const struct store_lun *l)
 	w_uint(w, l->size_bytes, 8);
 	w_uint(w, l->block_size, 4);
 	w_uint(w, flags, 1);
+	if (flags & MUTATION_LUN_F_ALIAS) {
+		w_str(w, l->alias, STORE_ALIAS_MAX);
+	}
 }
 
 void wire_lun_decode(struct rcur *r, struct store_lun *l)
@@ -146,6 +151,15 @@ void wire_lun_decode(struct rcur *r, struct store_lun *l)
 	l->thin = (flags & MUTATION_LUN_F_THIN) != 0;
 	l->read_only = (flags & MUTATION_LUN_F_READ_ONLY) != 0;
 	l->offline = (flags & MUTATION_LUN_F_OFFLINE) != 0;
+	l->write_cache = (flags & MUTATION_LUN_F_WRITE_CACHE) != 0;
+	l->alias[0] = '\0';
+	if (flags & MUTATION_LUN_F_ALIAS) {
+		r_str(r, l->alias, STORE_ALIAS_MAX);
+		/* Present means not empty: one state, one encoding. */
+		if (r->err == 0 && l->alias[0] == '\0') {
+			r->err = -EBADMSG;
+		}
+	}
 }
 
 void wire_chap_encode(struct wcur *w, const struct store_chap *c)

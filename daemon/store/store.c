@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,10 +119,21 @@ static const char migration_v3[] =
 	"ALTER TABLE luns ADD COLUMN offline INTEGER NOT NULL DEFAULT 0"
 	"  CHECK (offline IN (0, 1));";
 
+/*
+ * Version 4: a LUN's alias and its write cache setting ('lun set'). The
+ * write cache was on unless the LUN used O_DIRECT; existing LUNs keep that.
+ */
+static const char migration_v4[] =
+	"ALTER TABLE luns ADD COLUMN alias TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE luns ADD COLUMN write_cache INTEGER NOT NULL DEFAULT 1"
+	"  CHECK (write_cache IN (0, 1));"
+	"UPDATE luns SET write_cache = 0 WHERE direct_io != 0;";
+
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	migration_v1,
 	migration_v2,
 	migration_v3,
+	migration_v4,
 };
 
 const char *store_errmsg(struct store *store)
@@ -478,6 +490,8 @@ static void store_row_lun(sqlite3_stmt *st, void *rec)
 	l->thin = sqlite3_column_int(st, 10) != 0;
 	l->read_only = sqlite3_column_int(st, 11) != 0;
 	l->offline = sqlite3_column_int(st, 12) != 0;
+	l->write_cache = sqlite3_column_int(st, 13) != 0;
+	store_copy_text(l->alias, sizeof(l->alias), st, 14);
 }
 
 static void store_row_acl(sqlite3_stmt *st, void *rec)
@@ -578,7 +592,8 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
 	if (rc == 0 && ops->lun != NULL) {
 		rc = store_load_rows(store,
 				     "SELECT target, lun, uuid, naa, serial, backing, path, size,"
-				     " block_size, direct_io, thin, read_only, offline FROM luns"
+				     " block_size, direct_io, thin, read_only, offline, write_cache,"
+				     " alias FROM luns"
 				     " ORDER BY target, lun",
 				     store_row_lun, &rec->l,
 				     STORE_REC_LUN, ops, ctx);
@@ -632,6 +647,22 @@ static int store_run(struct store *store, const char *sql, bool want_change, int
 	return 0;
 }
 
+/* UPDATE one integer @column (a name of this file, never input) of LUN @l. */
+static int store_lun_update(struct store *store, const struct store_lun *l, const char *column,
+			    uint64_t value)
+{
+	char sql[128], lun[8], v[24];
+	const char *args[3] = { v, l->target, lun };
+
+	snprintf(sql, sizeof(sql),
+		 "UPDATE luns SET %s = CAST(? AS INTEGER) WHERE target = ? AND lun = CAST(? AS "
+		 "INTEGER)",
+		 column);
+	snprintf(lun, sizeof(lun), "%u", l->lun);
+	snprintf(v, sizeof(v), "%" PRIu64, value);
+	return store_run(store, sql, true, 3, args);
+}
+
 static int store_lun_insert(struct store *store, const struct store_lun *l)
 {
 	sqlite3_stmt *st;
@@ -639,8 +670,9 @@ static int store_lun_insert(struct store *store, const struct store_lun *l)
 
 	rc = sqlite3_prepare_v2(store->db,
 				"INSERT INTO luns (target, lun, uuid, naa, serial, backing, path,"
-				" size, block_size, direct_io, thin, read_only, offline)"
-				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				" size, block_size, direct_io, thin, read_only, offline, write_cache,"
+				" alias)"
+				" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		return store_fail(store, rc);
@@ -659,6 +691,8 @@ static int store_lun_insert(struct store *store, const struct store_lun *l)
 	sqlite3_bind_int(st, 11, l->thin);
 	sqlite3_bind_int(st, 12, l->read_only);
 	sqlite3_bind_int(st, 13, l->offline);
+	sqlite3_bind_int(st, 14, l->write_cache);
+	sqlite3_bind_text(st, 15, l->alias, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	/* Duplicate (target, lun) or no such target: SQLITE_CONSTRAINT -> -EEXIST. */
 	rc = rc == SQLITE_DONE ? 0 : store_fail(store, rc);
@@ -704,17 +738,28 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 		return store_lun_insert(store, &op->u.lun);
 	case STORE_OP_LUN_DEL:
 		return store_lun_delete(store, &op->u.lun);
-	case STORE_OP_LUN_OFFLINE: {
+	case STORE_OP_LUN_OFFLINE:
+		return store_lun_update(store, &op->u.lun, "offline", op->u.lun.offline);
+	case STORE_OP_LUN_RESIZE:
+		return store_lun_update(store, &op->u.lun, "size", op->u.lun.size_bytes);
+	case STORE_OP_TARGET_SET:
+		args[0] = op->u.target.alias;
+		args[1] = op->u.target.name;
+		return store_run(store, "UPDATE targets SET alias = ? WHERE name = ?", true, 2, args);
+	case STORE_OP_LUN_SET: {
 		char lun[8];
 
 		snprintf(lun, sizeof(lun), "%u", op->u.lun.lun);
-		args[0] = op->u.lun.offline ? "1" : "0";
-		args[1] = op->u.lun.target;
-		args[2] = lun;
+		args[0] = op->u.lun.alias;
+		args[1] = op->u.lun.read_only ? "1" : "0";
+		args[2] = op->u.lun.write_cache ? "1" : "0";
+		args[3] = op->u.lun.target;
+		args[4] = lun;
 		return store_run(store,
-				 "UPDATE luns SET offline = CAST(? AS INTEGER)"
+				 "UPDATE luns SET alias = ?, read_only = CAST(? AS INTEGER),"
+				 " write_cache = CAST(? AS INTEGER)"
 				 " WHERE target = ? AND lun = CAST(? AS INTEGER)",
-				 true, 3, args);
+				 true, 5, args);
 	}
 	case STORE_OP_ACL_ADD:
 		args[0] = op->u.acl.target;

@@ -24,16 +24,16 @@
 #include "daemon/base/domain.h"
 
 #define STORE_DB_FILE "quorate.db"
-#define STORE_SCHEMA_VERSION 3		/* highest migration this build knows */
+#define STORE_SCHEMA_VERSION 4		/* highest migration this build knows */
 
 #define STORE_NAME_MAX 223		/* RFC 7143 4.2.7.1: iSCSI names are at most 223 bytes */
 #define STORE_ALIAS_MAX 255		/* RFC 7143 13.6: TargetAlias is a text value */
 #define STORE_PATH_MAX 4095
 #define STORE_BACKING_MAX LUN_BACKING_KIND_MAX
-#define STORE_SERIAL_MAX 32		/* fits scsi_lu_config.serial[33] */
+#define STORE_SERIAL_MAX LUN_SERIAL_MAX	/* fits scsi_lu_config.serial[33] */
 #define STORE_CHAP_MAX 255		/* CHAP_N / secret length we accept */
-#define STORE_UUID_LEN 16
-#define STORE_NAA_LEN 16		/* NAA-6 IEEE registered extended: 16 bytes */
+#define STORE_UUID_LEN LUN_ID_BYTES
+#define STORE_NAA_LEN LUN_ID_BYTES	/* NAA-6 IEEE registered extended: 16 bytes */
 
 struct store_target {
 	char name[STORE_NAME_MAX + 1];
@@ -54,6 +54,8 @@ struct store_lun {
 	bool thin;
 	bool read_only;
 	bool offline;				/* taken offline by the administrator (migration 3) */
+	bool write_cache;			/* WCE of the caching mode page (migration 4) */
+	char alias[STORE_ALIAS_MAX + 1];	/* the administrator's name for it, "" for none */
 };
 
 struct store_acl {
@@ -95,6 +97,9 @@ enum store_op_kind {
 	STORE_OP_CHAP_CLEAR,		/* u.chap.target */
 	STORE_OP_PR_SET,		/* u.pr: replace the LU's PR state (its LUN must exist) */
 	STORE_OP_LUN_OFFLINE,		/* u.lun.target, lun, offline: set the flag */
+	STORE_OP_LUN_RESIZE,		/* u.lun.target, lun, size_bytes: set the size */
+	STORE_OP_LUN_SET,		/* u.lun.target, lun, alias, read_only, write_cache: set them */
+	STORE_OP_TARGET_SET,		/* u.target: set the alias */
 };
 
 struct store_op {

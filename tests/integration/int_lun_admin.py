@@ -28,7 +28,7 @@ import sys
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
 import iscsi_raw as r  # noqa: E402
-from qt_daemon import Fail, expect, run_test, HOST, TARGET  # noqa: E402
+from qt_daemon import Fail, expect, run_test, HOST, TARGET, ctl, ctl_json  # noqa: E402
 
 PORT_OFFSET = 210
 INIT = "iqn.2026-11.org.quorate:lun-admin"
@@ -46,15 +46,8 @@ def log(msg):
 
 
 
-def ctl(d, *args, rc=0):
-    p = d.ctl(*args)
-    expect(p.returncode == rc, "quoratectl %s: exit %d (want %d): %s%s"
-           % (" ".join(args), p.returncode, rc, p.stdout, p.stderr))
-    return p
 
 
-def ctl_json(d, *args):
-    return json.loads(ctl(d, "--json", *args).stdout)
 
 
 def command(c, cdb, lun, **kw):

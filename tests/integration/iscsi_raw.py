@@ -450,6 +450,34 @@ class Conn:
                 sense = rsp.data[2:2 + n]
             return rsp.bhs[3], sense, data
 
+    def text(self, pairs):
+        """A Text Request (§11.10) with @pairs, following a continued answer
+        (C bit, §11.11.2) with empty requests on its TTT; returns every
+        (key, value) of the answers in order (SendTargets repeats keys)."""
+        itt, ttt, data, answer = self.next_itt(), RESERVED_TAG, encode_keys(pairs), b""
+        while True:
+            hdr = bhs(OP_TEXT_REQ | IMMEDIATE, FINAL, dsl=len(data), itt=itt,
+                      rest=struct.pack(">III", ttt, self.cmdsn, self.expstatsn))
+            self.send_pdu(hdr, data)
+            while True:
+                rsp = self.recv_pdu()
+                if rsp.opcode == OP_NOP_IN and rsp.itt == RESERVED_TAG:
+                    continue
+                if rsp.opcode != OP_TEXT_RSP or rsp.itt != itt:
+                    raise ValueError("Text Request answered with %r" % rsp)
+                break
+            self.expstatsn = (rsp.u32(24) + 1) & 0xFFFFFFFF
+            answer += rsp.data                  # a key may span two PDUs
+            if not rsp.flags & 0x40:            # C: more to come
+                break
+            ttt, data = rsp.u32(20), b""
+        out = []
+        for item in answer.split(b"\0"):
+            if b"=" in item:
+                k, v = item.split(b"=", 1)
+                out.append((k.decode(errors="replace"), v.decode(errors="replace")))
+        return out
+
     def logout(self):
         hdr = bhs(OP_LOGOUT_REQ | IMMEDIATE, FINAL, itt=self.next_itt(),
                   rest=struct.pack(">HHII", 0, 0, self.cmdsn, self.expstatsn))

@@ -2,10 +2,12 @@
 """A quorated of its own for a python integration test (what lib.sh does for
 the shell tests): a port from QT_PORT_BASE (default 14500) + the test's
 offset, a temporary data directory, a private IPC name, an optional [iscsi]
-section for a config file, and either the demo target (LUN 0: a 1 GiB sparse
-file in the data directory) or, with demo=False, an empty database. ctl()
-runs quoratectl against it; stop() returns the exit status; log_errors()
-finds sanitizer reports in the daemon's log."""
+section and other sections (config=) for a config file, and either the demo
+target (LUN 0: a 1 GiB sparse file in the data directory) or, with
+demo=False, an empty database. ctl() runs quoratectl against it (ctl,
+ctl_json and ctl_refused check its exit status); stop() returns the exit
+status; log_errors() finds sanitizer reports in the daemon's log."""
+import json
 import os
 import re
 import resource
@@ -40,7 +42,8 @@ class Daemon:
     directory goes (a LU on /var/tmp is on a disk file system, /tmp may be a
     tmpfs)."""
 
-    def __init__(self, name, offset, iscsi_config="", demo=True, nofile=None, tmpdir=None):
+    def __init__(self, name, offset, iscsi_config="", demo=True, nofile=None, tmpdir=None,
+                 config=""):
         self.exe = os.environ.get("QUORATED") or os.path.abspath("daemon/quorated")
         self.ctl_exe = os.environ.get("QUORATECTL") or os.path.abspath("cli/quoratectl")
         base = int(os.environ.get("QT_PORT_BASE", "14500")) + offset
@@ -52,6 +55,7 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="quorate-%s." % name, dir=tmpdir)
         self.log = os.path.join(self.dir, "quorated.log")
         self.iscsi_config = iscsi_config
+        self.config = config            # whole sections, e.g. "[metrics]\nlisten = ...\n"
         self.demo = demo
         self.nofile = nofile
         self.proc = None
@@ -64,10 +68,12 @@ class Daemon:
                 "--listen", "%s:%d" % (HOST, self.port)]
         if self.demo:
             args.append("--demo")
-        if self.iscsi_config:
+        if self.iscsi_config or self.config:
             conf = os.path.join(self.dir, "quorated.conf")
             with open(conf, "w") as f:
-                f.write("[iscsi]\n%s\n" % self.iscsi_config)
+                if self.iscsi_config:
+                    f.write("[iscsi]\n%s\n" % self.iscsi_config)
+                f.write(self.config)
             args += ["--config", conf]
 
         def limits():
@@ -148,6 +154,30 @@ class Fail(Exception):
 def expect(cond, msg):
     if not cond:
         raise Fail(msg)
+
+
+def ctl(d, *args, rc=0):
+    """quoratectl against daemon @d, which must exit @rc: the CompletedProcess."""
+    p = d.ctl(*args)
+    expect(p.returncode == rc, "quoratectl %s: exit %d (want %d): %s%s"
+           % (" ".join(args), p.returncode, rc, p.stdout, p.stderr))
+    return p
+
+
+def ctl_json(d, *args):
+    """quoratectl --json against @d, exit 0: the parsed document."""
+    return json.loads(ctl(d, "--json", *args).stdout)
+
+
+def ctl_refused(d, *args, rc=1):
+    """A refused command: exit @rc, one line on stderr, nothing on stdout.
+    Returns the line."""
+    p = ctl(d, *args, rc=rc)
+    lines = p.stderr.strip().splitlines()
+    expect(len(lines) == 1, "quoratectl %s: want one line on stderr, got %r"
+           % (" ".join(args), p.stderr))
+    expect(p.stdout == "", "quoratectl %s: refused but printed %r" % (" ".join(args), p.stdout))
+    return lines[0]
 
 
 def run_test(name, offset, body, shared_dir=False, tmpdir=None):

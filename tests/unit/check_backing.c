@@ -33,6 +33,7 @@
 
 #include "daemon/backing/backing.h"
 #include "daemon/base/loop_pass.h"
+#include "tests/unit/check_disk4k.h"
 #include "tests/unit/check_main.h"
 
 #define KIB		   1024u
@@ -487,6 +488,48 @@ START_TEST(test_file_direct)
 	backing_close(store);
 	free(wbuf);
 	free(rbuf);
+}
+END_TEST
+
+/*
+ * O_DIRECT on a disk with 4096-byte sectors (tests/unit/check_disk4k.h)
+ * takes only whole 4096-byte requests: a 512-byte store there is refused at
+ * open (direct_io_block_fits()) instead of failing every 512-byte request
+ * with EINVAL later; a 4096-byte one opens and works, and so does the
+ * 512-byte one through the page cache. Skipped without root.
+ */
+START_TEST(test_file_direct_block_size)
+{
+	struct backing_params p = {.size_bytes = 1 * MIB, .direct_io = true};
+	struct backing *store = NULL;
+	char mnt[96], path[128];
+	uint8_t *buf = xalloc(4096);
+	int fd;
+
+	if (!t_disk4k_mount(dir, mnt, sizeof(mnt))) {
+		free(buf);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/lu.img", mnt);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	p.path = path;
+	p.block_size = 512;
+	ck_assert_int_eq(backing_open("file", &p, &store), -EINVAL);
+	ck_assert_ptr_null(store);
+
+	p.block_size = 4096;
+	ck_assert_int_eq(backing_open("file", &p, &store), 0);
+	pattern(buf, 4096, 3);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 8192, 4096, buf, true), 0);
+	backing_close(store);
+
+	store = open_store("file", path, 1 * MIB, 512, false, false);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 512, 512, buf, true), 0);
+	backing_close(store);
+	free(buf);
+	ck_assert_int_eq(umount(mnt), 0);
 }
 END_TEST
 
@@ -1135,6 +1178,50 @@ START_TEST(test_read_only)
 }
 END_TEST
 
+/*
+ * backing_resize: a file store grows its file sparsely and serves the new
+ * end; a smaller size keeps the file and refuses I/O beyond it; a
+ * read-only store cannot grow past its file; whole blocks only; the null
+ * store takes any size.
+ */
+START_TEST(test_resize)
+{
+	const char *path = make_file(NULL, 64 * KIB, 0x42);
+	struct backing *store = open_store("file", path, 0, 512, false, false);
+	uint8_t *buf = xalloc(4096);
+	struct stat st;
+
+	ck_assert_int_eq(backing_resize(store, 256 * KIB), 0);
+	ck_assert_uint_eq(backing_size(store), 256 * KIB);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 256 * KIB);
+	memset(buf, 0x17, 4096);
+	ck_assert_int_eq(do_io(store, BACKING_WRITE, 252 * KIB, 4096, buf, false), 0);
+	assert_file_bytes(path, 252 * KIB, buf, 4096);
+	ck_assert_int_eq(backing_resize(store, 32 * KIB), 0);
+	ck_assert_uint_eq(backing_size(store), 32 * KIB);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 256 * KIB);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 32 * KIB, 4096, buf, false), -ERANGE);
+	ck_assert_int_eq(backing_resize(store, 32 * KIB + 100), -EINVAL);
+	ck_assert_int_eq(backing_resize(store, 0), -EINVAL);
+	ck_assert_uint_eq(backing_size(store), 32 * KIB);
+	backing_close(store);
+
+	store = open_store("file", path, 0, 512, false, true);
+	ck_assert_int_eq(backing_resize(store, 512 * KIB), -EFBIG);
+	ck_assert_uint_eq(backing_size(store), 256 * KIB);
+	ck_assert_int_eq(backing_resize(store, 128 * KIB), 0);
+	backing_close(store);
+
+	store = open_store("null", NULL, 1 * MIB, 512, false, false);
+	ck_assert_int_eq(backing_resize(store, 4 * MIB), 0);
+	ck_assert_int_eq(do_io(store, BACKING_READ, 4 * MIB - 4096, 4096, buf, false), 0);
+	backing_close(store);
+	free(buf);
+}
+END_TEST
+
 START_TEST(test_submit_refused)
 {
 	struct backing *store = open_store("null", NULL, 1 * MIB, 512, false, false);
@@ -1167,6 +1254,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_file_write_zeroes_fallback);
 	tcase_add_test(tc, test_file_4k);
 	tcase_add_test(tc, test_file_direct);
+	tcase_add_test(tc, test_file_direct_block_size);
 	tcase_add_test(tc, test_file_many_concurrent);
 	tcase_add_test(tc, test_file_resubmit_from_done);
 	tcase_add_test(tc, test_file_truncated_under_store);
@@ -1179,6 +1267,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_read_only);
 	tcase_add_test(tc, test_submit_refused);
+	tcase_add_test(tc, test_resize);
 	suite_add_tcase(s, tc);
 	return s;
 }

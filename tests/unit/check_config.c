@@ -13,7 +13,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <config.h>		/* autoconf: HAVE_DECL_INI_MAX_LINE */
+#include <config.h>		/* autoconf: HAVE_DECL_INI_MAX_LINE, HAVE_MICROHTTPD */
 #include "daemon/config.h"
 #include "tests/unit/check_main.h"
 
@@ -367,6 +367,40 @@ START_TEST(test_pid_file_key)
 }
 END_TEST
 
+/*
+ * [metrics] listen: off by default, one HOST:PORT, strict like the other
+ * sections; a build without libmicrohttpd refuses the key with the reason.
+ */
+START_TEST(test_metrics_section)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_MAX];
+
+	config_init(&cfg);
+	ck_assert_str_eq(cfg.metrics_listen, "");
+	ck_assert_msg(parse("[metrics]\n", &cfg, err) == 0, "%s", err);
+	ck_assert_str_eq(cfg.metrics_listen, "");
+	teardown();
+#ifdef HAVE_MICROHTTPD
+	ck_assert_msg(parse("[metrics]\nlisten = 127.0.0.1:9464\n", &cfg, err) == 0, "%s", err);
+	ck_assert_str_eq(cfg.metrics_listen, "127.0.0.1:9464");
+	teardown();
+	ck_assert_msg(parse("[metrics]\nlisten = [::1]:9464\n", &cfg, err) == 0, "%s", err);
+	ck_assert_str_eq(cfg.metrics_listen, "[::1]:9464");
+	teardown();
+	expect_error("[metrics]\nlisten = 127.0.0.1:1\nlisten = 127.0.0.1:2\n", 3,
+		     "duplicate key 'listen' in [metrics]");
+#else
+	expect_error("[metrics]\nlisten = 127.0.0.1:9464\n", 2, "built without libmicrohttpd");
+#endif
+	expect_error("[metrics]\nlisten = 127.0.0.1\n", 2, "listen: bad address '127.0.0.1'");
+	expect_error("[metrics]\nlisten = 127.0.0.1:0\n", 2, "bad address");
+	expect_error("[metrics]\nlisten = 127.0.0.1:1,127.0.0.1:2\n", 2, "bad address");
+	expect_error("[metrics]\n\nport = 9464\n", 3, "unknown key 'port' in [metrics]");
+	expect_error("[node]\nid = 2\n[metric]\n", 3, "unknown section [metric]");
+}
+END_TEST
+
 Suite *check_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -388,6 +422,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_directory_refused);
 	tcase_add_test(tc, test_pid_file_key);
 	tcase_add_test(tc, test_admission_keys);
+	tcase_add_test(tc, test_metrics_section);
 	suite_add_tcase(s, tc);
 	return s;
 }

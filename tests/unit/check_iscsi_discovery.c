@@ -160,6 +160,73 @@ START_TEST(test_not_serving_not_listed)
 }
 END_TEST
 
+/*
+ * The daemon replaces the whole table on every change of the member table
+ * (daemon/peers.c): a node left out of the new feed is no longer listed,
+ * the others are, in the order fed, each with its own TPGT, and a serving
+ * flag of the new feed counts whatever the previous one said.
+ */
+START_TEST(test_refeed_replaces_nodes)
+{
+	struct sockaddr_storage local = addr4("192.0.2.1", 3260);
+	const struct iscsi_discovery_portal three[] = {
+		{LOCAL_NODE, "192.0.2.1:3260", LOCAL_NODE, true},
+		{OTHER_NODE, "198.51.100.2:3260", OTHER_NODE, true},
+		{OTHER_NODE, "[2001:db8::2]:3261", OTHER_NODE, true},
+		{5, "198.51.100.5:3260", 5, true},
+	};
+	const struct iscsi_discovery_portal node2_gone[] = {
+		{LOCAL_NODE, "192.0.2.1:3260", LOCAL_NODE, true},
+		{5, "198.51.100.5:3260", 5, false},
+		{7, "198.51.100.7:3270", 7, true},
+	};
+
+	ck_assert_int_eq(iscsi_discovery_set_portals(server, LOCAL_NODE, three, 4), 0);
+	ck_assert_str_eq(ask(&local, INIT_ONE, ISCSI_SESSION_DISCOVERY, "", TGT_A),
+			 "TargetName=" TGT_A "\n" HERE THERE "TargetAddress=198.51.100.5:3260,5\n");
+	ck_assert_int_eq(iscsi_discovery_set_portals(server, LOCAL_NODE, node2_gone, 3), 0);
+	ck_assert_str_eq(ask(&local, INIT_ONE, ISCSI_SESSION_DISCOVERY, "", TGT_A),
+			 "TargetName=" TGT_A "\n" HERE "TargetAddress=198.51.100.7:3270,7\n");
+	ck_assert_int_eq(iscsi_discovery_set_serving(server, OTHER_NODE, true), -ENOENT);
+}
+END_TEST
+
+/*
+ * Portal strings as the daemon announces them to other nodes and accepts
+ * them from others (daemon/peers.c): the numeric form of a listening
+ * portal, and which strings need no name resolution.
+ */
+START_TEST(test_portal_strings)
+{
+	static const char *const numeric[] = {
+		"192.0.2.1:3260", "[2001:db8::2]:3261", "0.0.0.0:1", "[::]:65535",
+	};
+	static const char *const not_numeric[] = {
+		"storage.example:3260", "192.0.2.1", "192.0.2.1:", "192.0.2.1:0",
+		"192.0.2.1:65536", "192.0.2.1:32x", "[2001:db8::2]3260", "[192.0.2.1]:3260",
+		"2001:db8::2:3260", ":3260", "",
+	};
+	char out[ISCSI_ADDR_STR_MAX];
+
+	for (size_t i = 0; i < sizeof(numeric) / sizeof(numeric[0]); i++) {
+		ck_assert_msg(iscsi_portal_is_numeric(numeric[i]), "%s", numeric[i]);
+		ck_assert_int_eq(iscsi_portal_numeric(numeric[i], out, sizeof(out)), 0);
+		ck_assert_str_eq(out, numeric[i]);
+	}
+	for (size_t i = 0; i < sizeof(not_numeric) / sizeof(not_numeric[0]); i++) {
+		ck_assert_msg(!iscsi_portal_is_numeric(not_numeric[i]), "%s", not_numeric[i]);
+	}
+	ck_assert(!iscsi_portal_is_numeric(NULL));
+	ck_assert_int_eq(iscsi_portal_numeric("[2001:DB8:0::2]:3261", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "[2001:db8::2]:3261");
+	ck_assert_int_eq(iscsi_portal_numeric("localhost:3262", out, sizeof(out)), 0);
+	ck_assert_msg(strcmp(out, "127.0.0.1:3262") == 0 || strcmp(out, "[::1]:3262") == 0, "%s",
+		      out);
+	ck_assert_int_eq(iscsi_portal_numeric("192.0.2.1", out, sizeof(out)), -EINVAL);
+	ck_assert_int_eq(iscsi_portal_numeric("192.0.2.1:3260", out, 8), -ENAMETOOLONG);
+}
+END_TEST
+
 /* The ACL still hides targets, whatever the portals. */
 START_TEST(test_acl_hides_targets)
 {
@@ -233,9 +300,11 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_unfed_uses_own_portals);
 	tcase_add_test(tc, test_other_node_listed_with_its_tpgt);
 	tcase_add_test(tc, test_not_serving_not_listed);
+	tcase_add_test(tc, test_refeed_replaces_nodes);
 	tcase_add_test(tc, test_acl_hides_targets);
 	tcase_add_test(tc, test_wildcard_portals);
 	tcase_add_test(tc, test_bad_feed_keeps_table);
+	tcase_add_test(tc, test_portal_strings);
 	suite_add_tcase(s, tc);
 	return s;
 }

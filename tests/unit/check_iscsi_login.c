@@ -216,6 +216,8 @@ START_TEST(test_normal_login_no_auth)
 	ck_assert_uint_eq(iscsi_login_exp_cmd_sn(login), 77);
 	ck_assert_uint_eq(iscsi_login_next_stat_sn(login), 1002);
 	ck_assert(!iscsi_login_authenticated(login));
+	ck_assert_str_eq(iscsi_login_chap_user(login), "");
+	ck_assert(!iscsi_login_chap_mutual(login));
 	/* Nothing more is accepted. */
 	ck_assert_int_eq(send_req(OP_TO_FF, "", 0), ISCSI_LOGIN_FAIL);
 }
@@ -310,6 +312,9 @@ START_TEST(test_chap_mutual)
 	iscsi_chap_encode_hex(d, 32, want, sizeof(want));
 	ck_assert_str_eq(key("CHAP_R"), want);
 	ck_assert(iscsi_login_authenticated(login));
+	/* What 'session show' reports: the user it authenticated as, mutually. */
+	ck_assert_str_eq(iscsi_login_chap_user(login), "alice");
+	ck_assert(iscsi_login_chap_mutual(login));
 	ck_assert_int_eq(send_req(OP_TO_FF, "", 0), ISCSI_LOGIN_DONE);
 }
 END_TEST

@@ -32,6 +32,7 @@
 #include <qb/qbloop.h>
 
 #include "daemon/backing/backing.h"
+#include "daemon/base/io_stats.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/iscsi/pdu.h"
 #include "daemon/base/loop_pass.h"
@@ -870,6 +871,130 @@ static void client_read_write(void)
 START_TEST(test_read_write)
 {
 	run_client(client_read_write);
+}
+END_TEST
+
+/*
+ * Session statistics (iscsi.h, daemon/base/io_stats.h): a known sequence of
+ * commands, some answered by the SCSI layer and two by the transport
+ * itself (a Data-Out error, an EDTL beyond ISCSI_EDTL_MAX), moves the
+ * session's counters and the LU's by exactly those commands.
+ */
+static struct io_stats stats_seen;
+static bool stats_sampled;
+
+static void stats_sample(const struct iscsi_session_info *info, void *ctx)
+{
+	(void)ctx;
+	if (!info->discovery && info->connections == 1) {
+		ck_assert_ptr_nonnull(info->stats);
+		stats_seen = *info->stats;
+		stats_sampled = true;
+	}
+}
+
+static void hook_session_stats(void)
+{
+	iscsi_server_foreach_session(server, stats_sample, NULL);
+}
+
+static void client_session_stats(void)
+{
+	static const uint8_t tur[6];
+	static const uint8_t unknown[6] = {0xc0};
+	uint8_t read8[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0};
+	uint8_t read1[10] = {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0};
+	uint8_t write1[10] = {0x2a, 0, 0, 0, 0, 0x10, 0, 0, 1, 0};
+	uint8_t write4[10] = {0x2a, 0, 0, 0, 0, 0x20, 0, 0, 4, 0};
+	uint8_t big[10] = {0x28, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0};
+	uint8_t bhs[ISCSI_BHS_LEN] = {0};
+	static uint8_t payload[2048];
+	struct client c;
+
+	cl_login_ok(&c, 11);
+	/* A new I_T nexus: one POWER ON unit attention, then GOOD. */
+	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
+	CL_CHECK(cl_recv(&c) && c.rsp[3] == SCSI_STATUS_CHECK_CONDITION);
+	CL_CHECK((c.data[2 + 2] & 0x0f) == 0x06);
+	cl_scsi(&c, tur, sizeof(tur), 0, false, false, NULL, 0);
+	CL_CHECK(cl_recv(&c) && c.rsp[3] == SCSI_STATUS_GOOD);
+	/* 4096 bytes read; then 512 of an EDTL of 1000 (underflow). */
+	cl_scsi(&c, read8, sizeof(read8), 4096, true, false, NULL, 0);
+	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_DATA_IN);
+	CL_CHECK(c.dlen == 4096 && (c.rsp[1] & ISCSI_DATAIN_FLAG_STATUS));
+	cl_scsi(&c, read1, sizeof(read1), 1000, true, false, NULL, 0);
+	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_DATA_IN);
+	CL_CHECK(c.dlen == TEST_BLOCK && (c.rsp[1] & ISCSI_DATAIN_FLAG_STATUS));
+	/* 512 bytes written as immediate data. */
+	cl_scsi(&c, write1, sizeof(write1), TEST_BLOCK, false, true, payload, TEST_BLOCK);
+	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_SCSI_RSP);
+	CL_CHECK(c.rsp[3] == SCSI_STATUS_GOOD);
+	/* The transport's own answers: a wrong DataSN (4B/00), a huge EDTL (24/00). */
+	cl_scsi(&c, write4, sizeof(write4), 2048, false, true, NULL, 0);
+	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_R2T);
+	bhs[0] = ISCSI_OP_DATA_OUT;
+	bhs[1] = ISCSI_FLAG_FINAL;
+	put_be32(bhs + 16, c.itt);
+	put_be32(bhs + 20, get_be32(c.rsp + 20));
+	put_be32(bhs + 36, 7);
+	cl_send(&c, bhs, payload, 2048);
+	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_SCSI_RSP);
+	CL_CHECK(c.rsp[3] == SCSI_STATUS_CHECK_CONDITION && (c.data[2 + 2] & 0x0f) == 0x0b);
+	cl_scsi(&c, big, sizeof(big), 0xfffffff0u, true, false, NULL, 0);
+	CL_CHECK(cl_recv(&c) && iscsi_bhs_opcode(c.rsp) == ISCSI_OP_SCSI_RSP);
+	CL_CHECK(c.rsp[3] == SCSI_STATUS_CHECK_CONDITION && (c.data[2 + 2] & 0x0f) == 0x05);
+	/* An opcode nobody knows: ILLEGAL REQUEST from the SCSI layer. */
+	cl_scsi(&c, unknown, sizeof(unknown), 0, false, false, NULL, 0);
+	CL_CHECK(cl_recv(&c) && c.rsp[3] == SCSI_STATUS_CHECK_CONDITION);
+	CL_CHECK((c.data[2 + 2] & 0x0f) == 0x05);
+	cl_nop_echo(&c, "done");
+	CL_CHECK(cl_silent(&c)); /* the server samples the final counters meanwhile */
+}
+
+static uint64_t stats_hist_count(const struct io_stats *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned int k = 0; k < IO_STATS_LAT_BUCKETS; k++) {
+		n += s->latency[k];
+	}
+	return n;
+}
+
+START_TEST(test_session_stats)
+{
+	const struct io_stats *lu;
+
+	stats_sampled = false;
+	server_hook = hook_session_stats;
+	run_client(client_session_stats);
+	ck_assert(stats_sampled);
+	ck_assert_uint_eq(stats_seen.commands[IO_STATS_READ], 3);
+	ck_assert_uint_eq(stats_seen.commands[IO_STATS_WRITE], 2);
+	ck_assert_uint_eq(stats_seen.commands[IO_STATS_OTHER], 3);
+	ck_assert_uint_eq(stats_seen.read_bytes, 4096 + TEST_BLOCK);
+	ck_assert_uint_eq(stats_seen.written_bytes, TEST_BLOCK);
+	for (unsigned int k = 0; k < IO_STATS_SENSE_KEYS; k++) {
+		uint64_t want = k == 0x06 ? 1 : k == 0x0b ? 1 : k == 0x05 ? 2 : 0;
+
+		ck_assert_msg(stats_seen.errors[k] == want, "%s: %llu", io_stats_sense_key_name(k),
+			      (unsigned long long)stats_seen.errors[k]);
+	}
+	ck_assert_uint_eq(stats_seen.reservation_conflicts, 0);
+	/* The two commands the transport answered have no SCSI-layer latency. */
+	ck_assert_uint_eq(stats_hist_count(&stats_seen), 8 - 2);
+	/* The LU saw only the six that reached it. */
+	lu = scsi_lu_stats(target, 0);
+	ck_assert_ptr_nonnull(lu);
+	ck_assert_uint_eq(lu->commands[IO_STATS_READ], 2);
+	ck_assert_uint_eq(lu->commands[IO_STATS_WRITE], 1);
+	ck_assert_uint_eq(lu->commands[IO_STATS_OTHER], 3);
+	ck_assert_uint_eq(lu->read_bytes, 4096 + TEST_BLOCK);
+	ck_assert_uint_eq(lu->written_bytes, TEST_BLOCK);
+	ck_assert_uint_eq(lu->errors[0x06], 1);
+	ck_assert_uint_eq(lu->errors[0x05], 1);
+	ck_assert_uint_eq(lu->errors[0x0b], 0);
+	ck_assert_uint_eq(stats_hist_count(lu), 6);
 }
 END_TEST
 
@@ -1892,6 +2017,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_cmdsn_window);
 	tcase_add_test(tc, test_task_pool);
 	tcase_add_test(tc, test_read_write);
+	tcase_add_test(tc, test_session_stats);
 	tcase_add_test(tc, test_tmf);
 	tcase_add_test(tc, test_abort_inflight);
 	tcase_add_test(tc, test_sendtargets);

@@ -8,6 +8,10 @@
  *   short and extended header forms byte for byte; changing the other
  *   group's state, adding or removing it raises 2A/06 on every nexus of
  *   every LU of every target on this node; VPD 83h keeps this node's ids.
+ * - The whole table set at once (scsi_alua_groups_set(), as the daemon
+ *   follows the cluster's member table): groups added, changed and removed
+ *   in one call, one 2A/06 per change and none without one, bad lists
+ *   refused whole.
  * - This node's group Unavailable (not serving): media access and PR OUT
  *   fail with NOT READY 04h/0Ch; INQUIRY, REPORT LUNS, RTPG, REQUEST SENSE
  *   and REPORT SUPPORTED OPERATION CODES still answer (SPC-4 5.15.2.4.5).
@@ -142,20 +146,16 @@ static void expect_alua_ua_everywhere(void)
 	expect_alua_ua(n3, 0);
 }
 
-/* A group descriptor with one port: PREF|state, AO_SUP|U_SUP, implicit status. */
-#define GROUP_DESC(pref_state, tpg, port) \
-	(pref_state), 0x09, 0x00, (tpg), 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, (port)
-
 START_TEST(test_rtpg_two_groups)
 {
-	static const uint8_t own_only[] = { GROUP_DESC(0x80, 1, 1) };
+	static const uint8_t own_only[] = { T_RTPG_GROUP(0x80, 1, 1) };
 	static const uint8_t both_other_u[] = {
-		GROUP_DESC(0x80, 1, 1),		/* this node: preferred, Active/optimized */
-		GROUP_DESC(0x03, OTHER_TPG, OTHER_PORT),	/* the other: Unavailable */
+		T_RTPG_GROUP(0x80, 1, 1),		/* this node: preferred, Active/optimized */
+		T_RTPG_GROUP(0x03, OTHER_TPG, OTHER_PORT),	/* the other: Unavailable */
 	};
 	static const uint8_t both_other_ao[] = {
-		GROUP_DESC(0x80, 1, 1),
-		GROUP_DESC(0x00, OTHER_TPG, OTHER_PORT),
+		T_RTPG_GROUP(0x80, 1, 1),
+		T_RTPG_GROUP(0x00, OTHER_TPG, OTHER_PORT),
 	};
 	const struct scsi_alua_group other = {
 		.tpg_id = OTHER_TPG, .state = SCSI_ALUA_UNAVAILABLE, .preferred = false,
@@ -212,10 +212,10 @@ END_TEST
 START_TEST(test_rtpg_order_and_ports)
 {
 	static const uint8_t want[] = {
-		GROUP_DESC(0x80, 1, 1),
+		T_RTPG_GROUP(0x80, 1, 1),
 		0x00, 0x09, 0x00, 0x03, 0x00, 0x02, 0x00, 0x02,	/* group 3: two ports */
 		0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x01, 0x03,
-		GROUP_DESC(0x83, 9, 9),				/* preferred, Unavailable */
+		T_RTPG_GROUP(0x83, 9, 9),				/* preferred, Unavailable */
 	};
 	const struct scsi_alua_group g9 = {
 		.tpg_id = 9, .state = SCSI_ALUA_UNAVAILABLE, .preferred = true,
@@ -283,7 +283,7 @@ static void expect_unavailable(const struct scsi_task *t)
  */
 START_TEST(test_unavailable_commands)
 {
-	static const uint8_t unavail_own[] = { GROUP_DESC(0x83, 1, 1) };
+	static const uint8_t unavail_own[] = { T_RTPG_GROUP(0x83, 1, 1) };
 	static const uint8_t tur[6] = { 0 };
 	static const uint8_t inq[6] = { 0x12, 0, 0, 0, 96, 0 };
 	static const uint8_t luns[12] = { 0xa0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
@@ -344,7 +344,7 @@ START_TEST(test_unavailable_commands)
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	ck_assert_uint_eq(get_be32(&env.buf[4]), 8);
 	ck_assert_uint_eq(get_be64(&env.buf[8]), 0x1234);
-	expect_rtpg((const uint8_t[]){ GROUP_DESC(0x80, 1, 1) }, 12);
+	expect_rtpg((const uint8_t[]){ T_RTPG_GROUP(0x80, 1, 1) }, 12);
 }
 END_TEST
 
@@ -373,11 +373,103 @@ START_TEST(test_borrowers)
 	scsi_alua_table_destroy(env.alua);
 	env.alua = NULL;
 	expect_alua_ua(env.n1, 0);
-	expect_rtpg((const uint8_t[]){ GROUP_DESC(0x83, 1, 1) }, 12);
+	expect_rtpg((const uint8_t[]){ T_RTPG_GROUP(0x83, 1, 1) }, 12);
 	t_run(&t, n3, 0, (const uint8_t[6]){ 0 }, 6, NULL, 0, 0);
 	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_ASYMMETRIC_ACCESS_STATE_CHANGED);
 	read10(n3, &t);
 	expect_unavailable(&t);
+}
+END_TEST
+
+/*
+ * The whole table at once (scsi_alua_groups_set(), what daemon/peers.c does
+ * with the member table): groups appear, change and go in one call, RTPG
+ * lists them ascending whatever the order given, and every nexus of this
+ * node hears of it once per change, of no change not at all; a bad list
+ * changes nothing.
+ */
+START_TEST(test_groups_set_whole_table)
+{
+	static const uint8_t three[] = {
+		T_RTPG_GROUP(0x80, 1, 1),		/* this node, Active/optimized */
+		T_RTPG_GROUP(0x80, 2, 2),		/* node 2 serving */
+		T_RTPG_GROUP(0x83, 3, 3),		/* node 3 not serving */
+	};
+	static const uint8_t three_2u[] = {
+		T_RTPG_GROUP(0x80, 1, 1),
+		T_RTPG_GROUP(0x83, 2, 2),
+		T_RTPG_GROUP(0x83, 3, 3),
+	};
+	static const uint8_t two[] = { T_RTPG_GROUP(0x80, 1, 1), T_RTPG_GROUP(0x83, 2, 2) };
+	static const uint8_t own_u[] = { T_RTPG_GROUP(0x83, 1, 1), T_RTPG_GROUP(0x83, 2, 2) };
+	struct scsi_alua_group g[3] = {
+		{ .tpg_id = 3, .state = SCSI_ALUA_UNAVAILABLE, .preferred = true,
+		  .port_count = 1, .rel_port_ids = { 3 } },
+		{ .tpg_id = 1, .state = SCSI_ALUA_ACTIVE_OPTIMIZED, .preferred = true,
+		  .port_count = 1, .rel_port_ids = { 1 } },
+		{ .tpg_id = 2, .state = SCSI_ALUA_ACTIVE_OPTIMIZED, .preferred = true,
+		  .port_count = 1, .rel_port_ids = { 2 } },
+	};
+	struct scsi_alua_group bad[3], many[SCSI_ALUA_GROUPS_MAX + 1];
+	struct scsi_task t;
+
+	/* Two groups appear in one call: one 2A/06 per nexus, ascending in RTPG. */
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, g, 3), 0);
+	ck_assert_uint_eq(scsi_alua_group_count(env.alua), 3);
+	expect_alua_ua_everywhere();
+	expect_rtpg(three, sizeof(three));
+
+	/* The same table again (in another order): no change, no UA. */
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, (struct scsi_alua_group[]){ g[2], g[0],
+										g[1] }, 3), 0);
+	expect_no_ua(env.n1, 0);
+	expect_no_ua(n3, 0);
+
+	/* Another node stops serving: its group is Unavailable, 2A/06 everywhere. */
+	g[2].state = SCSI_ALUA_UNAVAILABLE;
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, g, 3), 0);
+	expect_alua_ua_everywhere();
+	expect_rtpg(three_2u, sizeof(three_2u));
+
+	/* Node 3 leaves the table: its group goes, 2A/06 everywhere. */
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, &g[1], 2), 0);
+	ck_assert_uint_eq(scsi_alua_group_count(env.alua), 2);
+	expect_alua_ua_everywhere();
+	expect_rtpg(two, sizeof(two));
+
+	/* This node's own group in the list drives its state (media access refused). */
+	g[1].state = SCSI_ALUA_UNAVAILABLE;
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, &g[1], 2), 0);
+	ck_assert_uint_eq(scsi_alua_local_state(env.alua), SCSI_ALUA_UNAVAILABLE);
+	expect_alua_ua_everywhere();
+	read10(env.n1, &t);
+	expect_unavailable(&t);
+	expect_rtpg(own_u, sizeof(own_u));
+
+	/* Refused whole, the table unchanged and nobody told: */
+	memcpy(bad, g, sizeof(bad));
+	/* this node's group missing, */
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, &bad[2], 1), -EINVAL);
+	/* an id twice, */
+	bad[0].tpg_id = 2;
+	bad[0].rel_port_ids[0] = 2;
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, bad, 3), -EINVAL);
+	/* a bad group (relative port 0 is reserved), */
+	memcpy(bad, g, sizeof(bad));
+	bad[0].rel_port_ids[0] = 0;
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, bad, 3), -EINVAL);
+	/* more groups than the table holds. */
+	for (unsigned int i = 0; i < SCSI_ALUA_GROUPS_MAX + 1; i++) {
+		many[i] = g[1];
+		many[i].tpg_id = (uint16_t)(i + 1);
+		many[i].rel_port_ids[0] = (uint16_t)(i + 1);
+	}
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, many, SCSI_ALUA_GROUPS_MAX + 1), -ENOSPC);
+	/* Exactly as many as it holds is fine. */
+	ck_assert_uint_eq(scsi_alua_local_state(env.alua), SCSI_ALUA_UNAVAILABLE);
+	expect_rtpg(own_u, sizeof(own_u));
+	ck_assert_int_eq(scsi_alua_groups_set(env.alua, many, SCSI_ALUA_GROUPS_MAX), 0);
+	ck_assert_uint_eq(scsi_alua_group_count(env.alua), SCSI_ALUA_GROUPS_MAX);
 }
 END_TEST
 
@@ -399,21 +491,6 @@ static void on_serving(bool serving, void *ctx)
 {
 	scsi_alua_set_serving(ctx, serving);
 	serving_calls++;
-}
-
-static void stop_loop(void *data)
-{
-	qb_loop_stop(data);
-}
-
-/* Let the loop run its pending jobs (the loopback's) and return. */
-static void loop_pass(void)
-{
-	qb_loop_timer_handle th;
-
-	ck_assert_int_eq(qb_loop_timer_add(env.loop, QB_LOOP_LOW, 1000000, env.loop, stop_loop,
-					   &th), 0);
-	qb_loop_run(env.loop);
 }
 
 static const struct cluster_callbacks loopback_cb = {
@@ -452,7 +529,7 @@ START_TEST(test_loopback_serving_gates_media)
 	struct scsi_task t;
 
 	ck_assert_int_eq(cluster_loopback_set_serving(cluster, false), 0);
-	loop_pass();
+	t_loop_pass();
 	/* Quorate, membership known, but not serving: no signal, media refused. */
 	ck_assert(cluster_is_quorate(cluster));
 	ck_assert(!cluster_is_serving(cluster));
@@ -466,7 +543,7 @@ START_TEST(test_loopback_serving_gates_media)
 	ck_assert(!cluster_is_serving(cluster));
 	read10(env.n1, &t);
 	expect_unavailable(&t);
-	loop_pass();
+	t_loop_pass();
 	ck_assert(cluster_is_serving(cluster));
 	ck_assert_uint_eq(serving_calls, 1);
 	ck_assert_uint_eq(scsi_alua_local_state(env.alua), SCSI_ALUA_ACTIVE_OPTIMIZED);
@@ -476,7 +553,7 @@ START_TEST(test_loopback_serving_gates_media)
 
 	/* And back: not serving is Unavailable again. */
 	ck_assert_int_eq(cluster_loopback_set_serving(cluster, false), 0);
-	loop_pass();
+	t_loop_pass();
 	ck_assert(!cluster_is_serving(cluster));
 	ck_assert_uint_eq(serving_calls, 2);
 	expect_alua_ua(env.n2, 0);
@@ -492,7 +569,7 @@ START_TEST(test_loopback_serves_first_pass)
 	struct cluster *cluster = start_not_serving();
 	struct scsi_task t;
 
-	loop_pass();
+	t_loop_pass();
 	ck_assert(cluster_is_serving(cluster));
 	ck_assert_uint_eq(serving_calls, 1);
 	expect_alua_ua(env.n1, 0);
@@ -511,6 +588,7 @@ Suite *check_suite(void)
 	tcase_add_checked_fixture(tc, alua_setup, alua_teardown);
 	tcase_add_test(tc, test_rtpg_two_groups);
 	tcase_add_test(tc, test_rtpg_order_and_ports);
+	tcase_add_test(tc, test_groups_set_whole_table);
 	tcase_add_test(tc, test_unavailable_commands);
 	tcase_add_test(tc, test_borrowers);
 	tcase_add_test(tc, test_loopback_serving_gates_media);

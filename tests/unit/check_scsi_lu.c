@@ -7,7 +7,8 @@
  * with GET LBA STATUS, unit attention sequencing across nexuses, MODE
  * SELECT round trips and the Data-Out length rules, REPORT TARGET PORT
  * GROUPS byte for byte, reads against overlapping in-flight writes (never
- * torn), and a thin LU on a full tmpfs (7/27/07 and one logged warning).
+ * torn), a shared LU without COMPARE AND WRITE and ORWRITE, and a thin LU
+ * on a full tmpfs (7/27/07 and one logged warning).
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include <sched.h>
 #include <syslog.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,39 +35,16 @@
 #define FILE_SIZE (8u << 20)
 #define NULL_SIZE (64u << 20)
 
-static char tmpdir[64];
-static char tmpfile_path[96];
+static struct t_files files;
 
 static void lu_setup(void)
 {
-	struct scsi_lu_config cfg;
-	int fd;
-
-	t_setup_target();
-	strcpy(tmpdir, "/var/tmp/check_scsi_lu.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(tmpfile_path, sizeof(tmpfile_path), "%s/lu1.img", tmpdir);
-	fd = open(tmpfile_path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, FILE_SIZE), 0);
-	close(fd);
-	t_lu_config(&cfg, "null", NULL, NULL_SIZE);
-	ck_assert_int_eq(scsi_target_add_lu(env.target, 0, &cfg), 0);
-	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
-	strcpy(cfg.serial, "QT0002");
-	ck_assert_int_eq(scsi_target_add_lu(env.target, 1, &cfg), 0);
-	t_add_nexuses();
-	t_clear_ua(env.n1, 0);
-	t_clear_ua(env.n1, 1);
-	t_clear_ua(env.n2, 0);
-	t_clear_ua(env.n2, 1);
+	t_setup_two_lus("check_scsi_lu", NULL_SIZE, FILE_SIZE, &files);
 }
 
 static void lu_teardown(void)
 {
-	t_teardown();
-	unlink(tmpfile_path);
-	rmdir(tmpdir);
+	t_teardown_two_lus(&files);
 }
 
 /* ---- INQUIRY ---- */
@@ -247,6 +226,131 @@ START_TEST(test_write_read_roundtrip)
 END_TEST
 
 /*
+ * scsi_lu_update() with a new size: the file grows, every nexus gets
+ * CAPACITY DATA HAS CHANGED once (the other LU none), READ CAPACITY(16)
+ * reports the new size and I/O reaches the new end; a smaller size is
+ * exported without truncating the file; an unchanged size raises nothing.
+ */
+START_TEST(test_resize)
+{
+	uint8_t rc16[16] = { 0x9e, 0x10, [13] = 32 };
+	static const uint8_t tur[6] = { 0 };
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+	struct stat st;
+
+	t_lu_config(&cfg, "file", tmpfile_path, 2 * FILE_SIZE);
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	ck_assert_int_eq(stat(tmpfile_path, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 * FILE_SIZE);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(get_be64(env.buf), 2 * FILE_SIZE / BS - 1);
+	t_run(&t, env.n2, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	t_run(&t, env.n2, 0, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(1, 2 * FILE_SIZE / BS - 1, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	cfg.size_bytes = FILE_SIZE / 2;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	ck_assert_int_eq(stat(tmpfile_path, &st), 0);
+	ck_assert_int_eq(st.st_size, 2 * FILE_SIZE);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
+	read10(1, FILE_SIZE / 2 / BS, 1, &t);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_LBA_OUT_OF_RANGE);
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	cfg.size_bytes = FILE_SIZE + 100;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), -EINVAL);
+	ck_assert_int_eq(scsi_lu_update(env.target, 9, &cfg), -ENOENT);
+	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(get_be64(env.buf), FILE_SIZE / 2 / BS - 1);
+}
+END_TEST
+
+/* MODE SENSE(6), DBD: the WP bit of the header and WCE of the caching page. */
+static void mode_wp_wce(uint16_t lun, bool *wp, bool *wce)
+{
+	uint8_t cdb[6] = { 0x1a, 0x08, 0x08, 0, 255, 0 };
+	struct scsi_task t;
+
+	t_run(&t, env.n1, lun, cdb, 6, NULL, 0, 255);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	*wp = (env.buf[2] & 0x80) != 0;
+	ck_assert_int_eq(env.buf[4] & 0x3f, 0x08);
+	*wce = (env.buf[6] & 0x04) != 0;
+}
+
+/*
+ * scsi_lu_update() with read_only and write_cache: each change raises MODE
+ * PARAMETERS CHANGED (2A/01) on every nexus; read-only gives writes DATA
+ * PROTECT 7/27/00 and sets WP; write_cache sets WCE; a LU added read-only
+ * (its store opened read-only) writes again once made writable.
+ */
+START_TEST(test_update_access)
+{
+	static const uint8_t tur[6] = { 0 };
+	static uint8_t data[BS];
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+	bool wp, wce;
+
+	memset(data, 0x3c, sizeof(data));
+	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	cfg.read_only = true;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n2, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	t_expect_sense(&t, SENSE_KEY_DATA_PROTECT, ASC_WRITE_PROTECTED);
+	mode_wp_wce(1, &wp, &wce);
+	ck_assert(wp && wce);
+
+	cfg.read_only = false;
+	cfg.write_cache = false;
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_MODE_PARAMETERS_CHANGED);
+	write10(1, 3, 1, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	mode_wp_wce(1, &wp, &wce);
+	ck_assert(!wp && !wce);
+	/* Nothing changed, nothing raised. */
+	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+
+	/* Added read-only: the file is open read-only until made writable. */
+	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	cfg.read_only = true;
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	ck_assert(backing_read_only(env.target->lu_index[2]->store));
+	t_clear_ua(env.n1, 2);
+	cfg.read_only = false;
+	ck_assert_int_eq(scsi_lu_update(env.target, 2, &cfg), 0);
+	ck_assert(!backing_read_only(env.target->lu_index[2]->store));
+	t_clear_ua(env.n1, 2);
+	memset(data, 0x4d, sizeof(data));
+	write10(2, 5, 1, data, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_clear_ua(env.n1, 1);	/* REPORTED LUNS DATA HAS CHANGED from LUN 2 */
+	read10(1, 5, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_mem_eq(env.buf, data, BS);
+}
+END_TEST
+
+/*
  * An offline LU (scsi_lu_set_offline) answers media access and TEST UNIT
  * READY with NOT READY 04h/12h and INQUIRY as before; online re-opens the
  * file, also one that was gone while offline (its data come back); an LU
@@ -277,12 +381,12 @@ START_TEST(test_offline_online)
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 
 	/* The store was closed: the file may go away and come back meanwhile. */
-	snprintf(moved, sizeof(moved), "%s.moved", tmpfile_path);
-	ck_assert_int_eq(rename(tmpfile_path, moved), 0);
+	snprintf(moved, sizeof(moved), "%s.moved", files.path);
+	ck_assert_int_eq(rename(files.path, moved), 0);
 	ck_assert_int_eq(scsi_lu_set_offline(env.target, 1, false), -ENOENT);
 	read10(1, 8, 8, &t);
 	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_READY_OFFLINE);
-	ck_assert_int_eq(rename(moved, tmpfile_path), 0);
+	ck_assert_int_eq(rename(moved, files.path), 0);
 	ck_assert_int_eq(scsi_lu_set_offline(env.target, 1, false), 0);
 	read10(1, 8, 8, &t);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
@@ -985,6 +1089,152 @@ START_TEST(test_report_opcodes)
 }
 END_TEST
 
+/* A new sparse file @name of @size bytes in the test's directory; its path into @path. */
+static void temp_file(char *path, size_t cap, const char *name, off_t size)
+{
+	int fd;
+
+	snprintf(path, cap, "%s/%s", tmpdir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, size), 0);
+	close(fd);
+}
+
+/* REPORT SUPPORTED OPERATION CODES for @opcode alone (reporting options 001b): SUPPORT. */
+static uint8_t rsoc_support(uint16_t lun, uint8_t opcode)
+{
+	uint8_t cdb[12] = { 0xa3, 0x0c, 0x01, opcode, 0, 0, 0, 0, 1, 0, 0, 0 };
+	struct scsi_task t;
+
+	t_run(&t, env.n1, lun, cdb, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	return env.buf[1] & 0x07;
+}
+
+/* Does REPORT SUPPORTED OPERATION CODES (all commands) list @opcode? */
+static bool rsoc_lists(uint16_t lun, uint8_t opcode)
+{
+	uint8_t cdb[12] = { 0xa3, 0x0c, 0x00, 0, 0, 0, 0, 0, 0x40, 0, 0, 0 };
+	struct scsi_task t;
+	uint32_t len;
+	bool found = false;
+
+	t_run(&t, env.n1, lun, cdb, 12, NULL, 0, 0x4000);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	len = get_be32(env.buf);
+	ck_assert_uint_eq(len % 8, 0);
+	for (uint32_t off = 4; off < len + 4; off += 8) {
+		found |= env.buf[off] == opcode;
+	}
+	return found;
+}
+
+/* MAXIMUM COMPARE AND WRITE LENGTH of the Block Limits VPD page (SBC-3 6.5.3). */
+static uint8_t vpd_max_caw(uint16_t lun)
+{
+	uint8_t cdb[6] = { 0x12, 0x01, 0xb0, 0x00, 0xff, 0 };
+	struct scsi_task t;
+
+	t_run(&t, env.n1, lun, cdb, 6, NULL, 0, 255);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[1], 0xb0);
+	return env.buf[5];
+}
+
+/* COMPARE AND WRITE of one block at @lba: compare with 0s, write @fill. */
+static void caw1(uint16_t lun, uint64_t lba, uint8_t fill, struct scsi_task *t)
+{
+	static uint8_t data[2 * BS];
+	uint8_t cdb[16] = { 0x89 };
+
+	put_be64(&cdb[2], lba);
+	cdb[13] = 1;
+	memset(data, 0, BS);
+	memset(data + BS, fill, BS);
+	t_run(t, env.n1, lun, cdb, 16, data, sizeof(data), sizeof(data));
+}
+
+/* ORWRITE(16) of one block of @bits at @lba. */
+static void orwrite1(uint16_t lun, uint64_t lba, uint8_t bits, struct scsi_task *t)
+{
+	static uint8_t data[BS];
+	uint8_t cdb[16] = { 0x8b };
+
+	put_be64(&cdb[2], lba);
+	put_be32(&cdb[10], 1);
+	memset(data, bits, BS);
+	t_run(t, env.n1, lun, cdb, 16, data, BS, BS);
+}
+
+/*
+ * A shared LU (scsi_lu_config.shared, the daemon's cluster mode: other
+ * nodes write the same medium) offers neither COMPARE AND WRITE nor
+ * ORWRITE, whose atomicity this node's range locks cannot give against
+ * other nodes: both answer INVALID COMMAND OPERATION CODE (20/00) and
+ * write nothing, REPORT SUPPORTED OPERATION CODES leaves them out (all
+ * commands) or says "not supported" (one command), and the Block Limits
+ * page says MAXIMUM COMPARE AND WRITE LENGTH 0. The same LU not shared
+ * (LU 1, the flag off) runs and reports both as before; plain writes run
+ * on both.
+ */
+START_TEST(test_shared_lu_no_node_atomic)
+{
+	static uint8_t w[BS];
+	struct scsi_lu_config cfg;
+	struct scsi_task t;
+	char path[128];
+
+	temp_file(path, sizeof(path), "shared.img", 1u << 20);
+	t_lu_config(&cfg, "file", path, 0);
+	strcpy(cfg.serial, "QT0004");
+	cfg.shared = true;
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	t_clear_ua(env.n1, 1);
+	t_clear_ua(env.n1, 2);
+
+	/* The flag off: COMPARE AND WRITE and ORWRITE run and are reported. */
+	caw1(1, 20, 'c', &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	orwrite1(1, 21, 0x0f, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(1, 20, 2, &t);
+	ck_assert_uint_eq(env.buf[0], 'c');
+	ck_assert_uint_eq(env.buf[BS], 0x0f);
+	ck_assert(rsoc_lists(1, 0x89));
+	ck_assert(rsoc_lists(1, 0x8b));
+	ck_assert_uint_eq(rsoc_support(1, 0x89), 3);	/* supported, per the standard */
+	ck_assert_uint_eq(rsoc_support(1, 0x8b), 3);
+	ck_assert_uint_eq(vpd_max_caw(1), sbc_max_caw_blocks(BS));
+	ck_assert_uint_gt(vpd_max_caw(1), 0);
+
+	/* Shared: both are unknown commands and write nothing. */
+	caw1(2, 20, 'c', &t);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);
+	orwrite1(2, 21, 0x0f, &t);
+	t_expect_sense(&t, SENSE_KEY_ILLEGAL_REQUEST, ASC_INVALID_COMMAND_OPERATION_CODE);
+	read10(2, 20, 2, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[0], 0);
+	ck_assert_uint_eq(env.buf[BS], 0);
+	ck_assert(!rsoc_lists(2, 0x89));
+	ck_assert(!rsoc_lists(2, 0x8b));
+	ck_assert(rsoc_lists(2, 0x2a));
+	ck_assert_uint_eq(rsoc_support(2, 0x89), 1);	/* not supported */
+	ck_assert_uint_eq(rsoc_support(2, 0x8b), 1);
+	ck_assert_uint_eq(rsoc_support(2, 0x2a), 3);
+	ck_assert_uint_eq(vpd_max_caw(2), 0);
+	memset(w, 'w', sizeof(w));
+	write10(2, 20, 1, w, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	read10(2, 20, 1, &t);
+	ck_assert_uint_eq(env.buf[0], 'w');
+
+	ck_assert_int_eq(scsi_target_remove_lu(env.target, 2), 0);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_read_only_lu)
 {
 	static uint8_t data[BS];
@@ -1014,13 +1264,8 @@ START_TEST(test_direct_io)
 	struct scsi_lu_config cfg;
 	struct scsi_task t;
 	char path[128];
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/direct.img", tmpdir);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, 4u << 20), 0);
-	close(fd);
+	temp_file(path, sizeof(path), "direct.img", 4u << 20);
 	t_lu_config(&cfg, "file", path, 0);
 	cfg.direct_io = true;
 	cfg.thin = false;
@@ -1452,6 +1697,8 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_read_capacity);
 	tcase_add_test(tc, test_write_read_roundtrip);
 	tcase_add_test(tc, test_offline_online);
+	tcase_add_test(tc, test_resize);
+	tcase_add_test(tc, test_update_access);
 	tcase_add_test(tc, test_rw_errors);
 	tcase_add_test(tc, test_compare_and_write);
 	tcase_add_test(tc, test_caw_holds_range_lock);
@@ -1466,6 +1713,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_mode_select_roundtrip);
 	tcase_add_test(tc, test_d_sense_and_all_pages);
 	tcase_add_test(tc, test_report_opcodes);
+	tcase_add_test(tc, test_shared_lu_no_node_atomic);
 	tcase_add_test(tc, test_read_only_lu);
 	tcase_add_test(tc, test_direct_io);
 	tcase_add_test(tc, test_alua_unavailable);

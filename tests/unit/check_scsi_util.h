@@ -9,8 +9,11 @@
 #define QUORATE_TESTS_UNIT_CHECK_SCSI_UTIL_H
 
 #include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <qb/qbloop.h>
 
@@ -134,6 +137,29 @@ static inline void t_run(struct scsi_task *task, struct scsi_nexus *nexus, uint1
 	}
 }
 
+static inline void t_loop_stop(void *data)
+{
+	qb_loop_stop(data);
+}
+
+/* Let the loop run what is pending (a transport's jobs) for 1 ms, then return. */
+static inline void t_loop_pass(void)
+{
+	qb_loop_timer_handle th;
+
+	ck_assert_int_eq(qb_loop_timer_add(env.loop, QB_LOOP_LOW, 1000000, env.loop, t_loop_stop,
+					   &th), 0);
+	qb_loop_run(env.loop);
+}
+
+/*
+ * One REPORT TARGET PORT GROUPS descriptor with one target port (SPC-4
+ * 6.37): PREF|state, AO_SUP|U_SUP, group, implicit status, port count 1,
+ * relative port.
+ */
+#define T_RTPG_GROUP(pref_state, tpg, port) \
+	(pref_state), 0x09, 0x00, (tpg), 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00, (port)
+
 /* Key and ASC/ASCQ of a CHECK CONDITION. */
 static inline void t_sense(const struct scsi_task *task, uint8_t *key, uint16_t *asc)
 {
@@ -164,6 +190,51 @@ static inline void t_clear_ua(struct scsi_nexus *nexus, uint16_t lun)
 		}
 	}
 	ck_abort_msg("unit attentions do not clear");
+}
+
+/* Where t_setup_two_lus() put LUN 1's backing file. */
+struct t_files {
+	char dir[64];
+	char path[96];
+};
+
+/*
+ * A target with LUN 0 on the null store (@null_size bytes) and LUN 1 on a
+ * new sparse file of @file_size bytes in a new directory
+ * /var/tmp/@name.XXXXXX (a disk file system where /tmp may be tmpfs), both
+ * nexuses, and every unit attention of both consumed.
+ */
+static inline void t_setup_two_lus(const char *name, uint64_t null_size, uint64_t file_size,
+				   struct t_files *f)
+{
+	struct scsi_lu_config cfg;
+	int fd;
+
+	t_setup_target();
+	snprintf(f->dir, sizeof(f->dir), "/var/tmp/%s.XXXXXX", name);
+	ck_assert_ptr_nonnull(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/lu1.img", f->dir);
+	fd = open(f->path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)file_size), 0);
+	close(fd);
+	t_lu_config(&cfg, "null", NULL, null_size);
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 0, &cfg), 0);
+	t_lu_config(&cfg, "file", f->path, file_size);
+	strcpy(cfg.serial, "QT0002");
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 1, &cfg), 0);
+	t_add_nexuses();
+	t_clear_ua(env.n1, 0);
+	t_clear_ua(env.n1, 1);
+	t_clear_ua(env.n2, 0);
+	t_clear_ua(env.n2, 1);
+}
+
+static inline void t_teardown_two_lus(const struct t_files *f)
+{
+	t_teardown();
+	unlink(f->path);
+	rmdir(f->dir);
 }
 
 #endif

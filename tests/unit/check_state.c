@@ -227,6 +227,10 @@ static void lun_random(struct store_lun *l)
 	l->direct_io = rnd(2);
 	l->thin = rnd(2);
 	l->read_only = rnd(5) == 0;
+	l->write_cache = rnd(2);
+	if (rnd(4) == 0) {
+		snprintf(l->alias, sizeof(l->alias), "lun alias %u", n);
+	}
 }
 
 static void mutation_random(struct blob *b, uint64_t request_id)
@@ -252,6 +256,11 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		target_name(m.u.target.name, sizeof(m.u.target.name));
 		snprintf(m.u.target.alias, sizeof(m.u.target.alias), "alias %u", rnd(3));
 		break;
+	case MUTATION_TARGET_SET:
+		target_name(m.u.target.name, sizeof(m.u.target.name));
+		snprintf(m.u.target.alias, sizeof(m.u.target.alias), rnd(10) == 0 ? "a\nb" : "alias %u",
+			 rnd(3));
+		break;
 	case MUTATION_TARGET_DEL:
 		if (rnd(8) != 0) {
 			/* Deleting is rarer than creating, so the model stays populated. */
@@ -272,6 +281,24 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		target_name(m.u.lun.target, sizeof(m.u.lun.target));
 		m.u.lun.lun = (uint16_t)rnd(NLUNS);
 		m.u.lun.offline = rnd(2) != 0;
+		break;
+	case MUTATION_LUN_RESIZE:
+		target_name(m.u.lun.target, sizeof(m.u.lun.target));
+		m.u.lun.lun = (uint16_t)rnd(NLUNS);
+		/* Whole 4 KiB blocks, or now and then none at all (rejected). */
+		m.u.lun.size_bytes = (uint64_t)rnd(9) * 4096 + (rnd(10) == 0 ? 100 : 0);
+		break;
+	case MUTATION_LUN_SET:
+		target_name(m.u.lun.target, sizeof(m.u.lun.target));
+		m.u.lun.lun = (uint16_t)rnd(NLUNS);
+		m.set_fields = (uint8_t)(1 + rnd(MUTATION_SET_ALL));
+		if (m.set_fields & MUTATION_SET_ALIAS) {
+			/* Now and then a control character, which validation refuses. */
+			snprintf(m.u.lun.alias, sizeof(m.u.lun.alias), rnd(10) == 0 ? "a\tb" : "alias %u",
+				 rnd(3));
+		}
+		m.u.lun.read_only = (m.set_fields & MUTATION_SET_READ_ONLY) && rnd(2);
+		m.u.lun.write_cache = (m.set_fields & MUTATION_SET_WRITE_CACHE) && rnd(2);
 		break;
 	case MUTATION_ACL_ADD:
 	case MUTATION_ACL_DEL:
@@ -444,15 +471,19 @@ START_TEST(test_same_stream_same_digest)
 	}
 
 	/*
-	 * Change one applied mutation that changes the model (not a PR op or
-	 * a LUN offline/online, which may leave the state as it was): replace
-	 * it by a malformed one.
+	 * Change one applied mutation that changes the model (not a PR op, a
+	 * LUN offline/online, resize or set or a target set, which may leave the
+	 * state as it was):
+	 * replace it by a malformed one.
 	 */
 	do {
 		changed = rnd((uint32_t)n);
 	} while (rcs[changed] != 0 || kind_of(&v[changed]) == MUTATION_RESERVATION ||
 		 kind_of(&v[changed]) == MUTATION_LU_RESET ||
-		 kind_of(&v[changed]) == MUTATION_LUN_OFFLINE);
+		 kind_of(&v[changed]) == MUTATION_LUN_OFFLINE ||
+		 kind_of(&v[changed]) == MUTATION_LUN_RESIZE ||
+		 kind_of(&v[changed]) == MUTATION_LUN_SET ||
+		 kind_of(&v[changed]) == MUTATION_TARGET_SET);
 	inst_open(&d);
 	bad.len = 3;
 	bad.p = (uint8_t[]){ 0xde, 0xad, 0x00 };
@@ -580,73 +611,228 @@ START_TEST(test_install_reconciles_only_the_difference)
 }
 END_TEST
 
+/* ---- changes in place: a mutation, then the same through a snapshot -------- */
+
+static const char tn0[] = "iqn.2026-11.org.quorate:t0";
+
+/* @a gets target t0 with LUN 0; @b the same state through a snapshot install. */
+static void pair_setup(struct inst *a, struct inst *b)
+{
+	struct mutation m = { .kind = MUTATION_TARGET_ADD };
+	struct state_effects fx;
+	uint8_t *snap;
+	size_t len;
+
+	inst_open(a);
+	inst_open(b);
+	snprintf(m.u.target.name, sizeof(m.u.target.name), "%s", tn0);
+	deliver_ok(a, &m);
+	add_lun(a, 0);
+	ck_assert_int_eq(state_snapshot_encode(a->state, &snap, &len), 0);
+	ck_assert_int_eq(state_snapshot_install(b->state, snap, len, &fx), 0);
+	state_effects_release(&fx);
+	free(snap);
+}
+
+/* Deliver @m to @in: applied, with exactly one effect, of @kind. */
+static void deliver_one(struct inst *in, const struct mutation *m, enum state_effect_kind kind)
+{
+	uint8_t buf[MUTATION_MAX_LEN];
+	struct state_effects fx;
+	size_t len;
+
+	ck_assert_int_eq(mutation_encode(m, buf, sizeof(buf), &len), 0);
+	state_deliver(in->state, state_applied_seq(in->state) + 1, 1, false, buf, len, &fx);
+	ck_assert_int_eq(fx.rc, 0);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, kind);
+	state_effects_release(&fx);
+}
+
+/* Deliver @m to @in: rejected with @rc. */
+static void deliver_refused(struct inst *in, const struct mutation *m, int rc)
+{
+	uint8_t buf[MUTATION_MAX_LEN];
+	struct blob bl = { .p = buf };
+
+	ck_assert_int_eq(mutation_encode(m, buf, sizeof(buf), &bl.len), 0);
+	ck_assert_int_eq(feed(in, state_applied_seq(in->state) + 1, &bl), rc);
+}
+
 /*
- * LUN_OFFLINE: sets the record's flag with one LUN-state effect (also when it
- * does not change: 'lun online' retries an open), is rejected for a LUN that
- * does not exist, is stored, and a snapshot install that differs only in
- * the flag changes it in place (the LU keeps its PR state object).
+ * Install @a's snapshot into @b, which differs from it in one record that
+ * changes in place: one effect of @kind, LU 0 keeps its PR state (the
+ * running LU's pointer), and the digests are equal after.
+ */
+static void install_in_place(struct inst *a, struct inst *b, enum state_effect_kind kind)
+{
+	uint8_t da[STATE_DIGEST_LEN], db[STATE_DIGEST_LEN], *snap;
+	struct pr_state *pr0 = state_lun_pr(b->state, tn0, 0);
+	struct state_effects fx;
+	size_t len;
+
+	digest_of(a, da);
+	digest_of(b, db);
+	ck_assert_int_ne(memcmp(da, db, sizeof(da)), 0);
+	ck_assert_int_eq(state_snapshot_encode(a->state, &snap, &len), 0);
+	ck_assert_int_eq(state_snapshot_install(b->state, snap, len, &fx), 0);
+	free(snap);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, kind);
+	state_effects_release(&fx);
+	ck_assert_ptr_eq(state_lun_pr(b->state, tn0, 0), pr0);
+	digest_of(b, db);
+	ck_assert_int_eq(memcmp(da, db, sizeof(da)), 0);
+}
+
+/* Build @in's model again from its store (what a restart loads). */
+static void reload(struct inst *in)
+{
+	struct state_effects fx;
+
+	state_destroy(in->state);
+	ck_assert_int_eq(state_create(in->store, &rules, &in->state), 0);
+	ck_assert_int_eq(state_load(in->state, &fx), 0);
+	state_effects_release(&fx);
+}
+
+static const struct store_lun *lun0(struct inst *in)
+{
+	return &state_lun_find(state_target_find(in->state, tn0), 0)->rec;
+}
+
+/*
+ * LUN_OFFLINE sets the flag with one LUN-state effect, also when it is set
+ * already; it is rejected for a missing LUN; it is stored, and a snapshot
+ * install that changes only the flag changes it in place.
  */
 START_TEST(test_lun_offline_in_place)
 {
-	static const char tn[] = "iqn.2026-11.org.quorate:t0";
-	struct mutation m = { .kind = MUTATION_TARGET_ADD };
-	uint8_t buf[MUTATION_MAX_LEN], *snap;
-	struct blob bl = { .p = buf };
-	struct state_effects fx;
-	struct pr_state *pr0;
+	struct mutation m = { .kind = MUTATION_LUN_OFFLINE };
 	struct inst a, b;
-	size_t snap_len;
-	uint8_t da[STATE_DIGEST_LEN], db[STATE_DIGEST_LEN];
 
-	inst_open(&a);
-	inst_open(&b);
-	snprintf(m.u.target.name, sizeof(m.u.target.name), "%s", tn);
-	deliver_ok(&a, &m);
-	add_lun(&a, 0);
-	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
-	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
-	state_effects_release(&fx);
-	free(snap);
-	pr0 = state_lun_pr(b.state, tn, 0);
-
-	memset(&m, 0, sizeof(m));
-	m.kind = MUTATION_LUN_OFFLINE;
-	snprintf(m.u.lun.target, sizeof(m.u.lun.target), "%s", tn);
+	pair_setup(&a, &b);
+	snprintf(m.u.lun.target, sizeof(m.u.lun.target), "%s", tn0);
 	m.u.lun.offline = true;
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
-		state_deliver(a.state, state_applied_seq(a.state) + 1, 1, false, buf, bl.len, &fx);
-		ck_assert_int_eq(fx.rc, 0);
-		ck_assert_uint_eq(fx.n, 1);
-		ck_assert_int_eq(fx.v[0].kind, STATE_FX_LUN_STATE);
-		ck_assert(fx.v[0].lun->rec.offline);
-		state_effects_release(&fx);
+		deliver_one(&a, &m, STATE_FX_LUN_STATE);
+		ck_assert(lun0(&a)->offline);
 	}
 	m.u.lun.lun = 5;
-	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &bl.len), 0);
-	ck_assert_int_eq(feed(&a, state_applied_seq(a.state) + 1, &bl), -ENOENT);
-	ck_assert(state_lun_find(state_target_find(a.state, tn), 0)->rec.offline);
-	digest_of(&a, da);
-	digest_of(&b, db);
-	ck_assert_int_ne(memcmp(da, db, sizeof(da)), 0);
+	deliver_refused(&a, &m, -ENOENT);
+	install_in_place(&a, &b, STATE_FX_LUN_STATE);
+	ck_assert(lun0(&b)->offline);
+	reload(&a);
+	ck_assert(lun0(&a)->offline);
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
 
-	ck_assert_int_eq(state_snapshot_encode(a.state, &snap, &snap_len), 0);
-	ck_assert_int_eq(state_snapshot_install(b.state, snap, snap_len, &fx), 0);
-	free(snap);
-	ck_assert_uint_eq(fx.n, 1);
-	ck_assert_int_eq(fx.v[0].kind, STATE_FX_LUN_STATE);
-	state_effects_release(&fx);
-	ck_assert_ptr_eq(state_lun_pr(b.state, tn, 0), pr0);
-	ck_assert(state_lun_find(state_target_find(b.state, tn), 0)->rec.offline);
-	digest_of(&b, db);
-	ck_assert_int_eq(memcmp(da, db, sizeof(da)), 0);
+/*
+ * LUN_RESIZE sets the size with one LUN-changed effect (the LU's PR state
+ * stays where it is), refuses a missing LUN and a size that is not whole
+ * blocks, is stored, and a snapshot install that changes only the size
+ * changes it in place.
+ */
+START_TEST(test_lun_resize_in_place)
+{
+	struct mutation m = { .kind = MUTATION_LUN_RESIZE };
+	struct pr_state *pr0;
+	struct inst a, b;
 
-	/* Stored: a reload has the flag. */
-	state_destroy(a.state);
-	ck_assert_int_eq(state_create(a.store, &rules, &a.state), 0);
-	ck_assert_int_eq(state_load(a.state, &fx), 0);
-	state_effects_release(&fx);
-	ck_assert(state_lun_find(state_target_find(a.state, tn), 0)->rec.offline);
+	pair_setup(&a, &b);
+	pr0 = state_lun_pr(a.state, tn0, 0);
+	snprintf(m.u.lun.target, sizeof(m.u.lun.target), "%s", tn0);
+	m.u.lun.size_bytes = 3 << 20;
+	deliver_one(&a, &m, STATE_FX_LUN_CHANGED);
+	ck_assert_uint_eq(lun0(&a)->size_bytes, 3 << 20);
+	ck_assert_ptr_eq(state_lun_pr(a.state, tn0, 0), pr0);
+	m.u.lun.size_bytes = (3 << 20) + 100;
+	deliver_refused(&a, &m, -EINVAL);
+	m.u.lun.size_bytes = 0;
+	deliver_refused(&a, &m, -EINVAL);
+	m.u.lun.size_bytes = 1 << 20;
+	m.u.lun.lun = 5;
+	deliver_refused(&a, &m, -ENOENT);
+	ck_assert_uint_eq(lun0(&a)->size_bytes, 3 << 20);
+	install_in_place(&a, &b, STATE_FX_LUN_CHANGED);
+	reload(&a);
+	ck_assert_uint_eq(lun0(&a)->size_bytes, 3 << 20);
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
+
+/*
+ * LUN_SET changes only the fields it names (one LUN-changed effect), is
+ * stored, refuses an alias with a control character, and a snapshot that
+ * differs only in those fields changes the LU in place.
+ */
+START_TEST(test_lun_set_in_place)
+{
+	struct mutation m = { .kind = MUTATION_LUN_SET };
+	struct inst a, b;
+
+	pair_setup(&a, &b);
+	snprintf(m.u.lun.target, sizeof(m.u.lun.target), "%s", tn0);
+	m.set_fields = MUTATION_SET_ALIAS | MUTATION_SET_WRITE_CACHE;
+	snprintf(m.u.lun.alias, sizeof(m.u.lun.alias), "fast disk");
+	m.u.lun.write_cache = true;
+	deliver_one(&a, &m, STATE_FX_LUN_CHANGED);
+	ck_assert_str_eq(lun0(&a)->alias, "fast disk");
+	ck_assert(lun0(&a)->write_cache && !lun0(&a)->read_only);
+
+	/* Only read-only: the alias and the write cache stay. */
+	memset(&m.u.lun.alias, 0, sizeof(m.u.lun.alias));
+	m.u.lun.write_cache = false;
+	m.set_fields = MUTATION_SET_READ_ONLY;
+	m.u.lun.read_only = true;
+	deliver_one(&a, &m, STATE_FX_LUN_CHANGED);
+	ck_assert_str_eq(lun0(&a)->alias, "fast disk");
+	ck_assert(lun0(&a)->write_cache && lun0(&a)->read_only);
+
+	m.set_fields = MUTATION_SET_ALIAS;
+	m.u.lun.read_only = false;
+	snprintf(m.u.lun.alias, sizeof(m.u.lun.alias), "bad\nalias");
+	deliver_refused(&a, &m, -EINVAL);
+	snprintf(m.u.lun.alias, sizeof(m.u.lun.alias), "x");
+	m.u.lun.lun = 5;
+	deliver_refused(&a, &m, -ENOENT);
+	ck_assert_str_eq(lun0(&a)->alias, "fast disk");
+
+	install_in_place(&a, &b, STATE_FX_LUN_CHANGED);
+	reload(&a);
+	ck_assert_str_eq(lun0(&a)->alias, "fast disk");
+	ck_assert(lun0(&a)->write_cache && lun0(&a)->read_only);
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
+
+/*
+ * TARGET_SET changes the alias in place (one target-changed effect, the
+ * LUNs' PR state where it was), refuses a missing target and a control
+ * character, is stored; a snapshot that differs only in the alias changes
+ * it in place too.
+ */
+START_TEST(test_target_set_in_place)
+{
+	struct mutation m = { .kind = MUTATION_TARGET_SET };
+	struct inst a, b;
+
+	pair_setup(&a, &b);
+	snprintf(m.u.target.name, sizeof(m.u.target.name), "%s", tn0);
+	snprintf(m.u.target.alias, sizeof(m.u.target.alias), "cluster disks");
+	deliver_one(&a, &m, STATE_FX_TARGET_CHANGED);
+	ck_assert_str_eq(state_target_find(a.state, tn0)->rec.alias, "cluster disks");
+	snprintf(m.u.target.alias, sizeof(m.u.target.alias), "bad\ralias");
+	deliver_refused(&a, &m, -EINVAL);
+	snprintf(m.u.target.name, sizeof(m.u.target.name), "iqn.2026-11.org.quorate:none");
+	deliver_refused(&a, &m, -ENOENT);
+	install_in_place(&a, &b, STATE_FX_TARGET_CHANGED);
+	reload(&a);
+	ck_assert_str_eq(state_target_find(a.state, tn0)->rec.alias, "cluster disks");
 	inst_close(&a);
 	inst_close(&b);
 }
@@ -680,6 +866,9 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_same_stream_same_digest);
 	tcase_add_test(tc, test_install_reconciles_only_the_difference);
 	tcase_add_test(tc, test_lun_offline_in_place);
+	tcase_add_test(tc, test_lun_resize_in_place);
+	tcase_add_test(tc, test_lun_set_in_place);
+	tcase_add_test(tc, test_target_set_in_place);
 	tcase_add_test(tc, test_epoch_persists);
 	suite_add_tcase(s, tc);
 	return s;

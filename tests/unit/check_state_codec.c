@@ -11,7 +11,7 @@
 #include "daemon/state/mutation.h"
 #include "tests/unit/check_main.h"
 
-#define NSAMPLES 11
+#define NSAMPLES 16
 
 static struct mutation samples[NSAMPLES];
 
@@ -78,6 +78,33 @@ static void make_samples(void)
 	op->kind = MUTATION_LUN_OFFLINE;
 	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
 	op->u.lun.lun = 1;
+	op = &samples[11];
+	op->kind = MUTATION_LUN_RESIZE;
+	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
+	op->u.lun.lun = 7;
+	op->u.lun.size_bytes = 0x0001020304050600ULL;
+	op = &samples[12];
+	op->kind = MUTATION_LUN_SET;
+	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
+	op->u.lun.lun = 3;
+	op->set_fields = MUTATION_SET_ALL;
+	op->u.lun.write_cache = true;
+	memset(op->u.lun.alias, 'a', STORE_ALIAS_MAX);	/* longest alias */
+	op = &samples[13];
+	op->kind = MUTATION_LUN_SET;
+	strcpy(op->u.lun.target, "iqn.2026-11.org.quorate:a");
+	op->set_fields = MUTATION_SET_READ_ONLY;
+	op->u.lun.read_only = true;
+	op = &samples[14];
+	*op = samples[2];
+	op->u.lun.write_cache = true;
+	memset(op->u.lun.path, 0, sizeof(op->u.lun.path));
+	strcpy(op->u.lun.path, "/srv/lun");
+	strcpy(op->u.lun.alias, "the alias");
+	op = &samples[15];
+	op->kind = MUTATION_TARGET_SET;
+	strcpy(op->u.target.name, "iqn.2026-11.org.quorate:a");
+	memset(op->u.target.alias, 'z', STORE_ALIAS_MAX);
 	for (int i = 0; i < NSAMPLES; i++) {
 		samples[i].request_id = 0x1122334455667788ULL + (uint64_t)i;
 	}
@@ -127,8 +154,74 @@ START_TEST(test_lun_offline_layout)
 	ck_assert_int_eq(mutation_encode(&samples[2], buf, sizeof(buf), &len), 0);
 	ck_assert_int_eq(buf[len - 1], MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_READ_ONLY |
 					       MUTATION_LUN_F_OFFLINE);
-	buf[len - 1] = 0x10;
+	buf[len - 1] = 0x40;
 	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
+}
+END_TEST
+
+/* LUN_RESIZE: the LU, then the size as a big-endian u64. */
+START_TEST(test_lun_resize_layout)
+{
+	static uint8_t buf[MUTATION_MAX_LEN];
+	size_t len;
+
+	make_samples();
+	ck_assert_int_eq(mutation_encode(&samples[11], buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, MUTATION_HEADER_LEN + 2 + strlen(samples[11].u.lun.target) + 2 + 8);
+	ck_assert_int_eq(buf[len - 10], 0);
+	ck_assert_int_eq(buf[len - 9], 7);
+	for (int i = 0; i < 8; i++) {
+		ck_assert_int_eq(buf[len - 8 + i], i == 7 ? 0 : i);
+	}
+}
+END_TEST
+
+/*
+ * LUN_SET carries the fields it changes and their values, which must lie
+ * within them, and an alias only with the alias field; a LUN record's
+ * alias follows its flags only when present, never empty.
+ */
+START_TEST(test_lun_set_layout)
+{
+	static uint8_t buf[MUTATION_MAX_LEN];
+	struct mutation m, out;
+	size_t len, base;
+
+	make_samples();
+	ck_assert_int_eq(mutation_encode(&samples[13], buf, sizeof(buf), &len), 0);
+	base = MUTATION_HEADER_LEN + 2 + strlen(samples[13].u.lun.target) + 2;
+	ck_assert_uint_eq(len, base + 1 + 1 + 2);
+	ck_assert_int_eq(buf[base], MUTATION_SET_READ_ONLY);
+	ck_assert_int_eq(buf[base + 1], MUTATION_SET_READ_ONLY);
+	buf[base + 1] = MUTATION_SET_READ_ONLY | MUTATION_SET_WRITE_CACHE;
+	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
+	buf[base + 1] = 0;
+	buf[base] = 0;
+	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
+	buf[base] = 0x08;
+	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
+	/* Refused on the way out too. */
+	m = samples[13];
+	strcpy(m.u.lun.alias, "x");
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+	m = samples[13];
+	m.u.lun.write_cache = true;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+	m.set_fields = 0;
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &len), -EINVAL);
+
+	/* The record: flags, then u16 length + the alias. */
+	ck_assert_int_eq(mutation_encode(&samples[14], buf, sizeof(buf), &len), 0);
+	ck_assert_int_eq(buf[len - 12], MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_READ_ONLY |
+						MUTATION_LUN_F_OFFLINE | MUTATION_LUN_F_WRITE_CACHE |
+						MUTATION_LUN_F_ALIAS);
+	ck_assert_int_eq(buf[len - 10], 9);
+	ck_assert_int_eq(memcmp(buf + len - 9, "the alias", 9), 0);
+	buf[len - 10] = 0;
+	ck_assert_int_eq(mutation_decode(buf, len - 9, &out), -EBADMSG);
+	/* Without an alias the record ends at its flags, as before aliases. */
+	ck_assert_int_eq(mutation_encode(&samples[2], buf, sizeof(buf), &len), 0);
+	ck_assert_int_eq(buf[len - 1] & MUTATION_LUN_F_ALIAS, 0);
 }
 END_TEST
 
@@ -263,6 +356,8 @@ Suite *check_suite(void)
 	tcase_add_loop_test(tc, test_round_trip, 0, NSAMPLES);
 	tcase_add_test(tc, test_big_endian_layout);
 	tcase_add_test(tc, test_lun_offline_layout);
+	tcase_add_test(tc, test_lun_resize_layout);
+	tcase_add_test(tc, test_lun_set_layout);
 	tcase_add_test(tc, test_rejects_bad_input);
 	tcase_add_test(tc, test_garbage_never_crashes);
 	tcase_add_test(tc, test_pr_set_round_trip);

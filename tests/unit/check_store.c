@@ -65,7 +65,7 @@ START_TEST(test_fresh_db_gets_all_migrations)
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	ck_assert_int_eq(store_schema_version(s), STORE_SCHEMA_VERSION);
-	ck_assert_int_eq(store_schema_version(s), 3);
+	ck_assert_int_eq(store_schema_version(s), 4);
 	ck_assert_uint_eq(store_applied_seq(s), 0);
 	ck_assert_uint_eq(store_epoch(s), 0);
 	store_close(s);
@@ -73,8 +73,8 @@ START_TEST(test_fresh_db_gets_all_migrations)
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(st.st_mode & 0777, 0600);
-	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 3);
-	ck_assert_int_eq(count_rows("SELECT MAX(version) FROM schema_migrations"), 3);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 4);
+	ck_assert_int_eq(count_rows("SELECT MAX(version) FROM schema_migrations"), 4);
 	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND "
 				    "name IN ('targets','portals','luns','acls','chap','meta',"
 				    "'pr_state')"),
@@ -88,10 +88,10 @@ START_TEST(test_reopen_is_idempotent)
 
 	for (int i = 0; i < 3; i++) {
 		ck_assert_int_eq(store_open(dir, &s), 0);
-		ck_assert_int_eq(store_schema_version(s), 3);
+		ck_assert_int_eq(store_schema_version(s), 4);
 		store_close(s);
 	}
-	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 3);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM schema_migrations"), 4);
 	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM meta"), 1);
 }
 END_TEST
@@ -258,17 +258,11 @@ START_TEST(test_commit_visible_after_reopen)
 }
 END_TEST
 
-/*
- * Migration 3: a LUN of a version-2 database comes back online (offline 0);
- * STORE_OP_LUN_OFFLINE sets and clears the flag, which persists.
- */
-START_TEST(test_lun_offline_flag)
+/* A store holding target tname and fill_lun()'s LUN 7 (seq 1, 2), closed. */
+static void store_make_lun(void)
 {
 	struct store *s;
 	struct store_op op = { .kind = STORE_OP_TARGET_ADD };
-	struct loaded ld = { 0 };
-	char path[128];
-	sqlite3 *db;
 
 	ck_assert_int_eq(store_open(dir, &s), 0);
 	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
@@ -276,24 +270,51 @@ START_TEST(test_lun_offline_flag)
 	fill_lun(&op);
 	ck_assert_int_eq(store_commit(s, 2, &op), 0);
 	store_close(s);
-	/* Back to version 2 as an older build left it. */
+}
+
+/* Run @sql on the closed database, as an older build or a test would. */
+static void db_exec(const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+
 	snprintf(path, sizeof(path), "%s/%s", dir, STORE_DB_FILE);
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "ALTER TABLE luns DROP COLUMN offline;"
-				      "DELETE FROM schema_migrations WHERE version = 3;",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
+}
 
+/* An operation @kind on LUN @lun of tname, every other field zero. */
+static void lun_op(struct store_op *op, enum store_op_kind kind, uint16_t lun)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	snprintf(op->u.lun.target, sizeof(op->u.lun.target), "%s", tname);
+	op->u.lun.lun = lun;
+}
+
+/*
+ * Migration 3: a LUN of a version-2 database comes back online (offline 0);
+ * STORE_OP_LUN_OFFLINE sets and clears the flag, which persists.
+ */
+START_TEST(test_lun_offline_flag)
+{
+	struct store *s;
+	struct store_op op;
+	struct loaded ld = { 0 };
+
+	store_make_lun();
+	/* Back to version 2 as an older build left it. */
+	db_exec("ALTER TABLE luns DROP COLUMN offline;"
+		"ALTER TABLE luns DROP COLUMN write_cache;"
+		"ALTER TABLE luns DROP COLUMN alias;"
+		"DELETE FROM schema_migrations WHERE version >= 3;");
 	ck_assert_int_eq(store_open(dir, &s), 0);
-	ck_assert_int_eq(store_schema_version(s), 3);
+	ck_assert_int_eq(store_schema_version(s), 4);
 	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
 	ck_assert_int_eq(ld.luns, 1);
 	ck_assert(!ld.l.offline);
-	memset(&op, 0, sizeof(op));
-	op.kind = STORE_OP_LUN_OFFLINE;
-	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
-	op.u.lun.lun = 7;
+	lun_op(&op, STORE_OP_LUN_OFFLINE, 7);
 	op.u.lun.offline = true;
 	ck_assert_int_eq(store_commit(s, 3, &op), 0);
 	op.u.lun.lun = 8;
@@ -307,15 +328,113 @@ START_TEST(test_lun_offline_flag)
 	ck_assert(ld.l.offline);
 	fill_lun(&op);
 	op.u.lun.offline = true;
+	op.u.lun.write_cache = true;	/* migration 4: on, the LUN is not O_DIRECT */
 	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
-	memset(&op, 0, sizeof(op));
-	op.kind = STORE_OP_LUN_OFFLINE;
-	snprintf(op.u.lun.target, sizeof(op.u.lun.target), "%s", tname);
-	op.u.lun.lun = 7;
+	lun_op(&op, STORE_OP_LUN_OFFLINE, 7);
 	ck_assert_int_eq(store_commit(s, 4, &op), 0);
 	ld.luns = 0;
 	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
 	ck_assert(!ld.l.offline);
+	store_close(s);
+}
+END_TEST
+
+/* Rows of a luns table, for the migration tests. */
+struct lun_rows {
+	struct store_lun v[4];
+	int n;
+};
+
+static int lun_row_keep(const struct store_lun *l, void *ctx)
+{
+	struct lun_rows *r = ctx;
+
+	ck_assert_int_lt(r->n, 4);
+	r->v[r->n++] = *l;
+	return 0;
+}
+
+/*
+ * Migration 4: LUNs of a version-3 database get no alias and the write
+ * cache they had (off with O_DIRECT, on without); STORE_OP_LUN_SET sets
+ * the alias, read-only and write cache of one LUN, which persist;
+ * STORE_OP_TARGET_SET a target's alias.
+ */
+START_TEST(test_lun_settings)
+{
+	static const struct store_load_ops ops = { .lun = lun_row_keep };
+	struct store *s;
+	struct store_op op;
+	struct lun_rows rows = { .n = 0 };
+
+	store_make_lun();
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	fill_lun(&op);
+	op.u.lun.lun = 8;
+	op.u.lun.naa[0] = 0x6f;
+	op.u.lun.direct_io = true;
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	store_close(s);
+	db_exec("ALTER TABLE luns DROP COLUMN write_cache;"
+		"ALTER TABLE luns DROP COLUMN alias;"
+		"DELETE FROM schema_migrations WHERE version = 4;");
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_schema_version(s), 4);
+	ck_assert_int_eq(store_load(s, &ops, &rows), 0);
+	ck_assert_int_eq(rows.n, 2);
+	ck_assert(rows.v[0].write_cache && !rows.v[0].direct_io);
+	ck_assert(!rows.v[1].write_cache && rows.v[1].direct_io);
+	ck_assert_str_eq(rows.v[0].alias, "");
+	lun_op(&op, STORE_OP_LUN_SET, 8);
+	op.u.lun.write_cache = true;
+	snprintf(op.u.lun.alias, sizeof(op.u.lun.alias), "db 'disk'");
+	ck_assert_int_eq(store_commit(s, 4, &op), 0);
+	op.u.lun.lun = 9;
+	ck_assert_int_eq(store_commit(s, 5, &op), -ENOENT);
+	memset(&op, 0, sizeof(op));
+	op.kind = STORE_OP_TARGET_SET;
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "%s", tname);
+	snprintf(op.u.target.alias, sizeof(op.u.target.alias), "renamed");
+	ck_assert_int_eq(store_commit(s, 5, &op), 0);
+	snprintf(op.u.target.name, sizeof(op.u.target.name), "iqn.2026-11.org.quorate:none");
+	ck_assert_int_eq(store_commit(s, 6, &op), -ENOENT);
+	store_close(s);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM targets WHERE alias = 'renamed'"), 1);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	rows.n = 0;
+	ck_assert_int_eq(store_load(s, &ops, &rows), 0);
+	ck_assert_str_eq(rows.v[1].alias, "db 'disk'");
+	ck_assert(rows.v[1].write_cache && !rows.v[1].read_only);
+	ck_assert(rows.v[0].read_only && rows.v[0].write_cache);
+	ck_assert_str_eq(rows.v[0].alias, "");
+	store_close(s);
+}
+END_TEST
+
+/* STORE_OP_LUN_RESIZE sets the size of one LUN, which persists; a missing LUN is -ENOENT. */
+START_TEST(test_lun_resize)
+{
+	struct store *s;
+	struct store_op op;
+	struct loaded ld = { 0 };
+
+	store_make_lun();
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	lun_op(&op, STORE_OP_LUN_RESIZE, 7);
+	op.u.lun.size_bytes = 0x123456789000ULL;
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	op.u.lun.lun = 8;
+	ck_assert_int_eq(store_commit(s, 4, &op), -ENOENT);
+	store_close(s);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.luns, 1);
+	fill_lun(&op);
+	op.u.lun.size_bytes = 0x123456789000ULL;
+	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
 	store_close(s);
 }
 END_TEST
@@ -624,6 +743,8 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_commit_visible_after_reopen);
 	tcase_add_test(tc, test_seq_rules_and_failed_commit_rolls_back);
 	tcase_add_test(tc, test_lun_offline_flag);
+	tcase_add_test(tc, test_lun_resize);
+	tcase_add_test(tc, test_lun_settings);
 	tcase_add_test(tc, test_target_delete_cascades);
 	tcase_add_test(tc, test_schema_lun_range_is_the_domain_rule);
 	tcase_add_test(tc, test_pr_state_persists);

@@ -27,6 +27,22 @@ TESTS += %reldir%/check_store %reldir%/check_config %reldir%/check_state_codec \
 %canon_reldir%_check_quorum_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_check_quorum_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
 
-%canon_reldir%_check_lun_file_SOURCES = %reldir%/check_lun_file.c $(CHECK_MAIN)
+%canon_reldir%_check_lun_file_SOURCES = %reldir%/check_lun_file.c %reldir%/check_disk4k.h $(CHECK_MAIN)
 %canon_reldir%_check_lun_file_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_check_lun_file_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)
+
+# daemon/peers.c (the member table as ALUA groups and SendTargets portals)
+# with the real ALUA table, SCSI target, iSCSI server and loopback transport.
+check_PROGRAMS += %reldir%/check_peers
+TESTS += %reldir%/check_peers
+%canon_reldir%_check_peers_SOURCES = %reldir%/check_peers.c %reldir%/check_scsi_util.h \
+	daemon/peers.c $(CHECK_MAIN)
+%canon_reldir%_check_peers_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
+%canon_reldir%_check_peers_LDADD = quorum/libquorum.a $(ISCSI_SERVER_TEST_LIBS)
+
+# The Prometheus text format writer, alone (it is part of libdaemoncore).
+check_PROGRAMS += %reldir%/check_expo
+TESTS += %reldir%/check_expo
+%canon_reldir%_check_expo_SOURCES = %reldir%/check_expo.c $(CHECK_MAIN)
+%canon_reldir%_check_expo_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+%canon_reldir%_check_expo_LDADD = daemon/libdaemoncore.a $(CHECK_LIBS)

@@ -27,3 +27,10 @@ TESTS += %reldir%/check_scsi_alua
 %canon_reldir%_check_scsi_alua_SOURCES = %reldir%/check_scsi_alua.c %reldir%/check_scsi_util.h $(CHECK_MAIN)
 %canon_reldir%_check_scsi_alua_CFLAGS = $(SCSI_TEST_CFLAGS)
 %canon_reldir%_check_scsi_alua_LDADD = quorum/libquorum.a $(SCSI_TEST_LDADD)
+
+# The LU statistics (daemon/base/io_stats.h) against real LUs.
+check_PROGRAMS += %reldir%/check_scsi_stats
+TESTS += %reldir%/check_scsi_stats
+%canon_reldir%_check_scsi_stats_SOURCES = %reldir%/check_scsi_stats.c %reldir%/check_scsi_util.h $(CHECK_MAIN)
+%canon_reldir%_check_scsi_stats_CFLAGS = $(SCSI_TEST_CFLAGS)
+%canon_reldir%_check_scsi_stats_LDADD = $(SCSI_TEST_LDADD)

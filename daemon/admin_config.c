@@ -1,0 +1,668 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * config export and the plan of config apply (admin_config.h): read-only
+ * over the model. The plan names the admin commands quoratectl then runs
+ * one by one, so every change takes the path the same command would take
+ * by hand (node-local checks, the replicated mutation, the uid in the log).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon/admin_config.h"
+#include "daemon/base/domain.h"
+#include "daemon/iscsi/name.h"
+#include "daemon/lun_file.h"
+
+/* ---- export ------------------------------------------------------------------ */
+
+static struct json_object *chap_json(const struct state_chap *c, bool secrets)
+{
+	struct json_object *o;
+
+	if (c == NULL) {
+		return NULL;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "user", json_object_new_string(c->rec.user));
+	json_object_object_add(o, "mutual_user", json_object_new_string(c->rec.mutual_user));
+	if (secrets) {
+		json_object_object_add(o, "secret", json_object_new_string(c->rec.secret));
+		json_object_object_add(o, "mutual_secret",
+				       json_object_new_string(c->rec.mutual_secret));
+	}
+	return o;
+}
+
+static struct json_object *lun_doc(const struct store_lun *l)
+{
+	struct json_object *o = json_object_new_object();
+	char naa[2 * STORE_NAA_LEN + 1], uuid[LUN_UUID_STR_LEN + 1];
+
+	admin_hex_format(naa, l->naa, sizeof(l->naa));
+	lun_uuid_format(uuid, l->uuid);
+	json_object_object_add(o, "lun", json_object_new_int(l->lun));
+	json_object_object_add(o, "backing", json_object_new_string(l->backing));
+	json_object_object_add(o, "path", json_object_new_string(l->path));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)l->size_bytes));
+	json_object_object_add(o, "block_size", json_object_new_int64(l->block_size));
+	json_object_object_add(o, "direct", json_object_new_boolean(l->direct_io));
+	json_object_object_add(o, "thin", json_object_new_boolean(l->thin));
+	json_object_object_add(o, "read_only", json_object_new_boolean(l->read_only));
+	json_object_object_add(o, "write_cache", json_object_new_boolean(l->write_cache));
+	json_object_object_add(o, "offline", json_object_new_boolean(l->offline));
+	json_object_object_add(o, "alias", json_object_new_string(l->alias));
+	json_object_object_add(o, "uuid", json_object_new_string(uuid));
+	json_object_object_add(o, "naa", json_object_new_string(naa));
+	json_object_object_add(o, "serial", json_object_new_string(l->serial));
+	return o;
+}
+
+struct json_object *admin_config_export(struct daemon *d, bool secrets)
+{
+	struct json_object *doc = json_object_new_object(), *node = json_object_new_object();
+	struct json_object *portals = json_object_new_array(), *targets = json_object_new_array();
+
+	json_object_object_add(doc, "format", json_object_new_string(ADMIN_CONFIG_FORMAT));
+	json_object_object_add(doc, "version", json_object_new_int(ADMIN_CONFIG_VERSION));
+	json_object_object_add(node, "id", json_object_new_int64(d->cfg.node_id));
+	for (unsigned int i = 0; i < d->cfg.listen_count; i++) {
+		json_object_array_add(portals, json_object_new_string(d->cfg.listen[i]));
+	}
+	json_object_object_add(node, "portals", portals);
+	json_object_object_add(doc, "node", node);
+	for (const struct state_target *t = state_target_first(d->state); t != NULL;
+	     t = state_target_next(t)) {
+		struct json_object *o = json_object_new_object(), *luns = json_object_new_array();
+		struct json_object *acl = json_object_new_array();
+
+		json_object_object_add(o, "name", json_object_new_string(t->rec.name));
+		json_object_object_add(o, "alias", json_object_new_string(t->rec.alias));
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
+			json_object_array_add(luns, lun_doc(&l->rec));
+		}
+		json_object_object_add(o, "luns", luns);
+		for (const struct state_acl *a = state_acl_first(t); a != NULL;
+		     a = state_acl_next(a)) {
+			json_object_array_add(acl, json_object_new_string(a->initiator));
+		}
+		json_object_object_add(o, "acl", acl);
+		json_object_object_add(o, "chap",
+				       chap_json(state_chap_find(d->state, t->rec.name), secrets));
+		json_object_array_add(targets, o);
+	}
+	json_object_object_add(doc, "targets", targets);
+	json_object_object_add(doc, "discovery_chap",
+			       chap_json(state_chap_find(d->state, ""), secrets));
+	return doc;
+}
+
+/* ---- reading the document ------------------------------------------------------ */
+
+struct plan {
+	struct daemon *d;
+	bool prune;
+	struct json_object *steps;
+	struct json_object *conflicts;
+	char *err;
+	size_t errlen;
+	int rc;				 /* -EINVAL once the document is found wrong */
+	char where[STORE_NAME_MAX + 64]; /* what is being read, for errors */
+};
+
+static bool bad(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A document error (the first one wins). @return false. */
+static bool bad(struct plan *p, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (p->rc == 0) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		snprintf(p->err, p->errlen, "%s: %s", p->where, msg);
+		p->rc = -EINVAL;
+	}
+	return false;
+}
+
+/* Member @key of object @o of type @type; NULL (an error unless @optional) if absent. */
+static struct json_object *member(struct plan *p, struct json_object *o, const char *key,
+				  enum json_type type, bool optional)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL) {
+		if (!optional) {
+			bad(p, "'%s' is missing", key);
+		}
+		return NULL;
+	}
+	if (!json_object_is_type(v, type)) {
+		bad(p, "'%s' must be %s", key, json_type_to_name(type));
+		return NULL;
+	}
+	return v;
+}
+
+static const char *member_str(struct plan *p, struct json_object *o, const char *key,
+			      const char *dflt)
+{
+	struct json_object *v = member(p, o, key, json_type_string, dflt != NULL);
+
+	return v != NULL ? json_object_get_string(v) : dflt != NULL ? dflt : "";
+}
+
+static bool member_bool(struct plan *p, struct json_object *o, const char *key, bool dflt)
+{
+	struct json_object *v = member(p, o, key, json_type_boolean, true);
+
+	return v != NULL ? json_object_get_boolean(v) : dflt;
+}
+
+static uint64_t member_u64(struct plan *p, struct json_object *o, const char *key, uint64_t max)
+{
+	struct json_object *v = member(p, o, key, json_type_int, false);
+	int64_t n = v != NULL ? json_object_get_int64(v) : 0;
+
+	if (v != NULL && (n < 0 || (uint64_t)n > max)) {
+		bad(p, "'%s' is out of range 0..%" PRIu64, key, max);
+		return 0;
+	}
+	return (uint64_t)n;
+}
+
+/* An iSCSI name of the document in its canonical form (into @out). */
+static bool doc_name(struct plan *p, const char *in, char *out, size_t cap)
+{
+	const char *why = "";
+
+	switch (iscsi_name_normalise(in, out, cap, &why)) {
+	case ISCSI_NAME_CANONICAL:
+	case ISCSI_NAME_NORMALISED:
+		return true;
+	default:
+		return bad(p, "'%.200s' is not a valid iSCSI name: %s", in, why);
+	}
+}
+
+/* ---- the plan ---------------------------------------------------------------- */
+
+static void step(struct plan *p, const char *cmd, struct json_object *args, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void step(struct plan *p, const char *cmd, struct json_object *args, const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "cmd", json_object_new_string(cmd));
+	json_object_object_add(o, "args", args);
+	json_object_object_add(o, "what", json_object_new_string(what));
+	json_object_array_add(p->steps, o);
+}
+
+static void conflict(struct plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void conflict(struct plan *p, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_array_add(p->conflicts, json_object_new_string(msg));
+}
+
+static struct json_object *args_lu(const char *target, uint16_t lun)
+{
+	struct json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "target", json_object_new_string(target));
+	json_object_object_add(a, "lun", json_object_new_int(lun));
+	return a;
+}
+
+/* The document's target named @name (canonical), or NULL. */
+static struct json_object *doc_target(struct json_object *targets, const char *name)
+{
+	char canon[STORE_NAME_MAX + 1];
+
+	for (size_t i = 0; i < json_object_array_length(targets); i++) {
+		struct json_object *t = json_object_array_get_idx(targets, i), *n;
+
+		if (json_object_object_get_ex(t, "name", &n) &&
+		    json_object_is_type(n, json_type_string) &&
+		    iscsi_name_normalise(json_object_get_string(n), canon, sizeof(canon), NULL) !=
+			    ISCSI_NAME_INVALID &&
+		    strcmp(canon, name) == 0) {
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static struct json_object *doc_lun(struct json_object *luns, uint16_t lun)
+{
+	for (size_t i = 0; luns != NULL && i < json_object_array_length(luns); i++) {
+		struct json_object *l = json_object_array_get_idx(luns, i), *n;
+
+		if (json_object_object_get_ex(l, "lun", &n) &&
+		    json_object_is_type(n, json_type_int) && json_object_get_int64(n) == lun) {
+			return l;
+		}
+	}
+	return NULL;
+}
+
+static bool doc_acl_has(struct json_object *acl, const char *initiator)
+{
+	char canon[STORE_NAME_MAX + 1];
+
+	for (size_t i = 0; acl != NULL && i < json_object_array_length(acl); i++) {
+		struct json_object *v = json_object_array_get_idx(acl, i);
+
+		if (json_object_is_type(v, json_type_string) &&
+		    iscsi_name_normalise(json_object_get_string(v), canon, sizeof(canon), NULL) !=
+			    ISCSI_NAME_INVALID &&
+		    strcmp(canon, initiator) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* With prune: what the model has and the document does not list goes first. */
+static void plan_removals(struct plan *p, struct json_object *targets, struct json_object *dchap)
+{
+	for (const struct state_target *t = state_target_first(p->d->state); t != NULL;
+	     t = state_target_next(t)) {
+		struct json_object *dt = doc_target(targets, t->rec.name), *a, *luns, *acl;
+
+		if (dt == NULL) {
+			a = json_object_new_object();
+			json_object_object_add(a, "name", json_object_new_string(t->rec.name));
+			step(p, "target.delete", a, "delete target %s with its LUNs, ACL and CHAP",
+			     t->rec.name);
+			continue;
+		}
+		json_object_object_get_ex(dt, "luns", &luns);
+		for (const struct state_lun *l = state_lun_first(t); l != NULL;
+		     l = state_lun_next(l)) {
+			if (doc_lun(luns, l->rec.lun) == NULL) {
+				step(p, "lun.delete", args_lu(t->rec.name, l->rec.lun),
+				     "delete LUN %u of %s (its backing file is kept)", l->rec.lun,
+				     t->rec.name);
+			}
+		}
+		json_object_object_get_ex(dt, "acl", &acl);
+		for (const struct state_acl *e = state_acl_first(t); e != NULL;
+		     e = state_acl_next(e)) {
+			if (!doc_acl_has(acl, e->initiator)) {
+				a = json_object_new_object();
+				json_object_object_add(a, "target",
+						       json_object_new_string(t->rec.name));
+				json_object_object_add(a, "initiator",
+						       json_object_new_string(e->initiator));
+				step(p, "acl.remove", a, "remove %s from the ACL of %s",
+				     e->initiator, t->rec.name);
+			}
+		}
+		if (state_chap_find(p->d->state, t->rec.name) != NULL &&
+		    (!json_object_object_get_ex(dt, "chap", &a) || a == NULL)) {
+			a = json_object_new_object();
+			json_object_object_add(a, "target", json_object_new_string(t->rec.name));
+			step(p, "chap.clear", a, "stop requiring CHAP for %s", t->rec.name);
+		}
+	}
+	if (state_chap_find(p->d->state, "") != NULL && dchap == NULL) {
+		struct json_object *a = json_object_new_object();
+
+		json_object_object_add(a, "discovery", json_object_new_boolean(true));
+		step(p, "chap.clear", a, "stop requiring CHAP for discovery sessions");
+	}
+}
+
+/* The document's LUN @dl as a record (identity parsed); false on a document error. */
+static bool lun_from_doc(struct plan *p, struct json_object *dl, const char *target,
+			 struct store_lun *l)
+{
+	const char *s;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->target, sizeof(l->target), "%s", target);
+	l->lun = (uint16_t)member_u64(p, dl, "lun", LUN_ID_MAX);
+	snprintf(p->where, sizeof(p->where), "target %.200s LUN %u", target, l->lun);
+	s = member_str(p, dl, "backing", LUN_BACKING_FILE);
+	if (!lun_backing_kind_valid(s)) {
+		return bad(p, "unknown backing '%.20s'", s);
+	}
+	snprintf(l->backing, sizeof(l->backing), "%s", s);
+	s = member_str(p, dl, "path", "");
+	if (strlen(s) > STORE_PATH_MAX) {
+		return bad(p, "the path is too long");
+	}
+	snprintf(l->path, sizeof(l->path), "%s", s);
+	l->size_bytes = member_u64(p, dl, "size", INT64_MAX);
+	l->block_size = (uint32_t)member_u64(p, dl, "block_size", UINT32_MAX);
+	l->direct_io = member_bool(p, dl, "direct", false);
+	l->thin = member_bool(p, dl, "thin", false);
+	l->read_only = member_bool(p, dl, "read_only", false);
+	l->write_cache = member_bool(p, dl, "write_cache", !l->direct_io);
+	l->offline = member_bool(p, dl, "offline", false);
+	s = member_str(p, dl, "alias", "");
+	if (strlen(s) > STORE_ALIAS_MAX) {
+		return bad(p, "the alias is too long");
+	}
+	snprintf(l->alias, sizeof(l->alias), "%s", s);
+	if (!lun_uuid_parse(member_str(p, dl, "uuid", NULL), l->uuid)) {
+		return bad(p, "'uuid' is not a UUID");
+	}
+	if (!lun_naa_parse(member_str(p, dl, "naa", NULL), l->naa)) {
+		return bad(p, "'naa' is not an NAA-6 designator");
+	}
+	s = member_str(p, dl, "serial", NULL);
+	if (!lun_serial_valid(s)) {
+		return bad(p, "'serial' is not a unit serial number");
+	}
+	snprintf(l->serial, sizeof(l->serial), "%s", s);
+	if (!lun_block_size_valid(l->block_size)) {
+		return bad(p, "block_size %u (want %u or %u)", l->block_size, LUN_BLOCK_SIZE_512,
+			   LUN_BLOCK_SIZE_4096);
+	}
+	return p->rc == 0;
+}
+
+static void plan_lun_create(struct plan *p, const struct store_lun *l)
+{
+	/* lun.create takes the document's LUN keys; offline is a step of its own. */
+	struct json_object *a = lun_doc(l);
+	char naa[2 * STORE_NAA_LEN + 1];
+
+	admin_hex_format(naa, l->naa, sizeof(l->naa));
+	json_object_object_del(a, "offline");
+	json_object_object_add(a, "target", json_object_new_string(l->target));
+	/* The document says how large it is: an existing smaller file is extended. */
+	json_object_object_add(a, "grow", json_object_new_boolean(true));
+	step(p, "lun.create", a, "create LUN %u of %s (%s%s%s, %" PRIu64 " bytes, naa.%s)", l->lun,
+	     l->target, l->backing, l->path[0] ? " " : "", l->path, l->size_bytes, naa);
+	if (l->offline) {
+		step(p, "lun.offline", args_lu(l->target, l->lun), "take LUN %u of %s offline",
+		     l->lun, l->target);
+	}
+}
+
+/* A LUN both have: what changes in place, or the conflict. */
+static void plan_lun_change(struct plan *p, const struct store_lun *cur, const struct store_lun *l)
+{
+	static const char hint[] = "'lun delete' it to have it created as the document says";
+	struct json_object *a;
+	const char *what = NULL;
+
+	if (memcmp(cur->uuid, l->uuid, sizeof(l->uuid)) != 0 ||
+	    memcmp(cur->naa, l->naa, sizeof(l->naa)) != 0 || strcmp(cur->serial, l->serial) != 0) {
+		what = "identity (uuid, naa, serial)";
+	} else if (strcmp(cur->backing, l->backing) != 0 || strcmp(cur->path, l->path) != 0) {
+		what = "backing store";
+	} else if (cur->block_size != l->block_size) {
+		what = "block size";
+	} else if (cur->direct_io != l->direct_io || cur->thin != l->thin) {
+		what = "direct or thin setting";
+	}
+	if (what != NULL) {
+		conflict(p, "LUN %u of %s: its %s differs from the document; %s", l->lun, l->target,
+			 what, hint);
+		return;
+	}
+	if (l->size_bytes > cur->size_bytes) {
+		a = args_lu(l->target, l->lun);
+		json_object_object_add(a, "size", json_object_new_int64((int64_t)l->size_bytes));
+		step(p, "lun.resize", a, "grow LUN %u of %s from %" PRIu64 " to %" PRIu64 " bytes",
+		     l->lun, l->target, cur->size_bytes, l->size_bytes);
+	} else if (l->size_bytes < cur->size_bytes) {
+		conflict(p,
+			 "LUN %u of %s: the document says %" PRIu64 " bytes, it has %" PRIu64
+			 "; shrinking drops data, 'lun resize --force' it by hand",
+			 l->lun, l->target, l->size_bytes, cur->size_bytes);
+	}
+	if (strcmp(cur->alias, l->alias) != 0 || cur->read_only != l->read_only ||
+	    cur->write_cache != l->write_cache) {
+		a = args_lu(l->target, l->lun);
+		if (strcmp(cur->alias, l->alias) != 0) {
+			json_object_object_add(a, "alias", json_object_new_string(l->alias));
+		}
+		if (cur->read_only != l->read_only) {
+			json_object_object_add(a, "read_only",
+					       json_object_new_boolean(l->read_only));
+		}
+		if (cur->write_cache != l->write_cache) {
+			json_object_object_add(a, "write_cache",
+					       json_object_new_boolean(l->write_cache));
+		}
+		step(p, "lun.set", a, "set alias '%s', %s, write cache %s of LUN %u of %s",
+		     l->alias, l->read_only ? "read-only" : "read-write",
+		     l->write_cache ? "on" : "off", l->lun, l->target);
+	}
+	if (cur->offline != l->offline) {
+		step(p, l->offline ? "lun.offline" : "lun.online", args_lu(l->target, l->lun),
+		     "take LUN %u of %s %s", l->lun, l->target, l->offline ? "offline" : "online");
+	}
+}
+
+/* CHAP of @target ("" discovery) as document object @dc says (NULL: none). */
+static void plan_chap(struct plan *p, const char *target, struct json_object *dc)
+{
+	const struct state_chap *cur = state_chap_find(p->d->state, target);
+	const char *user, *muser, *secret, *msecret, *name = target[0] ? target : "discovery";
+	struct json_object *a, *v;
+	bool has_secret;
+
+	if (dc == NULL) {
+		return;
+	}
+	user = member_str(p, dc, "user", NULL);
+	muser = member_str(p, dc, "mutual_user", "");
+	has_secret = json_object_object_get_ex(dc, "secret", &v) && v != NULL;
+	secret = member_str(p, dc, "secret", "");
+	msecret = member_str(p, dc, "mutual_secret", "");
+	if (p->rc != 0) {
+		return;
+	}
+	if (!has_secret) {
+		if (cur == NULL || strcmp(cur->rec.user, user) != 0 ||
+		    strcmp(cur->rec.mutual_user, muser) != 0) {
+			conflict(p,
+				 "CHAP of %s: the document has no secrets (export it with "
+				 "--with-secrets, or 'chap set' it by hand)",
+				 name);
+		}
+		return;
+	}
+	if (cur != NULL && strcmp(cur->rec.user, user) == 0 &&
+	    strcmp(cur->rec.secret, secret) == 0 && strcmp(cur->rec.mutual_user, muser) == 0 &&
+	    strcmp(cur->rec.mutual_secret, msecret) == 0) {
+		return;
+	}
+	a = json_object_new_object();
+	if (target[0] != '\0') {
+		json_object_object_add(a, "target", json_object_new_string(target));
+	} else {
+		json_object_object_add(a, "discovery", json_object_new_boolean(true));
+	}
+	json_object_object_add(a, "user", json_object_new_string(user));
+	json_object_object_add(a, "secret", json_object_new_string(secret));
+	if (muser[0] != '\0' || msecret[0] != '\0') {
+		json_object_object_add(a, "mutual_user", json_object_new_string(muser));
+		json_object_object_add(a, "mutual_secret", json_object_new_string(msecret));
+	}
+	/* As it was set before: a short secret was accepted then. */
+	json_object_object_add(a, "force", json_object_new_boolean(true));
+	step(p, "chap.set", a, "require CHAP user %s%s%s for %s", user,
+	     muser[0] ? ", mutual user " : "", muser, name);
+}
+
+static bool acl_has(const struct state_target *t, const char *initiator)
+{
+	for (const struct state_acl *e = state_acl_first(t); e != NULL; e = state_acl_next(e)) {
+		if (strcmp(e->initiator, initiator) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void plan_target(struct plan *p, struct json_object *dt)
+{
+	char name[STORE_NAME_MAX + 1], initiator[STORE_NAME_MAX + 1];
+	const struct state_target *t;
+	struct json_object *luns, *acl, *a, *dc;
+	const char *alias;
+
+	snprintf(p->where, sizeof(p->where), "a target");
+	if (!doc_name(p, member_str(p, dt, "name", NULL), name, sizeof(name))) {
+		return;
+	}
+	snprintf(p->where, sizeof(p->where), "target %.200s", name);
+	alias = member_str(p, dt, "alias", "");
+	luns = member(p, dt, "luns", json_type_array, true);
+	acl = member(p, dt, "acl", json_type_array, true);
+	dc = member(p, dt, "chap", json_type_object, true);
+	if (p->rc != 0) {
+		return;
+	}
+	t = state_target_find(p->d->state, name);
+	if (t == NULL || strcmp(t->rec.alias, alias) != 0) {
+		a = json_object_new_object();
+		json_object_object_add(a, "name", json_object_new_string(name));
+		json_object_object_add(a, "alias", json_object_new_string(alias));
+		if (t == NULL) {
+			step(p, "target.create", a, "create target %s (alias '%s')", name, alias);
+		} else {
+			step(p, "target.set", a, "set the alias of %s to '%s'", name, alias);
+		}
+	}
+	for (size_t i = 0; luns != NULL && i < json_object_array_length(luns) && p->rc == 0; i++) {
+		struct json_object *dl = json_object_array_get_idx(luns, i);
+		const struct state_lun *cur;
+		struct store_lun l;
+
+		if (!json_object_is_type(dl, json_type_object)) {
+			bad(p, "a LUN must be an object");
+			return;
+		}
+		if (!lun_from_doc(p, dl, name, &l)) {
+			return;
+		}
+		if (doc_lun(luns, l.lun) != dl) {
+			bad(p, "LUN %u is listed twice", l.lun);
+			return;
+		}
+		cur = t != NULL ? state_lun_find(t, l.lun) : NULL;
+		if (cur == NULL) {
+			plan_lun_create(p, &l);
+		} else {
+			plan_lun_change(p, &cur->rec, &l);
+		}
+	}
+	snprintf(p->where, sizeof(p->where), "the ACL of %.200s", name);
+	for (size_t i = 0; acl != NULL && i < json_object_array_length(acl) && p->rc == 0; i++) {
+		struct json_object *v = json_object_array_get_idx(acl, i);
+
+		if (!json_object_is_type(v, json_type_string)) {
+			bad(p, "an initiator must be a string");
+			return;
+		}
+		if (!doc_name(p, json_object_get_string(v), initiator, sizeof(initiator))) {
+			return;
+		}
+		if (t != NULL && acl_has(t, initiator)) {
+			continue;
+		}
+		a = json_object_new_object();
+		json_object_object_add(a, "target", json_object_new_string(name));
+		json_object_object_add(a, "initiator", json_object_new_string(initiator));
+		step(p, "acl.add", a, "allow %s to log in to %s", initiator, name);
+	}
+	snprintf(p->where, sizeof(p->where), "the CHAP of %.200s", name);
+	plan_chap(p, name, dc);
+}
+
+int admin_config_plan(struct daemon *d, struct json_object *doc, bool prune,
+		      struct json_object **steps, struct json_object **conflicts, char *err,
+		      size_t errlen)
+{
+	struct plan p = {.d = d, .prune = prune, .err = err, .errlen = errlen};
+	struct json_object *targets, *dchap;
+	const char *format;
+
+	snprintf(p.where, sizeof(p.where), "the document");
+	if (!json_object_is_type(doc, json_type_object)) {
+		snprintf(err, errlen, "the document is not a JSON object");
+		return -EINVAL;
+	}
+	format = member_str(&p, doc, "format", NULL);
+	if (p.rc == 0 && strcmp(format, ADMIN_CONFIG_FORMAT) != 0) {
+		bad(&p, "format '%.40s' is not '%s'", format, ADMIN_CONFIG_FORMAT);
+	}
+	if (p.rc == 0) {
+		uint64_t version = member_u64(&p, doc, "version", UINT32_MAX);
+
+		if (p.rc == 0 && version != ADMIN_CONFIG_VERSION) {
+			bad(&p, "version %" PRIu64 " is not %d (made by another release?)", version,
+			    ADMIN_CONFIG_VERSION);
+		}
+	}
+	targets = member(&p, doc, "targets", json_type_array, false);
+	dchap = member(&p, doc, "discovery_chap", json_type_object, true);
+	if (p.rc != 0) {
+		return p.rc;
+	}
+	/* Every target once, by its canonical name. */
+	for (size_t i = 0; i < json_object_array_length(targets); i++) {
+		struct json_object *t = json_object_array_get_idx(targets, i), *n;
+		char canon[STORE_NAME_MAX + 1];
+
+		if (!json_object_is_type(t, json_type_object) ||
+		    !json_object_object_get_ex(t, "name", &n) ||
+		    !json_object_is_type(n, json_type_string)) {
+			snprintf(err, errlen, "target %zu of the document has no name", i + 1);
+			return -EINVAL;
+		}
+		if (iscsi_name_normalise(json_object_get_string(n), canon, sizeof(canon), NULL) !=
+			    ISCSI_NAME_INVALID &&
+		    doc_target(targets, canon) != t) {
+			snprintf(err, errlen, "target %s is listed twice", canon);
+			return -EINVAL;
+		}
+	}
+	p.steps = json_object_new_array();
+	p.conflicts = json_object_new_array();
+	if (prune) {
+		plan_removals(&p, targets, dchap);
+	}
+	for (size_t i = 0; i < json_object_array_length(targets) && p.rc == 0; i++) {
+		plan_target(&p, json_object_array_get_idx(targets, i));
+	}
+	if (p.rc == 0) {
+		snprintf(p.where, sizeof(p.where), "the discovery CHAP");
+		plan_chap(&p, "", dchap);
+	}
+	if (p.rc != 0) {
+		json_object_put(p.steps);
+		json_object_put(p.conflicts);
+		return p.rc;
+	}
+	*steps = p.steps;
+	*conflicts = p.conflicts;
+	return 0;
+}
