@@ -11,7 +11,8 @@ CLUSTER_TESTS = \
 	%reldir%/test_cluster_libiscsi.sh
 
 TESTS += $(CLUSTER_TESTS)
-EXTRA_DIST += $(CLUSTER_TESTS) %reldir%/lib.sh %reldir%/qc_iscsi.py
+EXTRA_DIST += $(CLUSTER_TESTS) %reldir%/lib.sh %reldir%/qc_iscsi.py \
+	%reldir%/libiscsi-cluster-expected-failures.txt
 
 # Drives the Corosync transport inside one node: links libquorum, libqb and
 # the corosync client libraries only.
