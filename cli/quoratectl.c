@@ -606,6 +606,7 @@ static const char *members_str(struct json_object *r, char *out, size_t cap)
 
 static void print_status(struct json_object *r)
 {
+	struct json_object *timing = NULL;
 	char members[512];
 
 	printf("node:         %s (id %" PRId64 ")\n", jstr(r, "node"), jint(r, "node_id"));
@@ -615,6 +616,13 @@ static void print_status(struct json_object *r)
 	printf("quorate:      %s\n", jbool(r, "quorate") ? "yes" : "NO");
 	printf("serving:      %s\n", jbool(r, "serving") ? "yes" : "NO");
 	printf("members:      %s\n", members_str(r, members, sizeof(members)));
+	if (json_object_object_get_ex(r, "timing", &timing) && timing != NULL) {
+		printf("timing:       token %" PRId64 " ms, consensus %" PRId64 " ms, qdevice %" PRId64
+		       " ms: lease %" PRId64 " ms, grace %" PRId64 " ms\n",
+		       jint(timing, "token_ms"), jint(timing, "consensus_ms"),
+		       jint(timing, "qdevice_timeout_ms"), jint(timing, "lease_ms"),
+		       jint(timing, "grace_ms"));
+	}
 	printf("epoch:        %" PRId64 "\n", jint(r, "epoch"));
 	printf("applied seq:  %" PRId64 "\n", jint(r, "applied_seq"));
 	printf("digest:       %s\n", jstr(r, "digest"));

@@ -512,6 +512,28 @@ static struct json_object *members_json(struct daemon *d)
 	return arr;
 }
 
+/*
+ * Corosync's timeouts and the lease and grace derived from them
+ * (docs/ARCHITECTURE.md, "Serving and fencing"); null standalone.
+ */
+static struct json_object *timing_json(const struct daemon *d)
+{
+	struct cluster_timing t;
+	struct json_object *o;
+
+	if (cluster_timing_get(d->cluster, &t) < 0) {
+		return NULL;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "token_ms", json_object_new_int64(t.token_ms));
+	json_object_object_add(o, "consensus_ms", json_object_new_int64(t.consensus_ms));
+	json_object_object_add(o, "qdevice_timeout_ms", json_object_new_int64(t.qdevice_timeout_ms));
+	json_object_object_add(o, "heartbeat_ms", json_object_new_int64(t.heartbeat_ms));
+	json_object_object_add(o, "lease_ms", json_object_new_int64(t.lease_ms));
+	json_object_object_add(o, "grace_ms", json_object_new_int64(t.grace_ms));
+	return o;
+}
+
 static void cmd_status(struct admin_ctx *a)
 {
 	struct daemon *d = a->d;
@@ -546,6 +568,7 @@ static void cmd_status(struct admin_ctx *a)
 	json_object_object_add(o, "serving",
 			       json_object_new_boolean(cluster_is_serving(d->cluster)));
 	json_object_object_add(o, "members", members_json(d));
+	json_object_object_add(o, "timing", timing_json(d));
 	json_object_object_add(o, "epoch", json_object_new_int64((int64_t)state_epoch(d->state)));
 	json_object_object_add(o, "applied_seq",
 			       json_object_new_int64((int64_t)state_applied_seq(d->state)));

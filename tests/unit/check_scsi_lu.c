@@ -239,9 +239,9 @@ START_TEST(test_resize)
 	struct scsi_task t;
 	struct stat st;
 
-	t_lu_config(&cfg, "file", tmpfile_path, 2 * FILE_SIZE);
+	t_lu_config(&cfg, "file", files.path, 2 * FILE_SIZE);
 	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
-	ck_assert_int_eq(stat(tmpfile_path, &st), 0);
+	ck_assert_int_eq(stat(files.path, &st), 0);
 	ck_assert_int_eq(st.st_size, 2 * FILE_SIZE);
 	t_run(&t, env.n1, 1, rc16, 16, NULL, 0, 32);
 	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
@@ -257,7 +257,7 @@ START_TEST(test_resize)
 
 	cfg.size_bytes = FILE_SIZE / 2;
 	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
-	ck_assert_int_eq(stat(tmpfile_path, &st), 0);
+	ck_assert_int_eq(stat(files.path, &st), 0);
 	ck_assert_int_eq(st.st_size, 2 * FILE_SIZE);
 	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
 	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_CAPACITY_DATA_HAS_CHANGED);
@@ -304,7 +304,7 @@ START_TEST(test_update_access)
 	bool wp, wce;
 
 	memset(data, 0x3c, sizeof(data));
-	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	t_lu_config(&cfg, "file", files.path, FILE_SIZE);
 	cfg.read_only = true;
 	ck_assert_int_eq(scsi_lu_update(env.target, 1, &cfg), 0);
 	t_run(&t, env.n2, 1, tur, 6, NULL, 0, 0);
@@ -331,7 +331,7 @@ START_TEST(test_update_access)
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 
 	/* Added read-only: the file is open read-only until made writable. */
-	t_lu_config(&cfg, "file", tmpfile_path, FILE_SIZE);
+	t_lu_config(&cfg, "file", files.path, FILE_SIZE);
 	cfg.read_only = true;
 	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
 	ck_assert(backing_read_only(env.target->lu_index[2]->store));
@@ -1094,7 +1094,7 @@ static void temp_file(char *path, size_t cap, const char *name, off_t size)
 {
 	int fd;
 
-	snprintf(path, cap, "%s/%s", tmpdir, name);
+	snprintf(path, cap, "%s/%s", files.dir, name);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, size), 0);
