@@ -790,7 +790,7 @@ def cmd_fence(o):
     summary = {
         "t_go": t_go, "t_preempt_sent": attempts[0][0], "t_preempt": t_preempt,
         "t_canary": t_canary, "preempt_attempts": len(attempts),
-        "x_last_good": last_good,
+        "x_last_good": last_good, "x_last_good_sent": x_good[-1][2] if x_good else t_go,
         "x_first_refused": first_refused[3] if first_refused else None,
         "x_first_refused_outcome": first_refused[4] if first_refused else None,
         "x_refusals": refusals, "x_writes": len(xw.ops), "x_on_medium": on_medium,
