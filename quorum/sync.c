@@ -260,6 +260,14 @@ void sync_timing_derive(const struct cluster_timing *in, struct sync_timing *out
 
 	out->heartbeat_ms = token / 4 > SYNC_HEARTBEAT_MIN_MS ? token / 4 : SYNC_HEARTBEAT_MIN_MS;
 	out->lease_ms = token + consensus + 2 * out->heartbeat_ms;
+	if (in->qdevice_timeout_ms != 0) {
+		/*
+		 * After a membership change corosync holds CPG back until the
+		 * qdevice polls (up to its timeout here): the survivors' leases
+		 * outlast that, or a node's death would stop them serving too.
+		 */
+		out->lease_ms += in->qdevice_timeout_ms;
+	}
 	out->grace_ms = out->lease_ms + SYNC_MARGIN_MS;
 	if (in->qdevice_timeout_ms != 0) {
 		/* An isolated node keeps the qdevice's vote this long after its ring re-forms. */

@@ -149,8 +149,10 @@ struct sync_timing {
 /**
  * Lease and grace from corosync's configured timeouts (docs/ARCHITECTURE.md,
  * "Serving and fencing"): heartbeat = token / 4; lease = token + consensus
- * + 2 heartbeats (a ring re-formation does not end it); grace = lease +
- * margin, plus qdevice timeout + token + consensus with a quorum device.
+ * + 2 heartbeats (a ring re-formation does not end it), + the qdevice
+ * timeout with a quorum device (nor does corosync's wait for its poll);
+ * grace = lease + margin, plus qdevice timeout + token + consensus with a
+ * quorum device.
  */
 void sync_timing_derive(const struct cluster_timing *in, struct sync_timing *out);
 

@@ -213,6 +213,9 @@ START_TEST(test_timing)
 
 	/* With a qdevice, an isolated node stays quorate up to T + C + Q. */
 	sync_timing_derive(&pair, &t);
+	/* The survivors' lease outlasts corosync's wait for the qdevice's poll. */
+	ck_assert_uint_gt(t.lease_ms,
+			  pair.token_ms + pair.consensus_ms + pair.qdevice_timeout_ms);
 	ck_assert_uint_ge(t.grace_ms, t.lease_ms + SYNC_MARGIN_MS + pair.token_ms +
 					      pair.consensus_ms + pair.qdevice_timeout_ms);
 
