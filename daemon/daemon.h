@@ -71,6 +71,8 @@ struct daemon_pending {
 	void (*done)(struct daemon *d, struct daemon_pending *p, int rc, const char *err);
 	struct ipc_request *req;	/* the admin request to answer, or NULL */
 	struct scsi_task *task;		/* PR mutation: the command to complete, or NULL */
+	void (*reset_done)(void *arg);	/* a reset's waiter (scsi_reset_waiter), or NULL */
+	void *reset_arg;
 	const struct pr_result *pr_res;	/* PR mutation: its outcome during done(), or NULL */
 	struct json_object *result;	/* owned: the reply's result on success */
 	uint64_t seq;			/* OUT: the sequence it was applied at */

@@ -199,8 +199,17 @@ static bool pr_op_is_reset(const uint8_t *op, size_t len)
 	return reset;
 }
 
+/* A reset's mutation applied on every node: the waiting TMF may answer. */
+static void reset_pending_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
+{
+	(void)d;
+	(void)rc;
+	(void)err;
+	p->reset_done(p->reset_arg);
+}
+
 static int pr_propose(void *ctx, struct scsi_target *target, uint16_t lun_id, const uint8_t *op,
-		      size_t len, struct scsi_task *task)
+		      size_t len, struct scsi_task *task, const struct scsi_reset_waiter *w)
 {
 	struct daemon *d = ctx;
 	struct mutation *m;
@@ -220,14 +229,20 @@ static int pr_propose(void *ctx, struct scsi_target *target, uint16_t lun_id, co
 	m->u.lu.lun = lun_id;
 	m->pr_op = op;
 	m->pr_op_len = len;
-	if (task != NULL) {
+	if (task != NULL || w != NULL) {
 		p = calloc(1, sizeof(*p));
 		if (p == NULL) {
 			free(m);
 			return -ENOMEM;
 		}
-		p->done = pr_pending_done;
-		p->task = task;
+		if (task != NULL) {
+			p->done = pr_pending_done;
+			p->task = task;
+		} else {
+			p->done = reset_pending_done;
+			p->reset_done = w->done;
+			p->reset_arg = w->arg;
+		}
 	}
 	rc = propose_pending(d, m, p);
 	free(m);

@@ -95,6 +95,17 @@ void iscsi_tmf_conn_gone(struct iscsi_conn *conn)
 	}
 }
 
+/* A reset's cluster-wide part: the response also waits until every node applied it. */
+static void tmf_reset_start(void *arg)
+{
+	iscsi_tmf_wait_add(arg);
+}
+
+static void tmf_reset_done(void *arg)
+{
+	iscsi_tmf_task_gone(arg);
+}
+
 /* Abort the matching tasks of every session on @target. */
 static void tmf_abort_all_sessions(struct iscsi_server *server, struct iscsi_target_entry *target,
 				   bool all_luns, uint64_t lun, struct iscsi_tmf_pending *w)
@@ -161,6 +172,9 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 	bool lun_function = function == ISCSI_TMF_ABORT_TASK_SET ||
 			    function == ISCSI_TMF_CLEAR_TASK_SET || function == ISCSI_TMF_LUN_RESET;
 	struct iscsi_tmf_pending *w = tmf_pending_create(conn, req);
+	const struct scsi_reset_waiter reset_wait = {
+		.start = tmf_reset_start, .done = tmf_reset_done, .arg = w,
+	};
 
 	if (!w) {
 		iscsi_conn_close(conn, "out of memory");
@@ -197,7 +211,7 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 		break;
 	case ISCSI_TMF_LUN_RESET:
 		tmf_abort_all_sessions(server, target, false, lun, w);
-		if (scsi_lu_reset(target->scsi, lun, s->nexus) != 0) {
+		if (scsi_lu_reset(target->scsi, lun, s->nexus, &reset_wait) != 0) {
 			response = ISCSI_TMF_RSP_NO_LUN;
 		}
 		break;
@@ -213,7 +227,7 @@ void iscsi_tmf_rx(struct iscsi_conn *conn)
 		bool cold = function == ISCSI_TMF_TARGET_COLD_RESET;
 
 		tmf_abort_all_sessions(server, target, true, 0, w);
-		scsi_target_reset(target->scsi, cold, s->nexus);
+		scsi_target_reset(target->scsi, cold, s->nexus, &reset_wait);
 		if (cold) {
 			struct iscsi_session *o, *on;
 

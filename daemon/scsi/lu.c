@@ -717,7 +717,8 @@ void scsi_nexus_destroy(struct scsi_nexus *nexus)
 
 /* ---- task management effects ---- */
 
-int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by)
+int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by,
+		  const struct scsi_reset_waiter *w)
 {
 	int id = scsi_lun_decode(lun);
 	struct scsi_lu *lu;
@@ -730,7 +731,7 @@ int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *b
 	/* SAM-5 7.7: the reset reaches every I_T nexus, the requester's included. */
 	scsi_ua_raise(lu, NULL, SCSI_UA_BDR);
 	lu->prevent = false;
-	scsi_pr_lu_reset(lu);
+	scsi_pr_lu_reset(lu, w);
 	return 0;
 }
 
@@ -747,7 +748,8 @@ int scsi_lu_reset_apply(struct scsi_target *target, uint16_t lun_id)
 	return 0;
 }
 
-void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by)
+void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by,
+		       const struct scsi_reset_waiter *w)
 {
 	(void)by;
 	for (unsigned int i = 0; i < target->lu_end; i++) {
@@ -756,7 +758,7 @@ void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus 
 		if (lu) {
 			scsi_ua_raise(lu, NULL, cold ? SCSI_UA_POWER_ON_OCCURRED : SCSI_UA_BUS_RESET);
 			lu->prevent = false;
-			scsi_pr_lu_reset(lu);
+			scsi_pr_lu_reset(lu, w);
 		}
 	}
 }

@@ -216,7 +216,8 @@ static int pr_apply_local(struct scsi_lu *lu, const struct pr_op *op, struct scs
  * Propose @op for @lu. With @task, returns SCSI_EXEC_ASYNC once the daemon
  * owns completing it, or SCSI_EXEC_DONE with the task's failure set.
  */
-static int pr_submit(struct scsi_lu *lu, const struct pr_op *op, struct scsi_task *task)
+static int pr_submit(struct scsi_lu *lu, const struct pr_op *op, struct scsi_task *task,
+		     const struct scsi_reset_waiter *w)
 {
 	struct scsi_target *target = lu->target;
 	size_t len;
@@ -235,7 +236,7 @@ static int pr_submit(struct scsi_lu *lu, const struct pr_op *op, struct scsi_tas
 		rc = pr_op_encode(op, buf, len);
 		if (rc >= 0) {
 			rc = target->pr_hooks.propose(target->pr_hooks.ctx, target, lu->id, buf,
-						      (size_t)rc, task);
+						      (size_t)rc, task, w);
 		}
 		free(buf);
 	}
@@ -243,6 +244,9 @@ static int pr_submit(struct scsi_lu *lu, const struct pr_op *op, struct scsi_tas
 		if (task) {
 			lu->inflight++; /* like backing I/O: the LU stays until apply completes it */
 			return SCSI_EXEC_ASYNC;
+		}
+		if (w) {
+			w->start(w->arg); /* done() comes from a later loop pass */
 		}
 		return SCSI_EXEC_DONE;
 	}
@@ -304,7 +308,7 @@ int spc_pr_out(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	} else if (res.status != PR_STATUS_GOOD) {
 		ret = pr_task_outcome(task, &res);
 	} else {
-		ret = pr_submit(lu, &op, task);
+		ret = pr_submit(lu, &op, task, NULL);
 	}
 	pr_result_fini(&res);
 	pr_op_fini(&op);
@@ -319,7 +323,7 @@ int spc_reserve_release6(struct scsi_task *task, const struct scsi_cmd_desc *des
 	pr_op_init(&op);
 	pr_op_spc2(&op, desc->opcode == OP_RESERVE6 ? PR_OP_SPC2_RESERVE : PR_OP_SPC2_RELEASE,
 		   &task->nexus->pr_id);
-	ret = pr_submit(task->priv.lu, &op, task);
+	ret = pr_submit(task->priv.lu, &op, task, NULL);
 	pr_op_fini(&op);
 	return ret;
 }
@@ -340,12 +344,12 @@ void scsi_pr_nexus_lost(struct scsi_target *target, const struct scsi_nexus *nex
 		}
 		pr_op_init(&op);
 		pr_op_spc2(&op, PR_OP_NEXUS_LOSS, &nexus->pr_id);
-		pr_submit(lu, &op, NULL);
+		pr_submit(lu, &op, NULL, NULL);
 		pr_op_fini(&op);
 	}
 }
 
-void scsi_pr_lu_reset(struct scsi_lu *lu)
+void scsi_pr_lu_reset(struct scsi_lu *lu, const struct scsi_reset_waiter *w)
 {
 	struct pr_op op;
 
@@ -359,6 +363,6 @@ void scsi_pr_lu_reset(struct scsi_lu *lu)
 	}
 	pr_op_init(&op);
 	pr_op_spc2(&op, PR_OP_SPC2_RESET, NULL);
-	pr_submit(lu, &op, NULL);
+	pr_submit(lu, &op, NULL, w);
 	pr_op_fini(&op);
 }

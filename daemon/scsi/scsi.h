@@ -239,8 +239,22 @@ const struct io_stats *scsi_lu_stats(const struct scsi_target *target, uint16_t 
  * the tasks themselves is the transport's job: it finds them in its sessions,
  * waits for in-flight backing I/O to finish, and drops their responses.
  */
-/** LOGICAL UNIT RESET: UA 29/03 to every nexus, clears SPC-2 reservation. */
-int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by);
+/*
+ * The cluster-wide part of a reset (its replicated mutation) is applied on
+ * every node after the reset returned: start(arg) is called once for each
+ * such part handed on, and done(arg) once for each when every node applied
+ * it (or it was given up), never from inside the reset call. A task
+ * management response waits for them (SAM-5 7.7: the reset is complete).
+ */
+struct scsi_reset_waiter {
+	void (*start)(void *arg);
+	void (*done)(void *arg);
+	void *arg;
+};
+
+/** LOGICAL UNIT RESET: UA 29/03 to every nexus, clears SPC-2 reservation. @w may be NULL. */
+int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by,
+		  const struct scsi_reset_waiter *w);
 /**
  * The node-local part of an LU reset another node performed (it reached
  * this node as a replicated mutation): UA 29/03 to every nexus, PREVENT
@@ -248,7 +262,8 @@ int scsi_lu_reset(struct scsi_target *target, uint64_t lun, struct scsi_nexus *b
  */
 int scsi_lu_reset_apply(struct scsi_target *target, uint16_t lun_id);
 /** TARGET WARM/COLD RESET: resets every LU (UA 29/02, or 29/01 for cold). */
-void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by);
+void scsi_target_reset(struct scsi_target *target, bool cold, struct scsi_nexus *by,
+		       const struct scsi_reset_waiter *w);
 /** CLEAR TASK SET / ABORT TASK SET by @by: UA 2F/00 to the other nexuses when TAS=0. */
 void scsi_tasks_cleared(struct scsi_target *target, uint64_t lun, struct scsi_nexus *by);
 /** Is @lun a configured LU of @target? (TMF answers "LUN does not exist"). */

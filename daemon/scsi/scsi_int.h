@@ -379,7 +379,7 @@ int scsi_pr_nexus_init(struct scsi_nexus *nexus, uint16_t rel_port_id);
 /** The last nexus of an initiator port went away: I_T nexus loss (SPC-2 5.5.1). */
 void scsi_pr_nexus_lost(struct scsi_target *target, const struct scsi_nexus *nexus);
 /** LU reset / target reset: the SPC-2 reservation goes (SPC-2 5.5.1, SAM-5 7.7). */
-void scsi_pr_lu_reset(struct scsi_lu *lu);
+void scsi_pr_lu_reset(struct scsi_lu *lu, const struct scsi_reset_waiter *w);
 
 int sbc_read(struct scsi_task *task, const struct scsi_cmd_desc *desc);
 int sbc_write(struct scsi_task *task, const struct scsi_cmd_desc *desc);

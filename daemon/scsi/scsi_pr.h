@@ -34,10 +34,11 @@ struct scsi_pr_hooks {
 	 * events without one (LU/target reset, I_T nexus loss). On 0 the
 	 * daemon owns completing @task through scsi_pr_task_complete() (once,
 	 * after apply ran); on -errno nothing was proposed and the SCSI layer
-	 * answers @task itself.
+	 * answers @task itself. @w (a reset, without @task; may be NULL): on 0
+	 * the daemon calls w->done(w->arg) once every node applied the op.
 	 */
 	int (*propose)(void *ctx, struct scsi_target *target, uint16_t lun_id, const uint8_t *op,
-		       size_t len, struct scsi_task *task);
+		       size_t len, struct scsi_task *task, const struct scsi_reset_waiter *w);
 	void *ctx;
 };
 

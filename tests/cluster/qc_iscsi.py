@@ -843,6 +843,44 @@ def cmd_after_heal(o):
         (x.host, ref.host, [hex(k) for k in keys], st, ",".join(x.uas) or "none"))
 
 
+# --- lu-reset -------------------------------------------------------------------
+
+OP_TMF_REQ = 0x02
+OP_TMF_RSP = 0x22
+TMF_LUN_RESET = 5
+
+
+def cmd_lu_reset(o):
+    """LOGICAL UNIT RESET through --by; the moment its response arrives, a
+    TEST UNIT READY through each --read session must report the reset
+    (29/03): the reset is complete on every node (SAM-5 7.7)."""
+    by = Session(o.by, o)
+    readers = [Session(s, o) for s in o.read]
+    for s in [by] + readers:
+        st = s.connect()
+        expect(st == "GOOD", "%s: TEST UNIT READY after login: %s" % (s.name, st))
+        s.uas = []
+    c = by.conn
+    hdr = r.bhs(OP_TMF_REQ | r.IMMEDIATE, r.FINAL | TMF_LUN_RESET, itt=c.next_itt(),
+                rest=struct.pack(">IIIII", r.RESERVED_TAG, c.cmdsn, c.expstatsn, 0, 0))
+    t0 = now_ms()
+    c.send_pdu(hdr)
+    while True:
+        pdu = c.recv_pdu()
+        if pdu.opcode == OP_TMF_RSP:
+            break
+    t1 = now_ms()
+    expect(pdu.bhs[2] == 0, "%s: LUN RESET answered %d" % (by.name, pdu.bhs[2]))
+    for s in readers:
+        st, sense, _ = s.cmd(bytes(6))
+        expect("2903" in s.uas,
+               "%s: TEST UNIT READY right after the LUN RESET through %s completed: %s, "
+               "unit attentions %s (want 29/03)" % (s.name, by.host, outcome(st, sense),
+                                                     s.uas or "none"))
+    log("LUN RESET through %s answered in %d ms; 29/03 already pending through %s" %
+        (by.host, t1 - t0, ", ".join(s.host for s in readers)))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -871,6 +909,10 @@ def main():
     p.add_argument("--expect-has-key", type=lambda v: int(v, 0))
     p.add_argument("--expect-reservation")
     p.add_argument("--expect-port", action="append")
+
+    p = sub.add_parser("lu-reset")
+    p.add_argument("--by", required=True)
+    p.add_argument("--read", action="append", default=[])
 
     p = sub.add_parser("pr-race")
     p.add_argument("--out", required=True)
@@ -931,7 +973,7 @@ def main():
     o = ap.parse_args()
     try:
         {"io": cmd_io, "login-status": cmd_login_status, "pr-step": cmd_pr_step,
-         "pr-race": cmd_pr_race,
+         "pr-race": cmd_pr_race, "lu-reset": cmd_lu_reset,
          "stream": cmd_stream, "verify-stream": cmd_verify_stream, "refused": cmd_refused,
          "rtpg": cmd_rtpg, "fence": cmd_fence, "after-heal": cmd_after_heal}[o.cmd](o)
     except (Fail, Lost) as e:

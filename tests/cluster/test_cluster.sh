@@ -204,6 +204,11 @@ iscsi pr-race --out "$(spec 1 "$INIT_A" 80a100000003)" --read "$(spec 2 "$INIT_B
 	--read "$(spec 3 "$INIT_A" 80a300000003)" --rounds 200 ||
 	qc_defer "READ KEYS through nodes 2 and 3 right after a PR OUT completed through node 1 did not always show it (above)"
 qc_verify 1 2 3
+# A LUN RESET is complete on every node when its response comes (SAM-5 7.7).
+iscsi lu-reset --by "$(spec 1 "$INIT_A" 80a100000004)" --read "$(spec 2 "$INIT_B" 80b200000004)" \
+	--read "$(spec 3 "$INIT_A" 80a300000004)" ||
+	qc_fail "LUN RESET through node 1 was answered before nodes 2 and 3 reset the LU"
+qc_verify 1 2 3
 
 # --- 3. a node killed under streams of writes and PR OUTs -------------------
 SA=$(spec 1 "$INIT_A" 80a1000000a1)

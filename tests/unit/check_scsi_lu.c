@@ -895,7 +895,7 @@ START_TEST(test_ua_sequencing)
 	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_POWER_ON_RESET_OR_BDR);
 
 	/* A LU reset reaches every nexus; a re-created nexus keeps what is pending. */
-	ck_assert_int_eq(scsi_lu_reset(env.target, 0, env.n1), 0);
+	ck_assert_int_eq(scsi_lu_reset(env.target, 0, env.n1, NULL), 0);
 	scsi_tasks_cleared(env.target, 0, env.n1);
 	scsi_nexus_destroy(n3);
 	ck_assert_int_eq(scsi_nexus_create(env.target, "iqn.x,i,0x1", T_TPORT, &n3), 0);
@@ -1488,7 +1488,7 @@ START_TEST(test_nexus_same_name_overlap)
 
 	ck_assert_int_eq(scsi_nexus_create(env.target, name, T_TPORT, &old), 0);
 	t_clear_ua(old, 0);
-	ck_assert_int_eq(scsi_lu_reset(env.target, 0, env.n1), 0);
+	ck_assert_int_eq(scsi_lu_reset(env.target, 0, env.n1, NULL), 0);
 	ck_assert_int_eq(scsi_nexus_create(env.target, name, T_TPORT, &cur), 0);
 	scsi_nexus_destroy(old);
 	t_run(&t, cur, 0, tur, 6, NULL, 0, 0);
@@ -1497,7 +1497,7 @@ START_TEST(test_nexus_same_name_overlap)
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	/* And the other order: the new nexus goes first, the old one still counts. */
 	ck_assert_int_eq(scsi_nexus_create(env.target, name, T_TPORT, &old), 0);
-	scsi_lu_reset(env.target, 0, env.n1);
+	scsi_lu_reset(env.target, 0, env.n1, NULL);
 	scsi_nexus_destroy(cur);
 	t_run(&t, old, 0, tur, 6, NULL, 0, 0);
 	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_BUS_DEVICE_RESET_FUNCTION);

@@ -206,7 +206,7 @@ START_TEST(test_counts_exact)
 	e0.read_bytes += BS;
 
 	/* A LU reset: every nexus's next command gets 29/03 (UNIT ATTENTION). */
-	ck_assert_int_eq(scsi_lu_reset(env.target, (uint64_t)0 << 48, env.n1), 0);
+	ck_assert_int_eq(scsi_lu_reset(env.target, (uint64_t)0 << 48, env.n1, NULL), 0);
 	t_run(&t, env.n2, 0, tur, sizeof(tur), NULL, 0, 0);
 	t_expect_sense(&t, SENSE_KEY_UNIT_ATTENTION, ASC_BUS_DEVICE_RESET_FUNCTION);
 	rw10(&t, env.n1, 0, false, 0, 1);
