@@ -18,7 +18,12 @@
  *                 "chap": null | {"user", "mutual_user"[, "secret",
  *                                 "mutual_secret"]}}],
  *    "discovery_chap": null | {as chap}}
- * Secrets are in it only when asked for.
+ * Secrets are in it only when asked for. Export writes every key; a document
+ * written by hand may leave out those with a default (backing "file", path
+ * "", the booleans false but write_cache !direct, alias "", acl [], chap
+ * null, discovery_chap null) and a LUN's uuid, naa and serial: a LUN created
+ * without them gets a new identity (or the one its uuid gives), an existing
+ * LUN keeps its own.
  *
  * The plan is a list of admin commands ({"cmd", "args", "what"}) in an
  * order that works (removals with prune first, then targets, LUNs, ACL
