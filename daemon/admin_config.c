@@ -334,13 +334,23 @@ static void plan_removals(struct plan *p, struct json_object *targets, struct js
 }
 
 /*
- * Which parts of a LUN's identity the document gives. A file written by hand
- * may leave them out: the LUN is then created with a new identity (as
- * 'lun create' without --uuid), and an existing LUN's is not compared.
+ * Which of a LUN's keys with a node-side default the document gives. A file
+ * written by hand may leave them out. Identity: the LUN is created with a
+ * new one (as 'lun create' without --uuid), an existing LUN's is not
+ * compared. direct and write_cache: the node's default at creation
+ * (O_DIRECT in cluster mode, and then no write cache), an existing LUN's
+ * are kept.
  */
 struct lun_given {
-	bool uuid, naa, serial;
+	bool uuid, naa, serial, direct, write_cache;
 };
+
+static bool member_has(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v != NULL;
+}
 
 /* The document's LUN @dl as a record (identity parsed); false on a document error. */
 static bool lun_from_doc(struct plan *p, struct json_object *dl, const char *target,
@@ -366,9 +376,11 @@ static bool lun_from_doc(struct plan *p, struct json_object *dl, const char *tar
 	snprintf(l->path, sizeof(l->path), "%s", s);
 	l->size_bytes = member_u64(p, dl, "size", INT64_MAX);
 	l->block_size = (uint32_t)member_u64(p, dl, "block_size", UINT32_MAX);
+	given->direct = member_has(dl, "direct");
 	l->direct_io = member_bool(p, dl, "direct", false);
 	l->thin = member_bool(p, dl, "thin", false);
 	l->read_only = member_bool(p, dl, "read_only", false);
+	given->write_cache = member_has(dl, "write_cache");
 	l->write_cache = member_bool(p, dl, "write_cache", !l->direct_io);
 	l->offline = member_bool(p, dl, "offline", false);
 	s = member_str(p, dl, "alias", "");
@@ -423,6 +435,13 @@ static void plan_lun_create(struct plan *p, const struct store_lun *l,
 	if (!given->serial) {
 		json_object_object_del(a, "serial");
 	}
+	/* The node chooses O_DIRECT, and the write cache from it. */
+	if (!given->direct) {
+		json_object_object_del(a, "direct");
+	}
+	if (!given->write_cache) {
+		json_object_object_del(a, "write_cache");
+	}
 	json_object_object_del(a, "offline");
 	json_object_object_add(a, "target", json_object_new_string(l->target));
 	/* The document says how large it is: an existing smaller file is extended. */
@@ -436,12 +455,21 @@ static void plan_lun_create(struct plan *p, const struct store_lun *l,
 }
 
 /* A LUN both have: what changes in place, or the conflict. */
-static void plan_lun_change(struct plan *p, const struct store_lun *cur, const struct store_lun *l,
-			    const struct lun_given *given)
+static void plan_lun_change(struct plan *p, const struct store_lun *cur,
+			    const struct store_lun *doc, const struct lun_given *given)
 {
 	static const char hint[] = "'lun delete' it to have it created as the document says";
+	struct store_lun resolved = *doc, *l = &resolved;
 	struct json_object *a;
 	const char *what = NULL;
+
+	/* What the document leaves to the node is what the LUN has. */
+	if (!given->direct) {
+		l->direct_io = cur->direct_io;
+	}
+	if (!given->write_cache) {
+		l->write_cache = cur->write_cache;
+	}
 
 	if ((given->uuid && memcmp(cur->uuid, l->uuid, sizeof(l->uuid)) != 0) ||
 	    (given->naa && memcmp(cur->naa, l->naa, sizeof(l->naa)) != 0) ||

@@ -23,9 +23,11 @@
 - A file written by hand may leave a LUN's identity out: the LUN gets a new
   one (NAA and serial derived from a new UUID), or the part it names (a
   UUID: NAA and serial derived from it; a serial: kept over a new UUID's);
-  applying the same file again changes nothing; a serial that differs from
-  the LUN's is still a conflict, an identity key that is not a string an
-  error.
+  it may leave out direct and write_cache: a new LUN gets the node's
+  default (lun.create is not told), an existing O_DIRECT LUN is no
+  conflict and keeps the write cache it was set to; applying the same file again
+  changes nothing; a serial that differs from the LUN's is still a
+  conflict, an identity key that is not a string an error.
 
 Output is parsed as JSON, never grepped. Port: QT_PORT_BASE (default
 14500) + 240. Exit 0 pass, 1 fail, 77 skipped (no iscsi-test-cu).
@@ -206,7 +208,14 @@ def check_conflicts(d2, shared, doc):
 
 
 def check_hand_written(d2, shared):
-    """A document without (some of) the LUNs' identity, as one writes by hand."""
+    """A document without (some of) the LUNs' identity, direct and write_cache,
+    as one writes by hand."""
+    hand3 = os.path.join(shared, "hand3.img")
+    ctl(d2, "target", "create", T_HAND)
+    ctl(d2, "lun", "create", T_HAND, "--lun", "3", "--path", hand3, "--size", "4M", "--direct")
+    ctl(d2, "lun", "set", T_HAND, "3", "--write-cache", "on")
+    lun3 = ctl_json(d2, "lun", "show", T_HAND, "3")
+    expect(lun3["direct"] and lun3["write_cache"], "LUN 3 before the file: %s" % lun3)
     doc = {"format": "quorate-config", "version": 1, "targets": [
         {"name": T_HAND, "luns": [
             {"lun": 0, "path": os.path.join(shared, "hand0.img"), "size": 8 * MIB,
@@ -214,7 +223,8 @@ def check_hand_written(d2, shared):
             {"lun": 1, "backing": "null", "size": 4 * MIB, "block_size": 512,
              "uuid": UUID_HAND},
             {"lun": 2, "backing": "null", "size": 4 * MIB, "block_size": 4096,
-             "serial": "SN-HAND-2"}]}]}
+             "serial": "SN-HAND-2"},
+            {"lun": 3, "path": hand3, "size": 4 * MIB, "block_size": 512}]}]}
     path = os.path.join(shared, "hand.json")
     with open(path, "w") as f:
         json.dump(doc, f)
@@ -222,7 +232,7 @@ def check_hand_written(d2, shared):
     creates = {s["args"]["lun"]: s for s in plan["steps"] if s["cmd"] == "lun.create"}
     expect(sorted(creates) == [0, 1, 2] and plan["conflicts"] == [],
            "hand-written --dry-run: %s" % plan)
-    expect(not {"uuid", "naa", "serial"} & set(creates[0]["args"]) and
+    expect(not {"uuid", "naa", "serial", "direct", "write_cache"} & set(creates[0]["args"]) and
            "a new identity" in creates[0]["what"] and
            creates[1]["args"]["uuid"] == UUID_HAND and
            not {"naa", "serial"} & set(creates[1]["args"]) and
@@ -234,6 +244,10 @@ def check_hand_written(d2, shared):
     expect(res["applied"] == len(plan["steps"]) and res["conflicts"] == [],
            "hand-written apply: %s" % res)
     shown = [ctl_json(d2, "lun", "show", T_HAND, str(n)) for n in (0, 1, 2)]
+    expect(not shown[0]["direct"] and shown[0]["write_cache"],
+           "a hand-written file LUN on a standalone node: %s" % shown[0])
+    expect(ctl_json(d2, "lun", "show", T_HAND, "3") == lun3,
+           "the O_DIRECT LUN the file lists without direct changed")
     for l in shown:
         hexid = l["uuid"].replace("-", "")
         expect(l["naa"] == NAA_HEAD + hexid[:25], "LUN %d's NAA is not its UUID's: %s"
@@ -258,11 +272,13 @@ def check_hand_written(d2, shared):
         json.dump(doc, f)
     line = ctl_refused(d2, "config", "apply", path)
     expect("'uuid' must be" in line, "a uuid that is a number: %r" % line)
-    expect([ctl_json(d2, "lun", "show", T_HAND, str(n)) for n in (0, 1, 2)] == shown,
+    expect([ctl_json(d2, "lun", "show", T_HAND, str(n)) for n in (0, 1, 2)] == shown and
+           ctl_json(d2, "lun", "show", T_HAND, "3") == lun3,
            "refused hand-written files changed a LUN")
     ctl(d2, "target", "delete", T_HAND, "--force")
-    log("ok: a hand-written file without identities: new ones (or from its UUID or "
-        "serial), idempotent, a differing serial is a conflict")
+    log("ok: a hand-written file without identities, direct or write_cache: new "
+        "identities (or from its UUID or serial), the node's O_DIRECT default, existing "
+        "LUNs kept, idempotent, a differing serial is a conflict")
 
 
 def run(d1, shared):
