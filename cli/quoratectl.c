@@ -2293,10 +2293,12 @@ static const struct cmd_spec cmds[] = {
 	  "instead; --with-secrets adds the CHAP secrets and needs -o.",
 	  run_config_export },
 	{ "config", "apply", "FILE [--dry-run] [--prune]",
-	  "Make the configuration what FILE (from 'config export') says: compute the\n"
-	  "changes (targets, LUNs with their identity, settings and size, ACL entries,\n"
-	  "CHAP) and make them one by one through the usual commands. Objects FILE does\n"
-	  "not list are kept unless --prune. Applying the same file again changes nothing.\n"
+	  "Make the configuration what FILE (from 'config export', or written by hand:\n"
+	  "see quoratectl(8)) says: compute the changes (targets, LUNs with their\n"
+	  "identity, settings and size, ACL entries, CHAP) and make them one by one\n"
+	  "through the usual commands. A LUN FILE gives no identity gets a new one.\n"
+	  "Objects FILE does not list are kept unless --prune. Applying the same file\n"
+	  "again changes nothing.\n"
 	  "What cannot change in place (a LUN's identity, backing or block size, a smaller\n"
 	  "size, CHAP without its secret) is a conflict: nothing is applied, exit 1.\n"
 	  "--dry-run prints the changes (secrets hidden) and makes none.",

@@ -333,13 +333,34 @@ static void plan_removals(struct plan *p, struct json_object *targets, struct js
 	}
 }
 
+/*
+ * Which of a LUN's keys with a node-side default the document gives. A file
+ * written by hand may leave them out. Identity: the LUN is created with a
+ * new one (as 'lun create' without --uuid), an existing LUN's is not
+ * compared. direct and write_cache: the node's default at creation
+ * (O_DIRECT in cluster mode, and then no write cache), an existing LUN's
+ * are kept.
+ */
+struct lun_given {
+	bool uuid, naa, serial, direct, write_cache;
+};
+
+static bool member_has(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v != NULL;
+}
+
 /* The document's LUN @dl as a record (identity parsed); false on a document error. */
 static bool lun_from_doc(struct plan *p, struct json_object *dl, const char *target,
-			 struct store_lun *l)
+			 struct store_lun *l, struct lun_given *given)
 {
+	struct json_object *v;
 	const char *s;
 
 	memset(l, 0, sizeof(*l));
+	memset(given, 0, sizeof(*given));
 	snprintf(l->target, sizeof(l->target), "%s", target);
 	l->lun = (uint16_t)member_u64(p, dl, "lun", LUN_ID_MAX);
 	snprintf(p->where, sizeof(p->where), "target %.200s LUN %u", target, l->lun);
@@ -355,9 +376,11 @@ static bool lun_from_doc(struct plan *p, struct json_object *dl, const char *tar
 	snprintf(l->path, sizeof(l->path), "%s", s);
 	l->size_bytes = member_u64(p, dl, "size", INT64_MAX);
 	l->block_size = (uint32_t)member_u64(p, dl, "block_size", UINT32_MAX);
+	given->direct = member_has(dl, "direct");
 	l->direct_io = member_bool(p, dl, "direct", false);
 	l->thin = member_bool(p, dl, "thin", false);
 	l->read_only = member_bool(p, dl, "read_only", false);
+	given->write_cache = member_has(dl, "write_cache");
 	l->write_cache = member_bool(p, dl, "write_cache", !l->direct_io);
 	l->offline = member_bool(p, dl, "offline", false);
 	s = member_str(p, dl, "alias", "");
@@ -365,17 +388,22 @@ static bool lun_from_doc(struct plan *p, struct json_object *dl, const char *tar
 		return bad(p, "the alias is too long");
 	}
 	snprintf(l->alias, sizeof(l->alias), "%s", s);
-	if (!lun_uuid_parse(member_str(p, dl, "uuid", NULL), l->uuid)) {
+	v = member(p, dl, "uuid", json_type_string, true);
+	given->uuid = v != NULL;
+	if (v != NULL && !lun_uuid_parse(json_object_get_string(v), l->uuid)) {
 		return bad(p, "'uuid' is not a UUID");
 	}
-	if (!lun_naa_parse(member_str(p, dl, "naa", NULL), l->naa)) {
+	v = member(p, dl, "naa", json_type_string, true);
+	given->naa = v != NULL;
+	if (v != NULL && !lun_naa_parse(json_object_get_string(v), l->naa)) {
 		return bad(p, "'naa' is not an NAA-6 designator");
 	}
-	s = member_str(p, dl, "serial", NULL);
-	if (!lun_serial_valid(s)) {
+	v = member(p, dl, "serial", json_type_string, true);
+	given->serial = v != NULL;
+	if (v != NULL && !lun_serial_valid(json_object_get_string(v))) {
 		return bad(p, "'serial' is not a unit serial number");
 	}
-	snprintf(l->serial, sizeof(l->serial), "%s", s);
+	snprintf(l->serial, sizeof(l->serial), "%s", v != NULL ? json_object_get_string(v) : "");
 	if (!lun_block_size_valid(l->block_size)) {
 		return bad(p, "block_size %u (want %u or %u)", l->block_size, LUN_BLOCK_SIZE_512,
 			   LUN_BLOCK_SIZE_4096);
@@ -383,19 +411,43 @@ static bool lun_from_doc(struct plan *p, struct json_object *dl, const char *tar
 	return p->rc == 0;
 }
 
-static void plan_lun_create(struct plan *p, const struct store_lun *l)
+static void plan_lun_create(struct plan *p, const struct store_lun *l,
+			    const struct lun_given *given)
 {
 	/* lun.create takes the document's LUN keys; offline is a step of its own. */
 	struct json_object *a = lun_doc(l);
-	char naa[2 * STORE_NAA_LEN + 1];
+	char id[sizeof("uuid ") + LUN_UUID_STR_LEN] = "a new identity";
 
-	admin_hex_format(naa, l->naa, sizeof(l->naa));
+	if (given->naa) {
+		memcpy(id, "naa.", 4);
+		admin_hex_format(id + 4, l->naa, sizeof(l->naa));
+	} else if (given->uuid) {
+		memcpy(id, "uuid ", 5);
+		lun_uuid_format(id + 5, l->uuid);
+	}
+	/* What the document leaves out, lun.create makes (from the UUID, if given). */
+	if (!given->uuid) {
+		json_object_object_del(a, "uuid");
+	}
+	if (!given->naa) {
+		json_object_object_del(a, "naa");
+	}
+	if (!given->serial) {
+		json_object_object_del(a, "serial");
+	}
+	/* The node chooses O_DIRECT, and the write cache from it. */
+	if (!given->direct) {
+		json_object_object_del(a, "direct");
+	}
+	if (!given->write_cache) {
+		json_object_object_del(a, "write_cache");
+	}
 	json_object_object_del(a, "offline");
 	json_object_object_add(a, "target", json_object_new_string(l->target));
 	/* The document says how large it is: an existing smaller file is extended. */
 	json_object_object_add(a, "grow", json_object_new_boolean(true));
-	step(p, "lun.create", a, "create LUN %u of %s (%s%s%s, %" PRIu64 " bytes, naa.%s)", l->lun,
-	     l->target, l->backing, l->path[0] ? " " : "", l->path, l->size_bytes, naa);
+	step(p, "lun.create", a, "create LUN %u of %s (%s%s%s, %" PRIu64 " bytes, %s)", l->lun,
+	     l->target, l->backing, l->path[0] ? " " : "", l->path, l->size_bytes, id);
 	if (l->offline) {
 		step(p, "lun.offline", args_lu(l->target, l->lun), "take LUN %u of %s offline",
 		     l->lun, l->target);
@@ -403,14 +455,25 @@ static void plan_lun_create(struct plan *p, const struct store_lun *l)
 }
 
 /* A LUN both have: what changes in place, or the conflict. */
-static void plan_lun_change(struct plan *p, const struct store_lun *cur, const struct store_lun *l)
+static void plan_lun_change(struct plan *p, const struct store_lun *cur,
+			    const struct store_lun *doc, const struct lun_given *given)
 {
 	static const char hint[] = "'lun delete' it to have it created as the document says";
+	struct store_lun resolved = *doc, *l = &resolved;
 	struct json_object *a;
 	const char *what = NULL;
 
-	if (memcmp(cur->uuid, l->uuid, sizeof(l->uuid)) != 0 ||
-	    memcmp(cur->naa, l->naa, sizeof(l->naa)) != 0 || strcmp(cur->serial, l->serial) != 0) {
+	/* What the document leaves to the node is what the LUN has. */
+	if (!given->direct) {
+		l->direct_io = cur->direct_io;
+	}
+	if (!given->write_cache) {
+		l->write_cache = cur->write_cache;
+	}
+
+	if ((given->uuid && memcmp(cur->uuid, l->uuid, sizeof(l->uuid)) != 0) ||
+	    (given->naa && memcmp(cur->naa, l->naa, sizeof(l->naa)) != 0) ||
+	    (given->serial && strcmp(cur->serial, l->serial) != 0)) {
 		what = "identity (uuid, naa, serial)";
 	} else if (strcmp(cur->backing, l->backing) != 0 || strcmp(cur->path, l->path) != 0) {
 		what = "backing store";
@@ -554,13 +617,14 @@ static void plan_target(struct plan *p, struct json_object *dt)
 	for (size_t i = 0; luns != NULL && i < json_object_array_length(luns) && p->rc == 0; i++) {
 		struct json_object *dl = json_object_array_get_idx(luns, i);
 		const struct state_lun *cur;
+		struct lun_given given;
 		struct store_lun l;
 
 		if (!json_object_is_type(dl, json_type_object)) {
 			bad(p, "a LUN must be an object");
 			return;
 		}
-		if (!lun_from_doc(p, dl, name, &l)) {
+		if (!lun_from_doc(p, dl, name, &l, &given)) {
 			return;
 		}
 		if (doc_lun(luns, l.lun) != dl) {
@@ -569,9 +633,9 @@ static void plan_target(struct plan *p, struct json_object *dt)
 		}
 		cur = t != NULL ? state_lun_find(t, l.lun) : NULL;
 		if (cur == NULL) {
-			plan_lun_create(p, &l);
+			plan_lun_create(p, &l, &given);
 		} else {
-			plan_lun_change(p, &cur->rec, &l);
+			plan_lun_change(p, &cur->rec, &l, &given);
 		}
 	}
 	snprintf(p->where, sizeof(p->where), "the ACL of %.200s", name);

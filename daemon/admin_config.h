@@ -18,7 +18,13 @@
  *                 "chap": null | {"user", "mutual_user"[, "secret",
  *                                 "mutual_secret"]}}],
  *    "discovery_chap": null | {as chap}}
- * Secrets are in it only when asked for.
+ * Secrets are in it only when asked for. Export writes every key; a document
+ * written by hand may leave out those with a default (backing "file", path
+ * "", thin, read_only and offline false, alias "", acl [], chap null,
+ * discovery_chap null), and those a new LUN takes from the node and an
+ * existing LUN keeps: direct (lun create's default: O_DIRECT in cluster
+ * mode), write_cache (lun create's: !direct), uuid, naa and serial (a new
+ * identity, or the one the uuid gives).
  *
  * The plan is a list of admin commands ({"cmd", "args", "what"}) in an
  * order that works (removals with prune first, then targets, LUNs, ACL

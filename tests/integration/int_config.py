@@ -20,6 +20,14 @@
 - A LUN whose identity differs, and CHAP without its secret, are conflicts:
   exit 1, nothing applied. A file that is not JSON, of another format, or
   missing is refused; no file is a usage error.
+- A file written by hand may leave a LUN's identity out: the LUN gets a new
+  one (NAA and serial derived from a new UUID), or the part it names (a
+  UUID: NAA and serial derived from it; a serial: kept over a new UUID's);
+  it may leave out direct and write_cache: a new LUN gets the node's
+  default (lun.create is not told), an existing O_DIRECT LUN is no
+  conflict and keeps the write cache it was set to; applying the same file again
+  changes nothing; a serial that differs from the LUN's is still a
+  conflict, an identity key that is not a string an error.
 
 Output is parsed as JSON, never grepped. Port: QT_PORT_BASE (default
 14500) + 240. Exit 0 pass, 1 fail, 77 skipped (no iscsi-test-cu).
@@ -34,7 +42,8 @@ import sys
 
 sys.path.insert(0, os.environ.get("QT_SRCDIR") or os.path.dirname(os.path.abspath(__file__)))
 import iscsi_raw as r  # noqa: E402
-from qt_daemon import Daemon, Fail, expect, run_test, HOST, TARGET, ctl, ctl_json  # noqa: E402
+from qt_daemon import Daemon, Fail, expect, run_test, HOST, TARGET, ctl, ctl_json, \
+    ctl_refused  # noqa: E402
 
 PORT_OFFSET = 240
 T2 = "iqn.2026-11.org.quorate:config-two"
@@ -43,6 +52,9 @@ ACL_A = "iqn.1991-05.com.microsoft:node-a"
 ACL_B = "iqn.1991-05.com.microsoft:node-b"
 SECRETS = ("target-secret-01", "mutual-secret-02", "discovery-sec-03")
 UUID = "0f8b3c2a-1d4e-4f60-8a9b-c0d1e2f30415"
+UUID_HAND = "5b0e7d4c-9a21-4c3e-8f70-1a2b3c4d5e6f"
+T_HAND = "iqn.2026-11.org.quorate:config-hand"
+NAA_HEAD = "6acde48"            # NAA 6 and the placeholder OUI of a derived NAA
 MIB = 1024 * 1024
 
 
@@ -195,6 +207,80 @@ def check_conflicts(d2, shared, doc):
     log("ok: conflicts (identity, CHAP without secret) and bad documents change nothing")
 
 
+def check_hand_written(d2, shared):
+    """A document without (some of) the LUNs' identity, direct and write_cache,
+    as one writes by hand."""
+    hand3 = os.path.join(shared, "hand3.img")
+    ctl(d2, "target", "create", T_HAND)
+    ctl(d2, "lun", "create", T_HAND, "--lun", "3", "--path", hand3, "--size", "4M", "--direct")
+    ctl(d2, "lun", "set", T_HAND, "3", "--write-cache", "on")
+    lun3 = ctl_json(d2, "lun", "show", T_HAND, "3")
+    expect(lun3["direct"] and lun3["write_cache"], "LUN 3 before the file: %s" % lun3)
+    doc = {"format": "quorate-config", "version": 1, "targets": [
+        {"name": T_HAND, "luns": [
+            {"lun": 0, "path": os.path.join(shared, "hand0.img"), "size": 8 * MIB,
+             "block_size": 512},
+            {"lun": 1, "backing": "null", "size": 4 * MIB, "block_size": 512,
+             "uuid": UUID_HAND},
+            {"lun": 2, "backing": "null", "size": 4 * MIB, "block_size": 4096,
+             "serial": "SN-HAND-2"},
+            {"lun": 3, "path": hand3, "size": 4 * MIB, "block_size": 512}]}]}
+    path = os.path.join(shared, "hand.json")
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    plan = ctl_json(d2, "config", "apply", path, "--dry-run")
+    creates = {s["args"]["lun"]: s for s in plan["steps"] if s["cmd"] == "lun.create"}
+    expect(sorted(creates) == [0, 1, 2] and plan["conflicts"] == [],
+           "hand-written --dry-run: %s" % plan)
+    expect(not {"uuid", "naa", "serial", "direct", "write_cache"} & set(creates[0]["args"]) and
+           "a new identity" in creates[0]["what"] and
+           creates[1]["args"]["uuid"] == UUID_HAND and
+           not {"naa", "serial"} & set(creates[1]["args"]) and
+           "uuid " + UUID_HAND in creates[1]["what"] and
+           creates[2]["args"]["serial"] == "SN-HAND-2" and
+           not {"uuid", "naa"} & set(creates[2]["args"]),
+           "hand-written plan's LUN steps: %s" % creates)
+    res = ctl_json(d2, "config", "apply", path)
+    expect(res["applied"] == len(plan["steps"]) and res["conflicts"] == [],
+           "hand-written apply: %s" % res)
+    shown = [ctl_json(d2, "lun", "show", T_HAND, str(n)) for n in (0, 1, 2)]
+    expect(not shown[0]["direct"] and shown[0]["write_cache"],
+           "a hand-written file LUN on a standalone node: %s" % shown[0])
+    expect(ctl_json(d2, "lun", "show", T_HAND, "3") == lun3,
+           "the O_DIRECT LUN the file lists without direct changed")
+    for l in shown:
+        hexid = l["uuid"].replace("-", "")
+        expect(l["naa"] == NAA_HEAD + hexid[:25], "LUN %d's NAA is not its UUID's: %s"
+               % (l["lun"], l))
+        expect(l["lun"] == 2 or l["serial"] == hexid, "LUN %d's serial: %s" % (l["lun"], l))
+    expect(shown[1]["uuid"] == UUID_HAND and shown[2]["serial"] == "SN-HAND-2" and
+           shown[0]["uuid"] != shown[2]["uuid"] and shown[0]["uuid"] != UUID_HAND,
+           "hand-written identities: %s" % shown)
+    res = ctl_json(d2, "config", "apply", path)
+    expect(res == {"steps": [], "conflicts": [], "applied": 0},
+           "the hand-written file again: %s" % res)
+
+    doc["targets"][0]["luns"][2]["serial"] = "SN-HAND-OTHER"
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    p = ctl(d2, "config", "apply", path, rc=1)
+    expect("LUN 2" in p.stderr and "identity" in p.stderr and "nothing applied" in p.stderr,
+           "a hand-written serial that differs: %r" % p.stderr)
+    doc["targets"][0]["luns"][2]["serial"] = "SN-HAND-2"
+    doc["targets"][0]["luns"][0]["uuid"] = 5
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    line = ctl_refused(d2, "config", "apply", path)
+    expect("'uuid' must be" in line, "a uuid that is a number: %r" % line)
+    expect([ctl_json(d2, "lun", "show", T_HAND, str(n)) for n in (0, 1, 2)] == shown and
+           ctl_json(d2, "lun", "show", T_HAND, "3") == lun3,
+           "refused hand-written files changed a LUN")
+    ctl(d2, "target", "delete", T_HAND, "--force")
+    log("ok: a hand-written file without identities, direct or write_cache: new "
+        "identities (or from its UUID or serial), the node's O_DIRECT default, existing "
+        "LUNs kept, idempotent, a differing serial is a conflict")
+
+
 def run(d1, shared):
     d1.start()
     populate(d1, shared)
@@ -265,6 +351,7 @@ def run(d1, shared):
         expect(export_text(d2) == plain, "the export after the I/O checks differs")
         check_prune(d2, path, plain)
         check_conflicts(d2, shared, full)
+        check_hand_written(d2, shared)
         rc = d2.stop()
         expect(rc == 0, "the second daemon exited %s" % rc)
         expect(not d2.log_errors(), "second daemon: %s" % d2.log_errors())

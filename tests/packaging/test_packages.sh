@@ -18,9 +18,13 @@
 #  5. starts the installed quorated with the packaged config, a scratch data
 #     directory and a loopback port, under the unit's capability bounding
 #     set, no_new_privs, umask, and ProtectSystem/ProtectHome/PrivateTmp
-#     (emulated with a mount namespace), creates a target and LUNs with CHAP
-#     and ACLs using the command lines of docs/deploy-ha-pair.md, logs in
-#     with iscsi-inq, stops the daemon by PID;
+#     (emulated with a mount namespace), applies the guide's hyperv.json
+#     (target, O_DIRECT LUNs on sparse files, ACL, CHAP) with its command
+#     lines (--dry-run, apply, apply again), logs in with iscsi-inq and
+#     qemu-io, registers and reserves as the Windows hosts would and runs the
+#     guide's status, cluster, session, stats, pr, snapshot and pr clear
+#     lines against it, stops the daemon by PID, and moves a copy of its
+#     data directory aside as the guide does (in a mount namespace);
 #  6. runs the guide's corosync, qnetd and qdevice commands in private mount
 #     namespaces (a tmpfs over /etc/corosync: the machine's files are never
 #     touched) and checks the example corosync.conf files with corosync -t;
@@ -294,30 +298,73 @@ qt_log "ok: installed quorated (pid $QT_DAEMON_PID) ready with the packaged conf
 	"bounding set $caps, ProtectSystem/ProtectHome/PrivateTmp and the system call" \
 	"filter emulated"
 
-# The guide's target, LUN, ACL and CHAP lines, against this daemon.
+# The guide's section 7 (targets and LUNs from hyperv.json) against this
+# daemon, with sparse files in /var/lib for the guide's shared devices.
 quoratectl()
 {
 	timeout 60 /usr/sbin/quoratectl --ipc "$QT_IPC" "$@"
 }
 WITNESS_DEV=$RUNDIR/witness.img
 CSV_DEV=$RUNDIR/csv.img
-truncate -s 64M "$WITNESS_DEV" "$CSV_DEV"
 cd "$WORK" || exit 1
-guide_run 'IQN=iqn.2026-12.com.example:hyperv'
 guide_run '(umask 077 && tr -dc A-Za-z0-9 </dev/urandom | head -c 16 >hyperv.chap)'
 [ "$(stat -c %a hyperv.chap)" = 600 ] || qt_fail "the guide's hyperv.chap is not mode 0600"
 CHAP_SECRET=$(head -n 1 hyperv.chap)
 [ ${#CHAP_SECRET} = 16 ] || qt_fail "the guide's CHAP secret has ${#CHAP_SECRET} characters"
-guide_run 'quoratectl target create "$IQN" --alias hyperv' >/dev/null
-guide_run 'quoratectl lun create "$IQN" --lun 0 --backing file --path "$WITNESS_DEV" --direct' >/dev/null
-guide_run 'quoratectl lun create "$IQN" --lun 1 --backing file --path "$CSV_DEV" --direct' >/dev/null
-guide_run 'quoratectl acl add "$IQN" iqn.1991-05.com.microsoft:hv1.example.com' >/dev/null
-guide_run 'quoratectl acl add "$IQN" iqn.1991-05.com.microsoft:hv2.example.com' >/dev/null
-guide_run 'quoratectl chap set "$IQN" --user hyperv --secret-file hyperv.chap' >/dev/null
+# hyperv.json as the guide shows it (its one json block), written as an
+# editor would (mode 0644), its two device paths replaced by the files here.
+sizes=$(/usr/bin/python3 - "$GUIDE" "$WITNESS_DEV" "$CSV_DEV" <<'EOF'
+import json, re, sys
+blocks = re.findall(r"^```json\n(.*?)^```$", open(sys.argv[1]).read(), re.S | re.M)
+if len(blocks) != 1:
+    sys.exit("the guide has %d json blocks, want 1 (hyperv.json)" % len(blocks))
+text = blocks[0]
+luns = json.loads(text)["targets"][0]["luns"]
+if [l["lun"] for l in luns] != [0, 1]:
+    sys.exit("hyperv.json's LUNs are %s, want 0 and 1" % [l["lun"] for l in luns])
+for l, path in zip(luns, sys.argv[2:4]):
+    if text.count('"%s"' % l["path"]) != 1:
+        sys.exit("hyperv.json: path %s is not there once" % l["path"])
+    text = text.replace('"%s"' % l["path"], '"%s"' % path)
+    print(l["size"])
+with open("hyperv.json", "w") as f:
+    f.write(text)
+EOF
+) || qt_fail "cannot take hyperv.json from the guide"
+chmod 644 hyperv.json
+set -- $sizes
+truncate -s "$1" "$WITNESS_DEV" && truncate -s "$2" "$CSV_DEV" ||
+	qt_fail "sparse files of $1 and $2 bytes in $RUNDIR"
+guide_run 'chmod 600 hyperv.json'
+guide_run 'sed -i "s/@CHAP_SECRET@/$(cat hyperv.chap)/" hyperv.json'
+[ "$(stat -c %a hyperv.json)" = 600 ] || qt_fail "hyperv.json is not mode 0600 after the guide's steps"
+[ "$(/usr/bin/python3 -c 'import json; print(json.load(open("hyperv.json"))["targets"][0]["chap"]["secret"])')" = \
+	"$CHAP_SECRET" ] || qt_fail "the guide's sed did not put the secret of hyperv.chap in hyperv.json"
+out=$(guide_run 'quoratectl config apply hyperv.json --dry-run')
+printf '%s\n' "$out" | grep -qx 'would make 6 change(s):' ||
+	qt_fail "config apply --dry-run of the guide's file: $out"
+! printf '%s\n' "$out" | grep -qF "$CHAP_SECRET" || qt_fail "config apply --dry-run shows the secret"
+[ "$(quoratectl --json target list | /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')" = 0 ] ||
+	qt_fail "config apply --dry-run changed something: $(quoratectl target list)"
+out=$(guide_run 'quoratectl config apply hyperv.json')
+printf '%s\n' "$out" | grep -qx '6 change(s):' || qt_fail "config apply of the guide's file: $out"
+out=$(guide_run 'quoratectl config apply hyperv.json')
+[ "$out" = "nothing to change" ] || qt_fail "config apply of the guide's file again: $out"
+guide_run 'IQN=iqn.2026-12.com.example:hyperv'
 out=$(guide_run 'quoratectl lun list "$IQN"')
-[ "$(quoratectl --json lun list "$IQN" | python3 -c \
-	'import json,sys; print(len(json.load(sys.stdin)))')" = 2 ] ||
-	qt_fail "lun list does not show 2 LUNs: $out"
+quoratectl --json lun list "$IQN" | /usr/bin/python3 -c '
+import json, sys
+luns = json.load(sys.stdin)
+assert [l["lun"] for l in luns] == [0, 1], luns
+assert all(l["direct"] for l in luns), luns' ||
+	qt_fail "lun list does not show LUNs 0 and 1 with O_DIRECT: $out"
+for n in 0 1; do
+	quoratectl --json lun show "$IQN" $n | /usr/bin/python3 -c '
+import json, sys
+l = json.load(sys.stdin)
+assert l["online"] and not l["write_cache"] and l["naa"].startswith("6"), l' ||
+		qt_fail "LUN $n of the guide's file: $(quoratectl lun show "$IQN" $n)"
+done
 HV1=iqn.1991-05.com.microsoft:hv1.example.com
 url="iscsi://hyperv%$CHAP_SECRET@127.0.0.1:$QT_PORT/$IQN"
 qt_check "iscsi-inq logs in with CHAP as hv1 (LUN 0)" iscsi-inq -i "$HV1" "$url/0"
@@ -335,17 +382,126 @@ timeout 60 iscsi-inq -i iqn.2026-11.org.quorate:other "$url/0" >/dev/null 2>&1 &
 truncate -s 16M "$WORK/in-var-tmp.img"
 quoratectl lun create "$IQN" --lun 2 --path "$WORK/in-var-tmp.img" >/dev/null 2>&1 &&
 	qt_fail "a backing file in /var/tmp was accepted: the PrivateTmp emulation is not in effect"
+qt_log "ok: hyperv.json of the guide: --dry-run, apply, apply again changes nothing; LUNs" \
+	"O_DIRECT, ACL and CHAP as in the guide; iscsi-inq and qemu-io through them"
+
+# The guide's sections 5 and 9: the node, the cluster (this node alone),
+# sessions, statistics and reservations as the Windows hosts leave them
+# (hv1 holds Write Exclusive - Registrants Only on the witness, both are
+# registered; raw-socket initiators with CHAP), consistency.
+/usr/bin/python3 - "$QT_SRCDIR" "$QT_PORT" "$IQN" "$CHAP_SECRET" <<'EOF' ||
+import struct, sys
+sys.path.insert(0, sys.argv[1])
+import iscsi_raw as r
+port, target, secret = int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def session(host):
+    c = r.Conn("127.0.0.1", port, timeout=20)
+    rsp = c.login("iqn.1991-05.com.microsoft:%s.example.com" % host, target,
+                  chap=("hyperv", secret))
+    if rsp.status_class != 0:
+        sys.exit("login of %s: %r" % (host, rsp))
+    for _ in range(8):  # the unit attentions of a new nexus
+        if c.command(bytes(6))[0] == 0:
+            return c
+    sys.exit("TEST UNIT READY of %s never GOOD" % host)
+def prout(c, sa, rk=0, sark=0, ptype=0):
+    param = struct.pack(">QQ", rk, sark) + bytes(8)
+    st, sense, _ = c.command(bytes([0x5F, sa, ptype, 0, 0]) + struct.pack(">I", len(param)) +
+                             b"\0", data_out=param)
+    if st != 0:
+        sys.exit("PERSISTENT RESERVE OUT %d: status %#x sense %s" % (sa, st, sense.hex()))
+hv1, hv2 = session("hv1"), session("hv2")
+prout(hv1, 0, sark=0x4856310000000001)                # REGISTER
+prout(hv1, 1, rk=0x4856310000000001, ptype=5)         # RESERVE, WR_EX_RO
+prout(hv2, 0, sark=0x4856320000000002)                # REGISTER
+hv1.logout()
+hv2.logout()
+EOF
+	qt_fail "PR OUT as hv1 and hv2"
+guide_run 'quoratectl session list' >/dev/null
+guide_run 'quoratectl stats "$IQN"' >/dev/null
+quoratectl --json stats "$IQN" | /usr/bin/python3 -c '
+import json, sys
+luns = {l["lun"]: l for l in json.load(sys.stdin)["luns"]}
+assert luns[1]["written_bytes"] >= 2 << 20, luns[1]' ||
+	qt_fail "stats do not count qemu-io's writes to LUN 1"
+out=$(guide_run 'quoratectl pr show "$IQN" 0')
+printf '%s\n' "$out" | grep -q '^reservation: *WR_EX_RO, held by iqn.1991-05.com.microsoft:hv1' ||
+	qt_fail "pr show does not show hv1's reservation: $out"
+quoratectl --json pr show "$IQN" 0 | /usr/bin/python3 -c '
+import json, sys
+pr = json.load(sys.stdin)
+regs = sorted(g["initiator_port"].split(",")[0] for g in pr["registrants"])
+assert regs == ["iqn.1991-05.com.microsoft:hv1.example.com",
+                "iqn.1991-05.com.microsoft:hv2.example.com"], pr
+assert all(g["node"] == 1 for g in pr["registrants"]), pr' ||
+	qt_fail "pr show --json: $(quoratectl --json pr show "$IQN" 0)"
+out=$(guide_run 'quoratectl cluster status')
+quoratectl --json cluster status | /usr/bin/python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+n = c["nodes"]
+assert c["quorate"] and len(n) == 1 and n[0]["self"] and n[0]["member"] and n[0]["serving"], c
+assert not n[0]["diverged"], c' || qt_fail "cluster status: $out"
+out=$(guide_run 'quoratectl status')
+printf '%s\n' "$out" | grep -qx 'serving: *yes' && printf '%s\n' "$out" | grep -qx 'quorate: *yes' ||
+	qt_fail "status: $out"
+out=$(guide_run 'quoratectl cluster verify')
+printf '%s\n' "$out" | grep -q '^consistent' || qt_fail "cluster verify: $out"
+qt_log "ok: session list, stats, pr show (hv1's WR_EX_RO, two registrants), cluster status," \
+	"status and cluster verify as in the guide"
+
+# Section 10: a snapshot saved and installed (on a standalone node, into
+# itself: nothing changes), then the dead initiator's reservation broken.
+# The file goes in the package's /var/lib/quorate, which the daemon (its
+# data directory is elsewhere here) sees as under the unit; the guide's rm
+# leaves it as the package made it.
+digest=$(quoratectl --json status | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])')
+[ -d /var/lib/quorate ] || qt_fail "no /var/lib/quorate after the installation"
+[ ! -e /var/lib/quorate/cluster.snapshot ] || qt_fail "/var/lib/quorate/cluster.snapshot exists already"
+guide_run 'quoratectl snapshot save /var/lib/quorate/cluster.snapshot' >/dev/null
+[ "$(stat -c %a /var/lib/quorate/cluster.snapshot)" = 600 ] || qt_fail "cluster.snapshot is not mode 0600"
+guide_has 'scp /var/lib/quorate/cluster.snapshot node2:/var/lib/quorate/'
+guide_run 'quoratectl snapshot install /var/lib/quorate/cluster.snapshot --replace' >/dev/null
+guide_run 'rm /var/lib/quorate/cluster.snapshot'
+[ "$(quoratectl --json status | /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["digest"])')" \
+	= "$digest" ] || qt_fail "installing the node's own snapshot changed its state"
+# Where the unit hides it, the daemon cannot write it (quoratectl gives it
+# the absolute path; PrivateTmp here).
+quoratectl snapshot save "$WORK/hidden.snapshot" >/dev/null 2>&1 &&
+	qt_fail "snapshot save wrote into /var/tmp: the daemon should not see it"
+out=$(guide_run 'quoratectl pr clear "$IQN" 0 --force')
+quoratectl --json pr show "$IQN" 0 | /usr/bin/python3 -c '
+import json, sys
+pr = json.load(sys.stdin)
+assert pr["registrants"] == [] and pr["reservation"] is None, pr' ||
+	qt_fail "pr clear --force left: $(quoratectl pr show "$IQN" 0) ($out)"
+qt_log "ok: snapshot save and install --replace, pr clear --force as in the guide"
 qt_daemon_stop TERM
 [ "$QT_DAEMON_STATUS" = 0 ] || qt_fail "quorated exited with $QT_DAEMON_STATUS on SIGTERM"
-qt_log "ok: target, LUNs (O_DIRECT), ACL and CHAP as in the guide; iscsi-inq logs in; stopped by PID"
+qt_log "ok: the installed quorated stopped by PID"
+
+# Section 10's empty data directory, in a mount namespace whose /var/lib is
+# a tmpfs holding a copy of the data directory used above.
+cp -a "$RUNDIR/data" "$WORK/data-copy"
+guide_has 'mv /var/lib/quorate /var/lib/quorate.diverged'
+unshare --mount --propagation private bash -ec "
+mount -t tmpfs -o mode=0755 tmpfs /var/lib
+cp -a '$WORK/data-copy' /var/lib/quorate
+mv /var/lib/quorate /var/lib/quorate.diverged
+[ ! -e /var/lib/quorate ] && [ -s /var/lib/quorate.diverged/quorate.db ]
+" >"$WORK/mv.log" 2>&1 || { cat "$WORK/mv.log" >&2; qt_fail "the guide's mv of the data directory"; }
+qt_log "ok: the data directory moved aside as in the guide (in a mount namespace)"
 
 # The guide's node configuration step (it replaces the conffile, which the
-# purge below removes).
-guide_run 'cp /usr/share/doc/quorate/examples/quorated-standalone.conf /etc/quorate/quorated.conf'
+# purge below removes): the cluster example.
+guide_run 'cp /usr/share/doc/quorate/examples/quorated-cluster.conf /etc/quorate/quorated.conf'
 guide_run 'quorated --check-config' >/dev/null 2>&1
-out=$(quorated --check-config --config /usr/share/doc/quorate/examples/quorated-cluster.conf 2>&1) ||
-	qt_fail "the cluster example is refused: $out"
-qt_log "ok: the standalone and cluster examples pass --check-config"
+grep -qx 'cluster = corosync' /etc/quorate/quorated.conf ||
+	qt_fail "the guide's node configuration is not the cluster example"
+out=$(quorated --check-config --config /usr/share/doc/quorate/examples/quorated-standalone.conf 2>&1) ||
+	qt_fail "the standalone example is refused: $out"
+qt_log "ok: the cluster and standalone examples pass --check-config"
 
 # --- 6. corosync, qnetd, qdevice (private mount namespaces) -----------------
 # Each script below runs with a tmpfs over /etc/corosync; "scp" in the guide
@@ -406,17 +562,18 @@ qt_log "ok: qnetd CA, node1 request, signing, import and p12 export, node2 impor
 [ ! -e /etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12 ] ||
 	qt_log "note: this machine has its own qdevice certificate (not ours)"
 
-# Every command line in the guide's sh blocks was run above, except those
-# that need systemd as PID 1 (systemctl), other hosts (scp) or Fedora/RHEL
-# (dnf); the guide says which ones the tests do not run.
+# Every command line in the guide's sh blocks (also those indented in a
+# list) was run above, except those that need systemd as PID 1 (systemctl),
+# other hosts (scp) or Fedora/RHEL (dnf); the guide says which ones the
+# tests do not run.
 while read -r l; do
 	grep -qxF -- "$l" "$WORK/guide-seen" && continue
 	case $l in
 	"systemctl "* | "scp "* | "dnf "*) continue ;;
 	esac
 	qt_fail "docs/deploy-ha-pair.md shows '$l', which this test does not run"
-done < <(awk '/^```sh$/ { b = 1; next } /^```/ { b = 0 } b' "$GUIDE" | sed 's/^[[:space:]]*//' |
-	grep -v '^$')
+done < <(awk '/^[[:space:]]*```sh$/ { b = 1; next } /^[[:space:]]*```/ { b = 0 } b' "$GUIDE" |
+	sed 's/^[[:space:]]*//' | grep -v '^$')
 qt_log "ok: every Linux command line of docs/deploy-ha-pair.md was run"
 
 # --- 7. purge ---------------------------------------------------------------
