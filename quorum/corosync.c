@@ -117,7 +117,7 @@ struct corosync {
 	struct sync_member view_members[CPG_MEMBERS_MAX];
 	size_t view_count;
 	uint64_t acked[CPG_MEMBERS_MAX];	/* view member i applied up to acked[i] */
-	bool ack_queued;			/* job: corosync_ack_send */
+	bool ack_due;				/* applied something: APPLIED after the dispatch */
 	struct sync_summary sums[CPG_MEMBERS_MAX];
 	size_t sum_count;
 	struct sync_decision decision;
@@ -540,12 +540,11 @@ static void corosync_everywhere_update(struct corosync *c)
 	cluster_everywhere_set(&c->base, least);
 }
 
-static void corosync_ack_send(void *data)
+static void corosync_ack_send(struct corosync *c)
 {
-	struct corosync *c = data;
 	uint8_t buf[SYNC_APPLIED_LEN];
 
-	c->ack_queued = false;
+	c->ack_due = false;
 	sync_put_u64(buf, c->seq);
 	(void)corosync_send(c, CLUSTER_WIRE_KIND_APPLIED, buf, sizeof(buf));
 }
@@ -1041,11 +1040,13 @@ static void on_proposal(struct corosync *c, uint32_t nodeid, uint32_t pid, const
 	if (own) {
 		corosync_outbox_delivered(c);
 	}
-	/* One acknowledgement for all deliveries of this dispatch. */
-	if (!c->ack_queued &&
-	    qb_loop_job_add(c->base.loop, QB_LOOP_HIGH, c, corosync_ack_send) == 0) {
-		c->ack_queued = true;
-	}
+	/*
+	 * One acknowledgement for all deliveries of this dispatch, sent when
+	 * it returns (corosync_ready): not from a loop job, which libqb may
+	 * run only after its next poll timeout (tens of milliseconds on an
+	 * idle node, on every PR OUT's path).
+	 */
+	c->ack_due = true;
 	corosync_everywhere_update(c);
 }
 
@@ -1502,6 +1503,9 @@ static int32_t corosync_ready(struct corosync *c, int32_t revents, corosync_disp
 	}
 	c->in_dispatch++;
 	err = fn(handle, CS_DISPATCH_ALL);
+	if (c->ack_due && c->connected && !c->destroy_pending) {
+		corosync_ack_send(c);
+	}
 	c->in_dispatch--;
 	return corosync_dispatched(c, err, revents, what);
 }
@@ -1763,9 +1767,6 @@ static void corosync_destroy_now(struct corosync *c)
 {
 	if (c->lost_queued) {
 		qb_loop_job_del(c->base.loop, QB_LOOP_HIGH, c, corosync_lost);
-	}
-	if (c->ack_queued) {
-		qb_loop_job_del(c->base.loop, QB_LOOP_HIGH, c, corosync_ack_send);
 	}
 	if (c->reconnect_armed) {
 		qb_loop_timer_del(c->base.loop, c->reconnect_timer);
