@@ -210,6 +210,23 @@ iscsi lu-reset --by "$(spec 1 "$INIT_A" 80a100000004)" --read "$(spec 2 "$INIT_B
 	qc_fail "LUN RESET through node 1 was answered before nodes 2 and 3 reset the LU"
 qc_verify 1 2 3
 
+# The administrator's view through any node: pr show has the same
+# registrants, each with the node it registered through; a LUN resized
+# through node 1 has its new size on node 3 when the command returns.
+pr1=$(qc_ctl 1 --json pr show "$T" 0) || qc_fail "pr show through node 1"
+for i in 2 3; do
+	pr=$(qc_ctl "$i" --json pr show "$T" 0) || qc_fail "pr show through node $i"
+	[ "$pr" = "$pr1" ] || qc_fail "pr show through node $i differs from node 1's: $pr vs $pr1"
+done
+nodes=$(printf '%s' "$pr1" | qc_json 'sorted((r["key"], r["node"]) for r in d["registrants"] if r["key"] in (0xa3, 0xb2))')
+[ "$nodes" = '[[163, 3], [178, 2]]' ] ||
+	qc_fail "pr show's registrants (key, node): $nodes; want 0xa3 through node 3, 0xb2 through node 2"
+qc_ctl 1 lun resize "$T" 1 --size 16M >/dev/null || qc_fail "lun resize through node 1"
+size=$(qc_ctl 3 --json lun show "$T" 1 | qc_json 'd["size"]') || qc_fail "lun show on node 3"
+[ "$size" = 16777216 ] || qc_fail "node 3 shows LUN 1 at $size bytes right after the resize through node 1"
+qc_verify 1 2 3
+qc_log "ok: pr show is the same through every node, with each registrant's node; a resize through node 1 shows on node 3 at once"
+
 # --- 3. a node killed under streams of writes and PR OUTs -------------------
 SA=$(spec 1 "$INIT_A" 80a1000000a1)
 SB=$(spec 2 "$INIT_B" 80b2000000b2)
