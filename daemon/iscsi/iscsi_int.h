@@ -472,9 +472,9 @@ void iscsi_admit_discovery_started(struct iscsi_conn *conn);
 int iscsi_admit_chap_attempt(struct iscsi_conn *conn, const char *initiator);
 /* A CHAP response of @initiator on @conn was verified: right (@ok) or wrong. */
 void iscsi_admit_chap_result(struct iscsi_conn *conn, const char *initiator, bool ok);
-/* Log a failed login, rate-limited. */
-void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *initiator,
-				   uint16_t status, const char *reason);
+/* Log a failed login ("@what failed: status: @reason"), rate-limited. */
+void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *what, uint16_t status,
+				   const char *reason);
 void iscsi_admit_fini(struct iscsi_server *server);
 
 /* Log a line about @conn, prefixed with its initiator, ISID, TSIH, CID and
