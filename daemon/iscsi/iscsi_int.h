@@ -357,11 +357,20 @@ struct iscsi_discovery_entry {
 };
 
 /* The SendTargets table the daemon feeds (discovery.c). */
+/* When an initiator was last told (in the log) that ACLs hid targets from it. */
+struct iscsi_hidden_note {
+	uint64_t name_hash; /* FNV-1a of the initiator name; 0 = free */
+	uint64_t at_ms;
+};
+
+#define ISCSI_HIDDEN_NOTES 32u
+
 struct iscsi_discovery {
 	bool fed; /* false: the server's own portals stand for this node */
 	uint32_t local_node_id;
 	struct iscsi_discovery_entry *entries; /* owned, n of them, in the order fed */
 	unsigned int n;
+	struct iscsi_hidden_note hidden[ISCSI_HIDDEN_NOTES];
 };
 
 /* At most @burst lines per @interval_ms (admit.c). */

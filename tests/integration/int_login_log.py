@@ -14,6 +14,11 @@ as the initiator sent it, the status and the reason in plain words:
 - a session beyond max_sessions: "max_sessions reached".
 No line of the log holds "(null)" and none of those is written twice.
 
+A SendTargets=All from which an ACL hid targets is logged at info, once
+per initiator per minute: "discovery by 'X': 1 target(s) hidden by their
+ACL" once for two discoveries of X; nothing for the initiator the ACL
+admits.
+
 Port: QT_PORT_BASE (default 14500) + 265. Exit 0 pass, 1 fail.
 """
 import os
@@ -53,6 +58,20 @@ def login(d, initiator, target, chap=None):
     return st
 
 
+def sendtargets(d, initiator):
+    """The TargetNames of a discovery session's SendTargets=All."""
+    c = r.Conn(HOST, d.port, timeout=10)
+    try:
+        rsp = c.login(initiator)
+        expect(rsp.status_class == 0, "discovery login of %s: 0x%02x%02x"
+               % (initiator, rsp.status_class, rsp.status_detail))
+        names = [v for k, v in c.text([("SendTargets", "All")]) if k == "TargetName"]
+        c.logout()
+        return names
+    finally:
+        c.close()
+
+
 def refused(d, initiator, target, status, reason, chap=None, sent=None):
     """A login refused with @status, logged once with @reason."""
     got = login(d, initiator, target, chap)
@@ -80,6 +99,17 @@ def body(d):
         f.write(SECRET)
     ctl(d, "chap", "set", CHAP_TGT, "--user", USER, "--secret-file", sf)
     ctl(d, "acl", "add", ACL_TGT, OTHER)
+
+    hidden = "discovery by '%s': 1 target(s) hidden by their ACL" % INIT
+    for _ in range(2):
+        names = sendtargets(d, INIT)
+        expect(ACL_TGT not in names and OPEN_TGT in names, "SendTargets for %s: %r"
+               % (INIT, names))
+    expect(ACL_TGT in sendtargets(d, OTHER), "SendTargets for %s misses %s" % (OTHER, ACL_TGT))
+    n = d.text().count(hidden)
+    expect(n == 1, "want %r once in the log, found it %d times" % (hidden, n))
+    expect("discovery by '%s'" % OTHER not in d.text(), "a hidden-targets line for %s" % OTHER)
+    log("ok: targets hidden by an ACL are logged once per initiator")
 
     refused(d, INIT, CHAP_TGT, 0x0201,
             "target requires CHAP; initiator offered AuthMethod=None")
