@@ -1816,6 +1816,33 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "stats", args, print_stats);
 }
 
+/* ---- configuration file reload --------------------------------------------------- */
+
+static void print_key_list(struct json_object *r, const char *key, const char *what)
+{
+	struct json_object *list = NULL;
+	size_t n;
+
+	json_object_object_get_ex(r, key, &list);
+	n = list != NULL ? json_object_array_length(list) : 0;
+	for (size_t i = 0; i < n; i++) {
+		printf("%s: %s\n", what, json_object_get_string(json_object_array_get_idx(list, i)));
+	}
+}
+
+static void print_reload(struct json_object *r)
+{
+	printf("reloaded %s\n", jstr(r, "file"));
+	print_key_list(r, "applied", "applied");
+	print_key_list(r, "restart_needed", "needs a restart");
+}
+
+static int run_reload(struct cli *cli, int argc, char **argv)
+{
+	opts_parse(argc, argv, NULL, NULL, 0);
+	return ctl_run(cli, "reload", NULL, print_reload);
+}
+
 static void print_verify(struct json_object *r)
 {
 	struct json_object *members = NULL;
@@ -2265,6 +2292,15 @@ static const struct cmd_spec cmds[] = {
 	  "(mean and the bound of the 99th percentile's log2 bucket; --json has the\n"
 	  "buckets). Counted since the LU was added or the session logged in.",
 	  run_stats },
+	{ "reload", NULL, "",
+	  "Make the daemon re-read its configuration file, as SIGHUP does, and report:\n"
+	  "the settings applied now (log_level; the [iscsi] tunables that shape the next\n"
+	  "login, ping or timer: nop_interval, nop_timeout, max_sessions,\n"
+	  "max_discovery_sessions, discovery_idle_timeout, max_login_connections,\n"
+	  "chap_backoff_max, require_mutual_chap, allow_cold_reset) and the changed ones\n"
+	  "that wait for a restart (the others, [iscsi] listen included). A file with an\n"
+	  "error changes nothing: exit 1 with FILE:LINE and the error.",
+	  run_reload },
 	{ "pr", "show", "TARGET LUN",
 	  "Show the LUN's persistent reservations as READ FULL STATUS reports them:\n"
 	  "PRgeneration, APTPL, the reservation (type, holder) and every registrant with\n"

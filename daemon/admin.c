@@ -2324,6 +2324,23 @@ static void cmd_snapshot_install(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, o);
 }
 
+static void cmd_reload(struct admin_ctx *a)
+{
+	struct json_object *result;
+	char origin[64];
+	char err[CONFIG_ERR_MAX];
+	int rc;
+
+	snprintf(origin, sizeof(origin), "asked by uid %" PRId64, admin_uid(a->req));
+	rc = daemon_reload(a->d, origin, &result, err, sizeof(err));
+	if (rc < 0) {
+		ipc_request_reply_err(a->req, rc == -EINVAL ? CTL_ERR_INVALID : CTL_ERR_FAILED,
+				      "%s (the running settings are kept)", err);
+		return;
+	}
+	ipc_request_reply_ok(a->req, result);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct admin_ctx *a);
@@ -2359,6 +2376,7 @@ static const struct {
 	{ "session.show", cmd_session_show },
 	{ "session.logout", cmd_session_logout },
 	{ "stats", cmd_stats },
+	{ "reload", cmd_reload },
 	{ "pr.show", cmd_pr_show },
 	{ "pr.clear", cmd_pr_clear },
 };

@@ -73,7 +73,6 @@ struct config_seen {
 struct config_parse {
 	struct config *cfg;
 	const char *path;
-	bool log_level_only;
 	bool failed;
 	int line;			/* lines read so far (the current line) */
 	int err_line;			/* line of the first error */
@@ -333,9 +332,6 @@ static int config_node_key(struct config_parse *p, const char *name, const char 
 		cfg->log_level = level;
 		return 1;
 	}
-	if (p->log_level_only) {
-		return 1;
-	}
 	if (strcmp(name, "name") == 0) {
 		if (value[0] == '\0' || strlen(value) > CONFIG_NODE_NAME_MAX) {
 			return config_fail(p, "name: must be 1..%d characters", CONFIG_NODE_NAME_MAX);
@@ -392,9 +388,6 @@ static int config_iscsi_key(struct config_parse *p, const char *name, const char
 	struct config *cfg = p->cfg;
 	char err[CONFIG_ERR_MAX];
 
-	if (p->log_level_only) {
-		return 1;
-	}
 	if (strcmp(name, "listen") == 0) {
 		if (config_set_listen(cfg, value, err, sizeof(err)) < 0) {
 			return config_fail(p, "listen: %s", err);
@@ -430,9 +423,6 @@ static int config_iscsi_key(struct config_parse *p, const char *name, const char
  */
 static int config_metrics_key(struct config_parse *p, const char *name, const char *value)
 {
-	if (p->log_level_only) {
-		return 1;
-	}
 	if (strcmp(name, "listen") != 0) {
 		return config_fail(p, "unknown key '%s' in [metrics]", name);
 	}
@@ -676,17 +666,3 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-int config_reload_log_level(const char *path, int *log_level, char *err, size_t errlen)
-{
-	struct config tmp;
-	struct config_parse p = { .cfg = &tmp, .path = path, .log_level_only = true };
-	int rc;
-
-	config_init(&tmp);
-	tmp.log_level = *log_level;
-	rc = config_parse_file(&p, err, errlen);
-	if (rc == 0) {
-		*log_level = tmp.log_level;
-	}
-	return rc;
-}

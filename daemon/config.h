@@ -79,8 +79,6 @@ void config_init(struct config *cfg);
  * -errno if the file cannot be read) and writes "FILE:LINE: message" to @err.
  */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
-/** Only the log level from @path (for SIGHUP). @return 0 or as config_load(). */
-int config_reload_log_level(const char *path, int *log_level, char *err, size_t errlen);
 
 /** Replace the listen list with the comma-separated @list. @return 0 or -EINVAL. */
 int config_set_listen(struct config *cfg, const char *list, char *err, size_t errlen);

@@ -16,7 +16,7 @@ sbin_PROGRAMS += %reldir%/quorated
 	%reldir%/main.c \
 	%reldir%/deliver.c %reldir%/effects.c %reldir%/peers.c \
 	%reldir%/admin.c %reldir%/admin_config.h %reldir%/admin_config.c \
-	%reldir%/stats.c \
+	%reldir%/stats.c %reldir%/reload.c \
 	%reldir%/metrics.h %reldir%/metrics.c
 %canon_reldir%_quorated_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(JSONC_CFLAGS) $(INIH_CFLAGS) \
 	$(SYSTEMD_CFLAGS) $(MICROHTTPD_CFLAGS)

@@ -87,6 +87,7 @@ struct daemon {
 	qb_loop_t *loop;			/* owned */
 	struct config cfg;
 	const char *config_path;		/* NULL: no config file */
+	struct config file_cfg;			/* the file as read at start (reload.c) */
 	bool foreground;
 	bool demo;
 	time_t started;				/* for uptime (node-local, never replicated) */
@@ -200,5 +201,20 @@ char *daemon_metrics_render(size_t *len, void *ctx);
 /* main.c */
 /** Print the --demo readiness line once. */
 void daemon_demo_ready(struct daemon *d);
+/** Make the log filter follow d->cfg.log_level. */
+void daemon_log_level_apply(struct daemon *d);
+struct iscsi_server_config;
+/** The iSCSI server's configuration from the [iscsi] settings. */
+void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_config *out);
+
+/*
+ * reload.c: re-read the configuration file (SIGHUP, `quoratectl reload`;
+ * @origin names which in the log). Applies what can change at run time and
+ * logs each key waiting for a restart. @result: {file, applied [keys],
+ * restart_needed [keys]}. @return 0, or -errno with "FILE:LINE: message"
+ * in @err and nothing changed.
+ */
+int daemon_reload(struct daemon *d, const char *origin, struct json_object **result, char *err,
+		  size_t errlen);
 
 #endif

@@ -49,6 +49,7 @@
 
 #include <qb/qblog.h>
 #include <qb/qbloop.h>
+#include <json-c/json.h>
 
 #include <config.h>		/* autoconf (not daemon/config.h): PACKAGE_VERSION */
 #ifdef HAVE_SYSTEMD
@@ -133,7 +134,7 @@ static bool pid_file_written;
 
 /* ---- logging ------------------------------------------------------------- */
 
-static void log_apply_level(struct daemon *d)
+void daemon_log_level_apply(struct daemon *d)
 {
 	int target = d->foreground ? QB_LOG_STDERR : QB_LOG_SYSLOG;
 
@@ -147,7 +148,7 @@ static void log_setup(struct daemon *d)
 	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, d->foreground ? QB_FALSE : QB_TRUE);
 	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, d->foreground ? QB_TRUE : QB_FALSE);
 	qb_log_format_set(QB_LOG_STDERR, "%t %p: %b");
-	log_apply_level(d);
+	daemon_log_level_apply(d);
 }
 
 /* ---- service manager --------------------------------------------------------- */
@@ -171,25 +172,22 @@ static void notify_systemd(const char *state)
 static int32_t on_sighup(int32_t sig, void *data)
 {
 	struct daemon *d = data;
+	struct json_object *result = NULL;
 	char err[CONFIG_ERR_MAX];
-	int level = d->cfg.log_level;
 
 	(void)sig;
-	if (d->config_path != NULL) {
-		if (config_reload_log_level(d->config_path, &level, err, sizeof(err)) < 0) {
-			log_err("SIGHUP: %s (keeping log level %s)", err,
-				config_log_level_name(d->cfg.log_level));
-		} else {
-			d->cfg.log_level = level;
-		}
-	}
 	if (!d->foreground) {
 		/* Reopen the syslog connection (e.g. after syslogd restarted). */
 		qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 		qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_TRUE);
 	}
-	log_apply_level(d);
-	log_notice("SIGHUP: log level %s", config_log_level_name(d->cfg.log_level));
+	/* daemon_reload() logs the outcome, errors included. */
+	if (d->config_path != NULL) {
+		(void)daemon_reload(d, "SIGHUP", &result, err, sizeof(err));
+		json_object_put(result);
+	} else {
+		log_notice("SIGHUP: no configuration file to re-read");
+	}
 	return 0;
 }
 
@@ -651,6 +649,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			return -errno;
 		}
 		d->config_path = config_path_abs;
+		d->file_cfg = d->cfg;
 	}
 	if (data_dir != NULL) {
 		/* Made canonical once it exists (main()); absolute already here. */
@@ -753,7 +752,7 @@ static int daemon_discovery_feed(struct daemon *d)
  */
 _Static_assert(sizeof(struct config_iscsi) == sizeof(struct iscsi_server_config),
 	       "struct config_iscsi and struct iscsi_server_config differ: copy every field");
-static void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_config *out)
+void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_config *out)
 {
 	*out = (struct iscsi_server_config){
 		.tpgt = c->tpgt,

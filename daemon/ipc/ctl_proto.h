@@ -88,6 +88,9 @@
  *                       reservation_conflicts, latency {count, sum_ns, buckets
  *                       [{le_us (null: the rest), count}], per bucket, not
  *                       cumulative} (daemon/base/io_stats.h, daemon/stats.c)
+ *   reload              -  re-read the configuration file (daemon/reload.c); result:
+ *                       file, applied [keys, "[iscsi] max_sessions"], restart_needed
+ *                       [keys]; a file with an error: invalid, "FILE:LINE: message"
  *   cluster.verify      -  result: members [{node_id, epoch, applied_seq,
  *                       digest}], consistent (all digests equal), diverged
  *                       (equal (epoch, seq), different digests)

@@ -93,11 +93,11 @@ bool iscsi_log_limit_pass(struct iscsi_log_limit *l, uint32_t burst, uint32_t in
 		}                                                                             \
 	} while (0)
 
-void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *initiator,
-				   uint16_t status, const char *reason)
+void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *what, uint16_t status,
+				   const char *reason)
 {
-	admit_log(conn->server, LOG_NOTICE, "[%s] login of '%s' failed: status 0x%04x: %s",
-		  conn->peer, initiator, status, reason);
+	admit_log(conn->server, LOG_NOTICE, "[%s] %s failed: status 0x%04x: %s", conn->peer,
+		  what, status, reason);
 }
 
 /* ------------------------------------------------------------- descriptors */

@@ -198,6 +198,33 @@ static int login_finish(struct iscsi_conn *conn, uint8_t *rsp)
 }
 
 /* Say which names the login mapped to their canonical form (RFC 3722). */
+/*
+ * A failed login in words an administrator can act on: who asked for what
+ * (the TargetName as the initiator sent it) and why it was refused.
+ * Rate-limited: a peer must not be able to flood the log.
+ */
+static void login_log_failure(struct iscsi_conn *conn)
+{
+	const struct iscsi_login *l = conn->login;
+	const char *init = iscsi_login_initiator_name(l);
+	const char *target = iscsi_login_target_name_given(l);
+	char what[2 * ISCSI_NAME_MAX + 48];
+
+	if (target == NULL) {
+		target = iscsi_login_target_name(l);
+	}
+	if (init[0] == '\0') {
+		snprintf(what, sizeof(what), "login (before a valid InitiatorName)");
+	} else if (target[0] != '\0') {
+		snprintf(what, sizeof(what), "login of '%s' to '%s'", init, target);
+	} else if (iscsi_login_session_type(l) == ISCSI_SESSION_DISCOVERY) {
+		snprintf(what, sizeof(what), "discovery login of '%s'", init);
+	} else {
+		snprintf(what, sizeof(what), "login of '%s'", init);
+	}
+	iscsi_admit_log_login_failure(conn, what, iscsi_login_status(l), iscsi_login_reason(l));
+}
+
 static void login_log_normalised(struct iscsi_conn *conn)
 {
 	const char *given = iscsi_login_initiator_name_given(conn->login);
@@ -233,10 +260,7 @@ void iscsi_conn_login_pdu(struct iscsi_conn *conn, const uint8_t *bhs, const uin
 		iscsi_conn_send_ctl(conn, c);
 		return;
 	case ISCSI_LOGIN_FAIL:
-		/* Rate-limited: a peer must not be able to flood the log. */
-		iscsi_admit_log_login_failure(conn, iscsi_login_initiator_name(conn->login),
-					      iscsi_login_status(conn->login),
-					      iscsi_login_reason(conn->login));
+		login_log_failure(conn);
 		iscsi_conn_send_ctl(conn, c);
 		iscsi_conn_close_after_tx(conn);
 		return;

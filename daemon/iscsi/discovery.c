@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/base/log.h"
 #include "daemon/iscsi/iscsi_int.h"
 
 /* Most targets one answer lists; the text builder bounds the bytes anyway. */
@@ -201,6 +202,46 @@ static void list_build(struct iscsi_server *server, const struct sockaddr_storag
 	}
 }
 
+#define HIDDEN_NOTE_INTERVAL_MS 60000u
+
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *name != '\0'; name++) {
+		h = (h ^ (uint8_t)*name) * 1099511628211ull;
+	}
+	return h != 0 ? h : 1;
+}
+
+/*
+ * An initiator that finds no target, or fewer than expected, is most often
+ * kept out by an ACL: say so at info, at most once a minute per initiator
+ * (a table of the last ISCSI_HIDDEN_NOTES initiators; the oldest note goes
+ * first), so a rediscovery loop cannot flood the log.
+ */
+static void note_hidden(struct iscsi_server *server, const char *initiator, unsigned int hidden)
+{
+	struct iscsi_hidden_note *notes = server->discovery.hidden, *slot = &notes[0];
+	uint64_t h = name_hash(initiator), now = iscsi_now_ms();
+
+	for (unsigned int i = 0; i < ISCSI_HIDDEN_NOTES; i++) {
+		if (notes[i].name_hash == h) {
+			slot = &notes[i];
+			if (now - slot->at_ms < HIDDEN_NOTE_INTERVAL_MS) {
+				return;
+			}
+			break;
+		}
+		if (notes[i].at_ms < slot->at_ms) {
+			slot = &notes[i];
+		}
+	}
+	slot->name_hash = h;
+	slot->at_ms = now;
+	log_info("iscsi: discovery by '%s': %u target(s) hidden by their ACL", initiator, hidden);
+}
+
 int iscsi_discovery_sendtargets(struct iscsi_server *server, const struct sockaddr_storage *local,
 				const char *initiator, enum iscsi_session_type type,
 				const char *session_target, const char *value,
@@ -209,7 +250,7 @@ int iscsi_discovery_sendtargets(struct iscsi_server *server, const struct sockad
 	struct discovery_list l = {.cap = ISCSI_DISCOVERY_PORTALS_MAX + 1u};
 	struct iscsi_st_target *targets;
 	struct iscsi_target_entry *t;
-	unsigned int ntgt = 0;
+	unsigned int ntgt = 0, hidden = 0;
 	int rc = -ENOMEM;
 
 	l.str = calloc(l.cap, sizeof(*l.str));
@@ -224,6 +265,7 @@ int iscsi_discovery_sendtargets(struct iscsi_server *server, const struct sockad
 			break;
 		}
 		if (!initiator || !iscsi_target_acl_allows(t, initiator)) {
+			hidden++;
 			continue;
 		}
 		targets[ntgt].name = t->name;
@@ -232,6 +274,10 @@ int iscsi_discovery_sendtargets(struct iscsi_server *server, const struct sockad
 		ntgt++;
 	}
 	rc = iscsi_sendtargets_build(value, type, session_target, targets, ntgt, out);
+	if (rc == 0 && hidden > 0 && initiator != NULL && type == ISCSI_SESSION_DISCOVERY &&
+	    strcmp(value, "All") == 0) {
+		note_hidden(server, initiator, hidden);
+	}
 out:
 	free(targets);
 	free(l.ptrs);

@@ -55,6 +55,16 @@ void iscsi_raise_fd_limit(void);
 
 int iscsi_server_create(qb_loop_t *loop, const struct iscsi_server_config *cfg, struct iscsi_server **out);
 /**
+ * Take the tunables of @cfg that only shape what happens next: the NOP-In
+ * interval and timeout, the session, discovery and login-connection caps,
+ * the discovery idle timeout, the CHAP back-off, require_mutual_chap and
+ * allow_cold_reset. Sessions already in place keep running (one above a
+ * lowered max_sessions is not closed); the next login, ping or timer sees
+ * the new values. Negotiation limits, queue depth, busy poll and the TPGT
+ * stay as created (a restart changes them).
+ */
+void iscsi_server_set_runtime(struct iscsi_server *server, const struct iscsi_server_config *cfg);
+/**
  * Shut down: send an Asynchronous Message (AsyncEvent 1, logout requested)
  * to every full-feature connection, then close all connections and
  * listeners. Frees the server.

@@ -357,11 +357,20 @@ struct iscsi_discovery_entry {
 };
 
 /* The SendTargets table the daemon feeds (discovery.c). */
+/* When an initiator was last told (in the log) that ACLs hid targets from it. */
+struct iscsi_hidden_note {
+	uint64_t name_hash; /* FNV-1a of the initiator name; 0 = free */
+	uint64_t at_ms;
+};
+
+#define ISCSI_HIDDEN_NOTES 32u
+
 struct iscsi_discovery {
 	bool fed; /* false: the server's own portals stand for this node */
 	uint32_t local_node_id;
 	struct iscsi_discovery_entry *entries; /* owned, n of them, in the order fed */
 	unsigned int n;
+	struct iscsi_hidden_note hidden[ISCSI_HIDDEN_NOTES];
 };
 
 /* At most @burst lines per @interval_ms (admit.c). */
@@ -472,9 +481,9 @@ void iscsi_admit_discovery_started(struct iscsi_conn *conn);
 int iscsi_admit_chap_attempt(struct iscsi_conn *conn, const char *initiator);
 /* A CHAP response of @initiator on @conn was verified: right (@ok) or wrong. */
 void iscsi_admit_chap_result(struct iscsi_conn *conn, const char *initiator, bool ok);
-/* Log a failed login, rate-limited. */
-void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *initiator,
-				   uint16_t status, const char *reason);
+/* Log a failed login ("@what failed: status: @reason"), rate-limited. */
+void iscsi_admit_log_login_failure(struct iscsi_conn *conn, const char *what, uint16_t status,
+				   const char *reason);
 void iscsi_admit_fini(struct iscsi_server *server);
 
 /* Log a line about @conn, prefixed with its initiator, ISID, TSIH, CID and

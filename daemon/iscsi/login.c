@@ -114,6 +114,7 @@ struct iscsi_login {
 
 	uint16_t status;
 	const char *reason;
+	char reason_buf[192];		/* a reason naming what was offered */
 };
 
 int iscsi_login_create(const struct iscsi_login_env *env, void *ctx,
@@ -263,6 +264,28 @@ static bool fail(struct iscsi_login *login, uint16_t status, const char *reason)
 	return false;
 }
 
+/*
+ * The AuthMethod the initiator offered does not match what the target (or
+ * discovery) asks for: say both, so that an administrator reading the log
+ * knows which side to change. The offer is the initiator's text, cut short.
+ */
+static bool fail_auth_method(struct iscsi_login *login, const char *offered)
+{
+	const char *who = login->target_name[0] != '\0' ? "target" : "discovery";
+
+	if (login->chap_required) {
+		snprintf(login->reason_buf, sizeof(login->reason_buf),
+			 "%s requires CHAP; initiator offered %s%.64s", who,
+			 offered != NULL ? "AuthMethod=" : "no AuthMethod",
+			 offered != NULL ? offered : "");
+	} else {
+		snprintf(login->reason_buf, sizeof(login->reason_buf),
+			 "%s has no CHAP set (AuthMethod=None); initiator offered AuthMethod=%.64s",
+			 who, offered != NULL ? offered : "");
+	}
+	return fail(login, ISCSI_LOGIN_AUTH_FAILED, login->reason_buf);
+}
+
 static void build_bhs(struct iscsi_login *login, const uint8_t *req, uint8_t *rsp, bool transit,
 		      bool cont, uint8_t nsg, uint32_t dsl)
 {
@@ -305,6 +328,21 @@ static uint16_t lookup_status(int err)
 		return ISCSI_LOGIN_OUT_OF_RESOURCES;
 	default:
 		return ISCSI_LOGIN_TARGET_ERROR;
+	}
+}
+
+/* Why the lookup refused the login, in the words of the settings involved. */
+static const char *lookup_reason(uint16_t status, bool normal)
+{
+	switch (status) {
+	case ISCSI_LOGIN_NOT_FOUND:
+		return "unknown target";
+	case ISCSI_LOGIN_FORBIDDEN:
+		return "initiator not in the target's ACL";
+	case ISCSI_LOGIN_OUT_OF_RESOURCES:
+		return normal ? "max_sessions reached" : "max_discovery_sessions reached";
+	default:
+		return "target lookup failed";
 	}
 }
 
@@ -394,9 +432,7 @@ static bool login_identify(struct iscsi_login *login, const struct iscsi_text_li
 	if (err != 0) {
 		uint16_t st = lookup_status(err);
 
-		return fail(login, st, st == ISCSI_LOGIN_NOT_FOUND ? "target not found" :
-				       st == ISCSI_LOGIN_FORBIDDEN ? "initiator not in the ACL" :
-				       "target lookup failed");
+		return fail(login, st, lookup_reason(st, login->target_name[0] != '\0'));
 	}
 	if (!take_auth(login, &auth)) {
 		return false;
@@ -496,7 +532,7 @@ static bool login_authenticate(struct iscsi_login *login, const struct sec_keys 
 			return iscsi_text_add(rsp, "AuthMethod", AUTH_METHOD_NONE) == 0 ||
 			       fail(login, ISCSI_LOGIN_OUT_OF_RESOURCES, "response too long");
 		}
-		return fail(login, ISCSI_LOGIN_AUTH_FAILED, "no acceptable AuthMethod");
+		return fail_auth_method(login, k->auth_method);
 	case AUTH_WAIT_CHAP_A:
 		if (k->chap_a == NULL) {
 			/* Nothing yet: the initiator may send CHAP_A later. */
@@ -629,8 +665,7 @@ static bool login_negotiate(struct iscsi_login *login, const struct iscsi_text_l
 			/* No AuthMethod offered and none needed. */
 			login->auth = AUTH_DONE;
 		} else if (login->auth == AUTH_START) {
-			return fail(login, ISCSI_LOGIN_AUTH_FAILED,
-				    "authentication required but not offered");
+			return fail_auth_method(login, NULL);
 		} else {
 			/* §6.3: the target keeps the stage until CHAP completes. */
 			*transit = false;

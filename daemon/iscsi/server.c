@@ -64,6 +64,21 @@ static int chap_store_set(struct iscsi_chap_store *c, const struct iscsi_chap_cr
 	return 0;
 }
 
+void iscsi_server_set_runtime(struct iscsi_server *server, const struct iscsi_server_config *cfg)
+{
+	struct iscsi_server_config *c = &server->cfg;
+
+	c->nop_interval_s = cfg->nop_interval_s;
+	c->nop_timeout_s = cfg->nop_timeout_s;
+	c->max_sessions = cfg->max_sessions;
+	c->max_discovery_sessions = cfg->max_discovery_sessions;
+	c->discovery_idle_timeout_s = cfg->discovery_idle_timeout_s;
+	c->max_login_connections = cfg->max_login_connections;
+	c->chap_backoff_max_s = cfg->chap_backoff_max_s;
+	c->require_mutual_chap = cfg->require_mutual_chap;
+	c->allow_cold_reset = cfg->allow_cold_reset;
+}
+
 int iscsi_server_create(qb_loop_t *loop, const struct iscsi_server_config *cfg,
 			struct iscsi_server **out)
 {

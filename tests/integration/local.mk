@@ -10,7 +10,8 @@
 # pr 80, pipeline 90, admin_ipc 100, admin_lun 110, admin_chap 120,
 # admission 130, torn 140, daemon 150, tmf_reset 160, mutate 170,
 # acl_evict 180, snapshot 190, pr_admin 200, lun_admin 210, cluster_status 220,
-# lun_ops 230, target_session 235, config 240, metrics 245;
+# lun_ops 230, target_session 235, config 240, metrics 245, reload 260,
+# login_log 265;
 # tests/packaging/test_packages.sh 250.
 INTEGRATION_TESTS = \
 	%reldir%/int_libiscsi.sh \
@@ -40,7 +41,9 @@ INTEGRATION_TESTS = \
 	%reldir%/int_lun_ops.py \
 	%reldir%/int_target_session.py \
 	%reldir%/int_config.py \
-	%reldir%/int_metrics.py
+	%reldir%/int_metrics.py \
+	%reldir%/int_reload.py \
+	%reldir%/int_login_log.py
 
 TESTS += $(INTEGRATION_TESTS)
 

@@ -189,17 +189,6 @@ START_TEST(test_missing_file)
 }
 END_TEST
 
-START_TEST(test_reload_log_level_only)
-{
-	int level = LOG_INFO;
-	char err[CONFIG_ERR_MAX];
-
-	write_conf("[node]\nname = x\nlog_level = warning\n[iscsi]\nqueue_depth = 8\n");
-	ck_assert_int_eq(config_reload_log_level(path, &level, err, sizeof(err)), 0);
-	ck_assert_int_eq(level, LOG_WARNING);
-}
-END_TEST
-
 /* [iscsi] admission keys (daemon/iscsi/admit.c): defaults and bounds. */
 START_TEST(test_admission_keys)
 {
@@ -412,7 +401,6 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_cross_key_rule);
 	tcase_add_test(tc, test_missing_file);
-	tcase_add_test(tc, test_reload_log_level_only);
 	tcase_add_test(tc, test_portal_syntax);
 	tcase_add_test(tc, test_long_comment_not_split);
 	tcase_add_test(tc, test_long_listen_line);
