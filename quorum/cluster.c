@@ -160,30 +160,6 @@ int cluster_set_portals(struct cluster *cluster, const char *const *portals, siz
 	return 0;
 }
 
-int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *out, size_t cap,
-			     size_t *n)
-{
-	int rc;
-
-	if (cluster->cb.summary == NULL) {
-		return -EOPNOTSUPP;
-	}
-	*n = 1;
-	if (cap < 1) {
-		return -ENOSPC;
-	}
-	rc = cluster->cb.summary(&out[0], cluster->ctx);
-	out[0].node_id = cluster->node_id;
-	if (rc == 0 && cluster->ops->peer_summaries != NULL) {
-		rc = cluster->ops->peer_summaries(cluster, out + 1, cap - 1);
-		if (rc >= 0) {
-			*n += (size_t)rc;
-			rc = 0;
-		}
-	}
-	return rc;
-}
-
 int cluster_probe_summaries(struct cluster *cluster, cluster_probe_done_fn done, void *arg)
 {
 	struct cluster_summary me = { .node_id = cluster->node_id };

@@ -42,15 +42,6 @@ struct cluster_summary {
 	uint8_t digest[CLUSTER_DIGEST_LEN];
 };
 
-/**
- * The summaries of every member this node knows: itself first, then the
- * others as the transport last heard them (the loopback has none).
- * @return 0, -ENOSPC (more than @cap members), -EOPNOTSUPP (no summary
- * hook) or the hook's -errno.
- */
-int cluster_member_summaries(struct cluster *cluster, struct cluster_summary *out, size_t cap,
-			     size_t *n);
-
 /*
  * Every member's summary taken at one point of the agreed stream: this node
  * multicasts a probe, and each member answers with its summary as it was

@@ -13,12 +13,6 @@ struct cluster_ops {
 	const char *name;
 	int (*propose)(struct cluster *cluster, const void *msg, size_t len);
 	void (*destroy)(struct cluster *cluster);
-	/*
-	 * The other members' last summaries, after out[0] (this node, filled by
-	 * cluster.c); NULL for a transport without peers (the loopback).
-	 * @return the number of entries filled after out[0], or -ENOSPC.
-	 */
-	int (*peer_summaries)(struct cluster *cluster, struct cluster_summary *out, size_t cap);
 	/* Optional (NULL: the generic call answers -EOPNOTSUPP or empty). */
 	/* Continue numbering deliveries after @seq (a snapshot was installed). */
 	int (*set_sequence)(struct cluster *cluster, uint64_t seq);

@@ -448,7 +448,8 @@ static void corosync_outbox_delivered(struct corosync *c)
  * The fate of this node's unapplied proposals is unknown (corosync went
  * away under them, or this node fell behind the others): drop them all.
  */
-static void corosync_outbox_lost(struct corosync *c, const char *why)
+/* Free every own proposal not yet applied; @return how many. */
+static size_t corosync_outbox_free(struct corosync *c)
 {
 	size_t n = 0;
 
@@ -461,6 +462,13 @@ static void corosync_outbox_lost(struct corosync *c, const char *why)
 	}
 	c->out_tail = &c->out_head;
 	c->out_bytes = 0;
+	return n;
+}
+
+static void corosync_outbox_lost(struct corosync *c, const char *why)
+{
+	size_t n = corosync_outbox_free(c);
+
 	if (n > 0) {
 		qb_log(LOG_WARNING, "cluster: %zu own proposal(s) dropped: whether the cluster "
 		       "applied them is unknown", n);
@@ -858,7 +866,7 @@ static void corosync_probe_finish(struct corosync *c, bool complete)
 		qb_loop_timer_del(c->base.loop, c->probe_timer);
 		c->probe_armed = false;
 	}
-	/* This node first, as cluster_member_summaries() lists them. */
+	/* This node first, then the others. */
 	for (i = 0; i < c->probe_n; i++) {
 		if (c->probe_sums[i].node_id == c->base.node_id) {
 			sums[n++] = c->probe_sums[i];
@@ -1783,12 +1791,7 @@ static void corosync_destroy_now(struct corosync *c)
 	if (c->probe_armed) {
 		qb_loop_timer_del(c->base.loop, c->probe_timer);
 	}
-	while (c->out_head != NULL) {
-		struct corosync_out *o = c->out_head;
-
-		c->out_head = o->next;
-		free(o);
-	}
+	(void)corosync_outbox_free(c);
 	if (c->cpg != 0 && c->joined) {
 		cpg_leave(c->cpg, &c->group);
 	}
@@ -1808,29 +1811,6 @@ static void corosync_destroy(struct cluster *cluster)
 		return;
 	}
 	corosync_destroy_now(c);
-}
-
-static int corosync_peer_summaries(struct cluster *cluster, struct cluster_summary *out,
-				   size_t cap)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < cluster->peer_count; i++) {
-		const struct cluster_peer *p = &cluster->peers[i];
-
-		if (p->self || !p->member) {
-			continue;
-		}
-		if (n == cap) {
-			return -ENOSPC;
-		}
-		out[n].node_id = p->node_id;
-		out[n].epoch = p->epoch;
-		out[n].applied_seq = p->applied_seq;
-		memcpy(out[n].digest, p->digest, sizeof(out[n].digest));
-		n++;
-	}
-	return (int)n;
 }
 
 /*
@@ -1863,7 +1843,6 @@ static const struct cluster_ops corosync_ops = {
 	.sequence = corosync_sequence,
 	.nodes = corosync_nodes,
 	.timing_get = corosync_timing_get,
-	.peer_summaries = corosync_peer_summaries,
 	.probe = corosync_probe,
 	.state_replaced = corosync_state_replaced,
 	.portals_changed = NULL,	/* the next heartbeat carries them */
@@ -1901,7 +1880,7 @@ int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_confi
 	c->seq = cfg->applied_seq;
 	c->base.everywhere = cfg->applied_seq;
 	c->fresh = true;
-	cluster_rx_init(&c->rx, cfg->applied_seq);
+	cluster_rx_init(&c->rx);
 	rc = corosync_connect(c);
 	if (rc < 0) {
 		if (rc != -EINVAL) {

@@ -1,6 +1,7 @@
 # quorum/: the replication transport behind quorum/cluster.h: the standalone
 # loopback and the Corosync CPG transport behind the same ops; wire.c holds
-# the transport's pure parts (chunking, reassembly, numbering, back-off).
+# the transport's pure parts (chunking, reassembly, back-off); sync.c the sync
+# protocol's (decisions, payload codecs, lease and grace).
 noinst_LIBRARIES += %reldir%/libquorum.a
 %canon_reldir%_libquorum_a_SOURCES = \
 	%reldir%/cluster.h \

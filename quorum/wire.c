@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The Corosync transport's pure parts (see wire.h): header codec, chunk
- * count, reassembly per sender with sequence numbering, reconnect back-off.
+ * count, reassembly per sender, reconnect back-off.
  *
  * Invariants: a partial proposal exists only between its first and last
- * chunk; its `have` equals the offset the next chunk must carry; the
- * sequence grows by exactly one per completed proposal.
+ * chunk; its `have` equals the offset the next chunk must carry.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -93,10 +92,9 @@ uint32_t cluster_backoff_next(uint32_t prev_ms)
 	return prev_ms >= CLUSTER_BACKOFF_MAX_MS / 2 ? CLUSTER_BACKOFF_MAX_MS : prev_ms * 2;
 }
 
-void cluster_rx_init(struct cluster_rx *rx, uint64_t seq)
+void cluster_rx_init(struct cluster_rx *rx)
 {
 	rx->partials = NULL;
-	rx->seq = seq;
 }
 
 static struct cluster_rx_partial **rx_find(struct cluster_rx *rx, uint32_t nodeid, uint32_t pid)
@@ -148,10 +146,9 @@ void cluster_rx_msg_release(struct cluster_rx_msg *msg)
 	msg->data = NULL;
 }
 
-static void rx_complete(struct cluster_rx *rx, uint8_t kind, const uint8_t *data, size_t len,
-			void *owned, struct cluster_rx_msg *out)
+static void rx_complete(uint8_t kind, const uint8_t *data, size_t len, void *owned,
+			struct cluster_rx_msg *out)
 {
-	out->seq = ++rx->seq;
 	out->kind = kind;
 	out->data = data;
 	out->len = len;
@@ -184,7 +181,7 @@ int cluster_rx_feed(struct cluster_rx *rx, uint32_t nodeid, uint32_t pid, const 
 			rx_unlink_free(pp);
 		}
 		if (plen == h.total) {
-			rx_complete(rx, h.kind, payload, plen, NULL, out);
+			rx_complete(h.kind, payload, plen, NULL, out);
 			return 1;
 		}
 		p = calloc(1, sizeof(*p));
@@ -221,7 +218,7 @@ int cluster_rx_feed(struct cluster_rx *rx, uint32_t nodeid, uint32_t pid, const 
 		return 0;
 	}
 	*pp = p->next;
-	rx_complete(rx, p->kind, p->buf, p->total, p->buf, out);
+	rx_complete(p->kind, p->buf, p->total, p->buf, out);
 	free(p);
 	return 1;
 }

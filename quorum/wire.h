@@ -8,9 +8,10 @@
  *   receivers reassemble per sender (node id, pid). One sender's chunks are
  *   multicast in order and CPG keeps one sender's messages in order, so a
  *   proposal is complete when its last chunk is delivered;
- * - the cluster-wide sequence: each member numbers complete proposals in the
- *   agreed order of their last chunk, so every member that saw the same
- *   deliveries gives them the same numbers;
+ * - a message is complete at the agreed-order delivery of its last chunk,
+ *   so every member that saw the same deliveries completes the same
+ *   messages in the same order (the sync protocol, sync.h, numbers the
+ *   proposals it applies);
  * - the reconnect back-off after corosync went away.
  *
  * Header (little-endian, CLUSTER_WIRE_HDR_LEN bytes): magic, version, kind,
@@ -73,22 +74,20 @@ uint32_t cluster_backoff_next(uint32_t prev_ms);
 
 struct cluster_rx_partial;
 
-/* Receiver: reassembly of every sender's proposal in progress, and the sequence. */
+/* Receiver: reassembly of every sender's message in progress. */
 struct cluster_rx {
 	struct cluster_rx_partial *partials;	/* owned list */
-	uint64_t seq;				/* last sequence given out */
 };
 
 /* A complete proposal handed out by cluster_rx_feed(). */
 struct cluster_rx_msg {
-	uint64_t seq;
 	uint8_t kind;
 	const uint8_t *data;	/* valid until cluster_rx_msg_release() */
 	size_t len;
 	void *owned;		/* reassembly buffer, or NULL (data points into the input) */
 };
 
-void cluster_rx_init(struct cluster_rx *rx, uint64_t seq);
+void cluster_rx_init(struct cluster_rx *rx);
 void cluster_rx_fini(struct cluster_rx *rx);
 
 /**

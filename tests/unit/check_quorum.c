@@ -287,6 +287,24 @@ static int on_put(const void *buf, size_t len, uint64_t seq, uint64_t epoch, voi
 	return y->put_rc;
 }
 
+/* What a cluster_probe_summaries() callback got. */
+struct probe_seen {
+	int calls;
+	bool complete;
+	size_t n;
+	struct cluster_summary m[4];
+};
+
+static void probe_done(const struct cluster_summary *sums, size_t count, bool complete, void *arg)
+{
+	struct probe_seen *p = arg;
+
+	p->calls++;
+	p->complete = complete;
+	p->n = count;
+	memcpy(p->m, sums, (count < 4 ? count : 4) * sizeof(*sums));
+}
+
 START_TEST(test_summaries_and_snapshot_install)
 {
 	static const struct cluster_callbacks sync_cbs = {
@@ -296,24 +314,24 @@ START_TEST(test_summaries_and_snapshot_install)
 	};
 	struct seen s = { .stop_after = 1 };
 	struct sync_seen *y = &s.sync;
-	struct cluster_summary m[4];
-	size_t n = 0;
+	struct probe_seen pr = { 0 };
 
 	s.loop = qb_loop_create();
 	ck_assert_int_eq(cluster_loopback_create(s.loop, 5, 10, &cbs, &s, &s.cluster), 0);
 	/* Without the hooks the transport cannot sync this node. */
-	ck_assert_int_eq(cluster_member_summaries(s.cluster, m, 4, &n), -EOPNOTSUPP);
+	ck_assert_int_eq(cluster_probe_summaries(s.cluster, probe_done, &pr), -EOPNOTSUPP);
 	ck_assert_int_eq(cluster_snapshot_install(s.cluster, "x", 1, 1, 1), -EOPNOTSUPP);
 	cluster_destroy(s.cluster);
 
 	ck_assert_int_eq(cluster_loopback_create(s.loop, 5, 10, &sync_cbs, &s, &s.cluster), 0);
-	ck_assert_int_eq(cluster_member_summaries(s.cluster, m, 4, &n), 0);
-	ck_assert_uint_eq(n, 1);	/* standalone: this node only */
-	ck_assert_uint_eq(m[0].node_id, 5);
-	ck_assert_uint_eq(m[0].epoch, 3);
-	ck_assert_uint_eq(m[0].applied_seq, 99);
-	ck_assert_uint_eq(m[0].digest[31], 0xab);
-	ck_assert_int_eq(cluster_member_summaries(s.cluster, m, 0, &n), -ENOSPC);
+	ck_assert_int_eq(cluster_probe_summaries(s.cluster, probe_done, &pr), 0);
+	ck_assert_int_eq(pr.calls, 1);
+	ck_assert(pr.complete);
+	ck_assert_uint_eq(pr.n, 1);	/* standalone: this node only */
+	ck_assert_uint_eq(pr.m[0].node_id, 5);
+	ck_assert_uint_eq(pr.m[0].epoch, 3);
+	ck_assert_uint_eq(pr.m[0].applied_seq, 99);
+	ck_assert_uint_eq(pr.m[0].digest[31], 0xab);
 
 	/* A refused snapshot leaves the numbering alone... */
 	y->put_rc = -EBADMSG;
