@@ -127,24 +127,11 @@ def body(d):
            % "\n".join(ln for ln in d.text().splitlines() if "(null)" in ln))
 
 
-def main():
-    d = qt_daemon.Daemon("login-log", PORT_OFFSET, "max_sessions = 1", demo=False)
-    rc = 1
-    try:
-        d.start()
-        body(d)
-        code = d.stop()
-        expect(code == 0, "daemon exited %s" % code)
-        expect(not d.log_errors(), "daemon: %s" % d.log_errors())
-        print("login_log: PASS", file=sys.stderr, flush=True)
-        rc = 0
-    except Exception as e:  # noqa: BLE001 - any failure is the test's
-        print("login_log: FAIL: %s" % e, file=sys.stderr, flush=True)
-        print("login_log: daemon log tail:\n%s" % d.tail(), file=sys.stderr, flush=True)
-    finally:
-        d.cleanup()
-    return rc
+def run(d):
+    d.start()
+    body(d)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(qt_daemon.run_test("login-log", PORT_OFFSET, run, iscsi_config="max_sessions = 1",
+                                demo=False))

@@ -167,26 +167,12 @@ def body(d):
     log("ok: restart-only keys are reported and logged, the daemon keeps running as it was")
 
 
-def main():
-    d = qt_daemon.Daemon("reload", PORT_OFFSET, "max_sessions = 4",
-                         config="[node]\nlog_level = info\n", demo=False)
+def run(d):
     d.conf = os.path.join(d.dir, "quorated.conf")
-    rc = 1
-    try:
-        d.start()
-        body(d)
-        code = d.stop()
-        expect(code == 0, "daemon exited %s" % code)
-        expect(not d.log_errors(), "daemon: %s" % d.log_errors())
-        print("reload: PASS", file=sys.stderr, flush=True)
-        rc = 0
-    except Exception as e:  # noqa: BLE001 - any failure is the test's
-        print("reload: FAIL: %s" % e, file=sys.stderr, flush=True)
-        print("reload: daemon log tail:\n%s" % d.tail(), file=sys.stderr, flush=True)
-    finally:
-        d.cleanup()
-    return rc
+    d.start()
+    body(d)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(qt_daemon.run_test("reload", PORT_OFFSET, run, iscsi_config="max_sessions = 4",
+                                config="[node]\nlog_level = info\n", demo=False))

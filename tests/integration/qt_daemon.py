@@ -180,13 +180,13 @@ def ctl_refused(d, *args, rc=1):
     return lines[0]
 
 
-def run_test(name, offset, body, shared_dir=False, tmpdir=None):
+def run_test(name, offset, body, shared_dir=False, tmpdir=None, **daemon_args):
     """The main() of a test against one daemon: body(d) (or body(d, dir) with
     shared_dir: a scratch directory the test may give the daemon's files;
-    tmpdir as for Daemon), then the daemon must exit 0 on SIGTERM with no
-    sanitizer report. Prints
+    tmpdir and daemon_args as for Daemon), then the daemon must exit 0 on
+    SIGTERM with no sanitizer report. Prints
     PASS or FAIL with the daemon's log tail; returns the exit status."""
-    d = Daemon(name, offset, tmpdir=tmpdir)
+    d = Daemon(name, offset, tmpdir=tmpdir, **daemon_args)
     shared = tempfile.mkdtemp(prefix="quorate-%s-shared." % name) if shared_dir else None
     tag = name.replace("-", "_")
     try:
