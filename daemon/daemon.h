@@ -121,6 +121,8 @@ struct daemon {
 	uint8_t digest[CLUSTER_DIGEST_LEN];
 	/* Sessions of this node the last applied ACL change ended (admin reply). */
 	unsigned int sessions_ended;
+	/* COMPARE AND WRITE's cluster-wide range locks (range_lock.c); NULL until used. */
+	struct daemon_range_locks *range_locks;
 };
 
 /* deliver.c: the state machine wired to the transport, the SCSI layer and admin. */
@@ -186,6 +188,23 @@ bool daemon_lun_online(struct daemon *d, const char *target, uint16_t lun, const
 const struct io_stats *daemon_lun_stats(struct daemon *d, const char *target, uint16_t lun);
 /** Is @target registered with the iSCSI server on this node? */
 bool daemon_target_running(struct daemon *d, const char *target);
+/** The SCSI target named @name on this node, or NULL. */
+struct scsi_target *daemon_scsi_target(struct daemon *d, const char *name);
+
+/*
+ * range_lock.c: COMPARE AND WRITE on shared LUs, atomic through every node
+ * (daemon/scsi/scsi_caw.h) by range locks on the transport's notes.
+ */
+/** Route @target's COMPARE AND WRITE through the range locks (cluster mode only). */
+void daemon_range_lock_hooks_set(struct daemon *d, struct scsi_target *target);
+/** The cluster note callback. */
+void daemon_range_lock_note(uint32_t origin, const void *msg, size_t len, void *ctx);
+/** A configuration change of the group (before the membership callback). */
+void daemon_range_lock_confchg(struct daemon *d, const struct cluster_confchg *chg);
+/** This node stopped serving; @lost: it also lost the cluster connection. */
+void daemon_range_lock_stop(struct daemon *d, bool lost);
+/** Fail what waits and free (shutdown). */
+void daemon_range_lock_free(struct daemon *d);
 
 /* admin.c */
 /** The IPC request handler (ipc_request_fn). */

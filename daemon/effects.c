@@ -22,6 +22,7 @@
 #include "daemon/daemon.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/base/log.h"
+#include "daemon/scsi/scsi_caw.h"
 #include "daemon/scsi/scsi_pr.h"
 
 /* INQUIRY identity (SPC-4 6.6.2); the same on every node, so constants. */
@@ -66,6 +67,13 @@ const struct io_stats *daemon_lun_stats(struct daemon *d, const char *target, ui
 	return l != NULL && l->added && r->scsi != NULL ? scsi_lu_stats(r->scsi, lun) : NULL;
 }
 
+struct scsi_target *daemon_scsi_target(struct daemon *d, const char *name)
+{
+	struct daemon_run_target *r = run_find(d, name);
+
+	return r != NULL ? r->scsi : NULL;
+}
+
 bool daemon_target_running(struct daemon *d, const char *target)
 {
 	struct daemon_run_target *r = run_find(d, target);
@@ -99,6 +107,7 @@ static void target_start(struct daemon *d, const struct state_target *t)
 		return;
 	}
 	daemon_pr_hooks_set(d, r->scsi);
+	daemon_range_lock_hooks_set(d, r->scsi);
 	rc = iscsi_target_register(d->iscsi, r->scsi,
 				   t->rec.alias[0] != '\0' ? t->rec.alias : NULL);
 	if (rc < 0) {
@@ -133,6 +142,7 @@ static void target_stop(struct daemon *d, struct daemon_run_target *r)
 			}
 		}
 		scsi_target_set_pr_hooks(r->scsi, NULL);
+		scsi_target_set_caw_hooks(r->scsi, NULL);
 		/* Destroying the SCSI target closes its LUs and their backing stores. */
 		scsi_target_destroy(r->scsi);
 	}

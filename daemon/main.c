@@ -702,6 +702,9 @@ static void daemon_serving(bool serving, void *ctx)
 	struct daemon *d = ctx;
 
 	daemon_peers_refresh(d);
+	if (!serving) {
+		daemon_range_lock_stop(d, false);
+	}
 	if (serving) {
 		log_notice("serving: port group %u Active/Optimized", d->cfg.node_id);
 	} else {
@@ -774,6 +777,20 @@ void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_confi
 	};
 }
 
+/* No membership at all (corosync went away): nothing will release the range locks. */
+static void daemon_membership(const uint32_t *members, size_t count, void *ctx)
+{
+	(void)members;
+	if (count == 0) {
+		daemon_range_lock_stop(ctx, true);
+	}
+}
+
+static void daemon_confchg(const struct cluster_confchg *chg, void *ctx)
+{
+	daemon_range_lock_confchg(ctx, chg);
+}
+
 /*
  * The replication transport. Its callbacks come from the loop only, so it
  * starts before the state is loaded; with Corosync it fixes the node id
@@ -791,11 +808,14 @@ static int daemon_cluster_create(struct daemon *d)
 		.epoch_set = daemon_epoch_set,
 		.proposals_lost = daemon_proposals_lost,
 		.applied_everywhere = daemon_applied_everywhere,
+		.membership = daemon_membership,
+		.note = daemon_range_lock_note,
 	};
 	const struct cluster_corosync_config cc = {
 		.group = DAEMON_CPG_GROUP,
 		.node_id = d->cfg.node_id_set ? d->cfg.node_id : 0,
 		.applied_seq = store_applied_seq(d->store),
+		.confchg = daemon_confchg,
 	};
 	int rc;
 
@@ -928,6 +948,7 @@ static void daemon_stop(struct daemon *d)
 	if (d->state != NULL) {
 		daemon_pr_pending_fail(d);
 	}
+	daemon_range_lock_free(d);
 	if (d->iscsi != NULL) {
 		/* Logs initiators out (Async Message) and closes every connection. */
 		iscsi_server_destroy(d->iscsi);

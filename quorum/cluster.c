@@ -21,6 +21,17 @@ int cluster_propose(struct cluster *cluster, const void *msg, size_t len)
 	return cluster->ops->propose(cluster, msg, len);
 }
 
+int cluster_send_note(struct cluster *cluster, const void *msg, size_t len)
+{
+	if (len == 0 || len > CLUSTER_NOTE_MAX || msg == NULL) {
+		return -EMSGSIZE;
+	}
+	if (cluster->ops->send_note == NULL) {
+		return -EOPNOTSUPP;
+	}
+	return cluster->ops->send_note(cluster, msg, len);
+}
+
 void cluster_destroy(struct cluster *cluster)
 {
 	if (cluster != NULL) {

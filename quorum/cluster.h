@@ -170,6 +170,14 @@ struct cluster_callbacks {
 	 * be NULL.
 	 */
 	void (*applied_everywhere)(uint64_t seq, void *ctx);
+	/*
+	 * A note (cluster_send_note) from member @origin, this node's own
+	 * included, in the agreed order of the membership's deliveries: every
+	 * member that stays in the membership sees the same notes in the same
+	 * order between the same configuration changes. @msg is valid only
+	 * during the call. May be NULL.
+	 */
+	void (*note)(uint32_t origin, const void *msg, size_t len, void *ctx);
 };
 
 /*
@@ -190,6 +198,20 @@ void cluster_destroy(struct cluster *cluster);
  * or syncing: retry later), -ENOMEM.
  */
 int cluster_propose(struct cluster *cluster, const void *msg, size_t len);
+
+/* Largest note cluster_send_note() accepts. */
+#define CLUSTER_NOTE_MAX 1024
+
+/**
+ * Multicast @len bytes (copied) to every member, this node included (the
+ * note callback). Unlike a proposal a note is not numbered, not applied to
+ * the state, not held during a sync round or a grace period and not sent
+ * again: a node that joins later never sees it. For coordination that lives
+ * no longer than a membership (the LBA range locks of COMPARE AND WRITE).
+ * @return 0, -EMSGSIZE, -EAGAIN (not a member now) or -EOPNOTSUPP (a
+ * transport with no other member: the loopback).
+ */
+int cluster_send_note(struct cluster *cluster, const void *msg, size_t len);
 
 uint32_t cluster_node_id(const struct cluster *cluster);
 bool cluster_is_quorate(const struct cluster *cluster);

@@ -25,6 +25,8 @@ struct cluster_ops {
 	int (*probe)(struct cluster *cluster, cluster_probe_done_fn done, void *arg);
 	/* This node's portals changed (already in its table entry): announce them. */
 	void (*portals_changed)(struct cluster *cluster);
+	/* Optional: cluster_send_note (NULL: -EOPNOTSUPP). */
+	int (*send_note)(struct cluster *cluster, const void *msg, size_t len);
 };
 
 struct cluster {

@@ -1105,6 +1105,11 @@ static void corosync_deliver(cpg_handle_t handle, const struct cpg_name *group_n
 	case CLUSTER_WIRE_KIND_APPLIED:
 		on_applied(c, nodeid, pid, m.data, m.len);
 		break;
+	case CLUSTER_WIRE_KIND_NOTE:
+		if (c->base.cb.note != NULL && m.len > 0) {
+			c->base.cb.note(nodeid, m.data, m.len, c->base.ctx);
+		}
+		break;
 	default:
 		qb_log(LOG_ERR, "cluster: unknown message kind %u from node %" PRIu32, m.kind,
 		       nodeid);
@@ -1835,6 +1840,11 @@ static void corosync_state_replaced(struct cluster *cluster)
 	corosync_send_resync(c);
 }
 
+static int corosync_send_note(struct cluster *cluster, const void *msg, size_t len)
+{
+	return corosync_send((struct corosync *)cluster, CLUSTER_WIRE_KIND_NOTE, msg, len);
+}
+
 static const struct cluster_ops corosync_ops = {
 	.name = "corosync",
 	.propose = corosync_propose,
@@ -1846,6 +1856,7 @@ static const struct cluster_ops corosync_ops = {
 	.probe = corosync_probe,
 	.state_replaced = corosync_state_replaced,
 	.portals_changed = NULL,	/* the next heartbeat carries them */
+	.send_note = corosync_send_note,
 };
 
 int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_config *cfg,

@@ -35,6 +35,7 @@
 #define CLUSTER_WIRE_KIND_RESYNC 5	/* asks the members for a new round */
 #define CLUSTER_WIRE_KIND_PROBE 6	/* asks every member for its summary at this point */
 #define CLUSTER_WIRE_KIND_APPLIED 7	/* the sender applied up to this sequence */
+#define CLUSTER_WIRE_KIND_NOTE 8	/* opaque to the transport (cluster_send_note) */
 /*
  * Largest CPG message we send, header included. CPG itself fragments larger
  * messages, but a 64 KiB piece keeps one sender from holding the totem ring

@@ -53,8 +53,10 @@ enum {
 #define F_MEDIA_WR (SCSI_CMD_F_MEDIA | SCSI_CMD_F_WRITE)
 #define F_SA SCSI_CMD_F_SA
 #define F_ANY_LU (SCSI_CMD_F_UA_OK | SCSI_CMD_F_NO_LU | SCSI_CMD_F_ALUA_OK)
-/* SBC-3 5.3, 5.9: atomic under this node's EXCL range lock, so not on a shared LU. */
+/* SBC-3 5.9: atomic under this node's EXCL range lock, so not on a shared LU. */
 #define F_NODE_ATOMIC SCSI_CMD_F_NODE_ATOMIC
+/* SBC-3 5.3: on a shared LU, atomic under every node's range hold (scsi_caw.h). */
+#define F_CLUSTER_ATOMIC SCSI_CMD_F_CLUSTER_ATOMIC
 
 /* Byte-1 masks shared by the read/write families (SBC-3 5.x CDB layouts). */
 #define B1_RD 0xfc	/* RDPROTECT, DPO, FUA, RARC */
@@ -140,7 +142,7 @@ const struct scsi_cmd_desc scsi_cmd_table[] = {
 	    SCSI_RESV_READ, F_MEDIA_IN, TMO_MEDIA, B1_RD, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, GROUP, 0x00),
 	ROW(OP_COMPARE_AND_WRITE, 0, "COMPARE AND WRITE", sbc_compare_and_write, SCSI_DIR_OUT, 16,
-	    SCSI_RESV_WRITE, F_MEDIA_WR | F_NODE_ATOMIC, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    SCSI_RESV_WRITE, F_MEDIA_WR | F_CLUSTER_ATOMIC, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	    0xff, 0xff, 0x00, 0x00, 0x00, 0xff, GROUP, 0x00),
 	ROW(OP_WRITE16, 0, "WRITE(16)", sbc_write, SCSI_DIR_OUT, 16,
 	    SCSI_RESV_WRITE, F_MEDIA_WR, TMO_MEDIA, B1_WR, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -218,7 +220,13 @@ bool scsi_cmd_offered(const struct scsi_lu *lu, const struct scsi_cmd_desc *desc
 	if (!desc || !desc->handler) {
 		return false;
 	}
-	return !(lu && lu->cfg.shared && (desc->flags & SCSI_CMD_F_NODE_ATOMIC));
+	if (!lu || !lu->cfg.shared) {
+		return true;
+	}
+	if (desc->flags & SCSI_CMD_F_CLUSTER_ATOMIC) {
+		return lu->target->caw_hooks.begin != NULL;
+	}
+	return !(desc->flags & SCSI_CMD_F_NODE_ATOMIC);
 }
 
 bool scsi_cmd_opcode_has_sa(uint8_t opcode)

@@ -6,7 +6,7 @@ noinst_LIBRARIES += %reldir%/libscsi.a
 	%reldir%/scsi.h \
 	%reldir%/scsi_int.h \
 	%reldir%/sense.h \
-	%reldir%/scsi_pr.h \
+	%reldir%/scsi_pr.h %reldir%/scsi_caw.h \
 	%reldir%/pr_glue.c \
 	%reldir%/sense.c \
 	%reldir%/cdb_table.c \

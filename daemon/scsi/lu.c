@@ -898,6 +898,16 @@ void scsi_task_finish(struct scsi_task *task)
 	target_put(target);
 }
 
+void scsi_lu_inflight_drop(struct scsi_lu *lu)
+{
+	struct scsi_target *target = lu->target;
+
+	lu->inflight--;
+	lu_store_release(lu);
+	target->refs++;
+	target_put(target);
+}
+
 bool scsi_resv_allows(const struct scsi_lu *lu, const struct scsi_nexus *nexus,
 		      const struct scsi_cmd_desc *desc)
 {

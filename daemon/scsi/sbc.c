@@ -28,6 +28,11 @@
  * allocation: a reader checks the held locks only while a writer holds one
  * (lu->lock_writers), the wait list only while it is not empty, and a
  * release unlinks in O(1).
+ *
+ * On a shared LU COMPARE AND WRITE goes further (scsi_caw.h): every node
+ * holds the range with an EXCL lock that no command of its own owns (a
+ * range hold), and the command runs on its node without a lock of its own,
+ * inside that node's hold.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -91,6 +96,7 @@ enum sbc_kind {
 	SBC_IO_WRITE_SAME,
 	SBC_IO_UNMAP,
 	SBC_IO_FLUSH,
+	SBC_IO_HOLD,		/* a range hold (scsi_caw.h): no I/O, granted when it runs */
 };
 
 /* Per-command state lives in task->priv: lba, nblocks, stage; the context in io. */
@@ -99,6 +105,8 @@ enum sbc_kind {
 #define STAGE(kind, step) ((uint32_t)(kind) << STAGE_KIND_SHIFT | (step))
 
 static void sbc_step(struct scsi_task *task);
+static void sbc_complete(struct scsi_task *task);
+static void step_hold(struct scsi_task *task);
 
 static struct scsi_io_ctx *io_get(struct scsi_lu *lu)
 {
@@ -115,6 +123,7 @@ static struct scsi_io_ctx *io_get(struct scsi_lu *lu)
 	io->next_free = NULL;
 	io->lock_next = NULL;
 	io->lock_count = 0;
+	io->caw_cookie = NULL;
 	return io;
 }
 
@@ -247,6 +256,18 @@ static void lock_start_waiters(struct scsi_lu *lu)
 	while ((t = start) != NULL) {
 		start = t->priv.next;
 		t->priv.next = NULL;
+		/*
+		 * Admitted while this node served, but a command does not start
+		 * touching the medium once it stopped (DESIGN §3): a range hold
+		 * of a node that left can keep waiters here past the lease.
+		 */
+		if (lu->target->alua->local_state == SCSI_ALUA_UNAVAILABLE &&
+		    t->priv.stage >> STAGE_KIND_SHIFT != SBC_IO_HOLD) {
+			scsi_task_sense(t, SENSE_KEY_NOT_READY,
+					ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+			sbc_complete(t);
+			continue;
+		}
 		sbc_step(t);
 	}
 }
@@ -275,10 +296,15 @@ static void sbc_complete(struct scsi_task *task)
 {
 	struct scsi_lu *lu = task->priv.lu;
 	struct scsi_io_ctx *io = task->priv.io;
+	void *cookie = io->caw_cookie;
 
 	task->priv.io = NULL;
+	io->caw_cookie = NULL;
 	lock_release(lu, io);
 	io_put(lu, io);
+	if (cookie) {
+		lu->target->caw_hooks.end(lu->target->caw_hooks.ctx, cookie);
+	}
 	scsi_task_finish(task);
 }
 
@@ -435,6 +461,25 @@ static int sbc_go(struct scsi_task *task, int lock, unsigned int first_step)
 	}
 	sbc_step(task);
 	return SCSI_EXEC_ASYNC;
+}
+
+/* Take @task (a range hold, not granted yet) off its LU's wait list. */
+static void lock_wait_remove(struct scsi_lu *lu, struct scsi_task *task)
+{
+	struct scsi_task **pp = &lu->lock_wait_head, *prev = NULL;
+
+	while (*pp && *pp != task) {
+		prev = *pp;
+		pp = &prev->priv.next;
+	}
+	if (!*pp) {
+		return;
+	}
+	*pp = task->priv.next;
+	if (lu->lock_wait_tail == task) {
+		lu->lock_wait_tail = prev;
+	}
+	task->priv.next = NULL;
 }
 
 /* ---- CDB decoding and common checks ---- */
@@ -789,6 +834,9 @@ static void sbc_step(struct scsi_task *task)
 	case SBC_IO_FLUSH:
 		step_flush(task, step);
 		break;
+	case SBC_IO_HOLD:
+		step_hold(task);
+		break;
 	}
 }
 
@@ -896,6 +944,111 @@ int sbc_verify(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 	return sbc_go(task, LOCK_READ, 0);
 }
 
+/*
+ * COMPARE AND WRITE on a shared LU (scsi_cmd_offered: only with caw hooks):
+ * the daemon holds the range on every node and then calls scsi_caw_run().
+ */
+static int caw_begin_shared(struct scsi_task *task)
+{
+	struct scsi_lu *lu = task->priv.lu;
+	struct scsi_target *target = lu->target;
+	int rc;
+
+	rc = target->caw_hooks.begin(target->caw_hooks.ctx, target, lu->id, task->priv.lba,
+				     task->priv.nblocks, task);
+	if (rc == 0) {
+		lu->inflight++; /* like sbc_go(): counted until sbc_complete() */
+		return SCSI_EXEC_ASYNC;
+	}
+	io_put(lu, task->priv.io);
+	task->priv.io = NULL;
+	if (rc == -EAGAIN) {
+		return scsi_task_sense(task, SENSE_KEY_NOT_READY,
+				       ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	}
+	log_warn("scsi: target '%s' LUN %u: COMPARE AND WRITE cannot lock its blocks: %s",
+		 target->name, lu->id, strerror(-rc));
+	return scsi_task_sense(task, SENSE_KEY_HARDWARE_ERROR, ASC_INTERNAL_TARGET_FAILURE);
+}
+
+void scsi_caw_run(struct scsi_task *task, void *cookie)
+{
+	((struct scsi_io_ctx *)task->priv.io)->caw_cookie = cookie;
+	sbc_step(task);
+}
+
+void scsi_caw_fail(struct scsi_task *task, uint8_t key, uint16_t asc)
+{
+	scsi_task_sense(task, key, asc);
+	sbc_complete(task);
+}
+
+void scsi_target_set_caw_hooks(struct scsi_target *target, const struct scsi_caw_hooks *hooks)
+{
+	target->caw_hooks = hooks ? *hooks : (struct scsi_caw_hooks){ 0 };
+}
+
+/* ---- range holds (scsi_caw.h) ---- */
+
+struct scsi_range_hold {
+	struct scsi_task task;		/* in the LU's lock queue like a command's */
+	scsi_range_granted_fn granted;
+	void *arg;
+	bool held;
+};
+
+static void step_hold(struct scsi_task *task)
+{
+	struct scsi_range_hold *h = (struct scsi_range_hold *)task;
+
+	h->held = true;
+	h->granted(h->arg);
+}
+
+int scsi_range_hold(struct scsi_target *target, uint16_t lun_id, uint64_t lba, uint32_t count,
+		    scsi_range_granted_fn granted, void *arg, struct scsi_range_hold **out)
+{
+	struct scsi_lu *lu = lun_id < SCSI_LUN_MAX ? target->lu_index[lun_id] : NULL;
+	struct scsi_range_hold *h;
+
+	if (!lu) {
+		return -ENOENT;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		return -ENOMEM;
+	}
+	h->granted = granted;
+	h->arg = arg;
+	h->task.priv.lu = lu;
+	*out = h;
+	if (!sbc_prepare(&h->task, SBC_IO_HOLD, lba, count ? count : 1, 0)) {
+		free(h);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	(void)sbc_go(&h->task, LOCK_EXCL, 0);
+	return 0;
+}
+
+void scsi_range_release(struct scsi_range_hold *h)
+{
+	struct scsi_lu *lu = h->task.priv.lu;
+	struct scsi_io_ctx *io = h->task.priv.io;
+
+	if (!h->held) {
+		lock_wait_remove(lu, &h->task);
+		io->lock_count = 0;
+	}
+	lock_release(lu, io);
+	io_put(lu, io);
+	if (!h->held) {
+		lock_start_waiters(lu); /* those queued behind it may go now */
+	}
+	free(h);
+	scsi_lu_inflight_drop(lu);
+}
+
 int sbc_compare_and_write(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 {
 	struct scsi_lu *lu = task->priv.lu;
@@ -929,6 +1082,9 @@ int sbc_compare_and_write(struct scsi_task *task, const struct scsi_cmd_desc *de
 	}
 	if (!sbc_prepare(task, SBC_IO_CAW, lba, nblocks, (size_t)nblocks * lu->block_size)) {
 		return SCSI_EXEC_DONE;
+	}
+	if (lu->cfg.shared) {
+		return caw_begin_shared(task);
 	}
 	return sbc_go(task, LOCK_EXCL, 0);
 }

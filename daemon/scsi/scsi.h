@@ -125,10 +125,11 @@ struct scsi_lu_config {
 	bool offline;			/* add without opening the backing (scsi_lu_set_offline) */
 	/*
 	 * Other target nodes write the same medium (a cluster): atomicity that
-	 * this node's LBA range locks give means nothing to their writes, so
-	 * the commands that promise it (COMPARE AND WRITE, ORWRITE) are not
-	 * offered: INVALID COMMAND OPERATION CODE, absent from REPORT SUPPORTED
-	 * OPERATION CODES, MAXIMUM COMPARE AND WRITE LENGTH 0 in VPD B0h.
+	 * this node's LBA range locks give means nothing to their writes.
+	 * ORWRITE is not offered (INVALID COMMAND OPERATION CODE, absent from
+	 * REPORT SUPPORTED OPERATION CODES); COMPARE AND WRITE only through the
+	 * target's caw hooks (scsi_caw.h), else it is not offered either and
+	 * VPD B0h says MAXIMUM COMPARE AND WRITE LENGTH 0.
 	 */
 	bool shared;
 	uint8_t naa[16];		/* NAA-6 IEEE registered extended id */

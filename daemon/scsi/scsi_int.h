@@ -26,6 +26,7 @@
 #include "daemon/scsi/alua.h"
 #include "daemon/base/domain.h"
 #include "daemon/scsi/scsi.h"
+#include "daemon/scsi/scsi_caw.h"
 #include "daemon/scsi/scsi_pr.h"
 #include "daemon/scsi/sense.h"
 #include "reservations/pr.h"
@@ -130,6 +131,8 @@ enum scsi_cmd_flags {
 	SCSI_CMD_F_NODE_ATOMIC = 1u << 6, /* atomic through this node's LBA locks only: not on
 					   * a shared LU (scsi_lu_config.shared) */
 	SCSI_CMD_F_READ = 1u << 7,	/* returns data from the medium: a read in the statistics */
+	SCSI_CMD_F_CLUSTER_ATOMIC = 1u << 8, /* on a shared LU only with the caw hooks
+					      * (scsi_caw.h): COMPARE AND WRITE */
 };
 
 enum scsi_exec {
@@ -164,11 +167,18 @@ struct scsi_cmd_desc {
 extern const struct scsi_cmd_desc scsi_cmd_table[];
 extern const unsigned int scsi_cmd_table_len;
 
+/**
+ * A holder of lu->inflight that is not a task (a range hold, scsi_caw.h)
+ * lets go: the LU, and its target if destroyed, may be freed now.
+ */
+void scsi_lu_inflight_drop(struct scsi_lu *lu);
+
 /** Find the row for @cdb (opcode and, where used, service action); NULL if unknown. */
 const struct scsi_cmd_desc *scsi_cmd_lookup(const uint8_t *cdb);
 /**
  * Is the command of row @desc offered on @lu (NULL: no LU)? Not a row
- * without a handler, nor a node-atomic one on a shared LU. What the
+ * without a handler, nor a node-atomic one on a shared LU, nor a
+ * cluster-atomic one on a shared LU of a target without caw hooks. What the
  * dispatcher runs and REPORT SUPPORTED OPERATION CODES reports.
  */
 bool scsi_cmd_offered(const struct scsi_lu *lu, const struct scsi_cmd_desc *desc);
@@ -236,6 +246,7 @@ struct scsi_io_ctx {
 	uint8_t lock_mode;		/* enum sbc_lock_mode (sbc.c) */
 	uint8_t *scratch;		/* read-back buffer (VERIFY, CAW, ORWRITE) */
 	size_t scratch_cap;
+	void *caw_cookie;		/* scsi_caw_run()'s: caw_hooks.end() at completion */
 };
 
 struct scsi_lu {
@@ -309,6 +320,7 @@ struct scsi_target {
 	unsigned int refs;
 	uint8_t *resp;			/* SCSI_RESP_MAX bytes for building parameter data */
 	struct scsi_pr_hooks pr_hooks;	/* propose PR mutations; propose NULL: apply locally */
+	struct scsi_caw_hooks caw_hooks; /* begin NULL: no COMPARE AND WRITE on a shared LU */
 };
 
 /* Finishing a task (lu.c). All return SCSI_EXEC_DONE for tail calls. */

@@ -270,8 +270,10 @@ static size_t vpd_block_limits(const struct scsi_lu *lu, uint8_t *d)
 	memset(d + VPD_HDR_LEN, 0, VPD_LEN_3C);
 	/* WSNZ: a WRITE SAME of zero blocks is refused rather than run to the end. */
 	d[4] = VPD_B0_WSNZ;
-	/* A shared LU offers no COMPARE AND WRITE (scsi_lu_config.shared): length 0. */
-	d[5] = lu->cfg.shared ? 0 : (uint8_t)sbc_max_caw_blocks(bs);
+	/* COMPARE AND WRITE not offered (a shared LU without caw hooks): length 0. */
+	d[5] = scsi_cmd_offered(lu, scsi_cmd_lookup((const uint8_t[16]){ OP_COMPARE_AND_WRITE })) ?
+		       (uint8_t)sbc_max_caw_blocks(bs) :
+		       0;
 	put_be16(&d[6], (uint16_t)(gran ? gran : 1));
 	put_be32(&d[8], SBC_MAX_XFER_BYTES / bs);
 	put_be32(&d[12], SBC_MAX_XFER_BYTES / bs);

@@ -16,6 +16,8 @@ Subcommands (each exits 0 when its checks pass, 1 with a message otherwise):
                 FULL STATUS through every reader: the bytes must be identical
   pr-race       many PR OUTs, each followed at once by READ KEYS through
                 other nodes in parallel: every answer shows the PR OUT
+  caw-count     sessions on several nodes add to one counter block with
+                COMPARE AND WRITE at once: no increment may be lost
   stream        numbered WRITEs and PR OUT REGISTER AND IGNORE EXISTING KEY,
                 one at a time, each logged with its send and completion time
   verify-stream every acknowledged op of stream logs is on the medium / in
@@ -424,6 +426,78 @@ def cmd_pr_race(o):
         log("FAIL: " + m)
     expect(not misses, "%d of %d x %d READ KEYS answers did not yet show the completed PR OUT" %
            (len(misses), o.rounds, len(readers)))
+
+
+# --- caw-count ----------------------------------------------------------------
+
+KEY_MISCOMPARE = 0xE
+
+
+def counter_block(n, tag):
+    """A block holding counter @n (first 8 bytes) and who wrote it."""
+    return (struct.pack(">Q", n) + marker("caw %s" % tag, n))[:BLOCK]
+
+
+class CawCounter(threading.Thread):
+    """Adds one to the counter in block LBA, ROUNDS times, the way shared-disk
+    cluster software takes a lock: read the block, COMPARE AND WRITE it from
+    what was read to that plus one, and on MISCOMPARE read and try again."""
+
+    def __init__(self, session, lba, rounds):
+        super().__init__(daemon=True)
+        self.s, self.lba, self.rounds = session, lba, rounds
+        self.added = self.miscompares = 0
+        self.error = None
+
+    def run(self):
+        try:
+            cdb = bytes([0x89, 0]) + struct.pack(">Q", self.lba) + b"\0\0\0\x01\0\0"
+            old = self.s.read(self.lba)
+            while self.added < self.rounds:
+                n = struct.unpack(">Q", old[:8])[0]
+                st, sense, _ = self.s.cmd(cdb, data_out=old + counter_block(n + 1, self.s.host))
+                if st == GOOD:
+                    self.added += 1
+                    old = counter_block(n + 1, self.s.host)
+                    continue
+                key, _ = sense_key_asc(sense)
+                expect(st == CHECK_CONDITION and key == KEY_MISCOMPARE,
+                       "%s: COMPARE AND WRITE of LBA %d: %s" %
+                       (self.s.name, self.lba, outcome(st, sense)))
+                self.miscompares += 1
+                old = self.s.read(self.lba)
+        except (Fail, Lost) as e:
+            self.error = e
+
+
+def cmd_caw_count(o):
+    """Every session adds ROUNDS to one counter block at once through its
+    node: the counter must end at the sum. COMPARE AND WRITE that is atomic
+    only against commands of its own node lets two nodes both compare the
+    same value and both write its successor, and the counter falls short."""
+    sessions = [Session(spec, o) for spec in o.spec]
+    for s in sessions:
+        st = s.connect()
+        expect(st == "GOOD", "%s: TEST UNIT READY after login: %s" % (s.name, st))
+    st = sessions[0].write(o.lba, counter_block(0, "start"))
+    expect(st == "GOOD", "%s: WRITE(10) of LBA %d: %s" % (sessions[0].name, o.lba, st))
+    workers = [CawCounter(s, o.lba, o.rounds) for s in sessions]
+    t0 = now_ms()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+        if w.error is not None:
+            raise Fail(str(w.error))
+    ms = now_ms() - t0
+    want = o.rounds * len(workers)
+    for s in sessions:
+        got = struct.unpack(">Q", s.read(o.lba)[:8])[0]
+        expect(got == want, "the counter read through %s is %d after %d acknowledged "
+               "COMPARE AND WRITEs (lost updates: %d)" % (s.host, got, want, want - got))
+    log("%d COMPARE AND WRITE increments through %s: counter %d everywhere, %d miscompares, "
+        "%d ms (%.2f ms each)" % (want, ", ".join(s.host for s in sessions), want,
+                                   sum(w.miscompares for w in workers), ms, ms / max(want, 1)))
 
 
 # --- stream, verify-stream ----------------------------------------------------
@@ -920,6 +994,11 @@ def main():
     p.add_argument("--rounds", type=int, default=100)
     p.add_argument("--key-base", type=lambda v: int(v, 0), default=0x7ace)
 
+    p = sub.add_parser("caw-count")
+    p.add_argument("--spec", action="append", required=True)
+    p.add_argument("--lba", type=int, required=True)
+    p.add_argument("--rounds", type=int, default=100)
+
     p = sub.add_parser("stream")
     p.add_argument("--spec", required=True)
     p.add_argument("--tag", required=True)
@@ -973,7 +1052,7 @@ def main():
     o = ap.parse_args()
     try:
         {"io": cmd_io, "login-status": cmd_login_status, "pr-step": cmd_pr_step,
-         "pr-race": cmd_pr_race, "lu-reset": cmd_lu_reset,
+         "pr-race": cmd_pr_race, "lu-reset": cmd_lu_reset, "caw-count": cmd_caw_count,
          "stream": cmd_stream, "verify-stream": cmd_verify_stream, "refused": cmd_refused,
          "rtpg": cmd_rtpg, "fence": cmd_fence, "after-heal": cmd_after_heal}[o.cmd](o)
     except (Fail, Lost) as e:

@@ -174,6 +174,12 @@ done
 qc_log "ok: unit serial number and device identification pages identical through nodes 1, 2 and 3"
 check_membership_views 1 2 3
 qc_verify 1 2 3
+# COMPARE AND WRITE is atomic across nodes (SBC-3 5.3): a counter that three
+# initiators increment through three nodes at once loses no increment.
+iscsi caw-count --spec "$(spec 1 "$INIT_A" 80a100000005)" --spec "$(spec 2 "$INIT_B" 80b200000005)" \
+	--spec "$(spec 3 "$INIT_A" 80a300000005)" --lba 40 --rounds 100 ||
+	qc_fail "COMPARE AND WRITE through nodes 1, 2 and 3 at once lost increments"
+qc_verify 1 2 3
 
 # --- 2. PR OUT through one node, PR IN through the others at once -----------
 A1=$(spec 1 "$INIT_A" 80a100000002)

@@ -459,6 +459,9 @@ struct seen {
 	uint64_t epoch;
 	int lost_calls;
 	uint64_t everywhere;		/* last applied_everywhere() */
+	int notes;
+	uint32_t note_origin;
+	char note[16];
 };
 
 static struct seen s;
@@ -545,7 +548,19 @@ static void on_everywhere(uint64_t seq, void *ctx)
 	x->everywhere = seq;
 }
 
+static void on_note(uint32_t origin, const void *msg, size_t len, void *ctx)
+{
+	struct seen *x = ctx;
+
+	x->notes++;
+	x->note_origin = origin;
+	ck_assert_uint_lt(len, sizeof(x->note));
+	memcpy(x->note, msg, len);
+	x->note[len] = '\0';
+}
+
 static const struct cluster_callbacks cbs = {
+	.note = on_note,
 	.deliver = on_deliver,
 	.membership = on_membership,
 	.quorum = on_quorum,
@@ -843,6 +858,42 @@ START_TEST(test_applied_everywhere)
 END_TEST
 
 /*
+ * Notes (cluster_send_note): sent at once, in a sync round too, delivered
+ * to the note callback with their origin, this node's own included, and
+ * never numbered; too long or empty ones are refused.
+ */
+START_TEST(test_notes)
+{
+	uint32_t both[2] = { 1, 2 }, one = 1;
+	char big[CLUSTER_NOTE_MAX + 1];
+
+	create_joined_synced();
+	ck_assert_int_eq(cluster_send_note(s.cluster, "own", 3), 0);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_NOTE), 1);
+	fake_loop_back();
+	run_for(20);
+	ck_assert_int_eq(s.notes, 1);
+	ck_assert_uint_eq(s.note_origin, 2);
+	ck_assert_str_eq(s.note, "own");
+	ck_assert_int_eq(s.delivered, 0);
+	/* A round is open (node 1 joined, no summary from it yet): notes still flow. */
+	fake_confchg(both, 2, &one, 1, NULL, 0);
+	run_for(20);
+	ck_assert_int_eq(cluster_send_note(s.cluster, "mid", 3), 0);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_NOTE), 1);
+	inject(1, CLUSTER_WIRE_KIND_NOTE, "peer", 4);
+	run_for(20);
+	ck_assert_int_eq(s.notes, 2);
+	ck_assert_uint_eq(s.note_origin, 1);
+	ck_assert_str_eq(s.note, "peer");
+	ck_assert_int_eq(s.delivered, 0);
+	memset(big, 'n', sizeof(big));
+	ck_assert_int_eq(cluster_send_note(s.cluster, big, sizeof(big)), -EMSGSIZE);
+	ck_assert_int_eq(cluster_send_note(s.cluster, big, 0), -EMSGSIZE);
+}
+END_TEST
+
+/*
  * This node's proposal reaches CPG but is dropped here (it arrives after a
  * configuration change), and the round finds this node behind node 1: the
  * others may have applied it, so it is not sent again (that could apply it
@@ -917,6 +968,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_corosync_lost_and_back);
 	tcase_add_test(tc, test_applied_everywhere);
 	tcase_add_test(tc, test_behind_drops_unapplied);
+	tcase_add_test(tc, test_notes);
 	tcase_add_test(tc, test_node_id_mismatch_and_down);
 	tcase_add_test(tc, test_destroy_from_callback);
 	suite_add_tcase(su, tc);

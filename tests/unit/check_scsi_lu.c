@@ -27,6 +27,7 @@
 
 #include <qb/qblog.h>
 
+#include "daemon/scsi/scsi_caw.h"
 #include "daemon/scsi/scsi_int.h"
 #include "tests/unit/check_scsi_util.h"
 #include "tests/unit/check_main.h"
@@ -605,13 +606,13 @@ static void rw_done(struct scsi_task *task)
 	qb_loop_stop(env.loop);
 }
 
-/* Submit a 10-byte READ/WRITE of @n blocks at @lba of LU 1, not waited for. */
-static void rw_start(struct scsi_task *t, uint8_t opcode, bool fua, uint32_t lba, uint16_t n,
-		     uint8_t *buf)
+/* Submit a 10-byte READ/WRITE of @n blocks at @lba of LU @lun, not waited for. */
+static void rw_start_lu(uint16_t lun, struct scsi_task *t, uint8_t opcode, bool fua, uint32_t lba,
+			uint16_t n, uint8_t *buf)
 {
 	memset(t, 0, sizeof(*t));
 	t->nexus = opcode == 0x2a ? env.n1 : env.n2;
-	t->lun = UINT64_C(1) << 48;
+	t->lun = (uint64_t)lun << 48;
 	t->cdb[0] = opcode;
 	t->cdb[1] = fua ? 0x08 : 0;
 	put_be32(&t->cdb[2], lba);
@@ -629,6 +630,12 @@ static void rw_start(struct scsi_task *t, uint8_t opcode, bool fua, uint32_t lba
 	}
 	t->done = rw_done;
 	scsi_task_submit(t);
+}
+
+static void rw_start(struct scsi_task *t, uint8_t opcode, bool fua, uint32_t lba, uint16_t n,
+		     uint8_t *buf)
+{
+	rw_start_lu(1, t, opcode, fua, lba, n, buf);
 }
 
 static void rw_wait(unsigned int n)
@@ -1167,6 +1174,18 @@ static void orwrite1(uint16_t lun, uint64_t lba, uint8_t bits, struct scsi_task 
 	t_run(t, env.n1, lun, cdb, 16, data, BS, BS);
 }
 
+/* Add LU 2: a file of 1 MiB at @path, shared as in cluster mode. */
+static void add_shared_lu(char *path, size_t path_len, const char *name, const char *serial)
+{
+	struct scsi_lu_config cfg;
+
+	temp_file(path, path_len, name, 1u << 20);
+	t_lu_config(&cfg, "file", path, 0);
+	strcpy(cfg.serial, serial);
+	cfg.shared = true;
+	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+}
+
 /*
  * A shared LU (scsi_lu_config.shared, the daemon's cluster mode: other
  * nodes write the same medium) offers neither COMPARE AND WRITE nor
@@ -1181,15 +1200,10 @@ static void orwrite1(uint16_t lun, uint64_t lba, uint8_t bits, struct scsi_task 
 START_TEST(test_shared_lu_no_node_atomic)
 {
 	static uint8_t w[BS];
-	struct scsi_lu_config cfg;
 	struct scsi_task t;
 	char path[128];
 
-	temp_file(path, sizeof(path), "shared.img", 1u << 20);
-	t_lu_config(&cfg, "file", path, 0);
-	strcpy(cfg.serial, "QT0004");
-	cfg.shared = true;
-	ck_assert_int_eq(scsi_target_add_lu(env.target, 2, &cfg), 0);
+	add_shared_lu(path, sizeof(path), "shared.img", "QT0004");
 	t_clear_ua(env.n1, 1);
 	t_clear_ua(env.n1, 2);
 
@@ -1230,6 +1244,159 @@ START_TEST(test_shared_lu_no_node_atomic)
 	read10(2, 20, 1, &t);
 	ck_assert_uint_eq(env.buf[0], 'w');
 
+	ck_assert_int_eq(scsi_target_remove_lu(env.target, 2), 0);
+	unlink(path);
+}
+END_TEST
+
+/* ---- COMPARE AND WRITE on a shared LU with caw hooks (scsi_caw.h) ---- */
+
+static struct {
+	struct scsi_task *task;
+	uint64_t lba;
+	uint32_t count;
+	void *ended;
+} caw_seen;
+
+static int caw_hook_begin(void *ctx, struct scsi_target *target, uint16_t lun_id, uint64_t lba,
+			  uint32_t count, struct scsi_task *task)
+{
+	(void)ctx;
+	(void)target;
+	(void)lun_id;
+	caw_seen.task = task;
+	caw_seen.lba = lba;
+	caw_seen.count = count;
+	return 0;
+}
+
+static void caw_hook_end(void *ctx, void *cookie)
+{
+	(void)ctx;
+	caw_seen.ended = cookie;
+}
+
+static void hold_granted(void *arg)
+{
+	(*(unsigned int *)arg)++;
+}
+
+/* COMPARE AND WRITE of one block of LU @lun at @lba (compare 0s, write @fill), not waited for. */
+static void caw_start(uint16_t lun, struct scsi_task *t, uint64_t lba, uint8_t fill)
+{
+	memset(t, 0, sizeof(*t));
+	t->nexus = env.n1;
+	t->lun = (uint64_t)lun << 48;
+	t->cdb[0] = 0x89;
+	put_be64(&t->cdb[2], lba);
+	t->cdb[13] = 1;
+	t->cdb_len = 16;
+	t->attr = SCSI_TASK_SIMPLE;
+	t->expected_len = 2 * BS;
+	t->buf = env.buf;
+	t->buf_cap = T_BUF_CAP;
+	memset(env.buf, 0, BS);
+	memset(env.buf + BS, fill, BS);
+	t->data_out = true;
+	t->data_out_len = 2 * BS;
+	t->done = rw_done;
+	scsi_task_submit(t);
+}
+
+/*
+ * With caw hooks, a shared LU offers COMPARE AND WRITE (not ORWRITE): the
+ * command goes to the hook and runs only when scsi_caw_run() says so, then
+ * the hook hears of its end; scsi_caw_fail() answers it unrun. A range hold
+ * is granted only once no command on its blocks runs, and holds later
+ * commands on them until released, in arrival order; the LU cannot be
+ * removed while a hold is taken. A command that waited behind a hold does
+ * not touch the medium if the port group went Unavailable meanwhile.
+ */
+START_TEST(test_shared_lu_caw_range_holds)
+{
+	static uint8_t w[BS] __attribute__((aligned(BACKING_BUF_ALIGN)));
+	const struct scsi_caw_hooks hooks = { .begin = caw_hook_begin, .end = caw_hook_end };
+	struct scsi_range_hold *h1, *h2, *h3;
+	unsigned int g1 = 0, g2 = 0, g3 = 0;
+	struct scsi_task tc, tw, t;
+	struct scsi_lu *lu;
+	char path[128];
+
+	add_shared_lu(path, sizeof(path), "shared-caw.img", "QT0005");
+	lu = env.target->lu_index[2];
+	t_clear_ua(env.n1, 2);
+	t_clear_ua(env.n2, 2);
+	ck_assert(!rsoc_lists(2, 0x89));
+	scsi_target_set_caw_hooks(env.target, &hooks);
+	ck_assert(rsoc_lists(2, 0x89));
+	ck_assert(!rsoc_lists(2, 0x8b));
+	ck_assert_uint_eq(vpd_max_caw(2), sbc_max_caw_blocks(BS));
+
+	/* The command waits for the hook's word. */
+	memset(&caw_seen, 0, sizeof(caw_seen));
+	rw_done_count = 0;
+	caw_start(2, &tc, 21, 'c');
+	ck_assert_ptr_eq(caw_seen.task, &tc);
+	ck_assert_uint_eq(caw_seen.lba, 21);
+	ck_assert_uint_eq(caw_seen.count, 1);
+	t_loop_pass();
+	ck_assert_uint_eq(rw_done_count, 0);
+	scsi_caw_run(&tc, &g1);
+	rw_wait(1);
+	ck_assert_int_eq(tc.status, SCSI_STATUS_GOOD);
+	ck_assert_ptr_eq(caw_seen.ended, &g1);
+	read10(2, 21, 1, &t);
+	ck_assert_uint_eq(env.buf[0], 'c');
+	caw_seen.ended = NULL;
+	rw_done_count = 0;
+	caw_start(2, &tc, 22, 'x');
+	scsi_caw_fail(&tc, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	rw_wait(1);
+	t_expect_sense(&tc, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	ck_assert_ptr_null(caw_seen.ended);
+	read10(2, 22, 1, &t);
+	ck_assert_uint_eq(env.buf[0], 0);
+
+	/* Holds: granted at once on idle blocks; a WRITE and a second hold queue behind. */
+	ck_assert_int_eq(scsi_range_hold(env.target, 2, 20, 1, hold_granted, &g1, &h1), 0);
+	ck_assert_uint_eq(g1, 1);
+	memset(w, 'w', BS);
+	rw_done_count = 0;
+	rw_start_lu(2, &tw, 0x2a, true, 20, 1, w);
+	ck_assert_ptr_eq(lu->lock_wait_head, &tw);
+	ck_assert_int_eq(scsi_range_hold(env.target, 2, 20, 1, hold_granted, &g2, &h2), 0);
+	ck_assert_uint_eq(g2, 0);
+	ck_assert_int_eq(scsi_target_remove_lu(env.target, 2), -EBUSY);
+	t_loop_pass();
+	ck_assert_uint_eq(rw_done_count, 0);
+	scsi_range_release(h1);
+	rw_wait(1);			/* the WRITE first, then the hold behind it */
+	ck_assert_int_eq(tw.status, SCSI_STATUS_GOOD);
+	while (g2 == 0) {
+		t_loop_pass();
+	}
+
+	/* A READ waits for the hold too; the node stops serving before it is released. */
+	memset(w, 0xee, BS);
+	rw_done_count = 0;
+	rw_start_lu(2, &tw, 0x28, false, 20, 1, w);
+	ck_assert_ptr_eq(lu->lock_wait_head, &tw);
+	ck_assert_int_eq(scsi_range_hold(env.target, 2, 23, 1, hold_granted, &g3, &h3), 0);
+	ck_assert_uint_eq(g3, 1);	/* other blocks: not held up */
+	scsi_alua_set_serving(env.alua, false);
+	scsi_range_release(h2);
+	rw_wait(1);
+	t_expect_sense(&tw, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	ck_assert_uint_eq(w[0], 0xee);
+	scsi_alua_set_serving(env.alua, true);
+	t_clear_ua(env.n1, 2);
+	t_clear_ua(env.n2, 2);
+	read10(2, 20, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[0], 'w');
+
+	scsi_range_release(h3);
+	scsi_target_set_caw_hooks(env.target, NULL);
 	ck_assert_int_eq(scsi_target_remove_lu(env.target, 2), 0);
 	unlink(path);
 }
@@ -1714,6 +1881,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_d_sense_and_all_pages);
 	tcase_add_test(tc, test_report_opcodes);
 	tcase_add_test(tc, test_shared_lu_no_node_atomic);
+	tcase_add_test(tc, test_shared_lu_caw_range_holds);
 	tcase_add_test(tc, test_read_only_lu);
 	tcase_add_test(tc, test_direct_io);
 	tcase_add_test(tc, test_alua_unavailable);
