@@ -285,12 +285,21 @@ static void rl_on_lock(struct daemon *d, uint32_t origin, const uint8_t *p, size
 		}
 	}
 	target = daemon_scsi_target(d, req->target);
-	if (target == NULL || scsi_range_hold(target, req->lun, req->lba, req->count, rl_granted,
-					      req, &req->hold) < 0) {
-		/* No such LU on this node: nothing of ours can touch the blocks. */
-		req->hold = NULL;
-		rl_granted(req);
+	if (target != NULL && scsi_range_hold(target, req->lun, req->lba, req->count, rl_granted,
+					      req, &req->hold) == 0) {
+		return;
 	}
+	req->hold = NULL;
+	if (own) {
+		/* The command's own LU is gone (or no memory): it cannot run here. */
+		(void)rl_send_ref(d, RL_UNLOCK, origin, req->id);
+		rl_task_fail(req);
+		rl_unlink(rl, req);
+		rl_free(req);
+		return;
+	}
+	/* No such LU on this node: nothing of ours can touch the blocks. */
+	rl_granted(req);
 }
 
 static void rl_on_grant(struct daemon *d, uint32_t from, uint32_t origin, uint64_t id)
