@@ -777,6 +777,16 @@ void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_confi
 	};
 }
 
+/* The lease's end reaches the I/O path directly (quorum/cluster.h, lease). */
+static void daemon_lease(uint64_t until_ns, void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->alua != NULL) {
+		scsi_alua_set_lease_end(d->alua, until_ns);
+	}
+}
+
 /* No membership at all (corosync went away): nothing will release the range locks. */
 static void daemon_membership(const uint32_t *members, size_t count, void *ctx)
 {
@@ -809,6 +819,7 @@ static int daemon_cluster_create(struct daemon *d)
 		.proposals_lost = daemon_proposals_lost,
 		.applied_everywhere = daemon_applied_everywhere,
 		.membership = daemon_membership,
+		.lease = daemon_lease,
 		.note = daemon_range_lock_note,
 	};
 	const struct cluster_corosync_config cc = {

@@ -178,6 +178,15 @@ struct cluster_callbacks {
 	 * during the call. May be NULL.
 	 */
 	void (*note)(uint32_t origin, const void *msg, size_t len, void *ctx);
+	/*
+	 * Serving ends at @until_ns (CLOCK_MONOTONIC) at the latest, unless
+	 * the lease is renewed first: called each time that moves. The serving
+	 * callback follows from a timer, but a loop that was frozen past the
+	 * lease (the process stopped, the host paused) runs the commands that
+	 * queued meanwhile before that timer: the I/O path compares this with
+	 * its own clock. Never called by the loopback (no lease). May be NULL.
+	 */
+	void (*lease)(uint64_t until_ns, void *ctx);
 };
 
 /*

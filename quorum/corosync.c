@@ -130,6 +130,7 @@ struct corosync {
 	/* Lease, heartbeats and grace (sync_timing_derive). */
 	struct sync_timing st;
 	uint64_t lease_until_ms;		/* monotonic; serving needs now < it */
+	uint64_t lease_reported_ms;		/* the last the lease callback was told */
 	uint64_t grace_until_ms;		/* no proposal leaves before it */
 	uint32_t hb_id;
 	uint64_t hb_sent_ms[16];		/* send time of heartbeat id % 16 */
@@ -210,6 +211,10 @@ static void corosync_serving_eval(struct corosync *c)
 					(c->lease_until_ms - now) * QB_TIME_NS_IN_MSEC, c,
 					corosync_lease_expired, &c->lease_timer) == 0) {
 		c->lease_armed = true;
+	}
+	if (c->lease_until_ms != c->lease_reported_ms && c->base.cb.lease != NULL) {
+		c->lease_reported_ms = c->lease_until_ms;
+		c->base.cb.lease(c->lease_until_ms * QB_TIME_NS_IN_MSEC, c->base.ctx);
 	}
 	cluster_serving_set(&c->base, c->base.quorate && c->synced && !c->diverged && leased);
 }

@@ -224,6 +224,11 @@ void scsi_alua_set_serving(struct scsi_alua_table *table, bool serving)
 				  serving ? SCSI_ALUA_ACTIVE_OPTIMIZED : SCSI_ALUA_UNAVAILABLE);
 }
 
+void scsi_alua_set_lease_end(struct scsi_alua_table *table, uint64_t until_ns)
+{
+	table->lease_end_ns = until_ns;
+}
+
 uint16_t scsi_alua_local_tpg(const struct scsi_alua_table *table)
 {
 	return table->local_tpg;

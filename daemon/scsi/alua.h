@@ -95,6 +95,14 @@ int scsi_alua_set_state(struct scsi_alua_table *table, uint16_t tpg_id,
  * Unavailable (media access NOT READY 04h/0Ch, PR OUT refused).
  */
 void scsi_alua_set_serving(struct scsi_alua_table *table, bool serving);
+/**
+ * This node serves media access until @until_ns (CLOCK_MONOTONIC) at the
+ * latest, whatever its group's state says (0: no limit, standalone): a
+ * command dispatched later is refused like one on an Unavailable group
+ * (the cluster's lease, quorum/cluster.h; the state follows from a timer
+ * that a frozen loop runs only after the commands queued meanwhile).
+ */
+void scsi_alua_set_lease_end(struct scsi_alua_table *table, uint64_t until_ns);
 /** This node's group's id and state. */
 uint16_t scsi_alua_local_tpg(const struct scsi_alua_table *table);
 enum scsi_alua_state scsi_alua_local_state(const struct scsi_alua_table *table);

@@ -961,8 +961,13 @@ static int task_dispatch(struct scsi_task *task)
 	if (byte >= 0) {
 		return scsi_task_invalid_field(task, true, (unsigned int)byte, bit);
 	}
-	/* SPC-4 5.15.2.4.5: an Unavailable port answers only the basic commands. */
-	if (target->alua->local_state == SCSI_ALUA_UNAVAILABLE && !(desc->flags & SCSI_CMD_F_ALUA_OK)) {
+	/*
+	 * SPC-4 5.15.2.4.5: an Unavailable port answers only the basic
+	 * commands; so does one past its lease (the clock read is the one
+	 * scsi_task_submit() took for the statistics).
+	 */
+	if (!scsi_alua_serves(target->alua, task->priv.start_ns) &&
+	    !(desc->flags & SCSI_CMD_F_ALUA_OK)) {
 		return scsi_task_sense(task, SENSE_KEY_NOT_READY,
 				       ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
 	}

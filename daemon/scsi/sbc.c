@@ -261,8 +261,8 @@ static void lock_start_waiters(struct scsi_lu *lu)
 		 * touching the medium once it stopped (DESIGN §3): a range hold
 		 * of a node that left can keep waiters here past the lease.
 		 */
-		if (lu->target->alua->local_state == SCSI_ALUA_UNAVAILABLE &&
-		    t->priv.stage >> STAGE_KIND_SHIFT != SBC_IO_HOLD) {
+		if (t->priv.stage >> STAGE_KIND_SHIFT != SBC_IO_HOLD &&
+		    !scsi_alua_serves(lu->target->alua, io_stats_now_ns())) {
 			scsi_task_sense(t, SENSE_KEY_NOT_READY,
 					ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
 			sbc_complete(t);

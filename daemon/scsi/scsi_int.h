@@ -297,8 +297,20 @@ struct scsi_alua_table {
 	unsigned int count;
 	uint16_t local_tpg;
 	uint8_t local_state;		/* enum scsi_alua_state */
+	uint64_t lease_end_ns;		/* CLOCK_MONOTONIC; 0: none (scsi_alua_set_lease_end) */
 	struct scsi_target *targets;	/* borrowers, linked through alua_next */
 };
+
+/**
+ * May this node touch the medium at @now_ns (CLOCK_MONOTONIC)? Not while
+ * its port group is Unavailable, nor past the lease end, which a frozen
+ * loop reaches before the timer that makes the group Unavailable runs.
+ */
+static inline bool scsi_alua_serves(const struct scsi_alua_table *alua, uint64_t now_ns)
+{
+	return alua->local_state != SCSI_ALUA_UNAVAILABLE &&
+	       (alua->lease_end_ns == 0 || now_ns < alua->lease_end_ns);
+}
 
 struct scsi_target {
 	qb_loop_t *loop;

@@ -659,8 +659,9 @@ def wait_file(path, seconds):
 
 def cmd_refused(o):
     """Log in (the node serves), say so in ready-file, wait for go-file, then
-    READ, WRITE and PR OUT must each be refused with 04h/0Ch, and the
-    refused WRITE must not be on the medium (read back later by the test)."""
+    READ, WRITE and PR OUT (--write-only: the WRITE alone) must each be
+    refused with 04h/0Ch, and the refused WRITE must not be on the medium
+    (read back later by the test)."""
     s = Session(o.spec, o)
     st = s.connect()
     expect(st == "GOOD", "%s: TEST UNIT READY after login: %s" % (s.name, st))
@@ -668,7 +669,7 @@ def cmd_refused(o):
         f.write("ready\n")
     wait_file(o.go_file, 300)
     results = {}
-    for what in ("READ(10)", "WRITE(10)", "PR OUT"):
+    for what in ("WRITE(10)",) if o.write_only else ("READ(10)", "WRITE(10)", "PR OUT"):
         for attempt in range(2):
             try:
                 if s.conn is None:
@@ -1021,6 +1022,7 @@ def main():
     p.add_argument("--lba", type=int, required=True)
     p.add_argument("--ready-file", required=True)
     p.add_argument("--go-file", required=True)
+    p.add_argument("--write-only", action="store_true")
 
     p = sub.add_parser("rtpg")
     p.add_argument("--spec", required=True)

@@ -16,6 +16,8 @@
 #     registration names the relative target port of its node; then 200
 #     PR OUTs through node 1, each followed at once by READ KEYS through
 #     nodes 2 and 3 in parallel: every answer shows the PR OUT;
+#     Three initiators add to one counter block with COMPARE AND WRITE
+#     through nodes 1, 2 and 3 at once: no increment is lost;
 #  3. node 3 killed (SIGKILL to its quorated and corosync) during streams of
 #     numbered writes and PR OUT REGISTERs through nodes 1 and 2: every
 #     acknowledged write is on the medium and every acknowledged REGISTER in
@@ -23,7 +25,10 @@
 #     the stall of each stream is logged; node 3, restarted, rejoins with
 #     an equal digest; then node 3's quorated alone killed (its corosync
 #     stays): a PR OUT through node 1 completes and is in force through
-#     node 2, and the daemon restarted rejoins with an equal digest;
+#     node 2, and the daemon restarted rejoins with an equal digest; then
+#     node 3 frozen (SIGSTOP to quorated and corosync) past its lease while
+#     a WRITE waits in its socket: resumed, it refuses the WRITE (04h/0Ch)
+#     before its lease timer ran, rejoins and serves again;
 #  4. nodes 2 and 3 killed: node 1 stops serving (its status) and an
 #     initiator already logged in to it gets NOT READY, LOGICAL UNIT NOT
 #     ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE (04h/0Ch) for READ, WRITE
@@ -313,6 +318,39 @@ qc_quorated_start 3
 qc_wait_serving 30 3 || qc_fail "node 3's restarted quorated not serving within 30 s: $(status_all 1 2 3)"
 qc_wait_converged 10 1 2 3 || qc_fail "node 3's restarted quorated has another state: $QC_CONVERGED"
 qc_log "ok: node 3's quorated restarted alone serves again with the cluster's digest ($QC_CONVERGED)"
+qc_verify 1 2 3
+
+# A node frozen past its lease (its quorated and corosync stopped, as a
+# paused VM): the others form a membership without it and may fence its
+# initiators once their grace is over. Resumed, its daemon runs the commands
+# that queued meanwhile before the timer that ends its serving, so the I/O
+# path must compare the lease with the clock itself: the WRITE sent while
+# node 3 was frozen is refused when it resumes and is not in the LUN's file.
+lease=$(qc_ctl 3 --json status | qc_json 'd["timing"]["lease_ms"]')
+F3=$(spec 3 "$INIT_A" 80a3000000d1)
+# Registered, so that the reservation in force lets its WRITE through.
+iscsi pr-step --out "$F3" --sa register --sark 0xd1 --expect-has-key 0xd1 ||
+	qc_fail "REGISTER through node 3 before the freeze"
+rm -f "$QC_DIR/ready" "$QC_DIR/go"
+qc_ini_spawn "$QC_DIR/frozen.out" timeout 300 "$QC_PY" "$QC_SRCDIR/qc_iscsi.py" \
+	--target "$T" --chap-user "$CHAP_USER" --chap-secret-file "$QC_DIR/chap.secret" \
+	refused --write-only --spec "$F3" --lba 5100 \
+	--ready-file "$QC_DIR/ready" --go-file "$QC_DIR/go"
+FROZEN=$QC_SPAWNED
+qc_keep_log "$QC_DIR/frozen.out"
+qc_wait_ready 30 "$QC_DIR/ready" "$FROZEN" || qc_fail "no session through node 3: $(cat "$QC_DIR/frozen.out")"
+kill -STOP "$(qc_quorated_pid 3)" "$(qc_corosync_pid 3)"
+sleep "$(((lease + 1000) / 1000)).$(((lease + 1000) % 1000 / 100))"
+touch "$QC_DIR/go"
+sleep 0.5
+kill -CONT "$(qc_quorated_pid 3)" "$(qc_corosync_pid 3)"
+wait "$FROZEN" || qc_fail "node 3, frozen past its lease ($lease ms), served a command when it resumed: $(cat "$QC_DIR/frozen.out")"
+cat "$QC_DIR/frozen.out" >&2
+cmp -s -n 512 -i $((5100 * 512)):0 "$LUN_FILE" /dev/zero ||
+	qc_fail "the WRITE sent to node 3 while it was frozen past its lease is in the LUN's file"
+qc_wait_serving 30 3 || qc_fail "node 3 not serving within 30 s of resuming: $(status_all 1 2 3)"
+qc_wait_converged 10 1 2 3 || qc_fail "node 3 resumed with another state: $QC_CONVERGED"
+qc_log "ok: node 3, frozen $((lease + 1000)) ms (lease $lease ms), refused the WRITE that waited for it and serves again"
 qc_verify 1 2 3
 
 # --- 4. two of three nodes down: the last one stops serving -----------------

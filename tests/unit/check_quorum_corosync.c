@@ -22,6 +22,7 @@
 #include <corosync/cmap.h>
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
+#include <qb/qbutil.h>
 
 #include "tests/unit/check_main.h"
 #include "quorum/cluster.h"
@@ -460,6 +461,7 @@ struct seen {
 	int lost_calls;
 	uint64_t everywhere;		/* last applied_everywhere() */
 	int notes;
+	uint64_t lease_ns;		/* last lease() */
 	uint32_t note_origin;
 	char note[16];
 };
@@ -559,8 +561,17 @@ static void on_note(uint32_t origin, const void *msg, size_t len, void *ctx)
 	x->note[len] = '\0';
 }
 
+static void on_lease(uint64_t until_ns, void *ctx)
+{
+	struct seen *x = ctx;
+
+	ck_assert_uint_gt(until_ns, x->lease_ns);
+	x->lease_ns = until_ns;
+}
+
 static const struct cluster_callbacks cbs = {
 	.note = on_note,
+	.lease = on_lease,
 	.deliver = on_deliver,
 	.membership = on_membership,
 	.quorum = on_quorum,
@@ -672,8 +683,11 @@ static void create_joined_synced(void)
 	/* Quorate but not synced: not serving until its sync round is over... */
 	ck_assert(!s.serving);
 	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_SUMMARY), 1);
-	/* ...and its own heartbeat delivered (the lease). */
+	/* ...and its own heartbeat delivered (the lease, also told to the I/O path). */
+	ck_assert_uint_eq(s.lease_ns, 0);
 	sync_until_serving();
+	ck_assert_uint_gt(s.lease_ns, qb_util_nano_current_get());
+	ck_assert_uint_le(s.lease_ns, qb_util_nano_current_get() + UINT64_C(4455) * 1000000u);
 	ck_assert_uint_eq(s.epoch, 1);
 }
 

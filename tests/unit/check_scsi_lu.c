@@ -1538,6 +1538,52 @@ START_TEST(test_rtpg_header_forms)
 END_TEST
 
 /* A node not serving: port group Unavailable, media access NOT READY 04/0C. */
+/*
+ * Past the lease end (scsi_alua_set_lease_end) media access and PR OUT are
+ * refused as on an Unavailable group although the group is still
+ * Active/Optimized: a loop frozen past the lease runs queued commands
+ * before the timer that makes it Unavailable. The basic commands still
+ * answer; a later lease end, or none, serves again.
+ */
+START_TEST(test_lease_end)
+{
+	static uint8_t w[BS];
+	uint8_t tur[6] = { 0 };
+	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
+	uint8_t prout[10] = { 0x5f, 0x06, 0, 0, 0, 0, 0, 0, 24, 0 };
+	uint8_t param[24] = { 0 };
+	uint64_t now = io_stats_now_ns();
+	struct scsi_task t;
+
+	t_clear_ua(env.n1, 1);
+	memset(w, 'L', sizeof(w));
+	scsi_alua_set_lease_end(env.alua, now - 1);
+	ck_assert_int_eq(scsi_alua_local_state(env.alua), SCSI_ALUA_ACTIVE_OPTIMIZED);
+	write10(1, 40, 1, w, &t);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	read10(1, 40, 1, &t);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	param[15] = 0x42;			/* SERVICE ACTION RESERVATION KEY */
+	t_run(&t, env.n1, 1, prout, 10, param, sizeof(param), sizeof(param));
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	t_run(&t, env.n1, 1, inq, 6, NULL, 0, 36);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
+	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+
+	scsi_alua_set_lease_end(env.alua, now + UINT64_C(60) * 1000000000u);
+	read10(1, 40, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_ne(env.buf[0], 'L');	/* the refused WRITE wrote nothing */
+	write10(1, 40, 1, w, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	scsi_alua_set_lease_end(env.alua, 0);
+	read10(1, 40, 1, &t);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[0], 'L');
+}
+END_TEST
+
 START_TEST(test_alua_unavailable)
 {
 	uint8_t tur[6] = { 0 };
@@ -1885,6 +1931,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_read_only_lu);
 	tcase_add_test(tc, test_direct_io);
 	tcase_add_test(tc, test_alua_unavailable);
+	tcase_add_test(tc, test_lease_end);
 	tcase_add_test(tc, test_rtpg_header_forms);
 	tcase_add_test(tc, test_target_destroy_in_flight);
 	tcase_add_test(tc, test_last_nexus_dropped_in_done);
