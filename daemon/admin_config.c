@@ -725,7 +725,8 @@ static void plan_portals(struct plan *p, struct json_object *portals, bool remov
 			bool listed = false;
 
 			for (size_t i = 0; i < n && !listed && p->rc == 0; i++) {
-				listed = doc_portal(p, json_object_array_get_idx(portals, i), i, &sp) &&
+				listed = doc_portal(p, json_object_array_get_idx(portals, i), i,
+						    &sp) &&
 					 sp.node == cur->rec.node &&
 					 strcmp(sp.address, cur->rec.address) == 0;
 			}
