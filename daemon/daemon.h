@@ -203,6 +203,11 @@ void daemon_portal_runtime(struct daemon *d, const char *address, bool add);
  * ones first; one that cannot listen leaves the old set, -errno and @err).
  */
 int daemon_portals_reload(struct daemon *d, const struct config *n, char *err, size_t errlen);
+/**
+ * Record that the iSCSI server listens on configured portal @address (its
+ * numeric form resolved now, for announcing). @return the entry or NULL.
+ */
+struct daemon_portal *daemon_portal_listened(struct daemon *d, const char *address);
 /** The entry listening on, or meant for, @address (as written, or its numeric form). */
 struct daemon_portal *daemon_portal_find(struct daemon *d, const char *address);
 /** Free the list (shutdown, after the iSCSI server closed the sockets). */

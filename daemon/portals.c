@@ -72,6 +72,16 @@ static void portal_free(struct daemon *d, struct daemon_portal *p)
 	free(p);
 }
 
+/* @p listens now: keep the numeric form it is announced in (resolved once, here). */
+static void portal_listening(struct daemon_portal *p)
+{
+	p->listening = true;
+	p->error = 0;
+	if (iscsi_portal_numeric(p->address, p->numeric, sizeof(p->numeric)) < 0) {
+		p->numeric[0] = '\0';
+	}
+}
+
 /* Open @p's listener. @return 0 or -errno (also kept in p->error). */
 static int portal_listen(struct daemon *d, struct daemon_portal *p)
 {
@@ -81,11 +91,22 @@ static int portal_listen(struct daemon *d, struct daemon_portal *p)
 	if (rc < 0) {
 		return rc;
 	}
-	p->listening = true;
-	if (iscsi_portal_numeric(p->address, p->numeric, sizeof(p->numeric)) < 0) {
-		p->numeric[0] = '\0';
-	}
+	portal_listening(p);
 	return 0;
+}
+
+struct daemon_portal *daemon_portal_listened(struct daemon *d, const char *address)
+{
+	struct daemon_portal *p = daemon_portal_find(d, address);
+
+	if (p == NULL) {
+		p = portal_new(d, address);
+	}
+	if (p != NULL) {
+		p->config = true;
+		portal_listening(p);
+	}
+	return p;
 }
 
 static void portal_unlisten(struct daemon *d, struct daemon_portal *p)
@@ -118,19 +139,14 @@ int daemon_portals_open(struct daemon *d)
 	/* Loading the database recorded run-time ones; the file's go first. */
 	d->portals = NULL;
 	for (unsigned int i = 0; i < d->cfg.listen_count; i++) {
-		struct daemon_portal *p = daemon_portal_find(d, d->cfg.listen[i]);
-
-		if (p == NULL) {
-			p = portal_new(d, d->cfg.listen[i]);
-			if (p == NULL) {
-				rc = -ENOMEM;
-				break;
-			}
-		}
-		p->config = true;
-		rc = portal_listen(d, p);
+		rc = iscsi_server_add_portal(d->iscsi, d->cfg.listen[i]);
 		if (rc < 0) {
 			log_perror(rc, "listening on '%s'", d->cfg.listen[i]);
+			break;
+		}
+		if (daemon_portal_listened(d, d->cfg.listen[i]) == NULL) {
+			iscsi_server_remove_portal(d->iscsi, d->cfg.listen[i]);
+			rc = -ENOMEM;
 			break;
 		}
 		log_info("listening on %s", d->cfg.listen[i]);
