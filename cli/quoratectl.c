@@ -1816,6 +1816,78 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "stats", args, print_stats);
 }
 
+/* ---- portals ---------------------------------------------------------------------- */
+
+static void print_portals(struct json_object *r)
+{
+	int w = col_width(r, "portal", 6);
+
+	printf("%5s  %-*s  %-7s  %s\n", "NODE", w, "PORTAL", "SOURCE", "LISTENING");
+	for (size_t i = 0; i < json_object_array_length(r); i++) {
+		struct json_object *p = json_object_array_get_idx(r, i);
+
+		printf("%5" PRId64 "  %-*s  %-7s  %s%s%s\n", jint(p, "node"), w, jstr(p, "portal"),
+		       jstr(p, "source"), jbool(p, "listening") ? "yes" : "no",
+		       jstr(p, "error")[0] ? ": " : "", jstr(p, "error"));
+	}
+}
+
+static void print_portal_added(struct json_object *r)
+{
+	struct json_object *v = NULL;
+
+	json_object_object_get_ex(r, "listening", &v);
+	printf("portal %s added for node %" PRId64 " (seq %" PRId64 ")%s\n", jstr(r, "portal"),
+	       jint(r, "node"), jint(r, "seq"),
+	       v == NULL ? "; that node opens it (see 'portal list')"
+	       : json_object_get_boolean(v) ? "; listening" : "; NOT listening (see the log)");
+}
+
+static void print_portal_removed(struct json_object *r)
+{
+	printf("portal %s removed from node %" PRId64 " (seq %" PRId64 ")\n", jstr(r, "portal"),
+	       jint(r, "node"), jint(r, "seq"));
+}
+
+/* portal add|remove|list: PORTAL (@want_portal) and --node N into the args. */
+static struct json_object *portal_args(int argc, char **argv, bool want_portal)
+{
+	const char *node = NULL;
+	const struct opt_def defs[] = { { "node", true, &node, NULL, 0 }, { NULL, 0, 0, 0, 0 } };
+	struct json_object *args = json_object_new_object();
+	char *pos[1];
+	uint64_t n;
+
+	if (opts_parse(argc, argv, defs, pos, want_portal ? 1 : 0) != (want_portal ? 1 : 0)) {
+		usage_error("need the portal (A.B.C.D:PORT or [V6]:PORT)");
+	}
+	if (want_portal) {
+		json_object_object_add(args, "portal", json_object_new_string(pos[0]));
+	}
+	if (node != NULL) {
+		if (parse_uint(node, 65535, &n) < 0 || n == 0) {
+			usage_error("--node: '%s' is not a node id (1..65535)", node);
+		}
+		json_object_object_add(args, "node", json_object_new_int64((int64_t)n));
+	}
+	return args;
+}
+
+static int run_portal_list(struct cli *cli, int argc, char **argv)
+{
+	return ctl_run(cli, "portal.list", portal_args(argc, argv, false), print_portals);
+}
+
+static int run_portal_add(struct cli *cli, int argc, char **argv)
+{
+	return ctl_run(cli, "portal.add", portal_args(argc, argv, true), print_portal_added);
+}
+
+static int run_portal_remove(struct cli *cli, int argc, char **argv)
+{
+	return ctl_run(cli, "portal.remove", portal_args(argc, argv, true), print_portal_removed);
+}
+
 /* ---- configuration file reload --------------------------------------------------- */
 
 static void print_key_list(struct json_object *r, const char *key, const char *what)
@@ -2297,9 +2369,10 @@ static const struct cmd_spec cmds[] = {
 	  "the settings applied now (log_level; the [iscsi] tunables that shape the next\n"
 	  "login, ping or timer: nop_interval, nop_timeout, max_sessions,\n"
 	  "max_discovery_sessions, discovery_idle_timeout, max_login_connections,\n"
-	  "chap_backoff_max, require_mutual_chap, allow_cold_reset) and the changed ones\n"
-	  "that wait for a restart (the others, [iscsi] listen included). A file with an\n"
-	  "error changes nothing: exit 1 with FILE:LINE and the error.",
+	  "chap_backoff_max, require_mutual_chap, allow_cold_reset; [iscsi] listen: new\n"
+	  "portals open, removed ones close, their sessions stay) and the changed ones\n"
+	  "that wait for a restart (the others). A file with an error, or a new portal\n"
+	  "that cannot listen, changes nothing: exit 1 with the error.",
 	  run_reload },
 	{ "pr", "show", "TARGET LUN",
 	  "Show the LUN's persistent reservations as READ FULL STATUS reports them:\n"
@@ -2315,6 +2388,24 @@ static const struct cmd_spec cmds[] = {
 	  "a holder that is gone (dead node or initiator). Logged with the uid that asked.\n"
 	  "Refused without --force.",
 	  run_pr_clear },
+	{ "portal", "list", "[--node N]",
+	  "List the portals of every node (or node N): node id, portal, source (config:\n"
+	  "the node's [iscsi] listen; runtime: added with 'portal add') and whether the\n"
+	  "node listens on it (another node's: whether it announces it).",
+	  run_portal_list },
+	{ "portal", "add", "PORTAL [--node N]",
+	  "Make node N (default: the node quoratectl talks to) listen on PORTAL, a numeric\n"
+	  "A.B.C.D:PORT or [V6]:PORT, besides its configured portals. Replicated: it\n"
+	  "survives restarts, and SendTargets on every node lists it with TPGT N. For\n"
+	  "this node, refused unless it can listen on it now (an address of this host,\n"
+	  "a free port); another node that cannot logs the error and 'portal list'\n"
+	  "shows the portal as not listening there.",
+	  run_portal_add },
+	{ "portal", "remove", "PORTAL [--node N]",
+	  "Remove a run-time portal: node N stops listening on it and SendTargets stops\n"
+	  "listing it. Sessions that logged in through it stay. A portal of the\n"
+	  "configuration file is refused: edit [iscsi] listen and run 'quoratectl reload'.",
+	  run_portal_remove },
 	{ "cluster", "status", "",
 	  "List every node this node knows (corosync's nodelist and every member;\n"
 	  "standalone, this node): node id, name, in the membership or not, serving or\n"

@@ -46,6 +46,7 @@
 
 #include <config.h>		/* autoconf (not daemon/config.h): PACKAGE_VERSION */
 #include "daemon/admin_config.h"
+#include "daemon/admin_portal.h"
 #include "daemon/base/domain.h"
 #include "daemon/daemon.h"
 #include "daemon/ipc/ctl_proto.h"
@@ -216,6 +217,10 @@ static void admin_change_describe(const struct mutation *m, char *out, size_t ca
 		snprintf(out, cap, "%s '%s' LUN %u", m->u.lun.offline ? "lun offline" : "lun online",
 			 m->u.lun.target, m->u.lun.lun);
 		break;
+	case MUTATION_PORTAL:
+		snprintf(out, cap, "portal %s node %u '%s'", m->u.portal.add ? "add" : "remove",
+			 m->u.portal.rec.node, m->u.portal.rec.address);
+		break;
 	case MUTATION_LUN_ADD:
 		snprintf(out, cap, "%s '%s' LUN %u (%s '%.200s', %" PRIu64 " bytes)", kind,
 			 m->u.lun.target, m->u.lun.lun, m->u.lun.backing, m->u.lun.path,
@@ -258,6 +263,11 @@ static int64_t admin_uid(const struct ipc_request *req)
 }
 
 static void admin_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
+{
+	admin_change_done(d, p, rc, err);
+}
+
+void admin_change_done(struct daemon *d, struct daemon_pending *p, int rc, const char *err)
 {
 	(void)d;
 	admin_change_log(p->result, p->seq, rc, err);
@@ -310,6 +320,12 @@ static int admin_propose_with(struct daemon *d, struct ipc_request *req,
 		return rc;
 	}
 	return 0;
+}
+
+int admin_propose_change(struct daemon *d, struct ipc_request *req, struct mutation *op,
+			 struct json_object *result, admin_done_fn done)
+{
+	return admin_propose_with(d, req, op, result, done);
 }
 
 static void admin_propose(struct daemon *d, struct ipc_request *req, struct mutation *op,
@@ -2324,6 +2340,21 @@ static void cmd_snapshot_install(struct admin_ctx *a)
 	ipc_request_reply_ok(a->req, o);
 }
 
+static void cmd_portal_list(struct admin_ctx *a)
+{
+	admin_portal_list(a->d, a->req, a->args);
+}
+
+static void cmd_portal_add(struct admin_ctx *a)
+{
+	admin_portal_add(a->d, a->req, a->args);
+}
+
+static void cmd_portal_remove(struct admin_ctx *a)
+{
+	admin_portal_remove(a->d, a->req, a->args);
+}
+
 static void cmd_reload(struct admin_ctx *a)
 {
 	struct json_object *result;
@@ -2379,6 +2410,9 @@ static const struct {
 	{ "reload", cmd_reload },
 	{ "pr.show", cmd_pr_show },
 	{ "pr.clear", cmd_pr_clear },
+	{ "portal.list", cmd_portal_list },
+	{ "portal.add", cmd_portal_add },
+	{ "portal.remove", cmd_portal_remove },
 };
 
 void daemon_admin_request(struct ipc_request *req, const char *cmd, struct json_object *args,

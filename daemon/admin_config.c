@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "daemon/admin_config.h"
+#include "daemon/admin_portal.h"
 #include "daemon/base/domain.h"
 #include "daemon/iscsi/name.h"
 #include "daemon/lun_file.h"
@@ -60,6 +61,22 @@ static struct json_object *lun_doc(const struct store_lun *l)
 	return o;
 }
 
+/* The run-time portals of every node ('portal add'), in the model's order. */
+static struct json_object *runtime_portals_doc(struct daemon *d)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (const struct state_portal *p = state_portal_first(d->state); p != NULL;
+	     p = state_portal_next(p)) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "node", json_object_new_int64(p->rec.node));
+		json_object_object_add(o, "portal", json_object_new_string(p->rec.address));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 struct json_object *admin_config_export(struct daemon *d, bool secrets)
 {
 	struct json_object *doc = json_object_new_object(), *node = json_object_new_object();
@@ -97,6 +114,7 @@ struct json_object *admin_config_export(struct daemon *d, bool secrets)
 	json_object_object_add(doc, "targets", targets);
 	json_object_object_add(doc, "discovery_chap",
 			       chap_json(state_chap_find(d->state, ""), secrets));
+	json_object_object_add(doc, "portals", runtime_portals_doc(d));
 	return doc;
 }
 
@@ -661,12 +679,87 @@ static void plan_target(struct plan *p, struct json_object *dt)
 	plan_chap(p, name, dc);
 }
 
+/* The document's portal @i: node and canonical address. @return false (bad) if it is not one. */
+static bool doc_portal(struct plan *p, struct json_object *dp, size_t i, struct store_portal *out)
+{
+	char err[256];
+
+	snprintf(p->where, sizeof(p->where), "portal %zu", i + 1);
+	if (!json_object_is_type(dp, json_type_object)) {
+		return bad(p, "not an object");
+	}
+	out->node = (uint32_t)member_u64(p, dp, "node", STATE_PORTAL_NODE_MAX);
+	if (p->rc == 0 && out->node == 0) {
+		return bad(p, "'node' must be 1..%u", STATE_PORTAL_NODE_MAX);
+	}
+	if (p->rc == 0 && admin_portal_canonical(member_str(p, dp, "portal", NULL), out->address,
+						 sizeof(out->address), err, sizeof(err)) < 0) {
+		return bad(p, "%s", err);
+	}
+	return p->rc == 0;
+}
+
+static struct json_object *args_portal(const struct store_portal *sp)
+{
+	struct json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "portal", json_object_new_string(sp->address));
+	json_object_object_add(a, "node", json_object_new_int64(sp->node));
+	return a;
+}
+
+/*
+ * Run-time portals: those the document lists and the model lacks are
+ * added; with prune, those the model has and the document does not list go
+ * (first). A node's configuration-file portals are not replicated state:
+ * never removed, and one the document lists for this node is left as it is.
+ */
+static void plan_portals(struct plan *p, struct json_object *portals, bool removals)
+{
+	size_t n = portals != NULL ? json_object_array_length(portals) : 0;
+	struct store_portal sp;
+
+	if (removals) {
+		for (const struct state_portal *cur = state_portal_first(p->d->state); cur != NULL;
+		     cur = state_portal_next(cur)) {
+			bool listed = false;
+
+			for (size_t i = 0; i < n && !listed && p->rc == 0; i++) {
+				listed = doc_portal(p, json_object_array_get_idx(portals, i), i,
+						    &sp) &&
+					 sp.node == cur->rec.node &&
+					 strcmp(sp.address, cur->rec.address) == 0;
+			}
+			if (!listed && p->rc == 0) {
+				step(p, "portal.remove", args_portal(&cur->rec),
+				     "remove run-time portal %s of node %u", cur->rec.address,
+				     cur->rec.node);
+			}
+		}
+		return;
+	}
+	for (size_t i = 0; i < n && p->rc == 0; i++) {
+		const struct daemon_portal *dp;
+
+		if (!doc_portal(p, json_object_array_get_idx(portals, i), i, &sp) ||
+		    state_portal_find(p->d->state, sp.node, sp.address) != NULL) {
+			continue;
+		}
+		dp = sp.node == p->d->cfg.node_id ? daemon_portal_find(p->d, sp.address) : NULL;
+		if (dp != NULL && dp->config) {
+			continue;
+		}
+		step(p, "portal.add", args_portal(&sp), "add run-time portal %s of node %u",
+		     sp.address, sp.node);
+	}
+}
+
 int admin_config_plan(struct daemon *d, struct json_object *doc, bool prune,
 		      struct json_object **steps, struct json_object **conflicts, char *err,
 		      size_t errlen)
 {
 	struct plan p = {.d = d, .prune = prune, .err = err, .errlen = errlen};
-	struct json_object *targets, *dchap;
+	struct json_object *targets, *dchap, *portals;
 	const char *format;
 
 	snprintf(p.where, sizeof(p.where), "the document");
@@ -688,6 +781,7 @@ int admin_config_plan(struct daemon *d, struct json_object *doc, bool prune,
 	}
 	targets = member(&p, doc, "targets", json_type_array, false);
 	dchap = member(&p, doc, "discovery_chap", json_type_object, true);
+	portals = member(&p, doc, "portals", json_type_array, true);
 	if (p.rc != 0) {
 		return p.rc;
 	}
@@ -712,6 +806,7 @@ int admin_config_plan(struct daemon *d, struct json_object *doc, bool prune,
 	p.steps = json_object_new_array();
 	p.conflicts = json_object_new_array();
 	if (prune) {
+		plan_portals(&p, portals, true);
 		plan_removals(&p, targets, dchap);
 	}
 	for (size_t i = 0; i < json_object_array_length(targets) && p.rc == 0; i++) {
@@ -720,6 +815,9 @@ int admin_config_plan(struct daemon *d, struct json_object *doc, bool prune,
 	if (p.rc == 0) {
 		snprintf(p.where, sizeof(p.where), "the discovery CHAP");
 		plan_chap(&p, "", dchap);
+	}
+	if (p.rc == 0) {
+		plan_portals(&p, portals, false);
 	}
 	if (p.rc != 0) {
 		json_object_put(p.steps);

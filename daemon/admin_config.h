@@ -17,18 +17,21 @@
  *                 "acl": [initiator names],
  *                 "chap": null | {"user", "mutual_user"[, "secret",
  *                                 "mutual_secret"]}}],
- *    "discovery_chap": null | {as chap}}
+ *    "discovery_chap": null | {as chap},
+ *    "portals": [{"node": N, "portal": "A.B.C.D:PORT" | "[V6]:PORT"}]}
+ *            (run-time portals of every node, 'portal add'; replicated state,
+ *            unlike node.portals)
  * Secrets are in it only when asked for. Export writes every key; a document
  * written by hand may leave out those with a default (backing "file", path
  * "", thin, read_only and offline false, alias "", acl [], chap null,
- * discovery_chap null), and those a new LUN takes from the node and an
+ * discovery_chap null, portals []), and those a new LUN takes from the node and an
  * existing LUN keeps: direct (lun create's default: O_DIRECT in cluster
  * mode), write_cache (lun create's: !direct), uuid, naa and serial (a new
  * identity, or the one the uuid gives).
  *
  * The plan is a list of admin commands ({"cmd", "args", "what"}) in an
  * order that works (removals with prune first, then targets, LUNs, ACL
- * entries, CHAP), which quoratectl runs one by one; and conflicts: what
+ * entries, CHAP, run-time portals), which quoratectl runs one by one; and conflicts: what
  * the document asks that no command does in place (a LUN whose identity,
  * backing, path or block size differs, a smaller size, CHAP without its
  * secret). Objects the document does not list are kept unless prune.

@@ -14,7 +14,8 @@ sbin_PROGRAMS += %reldir%/quorated
 %canon_reldir%_quorated_SOURCES = \
 	%reldir%/daemon.h \
 	%reldir%/main.c \
-	%reldir%/deliver.c %reldir%/effects.c %reldir%/peers.c %reldir%/range_lock.c \
+	%reldir%/deliver.c %reldir%/effects.c %reldir%/peers.c %reldir%/portals.c %reldir%/range_lock.c \
+	%reldir%/admin_portal.c \
 	%reldir%/admin.c %reldir%/admin_config.h %reldir%/admin_config.c \
 	%reldir%/stats.c %reldir%/reload.c \
 	%reldir%/metrics.h %reldir%/metrics.c

@@ -83,6 +83,21 @@ struct daemon_pending {
 	struct pr_result pr_copy;	/* scalars only: ua and abort are NULL */
 };
 
+/*
+ * A portal this node listens on, or should (portals.c): from the
+ * configuration file, from the replicated state (a run-time portal of this
+ * node's id), or both.
+ */
+struct daemon_portal {
+	struct daemon_portal *next;
+	char address[CONFIG_PORTAL_MAX + 1];	/* as listened on (the file's text) */
+	char numeric[CLUSTER_PEER_PORTAL_LEN];	/* as announced; "" until it listens */
+	bool config;				/* in [iscsi] listen (or --listen) */
+	bool runtime;				/* a run-time portal of this node */
+	bool listening;
+	int error;				/* -errno of the last failed listen, or 0 */
+};
+
 struct daemon {
 	qb_loop_t *loop;			/* owned */
 	struct config cfg;
@@ -98,6 +113,8 @@ struct daemon {
 	struct ipc_server *ipc;			/* owned */
 	struct scsi_alua_table *alua;		/* owned: ALUA port groups, borrowed by targets */
 	struct daemon_peers_view *peers_view;	/* owned (peers.c): what it presented last */
+	struct daemon_portal *portals;		/* owned (portals.c): what this node listens on */
+	bool portals_open;			/* start-up opened them; changes listen at once */
 	struct metrics_server *metrics;		/* owned: /metrics, NULL unless [metrics] listen */
 
 	struct state *state;			/* owned: the replicated model */
@@ -169,13 +186,34 @@ void daemon_peers(const struct cluster_peer *peers, size_t count, void *ctx);
 /** The same from cluster_peers() now: after this node's serving signal changed. */
 void daemon_peers_refresh(struct daemon *d);
 /**
- * Announce this node's listen portals (numeric form) to the other nodes
- * (cluster_set_portals()); a portal with no numeric form is logged and left
- * out. Resolves host names: start-up only. @return 0 or -errno.
+ * Announce the portals this node listens on (numeric form, portals.c) to
+ * the other nodes (cluster_set_portals()) and list them in this node's
+ * SendTargets; a portal with no numeric form is logged and left out.
+ * @return 0 or -errno.
  */
 int daemon_peers_announce(struct daemon *d);
 /** Free what peers.c keeps (shutdown). */
 void daemon_peers_free(struct daemon *d);
+
+/* portals.c: the portals this node listens on. */
+/** Start-up: listen on the configured portals (fatal) and this node's run-time ones (logged). */
+int daemon_portals_open(struct daemon *d);
+/** A run-time portal of this node was added (@add) or removed: listen or stop, announce. */
+void daemon_portal_runtime(struct daemon *d, const char *address, bool add);
+/**
+ * Reload: make the configured portals @n's [iscsi] listen (open the new
+ * ones first; one that cannot listen leaves the old set, -errno and @err).
+ */
+int daemon_portals_reload(struct daemon *d, const struct config *n, char *err, size_t errlen);
+/**
+ * Record that the iSCSI server listens on configured portal @address (its
+ * numeric form resolved now, for announcing). @return the entry or NULL.
+ */
+struct daemon_portal *daemon_portal_listened(struct daemon *d, const char *address);
+/** The entry listening on, or meant for, @address (as written, or its numeric form). */
+struct daemon_portal *daemon_portal_find(struct daemon *d, const char *address);
+/** Free the list (shutdown, after the iSCSI server closed the sockets). */
+void daemon_portals_free(struct daemon *d);
 
 /* effects.c: the one place running objects follow the model. */
 /** Apply @fx (from load, delivery or snapshot install) to this node's running objects. */

@@ -564,6 +564,14 @@ void daemon_effects_apply(struct daemon *d, const struct state_effects *fx)
 		case STATE_FX_LUN_CHANGED:
 			lun_changed(d, e->target, e->lun);
 			break;
+		case STATE_FX_PORTAL_ADDED:
+		case STATE_FX_PORTAL_REMOVED:
+			/* Another node's: it listens and announces; SendTargets follows that. */
+			if (e->portal.node == d->cfg.node_id) {
+				daemon_portal_runtime(d, e->portal.address,
+						      e->kind == STATE_FX_PORTAL_ADDED);
+			}
+			break;
 		}
 	}
 }

@@ -902,13 +902,9 @@ static int daemon_start(struct daemon *d)
 		log_perror(rc, "loading the database (%s)", store_errmsg(d->store));
 		return rc;
 	}
-	for (unsigned int i = 0; i < d->cfg.listen_count; i++) {
-		rc = iscsi_server_add_portal(d->iscsi, d->cfg.listen[i]);
-		if (rc < 0) {
-			log_perror(rc, "listening on '%s'", d->cfg.listen[i]);
-			return rc;
-		}
-		log_info("listening on %s", d->cfg.listen[i]);
+	rc = daemon_portals_open(d);
+	if (rc < 0) {
+		return rc;
 	}
 	state_cluster_set(d->state, d->cluster);
 	rc = daemon_discovery_feed(d);
@@ -974,6 +970,7 @@ static void daemon_stop(struct daemon *d)
 	cluster_destroy(d->cluster);
 	d->cluster = NULL;
 	daemon_peers_free(d);
+	daemon_portals_free(d);
 	store_close(d->store);
 	d->store = NULL;
 	loop_pass_busy_poll_stop();

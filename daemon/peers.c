@@ -13,12 +13,13 @@
  *    the preferred bit, so that RTPG reads the same through every node (PREF
  *    describes a group, not the node answering). scsi_alua_groups_set()
  *    raises 2A/06 on every nexus when anything changed.
- *  - SendTargets: this node's listen portals (TPGT from its config, the
+ *  - SendTargets: the portals this node listens on (its configuration
+ *    file's and its run-time ones, portals.c; TPGT from its config, the
  *    node id) and every other node's announced portals (TPGT = its node
  *    id), each listed while its node serves. Another node's portal must be
  *    a numeric address: a host name would be resolved on this node's loop.
- *    Each node announces the numeric form of its own portals
- *    (daemon_peers_announce(), at start-up).
+ *    Each node announces the numeric form of the portals it listens on
+ *    (daemon_peers_announce(), at start-up and whenever they change).
  *
  * Both the transport's peers callback (every change of the table) and the
  * serving callback end in peers_present(), which compares what it would
@@ -104,22 +105,31 @@ static const struct cluster_peer *view_find(const struct daemon_peers_view *v, u
 
 int daemon_peers_announce(struct daemon *d)
 {
-	char numeric[CONFIG_LISTEN_MAX][CLUSTER_PEER_PORTAL_LEN];
-	const char *list[CONFIG_LISTEN_MAX];
-	size_t n = 0;
+	const char *list[CLUSTER_PEER_PORTALS_MAX];
+	size_t n = 0, skipped = 0;
 
-	for (unsigned int i = 0; i < d->cfg.listen_count && n < CLUSTER_PEER_PORTALS_MAX; i++) {
-		if (iscsi_portal_numeric(d->cfg.listen[i], numeric[n], sizeof(numeric[n])) < 0) {
-			log_warn("portal '%s' has no numeric form: not announced to other nodes",
-				 d->cfg.listen[i]);
+	for (const struct daemon_portal *p = d->portals; p != NULL; p = p->next) {
+		if (!p->listening) {
 			continue;
 		}
-		list[n] = numeric[n];
-		n++;
+		if (p->numeric[0] == '\0') {
+			log_warn("portal '%s' has no numeric form: not announced to other nodes",
+				 p->address);
+			continue;
+		}
+		if (n == CLUSTER_PEER_PORTALS_MAX) {
+			skipped++;
+			continue;
+		}
+		list[n++] = p->numeric;
 	}
-	if (d->cfg.listen_count > CLUSTER_PEER_PORTALS_MAX) {
-		log_warn("only the first %d portals are announced to other nodes",
-			 CLUSTER_PEER_PORTALS_MAX);
+	if (skipped > 0) {
+		log_warn("only the first %d portals are announced to other nodes (%zu left out)",
+			 CLUSTER_PEER_PORTALS_MAX, skipped);
+	}
+	/* This node's own rows changed too: present again even if the table did not. */
+	if (d->peers_view != NULL) {
+		d->peers_view->valid = false;
 	}
 	return cluster_set_portals(d->cluster, list, n);
 }
@@ -161,16 +171,19 @@ static unsigned int groups_build(struct daemon *d, bool serving, const struct cl
 	return n;
 }
 
-/* SendTargets rows: this node's listen portals, then the others' in table order. */
+/* SendTargets rows: the portals this node listens on, then the others' in table order. */
 static unsigned int portals_build(struct daemon *d, bool serving, const struct cluster_peer *peers,
 				  size_t count, struct iscsi_discovery_portal *rows)
 {
 	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < d->cfg.listen_count; i++) {
+	for (const struct daemon_portal *p = d->portals; p != NULL; p = p->next) {
+		if (!p->listening || n == ISCSI_DISCOVERY_PORTALS_MAX) {
+			continue;
+		}
 		rows[n++] = (struct iscsi_discovery_portal){
 			.node_id = d->cfg.node_id,
-			.address = d->cfg.listen[i],
+			.address = p->address,
 			.tpgt = d->cfg.iscsi.tpgt,
 			.serving = serving,
 		};

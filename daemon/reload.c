@@ -3,8 +3,11 @@
  * Re-reading quorated.conf at run time (SIGHUP, `quoratectl reload`). The
  * file is parsed as strictly as at start, and a file with an error changes
  * nothing. Of a good file, what can change under running sessions is
- * applied: the log level and the [iscsi] tunables that only shape the next
- * login, ping or timer (iscsi_server_set_runtime()). Every other key that
+ * applied: the log level, the [iscsi] tunables that only shape the next
+ * login, ping or timer (iscsi_server_set_runtime()), and the listen
+ * portals (portals.c: new ones open first; one that cannot listen fails
+ * the reload and changes nothing; removed ones close, their sessions
+ * stay). Every other key that
  * differs from the file the daemon started with is logged at notice as
  * taking effect at the next restart, at each reload until then. Comparing
  * with the start-time file rather than the running values keeps the
@@ -96,9 +99,6 @@ static void reload_restart_keys(struct daemon *d, const struct config *n, struct
 	if (strcmp(o->admin_group, n->admin_group) != 0) {
 		reload_restart(list, path, "[node] admin_group");
 	}
-	if (!reload_listen_same(o, n)) {
-		reload_restart(list, path, "[iscsi] listen");
-	}
 	for (size_t i = 0; i < sizeof(reload_iscsi_nums) / sizeof(reload_iscsi_nums[0]); i++) {
 		char key[64];
 
@@ -160,6 +160,7 @@ int daemon_reload(struct daemon *d, const char *origin, struct json_object **res
 {
 	struct config n;
 	struct json_object *changed, *restart;
+	bool listen_changed;
 	int rc;
 
 	*result = NULL;
@@ -176,8 +177,25 @@ int daemon_reload(struct daemon *d, const char *origin, struct json_object **res
 		log_err("reload (%s): %s; keeping the running settings", origin, err);
 		return rc;
 	}
+	/*
+	 * Portals first: the one step that can fail (an address not on this
+	 * host, a port in use), and then nothing else changes either.
+	 */
+	listen_changed = !reload_listen_same(&d->file_cfg, &n);
+	if (listen_changed) {
+		rc = daemon_portals_reload(d, &n, err, errlen);
+		if (rc < 0) {
+			log_err("reload (%s): %s; keeping the running settings", origin, err);
+			return rc;
+		}
+		memcpy(d->file_cfg.listen, n.listen, sizeof(n.listen));
+		d->file_cfg.listen_count = n.listen_count;
+	}
 	changed = json_object_new_array();
 	restart = json_object_new_array();
+	if (listen_changed) {
+		json_object_array_add(changed, json_object_new_string("[iscsi] listen"));
+	}
 	reload_apply(d, &n, changed);
 	reload_restart_keys(d, &n, restart);
 	log_notice("reload (%s): '%s' read, %zu setting(s) applied, %zu waiting for a restart",

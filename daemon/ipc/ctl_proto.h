@@ -109,6 +109,13 @@
  *                       relative_port, node (null with all_tg_pt), holder}]
  *   pr.clear            target, lun (int), force (bool, required true): the
  *                       PR_CLEAR mutation; result adds uid, registrations_removed
+ *   portal.list         node (int)?  result: [{node, portal, source "config" |
+ *                       "runtime", listening (bool), error (string, this node's
+ *                       run-time portals that cannot listen)}] by node, config first
+ *   portal.add          portal ("A.B.C.D:PORT" | "[V6]:PORT"), node (int, default
+ *                       this node): the PORTAL mutation; result: node, portal (the
+ *                       canonical form), listening (bool; null for another node)
+ *   portal.remove       portal, node (int)?: result node, portal
  */
 #ifndef QUORATE_DAEMON_IPC_CTL_PROTO_H
 #define QUORATE_DAEMON_IPC_CTL_PROTO_H

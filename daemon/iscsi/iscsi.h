@@ -80,6 +80,17 @@ void iscsi_server_logout_all(struct iscsi_server *server);
 
 /** Listen on "HOST:PORT" ("[v6]:PORT", "0.0.0.0:3260"). @return 0 or -errno. */
 int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port);
+/**
+ * Stop listening on @host_port (as given to iscsi_server_add_portal()).
+ * Connections accepted through it stay. @return 0 or -ENOENT.
+ */
+int iscsi_server_remove_portal(struct iscsi_server *server, const char *host_port);
+/**
+ * Could a portal listen on @host_port now? Binds and closes a socket.
+ * @return 0, or -errno: -EINVAL (does not resolve), -EADDRNOTAVAIL (no such
+ * address on this host), -EADDRINUSE (taken), -EACCES (privileged port).
+ */
+int iscsi_portal_probe(const char *host_port);
 
 /*
  * The portals SendTargets reports (RFC 7143 §13.3; discovery.c): one row

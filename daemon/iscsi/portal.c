@@ -8,6 +8,12 @@
  * the IPv6 wildcard with IPv4-mapped addresses. A wildcard portal is
  * remembered as such so that SendTargets reports the address a connection
  * actually came in on instead of 0.0.0.0 (discovery.c).
+ *
+ * Portals come and go at run time ('portal add|remove', a reload of
+ * [iscsi] listen). Closing one closes only its listening socket: the
+ * connections accepted through it are the server's, not the portal's, and
+ * keep running (an initiator's sessions end by logout, 'session logout' or
+ * 'session close', not because the administrator moved a portal).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -209,33 +215,65 @@ int iscsi_portal_resolve(const char *host_port, struct sockaddr_storage *sa, boo
 	return 0;
 }
 
+/*
+ * A non-blocking socket bound to @host_port and listening. @return the fd or
+ * -errno (the address does not resolve: -EINVAL; not on this host:
+ * -EADDRNOTAVAIL; taken: -EADDRINUSE).
+ */
+static int portal_socket(const char *host_port, struct sockaddr_storage *sa, socklen_t *sa_len,
+			 bool *wildcard)
+{
+	int one = 1, rc, fd;
+
+	rc = iscsi_portal_resolve(host_port, sa, wildcard);
+	if (rc) {
+		return rc;
+	}
+	*sa_len = sa->ss_family == AF_INET ? sizeof(struct sockaddr_in)
+					   : sizeof(struct sockaddr_in6);
+	fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return -errno;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)sa, *sa_len) != 0 ||
+	    listen(fd, PORTAL_BACKLOG) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int iscsi_portal_probe(const char *host_port)
+{
+	struct sockaddr_storage sa;
+	socklen_t sa_len;
+	bool wildcard;
+	int fd = portal_socket(host_port, &sa, &sa_len, &wildcard);
+
+	if (fd < 0) {
+		return fd;
+	}
+	close(fd);
+	return 0;
+}
+
 int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
 {
 	struct sockaddr_storage sa;
 	socklen_t sa_len;
 	struct iscsi_portal *p;
 	bool wildcard;
-	int one = 1, rc, fd;
+	int rc, fd;
 
 	if (!server) {
 		return -EINVAL;
 	}
-	rc = iscsi_portal_resolve(host_port, &sa, &wildcard);
-	if (rc) {
-		return rc;
-	}
-	sa_len = sa.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = portal_socket(host_port, &sa, &sa_len, &wildcard);
 	if (fd < 0) {
-		return -errno;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&sa, sa_len) != 0 ||
-	    listen(fd, PORTAL_BACKLOG) != 0) {
-		rc = -errno;
-		log_perror(rc, "iscsi: listen on '%s'", host_port);
-		close(fd);
-		return rc;
+		log_perror(fd, "iscsi: listen on '%s'", host_port);
+		return fd;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -248,7 +286,11 @@ int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
 	p->sa = sa;
 	p->sa_len = sa_len;
 	p->wildcard = wildcard;
-	rc = qb_loop_poll_add(server->loop, QB_LOOP_MED, fd, POLLIN, p, iscsi_portal_accept_cb);
+	/* While accepting is paused (admit.c), resuming polls every portal. */
+	rc = server->admit.accept_paused
+		     ? 0
+		     : qb_loop_poll_add(server->loop, QB_LOOP_MED, fd, POLLIN, p,
+					iscsi_portal_accept_cb);
 	if (rc != 0) {
 		close(fd);
 		free(p);
@@ -259,16 +301,35 @@ int iscsi_server_add_portal(struct iscsi_server *server, const char *host_port)
 	return 0;
 }
 
+static void portal_close(struct iscsi_server *server, struct iscsi_portal *p)
+{
+	if (!server->admit.accept_paused) {
+		qb_loop_poll_del(server->loop, p->fd);
+	}
+	close(p->fd);
+	qb_list_del(&p->node);
+	free(p);
+}
+
+int iscsi_server_remove_portal(struct iscsi_server *server, const char *host_port)
+{
+	struct iscsi_portal *p, *pn;
+
+	qb_list_for_each_entry_safe(p, pn, &server->portals, node) {
+		if (strcmp(p->addr, host_port) == 0) {
+			portal_close(server, p);
+			log_info("iscsi: no longer listening on %s", host_port);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 void iscsi_portal_close_all(struct iscsi_server *server)
 {
 	struct iscsi_portal *p, *pn;
 
 	qb_list_for_each_entry_safe(p, pn, &server->portals, node) {
-		if (!server->admit.accept_paused) {
-			qb_loop_poll_del(server->loop, p->fd);
-		}
-		close(p->fd);
-		qb_list_del(&p->node);
-		free(p);
+		portal_close(server, p);
 	}
 }

@@ -661,6 +661,57 @@ static int pr_clear_validate(struct state_apply *a, char *err, size_t errlen)
 	return rc;
 }
 
+/* ---- run-time portals -------------------------------------------------------- */
+
+static void portal_encode(struct wcur *w, const struct mutation *m)
+{
+	w_uint(w, m->u.portal.rec.node, 4);
+	w_str(w, m->u.portal.rec.address, STORE_PORTAL_MAX);
+	w_uint(w, m->u.portal.add ? 1 : 0, 1);
+}
+
+static void portal_decode(struct rcur *r, struct mutation *m)
+{
+	uint64_t add;
+
+	m->u.portal.rec.node = (uint32_t)r_uint(r, 4);
+	r_str(r, m->u.portal.rec.address, STORE_PORTAL_MAX);
+	add = r_uint(r, 1);
+	if (r->err == 0 && add > 1) {
+		r->err = -EBADMSG;
+	}
+	m->u.portal.add = add != 0;
+}
+
+/* Whether the node can listen on it is that node's matter: apply decides on the model only. */
+static int portal_validate(struct state_apply *a, char *err, size_t errlen)
+{
+	return validate_portal(&a->s->model, &a->m->u.portal.rec, a->m->u.portal.add, err, errlen);
+}
+
+static int portal_commit(struct state_apply *a, struct store_op *op, uint8_t **blob)
+{
+	(void)blob;
+	op->kind = a->m->u.portal.add ? STORE_OP_PORTAL_ADD : STORE_OP_PORTAL_DEL;
+	op->u.portal = a->m->u.portal.rec;
+	return 0;
+}
+
+static void portal_update(struct state_apply *a)
+{
+	const struct store_portal *rec = &a->m->u.portal.rec;
+
+	if (a->m->u.portal.add) {
+		if (model_portal_insert(&a->s->model, rec) == NULL) {
+			a->fx->oom = -ENOMEM;
+			return;
+		}
+	} else {
+		free(model_portal_unlink(&a->s->model, rec->node, rec->address));
+	}
+	fx_portal(a->fx, rec, a->m->u.portal.add);
+}
+
 /* ---- the table ------------------------------------------------------------- */
 
 const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
@@ -694,5 +745,7 @@ const struct state_kind state_kinds[MUTATION_KIND_COUNT] = {
 			       lun_set_commit, lun_set_update },
 	[MUTATION_TARGET_SET] = { "target-set", target_add_encode, target_add_decode,
 				  target_set_validate, target_set_commit, target_set_update },
+	[MUTATION_PORTAL] = { "portal", portal_encode, portal_decode, portal_validate,
+			      portal_commit, portal_update },
 };
 

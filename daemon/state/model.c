@@ -5,6 +5,7 @@
  * both apply and snapshot install use. Sorting makes iteration, and so the
  * snapshot, canonical.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,7 +69,34 @@ bool model_naa_in_use(const struct state_model *md, const uint8_t *naa)
 	return false;
 }
 
+struct state_portal *model_portal_find(const struct state_model *md, uint32_t node,
+				       const char *address)
+{
+	for (struct state_portal *p = md->portals; p != NULL; p = p->next) {
+		if (p->rec.node == node && strcmp(p->rec.address, address) == 0) {
+			return p;
+		}
+	}
+	return NULL;
+}
+
 /* ---- public read access ---------------------------------------------------- */
+
+const struct state_portal *state_portal_first(const struct state *s)
+{
+	return s->model.portals;
+}
+
+const struct state_portal *state_portal_next(const struct state_portal *p)
+{
+	return p->next;
+}
+
+const struct state_portal *state_portal_find(const struct state *s, uint32_t node,
+					     const char *address)
+{
+	return model_portal_find(&s->model, node, address);
+}
 
 const struct state_target *state_target_find(const struct state *s, const char *name)
 {
@@ -236,6 +264,48 @@ struct state_chap *model_chap_set(struct state_model *md, const struct store_cha
 	return c;
 }
 
+/* Portals sort by node id, then by address (strcmp): the snapshot's order. */
+static int portal_cmp(const struct store_portal *a, const struct store_portal *b)
+{
+	if (a->node != b->node) {
+		return a->node < b->node ? -1 : 1;
+	}
+	return strcmp(a->address, b->address);
+}
+
+struct state_portal *model_portal_insert(struct state_model *md, const struct store_portal *rec)
+{
+	struct state_portal *p = calloc(1, sizeof(*p)), **pp;
+
+	if (p == NULL) {
+		return NULL;
+	}
+	p->rec = *rec;
+	for (pp = &md->portals; *pp != NULL && portal_cmp(&(*pp)->rec, rec) < 0;
+	     pp = &(*pp)->next) {
+	}
+	p->next = *pp;
+	*pp = p;
+	return p;
+}
+
+struct state_portal *model_portal_unlink(struct state_model *md, uint32_t node,
+					 const char *address)
+{
+	struct state_portal **pp, *p;
+
+	for (pp = &md->portals;
+	     *pp != NULL && ((*pp)->rec.node != node || strcmp((*pp)->rec.address, address) != 0);
+	     pp = &(*pp)->next) {
+	}
+	p = *pp;
+	if (p != NULL) {
+		*pp = p->next;
+		p->next = NULL;
+	}
+	return p;
+}
+
 struct state_target *model_target_unlink(struct state_model *md, const char *name)
 {
 	struct state_target **pp, *t;
@@ -337,6 +407,12 @@ void model_free(struct state_model *md)
 
 		md->chaps = c->next;
 		model_chap_free(c);
+	}
+	while (md->portals != NULL) {
+		struct state_portal *p = md->portals;
+
+		md->portals = p->next;
+		free(p);
 	}
 }
 
@@ -473,6 +549,83 @@ int validate_chap(const struct state_model *md, const struct store_chap *c, char
 	return 0;
 }
 
+bool state_portal_address_valid(const char *address)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN], canon[INET6_ADDRSTRLEN];
+	const char *colon, *port;
+	size_t hl;
+	bool v6 = address[0] == '[';
+	unsigned long n = 0;
+
+	if (strlen(address) > STORE_PORTAL_MAX) {
+		return false;
+	}
+	if (v6) {
+		const char *end = strchr(address, ']');
+
+		if (end == NULL || end[1] != ':') {
+			return false;
+		}
+		hl = (size_t)(end - address - 1);
+		colon = end + 1;
+	} else {
+		colon = strrchr(address, ':');
+		if (colon == NULL) {
+			return false;
+		}
+		hl = (size_t)(colon - address);
+	}
+	if (hl == 0 || hl >= sizeof(host)) {
+		return false;
+	}
+	memcpy(host, address + (v6 ? 1 : 0), hl);
+	host[hl] = '\0';
+	/* Decimal, no sign or leading zero, 1..65535: one spelling per port. */
+	port = colon + 1;
+	if (port[0] < '1' || port[0] > '9' || strlen(port) > 5) {
+		return false;
+	}
+	for (const char *c = port; *c != '\0'; c++) {
+		if (*c < '0' || *c > '9') {
+			return false;
+		}
+		n = n * 10 + (unsigned long)(*c - '0');
+	}
+	if (n > 65535) {
+		return false;
+	}
+	/* Numeric, and written as inet_ntop() writes it: one spelling per address. */
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1 ||
+	    inet_ntop(v6 ? AF_INET6 : AF_INET, addr, canon, sizeof(canon)) == NULL) {
+		return false;
+	}
+	return strcmp(canon, host) == 0;
+}
+
+int validate_portal(const struct state_model *md, const struct store_portal *p, bool add,
+		    char *err, size_t errlen)
+{
+	if (p->node == 0 || p->node > STATE_PORTAL_NODE_MAX) {
+		return fail(err, errlen, -EINVAL, "node id %u out of range 1..%u", p->node,
+			    STATE_PORTAL_NODE_MAX);
+	}
+	if (!state_portal_address_valid(p->address)) {
+		return fail(err, errlen, -EINVAL,
+			    "'%s' is not a numeric portal (A.B.C.D:PORT or [V6]:PORT)",
+			    p->address);
+	}
+	if (add && model_portal_find(md, p->node, p->address) != NULL) {
+		return fail(err, errlen, -EEXIST, "node %u already has portal %s", p->node,
+			    p->address);
+	}
+	if (!add && model_portal_find(md, p->node, p->address) == NULL) {
+		return fail(err, errlen, -ENOENT, "node %u has no run-time portal %s", p->node,
+			    p->address);
+	}
+	return 0;
+}
+
 /* ---- effect recording ----------------------------------------------------------- */
 
 static struct state_effect *fx_push(struct state_effects *fx, enum state_effect_kind kind)
@@ -521,6 +674,17 @@ void fx_chap(struct state_effects *fx, const struct state_chap *c, bool set)
 	if (e != NULL) {
 		e->chap = set ? c : NULL;
 		snprintf(e->name, sizeof(e->name), "%s", c->rec.target);
+	}
+}
+
+void fx_portal(struct state_effects *fx, const struct store_portal *p, bool added)
+{
+	struct state_effect *e =
+		fx_push(fx, added ? STATE_FX_PORTAL_ADDED : STATE_FX_PORTAL_REMOVED);
+
+	if (e != NULL) {
+		e->portal = *p;
+		snprintf(e->name, sizeof(e->name), "%s", p->address);
 	}
 }
 

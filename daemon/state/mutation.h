@@ -56,6 +56,11 @@
  *                 so two sets of different fields from two nodes both hold
  *     TARGET_SET  name, alias: the administrator's 'target set --alias';
  *                 stores the alias, which logins declare as TargetAlias
+ *     PORTAL      u32 node id, address ("A.B.C.D:PORT" or "[V6]:PORT",
+ *                 numeric and canonical), u8 add (1: 'portal add', 0:
+ *                 'portal remove'): a portal node N listens on besides its
+ *                 configuration file's; node N opens or closes it, every
+ *                 node's SendTargets follows N's announcement
  * Decoding rejects an unknown version or kind, a short buffer, an overlong
  * or NUL-containing string, unknown flag bits and trailing bytes: a peer's
  * bug must not become state.
@@ -65,6 +70,7 @@
 #ifndef QUORATE_DAEMON_STATE_MUTATION_H
 #define QUORATE_DAEMON_STATE_MUTATION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,6 +114,7 @@ enum mutation_kind {
 	MUTATION_LUN_RESIZE = 13,			/* u.lun.target, lun, size_bytes */
 	MUTATION_LUN_SET = 14,				/* u.lun (target, lun, the fields), set_fields */
 	MUTATION_TARGET_SET = 15,			/* u.target */
+	MUTATION_PORTAL = 16,				/* u.portal */
 	MUTATION_KIND_COUNT,
 };
 
@@ -115,6 +122,12 @@ enum mutation_kind {
 struct mutation_lu {
 	char target[STORE_NAME_MAX + 1];
 	uint16_t lun;
+};
+
+/* A run-time portal added to or removed from a node. */
+struct mutation_portal {
+	struct store_portal rec;
+	bool add;
 };
 
 struct mutation {
@@ -126,6 +139,7 @@ struct mutation {
 		struct store_acl acl;
 		struct store_chap chap;
 		struct mutation_lu lu;
+		struct mutation_portal portal;
 	} u;
 	uint8_t set_fields;		/* LUN_SET: MUTATION_SET_* of u.lun to change */
 	const uint8_t *pr_op;		/* RESERVATION, LU_RESET: encoded pr_op (borrowed) */

@@ -15,7 +15,8 @@
  *       u32 ACL entries, ascending; each: initiator
  *   u32 CHAP records, ascending by target ("" = discovery); each:
  *       target, user, secret, mutual user, mutual secret
- *   u32 portals: 0 in this version (the cluster transport adds them)
+ *   u32 run-time portals, ascending by node id, then address; each:
+ *       u32 node id, address
  * The model is kept sorted, so equal states encode to equal bytes, and the
  * digest (SHA-256 of these bytes) compares states across nodes. Install
  * requires the same order and re-validates every record as apply would.
@@ -88,7 +89,15 @@ static void encode_model(struct wcur *w, const struct state *s)
 	for (const struct state_chap *c = md->chaps; c != NULL; c = c->next) {
 		wire_chap_encode(w, &c->rec);
 	}
-	w_uint(w, 0, 4);	/* portals */
+	n = 0;
+	for (const struct state_portal *p = md->portals; p != NULL; p = p->next) {
+		n++;
+	}
+	w_uint(w, n, 4);
+	for (const struct state_portal *p = md->portals; p != NULL; p = p->next) {
+		w_uint(w, p->rec.node, 4);
+		w_str(w, p->rec.address, STORE_PORTAL_MAX);
+	}
 }
 
 int state_snapshot_encode(const struct state *s, uint8_t **buf, size_t *len)
@@ -286,8 +295,30 @@ static int decode_model(struct rcur *r, const struct state *s, struct state_mode
 			rc = -ENOMEM;
 		}
 	}
-	if (rc == 0 && r_uint(r, 4) != 0) {
-		rc = -EBADMSG;	/* portals: none in this version */
+	n = rc == 0 ? (uint32_t)r_uint(r, 4) : 0;
+	for (uint32_t i = 0; i < n && rc == 0 && r->err == 0; i++) {
+		struct store_portal prec = { 0 };
+		const struct state_portal *prev = md->portals;
+
+		prec.node = (uint32_t)r_uint(r, 4);
+		r_str(r, prec.address, STORE_PORTAL_MAX);
+		if (r->err != 0) {
+			break;
+		}
+		while (prev != NULL && prev->next != NULL) {
+			prev = prev->next;
+		}
+		/* Ascending: the new entry must sort after the last one. */
+		if (prev != NULL && (prev->rec.node > prec.node ||
+				     (prev->rec.node == prec.node &&
+				      strcmp(prev->rec.address, prec.address) >= 0))) {
+			rc = -EBADMSG;
+			break;
+		}
+		rc = validate_portal(md, &prec, true, err, errlen);
+		if (rc == 0 && model_portal_insert(md, &prec) == NULL) {
+			rc = -ENOMEM;
+		}
 	}
 	if (rc == 0 && r->err == 0 && r->off != r->len) {
 		rc = -EBADMSG;	/* trailing bytes */
@@ -311,7 +342,8 @@ struct replace_ctx {
 	const struct state_acl *a;
 	const struct state_lun *p;
 	const struct state_chap *c;
-	int phase;			/* 0 target, 1 LUNs, 2 ACLs, 3 PR, 4 CHAP */
+	const struct state_portal *po;
+	int phase;			/* 0 target, 1 LUNs, 2 ACLs, 3 PR, 4 CHAP, 5 portals */
 	uint8_t *blob;
 };
 
@@ -382,13 +414,23 @@ static int replace_next(struct store_op *op, void *ctx)
 			op->u.pr.snapshot_len = (size_t)n;
 			return 1;
 		}
-		default:
+		case 4:
 			rc->c = rc->c == NULL ? rc->md->chaps : rc->c->next;
 			if (rc->c == NULL) {
-				return 0;
+				rc->phase = 5;
+				rc->po = NULL;
+				continue;
 			}
 			op->kind = STORE_OP_CHAP_SET;
 			op->u.chap = rc->c->rec;
+			return 1;
+		default:
+			rc->po = rc->po == NULL ? rc->md->portals : rc->po->next;
+			if (rc->po == NULL) {
+				return 0;
+			}
+			op->kind = STORE_OP_PORTAL_ADD;
+			op->u.portal = rc->po->rec;
 			return 1;
 		}
 	}
@@ -467,6 +509,14 @@ static void reconcile_removals(struct state_model *md, const struct state_model 
 			model_chap_unlink(md, c->rec.target);
 			fx_chap(fx, c, false);
 			fx_dead_chap(fx, c);
+		}
+	}
+	for (struct state_portal *p = md->portals, *pn; p != NULL; p = pn) {
+		pn = p->next;
+		if (model_portal_find(nm, p->rec.node, p->rec.address) == NULL) {
+			model_portal_unlink(md, p->rec.node, p->rec.address);
+			fx_portal(fx, &p->rec, false);
+			free(p);
 		}
 	}
 }
@@ -548,6 +598,16 @@ static void reconcile_additions(struct state_model *md, struct state_model *nm,
 			continue;
 		}
 		fx_chap(fx, c, true);
+	}
+	for (const struct state_portal *np = nm->portals; np != NULL; np = np->next) {
+		if (model_portal_find(md, np->rec.node, np->rec.address) != NULL) {
+			continue;
+		}
+		if (model_portal_insert(md, &np->rec) == NULL) {
+			fx->oom = -ENOMEM;
+			continue;
+		}
+		fx_portal(fx, &np->rec, true);
 	}
 }
 

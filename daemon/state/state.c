@@ -154,6 +154,17 @@ static int load_pr(const struct store_pr *p, void *ctx)
 	return 0;
 }
 
+static int load_portal(const struct store_portal *rec, void *ctx)
+{
+	struct load_ctx *lc = ctx;
+
+	if (model_portal_insert(&lc->s->model, rec) == NULL) {
+		return -ENOMEM;
+	}
+	fx_portal(lc->fx, rec, true);
+	return 0;
+}
+
 int state_load(struct state *s, struct state_effects *fx)
 {
 	static const struct store_load_ops ops = {
@@ -162,6 +173,7 @@ int state_load(struct state *s, struct state_effects *fx)
 		.acl = load_acl,
 		.chap = load_chap,
 		.pr = load_pr,
+		.portal = load_portal,
 	};
 	struct load_ctx lc = { .s = s, .fx = fx };
 	int rc;

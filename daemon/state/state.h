@@ -35,6 +35,7 @@
 #define STATE_DIGEST_LEN 32		/* SHA-256 */
 #define STATE_ERR_MAX 256
 #define STATE_SNAPSHOT_VERSION 1
+#define STATE_PORTAL_NODE_MAX 0xffffu	/* a node id is its TPGT: 16 bits, 0 is none */
 
 struct state;
 struct cluster;
@@ -64,6 +65,12 @@ struct state_chap {
 	struct store_chap rec;		/* holds secrets: zeroed before free */
 };
 
+/* A portal added at run time for a node (sorted by node id, then address). */
+struct state_portal {
+	struct state_portal *next;	/* private */
+	struct store_portal rec;
+};
+
 struct state_rules {
 	/* Is @name a valid iSCSI name in canonical form? (daemon/iscsi/name.h) */
 	bool (*name_valid)(const char *name);
@@ -83,6 +90,15 @@ const struct state_chap *state_chap_first(const struct state *s);
 const struct state_chap *state_chap_next(const struct state_chap *c);
 unsigned int state_lun_count(const struct state_target *t);
 unsigned int state_acl_count(const struct state_target *t);
+const struct state_portal *state_portal_first(const struct state *s);
+const struct state_portal *state_portal_next(const struct state_portal *p);
+const struct state_portal *state_portal_find(const struct state *s, uint32_t node,
+					     const char *address);
+/**
+ * Is @address a portal in the form the model keeps: "A.B.C.D:PORT" or
+ * "[V6]:PORT", numeric, port 1..65535, as inet_ntop() writes it? Pure.
+ */
+bool state_portal_address_valid(const char *address);
 /** The PR state LU @lun of @target borrows (stable while the LUN exists), or NULL. */
 struct pr_state *state_lun_pr(struct state *s, const char *target, uint16_t lun);
 
@@ -103,6 +119,8 @@ enum state_effect_kind {
 	STATE_FX_LUN_STATE,		/* target, lun: follow lun->rec.offline (re-open if online) */
 	STATE_FX_LUN_CHANGED,		/* target, lun: follow lun->rec's size, read-only and
 					 * write cache in place (alias: nothing to follow) */
+	STATE_FX_PORTAL_ADDED,		/* portal: the node it names listens on it */
+	STATE_FX_PORTAL_REMOVED,	/* portal: the node it names stops listening on it */
 };
 
 struct state_effect {
@@ -114,6 +132,7 @@ struct state_effect {
 	char name[STORE_NAME_MAX + 1];		/* target name; ACL: initiator in initiator */
 	char initiator[STORE_NAME_MAX + 1];
 	uint32_t origin;			/* LU_RESET: the node that proposed it */
+	struct store_portal portal;		/* PORTAL_*: a copy */
 };
 
 struct state_pending;
@@ -216,8 +235,8 @@ void state_pending_cancel(struct state *s, bool (*match)(struct state_pending *p
 
 /**
  * The canonical snapshot (format in snapshot.c): every target, LUN with its
- * identity and PR/SPC-2 state, ACL and CHAP record, the applied sequence and
- * the epoch. Equal states give equal bytes. *@buf is malloc()ed (it holds
+ * identity and PR/SPC-2 state, ACL, CHAP record and run-time portal, the
+ * applied sequence and the epoch. Equal states give equal bytes. *@buf is malloc()ed (it holds
  * CHAP secrets: wipe before free). @return 0 or -errno.
  */
 int state_snapshot_encode(const struct state *s, uint8_t **buf, size_t *len);

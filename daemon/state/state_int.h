@@ -40,6 +40,7 @@ void wire_chap_decode(struct rcur *r, struct store_chap *c);
 struct state_model {
 	struct state_target *targets;
 	struct state_chap *chaps;
+	struct state_portal *portals;
 };
 
 struct state {
@@ -100,6 +101,11 @@ struct state_target *model_target_unlink(struct state_model *md, const char *nam
 struct state_lun *model_lun_unlink(struct state_target *t, uint16_t lun);
 struct state_acl *model_acl_unlink(struct state_target *t, const char *initiator);
 struct state_chap *model_chap_unlink(struct state_model *md, const char *target);
+struct state_portal *model_portal_find(const struct state_model *md, uint32_t node,
+				       const char *address);
+struct state_portal *model_portal_insert(struct state_model *md, const struct store_portal *rec);
+struct state_portal *model_portal_unlink(struct state_model *md, uint32_t node,
+					 const char *address);
 void model_target_free(struct state_target *t);
 void model_lun_free(struct state_lun *l);
 void model_chap_free(struct state_chap *c);
@@ -116,6 +122,9 @@ int validate_acl(const struct state *s, const struct state_model *md, const stru
 		 bool add, char *err, size_t errlen);
 int validate_chap(const struct state_model *md, const struct store_chap *c, char *err,
 		  size_t errlen);
+/* A portal to add (@add) or remove: node id 1..65535, canonical numeric address. */
+int validate_portal(const struct state_model *md, const struct store_portal *p, bool add,
+		    char *err, size_t errlen);
 
 /* effects.c (of this room): recording */
 /* Record @kind about @t (and @l, @initiator); the target's name is copied. */
@@ -124,6 +133,8 @@ struct state_effect *fx_record(struct state_effects *fx, enum state_effect_kind 
 			       const char *initiator);
 /* Record CHAP record @c set, or cleared (then @c is only read here). */
 void fx_chap(struct state_effects *fx, const struct state_chap *c, bool set);
+/* Record portal @p added or removed (copied). */
+void fx_portal(struct state_effects *fx, const struct store_portal *p, bool added);
 void fx_dead_target(struct state_effects *fx, struct state_target *t);
 void fx_dead_lun(struct state_effects *fx, struct state_lun *l);
 void fx_dead_chap(struct state_effects *fx, struct state_chap *c);

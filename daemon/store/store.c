@@ -406,7 +406,13 @@ static void store_copy_blob(uint8_t *dst, size_t len, sqlite3_stmt *st, int col)
 }
 
 /* Which callback of struct store_load_ops a row goes to. */
-enum store_rec_kind { STORE_REC_TARGET, STORE_REC_LUN, STORE_REC_ACL, STORE_REC_CHAP };
+enum store_rec_kind {
+	STORE_REC_TARGET,
+	STORE_REC_LUN,
+	STORE_REC_ACL,
+	STORE_REC_CHAP,
+	STORE_REC_PORTAL
+};
 
 static int store_load_call(enum store_rec_kind kind, const struct store_load_ops *ops,
 			   const void *rec, void *ctx)
@@ -420,6 +426,8 @@ static int store_load_call(enum store_rec_kind kind, const struct store_load_ops
 		return ops->acl(rec, ctx);
 	case STORE_REC_CHAP:
 		return ops->chap(rec, ctx);
+	case STORE_REC_PORTAL:
+		return ops->portal(rec, ctx);
 	}
 	return -EINVAL;
 }
@@ -435,6 +443,8 @@ static size_t store_rec_size(enum store_rec_kind kind)
 		return sizeof(struct store_acl);
 	case STORE_REC_CHAP:
 		return sizeof(struct store_chap);
+	case STORE_REC_PORTAL:
+		return sizeof(struct store_portal);
 	}
 	return 0;
 }
@@ -513,6 +523,14 @@ static void store_row_chap(sqlite3_stmt *st, void *rec)
 	store_copy_text(c->mutual_secret, sizeof(c->mutual_secret), st, 4);
 }
 
+static void store_row_portal(sqlite3_stmt *st, void *rec)
+{
+	struct store_portal *p = rec;
+
+	p->node = (uint32_t)sqlite3_column_int64(st, 0);
+	store_copy_text(p->address, sizeof(p->address), st, 1);
+}
+
 static int store_load_pr(struct store *store, const struct store_load_ops *ops, void *ctx)
 {
 	struct store_pr p;
@@ -575,6 +593,7 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
 		struct store_lun l;
 		struct store_acl a;
 		struct store_chap c;
+		struct store_portal p;
 	} *rec;
 	int rc = 0;
 
@@ -610,6 +629,10 @@ int store_load(struct store *store, const struct store_load_ops *ops, void *ctx)
 				     " FROM chap ORDER BY target",
 				     store_row_chap, &rec->c,
 				     STORE_REC_CHAP, ops, ctx);
+	}
+	if (rc == 0 && ops->portal != NULL) {
+		rc = store_load_rows(store, "SELECT node, address FROM portals ORDER BY node, address",
+				     store_row_portal, &rec->p, STORE_REC_PORTAL, ops, ctx);
 	}
 	explicit_bzero(rec, sizeof(*rec));	/* may have held a secret */
 	free(rec);
@@ -785,6 +808,23 @@ static int store_apply_op(struct store *store, const struct store_op *op)
 	case STORE_OP_CHAP_CLEAR:
 		args[0] = op->u.chap.target;
 		return store_run(store, "DELETE FROM chap WHERE target = ?", true, 1, args);
+	case STORE_OP_PORTAL_ADD:
+	case STORE_OP_PORTAL_DEL: {
+		char node[16];
+
+		snprintf(node, sizeof(node), "%" PRIu32, op->u.portal.node);
+		args[0] = node;
+		args[1] = op->u.portal.address;
+		return op->kind == STORE_OP_PORTAL_ADD
+			       ? store_run(store,
+					   "INSERT INTO portals (node, address)"
+					   " VALUES (CAST(? AS INTEGER), ?)",
+					   false, 2, args)
+			       : store_run(store,
+					   "DELETE FROM portals"
+					   " WHERE node = CAST(? AS INTEGER) AND address = ?",
+					   true, 2, args);
+	}
 	case STORE_OP_PR_SET:
 		if (op->u.pr.snapshot == NULL || op->u.pr.snapshot_len > INT32_MAX) {
 			return -EINVAL;
@@ -943,6 +983,9 @@ int store_replace(struct store *store, uint64_t seq, uint64_t epoch, store_repla
 	rc = store_exec(store, "DELETE FROM chap");
 	if (rc == 0) {
 		rc = store_exec(store, "DELETE FROM targets");
+	}
+	if (rc == 0) {
+		rc = store_exec(store, "DELETE FROM portals");
 	}
 	while (rc == 0) {
 		memset(op, 0, sizeof(*op));

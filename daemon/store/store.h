@@ -34,6 +34,7 @@
 #define STORE_CHAP_MAX 255		/* CHAP_N / secret length we accept */
 #define STORE_UUID_LEN LUN_ID_BYTES
 #define STORE_NAA_LEN LUN_ID_BYTES	/* NAA-6 IEEE registered extended: 16 bytes */
+#define STORE_PORTAL_MAX 63		/* "[v6addr]:port", as [iscsi] listen takes it */
 
 struct store_target {
 	char name[STORE_NAME_MAX + 1];
@@ -85,6 +86,16 @@ struct store_pr {
 	size_t snapshot_len;
 };
 
+/*
+ * A portal added at run time ('portal add') for node @node: that node
+ * listens on it besides its configuration file's, and SendTargets on every
+ * node lists it with TPGT = @node. The address is in numeric canonical form.
+ */
+struct store_portal {
+	uint32_t node;
+	char address[STORE_PORTAL_MAX + 1];
+};
+
 enum store_op_kind {
 	STORE_OP_NONE = 0,		/* only bump applied_seq (rejected mutation) */
 	STORE_OP_TARGET_ADD,		/* u.target */
@@ -100,6 +111,8 @@ enum store_op_kind {
 	STORE_OP_LUN_RESIZE,		/* u.lun.target, lun, size_bytes: set the size */
 	STORE_OP_LUN_SET,		/* u.lun.target, lun, alias, read_only, write_cache: set them */
 	STORE_OP_TARGET_SET,		/* u.target: set the alias */
+	STORE_OP_PORTAL_ADD,		/* u.portal */
+	STORE_OP_PORTAL_DEL,		/* u.portal */
 };
 
 struct store_op {
@@ -117,6 +130,7 @@ struct store_op {
 		struct store_acl acl;
 		struct store_chap chap;
 		struct store_pr pr;
+		struct store_portal portal;
 	} u;
 };
 
@@ -150,9 +164,13 @@ struct store_load_ops {
 	int (*acl)(const struct store_acl *a, void *ctx);
 	int (*chap)(const struct store_chap *c, void *ctx);
 	int (*pr)(const struct store_pr *p, void *ctx);	/* after every LUN */
+	int (*portal)(const struct store_portal *p, void *ctx);
 };
 
-/** Replay every record: all targets first, then LUNs, ACLs, CHAP and PR state. @return 0 or -errno. */
+/**
+ * Replay every record: all targets first, then LUNs, ACLs, CHAP, PR state
+ * and portals (by node, then address). @return 0 or -errno.
+ */
 int store_load(struct store *store, const struct store_load_ops *ops, void *ctx);
 
 /**
@@ -171,7 +189,7 @@ int store_epoch_set(struct store *store, uint64_t epoch);
 
 /*
  * Next record for store_replace(): fill *@op (TARGET_ADD, LUN_ADD, ACL_ADD,
- * CHAP_SET or PR_SET; parents before children) and return 1, or return 0 at
+ * CHAP_SET, PR_SET or PORTAL_ADD; parents before children) and return 1, or return 0 at
  * the end, or -errno to abort.
  */
 typedef int (*store_replace_fn)(struct store_op *op, void *ctx);

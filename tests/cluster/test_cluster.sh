@@ -8,7 +8,10 @@
 #     O_DIRECT; a block written through node 3 (CHAP login) reads back
 #     through nodes 1 and 2; INQUIRY's serial and device identification are
 #     the same through every node (libiscsi's iscsi-inq); node 3 refuses a
-#     login without CHAP and one of an initiator not in the ACL;
+#     login without CHAP and one of an initiator not in the ACL; a portal
+#     added through node 1 for node 2 is listed by SendTargets through node
+#     3 with TPGT 2 and takes a login (and leaves it when removed); one node
+#     2 cannot listen on is logged there and listed as not listening;
 #  2. PR OUT REGISTER, RESERVE (Write Exclusive - Registrants Only),
 #     REGISTER through other nodes, PREEMPT: right after each completes, PR
 #     IN READ KEYS, READ RESERVATION and READ FULL STATUS through the other
@@ -185,6 +188,49 @@ iscsi caw-count --spec "$(spec 1 "$INIT_A" 80a100000005)" --spec "$(spec 2 "$INI
 	--spec "$(spec 3 "$INIT_A" 80a300000005)" --lba 40 --rounds 100 ||
 	qc_fail "COMPARE AND WRITE through nodes 1, 2 and 3 at once lost increments"
 qc_verify 1 2 3
+
+# A run-time portal added through node 1 for node 2 (a second port on node
+# 2's front address): node 2 listens on it and announces it, SendTargets
+# through node 3 lists it with TPGT 2 (by node 2's next heartbeat), and an
+# initiator logs in through it; removed again, it leaves SendTargets.
+EXTRA=$(qc_portal 2):$((QC_ISCSI_PORT + 1))
+sendtargets_3()
+{
+	qc_ini_run timeout 30 iscsi-ls -i "$INIT_A" "iscsi://$(qc_portal 3)" 2>&1
+}
+qc_ctl 1 portal add "$EXTRA" --node 2 >/dev/null || qc_fail "portal add $EXTRA --node 2 through node 1"
+for t in $(seq 50); do
+	out=$(sendtargets_3)
+	printf '%s\n' "$out" | grep -qx "Target:$T Portal:$EXTRA,2" && break
+	sleep 0.1
+done
+printf '%s\n' "$out" | grep -qx "Target:$T Portal:$EXTRA,2" ||
+	qc_fail "SendTargets through node 3 lacks $EXTRA,2 5 s after portal add: $(printf '%s' "$out" | tr '\n' ' ')"
+qc_ini_run timeout 30 iscsi-inq -i "$INIT_A" -e 1 "iscsi://$CHAP_USER%$secret@$EXTRA/$T/0" \
+	>"$QC_DIR/inq.extra" 2>&1 || qc_fail "login through $EXTRA: $(cat "$QC_DIR/inq.extra")"
+listed=$(qc_ctl 3 --json portal list --node 2 | qc_json '[(p["portal"], p["source"], p["listening"]) for p in d]')
+[ "$listed" = "[[\"$(qc_portal 2):$QC_ISCSI_PORT\", \"config\", true], [\"$EXTRA\", \"runtime\", true]]" ] ||
+	qc_fail "portal list --node 2 on node 3: $listed"
+# One node 2 cannot listen on (node 3's address): node 2 logs it at error,
+# every node lists it as not listening there.
+WRONG=$(qc_portal 3):$((QC_ISCSI_PORT + 2))
+qc_ctl 1 portal add "$WRONG" --node 2 >/dev/null || qc_fail "portal add $WRONG --node 2 through node 1"
+qc_wait_file_line 5 "$QC_DIR/node2/quorated.1.log" "error: run-time portal $WRONG added for this node .2.: cannot listen" ||
+	qc_fail "node 2 did not log that it cannot listen on $WRONG"
+for i in 1 2; do
+	listed=$(qc_ctl "$i" --json portal list --node 2 | qc_json '[p["listening"] for p in d if p["portal"] == "'"$WRONG"'"]')
+	[ "$listed" = '[false]' ] || qc_fail "portal list on node $i shows $WRONG of node 2 as $listed, want not listening"
+done
+qc_ctl 2 portal remove "$WRONG" >/dev/null || qc_fail "portal remove $WRONG through node 2"
+qc_ctl 3 portal remove "$EXTRA" --node 2 >/dev/null || qc_fail "portal remove $EXTRA --node 2 through node 3"
+for t in $(seq 50); do
+	out=$(sendtargets_3)
+	printf '%s\n' "$out" | grep -q "Portal:$EXTRA," || break
+	sleep 0.1
+done
+printf '%s\n' "$out" | grep -q "Portal:$EXTRA," && qc_fail "SendTargets through node 3 still lists $EXTRA after portal remove"
+qc_verify 1 2 3
+qc_log "ok: a portal added through node 1 for node 2 is in SendTargets through node 3 with TPGT 2 and takes logins; removed, it is gone"
 
 # --- 2. PR OUT through one node, PR IN through the others at once -----------
 A1=$(spec 1 "$INIT_A" 80a100000002)

@@ -11,7 +11,7 @@
 # admission 130, torn 140, daemon 150, tmf_reset 160, mutate 170,
 # acl_evict 180, snapshot 190, pr_admin 200, lun_admin 210, cluster_status 220,
 # lun_ops 230, target_session 235, config 240, metrics 245, reload 260,
-# login_log 265;
+# login_log 265, portal 270;
 # tests/packaging/test_packages.sh 250.
 INTEGRATION_TESTS = \
 	%reldir%/int_libiscsi.sh \
@@ -43,7 +43,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_config.py \
 	%reldir%/int_metrics.py \
 	%reldir%/int_reload.py \
-	%reldir%/int_login_log.py
+	%reldir%/int_login_log.py \
+	%reldir%/int_portal.py
 
 TESTS += $(INTEGRATION_TESTS)
 

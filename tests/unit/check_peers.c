@@ -28,6 +28,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/unit/check_main.h"
 #include "daemon/daemon.h"
@@ -115,11 +117,11 @@ static void setup(void)
 	d.cfg.node_id = 1;
 	d.cfg.iscsi.tpgt = 1;
 	snprintf(d.cfg.node_name, sizeof(d.cfg.node_name), "here");
-	snprintf(d.cfg.listen[0], sizeof(d.cfg.listen[0]), HERE_ADDR ":3260");
-	d.cfg.listen_count = 1;
 	d.loop = env.loop;
 	d.alua = env.alua;
 	d.iscsi = server;
+	/* The configured portal as daemon_portals_open() records it (no socket here). */
+	ck_assert_ptr_nonnull(daemon_portal_listened(&d, HERE_ADDR ":3260"));
 	serving_calls = 0;
 	ck_assert_int_eq(cluster_loopback_create(env.loop, 1, 0, &cb, &d, &d.cluster), 0);
 	drain_ua(env.n1);
@@ -130,6 +132,7 @@ static void teardown(void)
 {
 	cluster_destroy(d.cluster);
 	daemon_peers_free(&d);
+	daemon_portals_free(&d);
 	iscsi_server_destroy(server);
 	t_teardown();
 }
@@ -362,10 +365,10 @@ START_TEST(test_announce_numeric)
 {
 	struct cluster_peer me;
 
-	snprintf(d.cfg.listen[0], sizeof(d.cfg.listen[0]), "[2001:DB8::1]:3262");
-	snprintf(d.cfg.listen[1], sizeof(d.cfg.listen[1]), "localhost:3263");
-	snprintf(d.cfg.listen[2], sizeof(d.cfg.listen[2]), HERE_ADDR ":3264");
-	d.cfg.listen_count = 3;
+	daemon_portals_free(&d);
+	ck_assert_ptr_nonnull(daemon_portal_listened(&d, "[2001:DB8::1]:3262"));
+	ck_assert_ptr_nonnull(daemon_portal_listened(&d, "localhost:3263"));
+	ck_assert_ptr_nonnull(daemon_portal_listened(&d, HERE_ADDR ":3264"));
 	ck_assert_int_eq(daemon_peers_announce(&d), 0);
 	me = self();
 	ck_assert_uint_eq(me.portal_count, 3);
@@ -374,6 +377,62 @@ START_TEST(test_announce_numeric)
 			      strcmp(me.portals[1], "[::1]:3263") == 0,
 		      "localhost announced as %s", me.portals[1]);
 	ck_assert_str_eq(me.portals[2], HERE_ADDR ":3264");
+}
+END_TEST
+
+/* A free TCP port on 127.0.0.1 (bound and closed). */
+static unsigned int free_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/*
+ * Run-time portals of this node (daemon/portals.c): one it can listen on
+ * is listened on, announced and listed by SendTargets at once, and gone
+ * from both when removed; one it cannot bind (an address of no host here)
+ * is kept as not listening with the error and neither announced nor listed.
+ */
+START_TEST(test_runtime_portals)
+{
+	const struct daemon_portal *p;
+	char addr[32], row[64], want[256];
+
+	ck_assert_int_eq(daemon_peers_announce(&d), 0);
+	t_loop_pass();
+	d.portals_open = true;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", free_port());
+	daemon_portal_runtime(&d, addr, true);
+	p = daemon_portal_find(&d, addr);
+	ck_assert_ptr_nonnull(p);
+	ck_assert(p->runtime && p->listening && !p->config);
+	ck_assert_uint_eq(self().portal_count, 2);
+	ck_assert_str_eq(self().portals[1], addr);
+	snprintf(row, sizeof(row), "TargetAddress=%s,1\n", addr);
+	snprintf(want, sizeof(want), "TargetName=%s\n%s%s", TARGET, HERE, row);
+	ck_assert_str_eq(sendtargets(), want);
+
+	daemon_portal_runtime(&d, "198.51.100.9:3260", true);
+	p = daemon_portal_find(&d, "198.51.100.9:3260");
+	ck_assert_ptr_nonnull(p);
+	ck_assert(p->runtime && !p->listening);
+	ck_assert_int_eq(p->error, -EADDRNOTAVAIL);
+	ck_assert_uint_eq(self().portal_count, 2);
+	ck_assert_str_eq(sendtargets(), want);
+
+	daemon_portal_runtime(&d, addr, false);
+	ck_assert_ptr_null(daemon_portal_find(&d, addr));
+	ck_assert_uint_eq(self().portal_count, 1);
+	ck_assert_str_eq(sendtargets(), "TargetName=" TARGET "\n" HERE);
+	daemon_portal_runtime(&d, "198.51.100.9:3260", false);
+	ck_assert_ptr_null(daemon_portal_find(&d, "198.51.100.9:3260"));
 }
 END_TEST
 
@@ -388,6 +447,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_other_nodes);
 	tcase_add_test(tc, test_unpresentable_left_out);
 	tcase_add_test(tc, test_announce_numeric);
+	tcase_add_test(tc, test_runtime_portals);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -338,6 +338,18 @@ static void mutation_random(struct blob *b, uint64_t request_id)
 		pr = pr_op_random(&m, &m.pr_op_len);
 		m.pr_op = pr;
 		break;
+	case MUTATION_PORTAL: {
+		/* A small pool so adds collide and removes find something; some invalid. */
+		static const char *const addrs[] = { "127.0.0.1:3260", "127.0.0.2:3261",
+						     "[fd00::1]:3260", "10.0.0.1:03260",
+						     "host:3260" };
+
+		m.u.portal.rec.node = rnd(20) == 0 ? 0 : 1 + rnd(3);
+		snprintf(m.u.portal.rec.address, sizeof(m.u.portal.rec.address), "%s",
+			 addrs[rnd(10) == 0 ? 3 + rnd(2) : rnd(3)]);
+		m.u.portal.add = rnd(3) != 0;
+		break;
+	}
 	case MUTATION_PR_CLEAR:
 		target_name(m.u.lu.target, sizeof(m.u.lu.target));
 		m.u.lu.lun = (uint16_t)rnd(NLUNS);
@@ -838,6 +850,85 @@ START_TEST(test_target_set_in_place)
 }
 END_TEST
 
+/*
+ * PORTAL adds a run-time portal of a node (one effect with a copy of it)
+ * and removes it; refuses a duplicate, a missing one, node 0 and addresses
+ * that are not numeric and canonical; portals are stored, and a snapshot
+ * install adds or removes them with one effect each, leaving LUs alone.
+ */
+START_TEST(test_portal_kind)
+{
+	struct mutation m = { .kind = MUTATION_PORTAL };
+	const struct state_portal *p;
+	struct state_effects fx;
+	uint8_t buf[MUTATION_MAX_LEN];
+	struct inst a, b;
+	size_t len;
+
+	pair_setup(&a, &b);
+	m.u.portal.add = true;
+	m.u.portal.rec.node = 2;
+	snprintf(m.u.portal.rec.address, sizeof(m.u.portal.rec.address), "198.18.1.2:3261");
+	ck_assert_int_eq(mutation_encode(&m, buf, sizeof(buf), &len), 0);
+	state_deliver(a.state, state_applied_seq(a.state) + 1, 1, false, buf, len, &fx);
+	ck_assert_int_eq(fx.rc, 0);
+	ck_assert_uint_eq(fx.n, 1);
+	ck_assert_int_eq(fx.v[0].kind, STATE_FX_PORTAL_ADDED);
+	ck_assert_uint_eq(fx.v[0].portal.node, 2);
+	ck_assert_str_eq(fx.v[0].portal.address, "198.18.1.2:3261");
+	state_effects_release(&fx);
+	deliver_refused(&a, &m, -EEXIST);
+	m.u.portal.rec.node = 1;
+	snprintf(m.u.portal.rec.address, sizeof(m.u.portal.rec.address), "[fd00::2]:3260");
+	deliver_one(&a, &m, STATE_FX_PORTAL_ADDED);
+	m.u.portal.rec.node = 0;
+	deliver_refused(&a, &m, -EINVAL);
+	m.u.portal.rec.node = 3;
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const bad[] = { "[fd00:0::2]:3260", "198.18.1.2:03260",
+						   "198.18.1.2:0", "localhost:3260",
+						   "198.18.1.2:65536" };
+
+		snprintf(m.u.portal.rec.address, sizeof(m.u.portal.rec.address), "%s", bad[i]);
+		deliver_refused(&a, &m, -EINVAL);
+	}
+	m.u.portal.add = false;
+	snprintf(m.u.portal.rec.address, sizeof(m.u.portal.rec.address), "198.18.1.2:3261");
+	deliver_refused(&a, &m, -ENOENT);	/* node 3 has none */
+
+	/* Sorted by node, then address. */
+	p = state_portal_first(a.state);
+	ck_assert_uint_eq(p->rec.node, 1);
+	ck_assert_str_eq(p->rec.address, "[fd00::2]:3260");
+	p = state_portal_next(p);
+	ck_assert_uint_eq(p->rec.node, 2);
+	ck_assert_ptr_null(state_portal_next(p));
+
+	/* b has none: the install adds the one portal node 2 had at a's first step. */
+	m.u.portal.rec.node = 1;
+	snprintf(m.u.portal.rec.address, sizeof(m.u.portal.rec.address), "[fd00::2]:3260");
+	deliver_one(&a, &m, STATE_FX_PORTAL_REMOVED);
+	install_in_place(&a, &b, STATE_FX_PORTAL_ADDED);
+	ck_assert_ptr_nonnull(state_portal_find(b.state, 2, "198.18.1.2:3261"));
+	m.u.portal.rec.node = 2;
+	snprintf(m.u.portal.rec.address, sizeof(m.u.portal.rec.address), "198.18.1.2:3261");
+	deliver_one(&a, &m, STATE_FX_PORTAL_REMOVED);
+	install_in_place(&a, &b, STATE_FX_PORTAL_REMOVED);
+	ck_assert_ptr_null(state_portal_first(b.state));
+
+	m.u.portal.add = true;
+	deliver_one(&a, &m, STATE_FX_PORTAL_ADDED);
+	reload(&a);
+	p = state_portal_first(a.state);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->rec.node, 2);
+	ck_assert_str_eq(p->rec.address, "198.18.1.2:3261");
+	ck_assert_ptr_null(state_portal_next(p));
+	inst_close(&a);
+	inst_close(&b);
+}
+END_TEST
+
 START_TEST(test_epoch_persists)
 {
 	struct inst a;
@@ -869,6 +960,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_lun_resize_in_place);
 	tcase_add_test(tc, test_lun_set_in_place);
 	tcase_add_test(tc, test_target_set_in_place);
+	tcase_add_test(tc, test_portal_kind);
 	tcase_add_test(tc, test_epoch_persists);
 	suite_add_tcase(s, tc);
 	return s;

@@ -11,7 +11,7 @@
 #include "daemon/state/mutation.h"
 #include "tests/unit/check_main.h"
 
-#define NSAMPLES 16
+#define NSAMPLES 17
 
 static struct mutation samples[NSAMPLES];
 
@@ -105,6 +105,11 @@ static void make_samples(void)
 	op->kind = MUTATION_TARGET_SET;
 	strcpy(op->u.target.name, "iqn.2026-11.org.quorate:a");
 	memset(op->u.target.alias, 'z', STORE_ALIAS_MAX);
+	op = &samples[16];
+	op->kind = MUTATION_PORTAL;
+	op->u.portal.rec.node = 65535;
+	strcpy(op->u.portal.rec.address, "[fd00::1]:3261");
+	op->u.portal.add = true;
 	for (int i = 0; i < NSAMPLES; i++) {
 		samples[i].request_id = 0x1122334455667788ULL + (uint64_t)i;
 	}
@@ -155,6 +160,24 @@ START_TEST(test_lun_offline_layout)
 	ck_assert_int_eq(buf[len - 1], MUTATION_LUN_F_DIRECT_IO | MUTATION_LUN_F_READ_ONLY |
 					       MUTATION_LUN_F_OFFLINE);
 	buf[len - 1] = 0x40;
+	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
+}
+END_TEST
+
+/* PORTAL: u32 node id, the address, u8 add (0 or 1). */
+START_TEST(test_portal_layout)
+{
+	static uint8_t buf[MUTATION_MAX_LEN];
+	struct mutation out;
+	size_t len;
+
+	make_samples();
+	ck_assert_int_eq(mutation_encode(&samples[16], buf, sizeof(buf), &len), 0);
+	ck_assert_uint_eq(len, MUTATION_HEADER_LEN + 4 + 2 + strlen("[fd00::1]:3261") + 1);
+	ck_assert_int_eq(buf[MUTATION_HEADER_LEN + 2], 0xff);
+	ck_assert_int_eq(buf[MUTATION_HEADER_LEN + 3], 0xff);
+	ck_assert_int_eq(buf[len - 1], 1);
+	buf[len - 1] = 2;
 	ck_assert_int_eq(mutation_decode(buf, len, &out), -EBADMSG);
 }
 END_TEST
@@ -357,6 +380,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_big_endian_layout);
 	tcase_add_test(tc, test_lun_offline_layout);
 	tcase_add_test(tc, test_lun_resize_layout);
+	tcase_add_test(tc, test_portal_layout);
 	tcase_add_test(tc, test_lun_set_layout);
 	tcase_add_test(tc, test_rejects_bad_input);
 	tcase_add_test(tc, test_garbage_never_crashes);

@@ -134,7 +134,8 @@ START_TEST(test_newer_schema_refused)
 END_TEST
 
 struct loaded {
-	int targets, luns, acls, chaps, prs;
+	int targets, luns, acls, chaps, prs, portals;
+	struct store_portal portal;
 	uint8_t pr_blob[16];
 	size_t pr_len;
 	bool pr_aptpl;
@@ -192,7 +193,17 @@ static int on_pr(const struct store_pr *p, void *ctx)
 	return 0;
 }
 
-static const struct store_load_ops load_ops = { on_target, on_lun, on_acl, on_chap, on_pr };
+static int on_portal(const struct store_portal *p, void *ctx)
+{
+	struct loaded *ld = ctx;
+
+	ld->portals++;
+	ld->portal = *p;
+	return 0;
+}
+
+static const struct store_load_ops load_ops = { on_target, on_lun, on_acl, on_chap, on_pr,
+						on_portal };
 
 static const char tname[] = "iqn.2026-11.org.quorate:t1";
 
@@ -436,6 +447,58 @@ START_TEST(test_lun_resize)
 	op.u.lun.size_bytes = 0x123456789000ULL;
 	ck_assert_int_eq(memcmp(&ld.l, &op.u.lun, sizeof(ld.l)), 0);
 	store_close(s);
+}
+END_TEST
+
+/*
+ * Run-time portals: STORE_OP_PORTAL_ADD stores (node, address), a duplicate
+ * is -EEXIST, PORTAL_DEL of one that is not there -ENOENT; they load
+ * ordered by node and address, and store_replace() replaces them.
+ */
+static int replace_one_portal(struct store_op *op, void *ctx)
+{
+	int *n = ctx;
+
+	if ((*n)++ > 0) {
+		return 0;
+	}
+	op->kind = STORE_OP_PORTAL_ADD;
+	op->u.portal.node = 9;
+	snprintf(op->u.portal.address, sizeof(op->u.portal.address), "10.0.0.9:3260");
+	return 1;
+}
+
+START_TEST(test_portals)
+{
+	struct store *s;
+	struct store_op op = { .kind = STORE_OP_PORTAL_ADD };
+	struct loaded ld = { 0 };
+	int n = 0;
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	op.u.portal.node = 3;
+	snprintf(op.u.portal.address, sizeof(op.u.portal.address), "198.18.1.3:3261");
+	ck_assert_int_eq(store_commit(s, 1, &op), 0);
+	ck_assert_int_eq(store_commit(s, 2, &op), -EEXIST);
+	op.u.portal.node = 2;
+	ck_assert_int_eq(store_commit(s, 2, &op), 0);
+	op.kind = STORE_OP_PORTAL_DEL;
+	op.u.portal.node = 4;
+	ck_assert_int_eq(store_commit(s, 3, &op), -ENOENT);
+	op.u.portal.node = 3;
+	ck_assert_int_eq(store_commit(s, 3, &op), 0);
+	store_close(s);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM portals"), 1);
+
+	ck_assert_int_eq(store_open(dir, &s), 0);
+	ck_assert_int_eq(store_load(s, &load_ops, &ld), 0);
+	ck_assert_int_eq(ld.portals, 1);
+	ck_assert_uint_eq(ld.portal.node, 2);
+	ck_assert_str_eq(ld.portal.address, "198.18.1.3:3261");
+	ck_assert_int_eq(store_replace(s, 10, 1, replace_one_portal, &n), 0);
+	store_close(s);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM portals WHERE node = 9"), 1);
+	ck_assert_int_eq(count_rows("SELECT COUNT(*) FROM portals"), 1);
 }
 END_TEST
 
@@ -745,6 +808,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_lun_offline_flag);
 	tcase_add_test(tc, test_lun_resize);
 	tcase_add_test(tc, test_lun_settings);
+	tcase_add_test(tc, test_portals);
 	tcase_add_test(tc, test_target_delete_cascades);
 	tcase_add_test(tc, test_schema_lun_range_is_the_domain_rule);
 	tcase_add_test(tc, test_pr_state_persists);

@@ -36,7 +36,7 @@ TESTS += %reldir%/check_store %reldir%/check_config %reldir%/check_state_codec \
 check_PROGRAMS += %reldir%/check_peers
 TESTS += %reldir%/check_peers
 %canon_reldir%_check_peers_SOURCES = %reldir%/check_peers.c %reldir%/check_scsi_util.h \
-	daemon/peers.c $(CHECK_MAIN)
+	daemon/peers.c daemon/portals.c $(CHECK_MAIN)
 %canon_reldir%_check_peers_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS) $(CHECK_CFLAGS)
 %canon_reldir%_check_peers_LDADD = quorum/libquorum.a $(ISCSI_SERVER_TEST_LIBS)
 
