@@ -2,8 +2,8 @@
 /*
  * quoratectl: the admin CLI. Each invocation sends one JSON request over the
  * daemon's libqb IPC service (protocol: daemon/ipc/ctl_proto.h, the only
- * daemon header used here) and prints the answer as a table, or with --json
- * as one JSON document on stdout. Exit status: 0 success, 1 the daemon
+ * daemon header used here) and prints the answer as a table (libsmartcols;
+ * --raw for scripts), or with --json as the daemon's JSON document on stdout. Exit status: 0 success, 1 the daemon
  * refused or could not be reached (one line on stderr), 2 usage error.
  *
  * CHAP secrets are read from --secret-file or stdin by default (with echo
@@ -32,7 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ini.h>
 #include <json-c/json.h>
+#include <libsmartcols/libsmartcols.h>
 #include <qb/qbipcc.h>
 
 #include <config.h>
@@ -47,6 +49,7 @@
 
 struct cli {
 	bool json;
+	bool raw;			/* --raw: tables as libsmartcols' raw output */
 	const char *ipc_name;
 	bool have_daemon_uid;
 	uid_t daemon_uid;		/* --daemon-user: also trusted as the server */
@@ -140,7 +143,7 @@ static void usage_error(const char *fmt, ...)
 /*
  * Options of a subcommand, anywhere after its name (getopt_long, which
  * permutes): "--name value", "--name=value", flags, a short letter where
- * one is given, and -j/--json (as before the subcommand). "--" ends the
+ * one is given, and -j/--json and --raw (as before the subcommand). "--" ends the
  * options. Positional arguments are collected in order.
  */
 struct opt_def {
@@ -153,6 +156,7 @@ struct opt_def {
 
 #define OPTS_MAX 16
 #define OPT_LONG_BASE 256	/* getopt_long's value for defs[i]: OPT_LONG_BASE + i */
+#define OPT_RAW 1		/* --raw (not a character getopt could return) */
 
 static void opt_found(const struct opt_def *d)
 {
@@ -165,7 +169,7 @@ static void opt_found(const struct opt_def *d)
 
 static int opts_parse(int argc, char **argv, const struct opt_def *defs, char **pos, int max_pos)
 {
-	struct option longs[OPTS_MAX + 2];
+	struct option longs[OPTS_MAX + 3];
 	char shorts[2 * OPTS_MAX + 4] = ":j", **av = calloc((size_t)argc + 2, sizeof(*av));
 	size_t n = 0, ns = 2;
 	int c, npos = 0;
@@ -186,6 +190,7 @@ static int opts_parse(int argc, char **argv, const struct opt_def *defs, char **
 		}
 	}
 	longs[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	longs[n++] = (struct option){ "raw", no_argument, NULL, OPT_RAW };
 	longs[n] = (struct option){ NULL, 0, NULL, 0 };
 	shorts[ns] = '\0';
 	av[0] = (char *)"quoratectl";
@@ -196,6 +201,8 @@ static int opts_parse(int argc, char **argv, const struct opt_def *defs, char **
 	while ((c = getopt_long(argc + 1, av, shorts, longs, NULL)) != -1) {
 		if (c == 'j') {
 			the_cli->json = true;
+		} else if (c == OPT_RAW) {
+			the_cli->raw = true;
 		} else if (c == ':') {
 			usage_error("option '%s' needs a value", av[optind - 1]);
 		} else if (c == '?') {
@@ -372,6 +379,116 @@ static int ctl_server_check(const struct cli *cli, qb_ipcc_connection_t *c)
 		return 0;
 	}
 	return ctl_refuse_server(cli, pid, uid);
+}
+
+/* ---- the IPC name from the daemon's config file ------------------------------ */
+
+/*
+ * Without --ipc and QUORATE_IPC, the IPC name is the [node] ipc_name of the
+ * daemon's config file (--config, default the file quorated reads by
+ * default), else quorated's default name. A missing default file is no
+ * error: quorated runs without one too. A file that exists but cannot be
+ * read, is not INI (inih says where), or names an invalid ipc_name is a
+ * usage error: guessing another name would send the request to whatever
+ * listens there. Only ipc_name is looked at; the rest of the file is the
+ * daemon's (quorated --check-config checks it). inih is set up as quorated
+ * sets it up: lines are not continued, and a long line is not cut in two.
+ */
+#define CTL_CONFIG_DEFAULT SYSCONFDIR "/quorate/quorated.conf"
+#define CTL_CONFIG_FILE_MAX (1 << 20)
+#define CTL_CONFIG_LINE_MAX 65536
+#define CTL_IPC_NAME_MAX 63	/* as quorated's [node] ipc_name */
+
+struct ipc_conf {
+	char name[CTL_IPC_NAME_MAX + 1];
+	bool found;
+	char err[256];		/* the handler's complaint */
+};
+
+static int ipc_conf_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct ipc_conf *c = user;
+
+	if (strcmp(section, "node") != 0 || strcmp(name, "ipc_name") != 0) {
+		return 1;
+	}
+	if (c->found) {
+		snprintf(c->err, sizeof(c->err), "ipc_name given twice");
+		return 0;
+	}
+	if (value[0] == '\0' || strlen(value) > CTL_IPC_NAME_MAX || strchr(value, '/') != NULL) {
+		snprintf(c->err, sizeof(c->err), "ipc_name: must be 1..%d characters without '/'",
+			 CTL_IPC_NAME_MAX);
+		return 0;
+	}
+	snprintf(c->name, sizeof(c->name), "%s", value);
+	c->found = true;
+	return 1;
+}
+
+/* The whole of @path, NUL-terminated (to free), or NULL with errno set. */
+static char *file_slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0;
+	int e = 0;
+
+	if (f == NULL) {
+		return NULL;
+	}
+	buf = malloc(CTL_CONFIG_FILE_MAX + 1);
+	if (buf == NULL) {
+		e = ENOMEM;
+	} else {
+		n = fread(buf, 1, CTL_CONFIG_FILE_MAX + 1, f);
+		e = ferror(f) ? (errno != 0 ? errno : EIO) : n > CTL_CONFIG_FILE_MAX ? EFBIG : 0;
+	}
+	fclose(f);
+	if (e == 0 && memchr(buf, '\0', n) != NULL) {
+		e = EINVAL;
+	}
+	if (e != 0) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Set cli->ipc_name from @path (@explicit: given with --config); exits 2 on a bad file. */
+static void ipc_name_from_config(struct cli *cli, const char *path, bool explicit)
+{
+	static struct ipc_conf conf;
+	char *text = file_slurp(path);
+	int line;
+
+	if (text == NULL) {
+		if (errno == ENOENT && !explicit) {
+			return;
+		}
+		usage_error("%s: %s (give --ipc NAME or set " CTL_IPC_NAME_ENV " to skip it)", path,
+			    errno == EFBIG ? "larger than 1 MiB"
+			    : errno == EINVAL ? "NUL byte in the file" : strerror(errno));
+	}
+#if defined(HAVE_DECL_INI_MAX_LINE) && HAVE_DECL_INI_MAX_LINE
+	ini_use_stack = false;
+	ini_allow_realloc = false;
+	ini_initial_alloc = CTL_CONFIG_LINE_MAX;
+	ini_max_line = CTL_CONFIG_LINE_MAX;
+	ini_allow_multiline = false;
+#endif
+	line = ini_parse_string(text, ipc_conf_key, &conf);
+	free(text);
+	if (line != 0) {
+		usage_error("%s:%d: %s (give --ipc NAME or set " CTL_IPC_NAME_ENV " to skip it)",
+			    path, line, line < 0 ? "out of memory"
+					 : conf.err[0] != '\0' ? conf.err : "syntax error");
+	}
+	if (conf.found) {
+		cli->ipc_name = conf.name;
+	}
 }
 
 /* The daemon's error kind as one of ours (they outlive the answer). */
@@ -566,6 +683,189 @@ static void size_human(uint64_t b, char *out, size_t cap)
 	snprintf(out, cap, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
 }
 
+/* ---- tables ------------------------------------------------------------------ */
+
+/*
+ * Every table and every "field: value" view goes through libsmartcols, so
+ * columns line up whatever the width of an IQN (a Windows initiator's name
+ * runs to 50 characters and more). Output is never cut to the terminal's
+ * width (termforce never): a name shortened to fit would be a wrong name.
+ * --raw is libsmartcols' raw mode without the heading line: fields separated
+ * by one space, a space or other unsafe byte inside a field as \xHH, an
+ * empty field as "-" (so every line splits into the same number of fields),
+ * sizes in bytes; the text around the tables (titles, notes for humans) is
+ * left out, and the tables of one command are separated by an empty line.
+ * JSON never comes from here: --json prints the daemon's document as it is.
+ */
+struct col_def {
+	const char *name;
+	bool right;		/* numbers: aligned to the right */
+};
+
+static void out_of_memory(void) __attribute__((noreturn));
+
+static void out_of_memory(void)
+{
+	fputs("quoratectl: out of memory\n", stderr);
+	exit(EXIT_REFUSED);
+}
+
+static struct libscols_table *table_new(const struct col_def *cols, size_t n)
+{
+	struct libscols_table *tb = scols_new_table();
+
+	if (tb == NULL) {
+		out_of_memory();
+	}
+	scols_table_set_termforce(tb, SCOLS_TERMFORCE_NEVER);
+	if (the_cli->raw) {
+		scols_table_enable_raw(tb, 1);
+		scols_table_enable_noheadings(tb, 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (scols_table_new_column(tb, cols[i].name, 0, cols[i].right ? SCOLS_FL_RIGHT : 0) ==
+		    NULL) {
+			out_of_memory();
+		}
+	}
+	return tb;
+}
+
+#define TABLE_NEW(cols) table_new((cols), sizeof(cols) / sizeof((cols)[0]))
+
+static struct libscols_line *table_row(struct libscols_table *tb)
+{
+	struct libscols_line *ln = scols_table_new_line(tb, NULL);
+
+	if (ln == NULL) {
+		out_of_memory();
+	}
+	return ln;
+}
+
+static void cell(struct libscols_line *ln, size_t col, const char *s)
+{
+	if (s == NULL || (s[0] == '\0' && the_cli->raw)) {
+		s = the_cli->raw ? "-" : "";
+	}
+	if (scols_line_set_data(ln, col, s) < 0) {
+		out_of_memory();
+	}
+}
+
+static void cellf(struct libscols_line *ln, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cellf(struct libscols_line *ln, size_t col, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	cell(ln, col, buf);
+}
+
+/* A size: "1.5 GiB" for humans, the number of bytes with --raw. */
+static void cell_size(struct libscols_line *ln, size_t col, uint64_t bytes)
+{
+	char buf[32];
+
+	if (the_cli->raw) {
+		snprintf(buf, sizeof(buf), "%" PRIu64, bytes);
+	} else {
+		size_human(bytes, buf, sizeof(buf));
+	}
+	cell(ln, col, buf);
+}
+
+static void table_print(struct libscols_table *tb)
+{
+	scols_print_table(tb);
+	scols_unref_table(tb);
+}
+
+/* Between two tables of one command: an empty line, with --raw as well. */
+static void table_gap(void)
+{
+	putchar('\n');
+}
+
+/* Text for humans only (titles, notes, "none"); --raw leaves it out. */
+static void human_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void human_text(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (the_cli->raw) {
+		return;
+	}
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* A list command's table; for humans @none instead of an empty table. */
+static void list_print(struct libscols_table *tb, const char *none)
+{
+	if (scols_table_get_nlines(tb) == 0) {
+		human_text("%s\n", none);
+	}
+	table_print(tb);
+}
+
+/*
+ * A "field: value" view: two columns, no heading. With --raw the field is
+ * named as in --json where it can be: the label without its colon, spaces
+ * and dashes as '_' ("applied seq:" is applied_seq).
+ */
+struct kv_view {
+	struct libscols_table *tb;
+	char key[64];		/* the last field's raw name, for continuation rows */
+};
+
+static void kv_init(struct kv_view *v)
+{
+	static const struct col_def cols[] = { { "FIELD", false }, { "VALUE", false } };
+
+	v->tb = TABLE_NEW(cols);
+	scols_table_enable_noheadings(v->tb, 1);
+	v->key[0] = '\0';
+}
+
+static void kv(struct kv_view *v, const char *label, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* One row; @label NULL continues the previous field (a list's next item). */
+static void kv(struct kv_view *v, const char *label, const char *fmt, ...)
+{
+	struct libscols_line *ln = table_row(v->tb);
+	char value[1024];
+	va_list ap;
+
+	if (label != NULL) {
+		size_t n = 0;
+
+		for (const char *p = label; *p != '\0' && *p != ':' && n + 1 < sizeof(v->key); p++) {
+			v->key[n++] = *p == ' ' || *p == '-' ? '_' : *p;
+		}
+		v->key[n] = '\0';
+	}
+	cell(ln, 0, the_cli->raw ? v->key : label != NULL ? label : "");
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	cell(ln, 1, value);
+}
+
+static void kv_print(struct kv_view *v)
+{
+	table_print(v->tb);
+	v->tb = NULL;
+}
+
 /* ---- printers -------------------------------------------------------------- */
 
 static void print_applied(struct json_object *r)
@@ -607,97 +907,128 @@ static const char *members_str(struct json_object *r, char *out, size_t cap)
 static void print_status(struct json_object *r)
 {
 	struct json_object *timing = NULL;
+	struct kv_view v;
 	char members[512];
 
-	printf("node:         %s (id %" PRId64 ")\n", jstr(r, "node"), jint(r, "node_id"));
-	printf("version:      %s\n", jstr(r, "version"));
-	printf("uptime:       %" PRId64 " s\n", jint(r, "uptime_s"));
-	printf("transport:    %s\n", jstr(r, "transport"));
-	printf("quorate:      %s\n", jbool(r, "quorate") ? "yes" : "NO");
-	printf("serving:      %s\n", jbool(r, "serving") ? "yes" : "NO");
-	printf("members:      %s\n", members_str(r, members, sizeof(members)));
+	kv_init(&v);
+	kv(&v, "node:", "%s (id %" PRId64 ")", jstr(r, "node"), jint(r, "node_id"));
+	kv(&v, "version:", "%s", jstr(r, "version"));
+	kv(&v, "uptime:", "%" PRId64 " s", jint(r, "uptime_s"));
+	kv(&v, "transport:", "%s", jstr(r, "transport"));
+	kv(&v, "quorate:", "%s", jbool(r, "quorate") ? "yes" : "NO");
+	kv(&v, "serving:", "%s", jbool(r, "serving") ? "yes" : "NO");
+	kv(&v, "members:", "%s", members_str(r, members, sizeof(members)));
 	if (json_object_object_get_ex(r, "timing", &timing) && timing != NULL) {
-		printf("timing:       token %" PRId64 " ms, consensus %" PRId64 " ms, qdevice %" PRId64
-		       " ms: lease %" PRId64 " ms, grace %" PRId64 " ms\n",
-		       jint(timing, "token_ms"), jint(timing, "consensus_ms"),
-		       jint(timing, "qdevice_timeout_ms"), jint(timing, "lease_ms"),
-		       jint(timing, "grace_ms"));
+		kv(&v, "timing:", "token %" PRId64 " ms, consensus %" PRId64 " ms, qdevice %" PRId64
+		   " ms: lease %" PRId64 " ms, grace %" PRId64 " ms",
+		   jint(timing, "token_ms"), jint(timing, "consensus_ms"),
+		   jint(timing, "qdevice_timeout_ms"), jint(timing, "lease_ms"),
+		   jint(timing, "grace_ms"));
 	}
-	printf("epoch:        %" PRId64 "\n", jint(r, "epoch"));
-	printf("applied seq:  %" PRId64 "\n", jint(r, "applied_seq"));
-	printf("digest:       %s\n", jstr(r, "digest"));
-	printf("targets:      %" PRId64 "\n", jint(r, "targets"));
-	printf("luns:         %" PRId64 " (%" PRId64 " offline)\n", jint(r, "luns"),
-	       jint(r, "luns_offline"));
-	printf("sessions:     %" PRId64 "\n", jint(r, "sessions"));
-	printf("metrics:      %s\n", jstr(r, "metrics_url")[0] ? jstr(r, "metrics_url") : "off");
+	kv(&v, "epoch:", "%" PRId64, jint(r, "epoch"));
+	kv(&v, "applied seq:", "%" PRId64, jint(r, "applied_seq"));
+	kv(&v, "digest:", "%s", jstr(r, "digest"));
+	kv(&v, "targets:", "%" PRId64, jint(r, "targets"));
+	kv(&v, "luns:", "%" PRId64 " (%" PRId64 " offline)", jint(r, "luns"),
+	   jint(r, "luns_offline"));
+	kv(&v, "sessions:", "%" PRId64, jint(r, "sessions"));
+	kv(&v, "metrics:", "%s", jstr(r, "metrics_url")[0] ? jstr(r, "metrics_url") : "off");
+	kv_print(&v);
 }
 
 static void print_targets(struct json_object *r)
 {
-	size_t n = json_object_array_length(r);
+	static const struct col_def cols[] = {
+		{ "TARGET", false }, { "LUNS", true },	{ "ACLS", true },  { "CHAP", false },
+		{ "SESSIONS", true }, { "STATE", false }, { "ALIAS", false },
+	};
+	struct libscols_table *tb = TABLE_NEW(cols);
 
-	printf("%-48s %5s %5s %5s %8s  %s\n", "TARGET", "LUNS", "ACLS", "CHAP", "SESSIONS",
-	       "ALIAS");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < json_object_array_length(r); i++) {
 		struct json_object *t = json_object_array_get_idx(r, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("%-48s %5" PRId64 " %5" PRId64 " %5s %8" PRId64 "  %s%s\n", jstr(t, "name"),
-		       jint(t, "luns"), jint(t, "acls"), jbool(t, "chap") ? "yes" : "no",
-		       jint(t, "sessions"), jstr(t, "alias"),
-		       jbool(t, "running") ? "" : " (NOT RUNNING)");
+		cell(ln, 0, jstr(t, "name"));
+		cellf(ln, 1, "%" PRId64, jint(t, "luns"));
+		cellf(ln, 2, "%" PRId64, jint(t, "acls"));
+		cell(ln, 3, jbool(t, "chap") ? "yes" : "no");
+		cellf(ln, 4, "%" PRId64, jint(t, "sessions"));
+		cell(ln, 5, jbool(t, "running") ? "running" : "NOT-RUNNING");
+		cell(ln, 6, jstr(t, "alias"));
 	}
+	list_print(tb, "no targets");
 }
 
 static void print_luns(struct json_object *r)
 {
+	static const struct col_def cols[] = {
+		{ "TARGET", false }, { "LUN", true },	  { "BACKING", false }, { "SIZE", true },
+		{ "BS", true },	     { "STATE", false },  { "SERIAL", false },	{ "PATH", false },
+		{ "OPTIONS", false }, { "ALIAS", false },
+	};
+	struct libscols_table *tb = TABLE_NEW(cols);
 	size_t n = json_object_array_length(r);
 
-	printf("%-40s %5s %-7s %10s %5s %-7s %-32s %s\n", "TARGET", "LUN", "BACKING", "SIZE",
-	       "BS", "STATE", "SERIAL", "PATH");
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *l = json_object_array_get_idx(r, i);
-		char size[32], flags[4608];
+		struct libscols_line *ln = table_row(tb);
+		char opts[64];
 
-		size_human((uint64_t)jint(l, "size"), size, sizeof(size));
-		snprintf(flags, sizeof(flags), "%s%s%s%s%s%s%s", jstr(l, "path"),
-			 jbool(l, "direct") ? " [direct]" : "", jbool(l, "thin") ? " [thin]" : "",
-			 jbool(l, "read_only") ? " [ro]" : "",
-			 jstr(l, "alias")[0] != '\0' ? " (" : "", jstr(l, "alias"),
-			 jstr(l, "alias")[0] != '\0' ? ")" : "");
-		printf("%-40s %5" PRId64 " %-7s %10s %5" PRId64 " %-7s %-32s %s\n", jstr(l, "target"),
-		       jint(l, "lun"), jstr(l, "backing"), size, jint(l, "block_size"),
-		       jbool(l, "online") ? "online" : "OFFLINE", jstr(l, "serial"), flags);
+		snprintf(opts, sizeof(opts), "%s%s%s", jbool(l, "direct") ? ",direct" : "",
+			 jbool(l, "thin") ? ",thin" : "", jbool(l, "read_only") ? ",ro" : "");
+		cell(ln, 0, jstr(l, "target"));
+		cellf(ln, 1, "%" PRId64, jint(l, "lun"));
+		cell(ln, 2, jstr(l, "backing"));
+		cell_size(ln, 3, (uint64_t)jint(l, "size"));
+		cellf(ln, 4, "%" PRId64, jint(l, "block_size"));
+		cell(ln, 5, jbool(l, "online") ? "online" : "OFFLINE");
+		cell(ln, 6, jstr(l, "serial"));
+		cell(ln, 7, jstr(l, "path"));
+		cell(ln, 8, opts + (opts[0] == ','));
+		cell(ln, 9, jstr(l, "alias"));
+	}
+	list_print(tb, "no LUNs");
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *l = json_object_array_get_idx(r, i);
+
 		if (!jbool(l, "online")) {
-			printf("%45s offline: %s\n", "", jstr(l, "offline_reason"));
+			human_text("LUN %" PRId64 " of %s offline: %s\n", jint(l, "lun"),
+				   jstr(l, "target"), jstr(l, "offline_reason"));
 		}
 	}
 }
 
 static void print_lun(struct json_object *l)
 {
+	struct kv_view v;
 	char size[32];
 
 	size_human((uint64_t)jint(l, "size"), size, sizeof(size));
-	printf("target:       %s\n", jstr(l, "target"));
-	printf("lun:          %" PRId64 "\n", jint(l, "lun"));
-	printf("backing:      %s\n", jstr(l, "backing"));
-	printf("path:         %s\n", jstr(l, "path"));
-	printf("size:         %" PRId64 " bytes (%s)\n", jint(l, "size"), size);
-	printf("block size:   %" PRId64 "\n", jint(l, "block_size"));
-	printf("naa:          naa.%s\n", jstr(l, "naa"));
-	printf("uuid:         %s\n", jstr(l, "uuid"));
-	printf("serial:       %s\n", jstr(l, "serial"));
-	printf("direct:       %s\n", jbool(l, "direct") ? "yes" : "no");
-	printf("thin:         %s\n", jbool(l, "thin") ? "yes" : "no");
-	printf("read-only:    %s\n", jbool(l, "read_only") ? "yes" : "no");
-	printf("write cache:  %s\n", jbool(l, "write_cache") ? "on" : "off");
-	printf("alias:        %s\n", jstr(l, "alias"));
-	printf("state:        %s on node %" PRId64 "%s\n", jbool(l, "online") ? "online" : "OFFLINE",
-	       jint(l, "node_id"), jbool(l, "admin_offline") ? " (lun offline in force)" : "");
-	if (!jbool(l, "online")) {
-		printf("offline:      %s\n", jstr(l, "offline_reason"));
+	kv_init(&v);
+	kv(&v, "target:", "%s", jstr(l, "target"));
+	kv(&v, "lun:", "%" PRId64, jint(l, "lun"));
+	kv(&v, "backing:", "%s", jstr(l, "backing"));
+	kv(&v, "path:", "%s", jstr(l, "path"));
+	if (the_cli->raw) {
+		kv(&v, "size:", "%" PRId64, jint(l, "size"));
+	} else {
+		kv(&v, "size:", "%" PRId64 " bytes (%s)", jint(l, "size"), size);
 	}
+	kv(&v, "block size:", "%" PRId64, jint(l, "block_size"));
+	kv(&v, "naa:", "naa.%s", jstr(l, "naa"));
+	kv(&v, "uuid:", "%s", jstr(l, "uuid"));
+	kv(&v, "serial:", "%s", jstr(l, "serial"));
+	kv(&v, "direct:", "%s", jbool(l, "direct") ? "yes" : "no");
+	kv(&v, "thin:", "%s", jbool(l, "thin") ? "yes" : "no");
+	kv(&v, "read-only:", "%s", jbool(l, "read_only") ? "yes" : "no");
+	kv(&v, "write cache:", "%s", jbool(l, "write_cache") ? "on" : "off");
+	kv(&v, "alias:", "%s", jstr(l, "alias"));
+	kv(&v, "state:", "%s on node %" PRId64 "%s", jbool(l, "online") ? "online" : "OFFLINE",
+	   jint(l, "node_id"), jbool(l, "admin_offline") ? " (lun offline in force)" : "");
+	if (!jbool(l, "online")) {
+		kv(&v, "offline:", "%s", jstr(l, "offline_reason"));
+	}
+	kv_print(&v);
 }
 
 static void print_lun_created(struct json_object *r)
@@ -717,43 +1048,57 @@ static void print_lun_created(struct json_object *r)
 
 static void print_acls(struct json_object *r)
 {
-	size_t n = json_object_array_length(r);
+	static const struct col_def cols[] = { { "TARGET", false }, { "INITIATOR", false } };
+	struct libscols_table *tb = TABLE_NEW(cols);
 
-	printf("%-48s %s\n", "TARGET", "INITIATOR");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < json_object_array_length(r); i++) {
 		struct json_object *a = json_object_array_get_idx(r, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("%-48s %s\n", jstr(a, "target"), jstr(a, "initiator"));
+		cell(ln, 0, jstr(a, "target"));
+		cell(ln, 1, jstr(a, "initiator"));
 	}
+	list_print(tb, "no ACL entries");
 }
 
 static void print_chaps(struct json_object *r)
 {
-	size_t n = json_object_array_length(r);
+	static const struct col_def cols[] = {
+		{ "TARGET", false }, { "USER", false }, { "MUTUAL USER", false },
+	};
+	struct libscols_table *tb = TABLE_NEW(cols);
 
-	printf("%-48s %-24s %s\n", "TARGET", "USER", "MUTUAL USER");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < json_object_array_length(r); i++) {
 		struct json_object *c = json_object_array_get_idx(r, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("%-48s %-24s %s\n", jbool(c, "discovery") ? "(discovery)" : jstr(c, "target"),
-		       jstr(c, "user"), jstr(c, "mutual_user"));
+		cell(ln, 0, jbool(c, "discovery") ? "(discovery)" : jstr(c, "target"));
+		cell(ln, 1, jstr(c, "user"));
+		cell(ln, 2, jstr(c, "mutual_user"));
 	}
+	list_print(tb, "no CHAP users");
 }
 
 static void print_sessions(struct json_object *r)
 {
-	size_t n = json_object_array_length(r);
+	static const struct col_def cols[] = {
+		{ "TSIH", true },    { "ISID", false }, { "INITIATOR", false },
+		{ "TARGET", false }, { "CONNS", true }, { "PEER", false },
+	};
+	struct libscols_table *tb = TABLE_NEW(cols);
 
-	printf("%5s %-12s %-40s %-40s %5s %s\n", "TSIH", "ISID", "INITIATOR", "TARGET", "CONNS",
-	       "PEER");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < json_object_array_length(r); i++) {
 		struct json_object *s = json_object_array_get_idx(r, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("%5" PRId64 " %-12s %-40s %-40s %5" PRId64 " %s\n", jint(s, "tsih"),
-		       jstr(s, "isid"), jstr(s, "initiator"),
-		       jbool(s, "discovery") ? "(discovery)" : jstr(s, "target"),
-		       jint(s, "connections"), jstr(s, "peer"));
+		cellf(ln, 0, "%" PRId64, jint(s, "tsih"));
+		cell(ln, 1, jstr(s, "isid"));
+		cell(ln, 2, jstr(s, "initiator"));
+		cell(ln, 3, jbool(s, "discovery") ? "(discovery)" : jstr(s, "target"));
+		cellf(ln, 4, "%" PRId64, jint(s, "connections"));
+		cell(ln, 5, jstr(s, "peer"));
 	}
+	list_print(tb, "no sessions");
 }
 
 static void print_ok(struct json_object *r)
@@ -812,47 +1157,76 @@ static int run_target_list(struct cli *cli, int argc, char **argv)
 
 static void print_target(struct json_object *r)
 {
+	static const struct col_def lun_cols[] = {
+		{ "LUN", true }, { "STATE", false }, { "SIZE", true }, { "PATH", false },
+		{ "ALIAS", false },
+	};
+	static const struct col_def session_cols[] = {
+		{ "TSIH", true }, { "INITIATOR", false }, { "ISID", false }, { "PEER", false },
+	};
 	struct json_object *luns = NULL, *acl = NULL, *chap = NULL, *sessions = NULL;
+	struct libscols_table *tb;
+	struct kv_view v;
+	size_t nluns, nsessions;
 
-	printf("target:       %s\n", jstr(r, "name"));
-	printf("alias:        %s\n", jstr(r, "alias"));
-	printf("state:        %s on node %" PRId64 "\n",
-	       jbool(r, "running") ? "running" : "NOT RUNNING", jint(r, "node_id"));
 	json_object_object_get_ex(r, "chap", &chap);
-	if (chap != NULL) {
-		printf("chap:         user %s%s%s\n", jstr(chap, "user"),
-		       jstr(chap, "mutual_user")[0] ? ", mutual user " : "",
-		       jstr(chap, "mutual_user"));
-	} else {
-		printf("chap:         none\n");
-	}
 	json_object_object_get_ex(r, "acl", &acl);
+	json_object_object_get_ex(r, "luns", &luns);
+	json_object_object_get_ex(r, "sessions", &sessions);
+	nluns = luns != NULL ? json_object_array_length(luns) : 0;
+	nsessions = sessions != NULL ? json_object_array_length(sessions) : 0;
+	kv_init(&v);
+	kv(&v, "target:", "%s", jstr(r, "name"));
+	kv(&v, "alias:", "%s", jstr(r, "alias"));
+	kv(&v, "state:", "%s on node %" PRId64, jbool(r, "running") ? "running" : "NOT RUNNING",
+	   jint(r, "node_id"));
+	if (chap != NULL) {
+		kv(&v, "chap:", "user %s%s%s", jstr(chap, "user"),
+		   jstr(chap, "mutual_user")[0] ? ", mutual user " : "", jstr(chap, "mutual_user"));
+	} else {
+		kv(&v, "chap:", "none");
+	}
 	if (acl == NULL || json_object_array_length(acl) == 0) {
-		printf("acl:          none (every initiator may log in)\n");
+		kv(&v, "acl:", "%s", the_cli->raw ? "" : "none (every initiator may log in)");
 	}
 	for (size_t i = 0; acl != NULL && i < json_object_array_length(acl); i++) {
-		printf("%-14s%s\n", i == 0 ? "acl:" : "",
-		       json_object_get_string(json_object_array_get_idx(acl, i)));
+		kv(&v, i == 0 ? "acl:" : NULL, "%s",
+		   json_object_get_string(json_object_array_get_idx(acl, i)));
 	}
-	json_object_object_get_ex(r, "luns", &luns);
-	printf("luns:         %zu\n", luns != NULL ? json_object_array_length(luns) : 0);
-	for (size_t i = 0; luns != NULL && i < json_object_array_length(luns); i++) {
+	kv(&v, "luns:", "%zu", nluns);
+	kv(&v, "sessions:", "%zu", nsessions);
+	kv_print(&v);
+
+	tb = TABLE_NEW(lun_cols);
+	for (size_t i = 0; i < nluns; i++) {
 		struct json_object *l = json_object_array_get_idx(luns, i);
-		char size[32];
+		struct libscols_line *ln = table_row(tb);
 
-		size_human((uint64_t)jint(l, "size"), size, sizeof(size));
-		printf("  %5" PRId64 "  %-7s %10s  %s%s%s\n", jint(l, "lun"),
-		       jbool(l, "online") ? "online" : "OFFLINE", size, jstr(l, "path"),
-		       jstr(l, "alias")[0] ? "  " : "", jstr(l, "alias"));
+		cellf(ln, 0, "%" PRId64, jint(l, "lun"));
+		cell(ln, 1, jbool(l, "online") ? "online" : "OFFLINE");
+		cell_size(ln, 2, (uint64_t)jint(l, "size"));
+		cell(ln, 3, jstr(l, "path"));
+		cell(ln, 4, jstr(l, "alias"));
 	}
-	json_object_object_get_ex(r, "sessions", &sessions);
-	printf("sessions:     %zu\n", sessions != NULL ? json_object_array_length(sessions) : 0);
-	for (size_t i = 0; sessions != NULL && i < json_object_array_length(sessions); i++) {
+	if (nluns > 0 || the_cli->raw) {
+		table_gap();
+	}
+	table_print(tb);
+
+	tb = TABLE_NEW(session_cols);
+	for (size_t i = 0; i < nsessions; i++) {
 		struct json_object *x = json_object_array_get_idx(sessions, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("  tsih %5" PRId64 "  %s isid %s from %s\n", jint(x, "tsih"),
-		       jstr(x, "initiator"), jstr(x, "isid"), jstr(x, "peer"));
+		cellf(ln, 0, "%" PRId64, jint(x, "tsih"));
+		cell(ln, 1, jstr(x, "initiator"));
+		cell(ln, 2, jstr(x, "isid"));
+		cell(ln, 3, jstr(x, "peer"));
 	}
+	if (nsessions > 0 || the_cli->raw) {
+		table_gap();
+	}
+	table_print(tb);
 }
 
 static int run_target_show(struct cli *cli, int argc, char **argv)
@@ -1438,7 +1812,8 @@ static void print_session_detail(struct json_object *r)
 		struct json_object *s = json_object_array_get_idx(r, i), *auth = NULL, *k = NULL;
 		struct json_object *mrdsl = NULL;
 		time_t when = (time_t)jint(s, "login_time");
-		char stamp[64] = "?";
+		char stamp[64] = "?", label[64];
+		struct kv_view v;
 		struct tm tm;
 
 		if (localtime_r(&when, &tm) != NULL) {
@@ -1446,31 +1821,38 @@ static void print_session_detail(struct json_object *r)
 		}
 		json_object_object_get_ex(s, "auth", &auth);
 		json_object_object_get_ex(s, "keys", &k);
-		printf("%ssession TSIH %" PRId64 " on node %" PRId64 "%s\n", i ? "\n" : "",
-		       jint(s, "tsih"), jint(s, "node_id"),
-		       jbool(s, "logout_requested") ? " (asked to log out)" : "");
-		printf("  initiator:    %s%s%s%s\n", jstr(s, "initiator"),
-		       jstr(s, "initiator_alias")[0] ? " (" : "", jstr(s, "initiator_alias"),
-		       jstr(s, "initiator_alias")[0] ? ")" : "");
-		printf("  isid:         %s\n", jstr(s, "isid"));
-		printf("  target:       %s\n", jbool(s, "discovery") ? "(discovery)" : jstr(s, "target"));
-		printf("  peer:         %s via portal %s\n", jstr(s, "peer"), jstr(s, "portal"));
-		printf("  logged in:    %s\n", stamp);
-		printf("  auth:         %s%s%s%s\n", jstr(auth, "method"),
-		       strcmp(jstr(auth, "method"), "CHAP") == 0 ? ", user " : "", jstr(auth, "user"),
-		       jbool(auth, "mutual") ? ", mutual" : "");
-		printf("  commands:     %" PRId64 " in progress, %" PRId64 " connection(s)\n",
-		       jint(s, "commands_active"), jint(s, "connections"));
+		if (i > 0) {
+			table_gap();
+		}
+		kv_init(&v);
+		kv(&v, "tsih:", "%" PRId64, jint(s, "tsih"));
+		kv(&v, "node:", "%" PRId64, jint(s, "node_id"));
+		kv(&v, "logout requested:", "%s", jbool(s, "logout_requested") ? "yes" : "no");
+		kv(&v, "initiator:", "%s", jstr(s, "initiator"));
+		kv(&v, "initiator alias:", "%s", jstr(s, "initiator_alias"));
+		kv(&v, "isid:", "%s", jstr(s, "isid"));
+		kv(&v, "target:", "%s", jbool(s, "discovery") ? "(discovery)" : jstr(s, "target"));
+		kv(&v, "peer:", "%s", jstr(s, "peer"));
+		kv(&v, "portal:", "%s", jstr(s, "portal"));
+		kv(&v, "logged in:", "%s", stamp);
+		kv(&v, "auth:", "%s", jstr(auth, "method"));
+		if (strcmp(jstr(auth, "method"), "CHAP") == 0) {
+			kv(&v, "chap user:", "%s%s", jstr(auth, "user"),
+			   jbool(auth, "mutual") ? " (mutual)" : "");
+		}
+		kv(&v, "commands active:", "%" PRId64, jint(s, "commands_active"));
+		kv(&v, "connections:", "%" PRId64, jint(s, "connections"));
 		if (k != NULL && json_object_object_get_ex(k, "MaxRecvDataSegmentLength", &mrdsl)) {
-			printf("  %-22s target %" PRId64 ", initiator %" PRId64 "\n",
-			       "MaxRecvDataSegmentLength", jint(mrdsl, "target"),
-			       jint(mrdsl, "initiator"));
+			kv(&v, "MaxRecvDataSegmentLength:", "target %" PRId64 ", initiator %" PRId64,
+			   jint(mrdsl, "target"), jint(mrdsl, "initiator"));
 		}
 		for (size_t j = 0; k != NULL && j < sizeof(keys) / sizeof(keys[0]); j++) {
 			if (json_object_object_get_ex(k, keys[j], NULL)) {
-				printf("  %-22s %s\n", keys[j], jstr(k, keys[j]));
+				snprintf(label, sizeof(label), "%s:", keys[j]);
+				kv(&v, label, "%s", jstr(k, keys[j]));
 			}
 		}
+		kv_print(&v);
 	}
 }
 
@@ -1540,79 +1922,65 @@ static int run_session_logout(struct cli *cli, int argc, char **argv)
 
 /* ---- persistent reservations ------------------------------------------------------ */
 
-/* Width of the widest string @key of the objects in @arr, at least @min. */
-static int col_width(struct json_object *arr, const char *key, int min)
-{
-	int w = min;
-
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		int n = (int)strlen(jstr(json_object_array_get_idx(arr, i), key));
-
-		w = n > w ? n : w;
-	}
-	return w;
-}
-
-/* A port or node column: "-" where ALL_TG_PT leaves it null. */
-static void col_port(struct json_object *o, const char *key, char *out, size_t cap)
-{
-	struct json_object *v;
-
-	if (json_object_object_get_ex(o, key, &v) && v != NULL) {
-		snprintf(out, cap, "%s", json_object_get_string(v));
-	} else {
-		snprintf(out, cap, "-");
-	}
-}
-
 static void print_pr(struct json_object *r)
 {
+	static const struct col_def cols[] = {
+		{ "KEY", false },  { "INITIATOR PORT", false }, { "TARGET PORT", false },
+		{ "RPORT", true }, { "NODE", true },		{ "HOLDER", false },
+	};
 	struct json_object *regs = NULL, *resv = NULL, *spc2 = NULL, *v;
-	int wi, wt;
+	struct libscols_table *tb;
+	struct kv_view view;
+	size_t nregs;
 
-	printf("%s LUN %" PRId64 "\n", jstr(r, "target"), jint(r, "lun"));
-	printf("PRgeneration: %" PRId64 "  APTPL: %s\n", jint(r, "generation"),
-	       jbool(r, "aptpl") ? "yes" : "no");
 	json_object_object_get_ex(r, "reservation", &resv);
+	json_object_object_get_ex(r, "registrants", &regs);
+	nregs = regs != NULL ? json_object_array_length(regs) : 0;
+	kv_init(&view);
+	kv(&view, "target:", "%s", jstr(r, "target"));
+	kv(&view, "lun:", "%" PRId64, jint(r, "lun"));
+	kv(&view, "generation:", "%" PRId64, jint(r, "generation"));
+	kv(&view, "aptpl:", "%s", jbool(r, "aptpl") ? "yes" : "no");
 	if (resv == NULL) {
-		printf("reservation:  none\n");
+		kv(&view, "reservation:", "none");
 	} else if (jbool(resv, "all_registrants")) {
-		printf("reservation:  %s, held by every registrant\n", jstr(resv, "type"));
+		kv(&view, "reservation:", "%s, held by every registrant", jstr(resv, "type"));
 	} else {
-		printf("reservation:  %s, held by %s (relative port %" PRId64 ")\n",
-		       jstr(resv, "type"), jstr(resv, "holder"), jint(resv, "holder_relative_port"));
+		kv(&view, "reservation:", "%s, held by %s (relative port %" PRId64 ")",
+		   jstr(resv, "type"), jstr(resv, "holder"), jint(resv, "holder_relative_port"));
 	}
 	if (json_object_object_get_ex(r, "spc2_reservation", &spc2) && spc2 != NULL) {
-		printf("SPC-2 reservation: held by %s (relative port %" PRId64 ")\n",
-		       jstr(spc2, "initiator_port"), jint(spc2, "relative_port"));
+		kv(&view, "spc2 reservation:", "held by %s (relative port %" PRId64 ")",
+		   jstr(spc2, "initiator_port"), jint(spc2, "relative_port"));
 	}
-	if (!json_object_object_get_ex(r, "registrants", &regs) ||
-	    json_object_array_length(regs) == 0) {
-		printf("registrants:  none\n");
-		return;
-	}
-	wi = col_width(regs, "initiator_port", (int)strlen("INITIATOR PORT"));
-	wt = col_width(regs, "target_port", (int)strlen("TARGET PORT"));
-	printf("\n%-18s  %-*s  %-*s  %5s  %4s  %s\n", "KEY", wi, "INITIATOR PORT", wt,
-	       "TARGET PORT", "RPORT", "NODE", "HOLDER");
-	for (size_t i = 0; i < json_object_array_length(regs); i++) {
+	kv(&view, "registrants:", "%zu", nregs);
+	kv_print(&view);
+
+	tb = TABLE_NEW(cols);
+	for (size_t i = 0; i < nregs; i++) {
 		struct json_object *g = json_object_array_get_idx(regs, i);
-		char tport[512], rport[16], node[16];
+		struct libscols_line *ln = table_row(tb);
 		uint64_t key = 0;
 
 		if (json_object_object_get_ex(g, "key", &v)) {
 			key = json_object_get_uint64(v);
 		}
-		col_port(g, "target_port", tport, sizeof(tport));
-		if (jbool(g, "all_tg_pt")) {
-			snprintf(tport, sizeof(tport), "(all target ports)");
-		}
-		col_port(g, "relative_port", rport, sizeof(rport));
-		col_port(g, "node", node, sizeof(node));
-		printf("0x%016" PRIx64 "  %-*s  %-*s  %5s  %4s  %s\n", key, wi,
-		       jstr(g, "initiator_port"), wt, tport, rport, node,
-		       jbool(g, "holder") ? "yes" : "no");
+		cellf(ln, 0, "0x%016" PRIx64, key);
+		cell(ln, 1, jstr(g, "initiator_port"));
+		/* "-" where ALL_TG_PT leaves a port or node null. */
+		cell(ln, 2, jbool(g, "all_tg_pt") ? "(all target ports)"
+			    : json_object_object_get_ex(g, "target_port", &v) && v != NULL
+				    ? json_object_get_string(v) : "-");
+		cell(ln, 3, json_object_object_get_ex(g, "relative_port", &v) && v != NULL
+			    ? json_object_get_string(v) : "-");
+		cell(ln, 4, json_object_object_get_ex(g, "node", &v) && v != NULL
+			    ? json_object_get_string(v) : "-");
+		cell(ln, 5, jbool(g, "holder") ? "yes" : "no");
 	}
+	if (nregs > 0 || the_cli->raw) {
+		table_gap();
+	}
+	table_print(tb);
 }
 
 static void print_pr_cleared(struct json_object *r)
@@ -1646,41 +2014,54 @@ static int run_pr_clear(struct cli *cli, int argc, char **argv)
 	return ctl_run(cli, "pr.clear", args, print_pr_cleared);
 }
 
-/*
- * cluster status for humans: one row per node; a node's portals follow on
- * lines of their own when it announced more than one.
- */
 static void print_cluster_status(struct json_object *r)
 {
+	static const struct col_def cols[] = {
+		{ "NODE", true },     { "NAME", false },	 { "MEMBER", false },
+		{ "SERVING", false }, { "DIVERGED", false },	 { "EPOCH", true },
+		{ "APPLIED SEQ", true }, { "DIGEST", false }, { "PORTALS", false },
+	};
 	struct json_object *nodes = NULL;
+	struct libscols_table *tb;
+	struct kv_view v;
 	size_t n;
 
 	json_object_object_get_ex(r, "nodes", &nodes);
 	n = nodes != NULL ? json_object_array_length(nodes) : 0;
-	printf("transport %s, this node %" PRId64 ", %s\n", jstr(r, "transport"),
-	       jint(r, "node_id"), jbool(r, "quorate") ? "quorate" : "NOT quorate");
-	printf("%6s %-16s %-6s %-7s %-8s %6s %12s %-16s %s\n", "NODE", "NAME", "MEMBER",
-	       "SERVING", "DIVERGED", "EPOCH", "APPLIED SEQ", "DIGEST", "PORTALS");
+	kv_init(&v);
+	kv(&v, "transport:", "%s", jstr(r, "transport"));
+	kv(&v, "node id:", "%" PRId64, jint(r, "node_id"));
+	kv(&v, "quorate:", "%s", jbool(r, "quorate") ? "yes" : "NO");
+	kv_print(&v);
+	table_gap();
+	tb = TABLE_NEW(cols);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *e = json_object_array_get_idx(nodes, i), *portals = NULL;
-		char id[32];
-		size_t np;
+		struct libscols_line *ln = table_row(tb);
+		char list[1024] = "";
+		size_t off = 0;
 
 		json_object_object_get_ex(e, "portals", &portals);
-		np = portals != NULL ? json_object_array_length(portals) : 0;
-		snprintf(id, sizeof(id), "%s%" PRId64, jbool(e, "self") ? "*" : "",
-			 jint(e, "node_id"));
-		printf("%6s %-16s %-6s %-7s %-8s %6" PRId64 " %12" PRId64 " %-16.16s %s\n", id,
-		       jstr(e, "name")[0] ? jstr(e, "name") : "-", jbool(e, "member") ? "yes" : "NO",
-		       jbool(e, "serving") ? "yes" : "NO", jbool(e, "diverged") ? "YES" : "no",
-		       jint(e, "epoch"), jint(e, "applied_seq"), jstr(e, "digest"),
-		       np ? json_object_get_string(json_object_array_get_idx(portals, 0)) : "-");
-		for (size_t k = 1; k < np; k++) {
-			printf("%6s %-16s %-6s %-7s %-8s %6s %12s %-16s %s\n", "", "", "", "", "",
-			       "", "", "", json_object_get_string(json_object_array_get_idx(portals, k)));
+		for (size_t k = 0; portals != NULL && k < json_object_array_length(portals); k++) {
+			int w = snprintf(list + off, sizeof(list) - off, "%s%s", k ? "," : "",
+					 json_object_get_string(json_object_array_get_idx(portals, k)));
+
+			off = w > 0 && off + (size_t)w < sizeof(list) ? off + (size_t)w : off;
 		}
+		cellf(ln, 0, "%s%" PRId64, jbool(e, "self") && !the_cli->raw ? "*" : "",
+		      jint(e, "node_id"));
+		cell(ln, 1, jstr(e, "name")[0] ? jstr(e, "name") : "-");
+		cell(ln, 2, jbool(e, "member") ? "yes" : "NO");
+		cell(ln, 3, jbool(e, "serving") ? "yes" : "NO");
+		cell(ln, 4, jbool(e, "diverged") ? "YES" : "no");
+		cellf(ln, 5, "%" PRId64, jint(e, "epoch"));
+		cellf(ln, 6, "%" PRId64, jint(e, "applied_seq"));
+		/* Humans get the first 16 hex digits; --raw and --json all of them. */
+		cellf(ln, 7, "%.*s", the_cli->raw ? 128 : 16, jstr(e, "digest"));
+		cell(ln, 8, list[0] != '\0' ? list : "-");
 	}
-	printf("(* this node; digest: first 16 hex digits, all of them with --json)\n");
+	table_print(tb);
+	human_text("(* this node; digest: first 16 hex digits, all of them with --json or --raw)\n");
 }
 
 static int run_cluster_status(struct cli *cli, int argc, char **argv)
@@ -1745,32 +2126,38 @@ static void stats_latency(struct json_object *o, char *mean, char *p99, size_t c
 	}
 }
 
-/* One row: the counters of a LU or session after its @who columns. */
-static void print_stats_row(struct json_object *o)
+/* The counters of a LU or session in columns @first.. of @ln. */
+static void stats_cells(struct libscols_line *ln, size_t first, struct json_object *o)
 {
 	struct json_object *cmds = NULL;
-	char rd[32], wr[32], mean[32], p99[32];
+	char mean[32], p99[32];
 
 	json_object_object_get_ex(o, "commands", &cmds);
-	size_human(ju64(o, "read_bytes"), rd, sizeof(rd));
-	size_human(ju64(o, "written_bytes"), wr, sizeof(wr));
 	stats_latency(o, mean, p99, sizeof(mean));
-	printf(" %10" PRIu64 " %10" PRIu64 " %8" PRIu64 " %10s %10s %7" PRIu64 " %9" PRIu64
-	       " %11s %11s\n",
-	       ju64(cmds, "read"), ju64(cmds, "write"), ju64(cmds, "other"), rd, wr,
-	       stats_errors(o), ju64(o, "reservation_conflicts"), mean, p99);
+	cellf(ln, first, "%" PRIu64, ju64(cmds, "read"));
+	cellf(ln, first + 1, "%" PRIu64, ju64(cmds, "write"));
+	cellf(ln, first + 2, "%" PRIu64, ju64(cmds, "other"));
+	cell_size(ln, first + 3, ju64(o, "read_bytes"));
+	cell_size(ln, first + 4, ju64(o, "written_bytes"));
+	cellf(ln, first + 5, "%" PRIu64, stats_errors(o));
+	cellf(ln, first + 6, "%" PRIu64, ju64(o, "reservation_conflicts"));
+	cell(ln, first + 7, mean);
+	cell(ln, first + 8, p99);
 }
 
-static void print_stats_head(void)
-{
-	printf(" %10s %10s %8s %10s %10s %7s %9s %11s %11s\n", "READS", "WRITES", "OTHER", "READ",
-	       "WRITTEN", "ERRORS", "CONFLICTS", "MEAN LAT", "P99 LAT");
-}
+#define STATS_COLS                                                                          \
+	{ "READS", true }, { "WRITES", true }, { "OTHER", true }, { "READ", true },            \
+	{ "WRITTEN", true }, { "ERRORS", true }, { "CONFLICTS", true }, { "MEAN LAT", true }, \
+	{ "P99 LAT", true }
 
 static void print_stats(struct json_object *r)
 {
+	static const struct col_def lun_cols[] = { { "TARGET", false }, { "LUN", true },
+						   STATS_COLS };
+	static const struct col_def session_cols[] = { { "TSIH", true }, { "ISID", false },
+						       { "INITIATOR", false }, STATS_COLS };
 	struct json_object *luns = NULL, *sessions = NULL;
-	int wt, wi;
+	struct libscols_table *tb;
 
 	if (!json_object_object_get_ex(r, "luns", &luns) ||
 	    !json_object_is_type(luns, json_type_array) ||
@@ -1779,29 +2166,31 @@ static void print_stats(struct json_object *r)
 		fprintf(stderr, "quoratectl: malformed answer from quorated\n");
 		return;
 	}
-	wt = col_width(luns, "target", (int)strlen("TARGET"));
-	printf("%-*s %5s", wt, "TARGET", "LUN");
-	print_stats_head();
+	tb = TABLE_NEW(lun_cols);
 	for (size_t i = 0; i < json_object_array_length(luns); i++) {
 		struct json_object *l = json_object_array_get_idx(luns, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("%-*s %5" PRId64, wt, jstr(l, "target"), jint(l, "lun"));
-		print_stats_row(l);
+		cell(ln, 0, jstr(l, "target"));
+		cellf(ln, 1, "%" PRId64, jint(l, "lun"));
+		stats_cells(ln, 2, l);
 	}
+	table_print(tb);
+	table_gap();
 	if (json_object_array_length(sessions) == 0) {
-		printf("\nno sessions\n");
-		return;
+		human_text("no sessions\n");
 	}
-	wi = col_width(sessions, "initiator", (int)strlen("INITIATOR"));
-	printf("\n%5s %-12s %-*s", "TSIH", "ISID", wi, "INITIATOR");
-	print_stats_head();
+	tb = TABLE_NEW(session_cols);
 	for (size_t i = 0; i < json_object_array_length(sessions); i++) {
 		struct json_object *o = json_object_array_get_idx(sessions, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("%5" PRId64 " %-12s %-*s", jint(o, "tsih"), jstr(o, "isid"), wi,
-		       jstr(o, "initiator"));
-		print_stats_row(o);
+		cellf(ln, 0, "%" PRId64, jint(o, "tsih"));
+		cell(ln, 1, jstr(o, "isid"));
+		cell(ln, 2, jstr(o, "initiator"));
+		stats_cells(ln, 3, o);
 	}
+	table_print(tb);
 }
 
 static int run_stats(struct cli *cli, int argc, char **argv)
@@ -1917,22 +2306,27 @@ static int run_reload(struct cli *cli, int argc, char **argv)
 
 static void print_verify(struct json_object *r)
 {
+	static const struct col_def cols[] = {
+		{ "NODE", true }, { "EPOCH", true }, { "APPLIED SEQ", true }, { "DIGEST", false },
+	};
 	struct json_object *members = NULL;
-	size_t n;
+	struct libscols_table *tb = TABLE_NEW(cols);
 
 	json_object_object_get_ex(r, "members", &members);
-	n = members != NULL ? json_object_array_length(members) : 0;
-	printf("%8s %8s %12s  %s\n", "NODE", "EPOCH", "APPLIED SEQ", "DIGEST");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; members != NULL && i < json_object_array_length(members); i++) {
 		struct json_object *m = json_object_array_get_idx(members, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("%8" PRId64 " %8" PRId64 " %12" PRId64 "  %s\n", jint(m, "node_id"),
-		       jint(m, "epoch"), jint(m, "applied_seq"), jstr(m, "digest"));
+		cellf(ln, 0, "%" PRId64, jint(m, "node_id"));
+		cellf(ln, 1, "%" PRId64, jint(m, "epoch"));
+		cellf(ln, 2, "%" PRId64, jint(m, "applied_seq"));
+		cell(ln, 3, jstr(m, "digest"));
 	}
-	printf("%s\n", jbool(r, "consistent") ? "consistent: every member has the same digest"
-		       : jbool(r, "diverged") ? "DIVERGED: members at the same sequence differ"
-		       : !jbool(r, "complete") ? "NOT consistent: a member did not answer"
-					       : "NOT consistent: members are at different sequences");
+	table_print(tb);
+	human_text("%s\n", jbool(r, "consistent") ? "consistent: every member has the same digest"
+			   : jbool(r, "diverged") ? "DIVERGED: members at the same sequence differ"
+			   : !jbool(r, "complete") ? "NOT consistent: a member did not answer"
+						   : "NOT consistent: members are at different sequences");
 }
 
 static int run_cluster_verify(struct cli *cli, int argc, char **argv)
@@ -2466,7 +2860,8 @@ static void daemon_user_set(struct cli *cli, const char *user)
 
 static void print_cmd_help(const struct cmd_spec *c)
 {
-	printf("usage: quoratectl [--json] [--ipc NAME] [--daemon-user USER] %s%s%s %s\n\n%s\n",
+	printf("usage: quoratectl [--json | --raw] [--ipc NAME | --config FILE] [--daemon-user USER]\n"
+	       "                  %s%s%s %s\n\n%s\n",
 	       c->group, c->verb ? " " : "", c->verb ? c->verb : "", c->usage, c->help);
 }
 
@@ -2543,7 +2938,8 @@ static int print_group_help(const char *group, bool full)
 
 static void print_help(void)
 {
-	puts("usage: quoratectl [--json] [--ipc NAME] [--daemon-user USER] SUBCOMMAND [ARGS...]\n"
+	puts("usage: quoratectl [--json | --raw] [--ipc NAME | --config FILE] [--daemon-user USER]\n"
+	     "                  SUBCOMMAND [ARGS...]\n"
 	     "Administer a running quorated over its local IPC service. The daemon admits\n"
 	     "root, the user it runs as and members of its [node] admin_group; quoratectl\n"
 	     "talks only to a daemon running as root, as the invoking user or as\n"
@@ -2551,9 +2947,13 @@ static void print_help(void)
 	     "options:\n"
 	     "  -j, --json    print the result as one JSON document on stdout, and an error\n"
 	     "                as {\"error\": {\"kind\", \"message\"}} (also after the subcommand)\n"
-	     "  --ipc NAME    IPC service name (default $" CTL_IPC_NAME_ENV ", else \""
-	     CTL_IPC_NAME_DEFAULT "\",\n"
-	     "                the [node] ipc_name of the daemon's config)\n"
+	     "  --raw         tables for scripts: no heading, one space between fields, a\n"
+	     "                space inside a field as \\x20, an empty field as -, sizes in\n"
+	     "                bytes, no text around the tables (also after the subcommand)\n"
+	     "  --ipc NAME    IPC service name (default: $" CTL_IPC_NAME_ENV ", else the [node]\n"
+	     "                ipc_name of the daemon's config file, else \"" CTL_IPC_NAME_DEFAULT "\")\n"
+	     "  --config FILE the daemon's config file to take ipc_name from (default\n"
+	     "                " CTL_CONFIG_DEFAULT ", if it exists)\n"
 	     "  --daemon-user USER\n"
 	     "                also trust a daemon running as USER (name or decimal uid)\n"
 	     "  --version     print the version\n"
@@ -2574,18 +2974,21 @@ static void print_help(void)
 
 int main(int argc, char **argv)
 {
-	struct cli cli = { .ipc_name = getenv(CTL_IPC_NAME_ENV) };
-	const char *group, *verb;
+	struct cli cli = { .ipc_name = NULL };
+	const char *group, *verb, *config = NULL, *env = getenv(CTL_IPC_NAME_ENV);
 	bool group_known = false;
 	int i = 1;
 
 	the_cli = &cli;
-	if (cli.ipc_name == NULL || cli.ipc_name[0] == '\0') {
-		cli.ipc_name = CTL_IPC_NAME_DEFAULT;
-	}
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0) {
 			cli.json = true;
+		} else if (strcmp(argv[i], "--raw") == 0) {
+			cli.raw = true;
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config = argv[i] + 9;
 		} else if (strcmp(argv[i], "--ipc") == 0 && i + 1 < argc) {
 			cli.ipc_name = argv[++i];
 		} else if (strncmp(argv[i], "--ipc=", 6) == 0) {
@@ -2606,6 +3009,17 @@ int main(int argc, char **argv)
 	}
 	if (i == argc) {
 		usage_error("missing subcommand");
+	}
+	/* --ipc, else $QUORATE_IPC, else the daemon's config file, else the default. */
+	if (cli.ipc_name == NULL && env != NULL && env[0] != '\0') {
+		cli.ipc_name = env;
+	}
+	if (cli.ipc_name == NULL) {
+		ipc_name_from_config(&cli, config != NULL ? config : CTL_CONFIG_DEFAULT,
+				     config != NULL);
+	}
+	if (cli.ipc_name == NULL) {
+		cli.ipc_name = CTL_IPC_NAME_DEFAULT;
 	}
 	group = argv[i++];
 	verb = i < argc ? argv[i] : NULL;

@@ -104,6 +104,8 @@ struct daemon {
 	const char *config_path;		/* NULL: no config file */
 	struct config file_cfg;			/* the file as read at start (reload.c) */
 	bool foreground;
+	enum { LOG_JOURNAL_AUTO, LOG_JOURNAL_ON, LOG_JOURNAL_OFF } log_journal;	/* options */
+	bool journal;				/* logging to the journal (log_setup) */
 	bool demo;
 	time_t started;				/* for uptime (node-local, never replicated) */
 

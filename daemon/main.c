@@ -96,6 +96,10 @@ static const char usage_text[] =
 	"  -l, --listen LIST     comma-separated HOST:PORT portals (overrides [iscsi] listen)\n"
 	"  -L, --log-level LEVEL err, warning, notice, info, debug or trace\n"
 	"  -i, --ipc-name NAME   admin IPC service name (overrides [node] ipc_name)\n"
+	"      --log-journal     log to the systemd journal with each message's\n"
+	"                        priority (default: when stderr is the journal,\n"
+	"                        as under systemd: $JOURNAL_STREAM)\n"
+	"      --no-log-journal  never log to the journal directly\n"
 	"      --demo            when the database is empty, create target\n"
 	"                        " DEMO_TARGET " with LUN 0 on a 1 GiB sparse file\n"
 	"                        in the data directory, and print a 'ready:' line on stdout\n"
@@ -107,7 +111,7 @@ static const char usage_text[] =
 	"\n"
 	"See quorated(8) and quorated.conf(5).\n";
 
-enum { OPT_DEMO = 256, OPT_CHECK_CONFIG };
+enum { OPT_DEMO = 256, OPT_CHECK_CONFIG, OPT_LOG_JOURNAL, OPT_NO_LOG_JOURNAL };
 
 static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, 'c' },
@@ -118,6 +122,8 @@ static const struct option long_opts[] = {
 	{ "ipc-name", required_argument, NULL, 'i' },
 	{ "demo", no_argument, NULL, OPT_DEMO },
 	{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+	{ "log-journal", no_argument, NULL, OPT_LOG_JOURNAL },
+	{ "no-log-journal", no_argument, NULL, OPT_NO_LOG_JOURNAL },
 	{ "pid-file", required_argument, NULL, 'p' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -136,19 +142,63 @@ static bool pid_file_written;
 
 void daemon_log_level_apply(struct daemon *d)
 {
-	int target = d->foreground ? QB_LOG_STDERR : QB_LOG_SYSLOG;
+	int target = d->foreground && !d->journal ? QB_LOG_STDERR : QB_LOG_SYSLOG;
 
 	qb_log_filter_ctl(target, QB_LOG_FILTER_CLEAR_ALL, QB_LOG_FILTER_FILE, "*", LOG_TRACE);
 	qb_log_filter_ctl(target, QB_LOG_FILTER_ADD, QB_LOG_FILTER_FILE, "*", d->cfg.log_level);
 }
 
+/*
+ * Is stderr the journal? systemd connects it to journald and says so in
+ * $JOURNAL_STREAM, "DEVICE:INODE" of that stream (systemd.exec(5)); a child
+ * that inherited the variable but not the stream does not match.
+ */
+static bool stderr_is_journal(void)
+{
+	const char *v = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return v != NULL && sscanf(v, "%llu:%llu", &dev, &ino) == 2 &&
+	       fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+/*
+ * Foreground: stderr, or libqb's journal output (sd_journal_send with each
+ * message's PRIORITY=) when stderr is the journal anyway or --log-journal
+ * asks: through stderr journald would file every line at one priority.
+ * Background: syslog, or the journal with --log-journal. One target at a
+ * time, so no message is written twice.
+ */
 static void log_setup(struct daemon *d)
 {
+	bool journal_failed = false;
+
 	qb_log_init("quorated", LOG_DAEMON, LOG_INFO);
-	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, d->foreground ? QB_FALSE : QB_TRUE);
-	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED, d->foreground ? QB_TRUE : QB_FALSE);
+	d->journal = d->log_journal == LOG_JOURNAL_ON ||
+		     (d->log_journal == LOG_JOURNAL_AUTO && stderr_is_journal());
+	if (d->journal && qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_USE_JOURNAL, 1) < 0) {
+		/* libqb built without journal support */
+		d->journal = false;
+		journal_failed = true;
+	}
+	qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED,
+		   d->foreground && !d->journal ? QB_FALSE : QB_TRUE);
+	qb_log_ctl(QB_LOG_STDERR, QB_LOG_CONF_ENABLED,
+		   d->foreground && !d->journal ? QB_TRUE : QB_FALSE);
 	qb_log_format_set(QB_LOG_STDERR, "%t %p: %b");
+	if (d->journal) {
+		/* PRIORITY= carries the level: no "[info]" in MESSAGE= */
+		qb_log_format_set(QB_LOG_SYSLOG, "%b");
+	}
 	daemon_log_level_apply(d);
+	if (journal_failed) {
+		log_warn("this libqb cannot log to the journal; logging to %s",
+			 d->foreground ? "stderr" : "syslog");
+	} else if (d->journal) {
+		log_info("logging to the systemd journal");
+	}
 }
 
 /* ---- service manager --------------------------------------------------------- */
@@ -176,7 +226,7 @@ static int32_t on_sighup(int32_t sig, void *data)
 	char err[CONFIG_ERR_MAX];
 
 	(void)sig;
-	if (!d->foreground) {
+	if (!d->foreground && !d->journal) {
 		/* Reopen the syslog connection (e.g. after syslogd restarted). */
 		qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_FALSE);
 		qb_log_ctl(QB_LOG_SYSLOG, QB_LOG_CONF_ENABLED, QB_TRUE);
@@ -610,6 +660,12 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			break;
 		case OPT_CHECK_CONFIG:
 			check_config = true;
+			break;
+		case OPT_LOG_JOURNAL:
+			d->log_journal = LOG_JOURNAL_ON;
+			break;
+		case OPT_NO_LOG_JOURNAL:
+			d->log_journal = LOG_JOURNAL_OFF;
 			break;
 		case 'p':
 			pid_file = optarg;

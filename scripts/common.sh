@@ -13,7 +13,7 @@
 QUORATE_PKGS="build-essential autoconf automake libtool pkg-config libqb-dev
 	libcorosync-common-dev libcpg-dev libvotequorum-dev libcmap-dev libinih-dev
 	check libsqlite3-dev liburing-dev libisal-dev libssl-dev libjson-c-dev libmicrohttpd-dev
-	libiscsi-bin qemu-utils qemu-block-extra python3 sqlite3 libsystemd-dev
+	libsmartcols-dev libiscsi-dev libiscsi-bin qemu-utils qemu-block-extra python3 sqlite3 libsystemd-dev
 	debhelper lintian rpm rpmlint systemd python3-seccomp corosync corosync-qdevice
 	corosync-qnetd iproute2"
 

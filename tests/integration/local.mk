@@ -11,7 +11,7 @@
 # admission 130, torn 140, daemon 150, tmf_reset 160, mutate 170,
 # acl_evict 180, snapshot 190, pr_admin 200, lun_admin 210, cluster_status 220,
 # lun_ops 230, target_session 235, config 240, metrics 245, reload 260,
-# login_log 265, portal 270;
+# login_log 265, portal 270, admin_cli 280;
 # tests/packaging/test_packages.sh 250.
 INTEGRATION_TESTS = \
 	%reldir%/int_libiscsi.sh \
@@ -44,7 +44,8 @@ INTEGRATION_TESTS = \
 	%reldir%/int_metrics.py \
 	%reldir%/int_reload.py \
 	%reldir%/int_login_log.py \
-	%reldir%/int_portal.py
+	%reldir%/int_portal.py \
+	%reldir%/int_admin_cli.py
 
 TESTS += $(INTEGRATION_TESTS)
 
@@ -53,6 +54,14 @@ check_PROGRAMS += %reldir%/ipc_impostor
 %canon_reldir%_ipc_impostor_SOURCES = %reldir%/ipc_impostor.c
 %canon_reldir%_ipc_impostor_CFLAGS = $(AM_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_ipc_impostor_LDADD = $(LIBQB_LIBS)
+# A libiscsi initiator answering session logout's Asynchronous Message (int_admin_cli.py).
+if HAVE_LIBISCSI
+check_PROGRAMS += %reldir%/libiscsi_logout
+%canon_reldir%_libiscsi_logout_SOURCES = %reldir%/libiscsi_logout.c
+%canon_reldir%_libiscsi_logout_CFLAGS = $(AM_CFLAGS) $(LIBISCSI_CFLAGS)
+%canon_reldir%_libiscsi_logout_LDADD = $(LIBISCSI_LIBS)
+endif
+EXTRA_DIST += %reldir%/libiscsi_logout.c
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	%reldir%/lib.sh \
 	%reldir%/iscsi_raw.py \
