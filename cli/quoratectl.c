@@ -481,10 +481,18 @@ static void ipc_name_from_config(struct cli *cli, const char *path, bool explici
 #endif
 	line = ini_parse_string(text, ipc_conf_key, &conf);
 	free(text);
-	if (line != 0) {
+	if (line < 0 || (line > 0 && conf.err[0] != '\0')) {
 		usage_error("%s:%d: %s (give --ipc NAME or set " CTL_IPC_NAME_ENV " to skip it)",
-			    path, line, line < 0 ? "out of memory"
-					 : conf.err[0] != '\0' ? conf.err : "syntax error");
+			    path, line, line < 0 ? "out of memory" : conf.err);
+	}
+	if (line > 0) {
+		/*
+		 * A syntax error elsewhere in the file is the daemon's to report
+		 * (quorated --check-config, or quoratectl reload right after the
+		 * edit): parsing went on past it, so ipc_name is known anyway.
+		 */
+		fprintf(stderr, "quoratectl: warning: %s:%d: syntax error (quorated --check-config "
+			"shows the details)\n", path, line);
 	}
 	if (conf.found) {
 		cli->ipc_name = conf.name;
@@ -2209,16 +2217,23 @@ static int run_stats(struct cli *cli, int argc, char **argv)
 
 static void print_portals(struct json_object *r)
 {
-	int w = col_width(r, "portal", 6);
+	static const struct col_def cols[] = {
+		{ "NODE", true }, { "PORTAL", false }, { "SOURCE", false }, { "LISTENING", false },
+		{ "ERROR", false },
+	};
+	struct libscols_table *tb = TABLE_NEW(cols);
 
-	printf("%5s  %-*s  %-7s  %s\n", "NODE", w, "PORTAL", "SOURCE", "LISTENING");
 	for (size_t i = 0; i < json_object_array_length(r); i++) {
 		struct json_object *p = json_object_array_get_idx(r, i);
+		struct libscols_line *ln = table_row(tb);
 
-		printf("%5" PRId64 "  %-*s  %-7s  %s%s%s\n", jint(p, "node"), w, jstr(p, "portal"),
-		       jstr(p, "source"), jbool(p, "listening") ? "yes" : "no",
-		       jstr(p, "error")[0] ? ": " : "", jstr(p, "error"));
+		cellf(ln, 0, "%" PRId64, jint(p, "node"));
+		cell(ln, 1, jstr(p, "portal"));
+		cell(ln, 2, jstr(p, "source"));
+		cell(ln, 3, jbool(p, "listening") ? "yes" : "no");
+		cell(ln, 4, jstr(p, "error"));
 	}
+	list_print(tb, "no portals");
 }
 
 static void print_portal_added(struct json_object *r)
