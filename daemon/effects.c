@@ -22,7 +22,6 @@
 #include "daemon/daemon.h"
 #include "daemon/iscsi/iscsi.h"
 #include "daemon/base/log.h"
-#include "daemon/scsi/scsi_caw.h"
 #include "daemon/scsi/scsi_pr.h"
 
 /* INQUIRY identity (SPC-4 6.6.2); the same on every node, so constants. */
@@ -142,7 +141,11 @@ static void target_stop(struct daemon *d, struct daemon_run_target *r)
 			}
 		}
 		scsi_target_set_pr_hooks(r->scsi, NULL);
-		scsi_target_set_caw_hooks(r->scsi, NULL);
+		/*
+		 * The caw hooks stay: a COMPARE AND WRITE running or waiting
+		 * on it still ends through them (its holds on every node are
+		 * released), and a later one fails there, its target gone.
+		 */
 		/* Destroying the SCSI target closes its LUs and their backing stores. */
 		scsi_target_destroy(r->scsi);
 	}
