@@ -117,6 +117,8 @@ struct corosync {
 	struct sync_member view_members[CPG_MEMBERS_MAX];
 	size_t view_count;
 	uint64_t acked[CPG_MEMBERS_MAX];	/* view member i applied up to acked[i] */
+	uint64_t heard_ms[CPG_MEMBERS_MAX];	/* view member i's last heartbeat delivered here */
+	bool silent[CPG_MEMBERS_MAX];		/* not heard for the grace period (logged) */
 	bool ack_due;				/* applied something: APPLIED after the dispatch */
 	struct sync_summary sums[CPG_MEMBERS_MAX];
 	size_t sum_count;
@@ -523,16 +525,39 @@ static void corosync_peers_changed(struct corosync *c)
 }
 
 /*
+ * Has view member @i been silent for the grace period (no heartbeat of its
+ * delivered here)? Then its lease has lapsed on its own clock, so it does
+ * not serve, and it cannot serve again before its next heartbeat comes back
+ * to it, after every delivery made before it: it will have applied them.
+ * Answers stop waiting for its acknowledgement (a member whose daemon hangs
+ * while its corosync stays in the membership would hold them forever).
+ */
+static bool corosync_member_silent(struct corosync *c, size_t i, uint64_t now)
+{
+	bool silent = now - c->heard_ms[i] > c->st.grace_ms;
+
+	if (silent != c->silent[i]) {
+		c->silent[i] = silent;
+		qb_log(silent ? LOG_WARNING : LOG_NOTICE,
+		       silent ? "cluster: node %" PRIu32 " unheard for %" PRIu64 " ms: its lease has "
+				"lapsed, answers no longer wait for its acknowledgement"
+			      : "cluster: node %" PRIu32 " heard again after %" PRIu64 " ms",
+		       c->view_members[i].node_id, now - c->heard_ms[i]);
+	}
+	return silent;
+}
+
+/*
  * Applied everywhere = the least sequence every synced member of the view
  * acknowledged, but only between rounds and after any grace period: a
  * member that left may not have applied what the others did, and it may
- * serve until its lease ends.
+ * serve until its lease ends. Silent members do not count.
  */
 static void corosync_everywhere_update(struct corosync *c)
 {
-	uint64_t least = c->seq;
+	uint64_t least = c->seq, now = now_ms();
 
-	if (c->round_open || !c->synced || now_ms() < c->grace_until_ms) {
+	if (c->round_open || !c->synced || now < c->grace_until_ms) {
 		return;
 	}
 	for (size_t i = 0; i < c->view_count; i++) {
@@ -546,7 +571,7 @@ static void corosync_everywhere_update(struct corosync *c)
 		if (p != NULL && p->diverged) {
 			continue;	/* out of the game until its state is replaced */
 		}
-		if (c->acked[i] < least) {
+		if (c->acked[i] < least && !corosync_member_silent(c, i, now)) {
 			least = c->acked[i];
 		}
 	}
@@ -661,9 +686,10 @@ static void corosync_round_complete(struct corosync *c, bool installed)
 		c->gen = epoch;
 		c->synced = rc == 0;
 		c->fresh = false;
-		/* Every member now holds the state at d->seq. */
+		/* Every member now holds the state at d->seq (and was just heard). */
 		for (size_t i = 0; i < c->view_count; i++) {
 			c->acked[i] = d->seq;
+			c->heard_ms[i] = now_ms();
 		}
 		if (rc < 0) {
 			qb_log(LOG_ERR, "cluster: cannot record epoch %" PRIu64 ": %s", epoch,
@@ -786,14 +812,20 @@ static void corosync_round_decide(struct corosync *c)
 	}
 }
 
-static bool corosync_in_view(const struct corosync *c, uint32_t nodeid, uint32_t pid)
+/* The index of (@nodeid, @pid) among the view's members, or -1. */
+static ssize_t corosync_view_index(const struct corosync *c, uint32_t nodeid, uint32_t pid)
 {
 	for (size_t i = 0; i < c->view_count; i++) {
 		if (c->view_members[i].node_id == nodeid && c->view_members[i].pid == pid) {
-			return true;
+			return (ssize_t)i;
 		}
 	}
-	return false;
+	return -1;
+}
+
+static bool corosync_in_view(const struct corosync *c, uint32_t nodeid, uint32_t pid)
+{
+	return corosync_view_index(c, nodeid, pid) >= 0;
 }
 
 static void on_summary(struct corosync *c, uint32_t nodeid, uint32_t pid, const uint8_t *data,
@@ -982,6 +1014,7 @@ static void on_heartbeat(struct corosync *c, uint32_t nodeid, uint32_t pid, cons
 	struct sync_heartbeat h;
 	struct cluster_peer *p;
 	bool own = nodeid == c->base.node_id && pid == c->local_pid;
+	ssize_t i;
 
 	if (sync_heartbeat_decode(data, len, &h) < 0) {
 		qb_log(LOG_ERR, "cluster: bad heartbeat from node %" PRIu32, nodeid);
@@ -1003,9 +1036,12 @@ static void on_heartbeat(struct corosync *c, uint32_t nodeid, uint32_t pid, cons
 		}
 		return;
 	}
-	if (!corosync_in_view(c, nodeid, pid) || (p = cluster_peer_get(&c->base, nodeid)) == NULL) {
+	i = corosync_view_index(c, nodeid, pid);
+	if (i < 0 || (p = cluster_peer_get(&c->base, nodeid)) == NULL) {
 		return;
 	}
+	c->heard_ms[i] = now_ms();
+	(void)corosync_member_silent(c, (size_t)i, c->heard_ms[i]);	/* logs its return */
 	if (p->serving != h.serving || p->diverged != h.diverged || !p->member ||
 	    p->portal_count != h.portal_count ||
 	    memcmp(p->portals, h.portals, sizeof(p->portals)) != 0 || p->applied_seq != h.seq ||
@@ -1169,6 +1205,7 @@ static void corosync_heartbeat(void *data)
 	}
 	c->in_dispatch++;
 	corosync_heartbeat_send(c, 0);
+	corosync_everywhere_update(c);	/* a member may have fallen silent */
 	/*
 	 * A quorate node left unsynced (a round without quorum, a failed
 	 * install) or a round that stalled (a member never answered) asks for

@@ -29,7 +29,9 @@
 #     an equal digest; then node 3's quorated alone killed (its corosync
 #     stays): a PR OUT through node 1 completes and is in force through
 #     node 2, and the daemon restarted rejoins with an equal digest; then
-#     node 3 frozen (SIGSTOP to quorated and corosync) past its lease while
+#     node 3's quorated hung (SIGSTOP, its corosync up): a PR OUT through
+#     node 1 completes within the grace period and node 3, resumed, has
+#     its digest; then node 3 frozen (SIGSTOP to quorated and corosync) past its lease while
 #     a WRITE waits in its socket: resumed, it refuses the WRITE (04h/0Ch)
 #     before its lease timer ran, rejoins and serves again;
 #  4. nodes 2 and 3 killed: node 1 stops serving (its status) and an
@@ -364,6 +366,24 @@ qc_quorated_start 3
 qc_wait_serving 30 3 || qc_fail "node 3's restarted quorated not serving within 30 s: $(status_all 1 2 3)"
 qc_wait_converged 10 1 2 3 || qc_fail "node 3's restarted quorated has another state: $QC_CONVERGED"
 qc_log "ok: node 3's quorated restarted alone serves again with the cluster's digest ($QC_CONVERGED)"
+qc_verify 1 2 3
+
+# Node 3's daemon hangs (SIGSTOP) while its corosync keeps it in the
+# membership: it acknowledges nothing, but a PR OUT through node 1 waits for
+# it no longer than the grace period after it was last heard (its lease has
+# lapsed by then); resumed, node 3 applies the PR OUT before it serves again.
+grace=$(qc_ctl 1 --json status | qc_json 'd["timing"]["grace_ms"]')
+kill -STOP "$(qc_quorated_pid 3)"
+t_stop=$(qc_ms)
+iscsi pr-step --out "$A1" --sa register-ignore --sark 0xa5 --read "$B2" --expect-has-key 0xa5 ||
+	qc_fail "REGISTER through node 1 while node 3's quorated hangs"
+took=$(($(qc_ms) - t_stop))
+kill -CONT "$(qc_quorated_pid 3)"
+[ "$took" -le $((grace + 2000)) ] ||
+	qc_fail "a PR OUT waited $took ms for node 3's hung daemon (grace $grace ms)"
+qc_wait_serving 30 3 || qc_fail "node 3 not serving within 30 s of resuming: $(status_all 1 2 3)"
+qc_wait_converged 10 1 2 3 || qc_fail "node 3 resumed with another state: $QC_CONVERGED"
+qc_log "ok: with node 3's daemon hung, a PR OUT through node 1 completed after $took ms (grace $grace ms); node 3 resumed with the cluster's digest"
 qc_verify 1 2 3
 
 # A node frozen past its lease (its quorated and corosync stopped, as a

@@ -872,6 +872,39 @@ START_TEST(test_applied_everywhere)
 END_TEST
 
 /*
+ * A member whose daemon hangs while its corosync keeps it in the membership
+ * sends neither heartbeats nor acknowledgements: answers wait for it no
+ * longer than the grace period from when it was last heard (its lease has
+ * lapsed by then, and it applies everything before it can serve again).
+ */
+START_TEST(test_silent_member)
+{
+	uint32_t both[2] = { 1, 2 }, one = 1;
+	struct sync_member view[2] = { { 1, 100 }, { 2, (uint32_t)getpid() } };
+	struct sync_summary peer = { .view = sync_view_id(view, 2), .round = 0, .quorate = true };
+	uint8_t sum[SYNC_SUMMARY_LEN];
+
+	create_joined_synced();
+	fake_confchg(both, 2, &one, 1, NULL, 0);
+	run_for(20);
+	peer.epoch = 1;
+	sync_summary_encode(sum, &peer);
+	fake_loop_back();
+	inject(1, CLUSTER_WIRE_KIND_SUMMARY, sum, sizeof(sum));
+	run_for(20);
+	ck_assert_uint_eq(s.epoch, 2);
+	ck_assert_int_eq(cluster_propose(s.cluster, "x", 1), 0);
+	fake_loop_back();
+	run_for(20);
+	ck_assert_int_eq(s.delivered, 1);
+	run_for(4000);
+	ck_assert_uint_eq(s.everywhere, 0);	/* node 1 may still serve */
+	run_for(2000);
+	ck_assert_uint_eq(s.everywhere, 1);
+}
+END_TEST
+
+/*
  * Notes (cluster_send_note): sent at once, in a sync round too, delivered
  * to the note callback with their origin, this node's own included, and
  * never numbered; too long or empty ones are refused.
@@ -983,6 +1016,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_applied_everywhere);
 	tcase_add_test(tc, test_behind_drops_unapplied);
 	tcase_add_test(tc, test_notes);
+	tcase_add_test(tc, test_silent_member);
 	tcase_add_test(tc, test_node_id_mismatch_and_down);
 	tcase_add_test(tc, test_destroy_from_callback);
 	suite_add_tcase(su, tc);
