@@ -618,10 +618,11 @@ static void print_status(struct json_object *r)
 	printf("members:      %s\n", members_str(r, members, sizeof(members)));
 	if (json_object_object_get_ex(r, "timing", &timing) && timing != NULL) {
 		printf("timing:       token %" PRId64 " ms, consensus %" PRId64 " ms, qdevice %" PRId64
-		       " ms: lease %" PRId64 " ms, grace %" PRId64 " ms\n",
+		       " ms: lease %" PRId64 " ms (%" PRId64 " ms with the majority reached), grace %"
+		       PRId64 " ms\n",
 		       jint(timing, "token_ms"), jint(timing, "consensus_ms"),
-		       jint(timing, "qdevice_timeout_ms"), jint(timing, "lease_ms"),
-		       jint(timing, "grace_ms"));
+		       jint(timing, "qdevice_timeout_ms"), jint(timing, "lease_base_ms"),
+		       jint(timing, "lease_ms"), jint(timing, "grace_ms"));
 	}
 	printf("epoch:        %" PRId64 "\n", jint(r, "epoch"));
 	printf("applied seq:  %" PRId64 "\n", jint(r, "applied_seq"));

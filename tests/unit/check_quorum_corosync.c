@@ -10,14 +10,22 @@
  * serving, membership empty, reconnect attempts spaced by the back-off, not
  * a spin, the proposals' waiters told) and coming back through a sync round,
  * a proposal dropped in a minority held for the grace period and re-sent once, a node id that differs from the configured one,
- * and a callback destroying the cluster from inside a dispatch.
+ * a callback destroying the cluster from inside a dispatch, and the two
+ * leases: a node whose own heartbeats stop being delivered stops at the
+ * base lease unless its reach probes (real TCP connects to node 1's ring
+ * address, 127.0.0.1 here) find the majority, and then at the long one.
  */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <qb/qbutil.h>
 
 #include <corosync/cmap.h>
 #include <corosync/cpg.h>
@@ -393,7 +401,8 @@ cs_error_t cmap_get_string(cmap_handle_t handle, const char *key_name, char **st
 	if (strncmp(key_name, "nodelist.node.", 14) != 0) {
 		return CS_ERR_NOT_EXIST;
 	}
-	*str = strdup(strstr(key_name, ".name") ? "nodeX" : "198.18.0.9");
+	/* Ring addresses on loopback: reach probes go there and nowhere else. */
+	*str = strdup(strstr(key_name, ".name") ? "nodeX" : "127.0.0.1");
 	return CS_OK;
 }
 
@@ -451,6 +460,7 @@ struct seen {
 	bool quorate;
 	int serving_calls;
 	bool serving;
+	uint64_t serving_off_ms;	/* when it last stopped serving (monotonic) */
 	int confchg_calls;
 	bool self_joined;
 	size_t members;
@@ -493,6 +503,9 @@ static void on_serving(bool serving, void *ctx)
 
 	x->serving_calls++;
 	x->serving = serving;
+	if (!serving) {
+		x->serving_off_ms = qb_util_nano_current_get() / QB_TIME_NS_IN_MSEC;
+	}
 	/* DESIGN §3: serving implies quorate, in the order the callbacks came. */
 	ck_assert(!serving || x->quorate);
 }
@@ -633,9 +646,10 @@ static void teardown(void)
 	qb_loop_destroy(s.loop);
 }
 
-static void create_joined_synced(void)
+static void create_joined_synced_port(uint16_t reach_port)
 {
-	struct cluster_corosync_config cfg = { .group = "g", .confchg = on_confchg };
+	struct cluster_corosync_config cfg = { .group = "g", .confchg = on_confchg,
+					       .reach_port = reach_port };
 	const struct cluster_node *nodes;
 	struct cluster_timing timing;
 
@@ -660,6 +674,11 @@ static void create_joined_synced(void)
 	/* ...and its own heartbeat delivered (the lease). */
 	sync_until_serving();
 	ck_assert_uint_eq(s.epoch, 1);
+}
+
+static void create_joined_synced(void)
+{
+	create_joined_synced_port(0);
 }
 
 START_TEST(test_flow_control_and_chunks)
@@ -876,6 +895,76 @@ START_TEST(test_behind_drops_unapplied)
 }
 END_TEST
 
+/* A listener on 127.0.0.1 (its port in @port); with @full, its accept queue is full. */
+static int listener(bool full, uint16_t *port, int *filler)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	ck_assert_int_eq(listen(fd, full ? 0 : 8), 0);
+	*port = ntohs(a.sin_port);
+	*filler = -1;
+	if (full) {
+		/* Backlog 0 holds one connection; the next SYN is dropped unanswered. */
+		*filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_eq(connect(*filler, (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	return fd;
+}
+
+/*
+ * Synced and serving, then none of this node's heartbeats is delivered any
+ * more (nothing is looped back). Token 1650 ms: base lease 2474 ms, long
+ * lease 4454 ms after the last delivered one was sent (just before t0).
+ * @majority: node 1's ring address answers at the probe port, so 2 of the
+ * nodelist's 2 votes are reached; else its SYN is dropped (1 of 2).
+ */
+static void lease_after_silence(bool majority)
+{
+	uint16_t port;
+	int filler, lfd = listener(!majority, &port, &filler);
+	uint64_t t0;
+
+	create_joined_synced_port(port);
+	t0 = qb_util_nano_current_get() / QB_TIME_NS_IN_MSEC;
+	run_for(2200);
+	ck_assert(s.serving);
+	run_for(800);
+	if (!majority) {
+		/* The base lease ended it: no majority reached. */
+		ck_assert(!s.serving);
+		ck_assert_uint_ge(s.serving_off_ms - t0, 2100);
+		ck_assert_uint_le(s.serving_off_ms - t0, 2500);
+	} else {
+		/* Beyond the base lease on the probes' evidence, up to the long lease. */
+		ck_assert(s.serving);
+		run_for(1700);
+		ck_assert(!s.serving);
+		ck_assert_uint_ge(s.serving_off_ms - t0, 4100);
+		ck_assert_uint_le(s.serving_off_ms - t0, 4500);
+	}
+	if (filler >= 0) {
+		close(filler);
+	}
+	close(lfd);
+}
+
+START_TEST(test_lease_base_without_majority)
+{
+	lease_after_silence(false);
+}
+END_TEST
+
+START_TEST(test_lease_long_with_majority)
+{
+	lease_after_silence(true);
+}
+END_TEST
+
 START_TEST(test_node_id_mismatch_and_down)
 {
 	struct cluster_corosync_config cfg = { .group = "g", .node_id = 5 };
@@ -919,6 +1008,8 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_behind_drops_unapplied);
 	tcase_add_test(tc, test_node_id_mismatch_and_down);
 	tcase_add_test(tc, test_destroy_from_callback);
+	tcase_add_test(tc, test_lease_base_without_majority);
+	tcase_add_test(tc, test_lease_long_with_majority);
 	suite_add_tcase(su, tc);
 	return su;
 }

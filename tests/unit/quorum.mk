@@ -25,3 +25,12 @@ TESTS += %reldir%/check_quorum_sync
 %canon_reldir%_check_quorum_sync_SOURCES = %reldir%/check_quorum_sync.c $(CHECK_MAIN)
 %canon_reldir%_check_quorum_sync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_check_quorum_sync_LDADD = quorum/libquorum.a $(CHECK_LIBS)
+
+# Reach probes (quorum/reach.c) against real loopback sockets and an empty
+# network namespace: libquorum and libqb.
+check_PROGRAMS += %reldir%/check_quorum_reach
+TESTS += %reldir%/check_quorum_reach
+
+%canon_reldir%_check_quorum_reach_SOURCES = %reldir%/check_quorum_reach.c $(CHECK_MAIN)
+%canon_reldir%_check_quorum_reach_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_check_quorum_reach_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
