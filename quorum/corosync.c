@@ -165,7 +165,6 @@ struct corosync {
 	uint32_t own_votes, expected_votes;	/* for this round (votequorum, else counted) */
 	uint32_t reached_votes;			/* this node's + those that answered this round */
 	uint64_t reach_round_ms;		/* start of the running or last round */
-	bool reach_round_done;
 	qb_loop_timer_handle reach_timer;
 	bool reach_armed;
 

@@ -4,7 +4,9 @@
 # interconnect link goes down (`ip link set eth0 down` in its namespace)
 # while its iSCSI portal stays reachable and an initiator keeps writing
 # numbered blocks through it. Within token + 2 s (corosync's runtime token,
-# read with corosync-cmapctl) node 3 reports not serving and refuses media
+# read with corosync-cmapctl; its reach probes find neither node 1 nor node
+# 2, so its lease ends after the base lease, before it would lose quorum at
+# token + consensus) node 3 reports not serving and refuses media
 # access and PR OUT with NOT READY 04h/0Ch, its port group Unavailable;
 # nodes 1 and 2 keep serving and PREEMPT the initiator's key; no write
 # through node 3 is acknowledged after the PREEMPT was; the medium holds
