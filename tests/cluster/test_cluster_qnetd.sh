@@ -2,6 +2,8 @@
 #
 # Two quorated nodes + corosync-qdevice, with corosync-qnetd on node 3 as
 # the tie-breaker (DESIGN §3, §8; the set-up of test_qdevice.sh):
+#  0. `quoratectl status` shows the leases and grace derived from corosync's
+#     timeouts, the qdevice's included (qc_check_leases);
 #  1. node 2 cut off from both node 1 and qnetd (its interconnect link goes
 #     down) while an initiator keeps writing through node 2 (lib.sh,
 #     qc_partition): node 2 stops serving within token + 2 s (its own
@@ -47,7 +49,8 @@ qc_ctl 1 lun create "$QC_TARGET" --lun 0 --path "$QC_SHARED/lun0.img" --size 64M
 	qc_fail "lun create"
 qc_verify 1 2
 qc_timing 2
-qc_log "2 nodes + qdevice serving (token $QC_TOKEN ms, consensus $QC_CONSENSUS ms, quorum.device.timeout $QC_QDEVICE_TIMEOUT ms)"
+qc_check_leases 2
+qc_log "2 nodes + qdevice serving (token $QC_TOKEN ms, consensus $QC_CONSENSUS ms, quorum.device.timeout $QC_QDEVICE_TIMEOUT ms; lease $QC_LEASE_BASE ms, $QC_LEASE ms with the majority reached)"
 
 # --- 1. node 2 cut off from its peer and from qnetd ------------------------
 qc_partition 2 $((QC_TOKEN + 2000)) 1
