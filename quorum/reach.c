@@ -186,8 +186,7 @@ static int32_t reach_ready(int32_t fd, int32_t revents, void *data)
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	(void)revents;
-	if (s->fd != fd) {
+	if (s->fd != fd || (revents & (POLLOUT | POLLERR | POLLHUP)) == 0) {
 		return 0;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {

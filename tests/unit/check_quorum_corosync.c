@@ -19,10 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <qb/qbutil.h>
@@ -31,6 +28,7 @@
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
 
+#include "tests/unit/check_listener.h"
 #include "tests/unit/check_main.h"
 #include "quorum/cluster.h"
 #include "quorum/sync.h"
@@ -895,27 +893,6 @@ START_TEST(test_behind_drops_unapplied)
 }
 END_TEST
 
-/* A listener on 127.0.0.1 (its port in @port); with @full, its accept queue is full. */
-static int listener(bool full, uint16_t *port, int *filler)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	ck_assert_int_eq(listen(fd, full ? 0 : 8), 0);
-	*port = ntohs(a.sin_port);
-	*filler = -1;
-	if (full) {
-		/* Backlog 0 holds one connection; the next SYN is dropped unanswered. */
-		*filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_eq(connect(*filler, (struct sockaddr *)&a, sizeof(a)), 0);
-	}
-	return fd;
-}
-
 /*
  * Synced and serving, then none of this node's heartbeats is delivered any
  * more (nothing is looped back). Token 1650 ms: base lease 2474 ms, long
@@ -926,7 +903,7 @@ static int listener(bool full, uint16_t *port, int *filler)
 static void lease_after_silence(bool majority)
 {
 	uint16_t port;
-	int filler, lfd = listener(!majority, &port, &filler);
+	int filler = -1, lfd = majority ? check_tcp_socket(8, &port) : check_full_listener(&port, &filler);
 	uint64_t t0;
 
 	create_joined_synced_port(port);

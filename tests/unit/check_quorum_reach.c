@@ -24,6 +24,7 @@
 #include <qb/qbloop.h>
 #include <qb/qbutil.h>
 
+#include "tests/unit/check_listener.h"
 #include "tests/unit/check_main.h"
 #include "quorum/reach.h"
 
@@ -106,48 +107,6 @@ static void start(const struct reach_target *targets, size_t n, uint32_t timeout
 	ck_assert(reach_running(t.r));
 }
 
-/* A TCP socket on 127.0.0.1, bound to a free port; listening with @backlog if >= 0. */
-static int tcp_socket(int backlog, uint16_t *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	if (backlog >= 0) {
-		ck_assert_int_eq(listen(fd, backlog), 0);
-	}
-	return fd;
-}
-
-/* A port on 127.0.0.1 where nothing listens (bound and released: the kernel answers RST). */
-static uint16_t closed_port(void)
-{
-	uint16_t port;
-
-	close(tcp_socket(-1, &port));
-	return port;
-}
-
-/*
- * A listener whose accept queue is full: backlog 0 holds one connection,
- * made here and never accepted; the next SYN is dropped unanswered.
- */
-static int full_listener(uint16_t *port, int *filler)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	int fd = tcp_socket(0, port);
-
-	a.sin_port = htons(*port);
-	*filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(*filler, 0);
-	ck_assert_int_eq(connect(*filler, (struct sockaddr *)&a, sizeof(a)), 0);
-	return fd;
-}
-
 static void setup(void)
 {
 	memset(&t, 0, sizeof(t));
@@ -194,10 +153,11 @@ START_TEST(test_connected_refused_timeout)
 {
 	struct reach_target tg[3];
 	uint16_t open_port, full_port;
-	int lfd = tcp_socket(8, &open_port), filler, ffd = full_listener(&full_port, &filler);
+	int lfd = check_tcp_socket(8, &open_port), filler,
+	    ffd = check_full_listener(&full_port, &filler);
 
 	ck_assert_int_eq(reach_target_set(&tg[0], "127.0.0.1", open_port), 0);
-	ck_assert_int_eq(reach_target_set(&tg[1], "127.0.0.1", closed_port()), 0);
+	ck_assert_int_eq(reach_target_set(&tg[1], "127.0.0.1", check_closed_port()), 0);
 	ck_assert_int_eq(reach_target_set(&tg[2], "127.0.0.1", full_port), 0);
 	start(tg, 3, 300);
 	run(3, 3000);
@@ -271,10 +231,10 @@ START_TEST(test_restart_from_callback)
 {
 	struct reach_target tg[2];
 	uint16_t open_port;
-	int lfd = tcp_socket(8, &open_port);
+	int lfd = check_tcp_socket(8, &open_port);
 
-	ck_assert_int_eq(reach_target_set(&tg[0], "127.0.0.1", closed_port()), 0);
-	ck_assert_int_eq(reach_target_set(&tg[1], "127.0.0.1", closed_port()), 0);
+	ck_assert_int_eq(reach_target_set(&tg[0], "127.0.0.1", check_closed_port()), 0);
+	ck_assert_int_eq(reach_target_set(&tg[1], "127.0.0.1", check_closed_port()), 0);
 	ck_assert_int_eq(reach_target_set(&t.restart_target, "127.0.0.1", open_port), 0);
 	t.restart_in_callback = true;
 	start(tg, 2, 1000);
@@ -292,8 +252,8 @@ START_TEST(test_destroy_from_callback)
 {
 	struct reach_target tg[2];
 
-	ck_assert_int_eq(reach_target_set(&tg[0], "127.0.0.1", closed_port()), 0);
-	ck_assert_int_eq(reach_target_set(&tg[1], "127.0.0.1", closed_port()), 0);
+	ck_assert_int_eq(reach_target_set(&tg[0], "127.0.0.1", check_closed_port()), 0);
+	ck_assert_int_eq(reach_target_set(&tg[1], "127.0.0.1", check_closed_port()), 0);
 	t.destroy_in_callback = true;
 	start(tg, 2, 1000);
 	run(2, 1500);
@@ -310,7 +270,7 @@ START_TEST(test_cancel)
 {
 	struct reach_target tg;
 	uint16_t full_port;
-	int filler, ffd = full_listener(&full_port, &filler);
+	int filler, ffd = check_full_listener(&full_port, &filler);
 
 	ck_assert_int_eq(reach_target_set(&tg, "127.0.0.1", full_port), 0);
 	start(&tg, 1, 200);

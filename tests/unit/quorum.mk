@@ -13,7 +13,8 @@ TESTS += %reldir%/check_quorum_wire
 check_PROGRAMS += %reldir%/check_quorum_corosync
 TESTS += %reldir%/check_quorum_corosync
 
-%canon_reldir%_check_quorum_corosync_SOURCES = %reldir%/check_quorum_corosync.c $(CHECK_MAIN)
+%canon_reldir%_check_quorum_corosync_SOURCES = %reldir%/check_quorum_corosync.c \
+	%reldir%/check_listener.h $(CHECK_MAIN)
 %canon_reldir%_check_quorum_corosync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS) \
 	$(CPG_CFLAGS) $(VOTEQUORUM_CFLAGS) $(CMAP_CFLAGS)
 %canon_reldir%_check_quorum_corosync_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
@@ -31,6 +32,7 @@ TESTS += %reldir%/check_quorum_sync
 check_PROGRAMS += %reldir%/check_quorum_reach
 TESTS += %reldir%/check_quorum_reach
 
-%canon_reldir%_check_quorum_reach_SOURCES = %reldir%/check_quorum_reach.c $(CHECK_MAIN)
+%canon_reldir%_check_quorum_reach_SOURCES = %reldir%/check_quorum_reach.c \
+	%reldir%/check_listener.h $(CHECK_MAIN)
 %canon_reldir%_check_quorum_reach_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_check_quorum_reach_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
