@@ -928,10 +928,11 @@ static void print_status(struct json_object *r)
 	kv(&v, "members:", "%s", members_str(r, members, sizeof(members)));
 	if (json_object_object_get_ex(r, "timing", &timing) && timing != NULL) {
 		kv(&v, "timing:", "token %" PRId64 " ms, consensus %" PRId64 " ms, qdevice %" PRId64
-		   " ms: lease %" PRId64 " ms, grace %" PRId64 " ms",
+		   " ms: lease %" PRId64 " ms (%" PRId64 " ms with the majority reached), grace %"
+		   PRId64 " ms",
 		   jint(timing, "token_ms"), jint(timing, "consensus_ms"),
-		   jint(timing, "qdevice_timeout_ms"), jint(timing, "lease_ms"),
-		   jint(timing, "grace_ms"));
+		   jint(timing, "qdevice_timeout_ms"), jint(timing, "lease_base_ms"),
+		   jint(timing, "lease_ms"), jint(timing, "grace_ms"));
 	}
 	kv(&v, "epoch:", "%" PRId64, jint(r, "epoch"));
 	kv(&v, "applied seq:", "%" PRId64, jint(r, "applied_seq"));

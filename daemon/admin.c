@@ -529,8 +529,9 @@ static struct json_object *members_json(struct daemon *d)
 }
 
 /*
- * Corosync's timeouts and the lease and grace derived from them
- * (docs/ARCHITECTURE.md, "Serving and fencing"); null standalone.
+ * Corosync's timeouts and the leases and grace derived from them
+ * (docs/ARCHITECTURE.md, "Serving and fencing": lease_base_ms unless reach
+ * probes find the majority, lease_ms then); null standalone.
  */
 static struct json_object *timing_json(const struct daemon *d)
 {
@@ -545,6 +546,7 @@ static struct json_object *timing_json(const struct daemon *d)
 	json_object_object_add(o, "consensus_ms", json_object_new_int64(t.consensus_ms));
 	json_object_object_add(o, "qdevice_timeout_ms", json_object_new_int64(t.qdevice_timeout_ms));
 	json_object_object_add(o, "heartbeat_ms", json_object_new_int64(t.heartbeat_ms));
+	json_object_object_add(o, "lease_base_ms", json_object_new_int64(t.lease_base_ms));
 	json_object_object_add(o, "lease_ms", json_object_new_int64(t.lease_ms));
 	json_object_object_add(o, "grace_ms", json_object_new_int64(t.grace_ms));
 	return o;

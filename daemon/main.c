@@ -862,6 +862,19 @@ static void daemon_confchg(const struct cluster_confchg *chg, void *ctx)
  * starts before the state is loaded; with Corosync it fixes the node id
  * (DESIGN §3: TPGT, ALUA group and relative port id) before anything uses it.
  */
+/*
+ * The port of this node's first portal. Reach probes knock on it at the
+ * other nodes' ring addresses (the same port on every node, as the
+ * deployment guides have it): a RST answers as well as an accept.
+ */
+static uint16_t daemon_reach_port(const struct config *cfg)
+{
+	const char *colon = cfg->listen_count > 0 ? strrchr(cfg->listen[0], ':') : NULL;
+	unsigned long port = colon != NULL ? strtoul(colon + 1, NULL, 10) : 0;
+
+	return port > 0 && port <= UINT16_MAX ? (uint16_t)port : 0;
+}
+
 static int daemon_cluster_create(struct daemon *d)
 {
 	static const struct cluster_callbacks cluster_cb = {
@@ -883,6 +896,7 @@ static int daemon_cluster_create(struct daemon *d)
 		.node_id = d->cfg.node_id_set ? d->cfg.node_id : 0,
 		.applied_seq = store_applied_seq(d->store),
 		.confchg = daemon_confchg,
+		.reach_port = daemon_reach_port(&d->cfg),
 	};
 	int rc;
 

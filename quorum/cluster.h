@@ -258,7 +258,8 @@ struct cluster_timing {
 	uint32_t qdevice_sync_timeout_ms; /* quorum.device.sync_timeout, 0 without */
 	/* Derived from the above (quorum/sync.h, docs/ARCHITECTURE.md "Serving and fencing"). */
 	uint32_t heartbeat_ms;
-	uint32_t lease_ms;
+	uint32_t lease_base_ms;		/* without reach probes finding a majority */
+	uint32_t lease_ms;		/* with them */
 	uint32_t grace_ms;
 };
 
@@ -282,6 +283,12 @@ struct cluster_corosync_config {
 	const char *group;	/* CPG group name, one per cluster (< 128 bytes) */
 	uint32_t node_id;	/* expected node id, 0: take corosync's */
 	uint64_t applied_seq;	/* the store's last applied sequence */
+	/*
+	 * This node's iSCSI portal port (0: 3260): reach probes connect to it
+	 * at the other nodes' ring0 addresses (docs/ARCHITECTURE.md, "Serving
+	 * and fencing").
+	 */
+	uint16_t reach_port;
 	/* Optional, called from the loop before the membership callback. */
 	void (*confchg)(const struct cluster_confchg *chg, void *ctx);
 };

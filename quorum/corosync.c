@@ -20,6 +20,13 @@
  * finalize the handles, and reconnect from a timer with back-off.
  * Reconnecting does not make the node synced: a sync round does.
  *
+ * Leases (docs/ARCHITECTURE.md, "Serving and fencing"): a delivery of this
+ * node's own heartbeat, sent at S, leases it until S + the base lease; when
+ * none has been delivered for two heartbeat periods, reach probes (reach.h)
+ * knock on the other nodes' ring addresses and the qnetd host, and if the
+ * votes behind the hosts that answered (this node's included) would be
+ * quorate, the lease runs to S + the long lease instead.
+ *
  * Invariants: base.quorate == connected && joined && vq_quorate; serving only
  * while quorate && synced && !diverged && now < lease_until_ms
  * (cluster_serving_set enforces the first part); no proposal is applied
@@ -43,6 +50,7 @@
 #include <qb/qbutil.h>
 
 #include "quorum/cluster_int.h"
+#include "quorum/reach.h"
 #include "quorum/sync.h"
 #include "quorum/wire.h"
 
@@ -52,6 +60,9 @@
 #define COROSYNC_QUEUE_MAX_BYTES (16u * 1024 * 1024)
 /* Nodes read from cmap's nodelist. */
 #define COROSYNC_NODES_MAX 64
+/* Reach probes: this node's iSCSI port unless configured, corosync-qnetd's default port. */
+#define COROSYNC_REACH_PORT 3260
+#define COROSYNC_QNETD_PORT 5403
 
 struct corosync_chunk {
 	struct corosync_chunk *next;
@@ -138,6 +149,27 @@ struct corosync {
 	uint64_t hb_sent_ms[16];		/* send time of heartbeat id % 16 */
 	qb_loop_timer_handle hb_timer, lease_timer, grace_timer;
 	bool hb_armed, lease_armed, grace_armed;
+	uint64_t renewed_sent_ms;		/* send time of the last own heartbeat delivered */
+	bool evidence;				/* reach probes since then found a majority */
+
+	/* Reach probes: the other nodes' ring addresses and the qnetd host. */
+	struct reach *reach;
+	uint16_t reach_port;			/* probed at the other nodes' ring addresses */
+	struct reach_target reach_targets[REACH_TARGETS_MAX];
+	char reach_names[REACH_TARGETS_MAX][96];	/* "node 1 at 198.18.0.1:3260" */
+	uint32_t reach_votes[REACH_TARGETS_MAX];
+	enum reach_outcome reach_outcomes[REACH_TARGETS_MAX];	/* of the last round */
+	size_t reach_count;
+	size_t reach_qdevice_at;		/* the qnetd host's index, reach_count: none */
+	bool reach_qdevice;			/* a quorum device is configured */
+	uint32_t node_votes[COROSYNC_NODES_MAX];	/* nodelist.node.N.quorum_votes */
+	uint32_t reach_node_votes;		/* the whole nodelist's, this node included */
+	uint32_t reach_qdevice_votes;		/* quorum.device.votes, 0: not set */
+	uint32_t own_votes, expected_votes;	/* for this round (votequorum, else counted) */
+	uint32_t reached_votes;			/* this node's + those that answered this round */
+	uint64_t reach_round_ms;		/* start of the running or last round */
+	qb_loop_timer_handle reach_timer;
+	bool reach_armed;
 
 	/* A running cluster_probe_summaries() (probe_id 0: none). */
 	uint64_t probe_id;
@@ -221,17 +253,219 @@ static void corosync_serving_eval(struct corosync *c)
 	cluster_serving_set(&c->base, c->base.quorate && c->synced && !c->diverged && leased);
 }
 
+/* What the last reach round did not reach, for the log. */
+static void corosync_reach_missing(const struct corosync *c, char *out, size_t size)
+{
+	size_t len;
+	int n;
+
+	if (c->reach_round_ms == 0 || c->reach_round_ms <= c->renewed_sent_ms) {
+		snprintf(out, size, "no reach probe since the last delivered heartbeat");
+		return;
+	}
+	n = snprintf(out, size, "reached %" PRIu32 " of %" PRIu32 " expected votes", c->reached_votes,
+		     c->expected_votes);
+	len = n > 0 && (size_t)n < size ? (size_t)n : size - 1;
+	for (size_t i = 0; i < c->reach_count && len < size - 1; i++) {
+		enum reach_outcome o = c->reach_outcomes[i];
+
+		if (reach_answered(o)) {
+			continue;
+		}
+		n = snprintf(out + len, size - len, "; %s %s", c->reach_names[i],
+			     o == REACH_PENDING ? "no answer yet" : reach_outcome_name(o));
+		len = n > 0 && (size_t)n < size - len ? len + (size_t)n : size - 1;
+	}
+}
+
 static void corosync_lease_expired(void *data)
 {
 	struct corosync *c = data;
 
 	c->lease_armed = false;
 	if (c->base.serving && now_ms() >= c->lease_until_ms) {
-		qb_log(LOG_WARNING, "cluster: lease expired (no own heartbeat delivered for %" PRIu32
-		       " ms): not serving", c->st.lease_ms);
+		if (c->evidence) {
+			qb_log(LOG_WARNING, "cluster: lease expired (no own heartbeat delivered for %"
+			       PRIu32 " ms): not serving", c->st.lease_ms);
+		} else {
+			char missing[512];
+
+			corosync_reach_missing(c, missing, sizeof(missing));
+			qb_log(LOG_WARNING, "cluster: lease expired (no own heartbeat delivered for %"
+			       PRIu32 " ms and no majority reached: %s): not serving",
+			       c->st.lease_base_ms, missing);
+		}
 	}
 	c->in_dispatch++;
 	corosync_serving_eval(c);
+	c->in_dispatch--;
+	if (c->destroy_pending) {
+		corosync_destroy_now(c);
+	}
+}
+
+static void corosync_lease_extend(struct corosync *c, uint64_t until)
+{
+	if (until > c->lease_until_ms) {
+		c->lease_until_ms = until;
+	}
+}
+
+static void corosync_reach_tick(void *data);
+
+static void corosync_reach_arm(struct corosync *c, uint64_t delay_ms)
+{
+	if (c->reach_armed) {
+		qb_loop_timer_del(c->base.loop, c->reach_timer);
+		c->reach_armed = false;
+	}
+	if (qb_loop_timer_add(c->base.loop, QB_LOOP_HIGH, delay_ms * QB_TIME_NS_IN_MSEC, c,
+			      corosync_reach_tick, &c->reach_timer) == 0) {
+		c->reach_armed = true;
+	}
+}
+
+/*
+ * This node's heartbeat sent at @sent was delivered back to it while
+ * quorate: it serves until the base lease after @sent, and probes for the
+ * majority if the next one is two heartbeat periods late.
+ */
+static void corosync_lease_renew(struct corosync *c, uint64_t sent)
+{
+	if (sent > c->renewed_sent_ms) {
+		uint64_t due = sent + 2 * (uint64_t)c->st.heartbeat_ms, now = now_ms();
+
+		c->renewed_sent_ms = sent;
+		c->evidence = false;
+		corosync_reach_arm(c, due > now ? due - now + 1 : 1);
+	}
+	corosync_lease_extend(c, sent + c->st.lease_base_ms);
+}
+
+/*
+ * Evidence of being on the winning side since the last delivered heartbeat:
+ * a reach round begun after it reached hosts whose votes, with this node's,
+ * are more than half of those expected. Then the lease runs to the long
+ * lease after that heartbeat's send time, no further (the grace periods of
+ * the others are derived from it).
+ */
+static void corosync_reach_check(struct corosync *c)
+{
+	if (c->evidence || c->reach_round_ms <= c->renewed_sent_ms ||
+	    2 * (uint64_t)c->reached_votes <= c->expected_votes) {
+		return;
+	}
+	c->evidence = true;
+	corosync_lease_extend(c, c->renewed_sent_ms + c->st.lease_ms);
+	qb_log(LOG_INFO, "cluster: no own heartbeat delivered for %" PRIu64 " ms, but reach probes "
+	       "found %" PRIu32 " of %" PRIu32 " expected votes: lease up to %" PRIu32 " ms after "
+	       "the last", now_ms() - c->renewed_sent_ms, c->reached_votes, c->expected_votes,
+	       c->st.lease_ms);
+	corosync_serving_eval(c);
+}
+
+/* Votes of this round: votequorum's view, else what the nodelist says. */
+static void corosync_reach_votes(struct corosync *c)
+{
+	struct votequorum_info info;
+	uint32_t qdev = c->reach_qdevice_votes != 0 ? c->reach_qdevice_votes : 1;
+	uint32_t expected;
+
+	c->own_votes = 1;
+	for (size_t i = 0; i < c->node_count; i++) {
+		if (c->nodes[i].id == c->base.node_id) {
+			c->own_votes = c->node_votes[i];
+		}
+	}
+	if (c->connected && votequorum_getinfo(c->vq, c->base.node_id, &info) == CS_OK) {
+		if (info.node_votes > 0) {
+			c->own_votes = info.node_votes;
+		}
+		if (info.qdevice_votes > 0) {
+			qdev = info.qdevice_votes;
+		}
+		expected = info.highest_expected > info.node_expected_votes
+				   ? info.highest_expected
+				   : info.node_expected_votes;
+	} else {
+		expected = 0;
+	}
+	/* Never fewer than the nodelist's votes (and the device's): the stricter count. */
+	if (expected < c->reach_node_votes + (c->reach_qdevice ? qdev : 0)) {
+		expected = c->reach_node_votes + (c->reach_qdevice ? qdev : 0);
+	}
+	c->expected_votes = expected;
+	if (c->reach_qdevice_at < c->reach_count) {
+		c->reach_votes[c->reach_qdevice_at] = qdev;
+	}
+}
+
+/* Start a reach round: every other node's ring address and the qnetd host. */
+static void corosync_reach_round(struct corosync *c)
+{
+	int rc;
+
+	corosync_reach_votes(c);
+	for (size_t i = 0; i < c->reach_count; i++) {
+		c->reach_outcomes[i] = REACH_PENDING;
+	}
+	c->reached_votes = c->own_votes;
+	c->reach_round_ms = now_ms();
+	/* A round still running is about to time out: the new one replaces it. */
+	rc = reach_start(c->reach, c->reach_targets, c->reach_count, c->st.heartbeat_ms);
+	if (rc < 0) {
+		qb_log(LOG_ERR, "cluster: cannot start reach probes: %s", strerror(-rc));
+	}
+	qb_log(LOG_DEBUG, "cluster: no own heartbeat delivered for %" PRIu64 " ms: probing %zu "
+	       "host(s)", c->reach_round_ms - c->renewed_sent_ms, c->reach_count);
+	corosync_reach_check(c);	/* alone in the nodelist: its own votes may do */
+}
+
+/* One host's answer (or silence) in the running round. */
+static void corosync_reach_result(size_t i, enum reach_outcome o, void *arg)
+{
+	struct corosync *c = arg;
+
+	if (i >= c->reach_count) {
+		return;
+	}
+	c->reach_outcomes[i] = o;
+	if (reach_answered(o)) {
+		c->reached_votes += c->reach_votes[i];
+	}
+	c->in_dispatch++;
+	corosync_reach_check(c);
+	c->in_dispatch--;
+	if (c->destroy_pending && c->in_dispatch == 0) {
+		corosync_destroy_now(c);
+	}
+}
+
+/*
+ * Two heartbeat periods after the send time of the last delivered own
+ * heartbeat with none newer delivered, and every period after that while
+ * there is a lease to gain: a reach round, unless one already found the
+ * majority or this node could not serve anyway.
+ */
+static void corosync_reach_tick(void *data)
+{
+	struct corosync *c = data;
+	uint64_t now = now_ms(), due = c->renewed_sent_ms + 2 * (uint64_t)c->st.heartbeat_ms;
+
+	c->reach_armed = false;
+	if (c->renewed_sent_ms == 0 || now >= c->renewed_sent_ms + c->st.lease_ms) {
+		return;
+	}
+	if (now < due) {
+		corosync_reach_arm(c, due - now + 1);
+		return;
+	}
+	corosync_reach_arm(c, c->st.heartbeat_ms);
+	if (c->evidence || !c->base.quorate || !c->synced || c->diverged) {
+		return;
+	}
+	c->in_dispatch++;
+	corosync_reach_round(c);
 	c->in_dispatch--;
 	if (c->destroy_pending) {
 		corosync_destroy_now(c);
@@ -1027,11 +1261,7 @@ static void on_heartbeat(struct corosync *c, uint32_t nodeid, uint32_t pid, cons
 		 * order in a quorate membership, from the time it was sent.
 		 */
 		if (c->base.quorate && c->hb_id - h.id < 16) {
-			uint64_t until = c->hb_sent_ms[h.id % 16] + c->st.lease_ms;
-
-			if (until > c->lease_until_ms) {
-				c->lease_until_ms = until;
-			}
+			corosync_lease_renew(c, c->hb_sent_ms[h.id % 16]);
 			corosync_serving_eval(c);
 		}
 		return;
@@ -1460,6 +1690,86 @@ static void cmap_str(cmap_handle_t h, const char *key, char *out, size_t size)
 	free(s);
 }
 
+/* A number that corosync.conf may leave as a string in cmap (keys corosync does not type). */
+static uint32_t cmap_num(cmap_handle_t h, const char *key, uint32_t dflt)
+{
+	char buf[32], *end;
+	unsigned long v;
+	uint32_t u;
+
+	if (cmap_get_uint32(h, key, &u) == CS_OK) {
+		return u;
+	}
+	cmap_str(h, key, buf, sizeof(buf));
+	v = strtoul(buf, &end, 10);
+	return buf[0] != '\0' && *end == '\0' && v <= UINT32_MAX ? (uint32_t)v : dflt;
+}
+
+/* Add "@what at @host:@port" to the reach targets; a name, not an address, is left out. */
+static void corosync_reach_add(struct corosync *c, const char *what, const char *host,
+			       uint16_t port, uint32_t votes)
+{
+	size_t k = c->reach_count;
+	bool v6 = strchr(host, ':') != NULL;
+
+	if (k == REACH_TARGETS_MAX) {
+		return;
+	}
+	if (reach_target_set(&c->reach_targets[k], host, port) < 0) {
+		/* Resolving a name could block the loop: without probes, the short lease. */
+		qb_log(LOG_WARNING, "cluster: %s has address '%s', not a numeric IP address: reach "
+		       "probes leave it out", what, host);
+		return;
+	}
+	snprintf(c->reach_names[k], sizeof(c->reach_names[k]), "%s at %s%s%s:%u", what,
+		 v6 ? "[" : "", host, v6 ? "]" : "", port);
+	c->reach_votes[k] = votes;
+	c->reach_outcomes[k] = REACH_PENDING;
+	c->reach_count++;
+}
+
+/*
+ * The hosts a reach round knocks on: every other node's ring0 address at
+ * this node's iSCSI port (a RST from a host where nothing listens on it
+ * answers as well as an accept), and corosync-qnetd's host and port.
+ */
+static void corosync_reach_targets(struct corosync *c)
+{
+	char what[32], host[256];
+
+	if (c->reach != NULL) {
+		reach_cancel(c->reach);
+	}
+	c->reach_count = 0;
+	c->reach_node_votes = 0;
+	for (size_t i = 0; i < c->node_count; i++) {
+		c->reach_node_votes += c->node_votes[i];
+		if (c->nodes[i].id == c->base.node_id) {
+			continue;
+		}
+		snprintf(what, sizeof(what), "node %" PRIu32, c->nodes[i].id);
+		corosync_reach_add(c, what, c->nodes[i].addr, c->reach_port, c->node_votes[i]);
+	}
+	c->reach_qdevice_at = SIZE_MAX;
+	cmap_str(c->cmap, "quorum.device.model", host, sizeof(host));
+	c->reach_qdevice = host[0] != '\0';
+	c->reach_qdevice_votes = c->reach_qdevice ? cmap_num(c->cmap, "quorum.device.votes", 0) : 0;
+	if (c->reach_qdevice) {
+		cmap_str(c->cmap, "quorum.device.net.host", host, sizeof(host));
+		if (host[0] != '\0') {
+			size_t k = c->reach_count;
+
+			corosync_reach_add(c, "qnetd", host,
+					   (uint16_t)cmap_num(c->cmap, "quorum.device.net.port",
+							      COROSYNC_QNETD_PORT),
+					   1);
+			if (c->reach_count > k) {
+				c->reach_qdevice_at = k;
+			}
+		}
+	}
+}
+
 /* Nodelist and timeouts from cmap (start-up and every nodelist change). */
 static void corosync_cmap_read(struct corosync *c)
 {
@@ -1479,6 +1789,8 @@ static void corosync_cmap_read(struct corosync *c)
 		cmap_str(c->cmap, key, node->name, sizeof(node->name));
 		snprintf(key, sizeof(key), "nodelist.node.%zu.ring0_addr", i);
 		cmap_str(c->cmap, key, node->addr, sizeof(node->addr));
+		snprintf(key, sizeof(key), "nodelist.node.%zu.quorum_votes", i);
+		c->node_votes[n] = cmap_num(c->cmap, key, 1);
 		n++;
 	}
 	c->node_count = n;
@@ -1503,8 +1815,10 @@ static void corosync_cmap_read(struct corosync *c)
 	}
 	sync_timing_derive(&c->timing, &c->st);
 	c->timing.heartbeat_ms = c->st.heartbeat_ms;
+	c->timing.lease_base_ms = c->st.lease_base_ms;
 	c->timing.lease_ms = c->st.lease_ms;
 	c->timing.grace_ms = c->st.grace_ms;
+	corosync_reach_targets(c);
 }
 
 static void corosync_cmap_notify(cmap_handle_t handle, cmap_track_handle_t track, int32_t event,
@@ -1838,6 +2152,10 @@ static void corosync_destroy_now(struct corosync *c)
 	if (c->probe_armed) {
 		qb_loop_timer_del(c->base.loop, c->probe_timer);
 	}
+	if (c->reach_armed) {
+		qb_loop_timer_del(c->base.loop, c->reach_timer);
+	}
+	reach_destroy(c->reach);
 	(void)corosync_outbox_free(c);
 	if (c->cpg != 0 && c->joined) {
 		cpg_leave(c->cpg, &c->group);
@@ -1933,6 +2251,11 @@ int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_confi
 	c->seq = cfg->applied_seq;
 	c->base.everywhere = cfg->applied_seq;
 	c->fresh = true;
+	c->reach_port = cfg->reach_port != 0 ? cfg->reach_port : COROSYNC_REACH_PORT;
+	if (reach_create(loop, corosync_reach_result, c, &c->reach) < 0) {
+		free(c);
+		return -ENOMEM;
+	}
 	cluster_rx_init(&c->rx);
 	rc = corosync_connect(c);
 	if (rc < 0) {
@@ -1941,15 +2264,18 @@ int cluster_corosync_create(qb_loop_t *loop, const struct cluster_corosync_confi
 			rc = -ENOTCONN;
 		}
 		cluster_rx_fini(&c->rx);
+		reach_destroy(c->reach);
 		free(c);
 		return rc;
 	}
 	cluster_peer_get(&c->base, c->base.node_id);
 	corosync_heartbeat_arm(c);
 	qb_log(LOG_INFO, "cluster: token %" PRIu32 " ms, consensus %" PRIu32 " ms, qdevice "
-	       "timeout %" PRIu32 " ms: heartbeat %" PRIu32 " ms, lease %" PRIu32 " ms, grace %"
-	       PRIu32 " ms", c->timing.token_ms, c->timing.consensus_ms,
-	       c->timing.qdevice_timeout_ms, c->st.heartbeat_ms, c->st.lease_ms, c->st.grace_ms);
+	       "timeout %" PRIu32 " ms: heartbeat %" PRIu32 " ms, lease %" PRIu32 " ms (%" PRIu32
+	       " ms with a majority reached), grace %" PRIu32 " ms; %zu host(s) to probe",
+	       c->timing.token_ms, c->timing.consensus_ms, c->timing.qdevice_timeout_ms,
+	       c->st.heartbeat_ms, c->st.lease_base_ms, c->st.lease_ms, c->st.grace_ms,
+	       c->reach_count);
 	*out = &c->base;
 	return 0;
 }

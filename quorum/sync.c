@@ -259,6 +259,11 @@ void sync_timing_derive(const struct cluster_timing *in, struct sync_timing *out
 	uint32_t consensus = in->consensus_ms != 0 ? in->consensus_ms : token + token / 5;
 
 	out->heartbeat_ms = token / 4 > SYNC_HEARTBEAT_MIN_MS ? token / 4 : SYNC_HEARTBEAT_MIN_MS;
+	/*
+	 * A node cut off sees no own heartbeat delivered after the cut: the
+	 * token's loss is when it could know, 2h covers a heartbeat in flight.
+	 */
+	out->lease_base_ms = token + 2 * out->heartbeat_ms;
 	out->lease_ms = token + consensus + 2 * out->heartbeat_ms;
 	if (in->qdevice_timeout_ms != 0) {
 		/*

@@ -141,18 +141,22 @@ uint64_t sync_get_u64(const uint8_t *p);
 #define SYNC_HEARTBEAT_MIN_MS 20
 
 struct sync_timing {
-	uint32_t heartbeat_ms; /* period of this node's heartbeats */
-	uint32_t lease_ms;     /* serving ends this long after the last own heartbeat was sent */
-	uint32_t grace_ms;     /* no proposal leaves this long after a member left */
+	uint32_t heartbeat_ms;	/* period of this node's heartbeats */
+	uint32_t lease_base_ms; /* serving ends this long after the last own heartbeat was sent */
+	uint32_t lease_ms;	/* or this long, if reach probes found the majority since */
+	uint32_t grace_ms;	/* no proposal leaves this long after a member left */
 };
 
 /**
- * Lease and grace from corosync's configured timeouts (docs/ARCHITECTURE.md,
- * "Serving and fencing"): heartbeat = token / 4; lease = token + consensus
- * + 2 heartbeats (a ring re-formation does not end it), + the qdevice
- * timeout with a quorum device (nor does corosync's wait for its poll);
- * grace = lease + margin, plus qdevice timeout + token + consensus with a
- * quorum device.
+ * Leases and grace from corosync's configured timeouts (docs/ARCHITECTURE.md,
+ * "Serving and fencing"): heartbeat h = token / 4; base lease = token + 2h
+ * (a node whose heartbeats stop being delivered and that reaches no majority
+ * stops after it); lease = token + consensus + 2h (a ring re-formation does
+ * not end it), + the qdevice timeout with a quorum device (nor does
+ * corosync's wait for its poll), for a node that reached a majority since
+ * its last delivered heartbeat; grace = lease + margin, plus qdevice timeout
+ * + token + consensus with a quorum device. The grace is derived from the
+ * long lease: no node serves longer than that after its last delivery.
  */
 void sync_timing_derive(const struct cluster_timing *in, struct sync_timing *out);
 

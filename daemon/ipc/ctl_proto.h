@@ -73,7 +73,8 @@
  *                       (and "cluster", the same), quorate, serving, members
  *                       (node ids in the membership, ascending), timing (null
  *                       standalone; else token_ms, consensus_ms,
- *                       qdevice_timeout_ms, heartbeat_ms, lease_ms, grace_ms), epoch,
+ *                       qdevice_timeout_ms, heartbeat_ms, lease_base_ms, lease_ms,
+ *                       grace_ms), epoch,
  *                       applied_seq, digest (hex SHA-256 of the snapshot),
  *                       targets, luns, luns_offline, sessions, metrics_url
  *                       ("http://HOST:PORT/metrics" of [metrics] listen, or null)

@@ -794,6 +794,26 @@ qc_timing()
 	fi
 }
 
+# qc_check_leases I: node I's `quoratectl --json status` reports in timing
+# the periods docs/ARCHITECTURE.md derives from QC_TOKEN, QC_CONSENSUS and
+# QC_QDEVICE_TIMEOUT (qc_timing first): heartbeat h = T/4, base lease
+# T + 2h, long lease T + C + 2h (+ Q), grace long lease + 1 s (+ Q + T + C);
+# the human status shows both leases. Sets QC_LEASE_BASE and QC_LEASE.
+qc_check_leases()
+{
+	local h want got q=$QC_QDEVICE_TIMEOUT
+	h=$((QC_TOKEN / 4))
+	QC_LEASE_BASE=$((QC_TOKEN + 2 * h))
+	QC_LEASE=$((QC_TOKEN + QC_CONSENSUS + 2 * h + q))
+	want="$h $QC_LEASE_BASE $QC_LEASE $((QC_LEASE + 1000 + (q > 0 ? q + QC_TOKEN + QC_CONSENSUS : 0)))"
+	got=$(qc_ctl "$1" --json status | qc_json "' '.join(str(d['timing'][k]) for k in ('heartbeat_ms', 'lease_base_ms', 'lease_ms', 'grace_ms'))") ||
+		qc_fail "node $1: no timing in quoratectl --json status"
+	[ "$got" = "$want" ] ||
+		qc_fail "node $1's status timing (heartbeat, base lease, lease, grace) is $got ms, want $want"
+	qc_ctl "$1" status | grep -q "lease $QC_LEASE_BASE ms ($QC_LEASE ms with the majority reached)" ||
+		qc_fail "node $1's quoratectl status does not show both leases: $(qc_ctl "$1" status | grep timing)"
+}
+
 # qc_wait_change SECONDS PREDICATE I: check PREDICATE I over and over (a
 # status check takes some 50 ms) until it holds, within SECONDS. The change
 # happened after QC_T_BEFORE (when the last check that did not hold began;

@@ -4,12 +4,16 @@
 # interconnect link goes down (`ip link set eth0 down` in its namespace)
 # while its iSCSI portal stays reachable and an initiator keeps writing
 # numbered blocks through it. Within token + 2 s (corosync's runtime token,
-# read with corosync-cmapctl) node 3 reports not serving and refuses media
+# read with corosync-cmapctl; its reach probes find neither node 1 nor node
+# 2, so its lease ends after the base lease, before it would lose quorum at
+# token + consensus) node 3 reports not serving and refuses media
 # access and PR OUT with NOT READY 04h/0Ch, its port group Unavailable;
 # nodes 1 and 2 keep serving and PREEMPT the initiator's key; no write
 # through node 3 is acknowledged after the PREEMPT was; the medium holds
 # exactly the acknowledged writes; healed, node 3 converges to the
-# majority's state. Skipped (77) without root, corosync or `ip netns`.
+# majority's state. Before the cut, `quoratectl status` shows the leases
+# and grace derived from corosync's timeouts (qc_check_leases). Skipped (77)
+# without root, corosync or `ip netns`.
 
 . "${QC_SRCDIR:-$(dirname "$0")}/lib.sh"
 
@@ -34,7 +38,8 @@ qc_ctl 1 lun create "$QC_TARGET" --lun 0 --path "$QC_SHARED/lun0.img" --size 64M
 	qc_fail "lun create"
 qc_verify 1 2 3
 qc_timing 3
-qc_log "3 nodes serving (token $QC_TOKEN ms, consensus $QC_CONSENSUS ms)"
+qc_check_leases 3
+qc_log "3 nodes serving (token $QC_TOKEN ms, consensus $QC_CONSENSUS ms; lease $QC_LEASE_BASE ms, $QC_LEASE ms with the majority reached)"
 
 qc_partition 3 $((QC_TOKEN + 2000)) 1 2
 qc_pass "$(($(qc_ms) - t0)) ms"

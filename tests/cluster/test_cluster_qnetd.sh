@@ -2,11 +2,15 @@
 #
 # Two quorated nodes + corosync-qdevice, with corosync-qnetd on node 3 as
 # the tie-breaker (DESIGN §3, §8; the set-up of test_qdevice.sh):
+#  0. `quoratectl status` shows the leases and grace derived from corosync's
+#     timeouts, the qdevice's included (qc_check_leases);
 #  1. node 2 cut off from both node 1 and qnetd (its interconnect link goes
 #     down) while an initiator keeps writing through node 2 (lib.sh,
-#     qc_partition): node 2 stops serving within quorum.device.timeout +
-#     token + 2 s (it may stay quorate through the qdevice's last vote for
-#     up to quorum.device.timeout + the token, DESIGN §8) and refuses media
+#     qc_partition): node 2 stops serving within token + 2 s (its own
+#     heartbeats stop being delivered and its reach probes find neither
+#     node 1 nor qnetd, so its lease ends after the base lease, although it
+#     may stay quorate through the qdevice's last vote for up to
+#     quorum.device.timeout + token + consensus, DESIGN §8) and refuses media
 #     access and PR OUT with 04h/0Ch; node 1 keeps serving and PREEMPTs the
 #     initiator's key; no write through node 2 is acknowledged after the
 #     PREEMPT was; the medium holds exactly the acknowledged writes; healed,
@@ -45,10 +49,11 @@ qc_ctl 1 lun create "$QC_TARGET" --lun 0 --path "$QC_SHARED/lun0.img" --size 64M
 	qc_fail "lun create"
 qc_verify 1 2
 qc_timing 2
-qc_log "2 nodes + qdevice serving (token $QC_TOKEN ms, consensus $QC_CONSENSUS ms, quorum.device.timeout $QC_QDEVICE_TIMEOUT ms)"
+qc_check_leases 2
+qc_log "2 nodes + qdevice serving (token $QC_TOKEN ms, consensus $QC_CONSENSUS ms, quorum.device.timeout $QC_QDEVICE_TIMEOUT ms; lease $QC_LEASE_BASE ms, $QC_LEASE ms with the majority reached)"
 
 # --- 1. node 2 cut off from its peer and from qnetd ------------------------
-qc_partition 2 $((QC_QDEVICE_TIMEOUT + QC_TOKEN + 2000)) 1
+qc_partition 2 $((QC_TOKEN + 2000)) 1
 qc_wait_votes 30 3 1 2 || qc_fail "3 votes not back within 30 s of healing"
 
 # --- 2. node 2 dies: node 1 keeps serving ----------------------------------

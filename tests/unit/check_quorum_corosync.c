@@ -10,7 +10,10 @@
  * serving, membership empty, reconnect attempts spaced by the back-off, not
  * a spin, the proposals' waiters told) and coming back through a sync round,
  * a proposal dropped in a minority held for the grace period and re-sent once, a node id that differs from the configured one,
- * and a callback destroying the cluster from inside a dispatch.
+ * a callback destroying the cluster from inside a dispatch, and the two
+ * leases: a node whose own heartbeats stop being delivered stops at the
+ * base lease unless its reach probes (real TCP connects to node 1's ring
+ * address, 127.0.0.1 here) find the majority, and then at the long one.
  */
 #include <check.h>
 #include <errno.h>
@@ -19,11 +22,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <qb/qbutil.h>
+
 #include <corosync/cmap.h>
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
 #include <qb/qbutil.h>
 
+#include "tests/unit/check_listener.h"
 #include "tests/unit/check_main.h"
 #include "quorum/cluster.h"
 #include "quorum/sync.h"
@@ -394,7 +400,8 @@ cs_error_t cmap_get_string(cmap_handle_t handle, const char *key_name, char **st
 	if (strncmp(key_name, "nodelist.node.", 14) != 0) {
 		return CS_ERR_NOT_EXIST;
 	}
-	*str = strdup(strstr(key_name, ".name") ? "nodeX" : "198.18.0.9");
+	/* Ring addresses on loopback: reach probes go there and nowhere else. */
+	*str = strdup(strstr(key_name, ".name") ? "nodeX" : "127.0.0.1");
 	return CS_OK;
 }
 
@@ -452,6 +459,7 @@ struct seen {
 	bool quorate;
 	int serving_calls;
 	bool serving;
+	uint64_t serving_off_ms;	/* when it last stopped serving (monotonic) */
 	int confchg_calls;
 	bool self_joined;
 	size_t members;
@@ -498,6 +506,9 @@ static void on_serving(bool serving, void *ctx)
 
 	x->serving_calls++;
 	x->serving = serving;
+	if (!serving) {
+		x->serving_off_ms = qb_util_nano_current_get() / QB_TIME_NS_IN_MSEC;
+	}
 	/* DESIGN §3: serving implies quorate, in the order the callbacks came. */
 	ck_assert(!serving || x->quorate);
 }
@@ -659,9 +670,10 @@ static void teardown(void)
 	qb_loop_destroy(s.loop);
 }
 
-static void create_joined_synced(void)
+static void create_joined_synced_port(uint16_t reach_port)
 {
-	struct cluster_corosync_config cfg = { .group = "g", .confchg = on_confchg };
+	struct cluster_corosync_config cfg = { .group = "g", .confchg = on_confchg,
+					       .reach_port = reach_port };
 	const struct cluster_node *nodes;
 	struct cluster_timing timing;
 
@@ -689,6 +701,11 @@ static void create_joined_synced(void)
 	ck_assert_uint_gt(s.lease_ns, qb_util_nano_current_get());
 	ck_assert_uint_le(s.lease_ns, qb_util_nano_current_get() + UINT64_C(4455) * 1000000u);
 	ck_assert_uint_eq(s.epoch, 1);
+}
+
+static void create_joined_synced(void)
+{
+	create_joined_synced_port(0);
 }
 
 START_TEST(test_flow_control_and_chunks)
@@ -974,6 +991,55 @@ START_TEST(test_behind_drops_unapplied)
 }
 END_TEST
 
+/*
+ * Synced and serving, then none of this node's heartbeats is delivered any
+ * more (nothing is looped back). Token 1650 ms: base lease 2474 ms, long
+ * lease 4454 ms after the last delivered one was sent (just before t0).
+ * @majority: node 1's ring address answers at the probe port, so 2 of the
+ * nodelist's 2 votes are reached; else its SYN is dropped (1 of 2).
+ */
+static void lease_after_silence(bool majority)
+{
+	uint16_t port;
+	int filler = -1, lfd = majority ? check_tcp_socket(8, &port) : check_full_listener(&port, &filler);
+	uint64_t t0;
+
+	create_joined_synced_port(port);
+	t0 = qb_util_nano_current_get() / QB_TIME_NS_IN_MSEC;
+	run_for(2200);
+	ck_assert(s.serving);
+	run_for(800);
+	if (!majority) {
+		/* The base lease ended it: no majority reached. */
+		ck_assert(!s.serving);
+		ck_assert_uint_ge(s.serving_off_ms - t0, 2100);
+		ck_assert_uint_le(s.serving_off_ms - t0, 2500);
+	} else {
+		/* Beyond the base lease on the probes' evidence, up to the long lease. */
+		ck_assert(s.serving);
+		run_for(1700);
+		ck_assert(!s.serving);
+		ck_assert_uint_ge(s.serving_off_ms - t0, 4100);
+		ck_assert_uint_le(s.serving_off_ms - t0, 4500);
+	}
+	if (filler >= 0) {
+		close(filler);
+	}
+	close(lfd);
+}
+
+START_TEST(test_lease_base_without_majority)
+{
+	lease_after_silence(false);
+}
+END_TEST
+
+START_TEST(test_lease_long_with_majority)
+{
+	lease_after_silence(true);
+}
+END_TEST
+
 START_TEST(test_node_id_mismatch_and_down)
 {
 	struct cluster_corosync_config cfg = { .group = "g", .node_id = 5 };
@@ -1019,6 +1085,8 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_silent_member);
 	tcase_add_test(tc, test_node_id_mismatch_and_down);
 	tcase_add_test(tc, test_destroy_from_callback);
+	tcase_add_test(tc, test_lease_base_without_majority);
+	tcase_add_test(tc, test_lease_long_with_majority);
 	suite_add_tcase(su, tc);
 	return su;
 }

@@ -210,6 +210,16 @@ START_TEST(test_timing)
 	ck_assert_uint_ge(t.grace_ms, t.lease_ms + SYNC_MARGIN_MS);
 	ck_assert_uint_eq(t.lease_ms, 4454);
 	ck_assert_uint_eq(t.grace_ms, 5454);
+	/*
+	 * The base lease: a node whose heartbeats stop being delivered and
+	 * that reaches no majority stops within token + 2 s of being cut off
+	 * (its last delivered heartbeat was sent before the cut)...
+	 */
+	ck_assert_uint_eq(t.lease_base_ms, 1650 + 2 * 412);
+	ck_assert_uint_lt(t.lease_base_ms, three.token_ms + 2000);
+	/* ...and reach probes, begun after 2 heartbeat periods, have time to answer. */
+	ck_assert_uint_ge(t.lease_base_ms, 2 * t.heartbeat_ms + 2 * t.heartbeat_ms);
+	ck_assert_uint_lt(t.lease_base_ms, t.lease_ms);
 
 	/* With a qdevice, an isolated node stays quorate up to T + C + Q. */
 	sync_timing_derive(&pair, &t);
@@ -218,11 +228,17 @@ START_TEST(test_timing)
 			  pair.token_ms + pair.consensus_ms + pair.qdevice_timeout_ms);
 	ck_assert_uint_ge(t.grace_ms, t.lease_ms + SYNC_MARGIN_MS + pair.token_ms +
 					      pair.consensus_ms + pair.qdevice_timeout_ms);
+	ck_assert_uint_eq(t.lease_ms, 12700);
+	ck_assert_uint_eq(t.grace_ms, 25900);
+	/* The base lease leaves the qdevice out: cut off, the node stops within T + 2 s. */
+	ck_assert_uint_eq(t.lease_base_ms, 1500);
+	ck_assert_uint_lt(t.lease_base_ms, pair.token_ms + 2000);
 
 	/* cmap said nothing: corosync's defaults (token 1000 ms). */
 	sync_timing_derive(&unknown, &t);
 	ck_assert_uint_eq(t.heartbeat_ms, 250);
 	ck_assert_uint_eq(t.lease_ms, 1000 + 1200 + 500);
+	ck_assert_uint_eq(t.lease_base_ms, 1000 + 500);
 }
 END_TEST
 

@@ -13,7 +13,8 @@ TESTS += %reldir%/check_quorum_wire
 check_PROGRAMS += %reldir%/check_quorum_corosync
 TESTS += %reldir%/check_quorum_corosync
 
-%canon_reldir%_check_quorum_corosync_SOURCES = %reldir%/check_quorum_corosync.c $(CHECK_MAIN)
+%canon_reldir%_check_quorum_corosync_SOURCES = %reldir%/check_quorum_corosync.c \
+	%reldir%/check_listener.h $(CHECK_MAIN)
 %canon_reldir%_check_quorum_corosync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS) \
 	$(CPG_CFLAGS) $(VOTEQUORUM_CFLAGS) $(CMAP_CFLAGS)
 %canon_reldir%_check_quorum_corosync_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
@@ -25,3 +26,13 @@ TESTS += %reldir%/check_quorum_sync
 %canon_reldir%_check_quorum_sync_SOURCES = %reldir%/check_quorum_sync.c $(CHECK_MAIN)
 %canon_reldir%_check_quorum_sync_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
 %canon_reldir%_check_quorum_sync_LDADD = quorum/libquorum.a $(CHECK_LIBS)
+
+# Reach probes (quorum/reach.c) against real loopback sockets and an empty
+# network namespace: libquorum and libqb.
+check_PROGRAMS += %reldir%/check_quorum_reach
+TESTS += %reldir%/check_quorum_reach
+
+%canon_reldir%_check_quorum_reach_SOURCES = %reldir%/check_quorum_reach.c \
+	%reldir%/check_listener.h $(CHECK_MAIN)
+%canon_reldir%_check_quorum_reach_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBQB_CFLAGS)
+%canon_reldir%_check_quorum_reach_LDADD = quorum/libquorum.a $(LIBQB_LIBS) $(CHECK_LIBS)
