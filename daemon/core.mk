@@ -15,7 +15,7 @@ sbin_PROGRAMS += %reldir%/quorated
 	%reldir%/daemon.h \
 	%reldir%/main.c \
 	%reldir%/deliver.c %reldir%/effects.c %reldir%/peers.c %reldir%/portals.c %reldir%/range_lock.c \
-	%reldir%/admin_portal.c \
+	%reldir%/admin_portal.h %reldir%/admin_portal.c \
 	%reldir%/admin.c %reldir%/admin_config.h %reldir%/admin_config.c \
 	%reldir%/stats.c %reldir%/reload.c \
 	%reldir%/metrics.h %reldir%/metrics.c

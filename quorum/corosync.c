@@ -33,8 +33,10 @@
  * while a round is open; every handle is valid exactly while connected; at
  * most one of each timer armed.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +158,9 @@ struct corosync {
 	struct reach *reach;
 	uint16_t reach_port;			/* probed at the other nodes' ring addresses */
 	struct reach_target reach_targets[REACH_TARGETS_MAX];
+	bool may_resolve;			/* start-up: names may go to the resolver */
+	char resolved_name[256];		/* the last name the resolver answered ... */
+	char resolved_addr[INET6_ADDRSTRLEN];	/* ... with this address */
 	char reach_names[REACH_TARGETS_MAX][96];	/* "node 1 at 198.18.0.1:3260" */
 	uint32_t reach_votes[REACH_TARGETS_MAX];
 	enum reach_outcome reach_outcomes[REACH_TARGETS_MAX];	/* of the last round */
@@ -1705,22 +1710,71 @@ static uint32_t cmap_num(cmap_handle_t h, const char *key, uint32_t dflt)
 	return buf[0] != '\0' && *end == '\0' && v <= UINT32_MAX ? (uint32_t)v : dflt;
 }
 
-/* Add "@what at @host:@port" to the reach targets; a name, not an address, is left out. */
-static void corosync_reach_add(struct corosync *c, const char *what, const char *host,
-			       uint16_t port, uint32_t votes)
+/*
+ * The numeric address of @host (a name in corosync.conf: what `pcs cluster
+ * setup` writes) into @out. For node @id (0: qnetd) corosync's own
+ * resolution comes first (runtime.members.ID.ip, "r(0) ip(ADDR) "); else the
+ * resolver, but only at start-up, before the loop runs (it may block), and
+ * its answer is kept for the same name later. @return 0 or -1.
+ */
+static int corosync_resolve(struct corosync *c, uint32_t id, const char *host, char *out,
+			    size_t size)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo *ai = NULL;
+	char key[CMAP_KEYNAME_MAXLEN + 1], ip[128];
+	const char *p, *e;
+	int rc = -1;
+
+	if (id != 0) {
+		snprintf(key, sizeof(key), "runtime.members.%" PRIu32 ".ip", id);
+		cmap_str(c->cmap, key, ip, sizeof(ip));
+		p = strstr(ip, "ip(");
+		e = p != NULL ? strchr(p + 3, ')') : NULL;
+		if (e != NULL && (size_t)(e - p - 3) < size) {
+			snprintf(out, size, "%.*s", (int)(e - p - 3), p + 3);
+			return 0;
+		}
+	}
+	if (strcmp(host, c->resolved_name) == 0) {
+		snprintf(out, size, "%s", c->resolved_addr);
+		return 0;
+	}
+	if (!c->may_resolve || getaddrinfo(host, NULL, &hints, &ai) != 0 || ai == NULL) {
+		return -1;
+	}
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, out, (socklen_t)size, NULL, 0,
+			NI_NUMERICHOST) == 0) {
+		snprintf(c->resolved_name, sizeof(c->resolved_name), "%s", host);
+		snprintf(c->resolved_addr, sizeof(c->resolved_addr), "%s", out);
+		rc = 0;
+	}
+	freeaddrinfo(ai);
+	return rc;
+}
+
+/* Add "@what at @host:@port" (node @id; 0: qnetd) to the reach targets. */
+static void corosync_reach_add(struct corosync *c, const char *what, uint32_t id,
+			       const char *host, uint16_t port, uint32_t votes)
 {
 	size_t k = c->reach_count;
-	bool v6 = strchr(host, ':') != NULL;
+	char addr[INET6_ADDRSTRLEN];
+	bool v6;
 
 	if (k == REACH_TARGETS_MAX) {
 		return;
 	}
 	if (reach_target_set(&c->reach_targets[k], host, port) < 0) {
-		/* Resolving a name could block the loop: without probes, the short lease. */
-		qb_log(LOG_WARNING, "cluster: %s has address '%s', not a numeric IP address: reach "
-		       "probes leave it out", what, host);
-		return;
+		if (corosync_resolve(c, id, host, addr, sizeof(addr)) < 0 ||
+		    reach_target_set(&c->reach_targets[k], addr, port) < 0) {
+			/* Without probes to it, a survivor may pause at a departure. */
+			qb_log(LOG_WARNING, "cluster: %s: cannot resolve '%s' to an address: reach "
+			       "probes leave it out", what, host);
+			return;
+		}
+		host = addr;
 	}
+	v6 = strchr(host, ':') != NULL;
 	snprintf(c->reach_names[k], sizeof(c->reach_names[k]), "%s at %s%s%s:%u", what,
 		 v6 ? "[" : "", host, v6 ? "]" : "", port);
 	c->reach_votes[k] = votes;
@@ -1748,7 +1802,8 @@ static void corosync_reach_targets(struct corosync *c)
 			continue;
 		}
 		snprintf(what, sizeof(what), "node %" PRIu32, c->nodes[i].id);
-		corosync_reach_add(c, what, c->nodes[i].addr, c->reach_port, c->node_votes[i]);
+		corosync_reach_add(c, what, c->nodes[i].id, c->nodes[i].addr, c->reach_port,
+				   c->node_votes[i]);
 	}
 	c->reach_qdevice_at = SIZE_MAX;
 	cmap_str(c->cmap, "quorum.device.model", host, sizeof(host));
@@ -1759,7 +1814,7 @@ static void corosync_reach_targets(struct corosync *c)
 		if (host[0] != '\0') {
 			size_t k = c->reach_count;
 
-			corosync_reach_add(c, "qnetd", host,
+			corosync_reach_add(c, "qnetd", 0, host,
 					   (uint16_t)cmap_num(c->cmap, "quorum.device.net.port",
 							      COROSYNC_QNETD_PORT),
 					   1);
@@ -2014,7 +2069,9 @@ static int corosync_connect(struct corosync *c)
 		rc = cs_to_errno(err);
 		goto fail;
 	}
+	c->may_resolve = true;	/* not yet on the loop: the resolver may take its time */
 	corosync_cmap_read(c);
+	c->may_resolve = false;
 	err = cmap_track_add(c->cmap, "nodelist.",
 			     CMAP_TRACK_ADD | CMAP_TRACK_DELETE | CMAP_TRACK_MODIFY | CMAP_TRACK_PREFIX,
 			     corosync_cmap_notify, c, &c->track);

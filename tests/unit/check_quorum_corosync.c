@@ -51,6 +51,7 @@ struct fake_ev {
 
 static struct {
 	bool up;			/* corosync runs */
+	bool ring_names;		/* ring0_addr is a name; runtime.members has the address */
 	uint32_t nodeid;
 	bool quorate;
 	int try_again;			/* cpg_mcast_joined refusals still to come */
@@ -397,11 +398,18 @@ cs_error_t cmap_get_uint32(cmap_handle_t handle, const char *key_name, uint32_t 
 cs_error_t cmap_get_string(cmap_handle_t handle, const char *key_name, char **str)
 {
 	(void)handle;
+	if (fk.ring_names && strncmp(key_name, "runtime.members.", 16) == 0 &&
+	    strstr(key_name, ".ip") != NULL) {
+		/* corosync's own resolution of the name, as it writes it. */
+		*str = strdup("r(0) ip(127.0.0.1) ");
+		return CS_OK;
+	}
 	if (strncmp(key_name, "nodelist.node.", 14) != 0) {
 		return CS_ERR_NOT_EXIST;
 	}
 	/* Ring addresses on loopback: reach probes go there and nowhere else. */
-	*str = strdup(strstr(key_name, ".name") ? "nodeX" : "127.0.0.1");
+	*str = strdup(strstr(key_name, ".name")   ? "nodeX" :
+		      fk.ring_names ? "node-x.invalid" : "127.0.0.1");
 	return CS_OK;
 }
 
@@ -998,12 +1006,13 @@ END_TEST
  * @majority: node 1's ring address answers at the probe port, so 2 of the
  * nodelist's 2 votes are reached; else its SYN is dropped (1 of 2).
  */
-static void lease_after_silence(bool majority)
+static void lease_after_silence(bool majority, bool ring_names)
 {
 	uint16_t port;
 	int filler = -1, lfd = majority ? check_tcp_socket(8, &port) : check_full_listener(&port, &filler);
 	uint64_t t0;
 
+	fk.ring_names = ring_names;
 	create_joined_synced_port(port);
 	t0 = qb_util_nano_current_get() / QB_TIME_NS_IN_MSEC;
 	run_for(2200);
@@ -1030,13 +1039,20 @@ static void lease_after_silence(bool majority)
 
 START_TEST(test_lease_base_without_majority)
 {
-	lease_after_silence(false);
+	lease_after_silence(false, false);
 }
 END_TEST
 
 START_TEST(test_lease_long_with_majority)
 {
-	lease_after_silence(true);
+	lease_after_silence(true, false);
+}
+END_TEST
+
+/* The nodelist names its nodes (as `pcs cluster setup` writes it): probed at corosync's address. */
+START_TEST(test_lease_long_with_majority_ring_names)
+{
+	lease_after_silence(true, true);
 }
 END_TEST
 
@@ -1087,6 +1103,7 @@ Suite *check_suite(void)
 	tcase_add_test(tc, test_destroy_from_callback);
 	tcase_add_test(tc, test_lease_base_without_majority);
 	tcase_add_test(tc, test_lease_long_with_majority);
+	tcase_add_test(tc, test_lease_long_with_majority_ring_names);
 	suite_add_tcase(su, tc);
 	return su;
 }
