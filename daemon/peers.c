@@ -58,17 +58,20 @@ static const char *alua_state_name(bool serving)
 	return serving ? "Active/Optimized" : "Unavailable";
 }
 
-/* Does node @p serve as this node must present it? Never when out of the membership. */
+/*
+ * Does node @p serve as this node must present it? Never when out of the
+ * membership, nor when silent (its lease has lapsed, whatever it last said).
+ */
 static bool peer_serving(const struct cluster_peer *p)
 {
-	return p->member && p->serving;
+	return p->member && p->serving && !p->silent;
 }
 
 static bool peer_same(const struct cluster_peer *a, const struct cluster_peer *b)
 {
 	if (a->node_id != b->node_id || a->self != b->self || a->member != b->member ||
-	    a->serving != b->serving || a->portal_count != b->portal_count ||
-	    strcmp(a->name, b->name) != 0) {
+	    a->serving != b->serving || a->silent != b->silent ||
+	    a->portal_count != b->portal_count || strcmp(a->name, b->name) != 0) {
 		return false;
 	}
 	for (size_t i = 0; i < a->portal_count; i++) {

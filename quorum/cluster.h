@@ -83,6 +83,8 @@ struct cluster_peer {
 	bool member;		/* in this node's current membership */
 	bool serving;
 	bool diverged;		/* its state differs at the same (epoch, seq) */
+	bool silent;		/* a member not heard for the grace period: its lease
+				 * has lapsed, nothing waits for it (corosync.c) */
 	uint64_t epoch;
 	uint64_t applied_seq;
 	uint8_t digest[CLUSTER_DIGEST_LEN];

@@ -774,9 +774,15 @@ static void corosync_peers_changed(struct corosync *c)
 static bool corosync_member_silent(struct corosync *c, size_t i, uint64_t now)
 {
 	bool silent = now - c->heard_ms[i] > c->st.grace_ms;
+	struct cluster_peer *p;
 
 	if (silent != c->silent[i]) {
 		c->silent[i] = silent;
+		p = cluster_peer_get(&c->base, c->view_members[i].node_id);
+		if (p != NULL) {
+			p->silent = silent;
+			corosync_peers_changed(c);	/* its port group is Unavailable */
+		}
 		qb_log(silent ? LOG_WARNING : LOG_NOTICE,
 		       silent ? "cluster: node %" PRIu32 " unheard for %" PRIu64 " ms: its lease has "
 				"lapsed, answers no longer wait for its acknowledgement"
@@ -810,7 +816,7 @@ static void corosync_everywhere_update(struct corosync *c)
 		if (p != NULL && p->diverged) {
 			continue;	/* out of the game until its state is replaced */
 		}
-		if (c->acked[i] < least && !corosync_member_silent(c, i, now)) {
+		if (!corosync_member_silent(c, i, now) && c->acked[i] < least) {
 			least = c->acked[i];
 		}
 	}
@@ -929,6 +935,10 @@ static void corosync_round_complete(struct corosync *c, bool installed)
 		for (size_t i = 0; i < c->view_count; i++) {
 			c->acked[i] = d->seq;
 			c->heard_ms[i] = now_ms();
+			c->silent[i] = false;
+		}
+		for (size_t k = 0; k < c->base.peer_count; k++) {
+			c->base.peers[k].silent = false;
 		}
 		if (rc < 0) {
 			qb_log(LOG_ERR, "cluster: cannot record epoch %" PRIu64 ": %s", epoch,

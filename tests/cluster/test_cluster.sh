@@ -378,6 +378,10 @@ t_stop=$(qc_ms)
 iscsi pr-step --out "$A1" --sa register-ignore --sark 0xa5 --read "$B2" --expect-has-key 0xa5 ||
 	qc_fail "REGISTER through node 1 while node 3's quorated hangs"
 took=$(($(qc_ms) - t_stop))
+# Silent past the grace period: the others present its group as Unavailable.
+iscsi rtpg --spec "$(spec 1 "$INIT_A" 80a1000000e2)" --expect 1=active/optimized \
+	--expect 2=active/optimized --expect 3=unavailable ||
+	qc_defer "REPORT TARGET PORT GROUPS through node 1 with node 3's daemon hung past the grace period"
 kill -CONT "$(qc_quorated_pid 3)"
 [ "$took" -le $((grace + 2000)) ] ||
 	qc_fail "a PR OUT waited $took ms for node 3's hung daemon (grace $grace ms)"

@@ -908,6 +908,8 @@ START_TEST(test_silent_member)
 	struct sync_member view[2] = { { 1, 100 }, { 2, (uint32_t)getpid() } };
 	struct sync_summary peer = { .view = sync_view_id(view, 2), .round = 0, .quorate = true };
 	uint8_t sum[SYNC_SUMMARY_LEN];
+	const struct cluster_peer *peers;
+	size_t n;
 
 	create_joined_synced();
 	fake_confchg(both, 2, &one, 1, NULL, 0);
@@ -926,6 +928,12 @@ START_TEST(test_silent_member)
 	ck_assert_uint_eq(s.everywhere, 0);	/* node 1 may still serve */
 	run_for(2000);
 	ck_assert_uint_eq(s.everywhere, 1);
+	/* The member table says so: the others present its port group Unavailable. */
+	n = cluster_peers(s.cluster, &peers);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(peers[0].node_id, 1);
+	ck_assert(peers[0].silent);
+	ck_assert(!peers[1].silent);
 }
 END_TEST
 
