@@ -241,6 +241,8 @@ void daemon_range_lock_hooks_set(struct daemon *d, struct scsi_target *target);
 void daemon_range_lock_note(uint32_t origin, const void *msg, size_t len, void *ctx);
 /** A configuration change of the group (before the membership callback). */
 void daemon_range_lock_confchg(struct daemon *d, const struct cluster_confchg *chg);
+/** The member table changed: this node's requests stop waiting for silent members. */
+void daemon_range_lock_peers(struct daemon *d, const struct cluster_peer *peers, size_t count);
 /** This node stopped serving; @lost: it also lost the cluster connection. */
 void daemon_range_lock_stop(struct daemon *d, bool lost);
 /** Fail what waits and free (shutdown). */

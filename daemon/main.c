@@ -833,6 +833,13 @@ void daemon_iscsi_config(const struct config_iscsi *c, struct iscsi_server_confi
 	};
 }
 
+/* The member table changed: what initiators see of the nodes, and the range locks. */
+static void daemon_member_table(const struct cluster_peer *peers, size_t count, void *ctx)
+{
+	daemon_peers(peers, count, ctx);
+	daemon_range_lock_peers(ctx, peers, count);
+}
+
 /* The lease's end reaches the I/O path directly (quorum/cluster.h, lease). */
 static void daemon_lease(uint64_t until_ns, void *ctx)
 {
@@ -883,7 +890,7 @@ static int daemon_cluster_create(struct daemon *d)
 		.snapshot_get = daemon_snapshot_get,
 		.snapshot_put = daemon_snapshot_put,
 		.summary = daemon_summary,
-		.peers = daemon_peers,
+		.peers = daemon_member_table,
 		.epoch_set = daemon_epoch_set,
 		.proposals_lost = daemon_proposals_lost,
 		.applied_everywhere = daemon_applied_everywhere,

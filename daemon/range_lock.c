@@ -12,6 +12,8 @@
  *                                      own hold of the blocks is granted
  *   UNLOCK(origin, id)                 from the origin, when the command
  *                                      completed or was given up
+ *   RUN(origin, id)                    from the origin, when the grants it
+ *                                      still lacks are all from silent members
  * Every member, the origin included, takes a range hold on its own LU when
  * LOCK is delivered. Holds queue in each node's LU lock queue in delivery
  * order, the same on every node, so two commands on overlapping blocks
@@ -29,6 +31,13 @@
  *  - any other request is given up on every node, and its origin sends
  *    LOCK again with a new id, so the members, old and new, queue it in one
  *    order.
+ * A member silent for the grace period (its daemon hung, its corosync still
+ * in the membership; quorum/corosync.c) grants nothing, but it does not
+ * serve, and it processes every LOCK and UNLOCK delivered meanwhile before
+ * it serves again. The origin does not wait for it: it multicasts RUN and
+ * runs when RUN is delivered, which every member takes as all granted, so
+ * that at a configuration change they still agree on what may be running
+ * (when a member counts as silent is each node's own reckoning).
  * A node that joins while a granted request runs does not hold its blocks;
  * it serves only after a whole sync round, by when the command (one backing
  * read and one write) has normally completed (docs/ARCHITECTURE.md).
@@ -51,11 +60,12 @@ enum {
 	RL_LOCK = 1,
 	RL_GRANT = 2,
 	RL_UNLOCK = 3,
+	RL_RUN = 4,
 };
 
 /* LOCK: kind, id, LUN, LBA, count, name length, name (big-endian). */
 #define RL_LOCK_FIXED (1 + 8 + 2 + 8 + 4 + 1)
-/* GRANT, UNLOCK: kind, origin, id. */
+/* GRANT, UNLOCK, RUN: kind, origin, id. */
 #define RL_REF_LEN (1 + 4 + 8)
 
 struct rl_req {
@@ -74,6 +84,7 @@ struct rl_req {
 	size_t waiting_count;
 	struct scsi_task *task; /* origin: the command, until it runs or fails */
 	bool running;
+	bool run_sent;		    /* origin: RUN multicast (silent members skipped) */
 	qb_loop_timer_handle timer; /* origin left: released when the grace period ends */
 	bool timer_armed;
 };
@@ -83,6 +94,8 @@ struct daemon_range_locks {
 	uint64_t next_id;
 	uint32_t members[CLUSTER_PEERS_MAX];
 	size_t member_count;
+	uint32_t silent[CLUSTER_PEERS_MAX]; /* members silent for the grace period */
+	size_t silent_count;
 };
 
 static struct daemon_range_locks *rl_get(struct daemon *d)
@@ -159,6 +172,28 @@ static void rl_task_fail(struct rl_req *req)
 	if (task != NULL) {
 		scsi_caw_fail(task, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
 	}
+}
+
+static bool ids_have(const uint32_t *ids, size_t n, uint32_t id);
+
+/*
+ * This node's request lacks only grants of silent members: multicast RUN
+ * (once) rather than wait for them; it runs when RUN comes back.
+ */
+static void rl_maybe_skip_silent(struct daemon *d, struct rl_req *req)
+{
+	struct daemon_range_locks *rl = d->range_locks;
+
+	if (req->task == NULL || req->running || req->run_sent || !req->delivered ||
+	    req->waiting_count == 0) {
+		return;
+	}
+	for (size_t i = 0; i < req->waiting_count; i++) {
+		if (!ids_have(rl->silent, rl->silent_count, req->waiting[i])) {
+			return;
+		}
+	}
+	req->run_sent = rl_send_ref(d, RL_RUN, req->origin, req->id) == 0;
 }
 
 static void rl_maybe_run(struct rl_req *req)
@@ -287,6 +322,9 @@ static void rl_on_lock(struct daemon *d, uint32_t origin, const uint8_t *p, size
 	target = daemon_scsi_target(d, req->target);
 	if (target != NULL && scsi_range_hold(target, req->lun, req->lba, req->count, rl_granted,
 					      req, &req->hold) == 0) {
+		if (own) {
+			rl_maybe_skip_silent(d, req);
+		}
 		return;
 	}
 	req->hold = NULL;
@@ -302,6 +340,18 @@ static void rl_on_lock(struct daemon *d, uint32_t origin, const uint8_t *p, size
 	rl_granted(req);
 }
 
+/* Every member takes RUN as the grants the origin still lacked. */
+static void rl_on_run(struct daemon *d, uint32_t origin, uint64_t id)
+{
+	struct rl_req *req = rl_find(d->range_locks, origin, id);
+
+	if (req == NULL || !req->delivered) {
+		return;
+	}
+	req->waiting_count = 0;
+	rl_maybe_run(req);
+}
+
 static void rl_on_grant(struct daemon *d, uint32_t from, uint32_t origin, uint64_t id)
 {
 	struct rl_req *req = rl_find(d->range_locks, origin, id);
@@ -314,6 +364,9 @@ static void rl_on_grant(struct daemon *d, uint32_t from, uint32_t origin, uint64
 			req->waiting[i] = req->waiting[--req->waiting_count];
 			break;
 		}
+	}
+	if (origin == d->cfg.node_id) {
+		rl_maybe_skip_silent(d, req);	/* only silent members left to grant? */
 	}
 	rl_maybe_run(req);
 }
@@ -343,13 +396,16 @@ void daemon_range_lock_note(uint32_t origin, const void *msg, size_t len, void *
 		return;
 	case RL_GRANT:
 	case RL_UNLOCK:
+	case RL_RUN:
 		if (len != RL_REF_LEN) {
 			break;
 		}
 		if (p[0] == RL_GRANT) {
 			rl_on_grant(d, origin, get_be32(p + 1), get_be64(p + 5));
-		} else {
+		} else if (p[0] == RL_UNLOCK) {
 			rl_on_unlock(d, get_be32(p + 1), get_be64(p + 5));
+		} else if (origin == get_be32(p + 1)) {
+			rl_on_run(d, origin, get_be64(p + 5));
 		}
 		return;
 	default:
@@ -432,6 +488,7 @@ void daemon_range_lock_confchg(struct daemon *d, const struct cluster_confchg *c
 			req->id = ++rl->next_id;
 			req->delivered = false;
 			req->held = false;
+			req->run_sent = false;
 			req->waiting_count = 0;
 			if (rl_send_lock(d, req) == 0) {
 				pp = &req->next;
@@ -441,6 +498,29 @@ void daemon_range_lock_confchg(struct daemon *d, const struct cluster_confchg *c
 		}
 		*pp = req->next;
 		rl_free(req);
+	}
+}
+
+void daemon_range_lock_peers(struct daemon *d, const struct cluster_peer *peers, size_t count)
+{
+	struct daemon_range_locks *rl = d->range_locks;
+
+	if (rl == NULL) {
+		return;
+	}
+	rl->silent_count = 0;
+	for (size_t i = 0; i < count && rl->silent_count < CLUSTER_PEERS_MAX; i++) {
+		if (peers[i].member && peers[i].silent) {
+			rl->silent[rl->silent_count++] = peers[i].node_id;
+		}
+	}
+	if (rl->silent_count == 0) {
+		return;
+	}
+	for (struct rl_req *req = rl->reqs; req != NULL; req = req->next) {
+		if (req->origin == d->cfg.node_id) {
+			rl_maybe_skip_silent(d, req);
+		}
 	}
 }
 

@@ -781,7 +781,7 @@ static bool corosync_member_silent(struct corosync *c, size_t i, uint64_t now)
 		p = cluster_peer_get(&c->base, c->view_members[i].node_id);
 		if (p != NULL) {
 			p->silent = silent;
-			corosync_peers_changed(c);	/* its port group is Unavailable */
+			corosync_peers_changed(c);	/* its port group, range-lock grants */
 		}
 		qb_log(silent ? LOG_WARNING : LOG_NOTICE,
 		       silent ? "cluster: node %" PRIu32 " unheard for %" PRIu64 " ms: its lease has "

@@ -382,6 +382,9 @@ took=$(($(qc_ms) - t_stop))
 iscsi rtpg --spec "$(spec 1 "$INIT_A" 80a1000000e2)" --expect 1=active/optimized \
 	--expect 2=active/optimized --expect 3=unavailable ||
 	qc_defer "REPORT TARGET PORT GROUPS through node 1 with node 3's daemon hung past the grace period"
+# Nor does COMPARE AND WRITE wait for its grant (RUN instead).
+iscsi caw-count --spec "$B2" --lba 42 --rounds 3 ||
+	qc_fail "COMPARE AND WRITE through node 2 with node 3's daemon hung past the grace period"
 kill -CONT "$(qc_quorated_pid 3)"
 [ "$took" -le $((grace + 2000)) ] ||
 	qc_fail "a PR OUT waited $took ms for node 3's hung daemon (grace $grace ms)"
