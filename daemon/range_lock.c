@@ -366,7 +366,7 @@ static void rl_on_grant(struct daemon *d, uint32_t from, uint32_t origin, uint64
 		}
 	}
 	if (origin == d->cfg.node_id) {
-		rl_maybe_skip_silent(d, req);	/* only silent members left to grant? */
+		rl_maybe_skip_silent(d, req); /* only silent members left to grant? */
 	}
 	rl_maybe_run(req);
 }
