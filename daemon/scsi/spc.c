@@ -775,11 +775,14 @@ int spc_report_opcodes(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 
 /* ---- REPORT TARGET PORT GROUPS ---- */
 
-/* One target port group descriptor (SPC-4 6.37, table 287); @return its length. */
-static size_t rtpg_group(uint8_t *d, const struct scsi_alua_group *g)
+/*
+ * One target port group descriptor (SPC-4 6.37, table 287), the group's
+ * state @state; @return its length.
+ */
+static size_t rtpg_group(uint8_t *d, const struct scsi_alua_group *g, uint8_t state)
 {
 	memset(d, 0, RTPG_GROUP_DESC_LEN);
-	d[0] = (g->preferred ? RTPG_PREF : 0) | (g->state & RTPG_STATE_MASK);
+	d[0] = (g->preferred ? RTPG_PREF : 0) | (state & RTPG_STATE_MASK);
 	d[1] = RTPG_SUP_AO | RTPG_SUP_U;
 	put_be16(&d[2], g->tpg_id);
 	d[5] = RTPG_STATUS_IMPLICIT;
@@ -813,9 +816,20 @@ int spc_report_tpgs(struct scsi_task *task, const struct scsi_cmd_desc *desc)
 		d[5] = RTPG_IMPLICIT_TRANSITION_S;
 		off = RTPG_EXT_HDR_LEN;
 	}
-	/* Every group of the node-wide table, ascending by id: the same list on every node. */
+	/*
+	 * Every group of the node-wide table, ascending by id: the same list on
+	 * every node. This node's own is Unavailable past its lease although
+	 * the timer that says so has not run yet, as media access already is
+	 * (scsi_alua_serves), so that the two never disagree.
+	 */
 	for (unsigned int i = 0; i < alua->count; i++) {
-		off += rtpg_group(&d[off], &alua->groups[i]);
+		const struct scsi_alua_group *g = &alua->groups[i];
+		uint8_t state = g->state;
+
+		if (g->tpg_id == alua->local_tpg && !scsi_alua_serves(alua, task->priv.start_ns)) {
+			state = SCSI_ALUA_UNAVAILABLE;
+		}
+		off += rtpg_group(&d[off], g, state);
 	}
 	put_be32(&d[0], (uint32_t)(off - 4));
 	return scsi_task_data_in(task, d, (uint32_t)off, alloc);

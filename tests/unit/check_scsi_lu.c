@@ -1551,6 +1551,7 @@ START_TEST(test_lease_end)
 	uint8_t tur[6] = { 0 };
 	uint8_t inq[6] = { 0x12, 0, 0, 0, 36, 0 };
 	uint8_t prout[10] = { 0x5f, 0x06, 0, 0, 0, 0, 0, 0, 24, 0 };
+	uint8_t rtpg[12] = { 0xa3, 0x0a, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0 };
 	uint8_t param[24] = { 0 };
 	uint64_t now = io_stats_now_ns();
 	struct scsi_task t;
@@ -1570,8 +1571,14 @@ START_TEST(test_lease_end)
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	t_run(&t, env.n1, 1, tur, 6, NULL, 0, 0);
 	t_expect_sense(&t, SENSE_KEY_NOT_READY, ASC_LUN_NOT_ACCESSIBLE_TPG_UNAVAILABLE);
+	/* REPORT TARGET PORT GROUPS says what media access does: Unavailable. */
+	t_run(&t, env.n1, 1, rtpg, 12, NULL, 0, 256);
+	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
+	ck_assert_uint_eq(env.buf[4] & 0x0f, SCSI_ALUA_UNAVAILABLE);
 
 	scsi_alua_set_lease_end(env.alua, now + UINT64_C(60) * 1000000000u);
+	t_run(&t, env.n1, 1, rtpg, 12, NULL, 0, 256);
+	ck_assert_uint_eq(env.buf[4] & 0x0f, SCSI_ALUA_ACTIVE_OPTIMIZED);
 	read10(1, 40, 1, &t);
 	ck_assert_int_eq(t.status, SCSI_STATUS_GOOD);
 	ck_assert_uint_ne(env.buf[0], 'L');	/* the refused WRITE wrote nothing */
