@@ -839,6 +839,30 @@ START_TEST(test_corosync_lost_and_back)
 END_TEST
 
 /*
+ * This node synced alone, then node 1 (pid 100) joins holding the same
+ * state, (epoch 1, seq 0) with an empty digest (its summary injected): the
+ * round ends quorate at epoch 2.
+ */
+static void node1_joins_in_sync(void)
+{
+	uint32_t both[2] = { 1, 2 }, one = 1;
+	struct sync_member view[2] = { { 1, 100 }, { 2, (uint32_t)getpid() } };
+	struct sync_summary peer = { .view = sync_view_id(view, 2), .round = 0, .quorate = true };
+	uint8_t sum[SYNC_SUMMARY_LEN];
+
+	create_joined_synced();
+	fake_confchg(both, 2, &one, 1, NULL, 0);
+	run_for(20);
+	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_SUMMARY), 1);
+	peer.epoch = 1;
+	sync_summary_encode(sum, &peer);
+	fake_loop_back();
+	inject(1, CLUSTER_WIRE_KIND_SUMMARY, sum, sizeof(sum));
+	run_for(20);
+	ck_assert_uint_eq(s.epoch, 2);
+}
+
+/*
  * Node 1 joins (its summary and acknowledgements injected): a proposal
  * applied here counts as applied everywhere only once node 1 acknowledged
  * it; when node 1 leaves with an acknowledgement outstanding, only after the
@@ -846,22 +870,10 @@ END_TEST
  */
 START_TEST(test_applied_everywhere)
 {
-	uint32_t both[2] = { 1, 2 }, me = 2, one = 1;
-	struct sync_member view[2] = { { 1, 100 }, { 2, (uint32_t)getpid() } };
-	struct sync_summary peer = { .view = sync_view_id(view, 2), .round = 0, .quorate = true };
-	uint8_t sum[SYNC_SUMMARY_LEN], ack[SYNC_APPLIED_LEN];
+	uint32_t me = 2, one = 1;
+	uint8_t ack[SYNC_APPLIED_LEN];
 
-	create_joined_synced();
-	fake_confchg(both, 2, &one, 1, NULL, 0);
-	run_for(20);
-	ck_assert_int_eq(sent_of_kind(CLUSTER_WIRE_KIND_SUMMARY), 1);
-	/* Node 1 holds the same state: (epoch 1, seq 0), empty digest. */
-	peer.epoch = 1;
-	sync_summary_encode(sum, &peer);
-	fake_loop_back();
-	inject(1, CLUSTER_WIRE_KIND_SUMMARY, sum, sizeof(sum));
-	run_for(20);
-	ck_assert_uint_eq(s.epoch, 2);
+	node1_joins_in_sync();
 	fake_loop_back();		/* the heartbeat renewing the lease */
 	run_for(20);
 	ck_assert(s.serving);
@@ -904,22 +916,10 @@ END_TEST
  */
 START_TEST(test_silent_member)
 {
-	uint32_t both[2] = { 1, 2 }, one = 1;
-	struct sync_member view[2] = { { 1, 100 }, { 2, (uint32_t)getpid() } };
-	struct sync_summary peer = { .view = sync_view_id(view, 2), .round = 0, .quorate = true };
-	uint8_t sum[SYNC_SUMMARY_LEN];
 	const struct cluster_peer *peers;
 	size_t n;
 
-	create_joined_synced();
-	fake_confchg(both, 2, &one, 1, NULL, 0);
-	run_for(20);
-	peer.epoch = 1;
-	sync_summary_encode(sum, &peer);
-	fake_loop_back();
-	inject(1, CLUSTER_WIRE_KIND_SUMMARY, sum, sizeof(sum));
-	run_for(20);
-	ck_assert_uint_eq(s.epoch, 2);
+	node1_joins_in_sync();
 	ck_assert_int_eq(cluster_propose(s.cluster, "x", 1), 0);
 	fake_loop_back();
 	run_for(20);
