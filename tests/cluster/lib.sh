@@ -721,6 +721,40 @@ qc_not_serving()
 	[ "$(qc_status "$1" serving)" = false ]
 }
 
+# qc_corosync_up I...: corosync started on every node I, all quorate
+# within 30 s (else the test fails).
+qc_corosync_up()
+{
+	local i
+	for i in "$@"; do
+		qc_corosync_start "$i"
+	done
+	qc_wait_quorate 30 "$@" || qc_fail "corosync on nodes $* not quorate within 30 s"
+}
+
+# qc_qdevice_up I...: corosync-qdevice started on every node I, and every
+# node I counting one vote per node plus the device's within 30 s.
+qc_qdevice_up()
+{
+	local i
+	for i in "$@"; do
+		qc_qdevice_start "$i"
+	done
+	qc_wait_votes 30 $(($# + 1)) "$@" ||
+		qc_fail "the quorum device's vote did not arrive within 30 s"
+}
+
+# qc_quorated_up I...: quorated started on every node I, all serving within
+# 30 s (else the test fails).
+qc_quorated_up()
+{
+	local i
+	for i in "$@"; do
+		qc_quorated_start "$i"
+	done
+	qc_wait_serving 30 "$@" || qc_fail "nodes $* not serving within 30 s"
+}
+
 # qc_wait_serving SECONDS I...: every node I serves within SECONDS.
 qc_wait_serving()
 {

@@ -113,10 +113,7 @@ qc_front_net
 qc_shared_dir
 LUN_FILE=$QC_SHARED/lun0.img
 t0=$(qc_ms)
-for i in 1 2 3; do
-	qc_corosync_start "$i"
-done
-qc_wait_quorate 30 1 2 3 || qc_fail "3 corosync nodes not quorate within 30 s"
+qc_corosync_up 1 2 3
 for i in 1 2 3; do
 	qc_quorated_start "$i"
 done

@@ -25,14 +25,8 @@ qc_net 3
 qc_front_net
 qc_shared_dir
 t0=$(qc_ms)
-for i in 1 2 3; do
-	qc_corosync_start "$i"
-done
-qc_wait_quorate 30 1 2 3 || qc_fail "3 corosync nodes not quorate within 30 s"
-for i in 1 2 3; do
-	qc_quorated_start "$i"
-done
-qc_wait_serving 30 1 2 3 || qc_fail "3 nodes not serving within 30 s"
+qc_corosync_up 1 2 3
+qc_quorated_up 1 2 3
 qc_ctl 1 target create "$QC_TARGET" >/dev/null || qc_fail "target create"
 qc_ctl 1 lun create "$QC_TARGET" --lun 0 --path "$QC_SHARED/lun0.img" --size 64M >/dev/null ||
 	qc_fail "lun create"

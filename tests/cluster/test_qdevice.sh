@@ -48,14 +48,8 @@ node1_kept_serving()
 
 qc_net 3
 qc_qnetd_setup 3 1 2
-for i in 1 2; do
-	qc_corosync_start "$i"
-done
-qc_wait_quorate 30 1 2 || qc_fail "nodes 1 and 2 not quorate within 30 s"
-for i in 1 2; do
-	qc_qdevice_start "$i"
-done
-qc_wait_votes 30 3 1 2 || qc_fail "the quorum device's vote did not arrive within 30 s"
+qc_corosync_up 1 2
+qc_qdevice_up 1 2
 qc_log "2 nodes + qdevice quorate with 3 votes"
 
 for i in 1 2; do
